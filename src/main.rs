@@ -1,5 +1,2 @@
-//! kubectl-vault: one short spec to a Vault + VSO GitOps tree. (Skeleton; the core lands next.)
-#![allow(dead_code)]
-mod header;
-mod tree;
+//! The `kubectl-vault` binary; `kubectl vault …` finds it on PATH.
 fn main() {}
