@@ -1,8 +1,17 @@
 //! kubectl-vault: wire HashiCorp Vault into Kubernetes the GitOps way.
 //!
-//! The crate is a pure core (spec → model → rendered documents, no I/O) with thin edges for
-//! Git, Kubernetes and Vault, and one module per subcommand under [`commands`].
+//! A pure core turns the spec into a model and rendered documents with no I/O
+//! ([`spec`] → [`model`] → [`vault_side`] → [`render`] → [`selfcheck`] → [`tree`]);
+//! thin edges talk to Git, Kubernetes and Vault; [`commands`] holds one module per subcommand.
 
+pub mod cli;
+pub mod commands;
 pub mod error;
 pub mod header;
+pub mod model;
+pub mod pipeline;
+pub mod render;
+pub mod selfcheck;
+pub mod spec;
 pub mod tree;
+pub mod vault_side;

@@ -1,0 +1,79 @@
+//! Command-line interface: flags, help text, and dispatch to one module per subcommand.
+
+use crate::commands;
+use crate::error::Error;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Wire HashiCorp Vault into Kubernetes the GitOps way.
+///
+/// One short spec (see `kubectl vault init`) becomes the whole Flux tree for Vault and the
+/// Vault Secrets Operator, a Git commit of it, a check that the cluster synced every Secret,
+/// and the matching Vault configuration.
+///
+/// Exit codes: 0 ok, 1 a check failed, 2 usage or spec error (nothing written),
+/// 3 environment (cluster, Vault or Git unreachable or forbidden).
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-vault",
+    bin_name = "kubectl vault",
+    version,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a commented starter spec (the homelab example) to stdout.
+    ///
+    /// Example: kubectl vault init > vault.yaml
+    Init(commands::init::InitArgs),
+    /// Render the Flux tree for a spec: to stdout as multi-document YAML, or into a folder.
+    ///
+    /// Examples:
+    ///   kubectl vault generate -f vault.yaml                 # every object to stdout
+    ///   kubectl vault generate -f vault.yaml --out ./gitops  # the tree, written into a folder
+    #[command(verbatim_doc_comment)]
+    Generate(commands::generate::GenerateArgs),
+}
+
+/// Flags every spec-reading command shares.
+#[derive(Debug, Clone, Args)]
+pub struct SpecArgs {
+    /// The spec file (apiVersion: kubectl-vault/v1alpha1, kind: VaultStack).
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "SPEC",
+        default_value = "vault.yaml"
+    )]
+    pub file: PathBuf,
+    /// Treat warnings (TLS off, skipTLSVerify, an even raft replica count, refreshAfter under
+    /// 5s, ...) as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Override templates from this folder (same relative names as the built-in ones, e.g.
+    /// vso/vaultauth.yaml.j2); templates not found there stay built in.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+impl SpecArgs {
+    pub fn options(&self) -> crate::pipeline::Options {
+        crate::pipeline::Options {
+            strict: self.strict,
+            templates_dir: self.templates.clone(),
+        }
+    }
+}
+
+/// Parses the command line and runs the subcommand.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Init(args) => commands::init::run(args),
+        Command::Generate(args) => commands::generate::run(args),
+    }
+}

@@ -1,0 +1,4 @@
+//! One module per subcommand, like the flux CLI's one file per command.
+
+pub mod generate;
+pub mod init;

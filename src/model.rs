@@ -1,0 +1,539 @@
+//! The normalized stack: the spec with every default applied and every derived name decided.
+//!
+//! Everything downstream (rendering, the Vault side, verify, configure) reads this model, so
+//! the names that must agree across a dozen objects (roles, policies, service accounts,
+//! VaultAuth refs, audiences) are decided exactly once, here.
+
+use crate::spec::types::{self as spec, Spec, TlsSpec};
+use std::collections::BTreeMap;
+
+pub const DEFAULT_SOURCE_REF: &str = "flux-system";
+pub const DEFAULT_INTERVAL: &str = "10m";
+pub const DEFAULT_VAULT_NAMESPACE: &str = "vault";
+pub const DEFAULT_OPERATOR_NAMESPACE: &str = "vault-secrets-operator";
+pub const HASHICORP_HELM_REPOSITORY: &str = "https://helm.releases.hashicorp.com";
+pub const DEFAULT_AUDIENCE: &str = "vault";
+pub const DEFAULT_AUTH_MOUNT: &str = "kubernetes";
+/// Flux objects (Kustomizations, HelmRepository, HelmReleases) live where Flux itself lives.
+pub const FLUX_NAMESPACE: &str = "flux-system";
+/// Helm release names; the charts derive service and service-account names from them.
+pub const VAULT_RELEASE: &str = "vault";
+pub const OPERATOR_RELEASE: &str = "vault-secrets-operator";
+/// The chart names the service account `<release>-controller-manager`.
+pub const OPERATOR_SERVICE_ACCOUNT: &str = "vault-secrets-operator-controller-manager";
+/// The VaultConnection every generated VaultAuth names explicitly.
+pub const VAULT_CONNECTION: &str = "vault";
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub const MANAGED_BY: &str = "kubectl-vault";
+
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub cluster: String,
+    /// The spec's file name, as written in every generated header.
+    pub spec_file: String,
+    pub flux: Flux,
+    pub vault: VaultServer,
+    pub operator: Operator,
+    pub auth_mount: String,
+    pub apps: Vec<App>,
+    /// The Vault-side settings that cannot be derived, as written.
+    pub vault_config: spec::VaultConfigSpec,
+}
+
+#[derive(Debug, Clone)]
+pub struct Flux {
+    pub source_ref: String,
+    pub interval: String,
+    pub paths: Paths,
+    /// Flux Kustomization names, in dependency order.
+    pub vault_kustomization: String,
+    pub operator_kustomization: String,
+    pub apps_kustomization: String,
+}
+
+/// Folders of the generated tree, relative to the repository root.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// `clusters/<cluster>`: Flux Kustomization objects only.
+    pub cluster: String,
+    /// `infrastructure/vault`
+    pub vault: String,
+    /// `infrastructure/vault-secrets-operator`
+    pub operator: String,
+    /// `apps`: the VaultConnection (`apps/vault-connection`) and one folder per app.
+    pub apps: String,
+    /// `vault-config/<cluster>`: policies and the configure script, never applied by Flux.
+    pub vault_config: String,
+}
+
+impl Paths {
+    /// The folders the tool owns: `commit` prunes stale generated files only inside these.
+    pub fn roots(&self) -> Vec<String> {
+        vec![
+            self.cluster.clone(),
+            self.vault.clone(),
+            self.operator.clone(),
+            self.apps.clone(),
+            self.vault_config.clone(),
+        ]
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct VaultServer {
+    pub namespace: String,
+    pub chart_repository: String,
+    pub chart_version: String,
+    pub replicas: u32,
+    /// Name of the kubernetes.io/tls Secret; `None` = plain HTTP.
+    pub tls_secret: Option<String>,
+    pub ui: bool,
+    pub injector: bool,
+    pub seal: Option<Seal>,
+    /// User chart values, merged last.
+    pub values: Option<serde_json::Value>,
+}
+
+impl VaultServer {
+    pub fn ha(&self) -> bool {
+        self.replicas > 1
+    }
+    pub fn scheme(&self) -> &'static str {
+        if self.tls_secret.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+    /// The in-cluster address of the Vault service the chart creates.
+    pub fn service_address(&self) -> String {
+        format!(
+            "{}://{VAULT_RELEASE}.{}.svc.cluster.local:8200",
+            self.scheme(),
+            self.namespace
+        )
+    }
+}
+
+/// An auto-unseal `seal` stanza: type and its HCL attributes, in order.
+#[derive(Debug, Clone)]
+pub struct Seal {
+    pub kind: String,
+    pub attributes: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub namespace: String,
+    pub chart_repository: String,
+    pub chart_version: String,
+    pub address: String,
+    pub skip_tls_verify: bool,
+    pub service_account: String,
+    pub client_cache: Option<ClientCache>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientCache {
+    pub transit_mount: String,
+    pub key_name: String,
+    pub role: String,
+    pub policy: String,
+    pub audiences: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub name: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub create_service_account: bool,
+    /// Vault kubernetes-auth role.
+    pub role: String,
+    /// Vault policy granting exactly this app's paths.
+    pub policy: String,
+    pub audiences: Vec<String>,
+    /// The app's VaultAuth (in its namespace).
+    pub vault_auth: String,
+    pub secrets: Vec<DeclaredSecret>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SecretKind {
+    Static,
+    Dynamic,
+    Pki,
+}
+
+impl SecretKind {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SecretKind::Static => "VaultStaticSecret",
+            SecretKind::Dynamic => "VaultDynamicSecret",
+            SecretKind::Pki => "VaultPKISecret",
+        }
+    }
+    pub fn plural(&self) -> &'static str {
+        match self {
+            SecretKind::Static => "vaultstaticsecrets",
+            SecretKind::Dynamic => "vaultdynamicsecrets",
+            SecretKind::Pki => "vaultpkisecrets",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Kv {
+        mount: String,
+        path: String,
+        version: u8,
+    },
+    Database {
+        mount: String,
+        role: String,
+    },
+    Dynamic {
+        mount: String,
+        path: String,
+        params: BTreeMap<String, String>,
+    },
+    Pki {
+        mount: String,
+        role: String,
+    },
+}
+
+/// One Vault path an app reads, with the capabilities that takes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Grant {
+    pub path: String,
+    pub capabilities: Vec<&'static str>,
+}
+
+impl Source {
+    pub fn kind(&self) -> SecretKind {
+        match self {
+            Source::Kv { .. } => SecretKind::Static,
+            Source::Database { .. } | Source::Dynamic { .. } => SecretKind::Dynamic,
+            Source::Pki { .. } => SecretKind::Pki,
+        }
+    }
+
+    pub fn mount(&self) -> &str {
+        match self {
+            Source::Kv { mount, .. }
+            | Source::Database { mount, .. }
+            | Source::Dynamic { mount, .. }
+            | Source::Pki { mount, .. } => mount,
+        }
+    }
+
+    /// The `path` (or `role`) field of the secret CR, relative to the mount.
+    pub fn cr_path(&self) -> String {
+        match self {
+            Source::Kv { path, .. } | Source::Dynamic { path, .. } => path.clone(),
+            Source::Database { role, .. } => format!("creds/{role}"),
+            Source::Pki { role, .. } => role.clone(),
+        }
+    }
+
+    /// What the app's policy must grant for this source, and nothing more.
+    pub fn grant(&self) -> Grant {
+        match self {
+            Source::Kv {
+                mount,
+                path,
+                version: 2,
+            } => Grant {
+                path: format!("{mount}/data/{path}"),
+                capabilities: vec!["read"],
+            },
+            Source::Kv { mount, path, .. } => Grant {
+                path: format!("{mount}/{path}"),
+                capabilities: vec!["read"],
+            },
+            Source::Database { mount, role } => Grant {
+                path: format!("{mount}/creds/{role}"),
+                capabilities: vec!["read"],
+            },
+            // A generic dynamic path may be read (GET) or written (POST with params).
+            Source::Dynamic {
+                mount,
+                path,
+                params,
+            } => Grant {
+                path: format!("{mount}/{path}"),
+                capabilities: if params.is_empty() {
+                    vec!["read"]
+                } else {
+                    vec!["create", "update"]
+                },
+            },
+            Source::Pki { mount, role } => Grant {
+                path: format!("{mount}/issue/{role}"),
+                capabilities: vec!["create", "update"],
+            },
+        }
+    }
+
+    /// Short human form, e.g. `kv-v2 kvv2/webapp/config`.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Kv {
+                mount,
+                path,
+                version,
+            } => format!("kv-v{version} {mount}/{path}"),
+            Source::Database { mount, role } => format!("database {mount}/{role}"),
+            Source::Dynamic { mount, path, .. } => format!("dynamic {mount}/{path}"),
+            Source::Pki { mount, role } => format!("pki {mount}/{role}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeclaredSecret {
+    /// The destination Kubernetes Secret, and the name of the CR that writes it.
+    pub name: String,
+    pub namespace: String,
+    pub source: Source,
+    pub refresh_after: Option<String>,
+    pub rollout: Vec<RolloutTarget>,
+    pub secret_type: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub pki: Option<PkiOptions>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolloutTarget {
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PkiOptions {
+    pub common_name: String,
+    pub alt_names: Vec<String>,
+    pub ttl: Option<String>,
+    pub expiry_offset: Option<String>,
+}
+
+/// Builds the model. The spec must have passed [`crate::spec::validate::check`].
+pub fn build(spec: &Spec, spec_file: &str) -> Stack {
+    let g = &spec.gitops;
+    let join = |root: &Option<String>, default: &str, leaf: &str| {
+        let root = root.as_deref().unwrap_or(default);
+        format!("{root}/{leaf}")
+    };
+    let paths = Paths {
+        cluster: join(&g.paths.clusters, "clusters", &spec.cluster),
+        vault: join(&g.paths.infrastructure, "infrastructure", "vault"),
+        operator: join(&g.paths.infrastructure, "infrastructure", OPERATOR_RELEASE),
+        apps: g.paths.apps.clone().unwrap_or_else(|| "apps".into()),
+        vault_config: join(&g.paths.vault_config, "vault-config", &spec.cluster),
+    };
+    let vault = VaultServer {
+        namespace: spec
+            .vault
+            .namespace
+            .clone()
+            .unwrap_or_else(|| DEFAULT_VAULT_NAMESPACE.into()),
+        chart_repository: spec
+            .vault
+            .chart
+            .repository
+            .clone()
+            .unwrap_or_else(|| HASHICORP_HELM_REPOSITORY.into()),
+        chart_version: spec.vault.chart.version.clone(),
+        replicas: spec.vault.replicas.unwrap_or(1),
+        tls_secret: match &spec.vault.tls {
+            TlsSpec::Disabled => None,
+            TlsSpec::Secret(s) => Some(s.clone()),
+        },
+        ui: spec.vault.ui.unwrap_or(false),
+        injector: spec.vault.injector.unwrap_or(false),
+        seal: spec.vault.auto_unseal.as_ref().and_then(seal),
+        values: spec
+            .vault
+            .values
+            .as_ref()
+            .and_then(|v| serde_json::to_value(v).ok()),
+    };
+    let auth_mount = spec
+        .vault_config
+        .as_ref()
+        .and_then(|vc| vc.kubernetes_auth.as_ref())
+        .and_then(|k| k.mount.clone())
+        .unwrap_or_else(|| DEFAULT_AUTH_MOUNT.into());
+    let operator = Operator {
+        namespace: spec
+            .operator
+            .namespace
+            .clone()
+            .unwrap_or_else(|| DEFAULT_OPERATOR_NAMESPACE.into()),
+        chart_repository: spec
+            .operator
+            .chart
+            .repository
+            .clone()
+            .unwrap_or_else(|| HASHICORP_HELM_REPOSITORY.into()),
+        chart_version: spec.operator.chart.version.clone(),
+        address: spec
+            .operator
+            .address
+            .clone()
+            .unwrap_or_else(|| vault.service_address()),
+        skip_tls_verify: spec.operator.skip_tls_verify,
+        service_account: OPERATOR_SERVICE_ACCOUNT.into(),
+        client_cache: spec.operator.client_cache.as_ref().map(|c| ClientCache {
+            transit_mount: c.transit_mount.clone(),
+            key_name: c.key_name.clone(),
+            role: c.role.clone(),
+            policy: format!("{OPERATOR_RELEASE}-client-cache"),
+            audiences: vec![DEFAULT_AUDIENCE.into()],
+        }),
+    };
+    let apps = spec.apps.iter().map(app).collect();
+    Stack {
+        cluster: spec.cluster.clone(),
+        spec_file: spec_file.to_string(),
+        flux: Flux {
+            source_ref: g
+                .source_ref
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SOURCE_REF.into()),
+            interval: g
+                .interval
+                .clone()
+                .unwrap_or_else(|| DEFAULT_INTERVAL.into()),
+            paths,
+            vault_kustomization: "vault".into(),
+            operator_kustomization: OPERATOR_RELEASE.into(),
+            apps_kustomization: "vault-apps".into(),
+        },
+        vault,
+        operator,
+        auth_mount,
+        apps,
+        vault_config: spec.vault_config.clone().unwrap_or_default(),
+    }
+}
+
+fn seal(au: &spec::AutoUnsealSpec) -> Option<Seal> {
+    let attrs = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    if let Some(a) = &au.awskms {
+        return Some(Seal {
+            kind: "awskms".into(),
+            attributes: attrs(&[("region", &a.region), ("kms_key_id", &a.kms_key_id)]),
+        });
+    }
+    if let Some(g) = &au.gcpckms {
+        return Some(Seal {
+            kind: "gcpckms".into(),
+            attributes: attrs(&[
+                ("project", &g.project),
+                ("region", &g.region),
+                ("key_ring", &g.key_ring),
+                ("crypto_key", &g.crypto_key),
+            ]),
+        });
+    }
+    if let Some(a) = &au.azurekeyvault {
+        return Some(Seal {
+            kind: "azurekeyvault".into(),
+            attributes: attrs(&[
+                ("tenant_id", &a.tenant_id),
+                ("vault_name", &a.vault_name),
+                ("key_name", &a.key_name),
+            ]),
+        });
+    }
+    au.transit.as_ref().map(|t| Seal {
+        kind: "transit".into(),
+        attributes: attrs(&[
+            ("address", &t.address),
+            ("mount_path", &t.mount_path),
+            ("key_name", &t.key_name),
+        ]),
+    })
+}
+
+fn app(a: &spec::AppSpec) -> App {
+    let role = a
+        .role
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", a.namespace, a.name));
+    App {
+        name: a.name.clone(),
+        namespace: a.namespace.clone(),
+        service_account: a.service_account.clone().unwrap_or_else(|| a.name.clone()),
+        create_service_account: a.create_service_account.unwrap_or(true),
+        policy: format!("{}-{}", a.namespace, a.name),
+        role,
+        audiences: a
+            .audiences
+            .clone()
+            .unwrap_or_else(|| vec![DEFAULT_AUDIENCE.into()]),
+        vault_auth: a.name.clone(),
+        secrets: a.secrets.iter().map(|s| secret(s, &a.namespace)).collect(),
+    }
+}
+
+fn secret(s: &spec::SecretSpec, namespace: &str) -> DeclaredSecret {
+    let source = if let Some(kv) = &s.kv {
+        Source::Kv {
+            mount: kv.0.mount.clone(),
+            path: kv.0.path.clone(),
+            version: kv.0.version.unwrap_or(2),
+        }
+    } else if let Some(db) = &s.database {
+        Source::Database {
+            mount: db.0.mount.clone(),
+            role: db.0.role.clone(),
+        }
+    } else if let Some(d) = &s.dynamic {
+        Source::Dynamic {
+            mount: d.0.mount.clone(),
+            path: d.0.path.clone(),
+            params: d.0.params.clone(),
+        }
+    } else {
+        let p = &s.pki.as_ref().expect("validated: exactly one source").0;
+        Source::Pki {
+            mount: p.mount.clone(),
+            role: p.role.clone(),
+        }
+    };
+    let pki = matches!(source, Source::Pki { .. }).then(|| PkiOptions {
+        common_name: s.common_name.clone().unwrap_or_default(),
+        alt_names: s.alt_names.clone().unwrap_or_default(),
+        ttl: s.ttl.clone(),
+        expiry_offset: s.expiry_offset.clone(),
+    });
+    DeclaredSecret {
+        name: s.name.clone(),
+        namespace: namespace.to_string(),
+        source,
+        refresh_after: s.refresh_after.clone(),
+        rollout: s
+            .rollout
+            .iter()
+            .filter_map(|r| r.split_once('/'))
+            .map(|(k, n)| RolloutTarget {
+                kind: k.into(),
+                name: n.into(),
+            })
+            .collect(),
+        secret_type: s.secret_type.clone(),
+        labels: s.labels.clone(),
+        annotations: s.annotations.clone(),
+        pki,
+    }
+}

@@ -1,0 +1,141 @@
+//! The one path from a spec file to everything derived from it, shared by every subcommand:
+//! load → validate → model → Vault side → render → self-check → tree.
+
+use crate::error::Error;
+use crate::model::{self, Stack};
+use crate::render::{self, Rendered, Templates};
+use crate::selfcheck;
+use crate::spec::{self, validate, Diagnostic};
+use crate::tree::Tree;
+use crate::vault_side::{self, VaultSide};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Treat warnings as errors.
+    pub strict: bool,
+    /// A folder of template overrides (same names as the embedded ones).
+    pub templates_dir: Option<PathBuf>,
+}
+
+/// A validated spec, as a model, with its warnings already rendered for stderr.
+pub struct Loaded {
+    pub stack: Stack,
+    pub vault: VaultSide,
+    /// Rendered warning diagnostics (empty when there are none).
+    pub warnings: String,
+}
+
+pub struct Generated {
+    pub stack: Stack,
+    pub vault: VaultSide,
+    pub rendered: Rendered,
+    pub tree: Tree,
+    pub warnings: String,
+}
+
+/// Reads, validates and models the spec. Spec problems are `Error::Usage` (exit 2).
+pub fn load(spec_path: &Path, strict: bool) -> Result<Loaded, Error> {
+    let sourced = spec::load(spec_path).map_err(|e| Error::usage(e.render()))?;
+    let findings = validate::check(&sourced.spec, &sourced.index);
+    let render_all = |ds: &[Diagnostic]| {
+        ds.iter()
+            .map(|d| d.render(&sourced.file_name, &sourced.source))
+            .collect::<String>()
+    };
+    if !findings.errors.is_empty() || (strict && !findings.warnings.is_empty()) {
+        let mut diagnostics = findings.errors;
+        if strict {
+            for mut w in findings.warnings {
+                w.severity = spec::Severity::Error;
+                w.message.push_str(" (an error under --strict)");
+                diagnostics.push(w);
+            }
+        }
+        diagnostics.sort_by_key(|d| d.location.map(|l| (l.line, l.column)));
+        let errors = spec::SpecErrors {
+            file_name: sourced.file_name.clone(),
+            source: sourced.source.clone(),
+            diagnostics,
+        };
+        return Err(Error::usage(errors.render()));
+    }
+    let warnings = render_all(&findings.warnings);
+    let stack = model::build(&sourced.spec, &sourced.file_name);
+    let vault = vault_side::derive(&stack);
+    Ok(Loaded {
+        stack,
+        vault,
+        warnings,
+    })
+}
+
+/// Loads the templates, with overrides from `dir` when given.
+pub fn templates(dir: Option<&Path>) -> Result<Templates, Error> {
+    let Some(dir) = dir else {
+        return Ok(Templates::default());
+    };
+    let mut overrides = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| {
+            Error::usage(format!(
+                "--templates {}: cannot read the folder: {e}",
+                d.display()
+            ))
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::usage(format!("--templates: {e}")))?;
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "j2") {
+                let name = path
+                    .strip_prefix(dir)
+                    .expect("below dir")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| Error::usage(format!("--templates {}: {e}", path.display())))?;
+                overrides.insert(name, text);
+            }
+        }
+    }
+    Templates::with_overrides(overrides).map_err(|e| Error::usage(format!("--templates: {e}")))
+}
+
+/// Everything `generate` produces, self-checked.
+pub fn generate(spec_path: &Path, options: &Options) -> Result<Generated, Error> {
+    let templates = templates(options.templates_dir.as_deref())?;
+    let loaded = load(spec_path, options.strict)?;
+    generate_from(loaded, &templates)
+}
+
+/// Renders and self-checks an already loaded stack (the benchmark calls this directly).
+pub fn generate_from(loaded: Loaded, templates: &Templates) -> Result<Generated, Error> {
+    let Loaded {
+        stack,
+        vault,
+        warnings,
+    } = loaded;
+    let rendered = render::render(&stack, &vault, templates)
+        .map_err(|e| Error::bug(format!("rendering failed: {e}")))?;
+    if let Err(problems) = selfcheck::check(&rendered, &stack.flux.paths.cluster) {
+        return Err(Error::bug(format!(
+            "the rendered tree fails its self-check; nothing was written:\n  {}",
+            problems.join("\n  ")
+        )));
+    }
+    let tree = Rendered {
+        files: rendered.files.clone(),
+    }
+    .into_tree(&stack.spec_file);
+    Ok(Generated {
+        stack,
+        vault,
+        rendered,
+        tree,
+        warnings,
+    })
+}

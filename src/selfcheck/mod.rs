@@ -1,0 +1,290 @@
+//! The self-check every rendered tree passes before anything is written.
+//!
+//! Each document must parse back and deserialize into the typed model of its kind (unknown
+//! fields denied), every reference must resolve inside the output, and no Secret with data
+//! may ever be produced. A failure here is a bug in the tool (or in a `--templates` override):
+//! the message names the file and the template that produced it.
+
+pub mod kinds;
+
+use crate::render::Rendered;
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use kinds::*;
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// An object found in the output: kind, namespace, name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct ObjectKey {
+    kind: String,
+    namespace: String,
+    name: String,
+}
+
+#[derive(Default)]
+struct Seen {
+    objects: BTreeSet<ObjectKey>,
+    /// (file, what it refers to, the object it needs)
+    needs: Vec<(String, String, ObjectKey)>,
+    /// Flux Kustomization paths that must be folders with a kustomization.yaml.
+    paths: Vec<(String, String)>,
+}
+
+/// Checks the rendered tree. `Err` lists every problem found.
+pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), Vec<String>> {
+    let mut problems = Vec::new();
+    let mut seen = Seen::default();
+    let all_paths: BTreeSet<&str> = rendered.files.iter().map(|f| f.path.as_str()).collect();
+
+    for f in &rendered.files {
+        let at = format!("{} (from template {})", f.path, f.template);
+        if f.path.ends_with("/kustomization.yaml") {
+            if f.path.starts_with(&format!("{clusters_dir}/")) {
+                problems.push(format!("{at}: a kustomization.yaml under {clusters_dir}/ would hide flux-system/ from Flux's root Kustomization"));
+            }
+            if let Err(e) = check_kustomize_config(&f.path, &f.body, &all_paths) {
+                problems.push(format!("{at}: {e}"));
+            }
+            continue;
+        }
+        if !f.path.ends_with(".yaml") {
+            continue;
+        }
+        for doc in serde_yaml::Deserializer::from_str(&f.body) {
+            let value = match <Json as serde::Deserialize>::deserialize(doc) {
+                Ok(v) => v,
+                Err(e) => {
+                    // serde_yaml's document iterator repeats a syntax error forever: stop here.
+                    problems.push(format!("{at}: does not parse back as YAML: {e}"));
+                    break;
+                }
+            };
+            if let Err(e) = check_object(&f.path, &value, &mut seen) {
+                problems.push(format!("{at}: {e}"));
+            }
+        }
+    }
+
+    for (file, what, needed) in &seen.needs {
+        if !seen.objects.contains(needed) {
+            problems.push(format!(
+                "{file}: {what} refers to {} {}/{}, which the output does not contain",
+                needed.kind, needed.namespace, needed.name
+            ));
+        }
+    }
+    for (file, path) in &seen.paths {
+        let rel = path.trim_start_matches("./");
+        if !all_paths.contains(format!("{rel}/kustomization.yaml").as_str()) {
+            problems.push(format!(
+                "{file}: spec.path {path} is not a generated folder with a kustomization.yaml"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+fn check_kustomize_config(
+    path: &str,
+    body: &str,
+    all_paths: &BTreeSet<&str>,
+) -> Result<(), String> {
+    let k: KustomizeConfig = typed(body)?;
+    if k.api_version != "kustomize.config.k8s.io/v1beta1" || k.kind != "Kustomization" {
+        return Err(format!("unexpected {}/{}", k.api_version, k.kind));
+    }
+    let dir = path.trim_end_matches("/kustomization.yaml");
+    let listed: BTreeSet<&str> = k.resources.iter().map(String::as_str).collect();
+    // Every entry exists: a file, or a sub-folder with its own kustomization.yaml.
+    for r in &k.resources {
+        let file = format!("{dir}/{r}");
+        let folder = format!("{dir}/{r}/kustomization.yaml");
+        if !all_paths.contains(file.as_str()) && !all_paths.contains(folder.as_str()) {
+            return Err(format!("lists `{r}`, which is not in the output"));
+        }
+    }
+    // And exactly: every file and sub-folder of the folder is listed.
+    for p in all_paths {
+        if let Some(rest) = p.strip_prefix(&format!("{dir}/")) {
+            let entry = rest.split('/').next().unwrap_or(rest);
+            if rest == "kustomization.yaml" {
+                continue;
+            }
+            let is_folder = rest.contains('/');
+            if (is_folder || rest.ends_with(".yaml")) && !listed.contains(entry) {
+                return Err(format!("does not list `{entry}`"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn typed<T: DeserializeOwned>(body: &str) -> Result<T, String> {
+    serde_yaml::from_str(body).map_err(|e| format!("does not match its kind's schema: {e}"))
+}
+
+fn typed_value<T: DeserializeOwned>(v: &Json) -> Result<T, String> {
+    serde_json::from_value(v.clone()).map_err(|e| format!("does not match its kind's schema: {e}"))
+}
+
+const TOP_KEYS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
+const METADATA_KEYS: [&str; 4] = ["name", "namespace", "labels", "annotations"];
+
+fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
+    let obj = v.as_object().ok_or("a document is not a map")?;
+    for k in obj.keys() {
+        if !TOP_KEYS.contains(&k.as_str()) {
+            return Err(format!("unknown top-level field `{k}`"));
+        }
+    }
+    let meta = obj
+        .get("metadata")
+        .and_then(Json::as_object)
+        .ok_or("no metadata")?;
+    for k in meta.keys() {
+        if !METADATA_KEYS.contains(&k.as_str()) {
+            return Err(format!("unknown metadata field `{k}`"));
+        }
+    }
+    let managed = meta
+        .get("labels")
+        .and_then(|l| l.get(crate::model::MANAGED_BY_LABEL))
+        .and_then(Json::as_str);
+    if managed != Some(crate::model::MANAGED_BY) {
+        return Err("lacks the label app.kubernetes.io/managed-by: kubectl-vault".into());
+    }
+    let api_version = obj
+        .get("apiVersion")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    let kind = obj.get("kind").and_then(Json::as_str).unwrap_or_default();
+    let name = meta
+        .get("name")
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let namespace = meta
+        .get("namespace")
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let key = |kind: &str, namespace: &str, name: &str| ObjectKey {
+        kind: kind.into(),
+        namespace: namespace.into(),
+        name: name.into(),
+    };
+    let mut need =
+        |what: &str, k: ObjectKey| seen.needs.push((file.to_string(), what.to_string(), k));
+    if !namespace.is_empty() && namespace != crate::model::FLUX_NAMESPACE {
+        need("metadata.namespace", key("Namespace", "", &namespace));
+    }
+    match (api_version, kind) {
+        ("v1", "Namespace") => {
+            typed_value::<Namespace>(v)?;
+        }
+        ("v1", "ServiceAccount") => {
+            typed_value::<ServiceAccount>(v)?;
+        }
+        ("v1", "Secret") => {
+            return Err(
+                "a Secret must never be generated: secret values do not belong in Git".into(),
+            )
+        }
+        ("secrets.hashicorp.com/v1beta1", "VaultConnection") => {
+            typed_value::<VaultConnection>(v)?;
+        }
+        ("secrets.hashicorp.com/v1beta1", "VaultAuth") => {
+            let a: VaultAuth = typed_value(v)?;
+            if let Some(r) = &a.spec.vault_connection_ref {
+                let (ns, n) = r.split_once('/').unwrap_or((&namespace, r));
+                need("spec.vaultConnectionRef", key("VaultConnection", ns, n));
+            }
+            if a.spec.kubernetes.audiences.is_empty() {
+                return Err("VaultAuth has no audiences".into());
+            }
+        }
+        ("secrets.hashicorp.com/v1beta1", "VaultStaticSecret") => {
+            let s: VaultStaticSecret = typed_value(v)?;
+            need(
+                "spec.vaultAuthRef",
+                key("VaultAuth", &namespace, &s.spec.vault_auth_ref),
+            );
+            check_destination(&s.spec.destination)?;
+        }
+        ("secrets.hashicorp.com/v1beta1", "VaultDynamicSecret") => {
+            let s: VaultDynamicSecret = typed_value(v)?;
+            need(
+                "spec.vaultAuthRef",
+                key("VaultAuth", &namespace, &s.spec.vault_auth_ref),
+            );
+            check_destination(&s.spec.destination)?;
+        }
+        ("secrets.hashicorp.com/v1beta1", "VaultPKISecret") => {
+            let s: VaultPKISecret = typed_value(v)?;
+            need(
+                "spec.vaultAuthRef",
+                key("VaultAuth", &namespace, &s.spec.vault_auth_ref),
+            );
+            check_destination(&s.spec.destination)?;
+            if s.spec.destination.secret_type.as_deref() != Some("kubernetes.io/tls") {
+                return Err("a VaultPKISecret must write a kubernetes.io/tls Secret".into());
+            }
+        }
+        ("kustomize.toolkit.fluxcd.io/v1", "Kustomization") => {
+            let k: Kustomization = typed_value(v)?;
+            for d in k.spec.depends_on.iter().flatten() {
+                need("spec.dependsOn", key("Kustomization", &namespace, &d.name));
+            }
+            if k.spec.source_ref.kind != "GitRepository" {
+                return Err("sourceRef must be a GitRepository".into());
+            }
+            seen.paths.push((file.to_string(), k.spec.path.clone()));
+        }
+        ("source.toolkit.fluxcd.io/v1", "HelmRepository") => {
+            typed_value::<HelmRepository>(v)?;
+        }
+        ("helm.toolkit.fluxcd.io/v2", "HelmRelease") => {
+            let h: HelmRelease = typed_value(v)?;
+            let r = &h.spec.chart.spec.source_ref;
+            need(
+                "spec.chart.spec.sourceRef",
+                key(
+                    &r.kind,
+                    r.namespace.as_deref().unwrap_or(&namespace),
+                    &r.name,
+                ),
+            );
+        }
+        (a, k) => return Err(format!("unexpected kind {a}/{k}")),
+    }
+    seen.objects.insert(key(kind, &namespace, &name));
+    Ok(())
+}
+
+fn check_destination(d: &Destination) -> Result<(), String> {
+    if !d.create {
+        return Err("destination.create must be true: VSO should own the Secret it writes".into());
+    }
+    Ok(())
+}
+
+/// Counts the objects of each kind in a tree (for summaries).
+pub fn count_kinds(rendered: &Rendered) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for f in &rendered.files {
+        if !f.path.ends_with(".yaml") || f.path.ends_with("/kustomization.yaml") {
+            continue;
+        }
+        for line in f.body.lines() {
+            if let Some(kind) = line.strip_prefix("kind: ") {
+                *counts.entry(kind.trim().to_string()).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}

@@ -1,0 +1,200 @@
+//! Where each field of a YAML document is: a map from field paths (`apps[0].secrets[1].name`)
+//! to the line and column of the key (for map entries) or the value (for list items).
+//!
+//! serde tells us *which* field is wrong; this index tells us *where* it is, so every
+//! diagnostic can point at `vault.yaml:31:9`, including errors found after parsing.
+
+use std::collections::HashMap;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+/// A 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+    /// Byte offset into the source, for snippets.
+    pub offset: usize,
+}
+
+/// Field path → location of that field's key (or list item).
+#[derive(Debug, Default)]
+pub struct LocationIndex {
+    keys: HashMap<String, Location>,
+    values: HashMap<String, Location>,
+}
+
+impl LocationIndex {
+    /// Builds the index; a document that does not parse gives an empty index
+    /// (serde reports the syntax error with its own location).
+    pub fn build(source: &str) -> Self {
+        let mut walker = Walker::default();
+        let mut parser = Parser::new_from_str(source);
+        if parser.load(&mut walker, false).is_err() {
+            return LocationIndex::default();
+        }
+        // yaml-rust2 counts characters; snippets need byte offsets.
+        let to_byte = char_to_byte_offsets(source);
+        let fix = |mut loc: Location| {
+            loc.offset = to_byte(loc.offset);
+            loc
+        };
+        LocationIndex {
+            keys: walker.keys.into_iter().map(|(k, v)| (k, fix(v))).collect(),
+            values: walker
+                .values
+                .into_iter()
+                .map(|(k, v)| (k, fix(v)))
+                .collect(),
+        }
+    }
+
+    /// The location of the field at `path`, or of its nearest ancestor that exists.
+    pub fn key(&self, path: &str) -> Option<Location> {
+        let mut p = path;
+        loop {
+            if let Some(l) = self.keys.get(p) {
+                return Some(*l);
+            }
+            p = parent(p)?;
+        }
+    }
+
+    /// The location of the value at `path` (falls back to its key).
+    pub fn value(&self, path: &str) -> Option<Location> {
+        self.values.get(path).copied().or_else(|| self.key(path))
+    }
+}
+
+fn parent(path: &str) -> Option<&str> {
+    let cut = path.rfind(['.', '['])?;
+    Some(&path[..cut])
+}
+
+fn char_to_byte_offsets(source: &str) -> impl Fn(usize) -> usize + '_ {
+    move |chars: usize| {
+        source
+            .char_indices()
+            .nth(chars)
+            .map(|(b, _)| b)
+            .unwrap_or(source.len())
+    }
+}
+
+enum Frame {
+    Map {
+        path: String,
+        expecting_key: bool,
+        key: Option<String>,
+    },
+    Seq {
+        path: String,
+        index: usize,
+    },
+}
+
+#[derive(Default)]
+struct Walker {
+    stack: Vec<Frame>,
+    keys: HashMap<String, Location>,
+    values: HashMap<String, Location>,
+}
+
+fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+fn loc(mark: Marker) -> Location {
+    Location {
+        line: mark.line(),
+        column: mark.col() + 1,
+        offset: mark.index(),
+    }
+}
+
+impl Walker {
+    /// The path a value starting now belongs to, advancing the parent's state.
+    fn enter_value(&mut self, mark: Marker) -> Option<String> {
+        match self.stack.last_mut() {
+            None => Some(String::new()),
+            Some(Frame::Map {
+                path,
+                expecting_key,
+                key,
+            }) => {
+                let k = key.take().unwrap_or_default();
+                *expecting_key = true;
+                let p = join(path, &k);
+                self.values.insert(p.clone(), loc(mark));
+                Some(p)
+            }
+            Some(Frame::Seq { path, index }) => {
+                let p = format!("{path}[{index}]");
+                *index += 1;
+                self.keys.insert(p.clone(), loc(mark));
+                self.values.insert(p.clone(), loc(mark));
+                Some(p)
+            }
+        }
+    }
+}
+
+impl MarkedEventReceiver for Walker {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::Scalar(text, ..) => {
+                if let Some(Frame::Map {
+                    path,
+                    expecting_key: expecting @ true,
+                    key,
+                }) = self.stack.last_mut()
+                {
+                    self.keys.insert(join(path, &text), loc(mark));
+                    *key = Some(text);
+                    *expecting = false;
+                } else {
+                    self.enter_value(mark);
+                }
+            }
+            Event::Alias(_) => {
+                self.enter_value(mark);
+            }
+            Event::MappingStart(..) => {
+                let path = self.enter_value(mark).unwrap_or_default();
+                self.stack.push(Frame::Map {
+                    path,
+                    expecting_key: true,
+                    key: None,
+                });
+            }
+            Event::SequenceStart(..) => {
+                let path = self.enter_value(mark).unwrap_or_default();
+                self.stack.push(Frame::Seq { path, index: 0 });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_nested_keys_and_list_items() {
+        let src = "a: 1\napps:\n  - name: x\n    secrets:\n      - name: s\n        kv: m/p\n";
+        let idx = LocationIndex::build(src);
+        assert_eq!(idx.key("apps").unwrap().line, 2);
+        assert_eq!(idx.key("apps[0].secrets[0].kv").unwrap().line, 6);
+        assert_eq!(idx.key("apps[0].secrets[0].kv").unwrap().column, 9);
+        // a missing field falls back to its parent
+        assert_eq!(idx.key("apps[0].secrets[0].nope").unwrap().line, 5);
+    }
+}

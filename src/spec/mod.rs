@@ -1,0 +1,190 @@
+//! Reading the spec: strict parsing with located errors, then semantic validation.
+//!
+//! This module does the only I/O of the core (reading the spec file and, for `--templates`,
+//! nothing else); everything after [`load`] is pure.
+
+pub mod diagnostic;
+pub mod locate;
+pub mod types;
+pub mod validate;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use types::*;
+
+use locate::LocationIndex;
+use std::path::Path;
+
+/// A parsed spec together with what is needed to point at its lines.
+#[derive(Debug)]
+pub struct SourcedSpec {
+    pub spec: Spec,
+    /// The file name as shown in diagnostics and generated headers (the path's last component).
+    pub file_name: String,
+    pub source: String,
+    pub index: LocationIndex,
+}
+
+/// A spec that failed to load: the diagnostics, already located.
+#[derive(Debug)]
+pub struct SpecErrors {
+    pub file_name: String,
+    pub source: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl SpecErrors {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for d in &self.diagnostics {
+            out.push_str(&d.render(&self.file_name, &self.source));
+        }
+        let n = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        out.push_str(&format!(
+            "error: {} is not a valid spec ({n} error{}); nothing was written\n",
+            self.file_name,
+            if n == 1 { "" } else { "s" }
+        ));
+        out
+    }
+}
+
+/// Reads and parses `path`. I/O errors are reported as spec errors (exit 2) too.
+pub fn load(path: &Path) -> Result<SourcedSpec, SpecErrors> {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let source = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) => return Err(SpecErrors {
+            file_name: path.display().to_string(),
+            source: String::new(),
+            diagnostics: vec![Diagnostic::error("", format!("cannot read the spec: {e}"))
+                .with_hint(
+                "pass the spec file with -f, e.g. `kubectl vault init > vault.yaml` to start one",
+            )],
+        }),
+    };
+    parse(&file_name, source)
+}
+
+/// Parses spec text; `file_name` is used in diagnostics.
+pub fn parse(file_name: &str, source: String) -> Result<SourcedSpec, SpecErrors> {
+    let index = LocationIndex::build(&source);
+    let fail = |d: Diagnostic, source: String| SpecErrors {
+        file_name: file_name.to_string(),
+        source,
+        diagnostics: vec![d],
+    };
+    if source.trim().is_empty() {
+        return Err(fail(
+            Diagnostic::error("", "the spec is empty")
+                .with_hint("start from `kubectl vault init > vault.yaml`"),
+            source,
+        ));
+    }
+    let de = serde_yaml::Deserializer::from_str(&source);
+    let spec: Spec = match serde_path_to_error::deserialize(de) {
+        Ok(s) => s,
+        Err(e) => {
+            let d = serde_error(e, &index);
+            return Err(fail(d, source));
+        }
+    };
+    Ok(SourcedSpec {
+        spec,
+        file_name: file_name.to_string(),
+        source,
+        index,
+    })
+}
+
+/// Turns a serde error into a located diagnostic with a hint.
+fn serde_error(
+    e: serde_path_to_error::Error<serde_yaml::Error>,
+    index: &LocationIndex,
+) -> Diagnostic {
+    let mut path = e.path().to_string();
+    if path == "." {
+        path.clear();
+    }
+    let inner = e.into_inner();
+    let yaml_location = inner.location();
+    let raw = clean_message(&inner.to_string());
+
+    if let Some(rest) = raw.strip_prefix("unknown field `") {
+        let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        // serde_path_to_error stops at the map that holds the unknown key.
+        if !path.ends_with(field) {
+            path = join_path(&path, field);
+        }
+        let mut d = Diagnostic::error(&path, "unknown field");
+        if let Some(best) = diagnostic::did_you_mean(field, candidates.iter().copied()) {
+            d.message = format!("unknown field, did you mean {best}?");
+            d = d.with_hint(format!("rename `{field}` to `{best}`"));
+        } else if !candidates.is_empty() {
+            d = d.with_hint(format!(
+                "the fields allowed here are: {}",
+                candidates.join(", ")
+            ));
+        }
+        d.location = index.key(&path).or(yaml_location.map(to_location));
+        return d;
+    }
+    if let Some(rest) = raw.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        let full = join_path(&path, field);
+        let mut d = Diagnostic::error(&full, "required field is missing").with_hint(format!(
+            "add `{field}:` here; see the spec reference in the README"
+        ));
+        d.location = index.key(&path).or(yaml_location.map(to_location));
+        return d;
+    }
+    let location = yaml_location
+        .map(to_location)
+        .or_else(|| index.value(&path));
+    let mut d = Diagnostic::error(&path, raw.clone());
+    if raw.starts_with("invalid type") {
+        d = d.with_hint("check the type of this value against the spec reference in the README");
+    } else if path.is_empty() {
+        d = d.with_hint("the spec must be one YAML document (a map) starting with `apiVersion: kubectl-vault/v1alpha1`");
+    }
+    d.location = location;
+    d
+}
+
+fn to_location(l: serde_yaml::Location) -> locate::Location {
+    locate::Location {
+        line: l.line(),
+        column: l.column(),
+        offset: l.index(),
+    }
+}
+
+fn join_path(parent: &str, field: &str) -> String {
+    if parent.is_empty() {
+        field.to_string()
+    } else {
+        format!("{parent}.{field}")
+    }
+}
+
+/// serde_yaml prefixes the path and suffixes the location; we print both ourselves.
+fn clean_message(msg: &str) -> String {
+    let mut m = msg.to_string();
+    if let Some(i) = m.find(" at line ") {
+        m.truncate(i);
+    }
+    // "apps[0].secrets[1]: unknown field ..." → "unknown field ..."
+    if let Some((head, tail)) = m.split_once(": ") {
+        if !head.contains(' ') && !head.is_empty() {
+            m = tail.to_string();
+        }
+    }
+    m
+}
