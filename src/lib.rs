@@ -4,6 +4,7 @@
 //! ([`spec`] → [`model`] → [`vault_side`] → [`render`] → [`selfcheck`] → [`tree`]);
 //! thin edges talk to Git, Kubernetes and Vault; [`commands`] holds one module per subcommand.
 
+pub mod bench_support;
 pub mod cli;
 pub mod commands;
 pub mod error;

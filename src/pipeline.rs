@@ -127,10 +127,7 @@ pub fn generate_from(loaded: Loaded, templates: &Templates) -> Result<Generated,
             problems.join("\n  ")
         )));
     }
-    let tree = Rendered {
-        files: rendered.files.clone(),
-    }
-    .into_tree(&stack.spec_file);
+    let tree = rendered.to_tree(&stack.spec_file);
     Ok(Generated {
         stack,
         vault,

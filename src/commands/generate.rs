@@ -5,6 +5,7 @@ use crate::error::Error;
 use crate::pipeline;
 use crate::tree::Tree;
 use clap::Args;
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -55,30 +56,46 @@ pub fn objects_stream(tree: &Tree) -> String {
     out
 }
 
-/// Writes every file through a temporary file and a rename, so no file is ever half written.
+/// Writes the tree into `dir`. A file that already exists is replaced through a temporary
+/// file and a rename, so it is never half written; unchanged files are not touched.
 pub fn write_tree(tree: &Tree, dir: &Path) -> Result<(), Error> {
     let fail = |what: &str, p: &Path, e: std::io::Error| {
         Error::environment(format!("cannot {what} {}: {e}", p.display()))
     };
+    // Folders this run created hold no old files: skip the read-and-compare there.
+    let mut fresh_dirs: HashSet<PathBuf> = HashSet::new();
+    let mut known_dirs: HashSet<PathBuf> = HashSet::new();
     for (rel, content) in &tree.files {
         let path = dir.join(rel);
-        let parent = path.parent().expect("files live in folders");
-        std::fs::create_dir_all(parent).map_err(|e| fail("create", parent, e))?;
-        if std::fs::read(&path).ok().as_deref() == Some(content.as_bytes()) {
-            continue;
+        let parent = path.parent().expect("files live in folders").to_path_buf();
+        if !known_dirs.contains(&parent) {
+            if !parent.is_dir() {
+                std::fs::create_dir_all(&parent).map_err(|e| fail("create", &parent, e))?;
+                fresh_dirs.insert(parent.clone());
+            }
+            known_dirs.insert(parent.clone());
         }
-        let tmp = parent.join(format!(
-            ".{}.kubectl-vault-tmp",
-            path.file_name().expect("file").to_string_lossy()
-        ));
-        std::fs::write(&tmp, content).map_err(|e| fail("write", &tmp, e))?;
+        let target = if fresh_dirs.contains(&parent) {
+            path.clone()
+        } else {
+            if std::fs::read(&path).ok().as_deref() == Some(content.as_bytes()) {
+                continue;
+            }
+            parent.join(format!(
+                ".{}.kubectl-vault-tmp",
+                path.file_name().expect("file").to_string_lossy()
+            ))
+        };
+        std::fs::write(&target, content).map_err(|e| fail("write", &target, e))?;
         if rel.ends_with(".sh") {
-            set_executable(&tmp);
+            set_executable(&target);
         }
-        std::fs::rename(&tmp, &path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            fail("write", &path, e)
-        })?;
+        if target != path {
+            std::fs::rename(&target, &path).map_err(|e| {
+                let _ = std::fs::remove_file(&target);
+                fail("write", &path, e)
+            })?;
+        }
     }
     Ok(())
 }

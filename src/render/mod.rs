@@ -37,12 +37,12 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    /// Adds the header to every file and returns the tree.
-    pub fn into_tree(self, spec_file: &str) -> Tree {
+    /// The tree: every file with its header.
+    pub fn to_tree(&self, spec_file: &str) -> Tree {
         let mut tree = Tree::default();
-        for f in self.files {
+        for f in &self.files {
             let shebang = f.path.ends_with(".sh").then_some("#!/usr/bin/env bash");
-            tree.insert(f.path, header::stamp(&f.body, spec_file, shebang));
+            tree.insert(f.path.clone(), header::stamp(&f.body, spec_file, shebang));
         }
         tree
     }

@@ -7,9 +7,10 @@
 
 pub mod kinds;
 
-use crate::render::Rendered;
+use crate::render::{Rendered, RenderedFile};
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kinds::*;
+use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,37 +34,21 @@ struct Seen {
 
 /// Checks the rendered tree. `Err` lists every problem found.
 pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), Vec<String>> {
+    let all_paths: BTreeSet<&str> = rendered.files.iter().map(|f| f.path.as_str()).collect();
+    // Files are checked independently (in parallel: thousands of documents parse back here),
+    // then their references are resolved against everything the output contains.
+    let per_file: Vec<(Vec<String>, Seen)> = rendered
+        .files
+        .par_iter()
+        .map(|f| check_file(f, clusters_dir, &all_paths))
+        .collect();
     let mut problems = Vec::new();
     let mut seen = Seen::default();
-    let all_paths: BTreeSet<&str> = rendered.files.iter().map(|f| f.path.as_str()).collect();
-
-    for f in &rendered.files {
-        let at = format!("{} (from template {})", f.path, f.template);
-        if f.path.ends_with("/kustomization.yaml") {
-            if f.path.starts_with(&format!("{clusters_dir}/")) {
-                problems.push(format!("{at}: a kustomization.yaml under {clusters_dir}/ would hide flux-system/ from Flux's root Kustomization"));
-            }
-            if let Err(e) = check_kustomize_config(&f.path, &f.body, &all_paths) {
-                problems.push(format!("{at}: {e}"));
-            }
-            continue;
-        }
-        if !f.path.ends_with(".yaml") {
-            continue;
-        }
-        for doc in serde_yaml::Deserializer::from_str(&f.body) {
-            let value = match <Json as serde::Deserialize>::deserialize(doc) {
-                Ok(v) => v,
-                Err(e) => {
-                    // serde_yaml's document iterator repeats a syntax error forever: stop here.
-                    problems.push(format!("{at}: does not parse back as YAML: {e}"));
-                    break;
-                }
-            };
-            if let Err(e) = check_object(&f.path, &value, &mut seen) {
-                problems.push(format!("{at}: {e}"));
-            }
-        }
+    for (p, s) in per_file {
+        problems.extend(p);
+        seen.objects.extend(s.objects);
+        seen.needs.extend(s.needs);
+        seen.paths.extend(s.paths);
     }
 
     for (file, what, needed) in &seen.needs {
@@ -89,6 +74,42 @@ pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), Vec<String>>
     }
 }
 
+fn check_file(
+    f: &RenderedFile,
+    clusters_dir: &str,
+    all_paths: &BTreeSet<&str>,
+) -> (Vec<String>, Seen) {
+    let mut problems = Vec::new();
+    let mut seen = Seen::default();
+    let at = format!("{} (from template {})", f.path, f.template);
+    if f.path.ends_with("/kustomization.yaml") {
+        if f.path.starts_with(&format!("{clusters_dir}/")) {
+            problems.push(format!("{at}: a kustomization.yaml under {clusters_dir}/ would hide flux-system/ from Flux's root Kustomization"));
+        }
+        if let Err(e) = check_kustomize_config(&f.path, &f.body, all_paths) {
+            problems.push(format!("{at}: {e}"));
+        }
+        return (problems, seen);
+    }
+    if !f.path.ends_with(".yaml") {
+        return (problems, seen);
+    }
+    for doc in serde_yaml::Deserializer::from_str(&f.body) {
+        let value = match <Json as serde::Deserialize>::deserialize(doc) {
+            Ok(v) => v,
+            Err(e) => {
+                // serde_yaml's document iterator repeats a syntax error forever: stop here.
+                problems.push(format!("{at}: does not parse back as YAML: {e}"));
+                break;
+            }
+        };
+        if let Err(e) = check_object(&f.path, &value, &mut seen) {
+            problems.push(format!("{at}: {e}"));
+        }
+    }
+    (problems, seen)
+}
+
 fn check_kustomize_config(
     path: &str,
     body: &str,
@@ -109,16 +130,19 @@ fn check_kustomize_config(
         }
     }
     // And exactly: every file and sub-folder of the folder is listed.
-    for p in all_paths {
-        if let Some(rest) = p.strip_prefix(&format!("{dir}/")) {
-            let entry = rest.split('/').next().unwrap_or(rest);
-            if rest == "kustomization.yaml" {
-                continue;
-            }
-            let is_folder = rest.contains('/');
-            if (is_folder || rest.ends_with(".yaml")) && !listed.contains(entry) {
-                return Err(format!("does not list `{entry}`"));
-            }
+    let prefix = format!("{dir}/");
+    for p in all_paths
+        .range(prefix.as_str()..)
+        .take_while(|p| p.starts_with(&prefix))
+    {
+        let rest = &p[prefix.len()..];
+        if rest == "kustomization.yaml" {
+            continue;
+        }
+        let entry = rest.split('/').next().unwrap_or(rest);
+        let is_folder = rest.contains('/');
+        if (is_folder || rest.ends_with(".yaml")) && !listed.contains(entry) {
+            return Err(format!("does not list `{entry}`"));
         }
     }
     Ok(())
@@ -129,7 +153,7 @@ fn typed<T: DeserializeOwned>(body: &str) -> Result<T, String> {
 }
 
 fn typed_value<T: DeserializeOwned>(v: &Json) -> Result<T, String> {
-    serde_json::from_value(v.clone()).map_err(|e| format!("does not match its kind's schema: {e}"))
+    T::deserialize(v).map_err(|e| format!("does not match its kind's schema: {e}"))
 }
 
 const TOP_KEYS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];

@@ -71,13 +71,13 @@ fn parent(path: &str) -> Option<&str> {
     Some(&path[..cut])
 }
 
+/// Maps yaml-rust2's character offsets to byte offsets in one pass (identity for ASCII).
 fn char_to_byte_offsets(source: &str) -> impl Fn(usize) -> usize + '_ {
-    move |chars: usize| {
-        source
-            .char_indices()
-            .nth(chars)
-            .map(|(b, _)| b)
-            .unwrap_or(source.len())
+    let table: Option<Vec<usize>> =
+        (!source.is_ascii()).then(|| source.char_indices().map(|(b, _)| b).collect());
+    move |chars: usize| match &table {
+        None => chars.min(source.len()),
+        Some(t) => t.get(chars).copied().unwrap_or(source.len()),
     }
 }
 

@@ -60,14 +60,16 @@ pub fn load(path: &Path) -> Result<SourcedSpec, SpecErrors> {
         .unwrap_or_else(|| path.display().to_string());
     let source = match std::fs::read_to_string(path) {
         Ok(s) => s,
-        Err(e) => return Err(SpecErrors {
-            file_name: path.display().to_string(),
-            source: String::new(),
-            diagnostics: vec![Diagnostic::error("", format!("cannot read the spec: {e}"))
+        Err(e) => {
+            return Err(SpecErrors {
+                file_name: path.display().to_string(),
+                source: String::new(),
+                diagnostics: vec![Diagnostic::error("", format!("cannot read the spec: {e}"))
                 .with_hint(
                 "pass the spec file with -f, e.g. `kubectl vault init > vault.yaml` to start one",
             )],
-        }),
+            })
+        }
     };
     parse(&file_name, source)
 }
