@@ -129,6 +129,9 @@ pub struct Operator {
     pub chart_version: String,
     pub address: String,
     pub skip_tls_verify: bool,
+    /// Secret (in the operator namespace, key `ca.crt`) with the CA that signed Vault's
+    /// certificate: the in-cluster Vault's TLS secret name, when TLS is on and verified.
+    pub ca_cert_secret: Option<String>,
     pub service_account: String,
     pub client_cache: Option<ClientCache>,
 }
@@ -386,6 +389,10 @@ pub fn build(spec: &Spec, spec_file: &str) -> Stack {
             .clone()
             .unwrap_or_else(|| vault.service_address()),
         skip_tls_verify: spec.operator.skip_tls_verify,
+        ca_cert_secret: match (&vault.tls_secret, &spec.operator.address) {
+            (Some(tls), None) if !spec.operator.skip_tls_verify => Some(tls.clone()),
+            _ => None,
+        },
         service_account: OPERATOR_SERVICE_ACCOUNT.into(),
         client_cache: spec.operator.client_cache.as_ref().map(|c| ClientCache {
             transit_mount: c.transit_mount.clone(),

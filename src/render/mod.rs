@@ -205,6 +205,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
             "namespace": stack.operator.namespace,
             "address": stack.operator.address,
             "skip_tls_verify": stack.operator.skip_tls_verify,
+            "ca_cert_secret": stack.operator.ca_cert_secret,
         })),
     )?;
     let mut by_namespace: BTreeMap<&str, Vec<&App>> = BTreeMap::new();
@@ -439,6 +440,9 @@ fn operator_values(stack: &Stack) -> Json {
             "skipTLSVerify": o.skip_tls_verify,
         },
     });
+    if let Some(ca) = &o.ca_cert_secret {
+        values["defaultVaultConnection"]["caCertSecret"] = json!(ca);
+    }
     if let Some(cc) = &o.client_cache {
         values.as_object_mut().expect("object").insert(
             "controller".into(),

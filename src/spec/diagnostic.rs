@@ -77,7 +77,11 @@ impl Diagnostic {
         }
         .with_message(&self.message);
         if let Some(l) = self.location {
-            let start = l.offset.min(source.len());
+            let start = if l.offset == usize::MAX {
+                offset_of(source, l.line, l.column)
+            } else {
+                l.offset.min(source.len())
+            };
             let end = token_end(source, start);
             cs = cs.with_labels(vec![Label::primary((), start..end).with_message(
                 if self.path.is_empty() {
@@ -95,6 +99,16 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// Byte offset of a 1-based line and column.
+fn offset_of(source: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = source
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (line_start + column.saturating_sub(1)).min(source.len())
 }
 
 /// End of the token starting at `start` (up to `:` or end of line), for the snippet's underline.

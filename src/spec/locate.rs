@@ -118,7 +118,8 @@ fn loc(mark: Marker) -> Location {
 
 impl Walker {
     /// The path a value starting now belongs to, advancing the parent's state.
-    fn enter_value(&mut self, mark: Marker) -> Option<String> {
+    /// Only scalars record a value location: a map or list is best pointed at by its key.
+    fn enter_value(&mut self, mark: Marker, scalar: bool) -> Option<String> {
         match self.stack.last_mut() {
             None => Some(String::new()),
             Some(Frame::Map {
@@ -129,7 +130,9 @@ impl Walker {
                 let k = key.take().unwrap_or_default();
                 *expecting_key = true;
                 let p = join(path, &k);
-                self.values.insert(p.clone(), loc(mark));
+                if scalar {
+                    self.values.insert(p.clone(), loc(mark));
+                }
                 Some(p)
             }
             Some(Frame::Seq { path, index }) => {
@@ -157,14 +160,14 @@ impl MarkedEventReceiver for Walker {
                     *key = Some(text);
                     *expecting = false;
                 } else {
-                    self.enter_value(mark);
+                    self.enter_value(mark, true);
                 }
             }
             Event::Alias(_) => {
-                self.enter_value(mark);
+                self.enter_value(mark, true);
             }
             Event::MappingStart(..) => {
-                let path = self.enter_value(mark).unwrap_or_default();
+                let path = self.enter_value(mark, false).unwrap_or_default();
                 self.stack.push(Frame::Map {
                     path,
                     expecting_key: true,
@@ -172,7 +175,7 @@ impl MarkedEventReceiver for Walker {
                 });
             }
             Event::SequenceStart(..) => {
-                let path = self.enter_value(mark).unwrap_or_default();
+                let path = self.enter_value(mark, false).unwrap_or_default();
                 self.stack.push(Frame::Seq { path, index: 0 });
             }
             Event::MappingEnd | Event::SequenceEnd => {

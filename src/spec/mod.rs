@@ -147,17 +147,42 @@ fn serde_error(
         d.location = index.key(&path).or(yaml_location.map(to_location));
         return d;
     }
-    let location = yaml_location
+    let mut location = yaml_location
         .map(to_location)
         .or_else(|| index.value(&path));
+    // A syntax error "... while scanning a quoted scalar at line 14 column 16" is best shown
+    // where the broken construct starts, not where the scanner gave up.
+    if raw.contains(" while ") {
+        if let Some(start) = trailing_line_column(&inner.to_string()) {
+            location = Some(start);
+        }
+    }
     let mut d = Diagnostic::error(&path, raw.clone());
     if raw.starts_with("invalid type") {
         d = d.with_hint("check the type of this value against the spec reference in the README");
+    } else if raw.contains(" while ") || raw.contains("unexpected end") {
+        d = d.with_hint("the YAML does not parse here: check quotes, indentation and `key: value` pairs");
+    } else if !path.is_empty() {
+        d = d.with_hint("see the spec reference in the README; `kubectl vault init` prints a complete example");
     } else if path.is_empty() {
         d = d.with_hint("the spec must be one YAML document (a map) starting with `apiVersion: kubectl-vault/v1alpha1`");
     }
     d.location = location;
     d
+}
+
+/// Reads a trailing "at line N column M" as a location (offset: start of that line's column).
+fn trailing_line_column(msg: &str) -> Option<locate::Location> {
+    let i = msg.rfind(" at line ")?;
+    let mut words = msg[i..].split_whitespace().skip(2);
+    let line: usize = words.next()?.parse().ok()?;
+    let _ = words.next()?;
+    let column: usize = words.next()?.trim_end_matches(',').parse().ok()?;
+    Some(locate::Location {
+        line,
+        column,
+        offset: usize::MAX,
+    })
 }
 
 fn to_location(l: serde_yaml::Location) -> locate::Location {
@@ -179,8 +204,11 @@ fn join_path(parent: &str, field: &str) -> String {
 /// serde_yaml prefixes the path and suffixes the location; we print both ourselves.
 fn clean_message(msg: &str) -> String {
     let mut m = msg.to_string();
-    if let Some(i) = m.find(" at line ") {
-        m.truncate(i);
+    // Drop only the trailing location; "while scanning ... at line N" context stays.
+    if let Some(i) = m.rfind(" at line ") {
+        if m[i..].split_whitespace().count() == 5 && m.ends_with(|c: char| c.is_ascii_digit()) {
+            m.truncate(i);
+        }
     }
     // "apps[0].secrets[1]: unknown field ..." → "unknown field ..."
     if let Some((head, tail)) = m.split_once(": ") {

@@ -1,0 +1,68 @@
+//! The bad-spec corpus: every file in fixtures/bad/ must fail with exit code 2, name the file,
+//! the line (marked `# <-- error` in the fixture) and the field (its `# expect-field:` line),
+//! and leave the output folder untouched.
+
+mod common;
+use common::*;
+
+#[test]
+fn every_bad_spec_is_rejected_with_a_located_error_and_nothing_written() {
+    let dir = fixture("bad");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    files.sort();
+    assert!(files.len() >= 25, "the corpus has only {} specs", files.len());
+    let mut failures = Vec::new();
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let field = text.lines().next().unwrap().strip_prefix("# expect-field: ").expect("expect-field line");
+        let line = text.lines().position(|l| l.contains("# <-- error")).expect("an error marker") + 1;
+
+        let out = tempfile::tempdir().unwrap();
+        std::fs::write(out.path().join("keep.txt"), "untouched").unwrap();
+        let o = run(&["generate", "-f", path.to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
+        let err = stderr(&o);
+        let first = err.lines().next().unwrap_or_default().to_string();
+        let mut why = Vec::new();
+        if o.status.code() != Some(2) {
+            why.push(format!("exit {:?}, expected 2", o.status.code()));
+        }
+        if !first.starts_with(&format!("{name}:{line}:")) {
+            why.push(format!("first line does not point at {name}:{line}"));
+        }
+        if !first.contains(&format!(": {field}: ")) {
+            why.push(format!("first line does not name the field `{field}`"));
+        }
+        if !err.contains("hint:") {
+            why.push("no hint".into());
+        }
+        if !o.stdout.is_empty() {
+            why.push("wrote to stdout".into());
+        }
+        let left = read_tree(out.path());
+        if left.len() != 1 || left["keep.txt"] != "untouched" {
+            why.push(format!("the output folder changed: {:?}", left.keys().collect::<Vec<_>>()));
+        }
+        if !why.is_empty() {
+            failures.push(format!("{name}: {}\n    {first}", why.join("; ")));
+        }
+    }
+    assert!(failures.is_empty(), "bad specs not handled as they should be:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn several_problems_are_all_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("vault.yaml");
+    std::fs::write(
+        &spec,
+        "apiVersion: kubectl-vault/v1alpha1\nkind: VaultStack\ncluster: Dev\nvault:\n  chart: {version: 0.30.0}\n  tls: t\noperator:\n  chart: {version: 0.10.0}\napps:\n  - name: a\n    namespace: b\n    secrets:\n      - name: s\n        kv: m/p\n        refreshAfter: 5x\n",
+    )
+    .unwrap();
+    let o = run(&["generate", "-f", spec.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("vault.yaml:3:10: cluster:"), "{err}");
+    assert!(err.contains("vault.yaml:15:23: apps[0].secrets[0].refreshAfter:"), "{err}");
+    assert!(err.contains("(2 errors)"), "{err}");
+}
