@@ -7,4 +7,4 @@ if [ -x scripts/test-deps.sh ]; then
   # Real OpenBao (bao), PostgreSQL and kubectl for the integration tests; prints their paths.
   source scripts/test-deps.sh
 fi
-cargo test --locked --all-targets "$@"
+cargo test --locked "$@"
