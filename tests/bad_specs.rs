@@ -8,19 +8,42 @@ use common::*;
 #[test]
 fn every_bad_spec_is_rejected_with_a_located_error_and_nothing_written() {
     let dir = fixture("bad");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
-    assert!(files.len() >= 25, "the corpus has only {} specs", files.len());
+    assert!(
+        files.len() >= 25,
+        "the corpus has only {} specs",
+        files.len()
+    );
     let mut failures = Vec::new();
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&path).unwrap();
-        let field = text.lines().next().unwrap().strip_prefix("# expect-field: ").expect("expect-field line");
-        let line = text.lines().position(|l| l.contains("# <-- error")).expect("an error marker") + 1;
+        let field = text
+            .lines()
+            .next()
+            .unwrap()
+            .strip_prefix("# expect-field: ")
+            .expect("expect-field line");
+        let line = text
+            .lines()
+            .position(|l| l.contains("# <-- error"))
+            .expect("an error marker")
+            + 1;
 
         let out = tempfile::tempdir().unwrap();
         std::fs::write(out.path().join("keep.txt"), "untouched").unwrap();
-        let o = run(&["generate", "-f", path.to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
+        let o = run(&[
+            "generate",
+            "-f",
+            path.to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+        ]);
         let err = stderr(&o);
         let first = err.lines().next().unwrap_or_default().to_string();
         let mut why = Vec::new();
@@ -41,13 +64,20 @@ fn every_bad_spec_is_rejected_with_a_located_error_and_nothing_written() {
         }
         let left = read_tree(out.path());
         if left.len() != 1 || left["keep.txt"] != "untouched" {
-            why.push(format!("the output folder changed: {:?}", left.keys().collect::<Vec<_>>()));
+            why.push(format!(
+                "the output folder changed: {:?}",
+                left.keys().collect::<Vec<_>>()
+            ));
         }
         if !why.is_empty() {
             failures.push(format!("{name}: {}\n    {first}", why.join("; ")));
         }
     }
-    assert!(failures.is_empty(), "bad specs not handled as they should be:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "bad specs not handled as they should be:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -63,6 +93,9 @@ fn several_problems_are_all_reported() {
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(err.contains("vault.yaml:3:10: cluster:"), "{err}");
-    assert!(err.contains("vault.yaml:15:23: apps[0].secrets[0].refreshAfter:"), "{err}");
+    assert!(
+        err.contains("vault.yaml:15:23: apps[0].secrets[0].refreshAfter:"),
+        "{err}"
+    );
     assert!(err.contains("(2 errors)"), "{err}");
 }

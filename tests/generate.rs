@@ -8,8 +8,18 @@ use kubectl_vault::header;
 fn generate(fixture_name: &str) -> std::collections::BTreeMap<String, String> {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("gitops");
-    let o = run(&["generate", "-f", fixture(fixture_name).to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "generate {fixture_name} failed: {}", stderr(&o));
+    let o = run(&[
+        "generate",
+        "-f",
+        fixture(fixture_name).to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        o.status.success(),
+        "generate {fixture_name} failed: {}",
+        stderr(&o)
+    );
     read_tree(&out)
 }
 
@@ -45,15 +55,33 @@ fn output_is_byte_identical_across_runs() {
 
 #[test]
 fn every_file_has_a_valid_header_and_every_object_is_labelled() {
-    for f in ["example.yaml", "minimal.yaml", "production.yaml", "long-forms.yaml"] {
+    for f in [
+        "example.yaml",
+        "minimal.yaml",
+        "production.yaml",
+        "long-forms.yaml",
+    ] {
         for (path, content) in generate(f) {
-            let stamp = header::read(&content).unwrap_or_else(|| panic!("{f}: {path} has no header"));
-            assert!(!stamp.is_hand_edited(), "{f}: {path}: header hash does not match the body");
-            assert!(content.contains(&format!("from {f}.")), "{f}: {path}: header does not name the spec");
-            assert!(content.contains(concat!("kubectl-vault ", env!("CARGO_PKG_VERSION"))), "{path}: no version");
+            let stamp =
+                header::read(&content).unwrap_or_else(|| panic!("{f}: {path} has no header"));
+            assert!(
+                !stamp.is_hand_edited(),
+                "{f}: {path}: header hash does not match the body"
+            );
+            assert!(
+                content.contains(&format!("from {f}.")),
+                "{f}: {path}: header does not name the spec"
+            );
+            assert!(
+                content.contains(concat!("kubectl-vault ", env!("CARGO_PKG_VERSION"))),
+                "{path}: no version"
+            );
             if path.ends_with(".yaml") && !path.ends_with("kustomization.yaml") {
                 for doc in content.split("\n---\n") {
-                    assert!(doc.contains("app.kubernetes.io/managed-by: kubectl-vault"), "{f}: {path} lacks managed-by");
+                    assert!(
+                        doc.contains("app.kubernetes.io/managed-by: kubectl-vault"),
+                        "{f}: {path} lacks managed-by"
+                    );
                 }
             }
         }
@@ -63,27 +91,46 @@ fn every_file_has_a_valid_header_and_every_object_is_labelled() {
 #[test]
 fn layout_follows_flux_conventions() {
     let tree = generate("example.yaml");
-    let cluster: Vec<&String> = tree.keys().filter(|p| p.starts_with("clusters/homelab/")).collect();
+    let cluster: Vec<&String> = tree
+        .keys()
+        .filter(|p| p.starts_with("clusters/homelab/"))
+        .collect();
     assert_eq!(
         cluster,
-        ["clusters/homelab/vault-apps.yaml", "clusters/homelab/vault-secrets-operator.yaml", "clusters/homelab/vault.yaml"]
+        [
+            "clusters/homelab/vault-apps.yaml",
+            "clusters/homelab/vault-secrets-operator.yaml",
+            "clusters/homelab/vault.yaml"
+        ]
     );
     // Flux's root Kustomization applies clusters/<cluster>/ as a plain folder: no kustomization.yaml
     // there, and never the spec.
-    assert!(!tree.keys().any(|p| p.starts_with("clusters/") && p.ends_with("kustomization.yaml")));
+    assert!(!tree
+        .keys()
+        .any(|p| p.starts_with("clusters/") && p.ends_with("kustomization.yaml")));
     assert!(!tree.values().any(|c| c.contains("kind: VaultStack")));
     // The Vault side lives outside every folder Flux applies.
     assert!(tree.contains_key("vault-config/homelab/configure.sh"));
     assert!(tree.contains_key("vault-config/homelab/policies/app-webapp.hcl"));
-    for k in ["clusters/homelab/vault.yaml", "clusters/homelab/vault-secrets-operator.yaml", "clusters/homelab/vault-apps.yaml"] {
-        assert!(!tree[k].contains("vault-config"), "{k} must not point Flux at vault-config/");
+    for k in [
+        "clusters/homelab/vault.yaml",
+        "clusters/homelab/vault-secrets-operator.yaml",
+        "clusters/homelab/vault-apps.yaml",
+    ] {
+        assert!(
+            !tree[k].contains("vault-config"),
+            "{k} must not point Flux at vault-config/"
+        );
     }
     // Dependency order: vault → operator → apps.
-    assert!(tree["clusters/homelab/vault-secrets-operator.yaml"].contains("dependsOn:\n    - name: vault\n"));
-    assert!(tree["clusters/homelab/vault-apps.yaml"].contains("dependsOn:\n    - name: vault-secrets-operator\n"));
+    assert!(tree["clusters/homelab/vault-secrets-operator.yaml"]
+        .contains("dependsOn:\n    - name: vault\n"));
+    assert!(tree["clusters/homelab/vault-apps.yaml"]
+        .contains("dependsOn:\n    - name: vault-secrets-operator\n"));
     // Health checks that are not vacuously true before VSO writes conditions.
     let apps = &tree["clusters/homelab/vault-apps.yaml"];
-    assert!(apps.contains("status.conditions.exists(c, c.type == 'SecretSynced' && c.status == 'True')"));
+    assert!(apps
+        .contains("status.conditions.exists(c, c.type == 'SecretSynced' && c.status == 'True')"));
     assert!(!apps.contains(".all("));
 }
 
@@ -103,9 +150,17 @@ fn policies_grant_exactly_the_declared_paths() {
     assert!(!policy.contains('*'), "no wildcards");
     let long = generate("long-forms.yaml");
     let p = &long["vault-config/lab/policies/jobs-worker.hcl"];
-    assert!(p.contains("path \"teams/jobs/kv/data/worker/config\""), "kv-v2 reads MOUNT/data/PATH");
-    assert!(p.contains("path \"teams/jobs/kv1/worker/legacy\""), "kv-v1 reads MOUNT/PATH");
-    assert!(p.contains("path \"teams/jobs/pki/issue/worker\" {\n  capabilities = [\"create\", \"update\"]"));
+    assert!(
+        p.contains("path \"teams/jobs/kv/data/worker/config\""),
+        "kv-v2 reads MOUNT/data/PATH"
+    );
+    assert!(
+        p.contains("path \"teams/jobs/kv1/worker/legacy\""),
+        "kv-v1 reads MOUNT/PATH"
+    );
+    assert!(p.contains(
+        "path \"teams/jobs/pki/issue/worker\" {\n  capabilities = [\"create\", \"update\"]"
+    ));
 }
 
 #[test]
@@ -114,7 +169,13 @@ fn no_secret_value_reaches_the_output() {
     let out = dir.path().join("gitops");
     let secret = "pa55-w0rd-that-must-not-leak";
     let o = bin()
-        .args(["generate", "-f", fixture("example.yaml").to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "generate",
+            "-f",
+            fixture("example.yaml").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .env("DEMO_DB_PASSWORD", secret)
         .output()
         .unwrap();
@@ -135,14 +196,28 @@ fn stdout_stream_holds_every_object_once() {
     assert!(o.status.success());
     let s = stdout(&o);
     for kind in [
-        "Namespace", "HelmRepository", "HelmRelease", "VaultConnection", "VaultAuth", "ServiceAccount",
-        "VaultStaticSecret", "VaultDynamicSecret", "VaultPKISecret", "Kustomization",
+        "Namespace",
+        "HelmRepository",
+        "HelmRelease",
+        "VaultConnection",
+        "VaultAuth",
+        "ServiceAccount",
+        "VaultStaticSecret",
+        "VaultDynamicSecret",
+        "VaultPKISecret",
+        "Kustomization",
     ] {
-        assert!(s.contains(&format!("\nkind: {kind}\n")), "no {kind} in the stream");
+        assert!(
+            s.contains(&format!("\nkind: {kind}\n")),
+            "no {kind} in the stream"
+        );
     }
     assert_eq!(s.matches("\nkind: VaultStaticSecret\n").count(), 1);
     assert!(!s.contains("kind: VaultStack"));
-    assert!(!s.contains("kustomize.config.k8s.io"), "kustomization.yaml files are not objects");
+    assert!(
+        !s.contains("kustomize.config.k8s.io"),
+        "kustomization.yaml files are not objects"
+    );
     // Warnings go to stderr and do not fail.
     assert!(stderr(&o).contains("warning: vault.tls: TLS is off"));
 }
@@ -151,9 +226,20 @@ fn stdout_stream_holds_every_object_once() {
 fn strict_turns_warnings_into_errors_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("gitops");
-    let o = run(&["generate", "--strict", "-f", fixture("example.yaml").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = run(&[
+        "generate",
+        "--strict",
+        "-f",
+        fixture("example.yaml").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("example.yaml:17:8: vault.tls: TLS is off"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("example.yaml:17:8: vault.tls: TLS is off"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!out.exists());
 }
 
@@ -161,13 +247,23 @@ fn strict_turns_warnings_into_errors_and_writes_nothing() {
 fn init_prints_the_example_and_it_generates() {
     let o = run(&["init"]);
     assert!(o.status.success());
-    assert_eq!(stdout(&o), std::fs::read_to_string(fixture("example.yaml")).unwrap());
+    assert_eq!(
+        stdout(&o),
+        std::fs::read_to_string(fixture("example.yaml")).unwrap()
+    );
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("vault.yaml");
     std::fs::write(&spec, &o.stdout).unwrap();
-    let g = bin().current_dir(dir.path()).args(["generate", "--out", "gitops"]).output().unwrap();
+    let g = bin()
+        .current_dir(dir.path())
+        .args(["generate", "--out", "gitops"])
+        .output()
+        .unwrap();
     assert!(g.status.success(), "{}", stderr(&g));
-    assert!(dir.path().join("gitops/apps/app/webapp/vaultauth.yaml").exists());
+    assert!(dir
+        .path()
+        .join("gitops/apps/app/webapp/vaultauth.yaml")
+        .exists());
 }
 
 #[test]
@@ -184,14 +280,22 @@ fn template_overrides_apply_and_are_self_checked() {
     let spec = fixture("minimal.yaml");
     let args = |out: &std::path::Path| {
         vec![
-            "generate".to_string(), "-f".into(), spec.to_str().unwrap().into(),
-            "--templates".into(), dir.path().join("templates").to_str().unwrap().into(),
-            "--out".into(), out.to_str().unwrap().into(),
+            "generate".to_string(),
+            "-f".into(),
+            spec.to_str().unwrap().into(),
+            "--templates".into(),
+            dir.path().join("templates").to_str().unwrap().into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
         ]
     };
     let o = bin().args(args(&out)).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(std::fs::read_to_string(out.join("apps/shop/namespace.yaml")).unwrap().contains("team: platform"));
+    assert!(
+        std::fs::read_to_string(out.join("apps/shop/namespace.yaml"))
+            .unwrap()
+            .contains("team: platform")
+    );
 
     // A broken override (a field no CRD has) fails the self-check: exit 70, nothing written.
     std::fs::create_dir_all(dir.path().join("templates/vso")).unwrap();
@@ -203,7 +307,11 @@ fn template_overrides_apply_and_are_self_checked() {
     let out2 = dir.path().join("gitops2");
     let o = bin().args(args(&out2)).output().unwrap();
     assert_eq!(o.status.code(), Some(70), "{}", stderr(&o));
-    assert!(stderr(&o).contains("vaultauth.yaml (from template vso/vaultauth.yaml.j2)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("vaultauth.yaml (from template vso/vaultauth.yaml.j2)"),
+        "{}",
+        stderr(&o)
+    );
     assert!(stderr(&o).contains("tlsSecretRef"), "{}", stderr(&o));
     assert!(!out2.exists());
 
@@ -230,6 +338,9 @@ fn thousand_apps_generate_and_self_check() {
     std::fs::write(&spec, kubectl_vault::bench_support::big_spec(1000, 3)).unwrap();
     let o = run(&["generate", "-f", spec.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o).matches("\nkind: VaultStaticSecret\n").count(), 1000);
+    assert_eq!(
+        stdout(&o).matches("\nkind: VaultStaticSecret\n").count(),
+        1000
+    );
     assert_eq!(stdout(&o).matches("\nkind: VaultAuth\n").count(), 1000);
 }

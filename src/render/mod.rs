@@ -17,6 +17,7 @@ use crate::model::{self, App, DeclaredSecret, SecretKind, Source, Stack};
 use crate::tree::Tree;
 use crate::vault_side::{VaultSide, OWNER_MARK};
 use minijinja::Value;
+use rayon::prelude::*;
 use serde_json::{json, Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 pub use templates::Templates;
@@ -231,13 +232,33 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         let mut sorted = apps.clone();
         sorted.sort_by(|a, b| a.name.cmp(&b.name));
         for app in sorted {
-            render_app(&mut r, stack, app, &format!("{ns_dir}/{}", app.name))?;
             ns_files.push(app.name.clone());
         }
         r.kustomization(&ns_dir, ns_files)?;
         top.push(ns.to_string());
     }
     r.kustomization(&p.apps, top)?;
+    // Apps are independent: render them in parallel (thousands of files for big specs).
+    let app_files: Vec<Result<Vec<RenderedFile>, String>> = stack
+        .apps
+        .par_iter()
+        .map(|app| {
+            let mut ar = Renderer {
+                templates,
+                out: Rendered::default(),
+            };
+            render_app(
+                &mut ar,
+                stack,
+                app,
+                &format!("{}/{}/{}", p.apps, app.namespace, app.name),
+            )?;
+            Ok(ar.out.files)
+        })
+        .collect();
+    for files in app_files {
+        r.out.files.extend(files?);
+    }
 
     // vault-config/<cluster>/: the Vault side, for review.
     for policy in &vault.policies {

@@ -18,20 +18,52 @@ pub struct Location {
 }
 
 /// Field path → location of that field's key (or list item).
+///
+/// Built on first use: a valid spec without warnings never needs it, and building it means
+/// parsing the document a second time.
 #[derive(Debug, Default)]
 pub struct LocationIndex {
+    source: String,
+    maps: std::sync::OnceLock<Maps>,
+}
+
+#[derive(Debug, Default)]
+struct Maps {
     keys: HashMap<String, Location>,
     values: HashMap<String, Location>,
 }
 
 impl LocationIndex {
-    /// Builds the index; a document that does not parse gives an empty index
-    /// (serde reports the syntax error with its own location).
     pub fn build(source: &str) -> Self {
+        LocationIndex {
+            source: source.to_string(),
+            maps: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn maps(&self) -> &Maps {
+        self.maps.get_or_init(|| Maps::build(&self.source))
+    }
+
+    /// The location of the field at `path`, or of its nearest ancestor that exists.
+    pub fn key(&self, path: &str) -> Option<Location> {
+        self.maps().key(path)
+    }
+
+    /// The location of the value at `path` (falls back to its key).
+    pub fn value(&self, path: &str) -> Option<Location> {
+        self.maps().value(path)
+    }
+}
+
+impl Maps {
+    /// A document that does not parse gives an empty index (serde reports the syntax error
+    /// with its own location).
+    fn build(source: &str) -> Self {
         let mut walker = Walker::default();
         let mut parser = Parser::new_from_str(source);
         if parser.load(&mut walker, false).is_err() {
-            return LocationIndex::default();
+            return Maps::default();
         }
         // yaml-rust2 counts characters; snippets need byte offsets.
         let to_byte = char_to_byte_offsets(source);
@@ -39,7 +71,7 @@ impl LocationIndex {
             loc.offset = to_byte(loc.offset);
             loc
         };
-        LocationIndex {
+        Maps {
             keys: walker.keys.into_iter().map(|(k, v)| (k, fix(v))).collect(),
             values: walker
                 .values
@@ -49,8 +81,7 @@ impl LocationIndex {
         }
     }
 
-    /// The location of the field at `path`, or of its nearest ancestor that exists.
-    pub fn key(&self, path: &str) -> Option<Location> {
+    fn key(&self, path: &str) -> Option<Location> {
         let mut p = path;
         loop {
             if let Some(l) = self.keys.get(p) {
@@ -60,8 +91,7 @@ impl LocationIndex {
         }
     }
 
-    /// The location of the value at `path` (falls back to its key).
-    pub fn value(&self, path: &str) -> Option<Location> {
+    fn value(&self, path: &str) -> Option<Location> {
         self.values.get(path).copied().or_else(|| self.key(path))
     }
 }

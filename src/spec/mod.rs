@@ -161,9 +161,13 @@ fn serde_error(
     if raw.starts_with("invalid type") {
         d = d.with_hint("check the type of this value against the spec reference in the README");
     } else if raw.contains(" while ") || raw.contains("unexpected end") {
-        d = d.with_hint("the YAML does not parse here: check quotes, indentation and `key: value` pairs");
+        d = d.with_hint(
+            "the YAML does not parse here: check quotes, indentation and `key: value` pairs",
+        );
     } else if !path.is_empty() {
-        d = d.with_hint("see the spec reference in the README; `kubectl vault init` prints a complete example");
+        d = d.with_hint(
+            "see the spec reference in the README; `kubectl vault init` prints a complete example",
+        );
     } else if path.is_empty() {
         d = d.with_hint("the spec must be one YAML document (a map) starting with `apiVersion: kubectl-vault/v1alpha1`");
     }
