@@ -38,6 +38,17 @@ pub enum Command {
     ///   kubectl vault generate -f vault.yaml --out ./gitops  # the tree, written into a folder
     #[command(verbatim_doc_comment)]
     Generate(commands::generate::GenerateArgs),
+    /// Generate into the GitOps repository and make one commit (optionally push).
+    ///
+    /// Unrelated changes and untracked files are never staged, committed or reverted; files the
+    /// tool did not generate are never touched; hand edits of generated files stop the run.
+    ///
+    /// Examples:
+    ///   kubectl vault commit -f vault.yaml --repo ./fleet                 # generate and commit
+    ///   kubectl vault commit -f vault.yaml --repo ./fleet --dry-run       # show the diff only
+    ///   kubectl vault commit -f vault.yaml --repo ./fleet --push          # commit and push
+    #[command(verbatim_doc_comment)]
+    Commit(commands::commit::CommitArgs),
 }
 
 /// Flags every spec-reading command shares.
@@ -75,5 +86,6 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Init(args) => commands::init::run(args),
         Command::Generate(args) => commands::generate::run(args),
+        Command::Commit(args) => commands::commit::run(args),
     }
 }

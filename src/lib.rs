@@ -8,6 +8,7 @@ pub mod bench_support;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod gitops;
 pub mod header;
 pub mod model;
 pub mod pipeline;

@@ -1,4 +1,5 @@
 //! One module per subcommand, like the flux CLI's one file per command.
 
+pub mod commit;
 pub mod generate;
 pub mod init;

@@ -1,0 +1,224 @@
+//! `kubectl vault commit`: generate into the GitOps repository and commit, safely.
+
+use crate::cli::SpecArgs;
+use crate::error::Error;
+use crate::gitops::{self, Action, Change, Plan};
+use crate::pipeline;
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// The checkout of the Flux repository (its work tree root).
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    pub repo: PathBuf,
+    /// Commit on this branch instead of the current one. A branch that is not checked out is
+    /// committed to without touching the work tree.
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    /// Create --branch from the current HEAD when it does not exist.
+    #[arg(long, requires = "branch")]
+    pub create_branch: bool,
+    /// Show the diff and the summary; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: exit 1 when there are changes (for CI).
+    #[arg(long, requires = "dry_run")]
+    pub exit_code: bool,
+    /// Overwrite generated files that were edited by hand, and files the tool did not write.
+    #[arg(long)]
+    pub force: bool,
+    /// Push the branch after committing, with your own Git credentials.
+    #[arg(long)]
+    pub push: bool,
+    /// The remote to push to.
+    #[arg(long, value_name = "NAME", default_value = "origin", requires = "push")]
+    pub remote: String,
+    /// How long to wait for another run on the same repository before giving up.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub lock_timeout: u64,
+}
+
+pub fn run(args: CommitArgs) -> Result<(), Error> {
+    let generated = pipeline::generate(&args.spec.file, &args.spec.options())?;
+    eprint!("{}", generated.warnings);
+    let repo = gitops::open(&args.repo)?;
+    let _lock = gitops::RepoLock::acquire(&repo, Duration::from_secs(args.lock_timeout))?;
+    let roots = generated.stack.flux.paths.roots();
+    let plan = gitops::plan(
+        &repo,
+        &generated.tree,
+        &gitops::Options {
+            branch: args.branch.as_deref(),
+            create_branch: args.create_branch,
+            roots: &roots,
+        },
+    )?;
+    let color = std::io::stdout().is_terminal();
+
+    if !plan.conflicts.is_empty() && !args.force {
+        let mut msg = String::new();
+        for c in &plan.conflicts {
+            msg.push_str(&format!("{}: {}\n", c.path, c.reason));
+            msg.push_str(&unified_diff(&c.path, &c.current, &c.wanted, false));
+        }
+        msg.push_str(&format!(
+            "refusing to commit: {} file{} would lose changes nobody generated; nothing was changed\nhint: move hand edits into the spec (or --templates); --force overwrites them",
+            plan.conflicts.len(),
+            if plan.conflicts.len() == 1 { "" } else { "s" }
+        ));
+        return Err(Error::check_failed(msg));
+    }
+
+    if plan.is_empty() {
+        println!(
+            "{} is up to date: the spec's tree is already committed on {}",
+            args.repo.display(),
+            plan.branch
+        );
+        return Ok(());
+    }
+    let message = commit_message(&generated.stack.cluster, &plan.changes);
+    if args.dry_run {
+        for c in &plan.changes {
+            print!(
+                "{}",
+                unified_diff(
+                    &c.path,
+                    c.old.as_deref().unwrap_or(""),
+                    c.new.as_deref().unwrap_or(""),
+                    color
+                )
+            );
+        }
+        println!("{}", summary(&plan, &message));
+        println!("dry run: nothing was changed");
+        if args.exit_code {
+            return Err(Error::check_failed(""));
+        }
+        return Ok(());
+    }
+    let id = gitops::apply(&repo, &plan, &message)?;
+    println!(
+        "committed {} on {}: {}",
+        &id.to_string()[..12],
+        plan.branch,
+        message.lines().next().unwrap_or_default()
+    );
+    println!("{}", summary(&plan, &message));
+    if args.push {
+        gitops::push(&repo, &args.remote, &plan.branch)?;
+        println!("pushed {} to {}", plan.branch, args.remote);
+    }
+    Ok(())
+}
+
+fn summary(plan: &Plan, _message: &str) -> String {
+    let count = |a: Action| plan.changes.iter().filter(|c| c.action == a).count();
+    let mut s = format!(
+        "{} added, {} updated, {} removed",
+        count(Action::Add),
+        count(Action::Update),
+        count(Action::Remove)
+    );
+    for c in &plan.changes {
+        let mark = match c.action {
+            Action::Add => 'A',
+            Action::Update => 'M',
+            Action::Remove => 'D',
+        };
+        s.push_str(&format!("\n  {mark} {}", c.path));
+    }
+    s
+}
+
+const SECRET_KINDS: [&str; 3] = ["VaultStaticSecret", "VaultDynamicSecret", "VaultPKISecret"];
+
+/// `vault(homelab): add 2 secrets, update VaultAuth webapp` plus a file list.
+pub fn commit_message(cluster: &str, changes: &[Change]) -> String {
+    let described = gitops::describe(changes);
+    let mut parts = Vec::new();
+    for (action, verb) in [
+        (Action::Add, "add"),
+        (Action::Update, "update"),
+        (Action::Remove, "remove"),
+    ] {
+        let Some(objects) = described.get(&action) else {
+            continue;
+        };
+        let secrets = objects
+            .iter()
+            .filter(|(k, _)| SECRET_KINDS.contains(&k.as_str()))
+            .count();
+        let others: Vec<String> = objects
+            .iter()
+            .filter(|(k, _)| !SECRET_KINDS.contains(&k.as_str()))
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let mut words = Vec::new();
+        if secrets > 0 {
+            words.push(format!(
+                "{secrets} secret{}",
+                if secrets == 1 { "" } else { "s" }
+            ));
+        }
+        if others.len() > 3 {
+            words.push(format!("{} objects", others.len()));
+        } else {
+            words.extend(others);
+        }
+        if !words.is_empty() {
+            parts.push(format!("{verb} {}", words.join(", ")));
+        }
+    }
+    if parts.is_empty() {
+        parts.push("update the generated configuration".into());
+    }
+    let mut msg = format!(
+        "vault({cluster}): {}\n\nGenerated by kubectl-vault {}.\n\n",
+        parts.join(", "),
+        env!("CARGO_PKG_VERSION")
+    );
+    for c in changes {
+        let mark = match c.action {
+            Action::Add => "add",
+            Action::Update => "update",
+            Action::Remove => "remove",
+        };
+        msg.push_str(&format!("- {mark} {}\n", c.path));
+    }
+    msg
+}
+
+/// A unified diff of one file, coloured for a terminal.
+pub fn unified_diff(path: &str, old: &str, new: &str, color: bool) -> String {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let text = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string();
+    if !color {
+        return text;
+    }
+    text.lines()
+        .map(|l| {
+            let code = if l.starts_with("+++") || l.starts_with("---") {
+                "1"
+            } else if l.starts_with('+') {
+                "32"
+            } else if l.starts_with('-') {
+                "31"
+            } else if l.starts_with("@@") {
+                "36"
+            } else {
+                return format!("{l}\n");
+            };
+            format!("\x1b[{code}m{l}\x1b[0m\n")
+        })
+        .collect()
+}

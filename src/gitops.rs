@@ -1,0 +1,710 @@
+//! The Git edge of `commit`: plan the change of the generated tree against a branch, then
+//! apply it as one commit without disturbing anything else in the repository.
+//!
+//! Safety rules, in the order they are enforced:
+//! - one run at a time per repository (`.git/kubectl-vault.lock`);
+//! - the commit is built from the branch's tree plus the generated files (never `git add -A`):
+//!   unrelated staged, modified and untracked files stay exactly as they were;
+//! - files the tool did not generate (no header) are never modified or deleted; files it did
+//!   generate but that were edited by hand since (header hash mismatch, committed or not) stop
+//!   the run unless `--force`;
+//! - objects are written first, then the work tree (temporary file + rename, restored on
+//!   failure), then the index entries of the generated paths, and the branch ref moves last.
+
+use crate::error::Error;
+use crate::header;
+use crate::tree::Tree;
+use git2::{build::TreeUpdateBuilder, FileMode, ObjectType, Oid, Repository, Signature};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    Add,
+    Update,
+    Remove,
+}
+
+/// One file the commit changes.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub path: String,
+    pub action: Action,
+    /// Content on the branch before (None for Add).
+    pub old: Option<String>,
+    /// Content after (None for Remove).
+    pub new: Option<String>,
+}
+
+/// A file the run refuses to overwrite without `--force`.
+#[derive(Debug, Clone)]
+pub struct Conflict {
+    pub path: String,
+    pub reason: String,
+    /// What is there now (committed or in the work tree).
+    pub current: String,
+    /// What the tool would write (empty when it would delete the file).
+    pub wanted: String,
+}
+
+#[derive(Debug)]
+pub struct Plan {
+    pub branch: String,
+    /// Whether the branch is checked out (then the work tree and index are updated too).
+    pub checked_out: bool,
+    pub parent: Option<Oid>,
+    pub changes: Vec<Change>,
+    pub conflicts: Vec<Conflict>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+pub struct Options<'a> {
+    /// Commit on this branch (default: the current branch).
+    pub branch: Option<&'a str>,
+    pub create_branch: bool,
+    /// Folders the tool owns: stale generated files are pruned only inside them.
+    pub roots: &'a [String],
+}
+
+/// Opens the repository at `path` (its work tree root).
+pub fn open(path: &Path) -> Result<Repository, Error> {
+    let repo = Repository::open(path).map_err(|e| {
+        Error::usage(format!(
+            "{} is not a Git repository: {}\nhint: pass the root of your Flux repository's checkout with --repo",
+            path.display(),
+            e.message()
+        ))
+    })?;
+    if repo.is_bare() {
+        return Err(Error::usage(format!(
+            "{} is a bare repository: commit needs a checkout (clone it, then run again)",
+            path.display()
+        )));
+    }
+    Ok(repo)
+}
+
+/// An exclusive lock on the repository for the duration of a run.
+pub struct RepoLock {
+    path: PathBuf,
+}
+
+impl RepoLock {
+    /// Takes the lock, waiting up to `wait` for another run to finish.
+    pub fn acquire(repo: &Repository, wait: Duration) -> Result<RepoLock, Error> {
+        let path = repo.path().join("kubectl-vault.lock");
+        let start = Instant::now();
+        loop {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    let _ = writeln!(f, "{}", std::process::id());
+                    return Ok(RepoLock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if start.elapsed() >= wait {
+                        return Err(Error::environment(format!(
+                            "another kubectl-vault run holds {} (waited {}s)\nhint: wait for it to finish; if no run is active, remove the lock file",
+                            path.display(),
+                            wait.as_secs()
+                        )));
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => {
+                    return Err(Error::environment(format!(
+                        "cannot create the lock file {}: {e}",
+                        path.display()
+                    )))
+                }
+            }
+        }
+    }
+}
+
+impl Drop for RepoLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn git_err(what: &str) -> impl Fn(git2::Error) -> Error + '_ {
+    move |e| Error::environment(format!("git: {what}: {}", e.message()))
+}
+
+/// Resolves the target branch: (short name, checked out?, current tip).
+fn target_branch(repo: &Repository, opts: &Options) -> Result<(String, bool, Option<Oid>), Error> {
+    let head_branch: Option<String> = match repo.head() {
+        Ok(h) if h.is_branch() => h.shorthand().ok().map(str::to_string),
+        Ok(_) => None,
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => {
+            // A fresh repository: HEAD names a branch that has no commit yet.
+            let head = repo.find_reference("HEAD").map_err(git_err("read HEAD"))?;
+            head.symbolic_target()
+                .ok()
+                .flatten()
+                .and_then(|t| t.strip_prefix("refs/heads/"))
+                .map(str::to_string)
+        }
+        Err(e) => return Err(git_err("read HEAD")(e)),
+    };
+    let detached = head_branch.is_none();
+    let wanted = match (opts.branch, &head_branch) {
+        (Some(b), _) => b.to_string(),
+        (None, Some(h)) => h.clone(),
+        (None, None) => {
+            return Err(Error::usage(
+                "HEAD is detached: there is no current branch to commit on\nhint: `git switch <branch>`, or pass --branch",
+            ))
+        }
+    };
+    if git2::Branch::name_is_valid(&wanted).ok() != Some(true) {
+        return Err(Error::usage(format!(
+            "`{wanted}` is not a valid branch name"
+        )));
+    }
+    let checked_out = !detached && head_branch.as_deref() == Some(wanted.as_str());
+    let tip = match repo.find_branch(&wanted, git2::BranchType::Local) {
+        Ok(b) => Some(b.get().peel_to_commit().map_err(git_err("read the branch"))?.id()),
+        Err(_) if checked_out => None, // unborn: the first commit creates it
+        Err(_) if opts.create_branch => None,
+        Err(_) => {
+            return Err(Error::usage(format!(
+                "branch `{wanted}` does not exist\nhint: pass --create-branch to create it from the current HEAD"
+            )))
+        }
+    };
+    // A new branch starts from the current HEAD commit (if any).
+    let tip = match tip {
+        Some(t) => Some(t),
+        None if !checked_out => repo.head().ok().and_then(|h| h.target()),
+        None => None,
+    };
+    Ok((wanted, checked_out, tip))
+}
+
+fn blob_text(repo: &Repository, tree: &git2::Tree, path: &str) -> Option<String> {
+    let entry = tree.get_path(Path::new(path)).ok()?;
+    if entry.kind() != Some(ObjectType::Blob) {
+        return None;
+    }
+    let blob = repo.find_blob(entry.id()).ok()?;
+    Some(String::from_utf8_lossy(blob.content()).into_owned())
+}
+
+/// Every blob path below `root` in `tree`.
+fn paths_below(repo: &Repository, tree: &git2::Tree, root: &str, out: &mut Vec<String>) {
+    let Ok(entry) = tree.get_path(Path::new(root)) else {
+        return;
+    };
+    let Ok(sub) = repo.find_tree(entry.id()) else {
+        return;
+    };
+    let _ = sub.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+        if e.kind() == Some(ObjectType::Blob) {
+            if let Ok(name) = e.name() {
+                out.push(format!("{root}/{dir}{name}"));
+            }
+        }
+        git2::TreeWalkResult::Ok
+    });
+}
+
+/// Compares `tree` with the branch (and, when checked out, the work tree).
+pub fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Error> {
+    let (branch, checked_out, parent) = target_branch(repo, opts)?;
+    let base = match parent {
+        Some(p) => repo
+            .find_commit(p)
+            .and_then(|c| c.tree())
+            .map_err(git_err("read the branch tree"))?,
+        None => {
+            let empty = repo
+                .treebuilder(None)
+                .and_then(|b| b.write())
+                .map_err(git_err("write a tree"))?;
+            repo.find_tree(empty).map_err(git_err("read a tree"))?
+        }
+    };
+    let workdir = repo.workdir().map(Path::to_path_buf);
+    // Paths under the generated roots whose work tree or index differs from HEAD: only those
+    // need their content compared (git's stat cache answers for the rest).
+    let dirty = if checked_out {
+        dirty_paths(repo, opts.roots)?
+    } else {
+        Default::default()
+    };
+    let mut changes = Vec::new();
+    let mut conflicts = Vec::new();
+
+    let on_disk = |path: &str| -> Option<String> {
+        let dir = workdir.as_ref()?;
+        std::fs::read(dir.join(path))
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    };
+    let mut check_edits = |path: &str, committed: Option<&String>, wanted: &str| {
+        // Committed: the branch holds a file that is not ours, or ours edited by hand.
+        if let Some(old) = committed {
+            match header::read(old) {
+                None => conflicts.push(Conflict {
+                    path: path.into(),
+                    reason: "exists in the branch and was not generated by kubectl-vault".into(),
+                    current: old.clone(),
+                    wanted: wanted.into(),
+                }),
+                Some(s) if s.is_hand_edited() => conflicts.push(Conflict {
+                    path: path.into(),
+                    reason: "was edited by hand after kubectl-vault generated it (committed)"
+                        .into(),
+                    current: old.clone(),
+                    wanted: wanted.into(),
+                }),
+                _ => {}
+            }
+        }
+        // Uncommitted: the work tree differs from the branch and from what we would write.
+        if let Some(status) = dirty.get(path) {
+            if status.intersects(
+                git2::Status::INDEX_NEW
+                    | git2::Status::INDEX_MODIFIED
+                    | git2::Status::INDEX_DELETED
+                    | git2::Status::INDEX_RENAMED,
+            ) {
+                conflicts.push(Conflict {
+                    path: path.into(),
+                    reason: "has staged changes: commit or unstage them first".into(),
+                    current: on_disk(path).unwrap_or_default(),
+                    wanted: wanted.into(),
+                });
+                return;
+            }
+            if let Some(disk) = on_disk(path) {
+                if Some(&disk) != committed && disk != wanted {
+                    let reason = match header::read(&disk) {
+                        Some(s) if !s.is_hand_edited() => {
+                            "has uncommitted changes (an older generated version)"
+                        }
+                        Some(_) => {
+                            "was edited by hand after kubectl-vault generated it (uncommitted)"
+                        }
+                        None => "has uncommitted changes that kubectl-vault did not write",
+                    };
+                    conflicts.push(Conflict {
+                        path: path.into(),
+                        reason: reason.into(),
+                        current: disk,
+                        wanted: wanted.into(),
+                    });
+                }
+            }
+        }
+    };
+
+    for (path, content) in &tree.files {
+        let old = blob_text(repo, &base, path);
+        match &old {
+            Some(o) if o == content => {
+                if dirty.contains_key(path) {
+                    check_edits(path, None, content);
+                }
+            }
+            _ => {
+                check_edits(path, old.as_ref(), content);
+                changes.push(Change {
+                    path: path.clone(),
+                    action: if old.is_some() {
+                        Action::Update
+                    } else {
+                        Action::Add
+                    },
+                    old,
+                    new: Some(content.clone()),
+                });
+            }
+        }
+    }
+    // Prune: generated files under the tool's roots that the spec no longer produces.
+    let mut existing = Vec::new();
+    for root in opts.roots {
+        paths_below(repo, &base, root, &mut existing);
+    }
+    existing.sort();
+    existing.dedup();
+    for path in existing {
+        if tree.files.contains_key(&path) {
+            continue;
+        }
+        let Some(old) = blob_text(repo, &base, &path) else {
+            continue;
+        };
+        match header::read(&old) {
+            None => continue, // not ours: never touched
+            Some(_) => {
+                check_edits(&path, Some(&old), "");
+                changes.push(Change {
+                    path,
+                    action: Action::Remove,
+                    old: Some(old),
+                    new: None,
+                });
+            }
+        }
+    }
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    // A committed foreign file reported twice (branch and work tree) once is enough.
+    conflicts.dedup_by(|a, b| a.path == b.path);
+    Ok(Plan {
+        branch,
+        checked_out,
+        parent,
+        changes,
+        conflicts,
+    })
+}
+
+/// Status of every path under `roots` that differs from HEAD (work tree or index).
+fn dirty_paths(
+    repo: &Repository,
+    roots: &[String],
+) -> Result<BTreeMap<String, git2::Status>, Error> {
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false);
+    for r in roots {
+        opts.pathspec(format!("{r}/"));
+    }
+    let statuses = repo
+        .statuses(Some(&mut opts))
+        .map_err(git_err("read the status"))?;
+    Ok(statuses
+        .iter()
+        .filter_map(|e| e.path().ok().map(|p| (p.to_string(), e.status())))
+        .collect())
+}
+
+/// The author and committer, as git would take them: GIT_AUTHOR_* / GIT_COMMITTER_* from the
+/// environment, else user.name and user.email from the repository's config.
+pub fn signatures(repo: &Repository) -> Result<(Signature<'static>, Signature<'static>), Error> {
+    let config = repo.config().ok();
+    let from_config = |key: &str| config.as_ref().and_then(|c| c.get_string(key).ok());
+    let person = |kind: &str| -> Result<Signature<'static>, Error> {
+        let name = std::env::var(format!("GIT_{kind}_NAME"))
+            .ok()
+            .or_else(|| from_config("user.name"));
+        let email = std::env::var(format!("GIT_{kind}_EMAIL"))
+            .ok()
+            .or_else(|| from_config("user.email"));
+        match (name, email) {
+            (Some(n), Some(e)) if !n.trim().is_empty() && !e.trim().is_empty() => {
+                Signature::now(&n, &e).map_err(|e| Error::usage(format!("invalid git identity: {}", e.message())))
+            }
+            _ => Err(Error::usage(
+                "no Git identity to commit with\nhint: git config user.name \"Your Name\" && git config user.email you@example.com (or set GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL)",
+            )),
+        }
+    };
+    Ok((person("AUTHOR")?, person("COMMITTER")?))
+}
+
+fn file_mode(path: &str) -> FileMode {
+    if path.ends_with(".sh") {
+        FileMode::BlobExecutable
+    } else {
+        FileMode::Blob
+    }
+}
+
+/// Writes the commit (objects, work tree, index, branch ref) and returns its id.
+pub fn apply(repo: &Repository, plan: &Plan, message: &str) -> Result<Oid, Error> {
+    let (author, committer) = signatures(repo)?;
+    // 1. Objects: harmless if anything below fails.
+    let base = match plan.parent {
+        Some(p) => repo
+            .find_commit(p)
+            .and_then(|c| c.tree())
+            .map_err(git_err("read the branch tree"))?,
+        None => {
+            let empty = repo
+                .treebuilder(None)
+                .and_then(|b| b.write())
+                .map_err(git_err("write a tree"))?;
+            repo.find_tree(empty).map_err(git_err("read a tree"))?
+        }
+    };
+    let mut updates = TreeUpdateBuilder::new();
+    for c in &plan.changes {
+        match &c.new {
+            Some(content) => {
+                let oid = repo
+                    .blob(content.as_bytes())
+                    .map_err(git_err("write a blob"))?;
+                updates.upsert(c.path.as_str(), oid, file_mode(&c.path));
+            }
+            None => {
+                updates.remove(c.path.as_str());
+            }
+        }
+    }
+    let tree_id = updates
+        .create_updated(repo, &base)
+        .map_err(git_err("write the tree"))?;
+    let tree = repo.find_tree(tree_id).map_err(git_err("read the tree"))?;
+    let parents: Vec<git2::Commit> = plan
+        .parent
+        .iter()
+        .map(|p| repo.find_commit(*p))
+        .collect::<Result<_, _>>()
+        .map_err(git_err("read the parent commit"))?;
+    let parent_refs: Vec<&git2::Commit> = parents.iter().collect();
+    let commit_id = repo
+        .commit(None, &author, &committer, message, &tree, &parent_refs)
+        .map_err(git_err("write the commit"))?;
+
+    // 2. Work tree and index, only when the branch is checked out.
+    if plan.checked_out {
+        let workdir = repo.workdir().expect("not bare").to_path_buf();
+        write_work_tree(&workdir, &plan.changes)?;
+        let mut index = repo.index().map_err(git_err("read the index"))?;
+        for c in &plan.changes {
+            let p = Path::new(&c.path);
+            let r = match c.new {
+                Some(_) => index.add_path(p),
+                None => index.remove_path(p),
+            };
+            r.map_err(git_err("update the index"))?;
+        }
+        index.write().map_err(git_err("write the index"))?;
+    }
+
+    // 3. The branch moves last, and only from the tip we planned against.
+    let refname = format!("refs/heads/{}", plan.branch);
+    let log = format!(
+        "kubectl-vault: {}",
+        message.lines().next().unwrap_or_default()
+    );
+    match plan.parent {
+        Some(old) if repo.find_reference(&refname).is_ok() => {
+            repo.reference_matching(&refname, commit_id, true, old, &log)
+                .map_err(git_err(
+                    "move the branch (it moved during the run? run again)",
+                ))?;
+        }
+        _ => {
+            repo.reference(&refname, commit_id, false, &log)
+                .map_err(git_err("create the branch"))?;
+        }
+    }
+    Ok(commit_id)
+}
+
+/// Applies file changes through temporary files and renames; on failure, puts back what was
+/// already changed so the work tree is as it was.
+fn write_work_tree(workdir: &Path, changes: &[Change]) -> Result<(), Error> {
+    let mut done: Vec<&Change> = Vec::new();
+    let mut created_dirs: Vec<PathBuf> = Vec::new();
+    let result = (|| -> std::io::Result<()> {
+        for c in changes {
+            let path = workdir.join(&c.path);
+            match &c.new {
+                Some(content) => {
+                    let parent = path.parent().expect("in a folder");
+                    if !parent.exists() {
+                        let mut missing = vec![];
+                        let mut p = parent.to_path_buf();
+                        while !p.exists() {
+                            missing.push(p.clone());
+                            if !p.pop() {
+                                break;
+                            }
+                        }
+                        std::fs::create_dir_all(parent)?;
+                        created_dirs.extend(missing.into_iter().rev());
+                    }
+                    let tmp = parent.join(format!(
+                        ".{}.kubectl-vault-tmp",
+                        path.file_name().unwrap().to_string_lossy()
+                    ));
+                    std::fs::write(&tmp, content)?;
+                    set_mode(&tmp, &c.path)?;
+                    if let Err(e) = std::fs::rename(&tmp, &path) {
+                        let _ = std::fs::remove_file(&tmp);
+                        return Err(e);
+                    }
+                }
+                None => match std::fs::remove_file(&path) {
+                    Ok(()) => remove_empty_parents(workdir, &path),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                },
+            }
+            done.push(c);
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        for c in done.iter().rev() {
+            let path = workdir.join(&c.path);
+            match &c.old {
+                Some(old) => {
+                    if let Some(parent) = path.parent() {
+                        let _ = std::fs::create_dir_all(parent);
+                    }
+                    let _ = std::fs::write(&path, old);
+                }
+                None => {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
+        for d in created_dirs.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+        return Err(Error::environment(format!(
+            "cannot write the work tree ({e}); nothing was committed and the work tree was restored"
+        )));
+    }
+    Ok(())
+}
+
+fn remove_empty_parents(workdir: &Path, file: &Path) {
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        if d == workdir || std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(tmp: &Path, path: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = if path.ends_with(".sh") { 0o755 } else { 0o644 };
+    std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_tmp: &Path, _path: &str) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Pushes `branch` to `remote` with the user's credentials, as git would.
+pub fn push(repo: &Repository, remote_name: &str, branch: &str) -> Result<(), Error> {
+    let mut remote = repo.find_remote(remote_name).map_err(|e| {
+        Error::usage(format!(
+            "no remote `{remote_name}`: {}\nhint: pass --remote NAME",
+            e.message()
+        ))
+    })?;
+    let config = repo.config().map_err(git_err("read the config"))?;
+    let mut rejected: Option<String> = None;
+    let mut tried_agent = false;
+    let mut tried_helper = false;
+    {
+        let mut callbacks = git2::RemoteCallbacks::new();
+        callbacks.credentials(|url, username, allowed| {
+            if allowed.contains(git2::CredentialType::SSH_KEY) && !tried_agent {
+                tried_agent = true;
+                return git2::Cred::ssh_key_from_agent(username.unwrap_or("git"));
+            }
+            if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) && !tried_helper {
+                tried_helper = true;
+                return git2::Cred::credential_helper(&config, url, username);
+            }
+            if allowed.contains(git2::CredentialType::DEFAULT) {
+                return git2::Cred::default();
+            }
+            Err(git2::Error::from_str(
+                "no usable credentials (ssh-agent or a git credential helper)",
+            ))
+        });
+        callbacks.push_update_reference(|_refname, status| {
+            if let Some(s) = status {
+                rejected = Some(s.to_string());
+            }
+            Ok(())
+        });
+        let mut opts = git2::PushOptions::new();
+        opts.remote_callbacks(callbacks);
+        let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
+        if let Err(e) = remote.push(&[spec.as_str()], Some(&mut opts)) {
+            let msg = e.message().to_string();
+            let non_ff = [
+                "non-fast",
+                "fastforward",
+                "fast-forward",
+                "not present locally",
+            ]
+            .iter()
+            .any(|m| msg.contains(m));
+            return Err(push_failure(remote_name, branch, &msg, non_ff));
+        }
+    }
+    if let Some(reason) = rejected {
+        return Err(push_failure(remote_name, branch, &reason, true));
+    }
+    Ok(())
+}
+
+fn push_failure(remote: &str, branch: &str, reason: &str, non_ff: bool) -> Error {
+    let hint = if non_ff {
+        format!("the remote has commits you do not have. The local commit is kept; recover with\n  git pull --rebase {remote} {branch}\nthen run kubectl vault commit again (it regenerates on top) and push")
+    } else {
+        "check the remote URL and your credentials (ssh-agent for ssh remotes, a git credential helper for https)".to_string()
+    };
+    Error::environment(format!(
+        "push of {branch} to {remote} was rejected: {reason}\nhint: {hint}"
+    ))
+}
+
+/// Summaries of what a change does, from the objects in the files.
+pub fn describe(changes: &[Change]) -> BTreeMap<Action, Vec<(String, String)>> {
+    let mut out: BTreeMap<Action, Vec<(String, String)>> = BTreeMap::new();
+    for c in changes {
+        let text = c.new.as_deref().or(c.old.as_deref()).unwrap_or_default();
+        if let Some((kind, name)) = object_of(text) {
+            out.entry(c.action).or_default().push((kind, name));
+        }
+    }
+    out
+}
+
+/// The kind and name of the (first) object in a generated YAML file.
+fn object_of(text: &str) -> Option<(String, String)> {
+    let mut kind = None;
+    let mut name = None;
+    let mut in_metadata = false;
+    for line in text.lines() {
+        if let Some(k) = line.strip_prefix("kind: ") {
+            kind.get_or_insert(k.trim().to_string());
+        }
+        if line == "metadata:" {
+            in_metadata = true;
+        } else if in_metadata {
+            if let Some(n) = line.strip_prefix("  name: ") {
+                name.get_or_insert(n.trim().trim_matches('"').to_string());
+                in_metadata = false;
+            } else if !line.starts_with(' ') {
+                in_metadata = false;
+            }
+        }
+    }
+    match (kind, name) {
+        (Some(k), Some(n)) if k != "Kustomization" || !text.contains("kustomize.config.k8s.io") => {
+            Some((k, n))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,560 @@
+//! `commit` on real repositories in temp dirs: assertions on the resulting Git objects.
+
+mod common;
+use common::*;
+use git2::{Repository, Status, StatusOptions};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// A temp dir with an isolated Git environment (no global or system config).
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    /// A repository with an identity in its own config, on branch `main`, without commits.
+    fn repo(&self, name: &str) -> (PathBuf, Repository) {
+        let path = self.path().join(name);
+        let mut opts = git2::RepositoryInitOptions::new();
+        opts.initial_head("main");
+        let repo = Repository::init_opts(&path, &opts).unwrap();
+        let mut cfg = repo.config().unwrap();
+        cfg.set_str("user.name", "Fleet Bot").unwrap();
+        cfg.set_str("user.email", "fleet@example.com").unwrap();
+        (path, repo)
+    }
+    fn spec(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+    fn kv(&self, args: &[&str]) -> Output {
+        bin()
+            .args(args)
+            .env("HOME", self.path())
+            .env("XDG_CONFIG_HOME", self.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env_remove("GIT_AUTHOR_NAME")
+            .env_remove("GIT_AUTHOR_EMAIL")
+            .env_remove("GIT_COMMITTER_NAME")
+            .env_remove("GIT_COMMITTER_EMAIL")
+            .output()
+            .unwrap()
+    }
+    fn commit(&self, spec: &Path, repo: &Path, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "commit",
+            "-f",
+            spec.to_str().unwrap(),
+            "--repo",
+            repo.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        self.kv(&args)
+    }
+}
+
+fn head_id(repo: &Repository) -> Option<git2::Oid> {
+    repo.head().ok().and_then(|h| h.target())
+}
+
+fn commit_count(repo: &Repository) -> usize {
+    let Some(head) = head_id(repo) else { return 0 };
+    let mut walk = repo.revwalk().unwrap();
+    walk.push(head).unwrap();
+    walk.count()
+}
+
+fn head_file(repo: &Repository, path: &str) -> Option<String> {
+    let tree = repo.head().ok()?.peel_to_tree().ok()?;
+    let entry = tree.get_path(Path::new(path)).ok()?;
+    let blob = repo.find_blob(entry.id()).ok()?;
+    Some(String::from_utf8_lossy(blob.content()).into_owned())
+}
+
+fn statuses(repo: &Repository) -> Vec<(String, Status)> {
+    let mut o = StatusOptions::new();
+    o.include_untracked(true).recurse_untracked_dirs(true);
+    let mut v: Vec<(String, Status)> = repo
+        .statuses(Some(&mut o))
+        .unwrap()
+        .iter()
+        .map(|e| (e.path().unwrap().to_string(), e.status()))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+fn fsck_clean(path: &Path) {
+    let o = std::process::Command::new("git")
+        .arg("-C")
+        .arg(path)
+        .args(["fsck", "--strict"])
+        .output();
+    if let Ok(o) = o {
+        assert!(
+            o.status.success(),
+            "git fsck: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+const TWO_APPS: &str = "apiVersion: kubectl-vault/v1alpha1\nkind: VaultStack\ncluster: dev\nvault:\n  chart: {version: 0.30.0}\n  tls: vault-tls\noperator:\n  chart: {version: 0.10.0}\napps:\n  - name: api\n    namespace: shop\n    secrets:\n      - name: api-config\n        kv: secret/shop/api\n      - name: api-keys\n        kv: secret/shop/keys\n  - name: web\n    namespace: shop\n    secrets:\n      - name: web-config\n        kv: secret/shop/web\n";
+
+fn one_app() -> String {
+    TWO_APPS
+        .split("  - name: web\n")
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn fresh_repository_gets_one_commit_and_a_rerun_commits_nothing() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(commit_count(&repo), 1);
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    assert!(
+        head.message()
+            .unwrap()
+            .starts_with("vault(dev): add 3 secrets"),
+        "{}",
+        head.message().unwrap()
+    );
+    assert_eq!(head.author().email().ok(), Some("fleet@example.com"));
+    assert!(stdout(&o).contains(&head.id().to_string()[..12]));
+    // The commit holds exactly the generated tree, and the work tree and index match it.
+    let g = env.kv(&[
+        "generate",
+        "-f",
+        spec.to_str().unwrap(),
+        "--out",
+        env.path().join("gen").to_str().unwrap(),
+    ]);
+    assert!(g.status.success());
+    let generated = read_tree(&env.path().join("gen"));
+    for (p, content) in &generated {
+        assert_eq!(
+            head_file(&repo, p).as_deref(),
+            Some(content.as_str()),
+            "{p}"
+        );
+    }
+    assert!(statuses(&repo).is_empty(), "{:?}", statuses(&repo));
+    let mode = head
+        .tree()
+        .unwrap()
+        .get_path(Path::new("vault-config/dev/configure.sh"))
+        .unwrap()
+        .filemode();
+    assert_eq!(mode, 0o100755, "the script is committed executable");
+
+    let again = env.commit(&spec, &path, &[]);
+    assert!(again.status.success());
+    assert!(stdout(&again).contains("up to date"), "{}", stdout(&again));
+    assert_eq!(commit_count(&repo), 1, "an unchanged spec commits nothing");
+    fsck_clean(&path);
+}
+
+#[test]
+fn unrelated_work_is_never_staged_committed_or_reverted() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    // History with the user's own files.
+    std::fs::create_dir_all(path.join("apps/other")).unwrap();
+    std::fs::write(path.join("README.md"), "fleet\n").unwrap();
+    std::fs::write(path.join("apps/other/deploy.yaml"), "kind: ConfigMap\n").unwrap();
+    let mut index = repo.index().unwrap();
+    index.add_path(Path::new("README.md")).unwrap();
+    index.add_path(Path::new("apps/other/deploy.yaml")).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("u", "u@example.com").unwrap();
+    repo.commit(Some("HEAD"), &sig, &sig, "initial", &tree, &[])
+        .unwrap();
+    // Dirty: a modified tracked file, a staged new file, an untracked file.
+    std::fs::write(path.join("README.md"), "fleet, edited\n").unwrap();
+    std::fs::write(path.join("staged.txt"), "staged\n").unwrap();
+    let mut index = repo.index().unwrap();
+    index.add_path(Path::new("staged.txt")).unwrap();
+    index.write().unwrap();
+    std::fs::write(path.join("notes.txt"), "untracked\n").unwrap();
+    let before = statuses(&repo);
+
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(commit_count(&repo), 2);
+    assert_eq!(
+        statuses(&repo),
+        before,
+        "unrelated changes must stay exactly as they were"
+    );
+    assert_eq!(
+        head_file(&repo, "README.md").as_deref(),
+        Some("fleet\n"),
+        "modified file not committed"
+    );
+    assert_eq!(
+        head_file(&repo, "staged.txt"),
+        None,
+        "staged file not committed"
+    );
+    assert_eq!(head_file(&repo, "notes.txt"), None);
+    assert_eq!(
+        std::fs::read_to_string(path.join("README.md")).unwrap(),
+        "fleet, edited\n"
+    );
+    assert_eq!(
+        head_file(&repo, "apps/other/deploy.yaml").as_deref(),
+        Some("kind: ConfigMap\n")
+    );
+    fsck_clean(&path);
+}
+
+#[test]
+fn hand_edits_are_refused_with_a_diff_and_force_overwrites() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    let file = "apps/shop/api/vaultauth.yaml";
+
+    // Uncommitted hand edit.
+    let original = std::fs::read_to_string(path.join(file)).unwrap();
+    let edited = original.replace("role: shop-api", "role: hacked");
+    std::fs::write(path.join(file), &edited).unwrap();
+    let spec2 = env.spec(
+        "vault.yaml",
+        &TWO_APPS.replace("secret/shop/web", "secret/shop/web2"),
+    );
+    let head_before = head_id(&repo);
+    let o = env.commit(&spec2, &path, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("apps/shop/api/vaultauth.yaml: was edited by hand after kubectl-vault generated it (uncommitted)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("-    role: hacked") && stderr(&o).contains("+    role: shop-api"),
+        "shows the diff: {}",
+        stderr(&o)
+    );
+    assert_eq!(head_id(&repo), head_before, "no commit");
+    assert_eq!(
+        std::fs::read_to_string(path.join(file)).unwrap(),
+        edited,
+        "the edit is kept"
+    );
+
+    // Committed hand edit.
+    let mut index = repo.index().unwrap();
+    index.add_path(Path::new(file)).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let parent = repo.head().unwrap().peel_to_commit().unwrap();
+    let sig = git2::Signature::now("u", "u@example.com").unwrap();
+    repo.commit(Some("HEAD"), &sig, &sig, "hand edit", &tree, &[&parent])
+        .unwrap();
+    let head_before = head_id(&repo);
+    let o = env.commit(&spec2, &path, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("(committed)"), "{}", stderr(&o));
+    assert_eq!(head_id(&repo), head_before);
+
+    let o = env.commit(&spec2, &path, &["--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(head_file(&repo, file).as_deref(), Some(original.as_str()));
+    assert!(statuses(&repo).is_empty());
+}
+
+#[test]
+fn removed_app_is_pruned_and_foreign_files_are_kept() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    // A file of the user's own inside a generated root, committed.
+    std::fs::write(path.join("apps/shop/web/extra.yaml"), "kind: ConfigMap\n").unwrap();
+    let mut index = repo.index().unwrap();
+    index
+        .add_path(Path::new("apps/shop/web/extra.yaml"))
+        .unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let parent = repo.head().unwrap().peel_to_commit().unwrap();
+    let sig = git2::Signature::now("u", "u@example.com").unwrap();
+    repo.commit(Some("HEAD"), &sig, &sig, "user file", &tree, &[&parent])
+        .unwrap();
+
+    let spec = env.spec("vault.yaml", &one_app());
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    assert!(
+        head.message().unwrap().contains("remove 1 secret"),
+        "{}",
+        head.message().unwrap()
+    );
+    assert_eq!(
+        head_file(&repo, "apps/shop/web/vaultauth.yaml"),
+        None,
+        "pruned"
+    );
+    assert_eq!(
+        head_file(&repo, "apps/shop/web/vaultstaticsecret-web-config.yaml"),
+        None
+    );
+    assert!(!path.join("apps/shop/web/vaultauth.yaml").exists());
+    assert_eq!(
+        head_file(&repo, "apps/shop/web/extra.yaml").as_deref(),
+        Some("kind: ConfigMap\n"),
+        "not ours: kept"
+    );
+    assert!(head_file(&repo, "apps/shop/api/vaultauth.yaml").is_some());
+    assert!(!head_file(&repo, "apps/shop/kustomization.yaml")
+        .unwrap()
+        .contains("- web"));
+    assert!(statuses(&repo).is_empty(), "{:?}", statuses(&repo));
+}
+
+#[test]
+fn dry_run_shows_the_diff_and_changes_nothing() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let o = env.commit(&spec, &path, &["--dry-run"]);
+    assert!(o.status.success());
+    assert!(
+        stdout(&o).contains("+++ b/apps/shop/api/vaultauth.yaml"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains("\x1b["), "plain when not a terminal");
+    assert!(stdout(&o).contains("dry run: nothing was changed"));
+    assert_eq!(commit_count(&repo), 0);
+    assert!(!path.join("apps").exists());
+    let o = env.commit(&spec, &path, &["--dry-run", "--exit-code"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    let o = env.commit(&spec, &path, &["--dry-run", "--exit-code"]);
+    assert_eq!(o.status.code(), Some(0), "no changes: exit 0");
+}
+
+#[test]
+fn a_held_lock_makes_the_second_run_fail_clearly() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    std::fs::write(path.join(".git/kubectl-vault.lock"), "12345\n").unwrap();
+    let o = env.commit(&spec, &path, &["--lock-timeout", "1"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("another kubectl-vault run holds"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(commit_count(&repo), 0);
+    std::fs::remove_file(path.join(".git/kubectl-vault.lock")).unwrap();
+
+    // Two real runs at once: exactly one commit, the other waits and finds nothing to do.
+    let spec_s = spec.to_str().unwrap().to_string();
+    let path_s = path.to_str().unwrap().to_string();
+    let home = env.path().to_path_buf();
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let (s, p, h) = (spec_s.clone(), path_s.clone(), home.clone());
+            std::thread::spawn(move || {
+                bin()
+                    .args(["commit", "-f", &s, "--repo", &p, "--lock-timeout", "30"])
+                    .env("HOME", &h)
+                    .env("GIT_CONFIG_NOSYSTEM", "1")
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let outs: Vec<Output> = runs.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(
+        outs.iter().all(|o| o.status.success()),
+        "{:?}",
+        outs.iter().map(stderr).collect::<Vec<_>>()
+    );
+    assert_eq!(commit_count(&repo), 1);
+    assert_eq!(
+        outs.iter()
+            .filter(|o| stdout(o).contains("up to date"))
+            .count(),
+        1
+    );
+    fsck_clean(&path);
+}
+
+#[test]
+fn push_to_a_bare_remote_and_a_rejected_push() {
+    let env = Env::new();
+    let remote_path = env.path().join("remote.git");
+    let remote = Repository::init_bare(&remote_path).unwrap();
+    let (path, repo) = env.repo("fleet");
+    repo.remote("origin", remote_path.to_str().unwrap())
+        .unwrap();
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let o = env.commit(&spec, &path, &["--push"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        remote.find_reference("refs/heads/main").unwrap().target(),
+        head_id(&repo)
+    );
+
+    // Someone else pushes first; our next push is rejected.
+    let (other_path, other) = env.repo("other");
+    other
+        .remote("origin", remote_path.to_str().unwrap())
+        .unwrap();
+    let mut r = other.find_remote("origin").unwrap();
+    r.fetch(&["refs/heads/main:refs/remotes/origin/main"], None, None)
+        .unwrap();
+    let theirs = other
+        .find_reference("refs/remotes/origin/main")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    let sig = git2::Signature::now("o", "o@example.com").unwrap();
+    let tree = theirs.tree().unwrap();
+    let c = other
+        .commit(None, &sig, &sig, "theirs", &tree, &[&theirs])
+        .unwrap();
+    other.reference("refs/heads/main", c, true, "x").unwrap();
+    let mut r = other.find_remote("origin").unwrap();
+    r.push(&["refs/heads/main:refs/heads/main"], None).unwrap();
+    let _ = other_path;
+    let remote_tip = remote.find_reference("refs/heads/main").unwrap().target();
+
+    let spec2 = env.spec("vault.yaml", &one_app());
+    let o = env.commit(&spec2, &path, &["--push"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("rejected") && stderr(&o).contains("git pull --rebase origin main"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(commit_count(&repo), 2, "the local commit is kept");
+    assert_eq!(
+        remote.find_reference("refs/heads/main").unwrap().target(),
+        remote_tip,
+        "remote untouched"
+    );
+}
+
+#[test]
+fn branches_detached_head_and_identity() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    let main_tip = head_id(&repo).unwrap();
+
+    let o = env.commit(&spec, &path, &["--branch", "vault-update"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--create-branch"));
+
+    // A branch that is not checked out gets the commit; the work tree is not touched.
+    let spec2 = env.spec("vault.yaml", &one_app());
+    let o = env.commit(
+        &spec2,
+        &path,
+        &["--branch", "vault-update", "--create-branch"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let branch_tip = repo
+        .find_branch("vault-update", git2::BranchType::Local)
+        .unwrap()
+        .get()
+        .target()
+        .unwrap();
+    assert_eq!(
+        repo.find_commit(branch_tip).unwrap().parent_id(0).unwrap(),
+        main_tip
+    );
+    assert_eq!(head_id(&repo), Some(main_tip));
+    assert!(
+        path.join("apps/shop/web/vaultauth.yaml").exists(),
+        "work tree untouched"
+    );
+
+    // Detached HEAD.
+    repo.set_head_detached(main_tip).unwrap();
+    let o = env.commit(&spec2, &path, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("HEAD is detached"));
+
+    // No identity anywhere.
+    let (p2, r2) = env.repo("noid");
+    let mut cfg = r2.config().unwrap();
+    cfg.remove("user.name").unwrap();
+    cfg.remove("user.email").unwrap();
+    let o = env.commit(&spec, &p2, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no Git identity"), "{}", stderr(&o));
+    assert!(!p2.join("apps").exists(), "nothing written");
+}
+
+#[test]
+fn a_failure_halfway_leaves_the_repository_as_it_was() {
+    // chattr +i stops even root from creating files in a folder.
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    let before_head = head_id(&repo);
+    let before_tree = read_tree(&path.join("apps"));
+    let locked = path.join("apps/shop/web");
+    let chattr = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(&locked)
+        .status();
+    if !matches!(chattr, Ok(s) if s.success()) {
+        // Without chattr (or as non-root), fall back to permissions.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    let spec2 = env.spec(
+        "vault.yaml",
+        &TWO_APPS
+            .replace("kv: secret/shop/web", "kv: secret/shop/web-v2")
+            .replace("secret/shop/api", "secret/shop/api-v2"),
+    );
+    let o = env.commit(&spec2, &path, &[]);
+    let _ = std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(&locked)
+        .status();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755));
+    }
+    if o.status.success() {
+        eprintln!("skipped: this environment cannot make a folder read-only");
+        return;
+    }
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("restored"), "{}", stderr(&o));
+    assert_eq!(head_id(&repo), before_head, "no commit");
+    assert_eq!(
+        read_tree(&path.join("apps")),
+        before_tree,
+        "no partial tree"
+    );
+    assert!(statuses(&repo).is_empty(), "{:?}", statuses(&repo));
+    fsck_clean(&path);
+}
