@@ -49,6 +49,18 @@ pub enum Command {
     ///   kubectl vault commit -f vault.yaml --repo ./fleet --push          # commit and push
     #[command(verbatim_doc_comment)]
     Commit(commands::commit::CommitArgs),
+    /// Check in the cluster that Flux applied the commit and VSO synced every declared Secret.
+    ///
+    /// Lists each kind once (a constant number of API requests) and reports, per secret, the
+    /// first broken link: Flux, VaultConnection, VaultAuth, the CR, its sync, the Secret.
+    /// Values are never shown: key names only.
+    ///
+    /// Examples:
+    ///   kubectl vault verify -f vault.yaml                         # current kubeconfig context
+    ///   kubectl vault verify -f vault.yaml --context prod --revision 3f9c2a7 --wait --timeout 5m
+    ///   kubectl vault verify -f vault.yaml -o json                 # for CI
+    #[command(verbatim_doc_comment)]
+    Verify(commands::verify::VerifyArgs),
 }
 
 /// Flags every spec-reading command shares.
@@ -87,5 +99,6 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Init(args) => commands::init::run(args),
         Command::Generate(args) => commands::generate::run(args),
         Command::Commit(args) => commands::commit::run(args),
+        Command::Verify(args) => commands::verify::run(args),
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod bench_support;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod error;
 pub mod gitops;
@@ -17,3 +18,4 @@ pub mod selfcheck;
 pub mod spec;
 pub mod tree;
 pub mod vault_side;
+pub mod verify;

@@ -3,3 +3,4 @@
 pub mod commit;
 pub mod generate;
 pub mod init;
+pub mod verify;

@@ -1,0 +1,272 @@
+//! The Kubernetes edge of `verify`: a client built the way kubectl builds one, and lists of
+//! whole kinds (one request per kind, paginated), retried on 429/5xx/timeouts within a deadline.
+
+use crate::error::Error;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::{Client, Config};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How to reach the cluster, with kubectl's flags.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub request_timeout: Duration,
+}
+
+/// A client plus the request budget.
+pub struct Cluster {
+    client: Client,
+    timeout: Duration,
+    requests: Arc<AtomicUsize>,
+    pub server: String,
+}
+
+/// One kind to list.
+#[derive(Debug, Clone, Copy)]
+pub struct Kind {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub plural: &'static str,
+}
+
+impl Kind {
+    pub const fn new(
+        group: &'static str,
+        version: &'static str,
+        kind: &'static str,
+        plural: &'static str,
+    ) -> Kind {
+        Kind {
+            group,
+            version,
+            kind,
+            plural,
+        }
+    }
+    fn resource(&self) -> ApiResource {
+        ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(self.group, self.version, self.kind),
+            self.plural,
+        )
+    }
+    /// `vaultstaticsecrets.secrets.hashicorp.com`, as RBAC names it.
+    pub fn qualified(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.to_string()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+}
+
+/// Where to list: the whole cluster (falling back to `fallback` namespaces when that is
+/// forbidden), or fixed namespaces.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    Cluster { fallback: Vec<String> },
+    Namespaces(Vec<String>),
+}
+
+impl Cluster {
+    pub async fn connect(c: &Connection) -> Result<Cluster, Error> {
+        let kubeconfig = match &c.kubeconfig {
+            Some(p) => Kubeconfig::read_from(p)
+                .map_err(|e| Error::usage(format!("--kubeconfig {}: {e}", p.display())))?,
+            None => Kubeconfig::read().map_err(|e| {
+                Error::environment(format!(
+                    "no kubeconfig: {e}\nhint: set KUBECONFIG or pass --kubeconfig"
+                ))
+            })?,
+        };
+        let options = KubeConfigOptions {
+            context: c.context.clone(),
+            cluster: None,
+            user: None,
+        };
+        let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| {
+                let msg = e.to_string();
+                if msg.contains("context") {
+                    Error::usage(format!("kubeconfig: {msg}"))
+                } else {
+                    Error::environment(format!("kubeconfig: {msg}"))
+                }
+            })?;
+        config.connect_timeout = Some(c.request_timeout);
+        config.read_timeout = Some(c.request_timeout);
+        config.write_timeout = Some(c.request_timeout);
+        let server = config.cluster_url.to_string();
+        let client = Client::try_from(config)
+            .map_err(|e| Error::environment(format!("cannot build a client for {server}: {e}")))?;
+        Ok(Cluster {
+            client,
+            timeout: c.request_timeout,
+            requests: Arc::new(AtomicUsize::new(0)),
+            server,
+        })
+    }
+
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Every object of `kind` in `scope` matching the selectors, as JSON.
+    pub async fn list(
+        &self,
+        kind: Kind,
+        scope: &Scope,
+        labels: Option<&str>,
+        fields: Option<&str>,
+    ) -> Result<Vec<Value>, Error> {
+        match scope {
+            Scope::Cluster { fallback } => match self.list_in(kind, None, labels, fields).await {
+                Err(ListError::Forbidden(_)) if !fallback.is_empty() => {
+                    let mut all = Vec::new();
+                    for ns in fallback {
+                        all.extend(
+                            self.list_in(kind, Some(ns), labels, fields)
+                                .await
+                                .map_err(|e| e.into_error(kind, Some(ns), &self.server))?,
+                        );
+                    }
+                    Ok(all)
+                }
+                other => other.map_err(|e| e.into_error(kind, None, &self.server)),
+            },
+            Scope::Namespaces(nss) => {
+                let mut all = Vec::new();
+                for ns in nss {
+                    all.extend(
+                        self.list_in(kind, Some(ns), labels, fields)
+                            .await
+                            .map_err(|e| e.into_error(kind, Some(ns), &self.server))?,
+                    );
+                }
+                Ok(all)
+            }
+        }
+    }
+
+    async fn list_in(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        labels: Option<&str>,
+        fields: Option<&str>,
+    ) -> Result<Vec<Value>, ListError> {
+        let ar = kind.resource();
+        let api: Api<DynamicObject> = match namespace {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &ar),
+            None => Api::all_with(self.client.clone(), &ar),
+        };
+        let mut params = ListParams::default().limit(500);
+        if let Some(l) = labels {
+            params = params.labels(l);
+        }
+        if let Some(f) = fields {
+            params = params.fields(f);
+        }
+        let mut out = Vec::new();
+        loop {
+            let page = self.with_retries(|| api.list(&params)).await?;
+            let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
+            for item in page.items {
+                let mut v = serde_json::to_value(&item).unwrap_or(Value::Null);
+                // List items of built-in kinds carry no apiVersion/kind: add them back.
+                v["apiVersion"] = Value::String(ar.api_version.clone());
+                v["kind"] = Value::String(kind.kind.to_string());
+                out.push(v);
+            }
+            match next {
+                Some(token) => params = params.continue_token(&token),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Retries 429, 5xx and transport errors with exponential backoff, all within the
+    /// request timeout, so a dead API server fails within that time.
+    async fn with_retries<T, F, Fut>(&self, mut call: F) -> Result<T, ListError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        let deadline = Instant::now() + self.timeout;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let left = deadline.saturating_duration_since(Instant::now());
+            let result =
+                match tokio::time::timeout(left.max(Duration::from_millis(1)), call()).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        return Err(ListError::Unreachable(format!(
+                            "no answer within {:?}",
+                            self.timeout
+                        )))
+                    }
+                };
+            let retryable = match &result {
+                Ok(_) => return result.map_err(|_| unreachable!()),
+                Err(kube::Error::Api(s)) if s.code == 403 => {
+                    return Err(ListError::Forbidden(s.message.clone()))
+                }
+                Err(kube::Error::Api(s)) if s.code == 401 => {
+                    return Err(ListError::Unauthorized(s.message.clone()))
+                }
+                Err(kube::Error::Api(s)) => s.code == 429 || s.code >= 500,
+                Err(_) => true,
+            };
+            let err = result.err().expect("error");
+            if !retryable {
+                return Err(ListError::Failed(err.to_string()));
+            }
+            if Instant::now() + backoff >= deadline {
+                return Err(match err {
+                    kube::Error::Api(s) => {
+                        ListError::Failing(format!("{} {}: {}", s.code, s.reason, s.message))
+                    }
+                    other => ListError::Unreachable(other.to_string()),
+                });
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+    }
+}
+
+enum ListError {
+    Forbidden(String),
+    Unauthorized(String),
+    Failing(String),
+    Unreachable(String),
+    Failed(String),
+}
+
+impl ListError {
+    fn into_error(self, kind: Kind, namespace: Option<&str>, server: &str) -> Error {
+        let scope = match namespace {
+            Some(ns) => format!("in namespace {ns}"),
+            None => "at cluster scope".to_string(),
+        };
+        match self {
+            ListError::Forbidden(m) => Error::environment(format!(
+                "forbidden: cannot list {} {scope} ({m})\nhint: grant `list` on {} (a ClusterRole for cluster scope, or a Role in each app namespace)",
+                kind.qualified(), kind.qualified()
+            )),
+            ListError::Unauthorized(m) => Error::environment(format!("the cluster at {server} rejected the credentials: {m}\nhint: check the kubeconfig user (token, client certificate or exec plugin)")),
+            ListError::Failing(m) => Error::environment(format!("the API server at {server} is failing: listing {} {scope}: {m}", kind.qualified())),
+            ListError::Unreachable(m) => Error::environment(format!("the API server at {server} is unreachable: {m}\nhint: check --context and the cluster's address; --request-timeout bounds the wait")),
+            ListError::Failed(m) => Error::environment(format!("listing {} {scope} failed: {m}", kind.qualified())),
+        }
+    }
+}

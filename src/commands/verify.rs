@@ -1,0 +1,296 @@
+//! `kubectl vault verify`: prove in the cluster that every declared Secret is synced.
+
+use crate::cli::SpecArgs;
+use crate::cluster::{Cluster, Connection, Kind, Scope};
+use crate::error::Error;
+use crate::model::{self, Stack};
+use crate::pipeline;
+use crate::verify::{self, Observed, Report};
+use clap::{Args, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Path to the kubeconfig file (default: $KUBECONFIG, which may list several files, then ~/.kube/config).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Only check apps in this namespace.
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// The commit Flux must have applied (a sha or its prefix).
+    #[arg(long, value_name = "SHA", conflicts_with = "repo")]
+    pub revision: Option<String>,
+    /// Take the expected commit from the HEAD of this Git checkout.
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// Re-check until everything is synced or --timeout passes.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits (e.g. 90s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How long one API request may take, retries included (e.g. 30s).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "table")]
+    pub output: Output,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(n));
+    }
+    crate::spec::validate::parse_single_duration(s, true)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("`{s}` is not a duration (e.g. 30s, 5m, 1h)"))
+}
+
+const KUSTOMIZATION: Kind = Kind::new(
+    "kustomize.toolkit.fluxcd.io",
+    "v1",
+    "Kustomization",
+    "kustomizations",
+);
+const HELMRELEASE: Kind = Kind::new(
+    "helm.toolkit.fluxcd.io",
+    "v2",
+    "HelmRelease",
+    "helmreleases",
+);
+const VAULTCONNECTION: Kind = Kind::new(
+    "secrets.hashicorp.com",
+    "v1beta1",
+    "VaultConnection",
+    "vaultconnections",
+);
+const VAULTAUTH: Kind = Kind::new(
+    "secrets.hashicorp.com",
+    "v1beta1",
+    "VaultAuth",
+    "vaultauths",
+);
+const STATIC: Kind = Kind::new(
+    "secrets.hashicorp.com",
+    "v1beta1",
+    "VaultStaticSecret",
+    "vaultstaticsecrets",
+);
+const DYNAMIC: Kind = Kind::new(
+    "secrets.hashicorp.com",
+    "v1beta1",
+    "VaultDynamicSecret",
+    "vaultdynamicsecrets",
+);
+const PKI: Kind = Kind::new(
+    "secrets.hashicorp.com",
+    "v1beta1",
+    "VaultPKISecret",
+    "vaultpkisecrets",
+);
+const SERVICEACCOUNT: Kind = Kind::new("", "v1", "ServiceAccount", "serviceaccounts");
+const SECRET: Kind = Kind::new("", "v1", "Secret", "secrets");
+const EVENT: Kind = Kind::new("", "v1", "Event", "events");
+
+pub fn run(args: VerifyArgs) -> Result<(), Error> {
+    let generated = pipeline::generate(&args.spec.file, &args.spec.options())?;
+    eprint!("{}", generated.warnings);
+    let stack = generated.stack;
+    if let Some(ns) = &args.namespace {
+        if !stack.apps.iter().any(|a| &a.namespace == ns) {
+            return Err(Error::usage(format!(
+                "no app of the spec runs in namespace {ns}"
+            )));
+        }
+    }
+    let expected = verify::expected_specs(&generated.rendered);
+    let revision = match (&args.revision, &args.repo) {
+        (Some(r), _) => Some(r.clone()),
+        (None, Some(repo)) => Some(head_of(repo)?),
+        (None, None) => None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::environment(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let cluster = Cluster::connect(&Connection {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            request_timeout: args.request_timeout,
+        })
+        .await?;
+        let deadline = Instant::now() + args.timeout;
+        let tty = std::io::stderr().is_terminal();
+        loop {
+            let observed = observe(&cluster, &stack, args.namespace.as_deref()).await?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            let report = verify::report(
+                &stack,
+                &expected,
+                &observed,
+                revision.as_deref(),
+                args.namespace.as_deref(),
+                now,
+            );
+            if report.ok || !args.wait || Instant::now() >= deadline {
+                if args.wait && tty {
+                    eprint!("\r\x1b[2K");
+                }
+                return finish(&report, args.output, cluster.requests());
+            }
+            progress(&report, tty);
+            tokio::time::sleep(
+                Duration::from_secs(2).min(deadline.saturating_duration_since(Instant::now())),
+            )
+            .await;
+        }
+    })
+}
+
+fn progress(r: &Report, tty: bool) {
+    let pending: Vec<String> = verify::pending(r)
+        .into_iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    let flux = r.flux.iter().filter(|f| !f.ok).count();
+    let line = format!(
+        "waiting: {}/{} synced{}{}",
+        r.synced,
+        r.total,
+        if pending.is_empty() {
+            String::new()
+        } else {
+            format!(", pending: {}", pending.join(", "))
+        },
+        if flux > 0 {
+            format!(", {flux} Flux check(s) not ready")
+        } else {
+            String::new()
+        }
+    );
+    let mut err = std::io::stderr();
+    if tty {
+        let _ = write!(err, "\r\x1b[2K{line}");
+    } else {
+        let _ = writeln!(err, "{line}");
+    }
+    let _ = err.flush();
+}
+
+fn finish(report: &Report, output: Output, requests: usize) -> Result<(), Error> {
+    match output {
+        Output::Table => print!("{}", verify::table(report)),
+        Output::Json => {
+            let mut v = serde_json::to_value(report).expect("serializable");
+            v["apiRequests"] = serde_json::json!(requests);
+            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        }
+    }
+    if report.ok {
+        Ok(())
+    } else {
+        Err(Error::check_failed(""))
+    }
+}
+
+/// One list per kind — a constant number of requests, whatever the number of secrets.
+async fn observe(
+    cluster: &Cluster,
+    stack: &Stack,
+    namespace: Option<&str>,
+) -> Result<Observed, Error> {
+    let mut app_namespaces: Vec<String> = stack
+        .apps
+        .iter()
+        .filter(|a| namespace.is_none_or(|n| a.namespace == n))
+        .map(|a| a.namespace.clone())
+        .collect();
+    app_namespaces.sort();
+    app_namespaces.dedup();
+    let apps = match namespace {
+        Some(ns) => Scope::Namespaces(vec![ns.to_string()]),
+        None => Scope::Cluster {
+            fallback: app_namespaces,
+        },
+    };
+    let flux = Scope::Namespaces(vec![model::FLUX_NAMESPACE.to_string()]);
+    let mut infra = vec![
+        stack.vault.namespace.clone(),
+        stack.operator.namespace.clone(),
+    ];
+    infra.dedup();
+    let releases = Scope::Cluster { fallback: infra };
+    let operator = Scope::Namespaces(vec![stack.operator.namespace.clone()]);
+    let (
+        kustomizations,
+        helmreleases,
+        vaultconnections,
+        vaultauths,
+        serviceaccounts,
+        staticsecrets,
+        dynamicsecrets,
+        pkisecrets,
+        secrets,
+        events,
+    ) = tokio::try_join!(
+        cluster.list(KUSTOMIZATION, &flux, None, None),
+        cluster.list(HELMRELEASE, &releases, None, None),
+        cluster.list(VAULTCONNECTION, &operator, None, None),
+        cluster.list(VAULTAUTH, &apps, None, None),
+        cluster.list(SERVICEACCOUNT, &apps, None, None),
+        cluster.list(STATIC, &apps, None, None),
+        cluster.list(DYNAMIC, &apps, None, None),
+        cluster.list(PKI, &apps, None, None),
+        cluster.list(
+            SECRET,
+            &apps,
+            Some("app.kubernetes.io/managed-by=hashicorp-vso"),
+            None
+        ),
+        cluster.list(EVENT, &apps, None, Some("type=Warning")),
+    )?;
+    Ok(Observed {
+        kustomizations,
+        helmreleases,
+        vaultconnections,
+        vaultauths,
+        serviceaccounts,
+        staticsecrets,
+        dynamicsecrets,
+        pkisecrets,
+        secrets,
+        events,
+    })
+}
+
+fn head_of(repo: &std::path::Path) -> Result<String, Error> {
+    let r = git2::Repository::open(repo).map_err(|e| {
+        Error::usage(format!(
+            "--repo {}: not a Git repository: {}",
+            repo.display(),
+            e.message()
+        ))
+    })?;
+    let head =
+        r.head().ok().and_then(|h| h.target()).ok_or_else(|| {
+            Error::usage(format!("--repo {}: HEAD has no commit", repo.display()))
+        })?;
+    Ok(head.to_string())
+}

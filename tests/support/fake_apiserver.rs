@@ -1,0 +1,698 @@
+//! An in-process fake Kubernetes API server that speaks HTTP like the real one.
+//!
+//! It serves discovery (`/api`, `/apis`, `/api/v1`, `/apis/<group>/<version>`), get, list
+//! (label and field selectors, `limit`/`continue` pagination, list `resourceVersion`), watch
+//! (`?watch=1`, JSON event lines), and `Status` bodies for errors. Tests can inject latency and
+//! failures, forbid cluster-wide lists of a resource, and count requests. Real clients (the
+//! kubectl-vault binary through kube-rs, and the real kubectl) reach it through a kubeconfig.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A served resource: (group, version, plural, kind, namespaced).
+const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
+    ("", "v1", "namespaces", "Namespace", false),
+    ("", "v1", "secrets", "Secret", true),
+    ("", "v1", "serviceaccounts", "ServiceAccount", true),
+    ("", "v1", "events", "Event", true),
+    (
+        "secrets.hashicorp.com",
+        "v1beta1",
+        "vaultconnections",
+        "VaultConnection",
+        true,
+    ),
+    (
+        "secrets.hashicorp.com",
+        "v1beta1",
+        "vaultauths",
+        "VaultAuth",
+        true,
+    ),
+    (
+        "secrets.hashicorp.com",
+        "v1beta1",
+        "vaultstaticsecrets",
+        "VaultStaticSecret",
+        true,
+    ),
+    (
+        "secrets.hashicorp.com",
+        "v1beta1",
+        "vaultdynamicsecrets",
+        "VaultDynamicSecret",
+        true,
+    ),
+    (
+        "secrets.hashicorp.com",
+        "v1beta1",
+        "vaultpkisecrets",
+        "VaultPKISecret",
+        true,
+    ),
+    (
+        "kustomize.toolkit.fluxcd.io",
+        "v1",
+        "kustomizations",
+        "Kustomization",
+        true,
+    ),
+    (
+        "helm.toolkit.fluxcd.io",
+        "v2",
+        "helmreleases",
+        "HelmRelease",
+        true,
+    ),
+    (
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "helmrepositories",
+        "HelmRepository",
+        true,
+    ),
+    (
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "gitrepositories",
+        "GitRepository",
+        true,
+    ),
+];
+
+pub const TOKEN: &str = "fake-token-for-tests";
+
+#[derive(Default)]
+struct State {
+    /// plural → objects (in insertion order).
+    objects: BTreeMap<String, Vec<Value>>,
+    resource_version: u64,
+    requests: Vec<String>,
+    latency: Duration,
+    /// Answer every request with this status (None: serve normally).
+    fail_all: Option<u16>,
+    /// Answer the next N requests with this status.
+    fail_next: Vec<u16>,
+    forbid_cluster_list: HashSet<String>,
+    forbid_everywhere: HashSet<String>,
+    /// Serve requests without a bearer token (kubectl never sends one over plain HTTP).
+    anonymous: bool,
+}
+
+pub struct FakeApiServer {
+    state: Arc<Mutex<State>>,
+    port: u16,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// One HTTP request, as far as an API server needs it.
+pub struct Request {
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    stream: std::net::TcpStream,
+    keep_alive: bool,
+}
+
+impl Request {
+    fn url(&self) -> &str {
+        &self.url
+    }
+    fn method(&self) -> &str {
+        &self.method
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl FakeApiServer {
+    pub fn start() -> FakeApiServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let port = listener.local_addr().expect("addr").port();
+        let state = Arc::new(Mutex::new(State::default()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (st, stp) = (state.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stp.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let st = st.clone();
+                std::thread::spawn(move || serve_connection(&st, conn));
+            }
+        });
+        FakeApiServer { state, port, stop }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Adds an object (it must have apiVersion, kind and metadata.name).
+    pub fn add(&self, mut obj: Value) {
+        let kind = obj["kind"].as_str().expect("kind").to_string();
+        let plural = RESOURCES
+            .iter()
+            .find(|r| r.3 == kind)
+            .unwrap_or_else(|| panic!("the fake does not serve {kind}"))
+            .2;
+        let mut st = self.state.lock().unwrap();
+        st.resource_version += 1;
+        let meta = obj["metadata"].as_object_mut().expect("metadata");
+        meta.entry("resourceVersion")
+            .or_insert(json!(st.resource_version.to_string()));
+        meta.entry("uid").or_insert(json!(format!(
+            "00000000-0000-4000-8000-{:012}",
+            st.resource_version
+        )));
+        meta.entry("creationTimestamp")
+            .or_insert(json!("2026-11-01T00:00:00Z"));
+        st.objects.entry(plural.to_string()).or_default().push(obj);
+    }
+
+    /// Removes objects of `kind` named `name` in `namespace`.
+    pub fn remove(&self, kind: &str, namespace: &str, name: &str) {
+        let mut st = self.state.lock().unwrap();
+        for list in st.objects.values_mut() {
+            list.retain(|o| {
+                !(o["kind"] == kind
+                    && o["metadata"]["name"] == name
+                    && o["metadata"]["namespace"].as_str().unwrap_or("") == namespace)
+            });
+        }
+    }
+
+    /// Changes objects in place.
+    pub fn modify(&self, kind: &str, namespace: &str, name: &str, mut f: impl FnMut(&mut Value)) {
+        let mut st = self.state.lock().unwrap();
+        for list in st.objects.values_mut() {
+            for o in list.iter_mut() {
+                if o["kind"] == kind
+                    && o["metadata"]["name"] == name
+                    && o["metadata"]["namespace"].as_str().unwrap_or("") == namespace
+                {
+                    f(o);
+                }
+            }
+        }
+    }
+
+    pub fn request_count(&self) -> usize {
+        self.state.lock().unwrap().requests.len()
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    pub fn reset_requests(&self) {
+        self.state.lock().unwrap().requests.clear();
+    }
+
+    pub fn set_latency(&self, d: Duration) {
+        self.state.lock().unwrap().latency = d;
+    }
+
+    pub fn fail_with(&self, status: Option<u16>) {
+        self.state.lock().unwrap().fail_all = status;
+    }
+
+    pub fn fail_next(&self, statuses: &[u16]) {
+        self.state.lock().unwrap().fail_next = statuses.iter().rev().copied().collect();
+    }
+
+    /// Accepts requests without credentials. kubectl (client-go) does not send a bearer token
+    /// over plain HTTP, so its fidelity test uses an anonymous kubeconfig.
+    pub fn allow_anonymous(&self) {
+        self.state.lock().unwrap().anonymous = true;
+    }
+
+    /// Writes a kubeconfig without credentials.
+    pub fn write_anonymous_kubeconfig(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        let path = dir.join("kubeconfig-anonymous");
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {url}\ncontexts:\n- name: anonymous\n  context:\n    cluster: fake\n    user: anonymous\ncurrent-context: anonymous\nusers:\n- name: anonymous\n  user: {{}}\n",
+            url = self.url()
+        );
+        std::fs::write(&path, text).expect("write kubeconfig");
+        path
+    }
+
+    /// Forbids listing `plural` in every scope.
+    pub fn forbid_everywhere(&self, plural: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .forbid_everywhere
+            .insert(plural.to_string());
+    }
+
+    pub fn forbid_cluster_list(&self, plural: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .forbid_cluster_list
+            .insert(plural.to_string());
+    }
+
+    /// Writes a kubeconfig for this server (bearer token auth) and returns its path.
+    pub fn write_kubeconfig(&self, dir: &std::path::Path, context: &str) -> std::path::PathBuf {
+        let path = dir.join(format!("kubeconfig-{context}"));
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {url}\ncontexts:\n- name: {context}\n  context:\n    cluster: fake\n    user: tester\n    namespace: default\ncurrent-context: {context}\nusers:\n- name: tester\n  user:\n    token: {TOKEN}\n",
+            url = self.url()
+        );
+        std::fs::write(&path, text).expect("write kubeconfig");
+        path
+    }
+}
+
+impl Drop for FakeApiServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Reads requests off one connection until the client closes it (HTTP/1.1 keep-alive).
+fn serve_connection(state: &Arc<Mutex<State>>, stream: std::net::TcpStream) {
+    use std::io::{BufRead, BufReader, Read};
+    let _ = stream.set_nodelay(true);
+    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let (Some(method), Some(url)) = (parts.next(), parts.next()) else {
+            return;
+        };
+        let (method, url) = (method.to_string(), url.to_string());
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.push((k.trim().to_string(), v.trim().to_string()));
+            }
+        }
+        let len: usize = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let keep_alive = !headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"));
+        let req = Request {
+            method,
+            url,
+            headers,
+            stream: stream.try_clone().expect("clone stream"),
+            keep_alive,
+        };
+        handle(state, req);
+        if !keep_alive {
+            return;
+        }
+    }
+}
+
+fn status_body(code: u16, reason: &str, message: &str) -> Value {
+    json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    })
+}
+
+fn reason_phrase(code: u16) -> &'static str {
+    match code {
+        200 => "OK",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+fn respond(mut req: Request, code: u16, body: &Value) {
+    let text = serde_json::to_vec(body).expect("json");
+    write_response(&mut req, code, &text);
+}
+
+fn write_response(req: &mut Request, code: u16, body: &[u8]) {
+    let head = format!(
+        "HTTP/1.1 {code} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}\r\n",
+        reason_phrase(code),
+        body.len(),
+        if req.keep_alive {
+            ""
+        } else {
+            "Connection: close\r\n"
+        }
+    );
+    let _ = req.stream.write_all(head.as_bytes());
+    let _ = req.stream.write_all(body);
+    let _ = req.stream.flush();
+}
+
+fn handle(state: &Arc<Mutex<State>>, req: Request) {
+    let url = req.url().to_string();
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let params: BTreeMap<String, String> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (k.to_string(), percent_decode(v))
+        })
+        .collect();
+    let (latency, failure) = {
+        let mut st = state.lock().unwrap();
+        st.requests.push(format!("{} {}", req.method(), url));
+        let failure = st.fail_next.pop().or(st.fail_all);
+        (st.latency, failure)
+    };
+    if !latency.is_zero() {
+        std::thread::sleep(latency);
+    }
+    if let Some(code) = failure {
+        let (reason, msg) = match code {
+            429 => ("TooManyRequests", "the server has received too many requests and has asked us to try again later"),
+            503 => ("ServiceUnavailable", "the server is currently unable to handle the request"),
+            _ => ("InternalError", "an error on the server (\"injected failure\") has prevented the request from succeeding"),
+        };
+        return respond(req, code, &status_body(code, reason, msg));
+    }
+    let authorized = req.header("Authorization") == Some(format!("Bearer {TOKEN}").as_str());
+    let anonymous = state.lock().unwrap().anonymous;
+    if !authorized && !anonymous {
+        return respond(req, 401, &status_body(401, "Unauthorized", "Unauthorized"));
+    }
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["api"] => respond(
+            req,
+            200,
+            &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}),
+        ),
+        ["apis"] => respond(req, 200, &api_group_list()),
+        ["api", "v1"] => respond(req, 200, &resource_list("", "v1")),
+        ["apis", g, v] => respond(req, 200, &resource_list(g, v)),
+        ["version"] => respond(
+            req,
+            200,
+            &json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0-fake", "platform": "linux/amd64"}),
+        ),
+        _ => serve_resource(state, req, &segments, &params),
+    }
+}
+
+fn api_group_list() -> Value {
+    let mut groups: BTreeMap<&str, &str> = BTreeMap::new();
+    for r in RESOURCES.iter().filter(|r| !r.0.is_empty()) {
+        groups.insert(r.0, r.1);
+    }
+    let groups: Vec<Value> = groups
+        .into_iter()
+        .map(|(g, v)| {
+            let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
+            json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
+        })
+        .collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+fn resource_list(group: &str, version: &str) -> Value {
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    let resources: Vec<Value> = RESOURCES
+        .iter()
+        .filter(|r| r.0 == group && r.1 == version)
+        .map(|r| {
+            json!({
+                "name": r.2, "singularName": r.3.to_lowercase(), "namespaced": r.4, "kind": r.3,
+                "verbs": ["get", "list", "watch"],
+            })
+        })
+        .collect();
+    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
+}
+
+fn serve_resource(
+    state: &Arc<Mutex<State>>,
+    req: Request,
+    seg: &[&str],
+    params: &BTreeMap<String, String>,
+) {
+    // /api/v1/[namespaces/NS/]PLURAL[/NAME] or /apis/G/V/[namespaces/NS/]PLURAL[/NAME]
+    let (group, version, rest) = match seg {
+        ["api", v, rest @ ..] => ("", *v, rest),
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
+        _ => {
+            return respond(
+                req,
+                404,
+                &status_body(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                ),
+            )
+        }
+    };
+    let (namespace, plural, name) = match rest {
+        ["namespaces", ns, plural] => (Some(*ns), *plural, None),
+        ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
+        ["namespaces", name] => (None, "namespaces", Some(*name)),
+        [plural] => (None, *plural, None),
+        _ => {
+            return respond(
+                req,
+                404,
+                &status_body(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                ),
+            )
+        }
+    };
+    let Some(res) = RESOURCES
+        .iter()
+        .find(|r| r.0 == group && r.1 == version && r.2 == plural)
+    else {
+        return respond(
+            req,
+            404,
+            &status_body(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ),
+        );
+    };
+    let gr = if group.is_empty() {
+        plural.to_string()
+    } else {
+        format!("{plural}.{group}")
+    };
+    let st = state.lock().unwrap();
+    if namespace.is_none() && name.is_none() && res.4 && st.forbid_cluster_list.contains(plural) {
+        let msg = format!("{gr} is forbidden: User \"system:serviceaccount:ci:verifier\" cannot list resource \"{plural}\" in API group \"{group}\" at the cluster scope");
+        drop(st);
+        return respond(req, 403, &status_body(403, "Forbidden", &msg));
+    }
+    if st.forbid_everywhere.contains(plural) {
+        let scope = namespace
+            .map(|n| format!("in the namespace \"{n}\""))
+            .unwrap_or_else(|| "at the cluster scope".into());
+        let msg = format!("{gr} is forbidden: User \"system:serviceaccount:ci:verifier\" cannot list resource \"{plural}\" in API group \"{group}\" {scope}");
+        drop(st);
+        return respond(req, 403, &status_body(403, "Forbidden", &msg));
+    }
+    let all = st.objects.get(plural).cloned().unwrap_or_default();
+    let rv = st.resource_version;
+    drop(st);
+    let in_ns = |o: &Value| namespace.is_none_or(|ns| o["metadata"]["namespace"] == ns);
+    if let Some(name) = name {
+        return match all
+            .iter()
+            .find(|o| in_ns(o) && o["metadata"]["name"] == name)
+        {
+            Some(o) => respond(req, 200, o),
+            None => respond(
+                req,
+                404,
+                &status_body(404, "NotFound", &format!("{gr} \"{name}\" not found")),
+            ),
+        };
+    }
+    let selected: Vec<Value> = all
+        .into_iter()
+        .filter(|o| in_ns(o))
+        .filter(|o| {
+            params
+                .get("labelSelector")
+                .is_none_or(|s| label_selector_matches(s, o))
+        })
+        .filter(|o| {
+            params
+                .get("fieldSelector")
+                .is_none_or(|s| field_selector_matches(s, o))
+        })
+        .collect();
+    if params.get("watch").is_some_and(|w| w == "1" || w == "true") {
+        return watch(req, selected);
+    }
+    // Pagination: `continue` is the offset of the next item.
+    let start: usize = params
+        .get("continue")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let limit: usize = params
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX);
+    let end = start.saturating_add(limit).min(selected.len());
+    let items: Vec<Value> = selected[start.min(end)..end].to_vec();
+    let mut metadata = json!({"resourceVersion": rv.to_string()});
+    if end < selected.len() {
+        metadata["continue"] = json!(end.to_string());
+        metadata["remainingItemCount"] = json!(selected.len() - end);
+    }
+    let api_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    respond(
+        req,
+        200,
+        &json!({"kind": format!("{}List", res.3), "apiVersion": api_version, "metadata": metadata, "items": items}),
+    );
+}
+
+/// A watch: one ADDED event per current object, then the stream ends (as when the server's
+/// watch timeout passes); clients re-list or re-watch from the list's resourceVersion.
+fn watch(mut req: Request, objects: Vec<Value>) {
+    let mut body = Vec::new();
+    for o in objects {
+        let _ = writeln!(body, "{}", json!({"type": "ADDED", "object": o}));
+    }
+    req.keep_alive = false;
+    write_response(&mut req, 200, &body);
+}
+
+fn labels(o: &Value) -> BTreeMap<String, String> {
+    o["metadata"]["labels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Equality- and existence-based selectors: `a=b`, `a==b`, `a!=b`, `a`, `!a`, comma-separated.
+pub fn label_selector_matches(selector: &str, o: &Value) -> bool {
+    let l = labels(o);
+    selector.split(',').filter(|s| !s.is_empty()).all(|term| {
+        if let Some((k, v)) = term.split_once("!=") {
+            l.get(k).map(String::as_str) != Some(v)
+        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            l.get(k).map(String::as_str) == Some(v)
+        } else if let Some(k) = term.strip_prefix('!') {
+            !l.contains_key(k)
+        } else {
+            l.contains_key(term)
+        }
+    })
+}
+
+pub fn field_selector_matches(selector: &str, o: &Value) -> bool {
+    selector.split(',').filter(|s| !s.is_empty()).all(|term| {
+        let (k, v, negate) = match term.split_once("!=") {
+            Some((k, v)) => (k, v, true),
+            None => {
+                let (k, v) = term
+                    .split_once("==")
+                    .or_else(|| term.split_once('='))
+                    .unwrap_or((term, ""));
+                (k, v, false)
+            }
+        };
+        let mut cur = o;
+        for part in k.split('.') {
+            cur = &cur[part];
+        }
+        let actual = cur.as_str().unwrap_or_default();
+        (actual == v) != negate
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

