@@ -2,7 +2,7 @@
 //! whole kinds (one request per kind, paginated), retried on 429/5xx/timeouts within a deadline.
 
 use crate::error::Error;
-use kube::api::{Api, DynamicObject, ListParams};
+use kube::api::{DynamicObject, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Client, Config};
@@ -11,6 +11,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Objects per list page: large, so that the number of requests stays one per kind for all
+/// but the largest clusters (the API server streams lists; 5,000 is well within its limits).
+const PAGE_SIZE: u32 = 5000;
 
 /// How to reach the cluster, with kubectl's flags.
 #[derive(Debug, Clone, Default)]
@@ -164,11 +168,10 @@ impl Cluster {
         fields: Option<&str>,
     ) -> Result<Vec<Value>, ListError> {
         let ar = kind.resource();
-        let api: Api<DynamicObject> = match namespace {
-            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &ar),
-            None => Api::all_with(self.client.clone(), &ar),
-        };
-        let mut params = ListParams::default().limit(500);
+        // Raw JSON lists: no typed round trip, one allocation per object.
+        let url = <DynamicObject as kube::Resource>::url_path(&ar, namespace);
+        let request = kube::core::Request::new(url);
+        let mut params = ListParams::default().limit(PAGE_SIZE);
         if let Some(l) = labels {
             params = params.labels(l);
         }
@@ -177,14 +180,27 @@ impl Cluster {
         }
         let mut out = Vec::new();
         loop {
-            let page = self.with_retries(|| api.list(&params)).await?;
-            let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
-            for item in page.items {
-                let mut v = serde_json::to_value(&item).unwrap_or(Value::Null);
-                // List items of built-in kinds carry no apiVersion/kind: add them back.
-                v["apiVersion"] = Value::String(ar.api_version.clone());
-                v["kind"] = Value::String(kind.kind.to_string());
-                out.push(v);
+            let mut page: Value = self
+                .with_retries(|| {
+                    let req = request.list(&params);
+                    let client = self.client.clone();
+                    async move {
+                        let req = req.map_err(kube::Error::BuildRequest)?;
+                        client.request::<Value>(req).await
+                    }
+                })
+                .await?;
+            let next = page["metadata"]["continue"]
+                .as_str()
+                .filter(|c| !c.is_empty())
+                .map(str::to_string);
+            if let Value::Array(items) = page["items"].take() {
+                for mut v in items {
+                    // List items of built-in kinds carry no apiVersion/kind: add them back.
+                    v["apiVersion"] = Value::String(ar.api_version.clone());
+                    v["kind"] = Value::String(kind.kind.to_string());
+                    out.push(v);
+                }
             }
             match next {
                 Some(token) => params = params.continue_token(&token),

@@ -106,9 +106,9 @@ const SECRET: Kind = Kind::new("", "v1", "Secret", "secrets");
 const EVENT: Kind = Kind::new("", "v1", "Event", "events");
 
 pub fn run(args: VerifyArgs) -> Result<(), Error> {
-    let generated = pipeline::generate(&args.spec.file, &args.spec.options())?;
-    eprint!("{}", generated.warnings);
-    let stack = generated.stack;
+    let (loaded, rendered) = pipeline::render_only(&args.spec.file, &args.spec.options())?;
+    eprint!("{}", loaded.warnings);
+    let stack = loaded.stack;
     if let Some(ns) = &args.namespace {
         if !stack.apps.iter().any(|a| &a.namespace == ns) {
             return Err(Error::usage(format!(
@@ -116,7 +116,8 @@ pub fn run(args: VerifyArgs) -> Result<(), Error> {
             )));
         }
     }
-    let expected = verify::expected_specs(&generated.rendered);
+    let expected = verify::expected_specs(&rendered);
+    drop(rendered);
     let revision = match (&args.revision, &args.repo) {
         (Some(r), _) => Some(r.clone()),
         (None, Some(repo)) => Some(head_of(repo)?),
