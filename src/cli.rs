@@ -61,6 +61,16 @@ pub enum Command {
     ///   kubectl vault verify -f vault.yaml -o json                 # for CI
     #[command(verbatim_doc_comment)]
     Verify(commands::verify::VerifyArgs),
+    /// Apply the Vault side the spec implies: engines, kubernetes auth, least-privilege
+    /// policies and roles. Reads VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT, VAULT_NAMESPACE and
+    /// VAULT_SKIP_VERIFY as the vault CLI does; a second run changes nothing.
+    ///
+    /// Examples:
+    ///   kubectl vault configure -f vault.yaml --dry-run     # the plan: create / update / already as wanted
+    ///   kubectl vault configure -f vault.yaml               # apply to $VAULT_ADDR with $VAULT_TOKEN
+    ///   kubectl vault configure -f vault.yaml --script      # the equivalent vault CLI commands
+    #[command(verbatim_doc_comment)]
+    Configure(commands::configure::ConfigureArgs),
 }
 
 /// Flags every spec-reading command shares.
@@ -100,5 +110,6 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Generate(args) => commands::generate::run(args),
         Command::Commit(args) => commands::commit::run(args),
         Command::Verify(args) => commands::verify::run(args),
+        Command::Configure(args) => commands::configure::run(args),
     }
 }

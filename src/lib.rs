@@ -17,5 +17,7 @@ pub mod render;
 pub mod selfcheck;
 pub mod spec;
 pub mod tree;
+pub mod vault_api;
+pub mod vault_plan;
 pub mod vault_side;
 pub mod verify;

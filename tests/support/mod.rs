@@ -1,5 +1,7 @@
-//! Test support: the fake API server and cluster states shaped as VSO and Flux write them.
+//! Test support: the fake API server, cluster states shaped as VSO and Flux write them, and
+//! real OpenBao and PostgreSQL servers.
 #![allow(dead_code)]
 
 pub mod cluster_state;
 pub mod fake_apiserver;
+pub mod servers;

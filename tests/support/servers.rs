@@ -1,0 +1,302 @@
+//! Real servers for the configure tests: OpenBao's `bao` in dev mode and PostgreSQL, both on
+//! 127.0.0.1 with free ports, stopped when dropped.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{what} did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Finds a test dependency: the env var, then python's scripts dir, then PATH. Missing under CI
+/// is a failure (the test command installs it); elsewhere the caller skips.
+pub fn find_tool(env: &str, name: &str) -> Option<PathBuf> {
+    if let Ok(p) = std::env::var(env) {
+        return Some(p.into());
+    }
+    let scripts = Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('scripts'))",
+        ])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).join(name));
+    if let Some(s) = scripts.filter(|s| s.exists()) {
+        return Some(s);
+    }
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|c| c.exists())
+    })
+}
+
+pub fn require(tool: Option<PathBuf>, what: &str) -> Option<PathBuf> {
+    if tool.is_none() {
+        if std::env::var("CI").is_ok() {
+            panic!("{what} is missing: run the README's test command (scripts/test.sh), which installs it");
+        }
+        eprintln!("skipped: {what} is missing (scripts/test-deps.sh installs it)");
+    }
+    tool
+}
+
+pub struct Bao {
+    child: Child,
+    pub addr: String,
+    pub token: String,
+}
+
+impl Bao {
+    pub fn start() -> Option<Bao> {
+        let bin = require(find_tool("BAO_BIN", "bao"), "OpenBao (bao)")?;
+        let port = free_port();
+        let token = "root-token-for-tests".to_string();
+        let child = Command::new(bin)
+            .args([
+                "server",
+                "-dev",
+                &format!("-dev-listen-address=127.0.0.1:{port}"),
+                &format!("-dev-root-token-id={token}"),
+            ])
+            .env_remove("VAULT_ADDR")
+            .env_remove("BAO_ADDR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start bao");
+        wait_for_port(port, "bao");
+        let bao = Bao {
+            child,
+            addr: format!("http://127.0.0.1:{port}"),
+            token,
+        };
+        // Wait until unsealed and serving.
+        let start = Instant::now();
+        while bao.api("GET", "sys/health", None).0 != 200 {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "bao did not become healthy"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(bao)
+    }
+
+    /// A raw API call with a token (the root token by default): (status, body).
+    pub fn api_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let req = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}/v1/{path}", self.addr))
+            .header("X-Vault-Token", token)
+            .body(body.map(|b| b.to_string()).unwrap_or_default())
+            .unwrap();
+        let resp = agent.run(req).expect("bao request");
+        let status = resp.status().as_u16();
+        let text = resp.into_body().read_to_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub fn api(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        self.api_as(&self.token, method, path, body)
+    }
+}
+
+impl Drop for Bao {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Postgres {
+    data: tempfile::TempDir,
+    bin: PathBuf,
+    pub port: u16,
+    pub password: String,
+}
+
+impl Postgres {
+    /// initdb + postgres on 127.0.0.1 with password (scram) auth for the `postgres` superuser.
+    /// PostgreSQL refuses to run as root: as root, it runs as the `postgres` system user.
+    pub fn start() -> Option<Postgres> {
+        let bin = require(
+            std::env::var("PG_BIN_DIR")
+                .ok()
+                .map(PathBuf::from)
+                .or_else(|| {
+                    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+                        .ok()?
+                        .flatten()
+                        .map(|e| e.path().join("bin"))
+                        .collect();
+                    dirs.sort();
+                    dirs.pop()
+                }),
+            "PostgreSQL (initdb)",
+        )?;
+        let data = tempfile::tempdir().unwrap();
+        let password = "pg-admin-password-for-tests".to_string();
+        let pwfile = data.path().join("pw");
+        std::fs::write(&pwfile, &password).unwrap();
+        let pgdata = data.path().join("pgdata");
+        let as_root = unsafe { libc::geteuid() } == 0;
+        let run = |args: &[&str]| {
+            let mut cmd = if as_root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]);
+                c
+            } else {
+                Command::new(args[0])
+            };
+            if as_root {
+                cmd.args(args);
+            } else {
+                cmd.args(&args[1..]);
+            }
+            cmd
+        };
+        if as_root {
+            Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(data.path())
+                .status()
+                .unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let initdb = bin.join("initdb");
+        let out = run(&[
+            initdb.to_str().unwrap(),
+            "-D",
+            pgdata.to_str().unwrap(),
+            "-U",
+            "postgres",
+            "--auth=scram-sha-256",
+            "--pwfile",
+            pwfile.to_str().unwrap(),
+        ])
+        .output()
+        .expect("initdb");
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = free_port();
+        let postgres = bin.join("postgres");
+        let pg_ctl = bin.join("pg_ctl");
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1",
+            data.path().display()
+        );
+        let out = run(&[
+            pg_ctl.to_str().unwrap(),
+            "-D",
+            pgdata.to_str().unwrap(),
+            "-o",
+            &opts,
+            "-l",
+            data.path().join("log").to_str().unwrap(),
+            "-w",
+            "start",
+        ])
+        .output()
+        .expect("pg_ctl start");
+        let _ = postgres;
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(data.path().join("log")).unwrap_or_default()
+        );
+        wait_for_port(port, "postgres");
+        Some(Postgres {
+            data,
+            bin,
+            port,
+            password,
+        })
+    }
+
+    /// Runs `psql -c sql` as `user` with `password`; true when it connects and succeeds.
+    pub fn login(&self, user: &str, password: &str, sql: &str) -> bool {
+        let psql = if self.bin.join("psql").exists() {
+            self.bin.join("psql")
+        } else {
+            PathBuf::from("psql")
+        };
+        Command::new(psql)
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                user,
+                "-d",
+                "postgres",
+                "-tAc",
+                sql,
+            ])
+            .env("PGPASSWORD", password)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let pgdata = self.data.path().join("pgdata");
+        let as_root = unsafe { libc::geteuid() } == 0;
+        let mut cmd = if as_root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&pg_ctl);
+            c
+        } else {
+            Command::new(&pg_ctl)
+        };
+        let _ = cmd
+            .arg("-D")
+            .arg(&pgdata)
+            .args(["-m", "immediate", "stop"])
+            .output();
+    }
+}
