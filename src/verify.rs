@@ -752,3 +752,54 @@ pub fn pending(r: &Report) -> BTreeMap<String, usize> {
     }
     m
 }
+
+/// Compares the kv data in Vault with the Secret VSO wrote, by SHA-256 of each value (never the
+/// values themselves). Keys VSO adds (`_raw`) are ignored.
+pub fn compare_kv(vault_data: &Value, secret: &Value) -> Result<(), String> {
+    use sha2::{Digest, Sha256};
+    let hash = |b: &[u8]| hex::encode(Sha256::digest(b));
+    let want: BTreeMap<String, String> = vault_data
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let text = v
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string());
+                    (k.clone(), hash(text.as_bytes()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let have: BTreeMap<String, String> = secret["data"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| k.as_str() != "_raw")
+                .map(|(k, v)| {
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(v.as_str().unwrap_or_default())
+                        .unwrap_or_default();
+                    (k.clone(), hash(&bytes))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut differ: Vec<String> = want
+        .keys()
+        .chain(have.keys())
+        .filter(|k| want.get(*k) != have.get(*k))
+        .cloned()
+        .collect();
+    differ.sort();
+    differ.dedup();
+    if differ.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "differs from Vault in key(s) {} (compared by SHA-256)",
+            differ.join(", ")
+        ))
+    }
+}

@@ -48,6 +48,10 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "table")]
     pub output: Output,
+    /// Also check against Vault (VAULT_ADDR, VAULT_TOKEN): each kv Secret holds the data Vault
+    /// has (compared by hash), and each app's policy grants what its secrets need.
+    #[arg(long)]
+    pub vault: bool,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -123,6 +127,11 @@ pub fn run(args: VerifyArgs) -> Result<(), Error> {
         (None, Some(repo)) => Some(head_of(repo)?),
         (None, None) => None,
     };
+    let vault = if args.vault {
+        Some(crate::vault_api::Vault::from_env()?)
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -142,7 +151,7 @@ pub fn run(args: VerifyArgs) -> Result<(), Error> {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0);
-            let report = verify::report(
+            let mut report = verify::report(
                 &stack,
                 &expected,
                 &observed,
@@ -150,6 +159,9 @@ pub fn run(args: VerifyArgs) -> Result<(), Error> {
                 args.namespace.as_deref(),
                 now,
             );
+            if let Some(v) = &vault {
+                check_against_vault(v, &stack, &observed, &mut report)?;
+            }
             if report.ok || !args.wait || Instant::now() >= deadline {
                 if args.wait && tty {
                     eprint!("\r\x1b[2K");
@@ -279,6 +291,112 @@ async fn observe(
         secrets,
         events,
     })
+}
+
+/// `--vault`: policy capabilities per app (through a short-lived token holding only that
+/// policy) and kv data hashes per synced kv secret.
+fn check_against_vault(
+    vault: &crate::vault_api::Vault,
+    stack: &Stack,
+    observed: &Observed,
+    report: &mut Report,
+) -> Result<(), Error> {
+    use crate::model::Source;
+    use crate::vault_api::VaultRead;
+    let secrets: std::collections::HashMap<(&str, &str), &serde_json::Value> = observed
+        .secrets
+        .iter()
+        .map(|s| {
+            (
+                (
+                    s["metadata"]["namespace"].as_str().unwrap_or_default(),
+                    s["metadata"]["name"].as_str().unwrap_or_default(),
+                ),
+                s,
+            )
+        })
+        .collect();
+    let checked: std::collections::HashSet<String> =
+        report.secrets.iter().map(|r| r.namespace.clone()).collect();
+    for app in stack.apps.iter().filter(|a| checked.contains(&a.namespace)) {
+        let grants: Vec<crate::model::Grant> =
+            app.secrets.iter().map(|s| s.source.grant()).collect();
+        let paths: Vec<String> = grants.iter().map(|g| g.path.clone()).collect();
+        let created = vault.write("auth/token/create", &serde_json::json!({"policies": [app.policy], "no_default_policy": true, "ttl": "2m", "renewable": false}))?;
+        let token = created["auth"]["client_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let caps = vault.capabilities(Some(&token), &paths);
+        let _ = vault.write("auth/token/revoke", &serde_json::json!({"token": token}));
+        let caps = caps?;
+        for (s, g) in app.secrets.iter().zip(&grants) {
+            let Some(row) = report
+                .secrets
+                .iter_mut()
+                .find(|r| r.namespace == s.namespace && r.secret == s.name)
+            else {
+                continue;
+            };
+            let have: Vec<&str> = caps["data"][&g.path]
+                .as_array()
+                .or(caps[&g.path].as_array())
+                .map(|a| a.iter().filter_map(|c| c.as_str()).collect())
+                .unwrap_or_default();
+            let missing: Vec<&str> = g
+                .capabilities
+                .iter()
+                .copied()
+                .filter(|c| !have.contains(c) && !have.contains(&"root"))
+                .collect();
+            if !missing.is_empty() {
+                row.status = "PolicyDenied".into();
+                row.detail = format!(
+                    "policy {} does not grant {} on {} (Vault: {:?})",
+                    app.policy,
+                    missing.join("+"),
+                    g.path,
+                    have
+                );
+                continue;
+            }
+            if !row.synced() {
+                continue;
+            }
+            if let Source::Kv {
+                mount,
+                path,
+                version,
+            } = &s.source
+            {
+                let data = match version {
+                    2 => vault
+                        .read(&format!("{mount}/data/{path}"))?
+                        .map(|d| d["data"].clone()),
+                    _ => vault.read(&format!("{mount}/{path}"))?,
+                };
+                let Some(secret) = secrets.get(&(s.namespace.as_str(), s.name.as_str())) else {
+                    continue;
+                };
+                match data {
+                    None => {
+                        row.status = "OutOfDate".into();
+                        row.detail = format!("Vault has no data at {mount}/{path}");
+                    }
+                    Some(d) => match verify::compare_kv(&d, secret) {
+                        Ok(()) => row.detail = "synced; data matches Vault (SHA-256)".into(),
+                        Err(e) => {
+                            row.status = "OutOfDate".into();
+                            row.detail = e;
+                        }
+                    },
+                }
+            }
+        }
+    }
+    report.synced = report.secrets.iter().filter(|r| r.synced()).count();
+    report.ok = report.ok && report.synced == report.total;
+    Ok(())
 }
 
 fn head_of(repo: &std::path::Path) -> Result<String, Error> {
