@@ -510,3 +510,61 @@ fn find_kubectl() -> Option<std::path::PathBuf> {
             .find(|c| c.exists())
     })
 }
+
+/// A kubeconfig user with an exec credential plugin (as cloud providers use) works as in kubectl.
+#[test]
+fn exec_plugin_credentials() {
+    let s = synced_cluster();
+    let plugin = s.dir.path().join("credential-plugin.sh");
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{}\"}}}}'\n",
+            support::fake_apiserver::TOKEN
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let kc = s.dir.path().join("kubeconfig-exec");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\ncontexts:\n- name: exec\n  context: {{cluster: fake, user: plugin}}\ncurrent-context: exec\nusers:\n- name: plugin\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+            s.fake.url(),
+            plugin.display()
+        ),
+    )
+    .unwrap();
+    let o = bin()
+        .args([
+            "verify",
+            "-f",
+            fixture("example.yaml").to_str().unwrap(),
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    // Without credentials the fake answers 401, which is an environment failure.
+    let o = bin()
+        .args([
+            "verify",
+            "-f",
+            fixture("example.yaml").to_str().unwrap(),
+            "--kubeconfig",
+            s.fake
+                .write_anonymous_kubeconfig(s.dir.path())
+                .to_str()
+                .unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("rejected the credentials"),
+        "{}",
+        stderr(&o)
+    );
+}
