@@ -1,12 +1,13 @@
 //! Benchmark: `generate --out` for a 1,000-app spec with 3 secrets each.
 //!
 //! Runs the real binary (so the number includes process start, parsing, rendering, the
-//! self-check and writing ~5,000 files) and reads its peak memory from the kernel.
+//! self-check and writing ~9,000 files) and reads its peak memory from the kernel.
 //! `cargo bench --bench generate`
+
+mod measure;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
 
 fn main() {
     let bin = env!("CARGO_BIN_EXE_kubectl-vault");
@@ -31,14 +32,11 @@ fn main() {
         if label != "to stdout" && base.is_none() {
             continue;
         }
-        let mut best = f64::MAX;
-        let mut peak_kib = 0;
+        let mut best = measure::Best::default();
         let mut files = 0;
         for run in 0..runs {
             let out = base.as_ref().map(|b| b.join(format!("run{run}")));
-            let (secs, kib) = timed(bin, &spec, out.as_deref());
-            best = best.min(secs);
-            peak_kib = peak_kib.max(kib);
+            best.add(&timed(bin, &spec, out.as_deref()));
             if let Some(o) = &out {
                 files = count_files(o);
             }
@@ -48,37 +46,20 @@ fn main() {
         }
         println!(
             "generate 1000 apps x 3 secrets, {label:<15} {files:>5} files  best of {runs}: {:>5.0} ms wall  peak RSS {:.1} MiB",
-            best * 1000.0,
-            peak_kib as f64 / 1024.0
+            best.ms(),
+            best.mib()
         );
     }
 }
 
-/// Wall time and peak RSS (KiB, from wait4's rusage) of one run.
-fn timed(bin: &str, spec: &Path, out: Option<&Path>) -> (f64, i64) {
-    let start = Instant::now();
+/// One run of `generate`, to stdout or into `out`.
+fn timed(bin: &str, spec: &Path, out: Option<&Path>) -> measure::Run {
     let mut cmd = Command::new(bin);
     cmd.args(["generate", "-f"]).arg(spec);
     if let Some(o) = out {
         cmd.arg("--out").arg(o);
     }
-    let mut child = cmd
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("run kubectl-vault");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waiting on our own child; `usage` is a valid out-parameter.
-    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let secs = start.elapsed().as_secs_f64();
-    let _ = child.try_wait();
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "generate failed"
-    );
-    (secs, usage.ru_maxrss)
+    measure::run(&mut cmd, "generate")
 }
 
 fn count_files(dir: &Path) -> usize {

@@ -193,48 +193,59 @@ fn target_branch(repo: &Repository, opts: &Options) -> Result<(String, bool, Opt
     Ok((wanted, checked_out, tip))
 }
 
-fn blob_text(repo: &Repository, tree: &git2::Tree, path: &str) -> Option<String> {
-    let entry = tree.get_path(Path::new(path)).ok()?;
-    if entry.kind() != Some(ObjectType::Blob) {
-        return None;
-    }
-    let blob = repo.find_blob(entry.id()).ok()?;
+fn blob_text(repo: &Repository, id: Oid) -> Option<String> {
+    let blob = repo.find_blob(id).ok()?;
     Some(String::from_utf8_lossy(blob.content()).into_owned())
 }
 
-/// Every blob path below `root` in `tree`.
-fn paths_below(repo: &Repository, tree: &git2::Tree, root: &str, out: &mut Vec<String>) {
-    let Ok(entry) = tree.get_path(Path::new(root)) else {
-        return;
-    };
-    let Ok(sub) = repo.find_tree(entry.id()) else {
-        return;
-    };
-    let _ = sub.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
-        if e.kind() == Some(ObjectType::Blob) {
-            if let Ok(name) = e.name() {
-                out.push(format!("{root}/{dir}{name}"));
+/// Every blob in `tree` under the given top-level folders, by path, read in one walk.
+///
+/// One walk per folder, not one `get_path` per file: libgit2 does not cache large tree
+/// objects, so per-file lookups re-read and re-hash a 1,000-entry `apps/` tree each time.
+fn committed_blobs<'a>(
+    repo: &Repository,
+    tree: &git2::Tree,
+    folders: impl IntoIterator<Item = &'a str>,
+) -> BTreeMap<String, Oid> {
+    let mut out = BTreeMap::new();
+    for folder in folders {
+        let Ok(entry) = tree.get_path(Path::new(folder)) else {
+            continue;
+        };
+        match entry.kind() {
+            Some(ObjectType::Blob) => {
+                out.insert(folder.to_string(), entry.id());
             }
+            Some(ObjectType::Tree) => {
+                let Ok(sub) = repo.find_tree(entry.id()) else {
+                    continue;
+                };
+                let _ = sub.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+                    if e.kind() == Some(ObjectType::Blob) {
+                        if let Ok(name) = e.name() {
+                            out.insert(format!("{folder}/{dir}{name}"), e.id());
+                        }
+                    }
+                    git2::TreeWalkResult::Ok
+                });
+            }
+            _ => {}
         }
-        git2::TreeWalkResult::Ok
-    });
+    }
+    out
 }
 
 /// Compares `tree` with the branch (and, when checked out, the work tree).
 pub fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Error> {
     let (branch, checked_out, parent) = target_branch(repo, opts)?;
+    // The branch's tree (none on an unborn branch); reading only, planning writes no object.
     let base = match parent {
-        Some(p) => repo
-            .find_commit(p)
-            .and_then(|c| c.tree())
-            .map_err(git_err("read the branch tree"))?,
-        None => {
-            let empty = repo
-                .treebuilder(None)
-                .and_then(|b| b.write())
-                .map_err(git_err("write a tree"))?;
-            repo.find_tree(empty).map_err(git_err("read a tree"))?
-        }
+        Some(p) => Some(
+            repo.find_commit(p)
+                .and_then(|c| c.tree())
+                .map_err(git_err("read the branch tree"))?,
+        ),
+        None => None,
     };
     let workdir = repo.workdir().map(Path::to_path_buf);
     // Paths under the generated roots whose work tree or index differs from HEAD: only those
@@ -311,8 +322,33 @@ pub fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Erro
         }
     };
 
+    // Everything the tool may write or prune lives under these top-level folders.
+    let mut folders: Vec<&str> = tree
+        .files
+        .keys()
+        .map(|p| p.split('/').next().unwrap_or(p))
+        .chain(opts.roots.iter().map(|r| r.split('/').next().unwrap_or(r)))
+        .collect();
+    folders.sort();
+    folders.dedup();
+    let committed = match &base {
+        Some(base) => committed_blobs(repo, base, folders),
+        None => BTreeMap::new(),
+    };
+
     for (path, content) in &tree.files {
-        let old = blob_text(repo, &base, path);
+        // Compare object ids first: hashing the wanted text is far cheaper than reading and
+        // inflating thousands of unchanged blobs from the object database.
+        let committed_id = committed.get(path).copied();
+        let wanted_id = Oid::hash_object(ObjectType::Blob, content.as_bytes())
+            .map_err(git_err("hash a blob"))?;
+        if committed_id == Some(wanted_id) {
+            if dirty.contains_key(path) {
+                check_edits(path, None, content);
+            }
+            continue;
+        }
+        let old = committed_id.and_then(|id| blob_text(repo, id));
         match &old {
             Some(o) if o == content => {
                 if dirty.contains_key(path) {
@@ -335,17 +371,16 @@ pub fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Erro
         }
     }
     // Prune: generated files under the tool's roots that the spec no longer produces.
-    let mut existing = Vec::new();
-    for root in opts.roots {
-        paths_below(repo, &base, root, &mut existing);
-    }
-    existing.sort();
-    existing.dedup();
-    for path in existing {
-        if tree.files.contains_key(&path) {
-            continue;
-        }
-        let Some(old) = blob_text(repo, &base, &path) else {
+    let stale = committed.iter().filter(|(path, _)| {
+        !tree.files.contains_key(*path)
+            && opts.roots.iter().any(|r| {
+                path.strip_prefix(r.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
+    });
+    for (path, id) in stale {
+        let path = path.clone();
+        let Some(old) = blob_text(repo, *id) else {
             continue;
         };
         match header::read(&old) {
@@ -426,51 +461,38 @@ fn file_mode(path: &str) -> FileMode {
     }
 }
 
+/// Above this many new files, the objects go into one pack instead of loose files — the same
+/// threshold git uses for received objects (`transfer.unpackLimit`). Creating 9,000 loose
+/// object files costs more than the rest of a large first commit.
+const LOOSE_OBJECT_LIMIT: usize = 100;
+
 /// Writes the commit (objects, work tree, index, branch ref) and returns its id.
 pub fn apply(repo: &Repository, plan: &Plan, message: &str) -> Result<Oid, Error> {
     let (author, committer) = signatures(repo)?;
-    // 1. Objects: harmless if anything below fails.
-    let base = match plan.parent {
-        Some(p) => repo
-            .find_commit(p)
-            .and_then(|c| c.tree())
-            .map_err(git_err("read the branch tree"))?,
-        None => {
-            let empty = repo
-                .treebuilder(None)
-                .and_then(|b| b.write())
-                .map_err(git_err("write a tree"))?;
-            repo.find_tree(empty).map_err(git_err("read a tree"))?
-        }
+    // 1. Objects: harmless if anything below fails (unreferenced objects, collected by gc).
+    let (commit_id, blob_ids) = if plan.changes.len() > LOOSE_OBJECT_LIMIT {
+        // A second handle on the repository, so that the in-memory backend never outlives
+        // this step in the caller's handle.
+        let packing = Repository::open(repo.path()).map_err(git_err("open the repository"))?;
+        let odb = packing.odb().map_err(git_err("open the object database"))?;
+        let mempack = odb
+            .add_new_mempack_backend(1000)
+            .map_err(git_err("prepare a pack"))?;
+        let written = write_objects(&packing, plan, message, &author, &committer)?;
+        let mut pack = git2::Buf::new();
+        mempack
+            .dump(&packing, &mut pack)
+            .map_err(git_err("build the pack"))?;
+        let mut writer = odb.packwriter().map_err(git_err("write the pack"))?;
+        use std::io::Write;
+        writer
+            .write_all(&pack)
+            .map_err(|e| Error::environment(format!("git: write the pack: {e}")))?;
+        writer.commit().map_err(git_err("write the pack"))?;
+        written
+    } else {
+        write_objects(repo, plan, message, &author, &committer)?
     };
-    let mut updates = TreeUpdateBuilder::new();
-    for c in &plan.changes {
-        match &c.new {
-            Some(content) => {
-                let oid = repo
-                    .blob(content.as_bytes())
-                    .map_err(git_err("write a blob"))?;
-                updates.upsert(c.path.as_str(), oid, file_mode(&c.path));
-            }
-            None => {
-                updates.remove(c.path.as_str());
-            }
-        }
-    }
-    let tree_id = updates
-        .create_updated(repo, &base)
-        .map_err(git_err("write the tree"))?;
-    let tree = repo.find_tree(tree_id).map_err(git_err("read the tree"))?;
-    let parents: Vec<git2::Commit> = plan
-        .parent
-        .iter()
-        .map(|p| repo.find_commit(*p))
-        .collect::<Result<_, _>>()
-        .map_err(git_err("read the parent commit"))?;
-    let parent_refs: Vec<&git2::Commit> = parents.iter().collect();
-    let commit_id = repo
-        .commit(None, &author, &committer, message, &tree, &parent_refs)
-        .map_err(git_err("write the commit"))?;
 
     // 2. Work tree and index, only when the branch is checked out.
     if plan.checked_out {
@@ -479,8 +501,10 @@ pub fn apply(repo: &Repository, plan: &Plan, message: &str) -> Result<Oid, Error
         let mut index = repo.index().map_err(git_err("read the index"))?;
         for c in &plan.changes {
             let p = Path::new(&c.path);
-            let r = match c.new {
-                Some(_) => index.add_path(p),
+            let r = match blob_ids.get(c.path.as_str()) {
+                Some(id) => std::fs::symlink_metadata(workdir.join(&c.path))
+                    .map_err(|e| git2::Error::from_str(&format!("{}: {e}", c.path)))
+                    .and_then(|stat| index.add(&index_entry(&c.path, *id, Some(&stat)))),
                 None => index.remove_path(p),
             };
             r.map_err(git_err("update the index"))?;
@@ -507,6 +531,101 @@ pub fn apply(repo: &Repository, plan: &Plan, message: &str) -> Result<Oid, Error
         }
     }
     Ok(commit_id)
+}
+
+/// Writes the blobs, trees and commit object of `plan`; returns the commit id and the blob id
+/// of every written file.
+fn write_objects<'p>(
+    repo: &Repository,
+    plan: &'p Plan,
+    message: &str,
+    author: &Signature,
+    committer: &Signature,
+) -> Result<(Oid, BTreeMap<&'p str, Oid>), Error> {
+    let mut blob_ids: BTreeMap<&str, Oid> = BTreeMap::new();
+    for c in &plan.changes {
+        if let Some(content) = &c.new {
+            let oid = repo
+                .blob(content.as_bytes())
+                .map_err(git_err("write a blob"))?;
+            blob_ids.insert(c.path.as_str(), oid);
+        }
+    }
+    let tree_id = match plan.parent {
+        Some(p) => {
+            let base = repo
+                .find_commit(p)
+                .and_then(|c| c.tree())
+                .map_err(git_err("read the branch tree"))?;
+            let mut updates = TreeUpdateBuilder::new();
+            for c in &plan.changes {
+                match blob_ids.get(c.path.as_str()) {
+                    Some(id) => updates.upsert(c.path.as_str(), *id, file_mode(&c.path)),
+                    None => updates.remove(c.path.as_str()),
+                };
+            }
+            updates
+                .create_updated(repo, &base)
+                .map_err(git_err("write the tree"))?
+        }
+        None => {
+            // The first commit: build the trees from an in-memory index (no empty base tree
+            // left dangling in the object database).
+            let mut index = git2::Index::new().map_err(git_err("build the tree"))?;
+            for (path, id) in &blob_ids {
+                index
+                    .add(&index_entry(path, *id, None))
+                    .map_err(git_err("build the tree"))?;
+            }
+            index
+                .write_tree_to(repo)
+                .map_err(git_err("write the tree"))?
+        }
+    };
+    let tree = repo.find_tree(tree_id).map_err(git_err("read the tree"))?;
+    let parents: Vec<git2::Commit> = plan
+        .parent
+        .iter()
+        .map(|p| repo.find_commit(*p))
+        .collect::<Result<_, _>>()
+        .map_err(git_err("read the parent commit"))?;
+    let parent_refs: Vec<&git2::Commit> = parents.iter().collect();
+    let commit_id = repo
+        .commit(None, author, committer, message, &tree, &parent_refs)
+        .map_err(git_err("write the commit"))?;
+    Ok((commit_id, blob_ids))
+}
+
+/// The index entry of a file with a known blob id. With `stat` (the file just written to the
+/// work tree), the entry carries its stat data, so the file is not read and hashed again (as
+/// `add_path` would) and `git status` trusts the entry.
+fn index_entry(path: &str, id: Oid, stat: Option<&std::fs::Metadata>) -> git2::IndexEntry {
+    #[allow(unused_mut)]
+    let mut entry = git2::IndexEntry {
+        ctime: git2::IndexTime::new(0, 0),
+        mtime: git2::IndexTime::new(0, 0),
+        dev: 0,
+        ino: 0,
+        mode: u32::from(file_mode(path)),
+        uid: 0,
+        gid: 0,
+        file_size: stat.map_or(0, |m| m.len() as u32),
+        id,
+        flags: 0,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    };
+    #[cfg(unix)]
+    if let Some(m) = stat {
+        use std::os::unix::fs::MetadataExt;
+        entry.ctime = git2::IndexTime::new(m.ctime() as i32, m.ctime_nsec() as u32);
+        entry.mtime = git2::IndexTime::new(m.mtime() as i32, m.mtime_nsec() as u32);
+        entry.dev = m.dev() as u32;
+        entry.ino = m.ino() as u32;
+        entry.uid = m.uid();
+        entry.gid = m.gid();
+    }
+    entry
 }
 
 /// Applies file changes through temporary files and renames; on failure, puts back what was

@@ -93,6 +93,20 @@ fn statuses(repo: &Repository) -> Vec<(String, Status)> {
     v
 }
 
+/// Every file below `dir`, recursively.
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 fn fsck_clean(path: &Path) {
     let o = std::process::Command::new("git")
         .arg("-C")
@@ -344,6 +358,12 @@ fn dry_run_shows_the_diff_and_changes_nothing() {
     assert!(stdout(&o).contains("dry run: nothing was changed"));
     assert_eq!(commit_count(&repo), 0);
     assert!(!path.join("apps").exists());
+    let objects: Vec<_> = walk_files(&path.join(".git/objects"));
+    assert!(
+        objects.is_empty(),
+        "a dry run writes no object: {objects:?}"
+    );
+    assert!(!path.join(".git/index").exists(), "nor an index");
     let o = env.commit(&spec, &path, &["--dry-run", "--exit-code"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(env.commit(&spec, &path, &[]).status.success());
@@ -557,4 +577,61 @@ fn a_failure_halfway_leaves_the_repository_as_it_was() {
     );
     assert!(statuses(&repo).is_empty(), "{:?}", statuses(&repo));
     fsck_clean(&path);
+}
+
+#[test]
+fn a_large_first_commit_is_written_as_one_pack_and_the_work_tree_matches_it() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    // 40 apps x 3 secrets: a few hundred files, above the loose-object limit.
+    let spec = env.spec("vault.yaml", &kubectl_vault::bench_support::big_spec(40, 3));
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(commit_count(&repo), 1);
+
+    let objects = path.join(".git/objects");
+    let packs: Vec<_> = std::fs::read_dir(objects.join("pack"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+        .collect();
+    assert_eq!(packs.len(), 1, "the objects go into one pack");
+    let loose = std::fs::read_dir(&objects)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().len() == 2)
+        .count();
+    assert_eq!(loose, 0, "no loose objects besides the pack");
+
+    // Every committed file is in the work tree with the same content, and the index agrees
+    // with both (no status entries at all).
+    let tree = repo.head().unwrap().peel_to_tree().unwrap();
+    let mut files = 0;
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+        if e.kind() == Some(git2::ObjectType::Blob) {
+            let rel = format!("{dir}{}", e.name().unwrap());
+            let blob = repo.find_blob(e.id()).unwrap();
+            assert_eq!(
+                std::fs::read(path.join(&rel)).unwrap(),
+                blob.content(),
+                "{rel}"
+            );
+            files += 1;
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .unwrap();
+    assert!(files > 300, "{files} files");
+    assert!(
+        statuses(&repo).is_empty(),
+        "{:?}",
+        &statuses(&repo)[..3.min(statuses(&repo).len())]
+    );
+    fsck_clean(&path);
+
+    // The re-run reads the packed objects and commits nothing.
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("up to date"), "{}", stdout(&o));
+    assert_eq!(commit_count(&repo), 1);
 }
