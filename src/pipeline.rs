@@ -112,15 +112,6 @@ pub fn generate(spec_path: &Path, options: &Options) -> Result<Generated, Error>
     generate_from(loaded, &templates)
 }
 
-/// Loads and renders without the self-check or the tree (what `verify` needs to compare).
-pub fn render_only(spec_path: &Path, options: &Options) -> Result<(Loaded, Rendered), Error> {
-    let templates = templates(options.templates_dir.as_deref())?;
-    let loaded = load(spec_path, options.strict)?;
-    let rendered = render::render(&loaded.stack, &loaded.vault, &templates)
-        .map_err(|e| Error::bug(format!("rendering failed: {e}")))?;
-    Ok((loaded, rendered))
-}
-
 /// Renders and self-checks an already loaded stack (the benchmark calls this directly).
 pub fn generate_from(loaded: Loaded, templates: &Templates) -> Result<Generated, Error> {
     let Loaded {

@@ -76,22 +76,21 @@ pub type ExpectedSpecs = HashMap<(String, String, String), Value>;
 
 /// Reads the generated secret CRs' specs (for drift) from the rendered files.
 pub fn expected_specs(rendered: &crate::render::Rendered) -> ExpectedSpecs {
-    let mut out = HashMap::new();
-    for f in &rendered.files {
-        if !f.path.contains("/vault") || f.path.ends_with("kustomization.yaml") {
-            continue;
-        }
-        let is_cr = [
-            "vaultstaticsecret-",
-            "vaultdynamicsecret-",
-            "vaultpkisecret-",
-        ]
-        .iter()
-        .any(|p| f.path.rsplit('/').next().is_some_and(|n| n.starts_with(p)));
-        if !is_cr {
-            continue;
-        }
-        if let Ok(v) = serde_yaml::from_str::<Value>(&f.body) {
+    use rayon::prelude::*;
+    const CR_FILES: [&str; 3] = [
+        "vaultstaticsecret-",
+        "vaultdynamicsecret-",
+        "vaultpkisecret-",
+    ];
+    rendered
+        .files
+        .par_iter()
+        .filter(|f| {
+            let name = f.path.rsplit('/').next().unwrap_or_default();
+            CR_FILES.iter().any(|p| name.starts_with(p))
+        })
+        .filter_map(|f| {
+            let mut v = serde_yaml::from_str::<Value>(&f.body).ok()?;
             let key = (
                 v["kind"].as_str().unwrap_or_default().to_string(),
                 v["metadata"]["namespace"]
@@ -103,10 +102,9 @@ pub fn expected_specs(rendered: &crate::render::Rendered) -> ExpectedSpecs {
                     .unwrap_or_default()
                     .to_string(),
             );
-            out.insert(key, v["spec"].clone());
-        }
-    }
-    out
+            Some((key, v["spec"].take()))
+        })
+        .collect()
 }
 
 fn name_of(v: &Value) -> (&str, &str) {

@@ -110,18 +110,37 @@ const SECRET: Kind = Kind::new("", "v1", "Secret", "secrets");
 const EVENT: Kind = Kind::new("", "v1", "Event", "events");
 
 pub fn run(args: VerifyArgs) -> Result<(), Error> {
-    let (loaded, rendered) = pipeline::render_only(&args.spec.file, &args.spec.options())?;
+    let options = args.spec.options();
+    let templates = pipeline::templates(options.templates_dir.as_deref())?;
+    let loaded = pipeline::load(&args.spec.file, options.strict)?;
     eprint!("{}", loaded.warnings);
-    let stack = loaded.stack;
     if let Some(ns) = &args.namespace {
-        if !stack.apps.iter().any(|a| &a.namespace == ns) {
+        if !loaded.stack.apps.iter().any(|a| &a.namespace == ns) {
             return Err(Error::usage(format!(
                 "no app of the spec runs in namespace {ns}"
             )));
         }
     }
-    let expected = verify::expected_specs(&rendered);
-    drop(rendered);
+    // What the tool would generate (for drift), rendered while the cluster is being read.
+    std::thread::scope(|scope| {
+        let expected = scope.spawn(|| {
+            crate::render::render(&loaded.stack, &loaded.vault, &templates)
+                .map(|rendered| verify::expected_specs(&rendered))
+                .map_err(|e| Error::bug(format!("rendering failed: {e}")))
+        });
+        check(&args, &loaded.stack, || {
+            expected.join().expect("the rendering thread panicked")
+        })
+    })
+}
+
+/// Reads the cluster (and Vault), reports, and with `--wait` repeats until all pass.
+/// `expected` yields the generated CR specs, once, when the first report needs them.
+fn check(
+    args: &VerifyArgs,
+    stack: &Stack,
+    expected: impl FnOnce() -> Result<verify::ExpectedSpecs, Error>,
+) -> Result<(), Error> {
     let revision = match (&args.revision, &args.repo) {
         (Some(r), _) => Some(r.clone()),
         (None, Some(repo)) => Some(head_of(repo)?),
@@ -145,22 +164,28 @@ pub fn run(args: VerifyArgs) -> Result<(), Error> {
         .await?;
         let deadline = Instant::now() + args.timeout;
         let tty = std::io::stderr().is_terminal();
+        let mut take_expected = Some(expected);
+        let mut expected_specs = None;
         loop {
-            let observed = observe(&cluster, &stack, args.namespace.as_deref()).await?;
+            let observed = observe(&cluster, stack, args.namespace.as_deref()).await?;
+            if expected_specs.is_none() {
+                expected_specs = Some(take_expected.take().expect("once")()?);
+            }
+            let expected = expected_specs.as_ref().expect("rendered");
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0);
             let mut report = verify::report(
-                &stack,
-                &expected,
+                stack,
+                expected,
                 &observed,
                 revision.as_deref(),
                 args.namespace.as_deref(),
                 now,
             );
             if let Some(v) = &vault {
-                check_against_vault(v, &stack, &observed, &mut report)?;
+                check_against_vault(v, stack, &observed, &mut report)?;
             }
             if report.ok || !args.wait || Instant::now() >= deadline {
                 if args.wait && tty {
