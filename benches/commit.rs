@@ -19,6 +19,7 @@ fn commit(bin: &str, spec: &Path, repo: &Path) -> measure::Run {
 }
 
 fn main() {
+    measure::serve_as_launcher();
     let bin = env!("CARGO_BIN_EXE_kubectl-vault");
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = dir.path().join("vault.yaml");

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn main() {
+    measure::serve_as_launcher();
     let bin = env!("CARGO_BIN_EXE_kubectl-vault");
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = dir.path().join("vault.yaml");

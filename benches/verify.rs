@@ -9,6 +9,7 @@ mod support;
 use std::process::Command;
 
 fn main() {
+    measure::serve_as_launcher();
     let bin = env!("CARGO_BIN_EXE_kubectl-vault");
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = dir.path().join("vault.yaml");

@@ -180,29 +180,23 @@ impl Cluster {
         }
         let mut out = Vec::new();
         loop {
-            let mut page: Value = self
+            let page: ListPage = self
                 .with_retries(|| {
                     let req = request.list(&params);
                     let client = self.client.clone();
                     async move {
                         let req = req.map_err(kube::Error::BuildRequest)?;
-                        client.request::<Value>(req).await
+                        client.request::<ListPage>(req).await
                     }
                 })
                 .await?;
-            let next = page["metadata"]["continue"]
-                .as_str()
-                .filter(|c| !c.is_empty())
-                .map(str::to_string);
-            if let Value::Array(items) = page["items"].take() {
-                for mut v in items {
-                    // List items of built-in kinds carry no apiVersion/kind: add them back.
-                    v["apiVersion"] = Value::String(ar.api_version.clone());
-                    v["kind"] = Value::String(kind.kind.to_string());
-                    out.push(v);
-                }
+            for Item(mut v) in page.items {
+                // List items of built-in kinds carry no apiVersion/kind: add them back.
+                v["apiVersion"] = Value::String(ar.api_version.clone());
+                v["kind"] = Value::String(kind.kind.to_string());
+                out.push(v);
             }
-            match next {
+            match page.metadata.continue_token.filter(|c| !c.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
                 None => return Ok(out),
             }
@@ -260,6 +254,77 @@ impl Cluster {
     }
 }
 
+/// One page of a list response.
+#[derive(serde::Deserialize)]
+struct ListPage {
+    #[serde(default)]
+    metadata: ListPageMeta,
+    #[serde(default)]
+    items: Vec<Item>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ListPageMeta {
+    #[serde(rename = "continue")]
+    continue_token: Option<String>,
+}
+
+/// A listed object as JSON, without `metadata.managedFields`: field ownership is never
+/// checked and is often most of an object's size, so it is skipped while parsing rather than
+/// built and dropped.
+struct Item(Value);
+
+impl<'de> serde::Deserialize<'de> for Item {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(SkipKeyVisitor {
+            skip: None,
+            nested: Some(("metadata", "managedFields")),
+        })
+        .map(Item)
+    }
+}
+
+/// Builds a JSON object, skipping the key `skip` if given; with `nested = (key, inner)`, the value of
+/// `key` is built the same way without its `inner` key.
+struct SkipKeyVisitor {
+    skip: Option<&'static str>,
+    nested: Option<(&'static str, &'static str)>,
+}
+
+impl<'de> serde::de::Visitor<'de> for SkipKeyVisitor {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if self.skip == Some(key.as_str()) {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
+            let value = match self.nested {
+                Some((outer, inner)) if key == outer => map.next_value_seed(SkipKeySeed(inner))?,
+                _ => map.next_value::<Value>()?,
+            };
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+struct SkipKeySeed(&'static str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for SkipKeySeed {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_map(SkipKeyVisitor {
+            skip: Some(self.0),
+            nested: None,
+        })
+    }
+}
+
 enum ListError {
     Forbidden(String),
     Unauthorized(String),
@@ -284,5 +349,27 @@ impl ListError {
             ListError::Unreachable(m) => Error::environment(format!("the API server at {server} is unreachable: {m}\nhint: check --context and the cluster's address; --request-timeout bounds the wait")),
             ListError::Failed(m) => Error::environment(format!("listing {} {scope} failed: {m}", kind.qualified())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_pages_drop_managed_fields_and_keep_everything_else() {
+        let page: ListPage = serde_json::from_str(
+            r#"{"kind":"SecretList","metadata":{"resourceVersion":"7","continue":"abc"},
+               "items":[{"metadata":{"name":"db","managedFields":[{"manager":"x"}],"labels":{"a":"b"}},
+                         "data":{"password":"cGFzcw=="},"type":"Opaque"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(page.metadata.continue_token.as_deref(), Some("abc"));
+        let Item(item) = &page.items[0];
+        assert_eq!(
+            item,
+            &serde_json::json!({"metadata":{"name":"db","labels":{"a":"b"}},
+                                "data":{"password":"cGFzcw=="},"type":"Opaque"})
+        );
     }
 }

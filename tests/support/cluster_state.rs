@@ -166,17 +166,12 @@ fn add_synced_secret(fake: &FakeApiServer, mut cr: Value, kind: &str, t: i64) {
     };
     fake.add(cr);
     let uid = uid_of(fake, kind, &ns, &name);
-    let mut labels = json!({
+    let labels = json!({
         "app.kubernetes.io/component": "secret-sync",
         "app.kubernetes.io/managed-by": "hashicorp-vso",
         "app.kubernetes.io/name": "vault-secrets-operator",
         "secrets.hashicorp.com/vso-ownerRefUID": uid,
     });
-    if let Some(extra) = fake_cr_labels(fake, kind, &ns, &name) {
-        for (k, v) in extra.as_object().unwrap() {
-            labels[k] = v.clone();
-        }
-    }
     fake.add(json!({
         "apiVersion": "v1", "kind": "Secret", "type": secret_type,
         "metadata": {
@@ -185,10 +180,6 @@ fn add_synced_secret(fake: &FakeApiServer, mut cr: Value, kind: &str, t: i64) {
         },
         "data": data,
     }));
-}
-
-fn fake_cr_labels(_fake: &FakeApiServer, _kind: &str, _ns: &str, _name: &str) -> Option<Value> {
-    None
 }
 
 /// The uid the fake gave an object.

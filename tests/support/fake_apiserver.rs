@@ -176,6 +176,36 @@ impl FakeApiServer {
         )));
         meta.entry("creationTimestamp")
             .or_insert(json!("2026-11-01T00:00:00Z"));
+        // Server-side field tracking, as every real object carries it: Flux applies the
+        // generated objects, VSO updates the Secrets it owns.
+        let owned_by_vso = meta
+            .get("labels")
+            .is_some_and(|l| l["app.kubernetes.io/managed-by"] == "hashicorp-vso");
+        let (manager, operation) = if owned_by_vso {
+            ("vault-secrets-operator", "Update")
+        } else {
+            ("kustomize-controller", "Apply")
+        };
+        let mut fields = serde_json::Map::new();
+        fields.insert("f:metadata".into(), json!({"f:labels": {}}));
+        for key in obj.as_object().expect("object").keys() {
+            if !["apiVersion", "kind", "metadata", "status"].contains(&key.as_str()) {
+                fields.insert(format!("f:{key}"), json!({}));
+            }
+        }
+        let api_version = obj["apiVersion"].clone();
+        obj["metadata"]
+            .as_object_mut()
+            .expect("metadata")
+            .entry("managedFields")
+            .or_insert(json!([{
+                "apiVersion": api_version,
+                "fieldsType": "FieldsV1",
+                "fieldsV1": fields,
+                "manager": manager,
+                "operation": operation,
+                "time": "2026-11-01T00:00:00Z",
+            }]));
         st.objects.entry(plural.to_string()).or_default().push(obj);
     }
 
