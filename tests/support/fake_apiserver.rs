@@ -5,6 +5,10 @@
 //! (`?watch=1`, JSON event lines), and `Status` bodies for errors. Tests can inject latency and
 //! failures, forbid cluster-wide lists of a resource, and count requests. Real clients (the
 //! kubectl-vault binary through kube-rs, and the real kubectl) reach it through a kubeconfig.
+//!
+//! `start_tls` serves HTTPS with a certificate from a CA made at start (never committed) and
+//! accepts, like a real API server, either a bearer token or a client certificate issued by
+//! that CA.
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
@@ -99,26 +103,53 @@ struct State {
     fail_next: Vec<u16>,
     forbid_cluster_list: HashSet<String>,
     forbid_everywhere: HashSet<String>,
-    /// Serve requests without a bearer token (kubectl never sends one over plain HTTP).
-    anonymous: bool,
 }
 
 pub struct FakeApiServer {
     state: Arc<Mutex<State>>,
     port: u16,
     stop: Arc<std::sync::atomic::AtomicBool>,
+    tls: Option<Arc<Tls>>,
+}
+
+/// The TLS material of an HTTPS fake, all made at start.
+pub struct Tls {
+    pub ca_pem: String,
+    /// A client certificate the server trusts (CN `tester`).
+    pub client_cert_pem: String,
+    pub client_key_pem: String,
+    config: Arc<rustls::ServerConfig>,
+}
+
+/// A connection the fake serves: plain TCP or TLS.
+trait Connection: std::io::Read + Write {
+    /// Whether the client presented a certificate the server verified against its CA.
+    fn client_certified(&self) -> bool;
+}
+
+impl Connection for std::net::TcpStream {
+    fn client_certified(&self) -> bool {
+        false
+    }
+}
+
+impl Connection for rustls::StreamOwned<rustls::ServerConnection, std::net::TcpStream> {
+    fn client_certified(&self) -> bool {
+        self.conn.peer_certificates().is_some_and(|c| !c.is_empty())
+    }
 }
 
 /// One HTTP request, as far as an API server needs it.
-pub struct Request {
+pub struct Request<'c> {
     method: String,
     url: String,
     headers: Vec<(String, String)>,
-    stream: std::net::TcpStream,
+    stream: &'c mut dyn Write,
     keep_alive: bool,
+    client_certified: bool,
 }
 
-impl Request {
+impl Request<'_> {
     fn url(&self) -> &str {
         &self.url
     }
@@ -134,27 +165,113 @@ impl Request {
 }
 
 impl FakeApiServer {
+    /// A plain-HTTP fake.
     pub fn start() -> FakeApiServer {
+        FakeApiServer::serve(None)
+    }
+
+    /// An HTTPS fake with a fresh CA, server certificate (127.0.0.1) and client certificate.
+    pub fn start_tls() -> FakeApiServer {
+        FakeApiServer::serve(Some(Arc::new(Tls::new())))
+    }
+
+    fn serve(tls: Option<Arc<Tls>>) -> FakeApiServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().expect("addr").port();
         let state = Arc::new(Mutex::new(State::default()));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (st, stp) = (state.clone(), stop.clone());
+        let (st, stp, config) = (
+            state.clone(),
+            stop.clone(),
+            tls.as_ref().map(|t| t.config.clone()),
+        );
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if stp.load(std::sync::atomic::Ordering::Relaxed) {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
+                let _ = conn.set_nodelay(true);
                 let st = st.clone();
-                std::thread::spawn(move || serve_connection(&st, conn));
+                let config = config.clone();
+                std::thread::spawn(move || match config {
+                    None => serve_connection(&st, conn),
+                    Some(config) => {
+                        let Ok(server) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
+                        serve_connection(&st, rustls::StreamOwned::new(server, conn))
+                    }
+                });
             }
         });
-        FakeApiServer { state, port, stop }
+        FakeApiServer {
+            state,
+            port,
+            stop,
+            tls,
+        }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// The TLS material (HTTPS fakes only).
+    pub fn tls(&self) -> &Tls {
+        self.tls.as_deref().expect("an HTTPS fake (start_tls)")
+    }
+
+    /// The kubeconfig lines of the cluster entry: server, and the CA for an HTTPS fake.
+    fn cluster_entry(&self) -> String {
+        use base64::Engine;
+        let mut entry = format!("    server: {}\n", self.url());
+        if let Some(tls) = &self.tls {
+            entry.push_str(&format!(
+                "    certificate-authority-data: {}\n",
+                base64::engine::general_purpose::STANDARD.encode(&tls.ca_pem)
+            ));
+        }
+        entry
+    }
+
+    /// Writes a kubeconfig whose user authenticates with `user` (kubeconfig `user:` fields,
+    /// indented by four spaces) and returns its path.
+    pub fn write_kubeconfig_with_user(
+        &self,
+        dir: &std::path::Path,
+        context: &str,
+        user: &str,
+    ) -> std::path::PathBuf {
+        let path = dir.join(format!("kubeconfig-{context}"));
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n{cluster}contexts:\n- name: {context}\n  context:\n    cluster: fake\n    user: {context}-user\n    namespace: default\ncurrent-context: {context}\nusers:\n- name: {context}-user\n  user:{user}\n",
+            cluster = self.cluster_entry(),
+            user = if user.is_empty() { " {}".to_string() } else { format!("\n{user}") }
+        );
+        std::fs::write(&path, text).expect("write kubeconfig");
+        path
+    }
+
+    /// Writes a kubeconfig authenticating with the client certificate (HTTPS fakes only).
+    pub fn write_client_certificate_kubeconfig(
+        &self,
+        dir: &std::path::Path,
+        context: &str,
+    ) -> std::path::PathBuf {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let tls = self.tls();
+        self.write_kubeconfig_with_user(
+            dir,
+            context,
+            &format!(
+                "    client-certificate-data: {}\n    client-key-data: {}",
+                b64(&tls.client_cert_pem),
+                b64(&tls.client_key_pem)
+            ),
+        )
     }
 
     /// Adds an object (it must have apiVersion, kind and metadata.name).
@@ -260,21 +377,9 @@ impl FakeApiServer {
         self.state.lock().unwrap().fail_next = statuses.iter().rev().copied().collect();
     }
 
-    /// Accepts requests without credentials. kubectl (client-go) does not send a bearer token
-    /// over plain HTTP, so its fidelity test uses an anonymous kubeconfig.
-    pub fn allow_anonymous(&self) {
-        self.state.lock().unwrap().anonymous = true;
-    }
-
     /// Writes a kubeconfig without credentials.
     pub fn write_anonymous_kubeconfig(&self, dir: &std::path::Path) -> std::path::PathBuf {
-        let path = dir.join("kubeconfig-anonymous");
-        let text = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {url}\ncontexts:\n- name: anonymous\n  context:\n    cluster: fake\n    user: anonymous\ncurrent-context: anonymous\nusers:\n- name: anonymous\n  user: {{}}\n",
-            url = self.url()
-        );
-        std::fs::write(&path, text).expect("write kubeconfig");
-        path
+        self.write_kubeconfig_with_user(dir, "anonymous", "")
     }
 
     /// Forbids listing `plural` in every scope.
@@ -296,13 +401,64 @@ impl FakeApiServer {
 
     /// Writes a kubeconfig for this server (bearer token auth) and returns its path.
     pub fn write_kubeconfig(&self, dir: &std::path::Path, context: &str) -> std::path::PathBuf {
-        let path = dir.join(format!("kubeconfig-{context}"));
-        let text = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {url}\ncontexts:\n- name: {context}\n  context:\n    cluster: fake\n    user: tester\n    namespace: default\ncurrent-context: {context}\nusers:\n- name: tester\n  user:\n    token: {TOKEN}\n",
-            url = self.url()
-        );
-        std::fs::write(&path, text).expect("write kubeconfig");
-        path
+        self.write_kubeconfig_with_user(dir, context, &format!("    token: {TOKEN}"))
+    }
+}
+
+impl Tls {
+    fn new() -> Tls {
+        use rcgen::{
+            BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+            IsCa, KeyPair,
+        };
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "fake-apiserver-ca");
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+
+        let mut server_params =
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+        server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let server_key = KeyPair::generate().unwrap();
+        let server_cert = server_params.signed_by(&server_key, &ca).unwrap();
+
+        let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        client_params
+            .distinguished_name
+            .push(DnType::CommonName, "tester");
+        client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let client_key = KeyPair::generate().unwrap();
+        let client_cert = client_params.signed_by(&client_key, &ca).unwrap();
+
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone()).unwrap();
+        // Like an API server: a client certificate is verified when presented, not required
+        // (bearer tokens work too).
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .allow_unauthenticated()
+        .build()
+        .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                vec![server_cert.der().clone()],
+                rustls::pki_types::PrivatePkcs8KeyDer::from(server_key.serialize_der()).into(),
+            )
+            .unwrap();
+        Tls {
+            ca_pem: ca.pem(),
+            client_cert_pem: client_cert.pem(),
+            client_key_pem: client_key.serialize_pem(),
+            config: Arc::new(config),
+        }
     }
 }
 
@@ -315,10 +471,9 @@ impl Drop for FakeApiServer {
 }
 
 /// Reads requests off one connection until the client closes it (HTTP/1.1 keep-alive).
-fn serve_connection(state: &Arc<Mutex<State>>, stream: std::net::TcpStream) {
+fn serve_connection(state: &Arc<Mutex<State>>, stream: impl Connection) {
     use std::io::{BufRead, BufReader, Read};
-    let _ = stream.set_nodelay(true);
-    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+    let mut reader = BufReader::new(stream);
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -355,12 +510,14 @@ fn serve_connection(state: &Arc<Mutex<State>>, stream: std::net::TcpStream) {
         let keep_alive = !headers
             .iter()
             .any(|(k, v)| k.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"));
+        let client_certified = reader.get_ref().client_certified();
         let req = Request {
             method,
             url,
             headers,
-            stream: stream.try_clone().expect("clone stream"),
+            stream: reader.get_mut(),
             keep_alive,
+            client_certified,
         };
         handle(state, req);
         if !keep_alive {
@@ -443,9 +600,9 @@ fn handle(state: &Arc<Mutex<State>>, req: Request) {
         };
         return respond(req, code, &status_body(code, reason, msg));
     }
-    let authorized = req.header("Authorization") == Some(format!("Bearer {TOKEN}").as_str());
-    let anonymous = state.lock().unwrap().anonymous;
-    if !authorized && !anonymous {
+    let authorized = req.client_certified
+        || req.header("Authorization") == Some(format!("Bearer {TOKEN}").as_str());
+    if !authorized {
         return respond(req, 401, &status_body(401, "Unauthorized", "Unauthorized"));
     }
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
