@@ -2,7 +2,7 @@
 //! apply it as one commit without disturbing anything else in the repository.
 //!
 //! Safety rules, in the order they are enforced:
-//! - one run at a time per repository (`.git/kubectl-vault.lock`);
+//! - one run at a time per repository (an OS lock on `.git/kubectl-vault.lock`);
 //! - the commit is built from the branch's tree plus the generated files (never `git add -A`):
 //!   unrelated staged, modified and untracked files stay exactly as they were;
 //! - files the tool did not generate (no header) are never modified or deleted; files it did
@@ -90,51 +90,52 @@ pub fn open(path: &Path) -> Result<Repository, Error> {
     Ok(repo)
 }
 
-/// An exclusive lock on the repository for the duration of a run.
+/// An exclusive lock on the repository for the duration of a run: an OS file lock (flock) on
+/// `.git/kubectl-vault.lock`. The kernel releases it when the process ends, however it ends, so
+/// a run that was killed leaves no stale lock behind. The file itself stays (it is never
+/// removed: removing it would let a waiting run lock an unlinked file while a third run locks a
+/// new one).
 pub struct RepoLock {
-    path: PathBuf,
+    _file: std::fs::File,
 }
 
 impl RepoLock {
     /// Takes the lock, waiting up to `wait` for another run to finish.
     pub fn acquire(repo: &Repository, wait: Duration) -> Result<RepoLock, Error> {
         let path = repo.path().join("kubectl-vault.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| {
+                Error::environment(format!(
+                    "cannot create the lock file {}: {e}",
+                    path.display()
+                ))
+            })?;
         let start = Instant::now();
         loop {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    use std::io::Write;
-                    let _ = writeln!(f, "{}", std::process::id());
-                    return Ok(RepoLock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            match file.try_lock() {
+                Ok(()) => return Ok(RepoLock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) => {
                     if start.elapsed() >= wait {
                         return Err(Error::environment(format!(
-                            "another kubectl-vault run holds {} (waited {}s)\nhint: wait for it to finish; if no run is active, remove the lock file",
+                            "another kubectl-vault run holds {} (waited {}s)\nhint: wait for it to finish, or raise --lock-timeout",
                             path.display(),
                             wait.as_secs()
                         )));
                     }
                     std::thread::sleep(Duration::from_millis(100));
                 }
-                Err(e) => {
+                Err(std::fs::TryLockError::Error(e)) => {
                     return Err(Error::environment(format!(
-                        "cannot create the lock file {}: {e}",
+                        "cannot lock {}: {e}",
                         path.display()
                     )))
                 }
             }
         }
-    }
-}
-
-impl Drop for RepoLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
     }
 }
 

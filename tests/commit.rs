@@ -376,7 +376,18 @@ fn a_held_lock_makes_the_second_run_fail_clearly() {
     let env = Env::new();
     let (path, repo) = env.repo("fleet");
     let spec = env.spec("vault.yaml", TWO_APPS);
-    std::fs::write(path.join(".git/kubectl-vault.lock"), "12345\n").unwrap();
+    let lock_path = path.join(".git/kubectl-vault.lock");
+    // A lock file left behind by a killed run (nobody holds the OS lock) does not block.
+    std::fs::write(&lock_path, "12345\n").unwrap();
+    let o = env.commit(&spec, &path, &["--dry-run", "--lock-timeout", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // A held lock (here by this test process) makes the run wait, then fail clearly.
+    let held = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&lock_path)
+        .unwrap();
+    held.lock().unwrap();
     let o = env.commit(&spec, &path, &["--lock-timeout", "1"]);
     assert_eq!(o.status.code(), Some(3));
     assert!(
@@ -385,7 +396,7 @@ fn a_held_lock_makes_the_second_run_fail_clearly() {
         stderr(&o)
     );
     assert_eq!(commit_count(&repo), 0);
-    std::fs::remove_file(path.join(".git/kubectl-vault.lock")).unwrap();
+    drop(held);
 
     // Two real runs at once: exactly one commit, the other waits and finds nothing to do.
     let spec_s = spec.to_str().unwrap().to_string();
