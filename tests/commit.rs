@@ -646,3 +646,40 @@ fn a_large_first_commit_is_written_as_one_pack_and_the_work_tree_matches_it() {
     assert!(stdout(&o).contains("up to date"), "{}", stdout(&o));
     assert_eq!(commit_count(&repo), 1);
 }
+
+#[test]
+fn a_run_killed_while_writing_the_work_tree_is_completed_by_the_next_run() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", &one_app());
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    // The killed run: the branch did not move, but some files already hold the new content
+    // (a new app's file, and an updated one), neither staged.
+    std::fs::write(&spec, TWO_APPS).unwrap();
+    let out = env.path().join("out");
+    assert!(bin()
+        .args(["generate", "-f", spec.to_str().unwrap(), "--out"])
+        .arg(&out)
+        .status()
+        .unwrap()
+        .success());
+    let partial = [
+        "apps/shop/web/vaultauth.yaml",
+        "apps/shop/kustomization.yaml",
+    ];
+    for f in partial {
+        assert!(head_file(&repo, f) != Some(std::fs::read_to_string(out.join(f)).unwrap()));
+        std::fs::create_dir_all(path.join(f).parent().unwrap()).unwrap();
+        std::fs::copy(out.join(f), path.join(f)).unwrap();
+    }
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(commit_count(&repo), 2);
+    for f in partial {
+        assert_eq!(
+            head_file(&repo, f),
+            Some(std::fs::read_to_string(out.join(f)).unwrap())
+        );
+    }
+    assert!(statuses(&repo).is_empty(), "{:?}", statuses(&repo));
+}
