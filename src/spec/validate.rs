@@ -137,7 +137,7 @@ impl Checker<'_> {
         }
     }
 
-    fn from_reference(&mut self, path: &str, value: &str, what: &str) {
+    fn value_source(&mut self, path: &str, value: &str, what: &str) {
         let ok = match value.split_once(':') {
             Some(("env", name)) => {
                 !name.is_empty()
@@ -270,7 +270,7 @@ fn check_vault(c: &mut Checker, v: &VaultSpec) {
             "replicas must be at least 1",
             "1 = standalone, 3 or 5 = HA with integrated raft",
         );
-    } else if replicas > 1 && replicas % 2 == 0 {
+    } else if replicas > 1 && replicas.is_multiple_of(2) {
         c.warn(
             "vault.replicas",
             format!(
@@ -676,7 +676,7 @@ fn check_vault_config(c: &mut Checker, vc: &VaultConfigSpec) {
                 format!("use one of {}", names.join(", ")),
             );
         }
-        c.from_reference(
+        c.value_source(
             &format!("{base}.passwordFrom"),
             &db.password_from,
             "passwordFrom",
