@@ -21,9 +21,7 @@ fn commit(bin: &str, spec: &Path, repo: &Path) -> measure::Run {
 fn main() {
     measure::serve_as_launcher();
     let bin = env!("CARGO_BIN_EXE_kubectl-vault");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let spec = dir.path().join("vault.yaml");
-    std::fs::write(&spec, kubectl_vault::bench_support::big_spec(1000, 3)).expect("spec");
+    let (dir, spec) = measure::big_spec();
     let shm = Path::new("/dev/shm");
     let cases: Vec<(&str, PathBuf)> = [
         shm.is_dir().then(|| {

@@ -12,9 +12,7 @@ use std::process::Command;
 fn main() {
     measure::serve_as_launcher();
     let bin = env!("CARGO_BIN_EXE_kubectl-vault");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let spec = dir.path().join("vault.yaml");
-    std::fs::write(&spec, kubectl_vault::bench_support::big_spec(1000, 3)).expect("write spec");
+    let (dir, spec) = measure::big_spec();
     let runs = 5;
     // Three cases: the objects to stdout (no files), a fresh folder on tmpfs (the tool's own
     // cost of writing), and a fresh folder on the working disk (what a user waits for; on a

@@ -11,9 +11,7 @@ use std::process::Command;
 fn main() {
     measure::serve_as_launcher();
     let bin = env!("CARGO_BIN_EXE_kubectl-vault");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let spec = dir.path().join("vault.yaml");
-    std::fs::write(&spec, kubectl_vault::bench_support::big_spec(1000, 3)).expect("spec");
+    let (dir, spec) = measure::big_spec();
     let fake = support::fake_apiserver::FakeApiServer::start();
     support::cluster_state::synced(&fake, &spec);
     let kubeconfig = fake.write_kubeconfig(dir.path(), "bench");

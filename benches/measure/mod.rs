@@ -73,6 +73,14 @@ fn spawn_and_wait(cmd: &mut Command) -> (f64, i64, bool) {
     (secs, usage.ru_maxrss, ok)
 }
 
+/// A temp dir holding `vault.yaml`: the benchmark spec of 1,000 apps with 3 secrets each.
+pub fn big_spec() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("vault.yaml");
+    std::fs::write(&spec, kubectl_vault::bench_support::big_spec(1000, 3)).expect("write spec");
+    (dir, spec)
+}
+
 /// Best wall time and highest peak RSS over several runs.
 #[derive(Default)]
 pub struct Best {

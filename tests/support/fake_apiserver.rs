@@ -526,6 +526,19 @@ fn serve_connection(state: &Arc<Mutex<State>>, stream: impl Connection) {
     }
 }
 
+/// The API server's answer for a path it does not serve.
+fn no_such_resource(req: Request) {
+    respond(
+        req,
+        404,
+        &status_body(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ),
+    )
+}
+
 fn status_body(code: u16, reason: &str, message: &str) -> Value {
     json!({
         "kind": "Status",
@@ -668,48 +681,20 @@ fn serve_resource(
     let (group, version, rest) = match seg {
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
-        _ => {
-            return respond(
-                req,
-                404,
-                &status_body(
-                    404,
-                    "NotFound",
-                    "the server could not find the requested resource",
-                ),
-            )
-        }
+        _ => return no_such_resource(req),
     };
     let (namespace, plural, name) = match rest {
         ["namespaces", ns, plural] => (Some(*ns), *plural, None),
         ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
         ["namespaces", name] => (None, "namespaces", Some(*name)),
         [plural] => (None, *plural, None),
-        _ => {
-            return respond(
-                req,
-                404,
-                &status_body(
-                    404,
-                    "NotFound",
-                    "the server could not find the requested resource",
-                ),
-            )
-        }
+        _ => return no_such_resource(req),
     };
     let Some(res) = RESOURCES
         .iter()
         .find(|r| r.0 == group && r.1 == version && r.2 == plural)
     else {
-        return respond(
-            req,
-            404,
-            &status_body(
-                404,
-                "NotFound",
-                "the server could not find the requested resource",
-            ),
-        );
+        return no_such_resource(req);
     };
     let gr = if group.is_empty() {
         plural.to_string()
