@@ -21,3 +21,4 @@ pub mod vault_api;
 pub mod vault_plan;
 pub mod vault_side;
 pub mod verify;
+pub mod versions;

@@ -5,6 +5,8 @@
 //! VaultAuth refs, audiences) are decided exactly once, here.
 
 use crate::spec::types::{self as spec, Spec, TlsSpec};
+use crate::spec::validate::parse_single_duration;
+use crate::versions::VsoLine;
 use std::collections::BTreeMap;
 
 pub const DEFAULT_SOURCE_REF: &str = "flux-system";
@@ -90,6 +92,10 @@ pub struct VaultServer {
     pub ui: bool,
     pub injector: bool,
     pub seal: Option<Seal>,
+    /// The chart's required pod anti-affinity (one replica per node); off for small clusters.
+    pub anti_affinity: bool,
+    /// An audit device writes to `/vault/audit`: the chart must give it a volume.
+    pub audit_storage: bool,
     /// User chart values, merged last.
     pub values: Option<serde_json::Value>,
 }
@@ -113,6 +119,27 @@ impl VaultServer {
             self.namespace
         )
     }
+    /// The service that selects only the active (unsealed leader) node. The chart creates it
+    /// in its HA mode, which the tree always uses (raft, also for one replica).
+    pub fn active_address(&self) -> String {
+        format!(
+            "{}://{VAULT_RELEASE}-active.{}.svc.cluster.local:8200",
+            self.scheme(),
+            self.namespace
+        )
+    }
+    /// The DNS names Vault's certificate must carry for the generated addresses to verify.
+    pub fn certificate_names(&self) -> Vec<String> {
+        let ns = &self.namespace;
+        let mut names = vec![];
+        for service in [VAULT_RELEASE.to_string(), format!("{VAULT_RELEASE}-active")] {
+            names.push(format!("{service}.{ns}.svc"));
+            names.push(format!("{service}.{ns}.svc.cluster.local"));
+        }
+        names.push(format!("*.{VAULT_RELEASE}-internal"));
+        names.push(format!("*.{VAULT_RELEASE}-internal.{ns}.svc.cluster.local"));
+        names
+    }
 }
 
 /// An auto-unseal `seal` stanza: type and its HCL attributes, in order.
@@ -127,10 +154,13 @@ pub struct Operator {
     pub namespace: String,
     pub chart_repository: String,
     pub chart_version: String,
+    /// The release line of the chart version: decides what status the health checks read.
+    pub vso: VsoLine,
     pub address: String,
     pub skip_tls_verify: bool,
     /// Secret (in the operator namespace, key `ca.crt`) with the CA that signed Vault's
-    /// certificate: the in-cluster Vault's TLS secret name, when TLS is on and verified.
+    /// certificate: `operator.caCertSecret`, else the in-cluster Vault's TLS secret name, when
+    /// TLS is on and verified. VSO reads it from the operator namespace only.
     pub ca_cert_secret: Option<String>,
     pub service_account: String,
     pub client_cache: Option<ClientCache>,
@@ -358,6 +388,12 @@ pub fn build(spec: &Spec, spec_file: &str) -> Stack {
         ui: spec.vault.ui.unwrap_or(false),
         injector: spec.vault.injector.unwrap_or(false),
         seal: spec.vault.auto_unseal.as_ref().and_then(seal),
+        anti_affinity: spec.vault.anti_affinity.unwrap_or(true),
+        audit_storage: spec
+            .vault_config
+            .as_ref()
+            .and_then(|vc| vc.audit.as_ref())
+            .is_some_and(|a| a.device_type.as_deref().unwrap_or("file") == "file"),
         values: spec
             .vault
             .values
@@ -383,14 +419,18 @@ pub fn build(spec: &Spec, spec_file: &str) -> Stack {
             .clone()
             .unwrap_or_else(|| HASHICORP_HELM_REPOSITORY.into()),
         chart_version: spec.operator.chart.version.clone(),
+        vso: VsoLine::of(&spec.operator.chart.version)
+            .expect("validated: a supported operator chart version"),
         address: spec
             .operator
             .address
             .clone()
-            .unwrap_or_else(|| vault.service_address()),
+            .unwrap_or_else(|| vault.active_address()),
         skip_tls_verify: spec.operator.skip_tls_verify,
         ca_cert_secret: match (&vault.tls_secret, &spec.operator.address) {
-            (Some(tls), None) if !spec.operator.skip_tls_verify => Some(tls.clone()),
+            _ if spec.operator.skip_tls_verify => None,
+            _ if spec.operator.ca_cert_secret.is_some() => spec.operator.ca_cert_secret.clone(),
+            (Some(tls), None) => Some(tls.clone()),
             _ => None,
         },
         service_account: OPERATOR_SERVICE_ACCOUNT.into(),
@@ -402,7 +442,8 @@ pub fn build(spec: &Spec, spec_file: &str) -> Stack {
             audiences: vec![DEFAULT_AUDIENCE.into()],
         }),
     };
-    let apps = spec.apps.iter().map(app).collect();
+    let vc = spec.vault_config.as_ref();
+    let apps = spec.apps.iter().map(|a| app(a, vc)).collect();
     Stack {
         cluster: spec.cluster.clone(),
         spec_file: spec_file.to_string(),
@@ -472,7 +513,7 @@ fn seal(au: &spec::AutoUnsealSpec) -> Option<Seal> {
     })
 }
 
-fn app(a: &spec::AppSpec) -> App {
+fn app(a: &spec::AppSpec, vc: Option<&spec::VaultConfigSpec>) -> App {
     let role = a
         .role
         .clone()
@@ -489,11 +530,19 @@ fn app(a: &spec::AppSpec) -> App {
             .clone()
             .unwrap_or_else(|| vec![DEFAULT_AUDIENCE.into()]),
         vault_auth: a.name.clone(),
-        secrets: a.secrets.iter().map(|s| secret(s, &a.namespace)).collect(),
+        secrets: a
+            .secrets
+            .iter()
+            .map(|s| secret(s, &a.namespace, vc))
+            .collect(),
     }
 }
 
-fn secret(s: &spec::SecretSpec, namespace: &str) -> DeclaredSecret {
+fn secret(
+    s: &spec::SecretSpec,
+    namespace: &str,
+    vc: Option<&spec::VaultConfigSpec>,
+) -> DeclaredSecret {
     let source = if let Some(kv) = &s.kv {
         Source::Kv {
             mount: kv.0.mount.clone(),
@@ -518,12 +567,25 @@ fn secret(s: &spec::SecretSpec, namespace: &str) -> DeclaredSecret {
             role: p.role.clone(),
         }
     };
-    let pki = matches!(source, Source::Pki { .. }).then(|| PkiOptions {
-        common_name: s.common_name.clone().unwrap_or_default(),
-        alt_names: s.alt_names.clone().unwrap_or_default(),
-        ttl: s.ttl.clone(),
-        expiry_offset: s.expiry_offset.clone(),
-    });
+    let pki = match &source {
+        Source::Pki { mount, role } => Some(PkiOptions {
+            common_name: s.common_name.clone().unwrap_or_default(),
+            alt_names: s.alt_names.clone().unwrap_or_default(),
+            ttl: s.ttl.clone(),
+            expiry_offset: s.expiry_offset.clone().or_else(|| {
+                // The certificate's lifetime: its own ttl, else what its role caps it at.
+                let role_max = vc
+                    .and_then(|vc| vc.pki.get(mount))
+                    .and_then(|m| m.roles.get(role))
+                    .and_then(|r| r.max_ttl.as_deref());
+                s.ttl
+                    .as_deref()
+                    .or(role_max)
+                    .and_then(default_expiry_offset)
+            }),
+        }),
+        _ => None,
+    };
     DeclaredSecret {
         name: s.name.clone(),
         namespace: namespace.to_string(),
@@ -543,4 +605,23 @@ fn secret(s: &spec::SecretSpec, namespace: &str) -> DeclaredSecret {
         annotations: s.annotations.clone(),
         pki,
     }
+}
+
+/// VSO renews a certificate only `expiryOffset` before it expires (none: at expiry, when
+/// clients already reject it). Default: a third of its lifetime, as cert-manager renews.
+pub fn default_expiry_offset(ttl: &str) -> Option<String> {
+    let total =
+        parse_single_duration(ttl, true).or_else(|| ttl.parse::<u64>().ok().map(|s| s as f64))?;
+    let secs = (total / 3.0).floor() as u64;
+    if secs == 0 {
+        return None;
+    }
+    // VSO's pattern: a number and one of s, m, h.
+    Some(if secs.is_multiple_of(3600) {
+        format!("{}h", secs / 3600)
+    } else if secs.is_multiple_of(60) {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    })
 }

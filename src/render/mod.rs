@@ -13,9 +13,10 @@
 pub mod templates;
 
 use crate::header;
-use crate::model::{self, App, DeclaredSecret, SecretKind, Source, Stack};
+use crate::model::{self, App, DeclaredSecret, Source, Stack};
 use crate::tree::Tree;
 use crate::vault_side::{VaultSide, OWNER_MARK};
+use crate::versions::{self, VsoLine};
 use minijinja::Value;
 use rayon::prelude::*;
 use serde_json::{json, Map, Value as Json};
@@ -120,7 +121,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
                 "path": path,
                 "source_ref": flux.source_ref,
                 "depends_on": depends_on.map(|d| vec![d]).unwrap_or_default(),
-                "health_check_exprs": if health { health_check_exprs() } else { vec![] },
+                "retry_interval": RETRY_INTERVAL,
+                "health_check_exprs": if health { health_check_exprs(stack.operator.vso) } else { vec![] },
             })),
         )?;
     }
@@ -131,7 +133,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     r.file(
         format!("{}/namespace.yaml", p.vault),
         "core/namespace.yaml.j2",
-        ctx(json!({"name": stack.vault.namespace})),
+        ctx(json!({"name": stack.vault.namespace, "annotations": keep_on_prune()})),
     )?;
     files.push("namespace.yaml".to_string());
     r.file(
@@ -152,6 +154,9 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
             "chart": "vault",
             "version": stack.vault.chart_version,
             "repository": {"name": vault_repo, "namespace": model::FLUX_NAMESPACE},
+            // The Vault chart ships no CRDs; its raft data must outlive a prune.
+            "crds": false,
+            "annotations": keep_on_prune(),
             "values": vault_values(stack, &server_hcl),
         })),
     )?;
@@ -164,7 +169,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         r.file(
             format!("{}/namespace.yaml", p.operator),
             "core/namespace.yaml.j2",
-            ctx(json!({"name": stack.operator.namespace})),
+            ctx(json!({"name": stack.operator.namespace, "annotations": keep_on_prune()})),
         )?;
         files.push("namespace.yaml".to_string());
     }
@@ -190,6 +195,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
             "chart": "vault-secrets-operator",
             "version": stack.operator.chart_version,
             "repository": {"name": operator_repo, "namespace": model::FLUX_NAMESPACE},
+            "crds": true,
+            "annotations": {},
             "values": operator_values(stack),
         })),
     )?;
@@ -222,10 +229,11 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         let ns_dir = format!("{}/{ns}", p.apps);
         let mut ns_files = vec![];
         if !infra_namespaces.contains(ns) {
+            // Kept when the last app of the namespace goes: the user's workloads live there.
             r.file(
                 format!("{ns_dir}/namespace.yaml"),
                 "core/namespace.yaml.j2",
-                ctx(json!({"name": ns})),
+                ctx(json!({"name": ns, "annotations": keep_on_prune()})),
             )?;
             ns_files.push("namespace.yaml".to_string());
         }
@@ -367,27 +375,38 @@ fn secret_context(app: &App, s: &DeclaredSecret) -> Json {
     m
 }
 
-/// Flux CEL health checks: the apps stage is Ready only once VSO reports every secret synced.
-/// `exists` (not `filter(...).all(...)`, which is vacuously true before VSO writes any condition).
-fn health_check_exprs() -> Vec<Json> {
-    let synced = "has(status.conditions) && status.conditions.exists(c, c.type == 'SecretSynced' && c.status == 'True')";
-    let mut out: Vec<Json> = [SecretKind::Static, SecretKind::Dynamic, SecretKind::Pki]
-        .iter()
-        .map(|k| json!({"api_version": "secrets.hashicorp.com/v1beta1", "kind": k.kind(), "current": synced}))
-        .collect();
-    for kind in ["VaultAuth", "VaultConnection"] {
-        out.push(json!({
-            "api_version": "secrets.hashicorp.com/v1beta1",
-            "kind": kind,
-            "current": "has(status.valid) && status.valid == true",
-        }));
-    }
-    out
+/// How soon Flux retries a Kustomization whose apply or health check failed (instead of
+/// waiting a whole `interval`), e.g. once Vault is unsealed and configured.
+pub const RETRY_INTERVAL: &str = "2m";
+
+/// `kustomize.toolkit.fluxcd.io/prune: disabled`: Flux leaves the object in the cluster when it
+/// leaves the tree (a Namespace with the user's workloads, Vault and its raft volumes).
+fn keep_on_prune() -> Json {
+    json!({"kustomize.toolkit.fluxcd.io/prune": "disabled"})
+}
+
+/// Flux CEL health checks for the VSO version in use (see [`crate::versions`]): the apps
+/// stage is Ready only once VSO has synced every secret of the current generation, and
+/// Failed at once where that version reports a failed sync.
+fn health_check_exprs(line: VsoLine) -> Vec<Json> {
+    versions::health_checks(line)
+        .into_iter()
+        .map(|h| {
+            json!({
+                "api_version": h.api_version,
+                "kind": h.kind,
+                "in_progress": h.in_progress,
+                "failed": h.failed,
+                "current": h.current,
+            })
+        })
+        .collect()
 }
 
 fn vault_server_context(stack: &Stack) -> Json {
     let v = &stack.vault;
-    let peers: Vec<String> = (0..v.replicas)
+    // A single node has no peer to join; it is still raft, so that scaling up keeps the data.
+    let peers: Vec<String> = (0..if v.ha() { v.replicas } else { 0 })
         .map(|i| {
             format!(
                 "{}://{}-{i}.{}-internal:8200",
@@ -400,7 +419,7 @@ fn vault_server_context(stack: &Stack) -> Json {
     json!({
         "ui": v.ui,
         "tls_secret": v.tls_secret,
-        "ha": v.ha(),
+        "ha": true,
         "peers": peers,
         "seal": v.seal.as_ref().map(|s| json!({"kind": s.kind, "attributes": s.attributes})),
     })
@@ -413,21 +432,24 @@ fn vault_values(stack: &Stack, server_hcl: &str) -> Json {
         "dataStorage": {"enabled": true, "size": "10Gi"},
     });
     let s = server.as_object_mut().expect("object");
-    if v.ha() {
-        s.insert("standalone".into(), json!({"enabled": false}));
-        s.insert(
-            "ha".into(),
-            json!({
-                "enabled": true,
-                "replicas": v.replicas,
-                "raft": {"enabled": true, "setNodeId": true, "config": server_hcl},
-            }),
-        );
-    } else {
-        s.insert(
-            "standalone".into(),
-            json!({"enabled": true, "config": server_hcl}),
-        );
+    // Always the chart's HA mode with raft, also for one replica (single-node raft): scaling
+    // up later joins the new nodes to the same data, and `vault-active` exists for VSO.
+    s.insert("standalone".into(), json!({"enabled": false}));
+    let mut ha = json!({
+        "enabled": true,
+        "replicas": v.replicas,
+        "raft": {"enabled": true, "setNodeId": true, "config": server_hcl},
+    });
+    if !v.ha() {
+        // The chart's budget for one replica is maxUnavailable 0: no node could ever drain.
+        ha["disruptionBudget"] = json!({"enabled": false});
+    }
+    s.insert("ha".into(), ha);
+    if !v.anti_affinity {
+        s.insert("affinity".into(), json!(""));
+    }
+    if v.audit_storage {
+        s.insert("auditStorage".into(), json!({"enabled": true}));
     }
     if let Some(tls) = &v.tls_secret {
         s.insert(
@@ -441,7 +463,11 @@ fn vault_values(stack: &Stack, server_hcl: &str) -> Json {
     }
     let mut values = json!({
         "global": {"enabled": true, "tlsDisable": v.tls_secret.is_none()},
-        "injector": {"enabled": v.injector},
+        "injector": if v.injector {
+            json!({"enabled": true, "authPath": format!("auth/{}", stack.auth_mount)})
+        } else {
+            json!({"enabled": false})
+        },
         "ui": {"enabled": v.ui},
         "server": server,
     });
@@ -454,16 +480,10 @@ fn vault_values(stack: &Stack, server_hcl: &str) -> Json {
 /// Values for the `vault-secrets-operator` chart.
 fn operator_values(stack: &Stack) -> Json {
     let o = &stack.operator;
+    // One VaultConnection: the tree's own (apps/vault-connection.yaml), not also the chart's.
     let mut values = json!({
-        "defaultVaultConnection": {
-            "enabled": true,
-            "address": o.address,
-            "skipTLSVerify": o.skip_tls_verify,
-        },
+        "defaultVaultConnection": {"enabled": false},
     });
-    if let Some(ca) = &o.ca_cert_secret {
-        values["defaultVaultConnection"]["caCertSecret"] = json!(ca);
-    }
     if let Some(cc) = &o.client_cache {
         values.as_object_mut().expect("object").insert(
             "controller".into(),
@@ -471,7 +491,7 @@ fn operator_values(stack: &Stack) -> Json {
                 "persistenceModel": "direct-encrypted",
                 "storageEncryption": {
                     "enabled": true,
-                    "vaultConnectionRef": "default",
+                    "vaultConnectionRef": model::VAULT_CONNECTION,
                     "keyName": cc.key_name,
                     "transitMount": cc.transit_mount,
                     "method": "kubernetes",

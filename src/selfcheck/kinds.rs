@@ -1,6 +1,8 @@
 //! Typed models of every kind `generate` writes, with unknown fields denied.
 //!
-//! Field names are taken from the upstream CRDs (VSO 1.x `secrets.hashicorp.com/v1beta1`,
+//! Field names are taken from the upstream CRDs (VSO 0.10.x and 1.x `secrets.hashicorp.com/v1beta1`:
+//! the spec fields the tool writes are the same in both; their status differs, see
+//! [`crate::versions`]),
 //! Flux 2.x helm-controller v2, kustomize-controller v1, source-controller v1). Only the fields
 //! the tool may write are modelled: a field that is not here is, by construction, a template bug
 //! (e.g. `tlsSecretRef` or `rollout: pods`, which guides print but no CRD has).
@@ -203,6 +205,7 @@ pub struct HealthCheckExpr {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KustomizationSpec {
     pub interval: String,
+    pub retry_interval: Option<String>,
     pub path: String,
     pub prune: bool,
     pub wait: Option<bool>,
@@ -277,14 +280,14 @@ pub struct Remediation {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HelmInstall {
-    pub crds: CrdPolicy,
+    pub crds: Option<CrdPolicy>,
     pub remediation: Option<Remediation>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HelmUpgrade {
-    pub crds: CrdPolicy,
+    pub crds: Option<CrdPolicy>,
     pub remediation: Option<Remediation>,
 }
 

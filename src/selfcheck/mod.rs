@@ -8,6 +8,7 @@
 pub mod kinds;
 
 use crate::render::{Rendered, RenderedFile};
+use crate::versions::VsoLine;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kinds::*;
 use rayon::prelude::*;
@@ -30,6 +31,10 @@ struct Seen {
     needs: Vec<(String, String, ObjectKey)>,
     /// Flux Kustomization paths that must be folders with a kustomization.yaml.
     paths: Vec<(String, String)>,
+    /// Chart versions of the operator's HelmRelease (one expected).
+    vso_versions: Vec<String>,
+    /// (file, kind, expression) of every health check.
+    health_exprs: Vec<(String, String, String)>,
 }
 
 /// Checks the rendered tree. `Err` lists every problem found.
@@ -49,7 +54,10 @@ pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), Vec<String>>
         seen.objects.extend(s.objects);
         seen.needs.extend(s.needs);
         seen.paths.extend(s.paths);
+        seen.vso_versions.extend(s.vso_versions);
+        seen.health_exprs.extend(s.health_exprs);
     }
+    check_health_exprs(&seen, &mut problems);
 
     for (file, what, needed) in &seen.needs {
         if !seen.objects.contains(needed) {
@@ -210,6 +218,7 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
     match (api_version, kind) {
         ("v1", "Namespace") => {
             typed_value::<Namespace>(v)?;
+            keeps_on_prune(meta)?;
         }
         ("v1", "ServiceAccount") => {
             typed_value::<ServiceAccount>(v)?;
@@ -268,12 +277,39 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
                 return Err("sourceRef must be a GitRepository".into());
             }
             seen.paths.push((file.to_string(), k.spec.path.clone()));
+            for h in k.spec.health_check_exprs.iter().flatten() {
+                for e in [&h.in_progress, &h.failed, &Some(h.current.clone())]
+                    .into_iter()
+                    .flatten()
+                {
+                    seen.health_exprs
+                        .push((file.to_string(), h.kind.clone(), e.clone()));
+                }
+            }
         }
         ("source.toolkit.fluxcd.io/v1", "HelmRepository") => {
             typed_value::<HelmRepository>(v)?;
         }
         ("helm.toolkit.fluxcd.io/v2", "HelmRelease") => {
             let h: HelmRelease = typed_value(v)?;
+            match h.spec.chart.spec.chart.as_str() {
+                "vault-secrets-operator" => {
+                    seen.vso_versions.push(h.spec.chart.spec.version.clone())
+                }
+                // Vault's raft data must outlive a prune; its chart has no CRDs to manage.
+                "vault" => {
+                    keeps_on_prune(meta)?;
+                    let crds = h.spec.install.as_ref().and_then(|i| i.crds.as_ref()).or(h
+                        .spec
+                        .upgrade
+                        .as_ref()
+                        .and_then(|u| u.crds.as_ref()));
+                    if crds.is_some() {
+                        return Err("the Vault chart ships no CRDs: a CRD policy on its HelmRelease is meaningless".into());
+                    }
+                }
+                _ => {}
+            }
             let r = &h.spec.chart.spec.source_ref;
             need(
                 "spec.chart.spec.sourceRef",
@@ -288,6 +324,54 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
     }
     seen.objects.insert(key(kind, &namespace, &name));
     Ok(())
+}
+
+const PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
+
+/// Objects whose deletion would take the user's data with them must not be pruned by Flux.
+fn keeps_on_prune(meta: &serde_json::Map<String, Json>) -> Result<(), String> {
+    let value = meta
+        .get("annotations")
+        .and_then(|a| a.get(PRUNE_ANNOTATION))
+        .and_then(Json::as_str);
+    if value != Some("disabled") {
+        return Err(format!(
+            "lacks the annotation {PRUNE_ANNOTATION}: disabled (a prune would delete what it holds)"
+        ));
+    }
+    Ok(())
+}
+
+/// Health checks must read only status fields the operator version in the tree writes: a
+/// check on a field that never appears can never pass.
+fn check_health_exprs(seen: &Seen, problems: &mut Vec<String>) {
+    if seen.health_exprs.is_empty() {
+        return;
+    }
+    let [version] = seen.vso_versions.as_slice() else {
+        problems.push(format!(
+            "the tree has health checks but {} operator HelmReleases: cannot tell which VSO version they are for",
+            seen.vso_versions.len()
+        ));
+        return;
+    };
+    let Some(line) = VsoLine::of(version) else {
+        problems.push(format!(
+            "the operator HelmRelease pins chart {version}, not a supported VSO version ({})",
+            crate::versions::SUPPORTED_VSO
+        ));
+        return;
+    };
+    for (file, kind, expr) in &seen.health_exprs {
+        let written = line.status_fields(kind);
+        for field in crate::versions::status_fields_read(expr) {
+            if !written.contains(&field) {
+                problems.push(format!(
+                    "{file}: the health check for {kind} reads status.{field}, which VSO {line} never writes: it could never pass"
+                ));
+            }
+        }
+    }
 }
 
 fn check_destination(d: &Destination) -> Result<(), String> {

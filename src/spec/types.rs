@@ -69,6 +69,9 @@ pub struct VaultSpec {
     pub ui: Option<bool>,
     pub injector: Option<bool>,
     pub auto_unseal: Option<AutoUnsealSpec>,
+    /// Spread the Vault pods over nodes: `true` (default, the chart's required anti-affinity)
+    /// or `false` (no affinity: every replica may land on one node, e.g. a homelab).
+    pub anti_affinity: Option<bool>,
     /// Raw chart values, merged last.
     pub values: Option<serde_yaml::Value>,
 }
@@ -153,6 +156,8 @@ pub struct OperatorSpec {
     pub address: Option<String>,
     #[serde(default, rename = "skipTLSVerify")]
     pub skip_tls_verify: bool,
+    /// Secret in the operator namespace whose `ca.crt` signed Vault's certificate.
+    pub ca_cert_secret: Option<String>,
     pub client_cache: Option<ClientCacheSpec>,
 }
 

@@ -181,7 +181,10 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     check_gitops(&mut c, &spec.gitops);
     check_vault(&mut c, &spec.vault);
     check_operator(&mut c, &spec.operator);
+    check_vso_version(&mut c, &spec.operator);
     check_apps(&mut c, spec);
+    check_trust(&mut c, spec);
+    check_lifetimes(&mut c, spec);
     if let Some(vc) = &spec.vault_config {
         check_vault_config(&mut c, vc);
     }
@@ -740,6 +743,148 @@ fn check_vault_config(c: &mut Checker, vc: &VaultConfigSpec) {
                     format!("unknown audit device type `{t}`"),
                     "use file, socket or syslog",
                 );
+            }
+        }
+    }
+}
+
+/// The operator chart version decides the status the health checks read: only the lines
+/// whose status is known are accepted.
+fn check_vso_version(c: &mut Checker, o: &OperatorSpec) {
+    let v = o.chart.version.trim();
+    // An unpinned version is already reported by check_chart.
+    if v.is_empty() || v.contains(['>', '<', '~', '^', '|', '*', ' ']) {
+        return;
+    }
+    if crate::versions::VsoLine::of(v).is_none() {
+        c.error(
+            "operator.chart.version",
+            format!("Vault Secrets Operator chart `{v}` is not supported"),
+            format!(
+                "pin a supported version: {}",
+                crate::versions::SUPPORTED_VSO
+            ),
+        );
+    }
+}
+
+/// The operator must be able to trust Vault's certificate without an unwritten manual step.
+fn check_trust(c: &mut Checker, spec: &Spec) {
+    let o = &spec.operator;
+    if let Some(ca) = &o.ca_cert_secret {
+        c.dns_subdomain("operator.caCertSecret", ca, "Secret name");
+    }
+    if o.skip_tls_verify || o.ca_cert_secret.is_some() {
+        return;
+    }
+    let vault_ns = spec
+        .vault
+        .namespace
+        .as_deref()
+        .unwrap_or(crate::model::DEFAULT_VAULT_NAMESPACE);
+    let operator_ns = o
+        .namespace
+        .as_deref()
+        .unwrap_or(crate::model::DEFAULT_OPERATOR_NAMESPACE);
+    match (&spec.vault.tls, &o.address) {
+        (TlsSpec::Secret(tls), None) if vault_ns != operator_ns => c.warn(
+            "vault.tls",
+            format!(
+                "the operator reads Vault's CA from Secret `{tls}` (key ca.crt) in namespace `{operator_ns}`, which this tree does not create (`{tls}` lives in `{vault_ns}`)"
+            ),
+            format!(
+                "copy the CA into `{operator_ns}` (e.g. with trust-manager or your certificate tooling) and name it with operator.caCertSecret"
+            ),
+        ),
+        (_, Some(a)) if a.starts_with("https://") => c.warn(
+            "operator.address",
+            "the operator will trust this address only through the system CA bundle",
+            "for a private CA, put it in a Secret (key ca.crt) in the operator namespace and name it with operator.caCertSecret",
+        ),
+        _ => {}
+    }
+}
+
+/// Lease and certificate lifetimes that would make VSO churn or let secrets expire.
+fn check_lifetimes(c: &mut Checker, spec: &Spec) {
+    // Below this, rotating credentials restart the workload about every lease.
+    const MIN_ROLLOUT_LEASE: f64 = 600.0;
+    let seconds = |d: &str| parse_single_duration(d, true).or_else(|| d.parse::<f64>().ok());
+    let vc = spec.vault_config.as_ref();
+    for (i, app) in spec.apps.iter().enumerate() {
+        for (j, s) in app.secrets.iter().enumerate() {
+            let base = format!("apps[{i}].secrets[{j}]");
+            if let Some(db) = &s.database {
+                let role = vc
+                    .and_then(|vc| vc.databases.get(&db.0.mount))
+                    .and_then(|d| d.roles.get(&db.0.role));
+                let Some(role) = role else { continue };
+                let max = role.max_ttl.as_deref().and_then(seconds);
+                let default = role.default_ttl.as_deref().and_then(seconds);
+                if let (Some(d), Some(m)) = (default, max) {
+                    if d > m {
+                        c.warn(
+                            &format!(
+                                "vaultConfig.databases.{}.roles.{}.defaultTtl",
+                                db.0.mount, db.0.role
+                            ),
+                            "defaultTtl is longer than maxTtl: Vault caps every lease at maxTtl",
+                            "make defaultTtl at most maxTtl",
+                        );
+                    }
+                }
+                let lease = match (default, max) {
+                    (Some(d), Some(m)) => Some(d.min(m)),
+                    (d, m) => d.or(m),
+                };
+                if let Some(l) = lease.filter(|l| *l < MIN_ROLLOUT_LEASE) {
+                    if !s.rollout.is_empty() {
+                        c.warn(
+                            &format!("{base}.rollout"),
+                            format!(
+                                "the credentials of role `{}` live {}s: VSO will rotate them and restart the workload about every {}s",
+                                db.0.role, l, l
+                            ),
+                            "give the database role a lease of an hour or more (defaultTtl/maxTtl), or drop rollout",
+                        );
+                    }
+                }
+                if let (Some(r), Some(m)) = (s.refresh_after.as_deref().and_then(seconds), max) {
+                    if r > m {
+                        c.warn(
+                            &format!("{base}.refreshAfter"),
+                            "refreshAfter is longer than the role's maxTtl: the credentials expire before they are refreshed",
+                            "make refreshAfter shorter than maxTtl, or drop it (VSO follows the lease)",
+                        );
+                    }
+                }
+            }
+            if let Some(pki) = &s.pki {
+                let ttl = s.ttl.as_deref().and_then(seconds);
+                let role_max = vc
+                    .and_then(|vc| vc.pki.get(&pki.0.mount))
+                    .and_then(|m| m.roles.get(&pki.0.role))
+                    .and_then(|r| r.max_ttl.as_deref())
+                    .and_then(seconds);
+                if let (Some(t), Some(m)) = (ttl, role_max) {
+                    if t > m {
+                        c.warn(
+                            &format!("{base}.ttl"),
+                            "ttl is longer than the PKI role's maxTtl: Vault issues the certificate for maxTtl only",
+                            "make ttl at most the role's maxTtl",
+                        );
+                    }
+                }
+                let offset = s.expiry_offset.as_deref().and_then(seconds);
+                if let (Some(o), Some(t)) = (offset, ttl.or(role_max)) {
+                    if o >= t {
+                        c.warn(
+                            &format!("{base}.expiryOffset"),
+                            "expiryOffset is not shorter than the certificate's lifetime: VSO would renew it on every reconcile",
+                            "use a share of the ttl, e.g. a third",
+                        );
+                    }
+                }
             }
         }
     }
