@@ -560,6 +560,9 @@ fn vault_chart_settings_an_expert_would_choose() {
     // No CRD policy: the Vault chart ships no CRDs.
     assert!(vault["spec"]["install"].get("crds").is_none());
     assert!(vault["spec"]["upgrade"].get("crds").is_none());
+    // Its pods are Ready only after `vault operator init`/unseal: Helm must not wait for them.
+    assert_eq!(vault["spec"]["install"]["disableWait"], true);
+    assert_eq!(vault["spec"]["upgrade"]["disableWait"], true);
     assert_eq!(vault["metadata"]["annotations"][PRUNE], "disabled");
 
     // The injector logs in where kubernetes auth is mounted; the audit device has a volume.

@@ -156,6 +156,9 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
             "repository": {"name": vault_repo, "namespace": model::FLUX_NAMESPACE},
             // The Vault chart ships no CRDs; its raft data must outlive a prune.
             "crds": false,
+            // Vault's pods are Ready only once initialized and unsealed, a step after the
+            // install: Helm waiting for them would fail the install and roll it back.
+            "disable_wait": true,
             "annotations": keep_on_prune(),
             "values": vault_values(stack, &server_hcl),
         })),
@@ -196,6 +199,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
             "version": stack.operator.chart_version,
             "repository": {"name": operator_repo, "namespace": model::FLUX_NAMESPACE},
             "crds": true,
+            "disable_wait": false,
             "annotations": {},
             "values": operator_values(stack),
         })),

@@ -278,16 +278,18 @@ pub struct Remediation {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HelmInstall {
     pub crds: Option<CrdPolicy>,
+    pub disable_wait: Option<bool>,
     pub remediation: Option<Remediation>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HelmUpgrade {
     pub crds: Option<CrdPolicy>,
+    pub disable_wait: Option<bool>,
     pub remediation: Option<Remediation>,
 }
 
