@@ -25,6 +25,8 @@ pub const OPERATOR_RELEASE: &str = "vault-secrets-operator";
 pub const OPERATOR_SERVICE_ACCOUNT: &str = "vault-secrets-operator-controller-manager";
 /// The VaultConnection every generated VaultAuth names explicitly.
 pub const VAULT_CONNECTION: &str = "vault";
+/// With `vault.tlsIssuer`: the Secret (in the operator namespace) whose `ca.crt` is Vault's CA.
+pub const CA_CARRIER_SECRET: &str = "vault-ca";
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY: &str = "kubectl-vault";
 
@@ -89,6 +91,8 @@ pub struct VaultServer {
     pub replicas: u32,
     /// Name of the kubernetes.io/tls Secret; `None` = plain HTTP.
     pub tls_secret: Option<String>,
+    /// cert-manager ClusterIssuer that issues `tls_secret` (the tree then holds the Certificate).
+    pub tls_issuer: Option<String>,
     pub ui: bool,
     pub injector: bool,
     pub seal: Option<Seal>,
@@ -385,6 +389,7 @@ pub fn build(spec: &Spec, spec_file: &str) -> Stack {
             TlsSpec::Disabled => None,
             TlsSpec::Secret(s) => Some(s.clone()),
         },
+        tls_issuer: spec.vault.tls_issuer.clone(),
         ui: spec.vault.ui.unwrap_or(false),
         injector: spec.vault.injector.unwrap_or(false),
         seal: spec.vault.auto_unseal.as_ref().and_then(seal),
@@ -406,12 +411,13 @@ pub fn build(spec: &Spec, spec_file: &str) -> Stack {
         .and_then(|vc| vc.kubernetes_auth.as_ref())
         .and_then(|k| k.mount.clone())
         .unwrap_or_else(|| DEFAULT_AUTH_MOUNT.into());
+    let operator_namespace = spec
+        .operator
+        .namespace
+        .clone()
+        .unwrap_or_else(|| DEFAULT_OPERATOR_NAMESPACE.into());
     let operator = Operator {
-        namespace: spec
-            .operator
-            .namespace
-            .clone()
-            .unwrap_or_else(|| DEFAULT_OPERATOR_NAMESPACE.into()),
+        namespace: operator_namespace.clone(),
         chart_repository: spec
             .operator
             .chart
@@ -430,6 +436,13 @@ pub fn build(spec: &Spec, spec_file: &str) -> Stack {
         ca_cert_secret: match (&vault.tls_secret, &spec.operator.address) {
             _ if spec.operator.skip_tls_verify => None,
             _ if spec.operator.ca_cert_secret.is_some() => spec.operator.ca_cert_secret.clone(),
+            // VSO reads the CA from its own namespace: with an issuer, the tree carries the CA
+            // there through a Certificate of the same issuer (its Secret's ca.crt).
+            (Some(_), None)
+                if vault.tls_issuer.is_some() && operator_namespace != vault.namespace =>
+            {
+                Some(CA_CARRIER_SECRET.into())
+            }
             (Some(tls), None) => Some(tls.clone()),
             _ => None,
         },

@@ -544,6 +544,65 @@ fn the_operator_reaches_the_active_vault_through_one_trusted_connection() {
 }
 
 #[test]
+fn a_cluster_issuer_provides_the_certificate_and_carries_its_ca_to_the_operator() {
+    let spec = std::fs::read_to_string(fixture("production-1x.yaml"))
+        .unwrap()
+        .replace("  caCertSecret: vault-ca\n", "")
+        .replace(
+            "  tls: vault-server-tls\n",
+            "  tls: vault-server-tls\n  tlsIssuer: internal-ca\n",
+        );
+    let (o, tree) = generate_text(&spec);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("ca.crt"),
+        "nothing is missing: {}",
+        stderr(&o)
+    );
+    let objs = objects(&tree);
+    let vault_cert = &objs
+        .iter()
+        .find(|(p, o)| o["kind"] == "Certificate" && p.starts_with("platform/vault/"))
+        .expect("Vault's Certificate beside its HelmRelease")
+        .1;
+    assert_eq!(vault_cert["metadata"]["namespace"], "vault-system");
+    assert_eq!(vault_cert["spec"]["secretName"], "vault-server-tls");
+    assert_eq!(vault_cert["spec"]["issuerRef"]["kind"], "ClusterIssuer");
+    assert_eq!(vault_cert["spec"]["issuerRef"]["name"], "internal-ca");
+    let names: Vec<&str> = vault_cert["spec"]["dnsNames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    // Every name a generated address or raft peer uses, and the pod's own 127.0.0.1.
+    for needed in [
+        "vault.vault-system.svc",
+        "vault-active.vault-system.svc.cluster.local",
+        "*.vault-internal",
+    ] {
+        assert!(names.contains(&needed), "{needed} missing from {names:?}");
+    }
+    assert_eq!(
+        vault_cert["spec"]["ipAddresses"],
+        serde_json::json!(["127.0.0.1"])
+    );
+    let hcl = find(&objs, "HelmRelease", "vault")["spec"]["values"]["server"]["ha"]["raft"]
+        ["config"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(hcl.contains("leader_api_addr = \"https://vault-0.vault-internal:8200\""));
+    // The same issuer puts its CA into the operator namespace, where VSO reads it.
+    let carrier = find(&objs, "Certificate", "vault-ca");
+    assert_eq!(carrier["metadata"]["namespace"], "vso");
+    assert_eq!(carrier["spec"]["issuerRef"]["name"], "internal-ca");
+    let c = find(&objs, "VaultConnection", "vault");
+    assert_eq!(c["spec"]["caCertSecretRef"], "vault-ca");
+    assert_eq!(c["metadata"]["namespace"], "vso");
+}
+
+#[test]
 fn vault_chart_settings_an_expert_would_choose() {
     // replicas: 1 is single-node raft: scaling up later joins the same data.
     let objs = objects(&generate("minimal.yaml"));

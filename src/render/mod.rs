@@ -142,6 +142,23 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         ctx(json!({"name": vault_repo, "namespace": model::FLUX_NAMESPACE, "interval": "24h", "url": stack.vault.chart_repository})),
     )?;
     files.push("helmrepository.yaml".to_string());
+    if let (Some(issuer), Some(secret)) = (&stack.vault.tls_issuer, &stack.vault.tls_secret) {
+        // Every name the generated addresses use: the services, the pods (raft), localhost.
+        r.file(
+            format!("{}/certificate.yaml", p.vault),
+            "core/certificate.yaml.j2",
+            ctx(json!({
+                "name": secret,
+                "namespace": stack.vault.namespace,
+                "secret_name": secret,
+                "common_name": format!("{}.{}.svc", model::VAULT_RELEASE, stack.vault.namespace),
+                "dns_names": stack.vault.certificate_names(),
+                "ip_addresses": ["127.0.0.1"],
+                "issuer": issuer,
+            })),
+        )?;
+        files.push("certificate.yaml".to_string());
+    }
     let server_hcl = templates.render("vault/server.hcl.j2", ctx(vault_server_context(stack)))?;
     r.file(
         format!("{}/helmrelease.yaml", p.vault),
@@ -175,6 +192,27 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
             ctx(json!({"name": stack.operator.namespace, "annotations": keep_on_prune()})),
         )?;
         files.push("namespace.yaml".to_string());
+    }
+    if let (Some(issuer), Some(carrier)) = (&stack.vault.tls_issuer, &stack.operator.ca_cert_secret)
+    {
+        if carrier == model::CA_CARRIER_SECRET {
+            // Issued by the same ClusterIssuer, so its Secret's ca.crt is the CA that signed
+            // Vault's certificate: the CA reaches the operator namespace through Git alone.
+            r.file(
+                format!("{}/vault-ca.yaml", p.operator),
+                "core/certificate.yaml.j2",
+                ctx(json!({
+                    "name": carrier,
+                    "namespace": stack.operator.namespace,
+                    "secret_name": carrier,
+                    "common_name": format!("{}-ca-carrier", model::VAULT_RELEASE),
+                    "dns_names": [],
+                    "ip_addresses": [],
+                    "issuer": issuer,
+                })),
+            )?;
+            files.push("vault-ca.yaml".to_string());
+        }
     }
     let operator_repo = if stack.operator.chart_repository == stack.vault.chart_repository {
         vault_repo.to_string()

@@ -22,6 +22,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/core/namespace.yaml.j2"),
     ),
     (
+        "core/certificate.yaml.j2",
+        include_str!("../../templates/core/certificate.yaml.j2"),
+    ),
+    (
         "core/serviceaccount.yaml.j2",
         include_str!("../../templates/core/serviceaccount.yaml.j2"),
     ),

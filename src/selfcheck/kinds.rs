@@ -293,6 +293,33 @@ pub struct HelmUpgrade {
     pub remediation: Option<Remediation>,
 }
 
+// ---------- cert-manager.io/v1 ----------
+
+#[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
+#[kube(
+    group = "cert-manager.io",
+    version = "v1",
+    kind = "Certificate",
+    namespaced,
+    schema = "disabled"
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CertificateSpec {
+    pub secret_name: String,
+    pub common_name: Option<String>,
+    pub dns_names: Option<Vec<String>>,
+    pub ip_addresses: Option<Vec<String>>,
+    pub issuer_ref: IssuerRef,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerRef {
+    pub group: Option<String>,
+    pub kind: Option<String>,
+    pub name: String,
+}
+
 // ---------- kustomize ----------
 
 /// `kustomization.yaml` (kustomize.config.k8s.io/v1beta1), as the tool writes it.

@@ -287,6 +287,13 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
                 }
             }
         }
+        ("cert-manager.io/v1", "Certificate") => {
+            let c: Certificate = typed_value(v)?;
+            // A namespaced Issuer could not serve both the Vault and the operator namespace.
+            if c.spec.issuer_ref.kind.as_deref() != Some("ClusterIssuer") {
+                return Err("the Certificate must name a ClusterIssuer".into());
+            }
+        }
         ("source.toolkit.fluxcd.io/v1", "HelmRepository") => {
             typed_value::<HelmRepository>(v)?;
         }

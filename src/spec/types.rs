@@ -72,6 +72,9 @@ pub struct VaultSpec {
     /// Spread the Vault pods over nodes: `true` (default, the chart's required anti-affinity)
     /// or `false` (no affinity: every replica may land on one node, e.g. a homelab).
     pub anti_affinity: Option<bool>,
+    /// A cert-manager ClusterIssuer that issues Vault's certificate into the `tls` Secret (with
+    /// the SANs the generated addresses need) and its CA into the operator namespace.
+    pub tls_issuer: Option<String>,
     /// Raw chart values, merged last.
     pub values: Option<serde_yaml::Value>,
 }

@@ -774,6 +774,18 @@ fn check_trust(c: &mut Checker, spec: &Spec) {
     if let Some(ca) = &o.ca_cert_secret {
         c.dns_subdomain("operator.caCertSecret", ca, "Secret name");
     }
+    if let Some(issuer) = &spec.vault.tls_issuer {
+        c.dns_subdomain("vault.tlsIssuer", issuer, "ClusterIssuer name");
+        if spec.vault.tls == TlsSpec::Disabled {
+            c.error(
+                "vault.tlsIssuer",
+                "tlsIssuer issues Vault's certificate, but TLS is off",
+                "name the Secret it should issue into, e.g. `tls: vault-tls`",
+            );
+        }
+        // The tree carries the CA into the operator namespace itself.
+        return;
+    }
     if o.skip_tls_verify || o.ca_cert_secret.is_some() {
         return;
     }
