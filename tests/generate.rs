@@ -631,6 +631,11 @@ fn vault_chart_settings_an_expert_would_choose() {
     assert_eq!(values["server"]["auditStorage"]["enabled"], true);
     // Anti-affinity is the chart's default unless turned off.
     assert!(values["server"].get("affinity").is_none());
+    // Left implicit with several replicas, generate says how many nodes it takes.
+    let o = run(&["generate", "-f", fixture("example.yaml").to_str().unwrap()]);
+    assert!(stderr(&o).contains(
+        "vault.replicas: 5 replicas with the chart's anti-affinity need 5 schedulable nodes"
+    ));
     let spec = std::fs::read_to_string(fixture("minimal.yaml"))
         .unwrap()
         .replace("vault:\n", "vault:\n  antiAffinity: false\n");

@@ -184,6 +184,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     check_vso_version(&mut c, &spec.operator);
     check_apps(&mut c, spec);
     check_trust(&mut c, spec);
+    check_scheduling(&mut c, &spec.vault);
     check_lifetimes(&mut c, spec);
     if let Some(vc) = &spec.vault_config {
         check_vault_config(&mut c, vc);
@@ -814,6 +815,19 @@ fn check_trust(c: &mut Checker, spec: &Spec) {
             "for a private CA, put it in a Secret (key ca.crt) in the operator namespace and name it with operator.caCertSecret",
         ),
         _ => {}
+    }
+}
+
+/// The chart's anti-affinity puts each Vault replica on its own node: on a smaller cluster the
+/// extra pods stay Pending. Said once, unless the choice is written down.
+fn check_scheduling(c: &mut Checker, v: &VaultSpec) {
+    let replicas = v.replicas.unwrap_or(1);
+    if replicas > 1 && v.anti_affinity.is_none() {
+        c.warn(
+            "vault.replicas",
+            format!("{replicas} replicas with the chart's anti-affinity need {replicas} schedulable nodes"),
+            "write `antiAffinity: true` to keep it, or `antiAffinity: false` for a cluster with fewer nodes",
+        );
     }
 }
 
