@@ -508,3 +508,44 @@ fn the_harness_applies_fluxs_observed_generation_rule_and_unknown_on_errors() {
         InProgress
     );
 }
+
+#[test]
+fn a_health_check_on_status_the_pinned_vso_never_writes_fails_the_self_check() {
+    // The pre-issue-9 check: conditions, which VSO 0.10 does not write on the secret kinds.
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = dir.path().join("flux");
+    std::fs::create_dir_all(&tpl).unwrap();
+    let original = include_str!("../templates/flux/kustomization.yaml.j2");
+    let broken = original.replace(
+        "      current: {{ h.current | q }}",
+        "      current: \"has(status.conditions) && status.conditions.exists(c, c.type == 'SecretSynced' && c.status == 'True')\"",
+    );
+    assert_ne!(original, broken);
+    std::fs::write(tpl.join("kustomization.yaml.j2"), broken).unwrap();
+    let out = dir.path().join("gitops");
+    let o = run(&[
+        "generate",
+        "-f",
+        fixture("example.yaml").to_str().unwrap(),
+        "--templates",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(70), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the health check for VaultStaticSecret reads status.conditions, which VSO 0.10.x never writes"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+    // The same template is right for 1.x, where VSO writes conditions.
+    let o = run(&[
+        "generate",
+        "-f",
+        fixture("production-1x.yaml").to_str().unwrap(),
+        "--templates",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
