@@ -774,6 +774,21 @@ fn check_trust(c: &mut Checker, spec: &Spec) {
     let o = &spec.operator;
     if let Some(ca) = &o.ca_cert_secret {
         c.dns_subdomain("operator.caCertSecret", ca, "Secret name");
+        let https = match &o.address {
+            Some(a) => a.starts_with("https://"),
+            None => spec.vault.tls != TlsSpec::Disabled,
+        };
+        if !https || o.skip_tls_verify {
+            c.warn(
+                "operator.caCertSecret",
+                "caCertSecret has no effect: the operator does not verify a certificate here",
+                if o.skip_tls_verify {
+                    "remove skipTLSVerify so that the CA is used"
+                } else {
+                    "use it with TLS (vault.tls, or an https operator.address)"
+                },
+            );
+        }
     }
     if let Some(issuer) = &spec.vault.tls_issuer {
         c.dns_subdomain("vault.tlsIssuer", issuer, "ClusterIssuer name");
