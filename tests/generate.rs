@@ -629,6 +629,15 @@ fn vault_chart_settings_an_expert_would_choose() {
     let values = &find(&objs, "HelmRelease", "vault")["spec"]["values"];
     assert_eq!(values["injector"]["authPath"], "auth/k8s-prod");
     assert_eq!(values["server"]["auditStorage"]["enabled"], true);
+    let spec = std::fs::read_to_string(fixture("production.yaml"))
+        .unwrap()
+        .replace("/vault/audit/audit.log", "/var/log/vault-audit.log");
+    let (o, _) = generate_text(&spec);
+    assert!(
+        stderr(&o).contains("`/var/log/vault-audit.log` is outside the audit volume"),
+        "{}",
+        stderr(&o)
+    );
     // Anti-affinity is the chart's default unless turned off.
     assert!(values["server"].get("affinity").is_none());
     // Left implicit with several replicas, generate says how many nodes it takes.

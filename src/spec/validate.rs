@@ -185,6 +185,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     check_apps(&mut c, spec);
     check_trust(&mut c, spec);
     check_scheduling(&mut c, &spec.vault);
+    check_audit_storage(&mut c, spec.vault_config.as_ref());
     check_lifetimes(&mut c, spec);
     if let Some(vc) = &spec.vault_config {
         check_vault_config(&mut c, vc);
@@ -746,6 +747,31 @@ fn check_vault_config(c: &mut Checker, vc: &VaultConfigSpec) {
                 );
             }
         }
+    }
+}
+
+/// A file audit device gets the chart's audit volume at `/vault/audit`: a log elsewhere lands
+/// in the container's own filesystem (lost on restart, or not writable at all).
+fn check_audit_storage(c: &mut Checker, vc: Option<&VaultConfigSpec>) {
+    let Some(a) = vc.and_then(|vc| vc.audit.as_ref()) else {
+        return;
+    };
+    if a.device_type.as_deref().unwrap_or("file") != "file" {
+        return;
+    }
+    match a.options.get("file_path").map(String::as_str) {
+        Some("stdout" | "discard") => {}
+        Some(p) if p.starts_with("/vault/audit/") => {}
+        Some(p) => c.warn(
+            "vaultConfig.audit.options.file_path",
+            format!("`{p}` is outside the audit volume the chart mounts at /vault/audit"),
+            "write the log under /vault/audit/, e.g. /vault/audit/audit.log",
+        ),
+        None => c.warn(
+            "vaultConfig.audit.options",
+            "a file audit device needs options.file_path",
+            "e.g. `file_path: /vault/audit/audit.log` (the chart's audit volume)",
+        ),
     }
 }
 
