@@ -198,6 +198,34 @@ impl Scanner<'_> {
         p
     }
 
+    /// The path of the innermost map key (list indexes below it left out), cut to 200
+    /// characters: what names a deeply nested value readably.
+    fn outer_path(&self) -> String {
+        let last_key = self
+            .frames
+            .iter()
+            .rposition(|f| matches!(f, Frame::Map { key: Some(_), .. }))
+            .map_or(0, |i| i + 1);
+        let mut p = String::new();
+        for f in &self.frames[..last_key] {
+            match f {
+                Frame::Map { key: Some(k), .. } => {
+                    if !p.is_empty() {
+                        p.push('.');
+                    }
+                    p.push_str(k);
+                }
+                Frame::Map { .. } => {}
+                Frame::Seq { index, .. } => p.push_str(&format!("[{index}]")),
+            }
+            if p.len() > 200 {
+                p.push('…');
+                break;
+            }
+        }
+        p
+    }
+
     /// The keys leading to the value starting now, list indexes left out.
     fn keys(&self) -> impl Iterator<Item = &str> {
         self.frames.iter().filter_map(|f| match f {
@@ -324,7 +352,7 @@ impl Scanner<'_> {
                 }
                 if self.frames.len() >= MAX_DEPTH {
                     self.error(
-                        &self.path(),
+                        &self.outer_path(),
                         mark,
                         format!("nesting deeper than {MAX_DEPTH} levels"),
                         "the spec is a few levels deep; check the indentation",
