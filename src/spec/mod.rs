@@ -155,6 +155,16 @@ pub fn parse(file_name: &str, mut source: String) -> Result<SourcedSpec, SpecErr
             // Without anchors and aliases serde's parser is linear and bounded too, and its
             // messages are the familiar libyaml ones; otherwise report yaml-rust2's error
             // rather than let an unscanned document expand.
+            if syntax.message.contains("recursion limit") {
+                // yaml-rust2 stops flow nesting at 255 levels, before the depth check sees it.
+                let mut d = Diagnostic::error(
+                    "",
+                    format!("nesting deeper than {} levels", scan::MAX_DEPTH),
+                )
+                .with_hint("the spec is a few levels deep; check the brackets");
+                d.location = Some(syntax.location);
+                return Err(fail(vec![d], source));
+            }
             if source.contains(['&', '*']) {
                 let mut d = Diagnostic::error("", format!("the YAML does not parse: {}", syntax.message))
                     .with_hint("the YAML does not parse here: check quotes, indentation and `key: value` pairs");
