@@ -50,7 +50,7 @@ impl Diagnostic {
 
     /// The one-line form: `file:line:col: path: message`.
     pub fn headline(&self, file_name: &str) -> String {
-        let mut out = String::from(file_name);
+        let mut out = super::scan::escaped(file_name);
         if let Some(l) = self.location {
             out.push_str(&format!(":{}:{}", l.line, l.column));
         }
@@ -59,10 +59,11 @@ impl Diagnostic {
             out.push_str("warning: ");
         }
         if !self.path.is_empty() {
-            out.push_str(&self.path);
+            out.push_str(&super::scan::escaped(&self.path));
             out.push_str(": ");
         }
-        out.push_str(&self.message);
+        // Whatever a message quotes, no control character reaches the terminal.
+        out.push_str(&super::scan::escaped(&self.message));
         out
     }
 
@@ -78,7 +79,7 @@ impl Diagnostic {
             Severity::Error => CsDiagnostic::error(),
             Severity::Warning => CsDiagnostic::warning(),
         }
-        .with_message(&self.message);
+        .with_message(super::scan::escaped(&self.message));
         let mut shown_source = String::new();
         if let Some(l) = self.location {
             let start = if l.offset == usize::MAX {
@@ -93,14 +94,15 @@ impl Diagnostic {
                 if self.path.is_empty() {
                     "here".to_string()
                 } else {
-                    self.path.clone()
+                    super::scan::escaped(&self.path)
                 },
             )]);
         }
         if let Some(h) = &self.hint {
-            cs = cs.with_notes(vec![format!("hint: {h}")]);
+            cs = cs.with_notes(vec![format!("hint: {}", super::scan::escaped(h))]);
         }
-        let file = SimpleFile::new(file_name, shown_source.as_str());
+        let shown_name = super::scan::escaped(file_name);
+        let file = SimpleFile::new(shown_name.as_str(), shown_source.as_str());
         if let Ok(snippet) = term::emit_into_string(&Config::default(), &file, &cs) {
             out.push_str(&snippet);
         }

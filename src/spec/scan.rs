@@ -189,7 +189,7 @@ impl Scanner<'_> {
                         if !p.is_empty() {
                             p.push('.');
                         }
-                        p.push_str(k);
+                        p.push_str(&escaped(k));
                     }
                 }
                 Frame::Seq { index, .. } => p.push_str(&format!("[{index}]")),
@@ -213,7 +213,7 @@ impl Scanner<'_> {
                     if !p.is_empty() {
                         p.push('.');
                     }
-                    p.push_str(k);
+                    p.push_str(&escaped(k));
                 }
                 Frame::Map { .. } => {}
                 Frame::Seq { index, .. } => p.push_str(&format!("[{index}]")),
@@ -500,6 +500,22 @@ fn forbidden(c: char, multi_line: bool) -> bool {
         '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' => true,
         c => c.is_control(),
     }
+}
+
+/// `s` with the characters no field may hold escaped (`\u{1b}`), for messages and paths.
+pub fn escaped(s: &str) -> String {
+    if !s.chars().any(|c| forbidden(c, false)) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if forbidden(c, false) {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// A value as shown in a message: control characters escaped, at most 60 characters.
