@@ -43,9 +43,9 @@ impl std::error::Error for ReadError {}
 
 /// `4 MiB`, `64 KiB`, `100 bytes`.
 pub fn human(bytes: u64) -> String {
-    if bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
         format!("{} MiB", bytes / (1024 * 1024))
-    } else if bytes >= 1024 && bytes % 1024 == 0 {
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
         format!("{} KiB", bytes / 1024)
     } else {
         format!("{bytes} bytes")
@@ -88,7 +88,10 @@ mod tests {
     fn an_endless_file_fails_after_the_limit() {
         let e = read_all(std::io::repeat(0), 1000).unwrap_err();
         assert!(matches!(e, ReadError::TooLarge { limit: 1000 }));
-        assert_eq!(e.to_string(), "larger than 1000 bytes (the limit for this file)");
+        assert_eq!(
+            e.to_string(),
+            "larger than 1000 bytes (the limit for this file)"
+        );
         #[cfg(unix)]
         assert!(matches!(
             read_file(Path::new("/dev/zero"), SECRET_BYTES),

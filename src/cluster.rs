@@ -174,7 +174,10 @@ impl Cluster {
                                 .map_err(|e| e.into_error(kind, Some(ns), &self.server))?,
                         );
                         if all.len() > MAX_OBJECTS {
-                            return Err(ListError::TooMany(format!("more than {MAX_OBJECTS} objects")).into_error(kind, None, &self.server));
+                            return Err(ListError::TooMany(format!(
+                                "more than {MAX_OBJECTS} objects"
+                            ))
+                            .into_error(kind, None, &self.server));
                         }
                     }
                     Ok(all)
@@ -190,7 +193,10 @@ impl Cluster {
                             .map_err(|e| e.into_error(kind, Some(ns), &self.server))?,
                     );
                     if all.len() > MAX_OBJECTS {
-                        return Err(ListError::TooMany(format!("more than {MAX_OBJECTS} objects")).into_error(kind, Some(ns), &self.server));
+                        return Err(
+                            ListError::TooMany(format!("more than {MAX_OBJECTS} objects"))
+                                .into_error(kind, Some(ns), &self.server),
+                        );
                     }
                 }
                 Ok(all)
@@ -243,7 +249,9 @@ impl Cluster {
                 out.push(v);
             }
             if out.len() > MAX_OBJECTS {
-                return Err(ListError::TooMany(format!("more than {MAX_OBJECTS} objects")));
+                return Err(ListError::TooMany(format!(
+                    "more than {MAX_OBJECTS} objects"
+                )));
             }
             match page.metadata.continue_token.filter(|c| !c.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
@@ -299,11 +307,11 @@ impl Cluster {
                 let body = read_body(res.into_body(), MAX_PAGE_BYTES).await?;
                 Ok::<_, kube::Error>((status, retry_after, body))
             };
-            let result = match tokio::time::timeout(left.max(Duration::from_millis(1)), attempt).await
-            {
-                Ok(r) => r,
-                Err(_) => return Err(timed_out()),
-            };
+            let result =
+                match tokio::time::timeout(left.max(Duration::from_millis(1)), attempt).await {
+                    Ok(r) => r,
+                    Err(_) => return Err(timed_out()),
+                };
             let (failure, retry_after) = match result {
                 Ok((status, _, Some(body))) if (200..300).contains(&status) => return Ok(body),
                 Ok((_, _, None)) => {
@@ -391,7 +399,12 @@ fn status_text(code: u16, body: &[u8]) -> String {
         }
         _ => {
             let text = String::from_utf8_lossy(body);
-            let text: String = text.trim().chars().take(200).filter(|c| !c.is_control()).collect();
+            let text: String = text
+                .trim()
+                .chars()
+                .take(200)
+                .filter(|c| !c.is_control())
+                .collect();
             if text.is_empty() {
                 format!("{code} with an empty body")
             } else {
@@ -450,7 +463,12 @@ struct Head {
 fn build_client(config: Config) -> Result<Client, kube::Error> {
     use kube::client::ConfigExt;
     let https = config.cluster_url.scheme_str() == Some("https");
-    let roots = match (&config.root_cert, https, config.accept_invalid_certs, &config.proxy_url) {
+    let roots = match (
+        &config.root_cert,
+        https,
+        config.accept_invalid_certs,
+        &config.proxy_url,
+    ) {
         (Some(roots), true, false, None) if !roots.is_empty() => roots.clone(),
         _ => return Client::try_from(config),
     };
@@ -466,10 +484,10 @@ fn build_client(config: Config) -> Result<Client, kube::Error> {
         .with_tls_config(tls)
         .https_or_http();
     if let Some(name) = &config.tls_server_name {
-        let name = rustls::pki_types::ServerName::try_from(name.clone()).map_err(|e| {
-            kube::Error::Service(format!("tls-server-name {name}: {e}").into())
-        })?;
-        builder = builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name));
+        let name = rustls::pki_types::ServerName::try_from(name.clone())
+            .map_err(|e| kube::Error::Service(format!("tls-server-name {name}: {e}").into()))?;
+        builder =
+            builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name));
     }
     let connector = builder.enable_http1().wrap_connector(http);
     let hyper = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
@@ -528,21 +546,30 @@ impl rustls::client::danger::ServerCertVerifier for OwnCaVerifier {
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
-        if !self.roots.iter().any(|r| r.as_slice() == end_entity.as_ref()) {
+        if !self
+            .roots
+            .iter()
+            .any(|r| r.as_slice() == end_entity.as_ref())
+        {
             return Err(err);
         }
         // The server's certificate is one the kubeconfig trusts as a CA: check its validity
         // period and its names, as Go's crypto/x509 does for a chain of one.
         let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
         rustls::client::verify_server_name(&parsed, server_name)?;
-        let (_, cert) = x509_parser::parse_x509_certificate(end_entity.as_ref())
-            .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding))?;
+        let (_, cert) = x509_parser::parse_x509_certificate(end_entity.as_ref()).map_err(|_| {
+            rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding)
+        })?;
         let now = now.as_secs() as i64;
         if cert.validity().not_before.timestamp() > now {
-            return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidYet));
+            return Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidYet,
+            ));
         }
         if cert.validity().not_after.timestamp() < now {
-            return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Expired));
+            return Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::Expired,
+            ));
         }
         Ok(rustls::client::danger::ServerCertVerified::assertion())
     }
@@ -677,15 +704,12 @@ pub fn run_exec_credential(timeout: Duration, command: &[String]) -> u8 {
         }
     };
     let stdout = child.stdout.take().expect("piped");
-    let reader =
-        std::thread::spawn(move || crate::bounded::read_all(stdout, MAX_CREDENTIAL_BYTES));
+    let reader = std::thread::spawn(move || crate::bounded::read_all(stdout, MAX_CREDENTIAL_BYTES));
     let deadline = Instant::now() + timeout;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
             other => {
                 #[cfg(unix)]
                 if own_group {

@@ -122,9 +122,17 @@ fn a_byte_order_mark_is_accepted() {
     let text = std::fs::read_to_string(fixture("example.yaml")).unwrap();
     std::fs::write(with.path().join("vault.yaml"), format!("\u{feff}{text}")).unwrap();
     std::fs::write(without.path().join("vault.yaml"), &text).unwrap();
-    let o = run(&["generate", "-f", with.path().join("vault.yaml").to_str().unwrap()]);
+    let o = run(&[
+        "generate",
+        "-f",
+        with.path().join("vault.yaml").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let plain = run(&["generate", "-f", without.path().join("vault.yaml").to_str().unwrap()]);
+    let plain = run(&[
+        "generate",
+        "-f",
+        without.path().join("vault.yaml").to_str().unwrap(),
+    ]);
     assert!(o.stdout == plain.stdout, "the BOM changed the output");
 }
 
@@ -134,7 +142,8 @@ fn unbounded_inputs_are_refused_in_bounded_time() {
     let dir = tempfile::tempdir().unwrap();
     let head = "apiVersion: kubectl-vault/v1alpha1\nkind: VaultStack\ncluster: dev\noperator:\n  chart: {version: 0.10.0}\n";
     // 2,000 aliases of a 2,000-key map (the 59 KB spec that took 46 s and 3.6 GB).
-    let mut aliases = format!("{head}vault:\n  chart: {{version: 0.30.0}}\n  values:\n    base: &m\n");
+    let mut aliases =
+        format!("{head}vault:\n  chart: {{version: 0.30.0}}\n  values:\n    base: &m\n");
     for i in 0..2000 {
         aliases.push_str(&format!("      k{i}: v\n"));
     }
@@ -163,7 +172,13 @@ fn unbounded_inputs_are_refused_in_bounded_time() {
         std::fs::write(&spec, text).unwrap();
         let started = std::time::Instant::now();
         let out = dir.path().join("out");
-        let o = run(&["generate", "-f", spec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        let o = run(&[
+            "generate",
+            "-f",
+            spec.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
         assert!(
             started.elapsed() < std::time::Duration::from_secs(10),
@@ -171,7 +186,11 @@ fn unbounded_inputs_are_refused_in_bounded_time() {
             started.elapsed()
         );
         assert!(!out.exists(), "{name}: wrote output");
-        assert!(stderr(&o).starts_with(&format!("{name}:")), "{name}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with(&format!("{name}:")),
+            "{name}: {}",
+            stderr(&o)
+        );
     }
     // A device that never ends: read up to the limit, then refused.
     #[cfg(unix)]

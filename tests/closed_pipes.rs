@@ -17,7 +17,10 @@ fn with_closed_stdout(mut cmd: Command) -> (Option<i32>, String) {
         .expect("start kubectl-vault");
     drop(child.stdout.take());
     let out = child.wait_with_output().expect("wait");
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn assert_quiet(what: &str, (code, err): (Option<i32>, String), expected: i32) {
@@ -68,7 +71,11 @@ fn verify_with_a_closed_stdout_keeps_its_verdict() {
         cmd
     };
     assert_quiet("verify", with_closed_stdout(verify(&[])), 0);
-    assert_quiet("verify -o json", with_closed_stdout(verify(&["-o", "json"])), 0);
+    assert_quiet(
+        "verify -o json",
+        with_closed_stdout(verify(&["-o", "json"])),
+        0,
+    );
     // Not synced: the verdict (exit 1) survives the closed pipe.
     fake.remove("VaultStaticSecret", "app", "app-kvv2-secret");
     assert_quiet("verify, not synced", with_closed_stdout(verify(&[])), 1);
@@ -114,6 +121,9 @@ fn commit_with_a_closed_stdout_does_not_crash() {
         .env("GIT_COMMITTER_NAME", "t")
         .env("GIT_COMMITTER_EMAIL", "t@example.com");
     let (code, err) = with_closed_stdout(commit);
-    assert!(code != Some(101) && !err.contains("panicked"), "{code:?}: {err}");
+    assert!(
+        code != Some(101) && !err.contains("panicked"),
+        "{code:?}: {err}"
+    );
     assert!(matches!(code, Some(0) | Some(1)), "{code:?}: {err}");
 }

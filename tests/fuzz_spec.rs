@@ -159,7 +159,10 @@ fn apply(seed: &str, mutations: &[Mutation]) -> Vec<u8> {
             Mutation::SetKey(l, p) => {
                 let line = &mut lines[l % len];
                 if let Some(colon) = find_colon(line) {
-                    let indent = line.iter().take_while(|b| **b == b' ' || **b == b'-').count();
+                    let indent = line
+                        .iter()
+                        .take_while(|b| **b == b' ' || **b == b'-')
+                        .count();
                     let rest = line[colon..].to_vec();
                     line.truncate(indent);
                     line.extend_from_slice(payloads[*p].as_bytes());
@@ -200,7 +203,10 @@ fn apply(seed: &str, mutations: &[Mutation]) -> Vec<u8> {
                 let mut bomb = String::from("bomb:\n  l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
                 for i in 1..*depth {
                     let p = i - 1;
-                    bomb.push_str(&format!("  l{i}: &l{i} [{}]\n", vec![format!("*l{p}"); 10].join(", ")));
+                    bomb.push_str(&format!(
+                        "  l{i}: &l{i} [{}]\n",
+                        vec![format!("*l{p}"); 10].join(", ")
+                    ));
                 }
                 suffix.extend_from_slice(bomb.as_bytes());
             }
@@ -242,10 +248,16 @@ fn seeds() -> Vec<String> {
 /// elapsed).
 fn run_limited(spec: &Path, out: &Path) -> (Result<i32, String>, Vec<u8>, String, Duration) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-vault"));
-    cmd.args(["generate", "-f", spec.to_str().unwrap(), "--out", out.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "generate",
+        "-f",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;

@@ -715,7 +715,10 @@ fn throttled_and_unavailable_are_not_unreachable() {
         let o = s.verify(&["--request-timeout", "2s"]);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(3), "{err}");
-        assert!(err.contains(word) && !err.contains("unreachable"), "{code}: {err}");
+        assert!(
+            err.contains(word) && !err.contains("unreachable"),
+            "{code}: {err}"
+        );
         assert!(started.elapsed() < std::time::Duration::from_secs(8));
     }
     // A proxy's plain-text 503 (no Status body) too.
@@ -724,7 +727,10 @@ fn throttled_and_unavailable_are_not_unreachable() {
     let o = s.verify(&["--request-timeout", "2s"]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(3), "{err}");
-    assert!(err.contains("unavailable") && err.contains("upstream connect error"), "{err}");
+    assert!(
+        err.contains("unavailable") && err.contains("upstream connect error"),
+        "{err}"
+    );
 }
 
 /// A server whose lists never end is stopped at the page cap with a clear error.
@@ -736,7 +742,10 @@ fn endless_pagination_is_capped() {
     let o = s.verify(&["--request-timeout", "5s"]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(3), "{err}");
-    assert!(err.contains("pages") && err.contains("serviceaccounts"), "{err}");
+    assert!(
+        err.contains("pages") && err.contains("serviceaccounts"),
+        "{err}"
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
     assert!(s.fake.request_count() <= 10 + kubectl_vault::cluster::MAX_PAGES + 1);
 }
@@ -797,7 +806,11 @@ fn a_hanging_exec_plugin_is_bounded() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(err.contains("did not finish within 2s"), "{err}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(15), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
     // The plugin was killed, not left running.
     std::thread::sleep(std::time::Duration::from_secs(1));
     assert!(!marker.exists());

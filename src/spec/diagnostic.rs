@@ -172,8 +172,9 @@ fn snippet_source(
             cut = true;
             break;
         }
-        let safe = !(c.is_control() && c != '\t')
-            && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}');
+        let unsafe_char = (c.is_control() && c != '\t')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}');
+        let safe = !unsafe_char;
         shown.push(if safe { c } else { '?' });
     }
     let visible = shown.len() - prefix_len;
@@ -205,7 +206,8 @@ fn mask(line: &str, at: usize, secret: Secret) -> String {
             } else {
                 at
             };
-            let value_start = value_start + (line[value_start..].len() - line[value_start..].trim_start().len());
+            let value_start =
+                value_start + (line[value_start..].len() - line[value_start..].trim_start().len());
             let rest = &line[value_start..];
             let value_end = rest.find(" #").unwrap_or(rest.len());
             let value_end = rest[..value_end].trim_end().len();
@@ -309,13 +311,19 @@ mod tests {
         assert!(out.contains("x: y"), "{out}");
         let ctl = "a: b\u{1b}[2J\u{202e}c\n";
         let out = at(Diagnostic::error("a", "bad"), ctl, 1, 4);
-        assert!(!out.contains('\u{1b}') && !out.contains('\u{202e}'), "{out}");
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{202e}'),
+            "{out}"
+        );
         let pw = "db:\n  passwordFrom: hunter2  # oops\n";
         let out = at(Diagnostic::error("db.passwordFrom", "literal"), pw, 2, 3);
         assert!(!out.contains("hunter2") && out.contains("*******"), "{out}");
         let url = "connectionUrl: postgresql://admin:hunter2@db:5432/x\n";
         let out = at(Diagnostic::error("db.connectionUrl", "literal"), url, 1, 16);
-        assert!(!out.contains("hunter2") && out.contains("admin:*******@db"), "{out}");
+        assert!(
+            !out.contains("hunter2") && out.contains("admin:*******@db"),
+            "{out}"
+        );
         // Line numbers stay right for a label further down.
         let out = at(Diagnostic::error("b", "x"), "a: 1\nb: 2\n", 2, 1);
         assert!(out.contains("2 │ b: 2"), "{out}");

@@ -106,7 +106,10 @@ pub fn load(path: &Path) -> Result<SourcedSpec, SpecErrors> {
                 .unwrap_or(source.len());
             let mut d = Diagnostic::error(
                 "",
-                format!("the spec is not UTF-8 text (invalid byte 0x{:02X})", bytes[valid]),
+                format!(
+                    "the spec is not UTF-8 text (invalid byte 0x{:02X})",
+                    bytes[valid]
+                ),
             )
             .with_hint("save the file as UTF-8 (YAML specs are UTF-8; UTF-16 is not supported)");
             d.location = Some(locate::Location {

@@ -157,10 +157,7 @@ impl Scanner<'_> {
                 .collect()
         });
         let line = m.line().max(1);
-        let start = starts
-            .get(line - 1)
-            .copied()
-            .unwrap_or(self.source.len());
+        let start = starts.get(line - 1).copied().unwrap_or(self.source.len());
         let offset = self.source[start..]
             .char_indices()
             .nth(m.col())
@@ -415,7 +412,10 @@ impl Scanner<'_> {
                 self.error(
                     &self.path(),
                     mark,
-                    format!("`{}` appears twice in this map (first on line {first})", shown(&key)),
+                    format!(
+                        "`{}` appears twice in this map (first on line {first})",
+                        shown(&key)
+                    ),
                     "YAML keys are unique: merge the two entries or rename one",
                 );
             }
@@ -480,7 +480,10 @@ impl Scanner<'_> {
             self.error(
                 &path,
                 mark,
-                format!("the value is {} bytes long; at most {limit} here", text.len()),
+                format!(
+                    "the value is {} bytes long; at most {limit} here",
+                    text.len()
+                ),
                 if multi_line {
                     "keep text fields under 64 KiB"
                 } else {
@@ -542,7 +545,10 @@ mod tests {
     fn errors(src: &str) -> Vec<String> {
         match scan(src) {
             Ok(Ok(_)) => vec![],
-            Ok(Err(e)) => vec![format!("syntax {}:{} {}", e.location.line, e.location.column, e.message)],
+            Ok(Err(e)) => vec![format!(
+                "syntax {}:{} {}",
+                e.location.line, e.location.column, e.message
+            )],
             Err(ds) => ds
                 .iter()
                 .map(|d| {
@@ -556,7 +562,10 @@ mod tests {
     #[test]
     fn duplicate_keys_are_named_at_the_second() {
         let e = errors("a: 1\nm:\n  x: 1\n  y: 2\n  x: 3\n");
-        assert_eq!(e, ["5:3 m.x: `x` appears twice in this map (first on line 3)"]);
+        assert_eq!(
+            e,
+            ["5:3 m.x: `x` appears twice in this map (first on line 3)"]
+        );
         // The same name in two maps is fine.
         assert!(errors("a: {x: 1}\nb: {x: 1}\n").is_empty());
     }
@@ -564,7 +573,11 @@ mod tests {
     #[test]
     fn depth_aliases_and_expansion_are_bounded() {
         let deep = "a: ".to_string() + &"[".repeat(70) + &"]".repeat(70) + "\n";
-        assert!(errors(&deep).iter().any(|e| e.contains("deeper than 64")), "{:?}", errors(&deep));
+        assert!(
+            errors(&deep).iter().any(|e| e.contains("deeper than 64")),
+            "{:?}",
+            errors(&deep)
+        );
         let mut block = String::from("a:\n");
         for i in 0..100 {
             block.push_str(&format!("{}k{i}:\n", "  ".repeat(i + 1)));
@@ -579,17 +592,24 @@ mod tests {
             ));
         }
         let started = std::time::Instant::now();
-        assert!(errors(&laughs).iter().any(|e| e.contains("more than 1000000 YAML nodes")));
+        assert!(errors(&laughs)
+            .iter()
+            .any(|e| e.contains("more than 1000000 YAML nodes")));
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
         let many = "a: &a x\nb: [".to_string() + &"*a, ".repeat(1001) + "]\n";
-        assert!(errors(&many).iter().any(|e| e.contains("more than 1000 aliases")));
+        assert!(errors(&many)
+            .iter()
+            .any(|e| e.contains("more than 1000 aliases")));
         // A few aliases are fine.
         assert!(errors("a: &x {k: v}\nb: *x\nc: *x\n").is_empty());
     }
 
     #[test]
     fn control_characters_line_breaks_and_length() {
-        assert_eq!(errors("a: \"x\\0y\"\n"), ["1:4 a: the value contains a NUL byte"]);
+        assert_eq!(
+            errors("a: \"x\\0y\"\n"),
+            ["1:4 a: the value contains a NUL byte"]
+        );
         assert_eq!(
             errors("a: \"x\\ny\"\n"),
             ["1:4 a: the value contains a line break"]
@@ -602,9 +622,15 @@ mod tests {
         // Text fields may span lines.
         assert!(errors("vault:\n  values:\n    x: |\n      a\n      b\nvaultConfig:\n  databases:\n    d:\n      roles:\n        r:\n          creationStatements:\n            - |\n              CREATE ROLE x;\n              GRANT y;\n").is_empty());
         assert!(errors("apps:\n- secrets:\n  - annotations:\n      a: \"x\\ny\"\n").is_empty());
-        assert_eq!(errors("apps:\n- secrets:\n  - labels:\n      a: \"x\\ny\"\n").len(), 1);
+        assert_eq!(
+            errors("apps:\n- secrets:\n  - labels:\n      a: \"x\\ny\"\n").len(),
+            1
+        );
         let long = format!("a: {}\n", "x".repeat(MAX_LINE + 1));
-        assert_eq!(errors(&long), ["1:4 a: the value is 4097 bytes long; at most 4096 here"]);
+        assert_eq!(
+            errors(&long),
+            ["1:4 a: the value is 4097 bytes long; at most 4096 here"]
+        );
         let key = format!("{}: 1\n", "k".repeat(MAX_LINE + 1));
         assert_eq!(errors(&key).len(), 1);
     }
@@ -617,7 +643,11 @@ mod tests {
         );
         assert_eq!(errors("l: [a, null]\n").len(), 1);
         let s = scan("a: ~\nb:\n  c:\n").unwrap().unwrap();
-        assert!(s.nulls.contains("a") && s.nulls.contains("b.c"), "{:?}", s.nulls);
+        assert!(
+            s.nulls.contains("a") && s.nulls.contains("b.c"),
+            "{:?}",
+            s.nulls
+        );
         // A null inside chart values is a chart value like any other.
         assert!(errors("vault:\n  values:\n    a: [~]\n    b: {c: ~}\n").is_empty());
     }

@@ -226,9 +226,18 @@ fn check_gitops(c: &mut Checker, g: &GitopsSpec) {
                 || other.starts_with(&format!("{v}/"))
             {
                 let (at, shown_other) = if explicit {
-                    (path.clone(), format!("gitops.paths.{other_field} (`{other}`{})", if *other_explicit { "" } else { ", the default" }))
+                    (
+                        path.clone(),
+                        format!(
+                            "gitops.paths.{other_field} (`{other}`{})",
+                            if *other_explicit { "" } else { ", the default" }
+                        ),
+                    )
                 } else {
-                    (format!("gitops.paths.{other_field}"), format!("gitops.paths.{field} (`{v}`, the default)"))
+                    (
+                        format!("gitops.paths.{other_field}"),
+                        format!("gitops.paths.{field} (`{v}`, the default)"),
+                    )
                 };
                 let mine = if explicit { v.clone() } else { other.clone() };
                 c.error(
@@ -905,7 +914,11 @@ impl Checker<'_> {
     /// longer than `max` bytes. Control characters and line breaks are refused by the scan.
     fn text(&mut self, path: &str, value: &str, max: usize, what: &str) {
         if value.trim().is_empty() {
-            self.error(path, format!("{what} is empty"), format!("write the {what}"));
+            self.error(
+                path,
+                format!("{what} is empty"),
+                format!("write the {what}"),
+            );
         } else if value.len() > max {
             self.error(
                 path,
@@ -936,9 +949,9 @@ impl Checker<'_> {
     fn hcl_token(&mut self, path: &str, value: &str, what: &str) {
         let ok = !value.is_empty()
             && value.len() <= 512
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/' | '@'));
+            && value.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/' | '@')
+            });
         if !ok {
             self.error(
                 path,
@@ -969,7 +982,10 @@ fn check_input_rules(c: &mut Checker, spec: &Spec) {
         let mut kind = "";
         if let Some(a) = &au.awskms {
             kind = "awskms";
-            fields.extend([("region", a.region.as_str()), ("kmsKeyId", a.kms_key_id.as_str())]);
+            fields.extend([
+                ("region", a.region.as_str()),
+                ("kmsKeyId", a.kms_key_id.as_str()),
+            ]);
         }
         if let Some(g) = &au.gcpckms {
             kind = "gcpckms";
@@ -999,7 +1015,10 @@ fn check_input_rules(c: &mut Checker, spec: &Spec) {
                     "write the URL of the Vault that holds the transit key, e.g. https://vault.example.com:8200",
                 );
             }
-            fields.extend([("mountPath", t.mount_path.as_str()), ("keyName", t.key_name.as_str())]);
+            fields.extend([
+                ("mountPath", t.mount_path.as_str()),
+                ("keyName", t.key_name.as_str()),
+            ]);
         }
         for (field, value) in fields {
             let p = format!("vault.autoUnseal.{kind}.{field}");
@@ -1011,7 +1030,11 @@ fn check_input_rules(c: &mut Checker, spec: &Spec) {
         for f in ["transitMount", "keyName", "role"] {
             c.not_null(&format!("operator.clientCache.{f}"));
         }
-        c.vault_mount("operator.clientCache.transitMount", &cc.transit_mount, "transit mount");
+        c.vault_mount(
+            "operator.clientCache.transitMount",
+            &cc.transit_mount,
+            "transit mount",
+        );
     }
 
     // Apps and their secrets.
@@ -1055,18 +1078,31 @@ fn check_input_rules(c: &mut Checker, spec: &Spec) {
             if s.pki.is_some() {
                 if let Some(cn) = &s.common_name {
                     if !cn.trim().is_empty() {
-                        c.host_name(&format!("{sbase}.commonName"), cn, true, "certificate common name");
+                        c.host_name(
+                            &format!("{sbase}.commonName"),
+                            cn,
+                            true,
+                            "certificate common name",
+                        );
                     }
                 }
                 for (i, n) in s.alt_names.iter().flatten().enumerate() {
-                    c.host_name(&format!("{sbase}.altNames[{i}]"), n, true, "alternative name");
+                    c.host_name(
+                        &format!("{sbase}.altNames[{i}]"),
+                        n,
+                        true,
+                        "alternative name",
+                    );
                 }
             }
             if let Some(t) = &s.secret_type {
                 if !is_qualified_name(t) {
                     c.error(
                         &format!("{sbase}.type"),
-                        format!("`{}` is not a Kubernetes Secret type", super::scan::shown(t)),
+                        format!(
+                            "`{}` is not a Kubernetes Secret type",
+                            super::scan::shown(t)
+                        ),
                         "write e.g. `Opaque` or `kubernetes.io/dockerconfigjson`",
                     );
                 }
@@ -1091,7 +1127,11 @@ fn check_input_rules(c: &mut Checker, spec: &Spec) {
     };
     if let Some(vc) = &spec.vault_config {
         for name in vc.databases.keys() {
-            add(name, "database".into(), format!("vaultConfig.databases.{name}"));
+            add(
+                name,
+                "database".into(),
+                format!("vaultConfig.databases.{name}"),
+            );
         }
         for name in vc.pki.keys() {
             add(name, "pki".into(), format!("vaultConfig.pki.{name}"));
@@ -1102,7 +1142,11 @@ fn check_input_rules(c: &mut Checker, spec: &Spec) {
             let sbase = format!("apps[{ai}].secrets[{si}]");
             if let Some(kv) = &s.kv {
                 let v = kv.0.version.unwrap_or(2);
-                add(&kv.0.mount, format!("kv version {v}"), format!("{sbase}.kv"));
+                add(
+                    &kv.0.mount,
+                    format!("kv version {v}"),
+                    format!("{sbase}.kv"),
+                );
             }
             if let Some(d) = &s.database {
                 add(&d.0.mount, "database".into(), format!("{sbase}.database"));
@@ -1113,7 +1157,11 @@ fn check_input_rules(c: &mut Checker, spec: &Spec) {
         }
     }
     if let Some(cc) = &spec.operator.client_cache {
-        add(&cc.transit_mount, "transit".into(), "operator.clientCache.transitMount".into());
+        add(
+            &cc.transit_mount,
+            "transit".into(),
+            "operator.clientCache.transitMount".into(),
+        );
     }
     let mut first: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
     let mut reported: BTreeSet<&str> = BTreeSet::new();
@@ -1132,8 +1180,10 @@ fn check_input_rules(c: &mut Checker, spec: &Spec) {
             continue;
         }
         for (other, (_, other_path)) in &first {
-            if mount.starts_with(&format!("{other}/")) || other.starts_with(&format!("{mount}/")) {
-                if reported.insert(mount) {
+            let nested =
+                mount.starts_with(&format!("{other}/")) || other.starts_with(&format!("{mount}/"));
+            if nested && reported.insert(mount) {
+                {
                     c.error(
                         path,
                         format!("mount `{mount}` and mount `{other}` ({other_path}) are one inside the other"),
@@ -1158,7 +1208,12 @@ fn check_input_rules(c: &mut Checker, spec: &Spec) {
             }
         }
         if let Some(ca) = &k.ca_cert_from {
-            c.text("vaultConfig.kubernetesAuth.caCertFrom", ca, 4096, "caCertFrom");
+            c.text(
+                "vaultConfig.kubernetesAuth.caCertFrom",
+                ca,
+                4096,
+                "caCertFrom",
+            );
         }
     }
     for (name, db) in &vc.databases {
@@ -1167,7 +1222,12 @@ fn check_input_rules(c: &mut Checker, spec: &Spec) {
             c.not_null(&format!("{base}.{f}"));
         }
         c.vault_mount(&base, name, "database mount");
-        c.text(&format!("{base}.connectionUrl"), &db.connection_url, 4096, "connectionUrl");
+        c.text(
+            &format!("{base}.connectionUrl"),
+            &db.connection_url,
+            4096,
+            "connectionUrl",
+        );
         c.text(&format!("{base}.username"), &db.username, 256, "username");
         for (rname, role) in &db.roles {
             let rbase = format!("{base}.roles.{rname}");
@@ -1192,7 +1252,12 @@ fn check_input_rules(c: &mut Checker, spec: &Spec) {
         c.vault_mount(&base, name, "pki mount");
         if let Some(ca) = &pki.root_ca {
             c.not_null(&format!("{base}.rootCA.commonName"));
-            c.text(&format!("{base}.rootCA.commonName"), &ca.common_name, 64, "root CA commonName");
+            c.text(
+                &format!("{base}.rootCA.commonName"),
+                &ca.common_name,
+                64,
+                "root CA commonName",
+            );
         }
         for (rname, role) in &pki.roles {
             for (i, d) in role.allowed_domains.iter().enumerate() {
@@ -1213,7 +1278,10 @@ fn check_input_rules(c: &mut Checker, spec: &Spec) {
             if !is_api_field(k) {
                 c.error(
                     &format!("vaultConfig.audit.options.{k}"),
-                    format!("`{}` is not an audit device option name", super::scan::shown(k)),
+                    format!(
+                        "`{}` is not an audit device option name",
+                        super::scan::shown(k)
+                    ),
                     "option names are letters, digits and `_`, e.g. `file_path`, `log_raw`",
                 );
             }
@@ -1264,7 +1332,8 @@ pub fn is_pinned_version(s: &str) -> bool {
     let number = |n: &str| {
         !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && (n == "0" || !n.starts_with('0'))
     };
-    let ident = |i: &str| !i.is_empty() && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let ident =
+        |i: &str| !i.is_empty() && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     let parts: Vec<&str> = core.split('.').collect();
     s.len() <= 128
         && parts.len() == 3
@@ -1288,7 +1357,13 @@ pub fn is_url(s: &str, schemes: &[&str]) -> bool {
         && s.len() <= 2048
         && !host.is_empty()
         && !host.starts_with(':')
-        && s.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '\\' | '{' | '}' | '`' | '<' | '>' | '^' | '|'))
+        && s.chars().all(|c| {
+            c.is_ascii_graphic()
+                && !matches!(
+                    c,
+                    '"' | '\'' | '\\' | '{' | '}' | '`' | '<' | '>' | '^' | '|'
+                )
+        })
 }
 
 /// A token audience: one word or URL, no whitespace or comma (Vault's `audience` and VSO's
@@ -1296,9 +1371,8 @@ pub fn is_url(s: &str, schemes: &[&str]) -> bool {
 pub fn is_audience(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
-        && s.chars().all(|c| {
-            c.is_ascii_alphanumeric() || "-._~:/?#@!$&+=%".contains(c)
-        })
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~:/?#@!$&+=%".contains(c))
 }
 
 /// A DNS name (RFC 1123 labels, letters of either case, `_` allowed for service names),
@@ -1310,7 +1384,8 @@ pub fn is_host_name(s: &str) -> bool {
         && name.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
                 && !l.starts_with('-')
                 && !l.ends_with('-')
         })
@@ -1345,9 +1420,7 @@ pub fn is_label_value(s: &str) -> bool {
 
 /// A Vault API field or option name (`ttl`, `file_path`): letters, digits and `_`.
 pub fn is_api_field(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]
@@ -1382,19 +1455,62 @@ mod tests {
         for ok in ["a", "app-readonly", "a.b_c", "A1", "_x_"] {
             assert!(is_vault_name(ok), "{ok}");
         }
-        for bad in ["", "-a", "a-", ".a", "a;b", "a/b", "a b", "a${IFS}b", &"x".repeat(129)] {
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            ".a",
+            "a;b",
+            "a/b",
+            "a b",
+            "a${IFS}b",
+            &"x".repeat(129),
+        ] {
             assert!(!is_vault_name(bad), "{bad}");
         }
         for ok in ["kv", "team/kv", "kv/app@x/v1.2", "a:b"] {
             assert!(is_vault_path(ok), "{ok}");
         }
-        for bad in ["", "/kv", "kv/", "a//b", "a/../b", "a/./b", "k*", "k+", "a{{x}}", "a\"b", "k8s;touch${IFS}PWNED;x", "a b"] {
+        for bad in [
+            "",
+            "/kv",
+            "kv/",
+            "a//b",
+            "a/../b",
+            "a/./b",
+            "k*",
+            "k+",
+            "a{{x}}",
+            "a\"b",
+            "k8s;touch${IFS}PWNED;x",
+            "a b",
+        ] {
             assert!(!is_vault_path(bad), "{bad}");
         }
-        for ok in ["0.30.0", "v1.2.3", "1.0.0-rc.1", "1.0.0+build.5", "10.20.30"] {
+        for ok in [
+            "0.30.0",
+            "v1.2.3",
+            "1.0.0-rc.1",
+            "1.0.0+build.5",
+            "10.20.30",
+        ] {
             assert!(is_pinned_version(ok), "{ok}");
         }
-        for bad in ["latest", "0.30.x", "0.30", "*", ">=0.30.0", "~0.30.0", "^1.0.0", "01.2.3", "1.2.3-01", "1.2.3 ", "1.2.3-", "1.2.3||2.0.0", "0.30.0-rc.1 || 1.0"] {
+        for bad in [
+            "latest",
+            "0.30.x",
+            "0.30",
+            "*",
+            ">=0.30.0",
+            "~0.30.0",
+            "^1.0.0",
+            "01.2.3",
+            "1.2.3-01",
+            "1.2.3 ",
+            "1.2.3-",
+            "1.2.3||2.0.0",
+            "0.30.0-rc.1 || 1.0",
+        ] {
             assert!(!is_pinned_version(bad), "{bad}");
         }
     }
@@ -1403,7 +1519,15 @@ mod tests {
     fn urls_hosts_labels_audiences() {
         assert!(is_url("https://kubernetes.default.svc:443", &["https"]));
         assert!(is_url("oci://ghcr.io/x", &["oci"]));
-        for bad in ["https://", "ftp://x", "https://x y", "https://x\"", "https://:80", "https://a/{{b}}", "x"] {
+        for bad in [
+            "https://",
+            "ftp://x",
+            "https://x y",
+            "https://x\"",
+            "https://:80",
+            "https://a/{{b}}",
+            "x",
+        ] {
             assert!(!is_url(bad, &["https", "http"]), "{bad}");
         }
         assert!(is_host_name("webapp.app.svc.cluster.local") && is_host_name("*.example.com"));
@@ -1411,7 +1535,12 @@ mod tests {
             assert!(!is_host_name(bad), "{bad}");
         }
         assert!(is_email("ops@example.com") && !is_email("a b@example.com"));
-        assert!(is_label_value("") && is_label_value("v1.2_x") && !is_label_value("~") && !is_label_value("-a"));
+        assert!(
+            is_label_value("")
+                && is_label_value("v1.2_x")
+                && !is_label_value("~")
+                && !is_label_value("-a")
+        );
         assert!(!is_label_value(&"a".repeat(64)));
         assert!(is_audience("vault") && is_audience("https://kubernetes.default.svc"));
         assert!(!is_audience("a,b") && !is_audience("a b") && !is_audience(""));

@@ -404,7 +404,11 @@ impl FakeApiServer {
 
     /// Makes lists of `plural` endless: every page has one item and a `continue` token.
     pub fn endless_pages(&self, plural: &str) {
-        self.state.lock().unwrap().endless.insert(plural.to_string());
+        self.state
+            .lock()
+            .unwrap()
+            .endless
+            .insert(plural.to_string());
     }
 
     /// Answers every request with `code` and a plain-text body (None: serve normally).
@@ -694,9 +698,15 @@ fn handle(state: &Arc<Mutex<State>>, req: Request) {
     if let Some(code) = failure {
         if let Some(seconds) = retry_after.filter(|_| code == 429 || code == 503) {
             let (reason, msg) = if code == 429 {
-                ("TooManyRequests", "the server has received too many requests and has asked us to try again later")
+                (
+                    "TooManyRequests",
+                    "the server has received too many requests and has asked us to try again later",
+                )
             } else {
-                ("ServiceUnavailable", "the server is currently unable to handle the request")
+                (
+                    "ServiceUnavailable",
+                    "the server is currently unable to handle the request",
+                )
             };
             let body = serde_json::to_vec(&status_body(code, reason, msg)).expect("json");
             let mut req = req;
