@@ -71,6 +71,21 @@ pub enum Command {
     ///   kubectl vault configure -f vault.yaml --script      # the equivalent vault CLI commands
     #[command(verbatim_doc_comment)]
     Configure(commands::configure::ConfigureArgs),
+    /// Runs a kubeconfig exec credential plugin with a time limit (verify runs plugins
+    /// through this; not for direct use).
+    #[command(name = "__exec-credential", hide = true)]
+    ExecCredential(ExecCredentialArgs),
+}
+
+/// The hidden `__exec-credential` subcommand.
+#[derive(Debug, Args)]
+pub struct ExecCredentialArgs {
+    /// Stop the plugin after this many milliseconds.
+    #[arg(long)]
+    pub timeout_ms: u64,
+    /// The plugin and its arguments (after `--`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
 }
 
 /// Flags every spec-reading command shares.
@@ -111,5 +126,56 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Commit(args) => commands::commit::run(args),
         Command::Verify(args) => commands::verify::run(args),
         Command::Configure(args) => commands::configure::run(args),
+        Command::ExecCredential(args) => {
+            let code = crate::cluster::run_exec_credential(
+                std::time::Duration::from_millis(args.timeout_ms),
+                &args.command,
+            );
+            std::process::exit(code.into())
+        }
     }
+}
+
+/// Writes to stdout. A closed stdout (the reader went away, as with `| head -1`) is not an
+/// error: the rest of the output is dropped quietly, as ripgrep and other Unix tools do, and
+/// the run ends with the exit code its work earned. Other write errors are exit 3.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::environment(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+/// Writes to stderr, ignoring a closed stderr (the exit code still tells the outcome).
+pub fn write_stderr(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Makes a closed stdout or stderr end the run quietly wherever `print!`/`eprint!` meets it
+/// (they panic on a write error): exit 0 for stdout (the reader stopped reading, as with
+/// `| head -1`), 1 for stderr (the outcome could not be reported). Other panics keep the
+/// default report.
+pub fn quiet_on_closed_pipes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if payload.contains("Broken pipe") || payload.contains("os error 32") {
+            if payload.starts_with("failed printing to stdout") {
+                std::process::exit(0);
+            }
+            if payload.starts_with("failed printing to stderr") {
+                std::process::exit(1);
+            }
+        }
+        default(info)
+    }));
 }

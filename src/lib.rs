@@ -5,6 +5,7 @@
 //! thin edges talk to Git, Kubernetes and Vault; [`commands`] holds one module per subcommand.
 
 pub mod bench_support;
+pub mod bounded;
 pub mod cli;
 pub mod cluster;
 pub mod commands;

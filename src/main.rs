@@ -4,15 +4,24 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    kubectl_vault::cli::quiet_on_closed_pipes();
     let cli = kubectl_vault::cli::Cli::parse();
     match kubectl_vault::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // A command that reports its own closed stdout as an error (rather than through
+        // `cli::write_stdout`) still ends quietly, as with `| head -1`.
+        Err(kubectl_vault::error::Error::Environment(m))
+            if m.starts_with("cannot write to stdout") && m.contains("Broken pipe") =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
-            let msg = e.to_string();
-            eprint!("{msg}");
+            let mut msg = e.to_string();
             if !msg.ends_with('\n') {
-                eprintln!();
+                msg.push('\n');
             }
+            // A closed stderr must not turn an error into a crash: the code still tells.
+            kubectl_vault::cli::write_stderr(&msg);
             ExitCode::from(e.exit_code())
         }
     }

@@ -454,10 +454,13 @@ pub fn drifted_fields(want: &Value, have: &Value, path: &str) -> Vec<String> {
     }
 }
 
+/// A value as a drift detail shows it: at most 80 characters (cut at a character boundary,
+/// whatever the value's script), control characters escaped by JSON.
 fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.len() > 80 {
-        format!("{}…", &s[..77])
+    if s.chars().count() > 80 {
+        let cut: String = s.chars().take(77).collect();
+        format!("{cut}…")
     } else {
         s
     }

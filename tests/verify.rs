@@ -663,3 +663,225 @@ fn https_with_a_client_certificate_or_a_token_and_untrusted_certificates() {
         stderr(&o)
     );
 }
+
+/// A drifted value with multi-byte characters around the cut of a long detail does not
+/// panic (the detail is cut at a character boundary).
+#[test]
+fn a_drifted_non_ascii_value_is_cut_safely() {
+    let s = synced_cluster();
+    let long = format!("{}{}", "x".repeat(70), "é".repeat(40));
+    s.fake
+        .modify("VaultStaticSecret", "app", "app-kvv2-secret", |o| {
+            o["spec"]["path"] = json!(long)
+        });
+    let (code, v) = s.json(&[]);
+    assert_eq!(code, Some(1));
+    let r = row(&v, "app-kvv2-secret");
+    assert_eq!(r["status"], "Drifted");
+    assert!(r["detail"].as_str().unwrap().contains('…'), "{r}");
+}
+
+/// A `200 OK` whose body is a `Status` failure is an API error, not an empty list (which
+/// would read as "Flux has not applied the commit").
+#[test]
+fn a_status_body_with_200_is_an_error_not_an_empty_list() {
+    let s = synced_cluster();
+    s.fake.status_on_200("kustomizations");
+    let o = s.verify(&["--request-timeout", "3s"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{}{err}", stdout(&o));
+    assert!(
+        err.contains("a Status instead of a list") && err.contains("etcdserver: request timed out"),
+        "{err}"
+    );
+    assert!(!stdout(&o).contains("not applied") && !err.contains("has not applied"));
+}
+
+/// 429 and 503 are retried within --request-timeout and then named for what they are.
+#[test]
+fn throttled_and_unavailable_are_not_unreachable() {
+    let s = synced_cluster();
+    // A Retry-After within the request timeout is honoured, and the check passes.
+    s.fake.retry_after(Some(1));
+    s.fake.fail_next(&[429, 503]);
+    let started = std::time::Instant::now();
+    let o = s.verify(&["--request-timeout", "10s"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    s.fake.retry_after(None);
+    for (code, word) in [(429, "throttled"), (503, "unavailable")] {
+        s.fake.fail_with(Some(code));
+        let started = std::time::Instant::now();
+        let o = s.verify(&["--request-timeout", "2s"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(3), "{err}");
+        assert!(
+            err.contains(word) && !err.contains("unreachable"),
+            "{code}: {err}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(8));
+    }
+    // A proxy's plain-text 503 (no Status body) too.
+    s.fake.fail_with(None);
+    s.fake.fail_with_text(Some((503, "upstream connect error")));
+    let o = s.verify(&["--request-timeout", "2s"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("unavailable") && err.contains("upstream connect error"),
+        "{err}"
+    );
+}
+
+/// A server whose lists never end is stopped at the page cap with a clear error.
+#[test]
+fn endless_pagination_is_capped() {
+    let s = synced_cluster();
+    s.fake.endless_pages("serviceaccounts");
+    let started = std::time::Instant::now();
+    let o = s.verify(&["--request-timeout", "5s"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("pages") && err.contains("serviceaccounts"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert!(s.fake.request_count() <= 10 + kubectl_vault::cluster::MAX_PAGES + 1);
+}
+
+/// --request-timeout bounds each call; --timeout bounds the whole run.
+#[test]
+fn request_timeout_and_total_timeout_bound_the_run() {
+    let s = synced_cluster();
+    s.fake.set_latency(std::time::Duration::from_secs(4));
+    let started = std::time::Instant::now();
+    let o = s.verify(&["--request-timeout", "1s"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no answer within 1s"), "{}", stderr(&o));
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    let started = std::time::Instant::now();
+    let o = s.verify(&["--request-timeout", "30s", "--timeout", "2s"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--timeout 2s"), "{}", stderr(&o));
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+}
+
+/// A kubeconfig exec credential plugin that hangs is killed after --request-timeout.
+#[test]
+fn a_hanging_exec_plugin_is_bounded() {
+    let s = synced_cluster();
+    let marker = s.dir.path().join("plugin-still-running");
+    let plugin = s.dir.path().join("hanging-plugin.sh");
+    std::fs::write(
+        &plugin,
+        format!("#!/bin/sh\nsleep 30\ntouch {}\n", marker.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let kc = s.dir.path().join("kubeconfig-hang");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\ncontexts:\n- name: exec\n  context: {{cluster: fake, user: plugin}}\ncurrent-context: exec\nusers:\n- name: plugin\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+            s.fake.url(),
+            plugin.display()
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let o = bin()
+        .args([
+            "verify",
+            "-f",
+            fixture("example.yaml").to_str().unwrap(),
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "--request-timeout",
+            "2s",
+        ])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("did not finish within 2s"), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    // The plugin was killed, not left running.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert!(!marker.exists());
+}
+
+/// As kubectl: a KUBECONFIG list naming a file that does not exist uses the others.
+#[test]
+fn a_missing_file_in_the_kubeconfig_list_is_ignored() {
+    let s = synced_cluster();
+    let missing = s.dir.path().join("does-not-exist");
+    let joined = format!("{}:{}", missing.display(), s.kubeconfig.display());
+    let o = bin()
+        .args(["verify", "-f", fixture("example.yaml").to_str().unwrap()])
+        .env("KUBECONFIG", joined)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // A list of only missing files is an error that says so.
+    let o = bin()
+        .args(["verify", "-f", fixture("example.yaml").to_str().unwrap()])
+        .env("KUBECONFIG", missing.to_str().unwrap())
+        .env("HOME", s.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("kubeconfig"), "{}", stderr(&o));
+}
+
+/// As kubectl: a self-signed server certificate that is its own CA (the kubeconfig's
+/// certificate-authority-data is that certificate) is trusted, for its own names only.
+#[test]
+fn a_self_signed_certificate_that_is_its_own_ca_is_accepted() {
+    let fake = FakeApiServer::start_tls_self_signed();
+    cluster_state::synced(&fake, &fixture("example.yaml"));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = fake.write_kubeconfig(dir.path(), "self");
+    let o = bin()
+        .args([
+            "verify",
+            "-f",
+            fixture("example.yaml").to_str().unwrap(),
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--request-timeout",
+            "5s",
+        ])
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    // Under a name the certificate does not carry, it is refused.
+    let text = std::fs::read_to_string(&kubeconfig)
+        .unwrap()
+        .replace("https://127.0.0.1:", "https://127.0.0.2:");
+    let renamed = dir.path().join("kubeconfig-other-name");
+    std::fs::write(&renamed, text).unwrap();
+    if std::net::TcpStream::connect(fake.url().replace("https://127.0.0.1", "127.0.0.2")).is_ok() {
+        let o = bin()
+            .args([
+                "verify",
+                "-f",
+                fixture("example.yaml").to_str().unwrap(),
+                "--kubeconfig",
+                renamed.to_str().unwrap(),
+                "--request-timeout",
+                "3s",
+            ])
+            .env_remove("KUBECONFIG")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+        assert!(stderr(&o).contains("TLS handshake"), "{}", stderr(&o));
+    }
+}

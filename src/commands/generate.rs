@@ -6,7 +6,6 @@ use crate::pipeline;
 use crate::tree::Tree;
 use clap::Args;
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -21,23 +20,19 @@ pub struct GenerateArgs {
 
 pub fn run(args: GenerateArgs) -> Result<(), Error> {
     let generated = pipeline::generate(&args.spec.file, &args.spec.options())?;
-    eprint!("{}", generated.warnings);
+    crate::cli::write_stderr(&generated.warnings);
     match &args.out {
         Some(dir) => {
             write_tree(&generated.tree, dir)?;
-            eprintln!(
-                "wrote {} files for cluster {} into {}",
+            crate::cli::write_stderr(&format!(
+                "wrote {} files for cluster {} into {}\n",
                 generated.tree.len(),
                 generated.stack.cluster,
                 dir.display()
-            );
+            ));
             Ok(())
         }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(objects_stream(&generated.tree).as_bytes())
-                .map_err(|e| Error::environment(format!("cannot write to stdout: {e}")))
-        }
+        None => crate::cli::write_stdout(objects_stream(&generated.tree).as_bytes()),
     }
 }
 

@@ -39,7 +39,7 @@ pub struct VerifyArgs {
     /// Re-check until everything is synced or --timeout passes.
     #[arg(long)]
     pub wait: bool,
-    /// How long --wait waits (e.g. 90s, 5m).
+    /// How long the whole run may take (e.g. 90s, 5m); with --wait, how long it waits.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub timeout: Duration,
     /// How long one API request may take, retries included (e.g. 30s).
@@ -113,7 +113,7 @@ pub fn run(args: VerifyArgs) -> Result<(), Error> {
     let options = args.spec.options();
     let templates = pipeline::templates(options.templates_dir.as_deref())?;
     let loaded = pipeline::load(&args.spec.file, options.strict)?;
-    eprint!("{}", loaded.warnings);
+    crate::cli::write_stderr(&loaded.warnings);
     if let Some(ns) = &args.namespace {
         if !loaded.stack.apps.iter().any(|a| &a.namespace == ns) {
             return Err(Error::usage(format!(
@@ -155,14 +155,16 @@ fn check(
         .enable_all()
         .build()
         .map_err(|e| Error::environment(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
+    let deadline = Instant::now() + args.timeout;
+    watchdog(deadline, args.timeout);
+    let result = runtime.block_on(async {
         let cluster = Cluster::connect(&Connection {
             kubeconfig: args.kubeconfig.clone(),
             context: args.context.clone(),
             request_timeout: args.request_timeout,
+            run_deadline: Some((deadline, args.timeout)),
         })
         .await?;
-        let deadline = Instant::now() + args.timeout;
         let tty = std::io::stderr().is_terminal();
         let mut take_expected = Some(expected);
         let mut expected_specs = None;
@@ -189,7 +191,7 @@ fn check(
             }
             if report.ok || !args.wait || Instant::now() >= deadline {
                 if args.wait && tty {
-                    eprint!("\r\x1b[2K");
+                    crate::cli::write_stderr("\r\x1b[2K");
                 }
                 return finish(&report, args.output, cluster.requests());
             }
@@ -199,7 +201,25 @@ fn check(
             )
             .await;
         }
-    })
+    });
+    // Nothing may outlive the run: tasks still blocked (a plugin kube waits on) are left.
+    runtime.shutdown_background();
+    result
+}
+
+/// The last line of defence for `--timeout`: every wait is bounded on its own, but should
+/// one still block past the deadline (plus a grace period for the report), the run ends
+/// here with exit 3 rather than hang.
+fn watchdog(deadline: Instant, timeout: Duration) {
+    const GRACE: Duration = Duration::from_secs(10);
+    std::thread::spawn(move || {
+        std::thread::sleep(deadline.saturating_duration_since(Instant::now()) + GRACE);
+        let _ = writeln!(
+            std::io::stderr(),
+            "verify did not finish within --timeout {timeout:?} (and {GRACE:?} more); stopped\nhint: raise --timeout, or check the cluster's responsiveness"
+        );
+        std::process::exit(3);
+    });
 }
 
 fn progress(r: &Report, tty: bool) {
@@ -233,14 +253,15 @@ fn progress(r: &Report, tty: bool) {
 }
 
 fn finish(report: &Report, output: Output, requests: usize) -> Result<(), Error> {
-    match output {
-        Output::Table => print!("{}", verify::table(report)),
+    let text = match output {
+        Output::Table => verify::table(report),
         Output::Json => {
             let mut v = serde_json::to_value(report).expect("serializable");
             v["apiRequests"] = serde_json::json!(requests);
-            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            serde_json::to_string_pretty(&v).expect("json") + "\n"
         }
-    }
+    };
+    crate::cli::write_stdout(text.as_bytes())?;
     if report.ok {
         Ok(())
     } else {

@@ -25,6 +25,8 @@ pub struct Location {
 pub struct LocationIndex {
     source: String,
     maps: std::sync::OnceLock<Maps>,
+    /// Paths whose value is a plain null (from [`super::scan`]).
+    nulls: std::collections::HashSet<String>,
 }
 
 #[derive(Debug, Default)]
@@ -38,7 +40,20 @@ impl LocationIndex {
         LocationIndex {
             source: source.to_string(),
             maps: std::sync::OnceLock::new(),
+            nulls: Default::default(),
         }
+    }
+
+    /// Records the paths whose value is a plain null (`key: ~`), as the first scan found them.
+    pub fn with_nulls(mut self, nulls: std::collections::HashSet<String>) -> Self {
+        self.nulls = nulls;
+        self
+    }
+
+    /// Whether the value at `path` is written as a plain null (`~`, `null` or nothing), which
+    /// serde turns into the string `"~"`, `"null"` or `""` for a required string field.
+    pub fn is_null(&self, path: &str) -> bool {
+        self.nulls.contains(path)
     }
 
     fn maps(&self) -> &Maps {

@@ -5,6 +5,7 @@
 
 pub mod diagnostic;
 pub mod locate;
+pub mod scan;
 pub mod types;
 pub mod validate;
 
@@ -53,48 +54,140 @@ impl SpecErrors {
 }
 
 /// Reads and parses `path`. I/O errors are reported as spec errors (exit 2) too.
+///
+/// At most [`crate::bounded::SPEC_BYTES`] are read (`-f /dev/zero` fails fast); a file that
+/// is not UTF-8 is named at the line of its first invalid byte.
 pub fn load(path: &Path) -> Result<SourcedSpec, SpecErrors> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
-    let source = match std::fs::read_to_string(path) {
+    let bytes = match crate::bounded::read_file(path, crate::bounded::SPEC_BYTES) {
+        Ok(b) => b,
+        Err(e) => {
+            let hint = match e {
+                crate::bounded::ReadError::TooLarge { .. } => {
+                    "a spec is a few hundred lines; check that -f names the spec file"
+                }
+                _ => "pass the spec file with -f, e.g. `kubectl vault init > vault.yaml` to start one",
+            };
+            let mut d = Diagnostic::error("", format!("cannot read the spec: {e}")).with_hint(hint);
+            if matches!(e, crate::bounded::ReadError::TooLarge { .. }) {
+                d.location = Some(locate::Location {
+                    line: 1,
+                    column: 1,
+                    offset: 0,
+                });
+            }
+            return Err(SpecErrors {
+                file_name: if d.location.is_some() {
+                    file_name
+                } else {
+                    path.display().to_string()
+                },
+                source: String::new(),
+                diagnostics: vec![d],
+            });
+        }
+    };
+    let source = match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let before = String::from_utf8_lossy(&bytes[..valid]);
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            let source = String::from_utf8_lossy(&bytes).into_owned();
+            let offset = source
+                .char_indices()
+                .nth(before.chars().count())
+                .map(|(i, _)| i)
+                .unwrap_or(source.len());
+            let mut d = Diagnostic::error(
+                "",
+                format!(
+                    "the spec is not UTF-8 text (invalid byte 0x{:02X})",
+                    bytes[valid]
+                ),
+            )
+            .with_hint("save the file as UTF-8 (YAML specs are UTF-8; UTF-16 is not supported)");
+            d.location = Some(locate::Location {
+                line,
+                column,
+                offset,
+            });
             return Err(SpecErrors {
-                file_name: path.display().to_string(),
-                source: String::new(),
-                diagnostics: vec![Diagnostic::error("", format!("cannot read the spec: {e}"))
-                .with_hint(
-                "pass the spec file with -f, e.g. `kubectl vault init > vault.yaml` to start one",
-            )],
-            })
+                file_name,
+                source,
+                diagnostics: vec![d],
+            });
         }
     };
     parse(&file_name, source)
 }
 
 /// Parses spec text; `file_name` is used in diagnostics.
-pub fn parse(file_name: &str, source: String) -> Result<SourcedSpec, SpecErrors> {
-    let index = LocationIndex::build(&source);
-    let fail = |d: Diagnostic, source: String| SpecErrors {
+///
+/// A leading byte-order mark is dropped. Before serde sees the text, [`scan::scan`] bounds
+/// the work (nesting, aliases) and refuses what no field may hold (control characters,
+/// duplicate keys, a second document, ...).
+pub fn parse(file_name: &str, mut source: String) -> Result<SourcedSpec, SpecErrors> {
+    if source.starts_with('\u{FEFF}') {
+        source.drain(..'\u{FEFF}'.len_utf8());
+    }
+    let fail = |diagnostics: Vec<Diagnostic>, source: String| SpecErrors {
         file_name: file_name.to_string(),
         source,
-        diagnostics: vec![d],
+        diagnostics,
     };
+    let first_line = Some(locate::Location {
+        line: 1,
+        column: 1,
+        offset: 0,
+    });
     if source.trim().is_empty() {
-        return Err(fail(
-            Diagnostic::error("", "the spec is empty")
-                .with_hint("start from `kubectl vault init > vault.yaml`"),
-            source,
-        ));
+        let mut d = Diagnostic::error("", "the spec is empty")
+            .with_hint("start from `kubectl vault init > vault.yaml`");
+        d.location = first_line;
+        return Err(fail(vec![d], source));
     }
+    let scanned = match scan::scan(&source) {
+        Ok(Ok(s)) => s,
+        Ok(Err(syntax)) => {
+            // Without anchors and aliases serde's parser is linear and bounded too, and its
+            // messages are the familiar libyaml ones; otherwise report yaml-rust2's error
+            // rather than let an unscanned document expand.
+            if syntax.message.contains("recursion limit") {
+                // yaml-rust2 stops flow nesting at 255 levels, before the depth check sees it.
+                let mut d = Diagnostic::error(
+                    "",
+                    format!("nesting deeper than {} levels", scan::MAX_DEPTH),
+                )
+                .with_hint("the spec is a few levels deep; check the brackets");
+                d.location = Some(syntax.location);
+                return Err(fail(vec![d], source));
+            }
+            if source.contains(['&', '*']) {
+                let mut d = Diagnostic::error("", format!("the YAML does not parse: {}", syntax.message))
+                    .with_hint("the YAML does not parse here: check quotes, indentation and `key: value` pairs");
+                d.location = Some(syntax.location);
+                return Err(fail(vec![d], source));
+            }
+            scan::Scan::default()
+        }
+        Err(diagnostics) => return Err(fail(diagnostics, source)),
+    };
+    let index = LocationIndex::build(&source).with_nulls(scanned.nulls);
     let de = serde_yaml::Deserializer::from_str(&source);
     let spec: Spec = match serde_path_to_error::deserialize(de) {
         Ok(s) => s,
         Err(e) => {
-            let d = serde_error(e, &index);
-            return Err(fail(d, source));
+            let mut d = serde_error(e, &index);
+            if d.location.is_none() {
+                d.location = first_line;
+            }
+            return Err(fail(vec![d], source));
         }
     };
     Ok(SourcedSpec {

@@ -69,31 +69,21 @@ impl Checker<'_> {
     }
 
     fn vault_name(&mut self, path: &str, value: &str, what: &str) {
-        if value.is_empty()
-            || !value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
+        if !is_vault_name(value) {
             self.error(
                 path,
-                format!("`{value}` is not a valid {what}"),
-                "use letters, digits, `-`, `_` and `.` only",
+                format!("`{}` is not a valid {what}", super::scan::shown(value)),
+                "Vault names are letters, digits and `_`, with `-` and `.` only inside (e.g. `app-readonly`), at most 128 characters",
             );
         }
     }
 
     fn vault_path(&mut self, path: &str, value: &str, what: &str) {
-        let ok = !value.is_empty()
-            && !value.starts_with('/')
-            && !value.ends_with('/')
-            && !value.contains("//")
-            && !value.contains(['*', '+', ' ', '"', '\\'])
-            && value.split('/').all(|seg| seg != ".." && seg != ".");
-        if !ok {
+        if !is_vault_path(value) {
             self.error(
                 path,
-                format!("`{value}` is not a valid {what}"),
-                "write it without leading or trailing `/`, without `//`, `..`, spaces or wildcards",
+                format!("`{}` is not a valid {what}", super::scan::shown(value)),
+                "write segments of letters, digits, `-`, `_`, `.`, `@` and `:` joined by `/`, without leading or trailing `/`, `//`, `..`, spaces or wildcards (at most 512 characters)",
             );
         }
     }
@@ -190,6 +180,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     if let Some(vc) = &spec.vault_config {
         check_vault_config(&mut c, vc);
     }
+    check_input_rules(&mut c, spec);
     c.found
 }
 
@@ -200,60 +191,81 @@ fn check_gitops(c: &mut Checker, g: &GitopsSpec) {
     if let Some(i) = &g.interval {
         c.flux_duration("gitops.interval", i);
     }
-    let mut seen: Vec<(String, String)> = Vec::new();
-    for (field, value) in [
-        ("clusters", &g.paths.clusters),
-        ("infrastructure", &g.paths.infrastructure),
-        ("apps", &g.paths.apps),
-        ("vaultConfig", &g.paths.vault_config),
+    // Every root, the defaults included: `vaultConfig: clusters` collides with the default
+    // `clusters` root as surely as with an explicit one.
+    let mut seen: Vec<(&str, String, bool)> = Vec::new();
+    for (field, value, default) in [
+        ("clusters", &g.paths.clusters, "clusters"),
+        ("infrastructure", &g.paths.infrastructure, "infrastructure"),
+        ("apps", &g.paths.apps, "apps"),
+        ("vaultConfig", &g.paths.vault_config, "vault-config"),
     ] {
-        let Some(v) = value else { continue };
+        let explicit = value.is_some();
+        let v = value.clone().unwrap_or_else(|| default.to_string());
         let path = format!("gitops.paths.{field}");
-        let ok = !v.is_empty()
-            && !v.starts_with('/')
-            && !v.ends_with('/')
-            && v.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
-            && v.chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.' | '/'));
-        if !ok {
-            c.error(
-                &path,
-                format!("`{v}` is not a usable folder"),
-                "write a relative path inside the repository, e.g. `infrastructure` or `platform/vault`",
-            );
-            continue;
+        if explicit {
+            let ok = !v.is_empty()
+                && v.len() <= 255
+                && !v.starts_with('/')
+                && !v.ends_with('/')
+                && v.split('/').all(|s| {
+                    !s.is_empty() && s != "." && s != ".." && !s.eq_ignore_ascii_case(".git")
+                })
+                && v.chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.' | '/'));
+            if !ok {
+                c.error(
+                    &path,
+                    format!("`{}` is not a usable folder", super::scan::shown(&v)),
+                    "write a relative path inside the repository, e.g. `infrastructure` or `platform/vault` (not `.git`, `..` or an absolute path)",
+                );
+                continue;
+            }
         }
-        for (other_field, other) in &seen {
-            if v == other
+        for (other_field, other, other_explicit) in &seen {
+            if !explicit && !other_explicit {
+                continue;
+            }
+            if v == *other
                 || v.starts_with(&format!("{other}/"))
                 || other.starts_with(&format!("{v}/"))
             {
+                let (at, shown_other) = if explicit {
+                    (
+                        path.clone(),
+                        format!(
+                            "gitops.paths.{other_field} (`{other}`{})",
+                            if *other_explicit { "" } else { ", the default" }
+                        ),
+                    )
+                } else {
+                    (
+                        format!("gitops.paths.{other_field}"),
+                        format!("gitops.paths.{field} (`{v}`, the default)"),
+                    )
+                };
+                let mine = if explicit { v.clone() } else { other.clone() };
                 c.error(
-                    &path,
-                    format!("`{v}` overlaps gitops.paths.{other_field} (`{other}`)"),
-                    "give each generated root its own folder",
+                    &at,
+                    format!("`{mine}` overlaps {shown_other}"),
+                    "give each generated root its own folder: one inside another would be applied by Flux or pruned by the other",
                 );
             }
         }
-        seen.push((field.to_string(), v.clone()));
+        seen.push((field, v, explicit));
     }
 }
 
 fn check_chart(c: &mut Checker, base: &str, chart: &ChartSpec) {
-    let v = chart.version.trim();
-    if v.is_empty()
-        || v.contains(char::is_whitespace)
-        || v == "*"
-        || v.contains(['>', '<', '~', '^', '|'])
-    {
+    if !is_pinned_version(&chart.version) {
         c.error(
             &format!("{base}.chart.version"),
-            format!("`{}` is not a pinned chart version", chart.version),
-            "pin an exact version, e.g. `0.30.0`: a range would let Flux upgrade Vault unreviewed",
+            format!("`{}` is not a pinned chart version", super::scan::shown(&chart.version)),
+            "pin an exact SemVer version, e.g. `0.30.0` (not `latest`, `0.30.x` or a range): anything else would let Flux upgrade Vault unreviewed",
         );
     }
     if let Some(r) = &chart.repository {
-        if !(r.starts_with("https://") || r.starts_with("http://") || r.starts_with("oci://")) {
+        if !(is_url(r, &["https", "http", "oci"])) {
             c.error(
                 &format!("{base}.chart.repository"),
                 format!("`{r}` is not a Helm repository URL"),
@@ -328,7 +340,7 @@ fn check_operator(c: &mut Checker, o: &OperatorSpec) {
     }
     check_chart(c, "operator", &o.chart);
     if let Some(a) = &o.address {
-        if !(a.starts_with("http://") || a.starts_with("https://")) {
+        if !is_url(a, &["http", "https"]) {
             c.error(
                 "operator.address",
                 format!("`{a}` is not a Vault address"),
@@ -410,11 +422,11 @@ fn check_apps(c: &mut Checker, spec: &Spec) {
                 );
             }
             for (i, a) in auds.iter().enumerate() {
-                if a.trim().is_empty() || a.contains(char::is_whitespace) {
+                if !is_audience(a) {
                     c.error(
                         &format!("{base}.audiences[{i}]"),
-                        format!("`{a}` is not a valid audience"),
-                        "an audience is a non-empty word without spaces, e.g. `vault`",
+                        format!("`{}` is not a valid audience", super::scan::shown(a)),
+                        "an audience is one word or URL of letters, digits and `-._~:/?#@!$&+=%` (no spaces or commas), at most 253 characters, e.g. `vault`",
                     );
                 }
             }
@@ -653,7 +665,7 @@ fn check_vault_config(c: &mut Checker, vc: &VaultConfigSpec) {
         if let Some(m) = &k.mount {
             c.vault_path("vaultConfig.kubernetesAuth.mount", m, "auth mount");
         }
-        if !(k.host.starts_with("https://") || k.host.starts_with("http://")) {
+        if !is_url(&k.host, &["https", "http"]) {
             c.error(
                 "vaultConfig.kubernetesAuth.host",
                 format!("`{}` is not a Kubernetes API URL", k.host),
@@ -1066,6 +1078,563 @@ pub fn namespaces(spec: &Spec) -> BTreeSet<String> {
     spec.apps.iter().map(|a| a.namespace.clone()).collect()
 }
 
+// ---------------------------------------------------------------------------------------
+// Input rules: every value that reaches a generated file, the script or Vault obeys the
+// rule of the system that reads it (Vault's name and mount rules, Kubernetes' label rules,
+// SemVer for charts, HCL-safe seal settings), and a null never passes for a required string.
+// ---------------------------------------------------------------------------------------
+
+/// The largest `vault.replicas`: 7, the largest cluster in the deployment table of Vault's
+/// integrated storage (raft) documentation (quorum 4, failure tolerance 3). HashiCorp
+/// recommends 5 voters; more voters make every write slower and add no useful tolerance.
+pub const MAX_REPLICAS: u32 = 7;
+
+/// Mount paths Vault reserves: it refuses to mount a secrets engine at or below them
+/// (`protectedMounts` in Vault's mount table code: `audit/`, `auth/`, `sys/`, `cubbyhole/`,
+/// `identity/`).
+pub const PROTECTED_MOUNTS: [&str; 5] = ["audit", "auth", "sys", "cubbyhole", "identity"];
+
+/// Longest Vault name (role, key, connection) the spec accepts. Vault sets none; every
+/// name ends up in URL paths, policy files and argv.
+pub const MAX_VAULT_NAME: usize = 128;
+
+impl Checker<'_> {
+    /// A required string written as a plain null: serde turned it into `"~"`, `"null"` or `""`.
+    fn not_null(&mut self, path: &str) {
+        if self.index.is_null(path) {
+            self.error(
+                path,
+                "required, but the value is null",
+                "write the value; a literal `~` or `null` must be quoted (`\"~\"`)",
+            );
+        }
+    }
+
+    /// A mount path a secrets engine is enabled at: a valid path outside Vault's reserved ones.
+    fn vault_mount(&mut self, path: &str, value: &str, what: &str) {
+        let first = value.split('/').next().unwrap_or_default();
+        if is_vault_path(value) && PROTECTED_MOUNTS.contains(&first) {
+            self.error(
+                path,
+                format!("`{}` is not a usable {what}: Vault reserves `{first}/`", super::scan::shown(value)),
+                format!("Vault refuses to mount a secrets engine at or below {}; choose another mount path, e.g. `kv`", PROTECTED_MOUNTS.map(|m| format!("{m}/")).join(", ")),
+            );
+        }
+    }
+
+    /// A one-line text value (a username, a URL in a driver's own syntax): not empty, and not
+    /// longer than `max` bytes. Control characters and line breaks are refused by the scan.
+    fn text(&mut self, path: &str, value: &str, max: usize, what: &str) {
+        if value.trim().is_empty() {
+            self.error(
+                path,
+                format!("{what} is empty"),
+                format!("write the {what}"),
+            );
+        } else if value.len() > max {
+            self.error(
+                path,
+                format!("{what} is {} bytes long; at most {max}", value.len()),
+                format!("a {what} is never that long; check the value"),
+            );
+        }
+    }
+
+    /// A DNS name as X.509 certificates carry it: optionally a leading `*.` wildcard, or
+    /// (with `email`) an email address, as Vault's PKI `alt_names` and `common_name` take.
+    fn host_name(&mut self, path: &str, value: &str, email: bool, what: &str) {
+        let ok = is_host_name(value) || (email && is_email(value));
+        if !ok {
+            self.error(
+                path,
+                format!("`{}` is not a valid {what}", super::scan::shown(value)),
+                if email {
+                    "write a DNS name (e.g. `webapp.app.svc.cluster.local`, `*.example.com`) or an email address; no spaces or commas"
+                } else {
+                    "write a DNS name, e.g. `svc.cluster.local` or `*.example.com`; no spaces or commas"
+                },
+            );
+        }
+    }
+
+    /// A setting written into the HCL of the Vault server (seal stanzas): a plain token.
+    fn hcl_token(&mut self, path: &str, value: &str, what: &str) {
+        let ok = !value.is_empty()
+            && value.len() <= 512
+            && value.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/' | '@')
+            });
+        if !ok {
+            self.error(
+                path,
+                format!("`{}` is not a valid {what}", super::scan::shown(value)),
+                "use letters, digits and `-_.:/@` only, as cloud key ids, regions and names are",
+            );
+        }
+    }
+}
+
+fn check_input_rules(c: &mut Checker, spec: &Spec) {
+    // Required strings written as null.
+    for p in ["apiVersion", "kind", "cluster"] {
+        c.not_null(p);
+    }
+    c.not_null("vault.chart.version");
+    c.not_null("operator.chart.version");
+    let replicas = spec.vault.replicas.unwrap_or(1);
+    if replicas > MAX_REPLICAS {
+        c.error(
+            "vault.replicas",
+            format!("{replicas} replicas: at most {MAX_REPLICAS}"),
+            "a raft cluster is small: 3 or 5 voters (HashiCorp recommends 5; the deployment table ends at 7)",
+        );
+    }
+    if let Some(au) = &spec.vault.auto_unseal {
+        let mut fields: Vec<(&str, &str)> = Vec::new();
+        let mut kind = "";
+        if let Some(a) = &au.awskms {
+            kind = "awskms";
+            fields.extend([
+                ("region", a.region.as_str()),
+                ("kmsKeyId", a.kms_key_id.as_str()),
+            ]);
+        }
+        if let Some(g) = &au.gcpckms {
+            kind = "gcpckms";
+            fields.extend([
+                ("project", g.project.as_str()),
+                ("region", g.region.as_str()),
+                ("keyRing", g.key_ring.as_str()),
+                ("cryptoKey", g.crypto_key.as_str()),
+            ]);
+        }
+        if let Some(a) = &au.azurekeyvault {
+            kind = "azurekeyvault";
+            fields.extend([
+                ("tenantId", a.tenant_id.as_str()),
+                ("vaultName", a.vault_name.as_str()),
+                ("keyName", a.key_name.as_str()),
+            ]);
+        }
+        if let Some(t) = &au.transit {
+            kind = "transit";
+            let p = "vault.autoUnseal.transit";
+            c.not_null(&format!("{p}.address"));
+            if !is_url(&t.address, &["https", "http"]) {
+                c.error(
+                    &format!("{p}.address"),
+                    format!("`{}` is not a Vault address", super::scan::shown(&t.address)),
+                    "write the URL of the Vault that holds the transit key, e.g. https://vault.example.com:8200",
+                );
+            }
+            fields.extend([
+                ("mountPath", t.mount_path.as_str()),
+                ("keyName", t.key_name.as_str()),
+            ]);
+        }
+        for (field, value) in fields {
+            let p = format!("vault.autoUnseal.{kind}.{field}");
+            c.not_null(&p);
+            c.hcl_token(&p, value, "seal setting");
+        }
+    }
+    if let Some(cc) = &spec.operator.client_cache {
+        for f in ["transitMount", "keyName", "role"] {
+            c.not_null(&format!("operator.clientCache.{f}"));
+        }
+        c.vault_mount(
+            "operator.clientCache.transitMount",
+            &cc.transit_mount,
+            "transit mount",
+        );
+    }
+
+    // Apps and their secrets.
+    for (ai, app) in spec.apps.iter().enumerate() {
+        let base = format!("apps[{ai}]");
+        c.not_null(&format!("{base}.name"));
+        c.not_null(&format!("{base}.namespace"));
+        for (si, s) in app.secrets.iter().enumerate() {
+            let sbase = format!("{base}.secrets[{si}]");
+            c.not_null(&format!("{sbase}.name"));
+            for (field, sub) in [
+                ("kv", ["mount", "path"]),
+                ("database", ["mount", "role"]),
+                ("dynamic", ["mount", "path"]),
+                ("pki", ["mount", "role"]),
+            ] {
+                for f in sub {
+                    c.not_null(&format!("{sbase}.{field}.{f}"));
+                }
+            }
+            if let Some(kv) = &s.kv {
+                c.vault_mount(&format!("{sbase}.kv"), &kv.0.mount, "kv mount");
+            }
+            if let Some(db) = &s.database {
+                c.vault_mount(&format!("{sbase}.database"), &db.0.mount, "database mount");
+            }
+            if let Some(p) = &s.pki {
+                c.vault_mount(&format!("{sbase}.pki"), &p.0.mount, "pki mount");
+            }
+            if let Some(d) = &s.dynamic {
+                for k in d.0.params.keys() {
+                    if !is_api_field(k) {
+                        c.error(
+                            &format!("{sbase}.dynamic.params"),
+                            format!("`{}` is not a Vault request parameter name", super::scan::shown(k)),
+                            "parameter names are letters, digits and `_`, e.g. `ttl`, `common_name`",
+                        );
+                    }
+                }
+            }
+            if s.pki.is_some() {
+                if let Some(cn) = &s.common_name {
+                    if !cn.trim().is_empty() {
+                        c.host_name(
+                            &format!("{sbase}.commonName"),
+                            cn,
+                            true,
+                            "certificate common name",
+                        );
+                    }
+                }
+                for (i, n) in s.alt_names.iter().flatten().enumerate() {
+                    c.host_name(
+                        &format!("{sbase}.altNames[{i}]"),
+                        n,
+                        true,
+                        "alternative name",
+                    );
+                }
+            }
+            if let Some(t) = &s.secret_type {
+                if !is_qualified_name(t) {
+                    c.error(
+                        &format!("{sbase}.type"),
+                        format!(
+                            "`{}` is not a Kubernetes Secret type",
+                            super::scan::shown(t)
+                        ),
+                        "write e.g. `Opaque` or `kubernetes.io/dockerconfigjson`",
+                    );
+                }
+            }
+            for (k, v) in &s.labels {
+                if !is_label_value(v) {
+                    c.error(
+                        &format!("{sbase}.labels.{k}"),
+                        format!("`{}` is not a valid label value", super::scan::shown(v)),
+                        "label values are at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit (or empty: \"\")",
+                    );
+                }
+            }
+        }
+    }
+
+    // Every mount `configure` enables, with the engine it enables there: one engine per
+    // mount, and no mount inside another (Vault refuses both: "existing mount at ...").
+    let mut mounts: Vec<(String, String, String)> = Vec::new();
+    let mut add = |mount: &str, engine: String, path: String| {
+        mounts.push((mount.to_string(), engine, path));
+    };
+    if let Some(vc) = &spec.vault_config {
+        for name in vc.databases.keys() {
+            add(
+                name,
+                "database".into(),
+                format!("vaultConfig.databases.{name}"),
+            );
+        }
+        for name in vc.pki.keys() {
+            add(name, "pki".into(), format!("vaultConfig.pki.{name}"));
+        }
+    }
+    for (ai, app) in spec.apps.iter().enumerate() {
+        for (si, s) in app.secrets.iter().enumerate() {
+            let sbase = format!("apps[{ai}].secrets[{si}]");
+            if let Some(kv) = &s.kv {
+                let v = kv.0.version.unwrap_or(2);
+                add(
+                    &kv.0.mount,
+                    format!("kv version {v}"),
+                    format!("{sbase}.kv"),
+                );
+            }
+            if let Some(d) = &s.database {
+                add(&d.0.mount, "database".into(), format!("{sbase}.database"));
+            }
+            if let Some(p) = &s.pki {
+                add(&p.0.mount, "pki".into(), format!("{sbase}.pki"));
+            }
+        }
+    }
+    if let Some(cc) = &spec.operator.client_cache {
+        add(
+            &cc.transit_mount,
+            "transit".into(),
+            "operator.clientCache.transitMount".into(),
+        );
+    }
+    let mut first: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+    let mut reported: BTreeSet<&str> = BTreeSet::new();
+    for (mount, engine, path) in &mounts {
+        if !is_vault_path(mount) {
+            continue;
+        }
+        if let Some((other_engine, other_path)) = first.get(mount.as_str()) {
+            if other_engine != engine && reported.insert(mount) {
+                c.error(
+                    path,
+                    format!("mount `{mount}` is used as {engine} here and as {other_engine} by {other_path}"),
+                    "a mount holds one secrets engine: give each engine its own mount",
+                );
+            }
+            continue;
+        }
+        for (other, (_, other_path)) in &first {
+            let nested =
+                mount.starts_with(&format!("{other}/")) || other.starts_with(&format!("{mount}/"));
+            if nested && reported.insert(mount) {
+                {
+                    c.error(
+                        path,
+                        format!("mount `{mount}` and mount `{other}` ({other_path}) are one inside the other"),
+                        "Vault refuses a mount inside another (\"existing mount at ...\"): use separate paths",
+                    );
+                }
+            }
+        }
+        first.insert(mount, (engine, path));
+    }
+
+    let Some(vc) = &spec.vault_config else { return };
+    if let Some(k) = &vc.kubernetes_auth {
+        c.not_null("vaultConfig.kubernetesAuth.host");
+        if let Some(m) = &k.mount {
+            if m.split('/').next() == Some("token") {
+                c.error(
+                    "vaultConfig.kubernetesAuth.mount",
+                    "`token` is Vault's own token auth method",
+                    "choose another mount path, e.g. `kubernetes` (the default)",
+                );
+            }
+        }
+        if let Some(ca) = &k.ca_cert_from {
+            c.text(
+                "vaultConfig.kubernetesAuth.caCertFrom",
+                ca,
+                4096,
+                "caCertFrom",
+            );
+        }
+    }
+    for (name, db) in &vc.databases {
+        let base = format!("vaultConfig.databases.{name}");
+        for f in ["plugin", "connectionUrl", "username", "passwordFrom"] {
+            c.not_null(&format!("{base}.{f}"));
+        }
+        c.vault_mount(&base, name, "database mount");
+        c.text(
+            &format!("{base}.connectionUrl"),
+            &db.connection_url,
+            4096,
+            "connectionUrl",
+        );
+        c.text(&format!("{base}.username"), &db.username, 256, "username");
+        for (rname, role) in &db.roles {
+            let rbase = format!("{base}.roles.{rname}");
+            for (field, list) in [
+                ("creationStatements", &role.creation_statements),
+                ("revocationStatements", &role.revocation_statements),
+            ] {
+                for (i, st) in list.iter().enumerate() {
+                    if st.trim().is_empty() {
+                        c.error(
+                            &format!("{rbase}.{field}[{i}]"),
+                            "the statement is empty",
+                            "write the SQL statement, or remove the item",
+                        );
+                    }
+                }
+            }
+        }
+    }
+    for (name, pki) in &vc.pki {
+        let base = format!("vaultConfig.pki.{name}");
+        c.vault_mount(&base, name, "pki mount");
+        if let Some(ca) = &pki.root_ca {
+            c.not_null(&format!("{base}.rootCA.commonName"));
+            c.text(
+                &format!("{base}.rootCA.commonName"),
+                &ca.common_name,
+                64,
+                "root CA commonName",
+            );
+        }
+        for (rname, role) in &pki.roles {
+            for (i, d) in role.allowed_domains.iter().enumerate() {
+                c.host_name(
+                    &format!("{base}.roles.{rname}.allowedDomains[{i}]"),
+                    d,
+                    false,
+                    "allowed domain",
+                );
+            }
+        }
+    }
+    if let Some(a) = &vc.audit {
+        if let Some(p) = &a.path {
+            c.vault_path("vaultConfig.audit.path", p, "audit device path");
+        }
+        for k in a.options.keys() {
+            if !is_api_field(k) {
+                c.error(
+                    &format!("vaultConfig.audit.options.{k}"),
+                    format!(
+                        "`{}` is not an audit device option name",
+                        super::scan::shown(k)
+                    ),
+                    "option names are letters, digits and `_`, e.g. `file_path`, `log_raw`",
+                );
+            }
+        }
+    }
+}
+
+/// Vault's rule for the names in its API paths (`framework.GenericNameRegex`:
+/// `\w(([\w-.]+)?\w)?`): roles, transit keys, database connections and roles, PKI roles.
+/// Capped at [`MAX_VAULT_NAME`] characters.
+pub fn is_vault_name(s: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    !s.is_empty()
+        && s.len() <= MAX_VAULT_NAME
+        && s.starts_with(word)
+        && s.ends_with(word)
+        && s.chars().all(|c| word(c) || c == '-' || c == '.')
+}
+
+/// A Vault path (a mount, or a path below one) the tool writes into URLs, policy files and
+/// the script: segments of `[A-Za-z0-9_.@:-]`, no `.`/`..` segment, no glob (`*`, `+`) or
+/// template (`{{`) character that would change a policy's meaning, at most 512 characters.
+pub fn is_vault_path(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 512
+        && s.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | ':'))
+        })
+}
+
+/// An exact SemVer 2.0 version (`0.30.0`, `1.2.3-rc.1+build.5`, an optional leading `v`):
+/// what Helm and Flux resolve to one chart version, never a range, wildcard or `latest`.
+pub fn is_pinned_version(s: &str) -> bool {
+    let v = s.strip_prefix('v').unwrap_or(s);
+    let (core, build) = match v.split_once('+') {
+        Some((c, b)) => (c, Some(b)),
+        None => (v, None),
+    };
+    let (core, pre) = match core.split_once('-') {
+        Some((c, p)) => (c, Some(p)),
+        None => (core, None),
+    };
+    let number = |n: &str| {
+        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && (n == "0" || !n.starts_with('0'))
+    };
+    let ident =
+        |i: &str| !i.is_empty() && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let parts: Vec<&str> = core.split('.').collect();
+    s.len() <= 128
+        && parts.len() == 3
+        && parts.iter().all(|p| number(p))
+        && pre.is_none_or(|p| {
+            p.split('.')
+                .all(|i| ident(i) && (!i.bytes().all(|b| b.is_ascii_digit()) || number(i)))
+        })
+        && build.is_none_or(|b| b.split('.').all(ident))
+}
+
+/// A URL with one of `schemes`, a host, and no character that would need quoting
+/// (whitespace, quotes, backslash, `{}`), at most 2048 characters.
+pub fn is_url(s: &str, schemes: &[&str]) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit('@').next().unwrap_or_default();
+    schemes.contains(&scheme)
+        && s.len() <= 2048
+        && !host.is_empty()
+        && !host.starts_with(':')
+        && s.chars().all(|c| {
+            c.is_ascii_graphic()
+                && !matches!(
+                    c,
+                    '"' | '\'' | '\\' | '{' | '}' | '`' | '<' | '>' | '^' | '|'
+                )
+        })
+}
+
+/// A token audience: one word or URL, no whitespace or comma (Vault's `audience` and VSO's
+/// `audiences` list), at most 253 characters.
+pub fn is_audience(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~:/?#@!$&+=%".contains(c))
+}
+
+/// A DNS name (RFC 1123 labels, letters of either case, `_` allowed for service names),
+/// optionally starting with a `*.` wildcard; at most 253 characters.
+pub fn is_host_name(s: &str) -> bool {
+    let name = s.strip_prefix("*.").unwrap_or(s);
+    !name.is_empty()
+        && s.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
+
+/// A plain email address (`local@domain`), as Vault's PKI accepts for `alt_names`.
+pub fn is_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && local.len() <= 64
+                && local
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
+                && is_host_name(domain)
+                && !domain.starts_with('*')
+        }
+        None => false,
+    }
+}
+
+/// A Kubernetes label value: empty, or at most 63 of `[A-Za-z0-9._-]`, starting and ending
+/// with a letter or digit.
+pub fn is_label_value(s: &str) -> bool {
+    s.is_empty()
+        || (s.len() <= 63
+            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+}
+
+/// A Vault API field or option name (`ttl`, `file_path`): letters, digits and `_`.
+pub fn is_api_field(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1091,6 +1660,102 @@ mod tests {
         assert!(is_dns_subdomain("webapp.tls"));
         assert!(is_qualified_name("example.com/team"));
         assert!(!is_qualified_name("bad key"));
+    }
+
+    #[test]
+    fn vault_names_paths_and_versions() {
+        for ok in ["a", "app-readonly", "a.b_c", "A1", "_x_"] {
+            assert!(is_vault_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            ".a",
+            "a;b",
+            "a/b",
+            "a b",
+            "a${IFS}b",
+            &"x".repeat(129),
+        ] {
+            assert!(!is_vault_name(bad), "{bad}");
+        }
+        for ok in ["kv", "team/kv", "kv/app@x/v1.2", "a:b"] {
+            assert!(is_vault_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/kv",
+            "kv/",
+            "a//b",
+            "a/../b",
+            "a/./b",
+            "k*",
+            "k+",
+            "a{{x}}",
+            "a\"b",
+            "k8s;touch${IFS}PWNED;x",
+            "a b",
+        ] {
+            assert!(!is_vault_path(bad), "{bad}");
+        }
+        for ok in [
+            "0.30.0",
+            "v1.2.3",
+            "1.0.0-rc.1",
+            "1.0.0+build.5",
+            "10.20.30",
+        ] {
+            assert!(is_pinned_version(ok), "{ok}");
+        }
+        for bad in [
+            "latest",
+            "0.30.x",
+            "0.30",
+            "*",
+            ">=0.30.0",
+            "~0.30.0",
+            "^1.0.0",
+            "01.2.3",
+            "1.2.3-01",
+            "1.2.3 ",
+            "1.2.3-",
+            "1.2.3||2.0.0",
+            "0.30.0-rc.1 || 1.0",
+        ] {
+            assert!(!is_pinned_version(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_hosts_labels_audiences() {
+        assert!(is_url("https://kubernetes.default.svc:443", &["https"]));
+        assert!(is_url("oci://ghcr.io/x", &["oci"]));
+        for bad in [
+            "https://",
+            "ftp://x",
+            "https://x y",
+            "https://x\"",
+            "https://:80",
+            "https://a/{{b}}",
+            "x",
+        ] {
+            assert!(!is_url(bad, &["https", "http"]), "{bad}");
+        }
+        assert!(is_host_name("webapp.app.svc.cluster.local") && is_host_name("*.example.com"));
+        for bad in ["", "a,b", "a b", "-a.com", "a..b", "*", "*.*.x"] {
+            assert!(!is_host_name(bad), "{bad}");
+        }
+        assert!(is_email("ops@example.com") && !is_email("a b@example.com"));
+        assert!(
+            is_label_value("")
+                && is_label_value("v1.2_x")
+                && !is_label_value("~")
+                && !is_label_value("-a")
+        );
+        assert!(!is_label_value(&"a".repeat(64)));
+        assert!(is_audience("vault") && is_audience("https://kubernetes.default.svc"));
+        assert!(!is_audience("a,b") && !is_audience("a b") && !is_audience(""));
     }
 
     #[test]

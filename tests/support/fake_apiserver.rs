@@ -103,6 +103,15 @@ struct State {
     fail_next: Vec<u16>,
     forbid_cluster_list: HashSet<String>,
     forbid_everywhere: HashSet<String>,
+    /// Lists of these plurals are answered `200 OK` with a `Status` failure body (as a
+    /// misbehaving proxy or aggregated API server may).
+    status_on_200: HashSet<String>,
+    /// Lists of these plurals never end: every page carries a `continue` token.
+    endless: HashSet<String>,
+    /// Answer every request with this status and a plain-text body (a proxy, not the API
+    /// server), and a `Retry-After` header when set.
+    fail_text: Option<(u16, String)>,
+    retry_after: Option<u32>,
 }
 
 pub struct FakeApiServer {
@@ -173,6 +182,13 @@ impl FakeApiServer {
     /// An HTTPS fake with a fresh CA, server certificate (127.0.0.1) and client certificate.
     pub fn start_tls() -> FakeApiServer {
         FakeApiServer::serve(Some(Arc::new(Tls::new())))
+    }
+
+    /// An HTTPS fake whose certificate is self-signed and is its own CA (CA:TRUE, SAN
+    /// 127.0.0.1), as some single-node clusters serve: the kubeconfig's CA is that very
+    /// certificate. kubectl (Go's crypto/x509) accepts it.
+    pub fn start_tls_self_signed() -> FakeApiServer {
+        FakeApiServer::serve(Some(Arc::new(Tls::self_signed())))
     }
 
     fn serve(tls: Option<Arc<Tls>>) -> FakeApiServer {
@@ -377,6 +393,34 @@ impl FakeApiServer {
         self.state.lock().unwrap().fail_next = statuses.iter().rev().copied().collect();
     }
 
+    /// Answers lists of `plural` with `200 OK` and a `Status` failure body.
+    pub fn status_on_200(&self, plural: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .status_on_200
+            .insert(plural.to_string());
+    }
+
+    /// Makes lists of `plural` endless: every page has one item and a `continue` token.
+    pub fn endless_pages(&self, plural: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .endless
+            .insert(plural.to_string());
+    }
+
+    /// Answers every request with `code` and a plain-text body (None: serve normally).
+    pub fn fail_with_text(&self, failure: Option<(u16, &str)>) {
+        self.state.lock().unwrap().fail_text = failure.map(|(c, t)| (c, t.to_string()));
+    }
+
+    /// Adds `Retry-After: seconds` to injected 429/503 answers.
+    pub fn retry_after(&self, seconds: Option<u32>) {
+        self.state.lock().unwrap().retry_after = seconds;
+    }
+
     /// Writes a kubeconfig without credentials.
     pub fn write_anonymous_kubeconfig(&self, dir: &std::path::Path) -> std::path::PathBuf {
         self.write_kubeconfig_with_user(dir, "anonymous", "")
@@ -406,6 +450,35 @@ impl FakeApiServer {
 }
 
 impl Tls {
+    /// A server certificate that is its own CA (and no client CA: tokens only).
+    fn self_signed() -> Tls {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+        let mut params =
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "self-signed-apiserver");
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+            )
+            .unwrap();
+        Tls {
+            ca_pem: cert.pem(),
+            client_cert_pem: String::new(),
+            client_key_pem: String::new(),
+            config: Arc::new(config),
+        }
+    }
+
     fn new() -> Tls {
         use rcgen::{
             BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
@@ -570,10 +643,23 @@ fn respond(mut req: Request, code: u16, body: &Value) {
 }
 
 fn write_response(req: &mut Request, code: u16, body: &[u8]) {
+    write_response_with(req, code, body, "application/json", None)
+}
+
+fn write_response_with(
+    req: &mut Request,
+    code: u16,
+    body: &[u8],
+    content_type: &str,
+    retry_after: Option<u32>,
+) {
     let head = format!(
-        "HTTP/1.1 {code} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}\r\n",
+        "HTTP/1.1 {code} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{}{}\r\n",
         reason_phrase(code),
         body.len(),
+        retry_after
+            .map(|s| format!("Retry-After: {s}\r\n"))
+            .unwrap_or_default(),
         if req.keep_alive {
             ""
         } else {
@@ -596,16 +682,36 @@ fn handle(state: &Arc<Mutex<State>>, req: Request) {
             (k.to_string(), percent_decode(v))
         })
         .collect();
-    let (latency, failure) = {
+    let (latency, failure, fail_text, retry_after) = {
         let mut st = state.lock().unwrap();
         st.requests.push(format!("{} {}", req.method(), url));
         let failure = st.fail_next.pop().or(st.fail_all);
-        (st.latency, failure)
+        (st.latency, failure, st.fail_text.clone(), st.retry_after)
     };
     if !latency.is_zero() {
         std::thread::sleep(latency);
     }
+    if let Some((code, text)) = fail_text {
+        let mut req = req;
+        return write_response_with(&mut req, code, text.as_bytes(), "text/plain", retry_after);
+    }
     if let Some(code) = failure {
+        if let Some(seconds) = retry_after.filter(|_| code == 429 || code == 503) {
+            let (reason, msg) = if code == 429 {
+                (
+                    "TooManyRequests",
+                    "the server has received too many requests and has asked us to try again later",
+                )
+            } else {
+                (
+                    "ServiceUnavailable",
+                    "the server is currently unable to handle the request",
+                )
+            };
+            let body = serde_json::to_vec(&status_body(code, reason, msg)).expect("json");
+            let mut req = req;
+            return write_response_with(&mut req, code, &body, "application/json", Some(seconds));
+        }
         let (reason, msg) = match code {
             429 => ("TooManyRequests", "the server has received too many requests and has asked us to try again later"),
             503 => ("ServiceUnavailable", "the server is currently unable to handle the request"),
@@ -715,9 +821,31 @@ fn serve_resource(
         drop(st);
         return respond(req, 403, &status_body(403, "Forbidden", &msg));
     }
+    if name.is_none() && st.status_on_200.contains(plural) {
+        drop(st);
+        return respond(
+            req,
+            200,
+            &status_body(500, "InternalError", "etcdserver: request timed out"),
+        );
+    }
+    let endless = name.is_none() && st.endless.contains(plural);
     let all = st.objects.get(plural).cloned().unwrap_or_default();
     let rv = st.resource_version;
     drop(st);
+    if endless {
+        // A page of one made-up object and a token that always leads to another page.
+        let n: u64 = params
+            .get("continue")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let item = json!({"metadata": {"name": format!("endless-{n}"), "namespace": namespace.unwrap_or("default")}});
+        return respond(
+            req,
+            200,
+            &json!({"kind": format!("{}List", res.3), "apiVersion": "v1", "metadata": {"resourceVersion": rv.to_string(), "continue": (n + 1).to_string()}, "items": [item]}),
+        );
+    }
     let in_ns = |o: &Value| namespace.is_none_or(|ns| o["metadata"]["namespace"] == ns);
     if let Some(name) = name {
         return match all

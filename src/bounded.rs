@@ -1,0 +1,122 @@
+//! Reading files with a size limit, so that no input (`-f /dev/zero`, a `passwordFrom:
+//! file:/dev/zero`, a huge CA file) can make the tool read until memory runs out.
+//!
+//! Every read of a user-named file goes through [`read_file`] (bytes) or [`read_text`]
+//! (UTF-8): at most `limit` bytes are read; one byte more is an error that names the limit.
+
+use std::io::Read;
+use std::path::Path;
+
+/// The largest spec file: 4 MiB, ten times the 1,000-app benchmark spec (~400 KiB).
+pub const SPEC_BYTES: u64 = 4 * 1024 * 1024;
+/// The largest secret read from a file (`passwordFrom: file:`, a token): 64 KiB.
+pub const SECRET_BYTES: u64 = 64 * 1024;
+/// The largest PEM bundle read from a file (`caCertFrom`, `VAULT_CACERT`): 1 MiB.
+pub const PEM_BYTES: u64 = 1024 * 1024;
+
+/// Why a bounded read failed.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The file could not be opened or read.
+    Io(std::io::Error),
+    /// The file holds more than `limit` bytes (or never ends, as `/dev/zero`).
+    TooLarge { limit: u64 },
+    /// The file is not UTF-8; `offset` is the first invalid byte.
+    NotUtf8 { offset: usize },
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Io(e) => write!(f, "{e}"),
+            ReadError::TooLarge { limit } => {
+                write!(f, "larger than {} (the limit for this file)", human(*limit))
+            }
+            ReadError::NotUtf8 { offset } => {
+                write!(f, "not UTF-8 text (invalid byte at offset {offset})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// `4 MiB`, `64 KiB`, `100 bytes`.
+pub fn human(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// Reads at most `limit` bytes from `reader`; more is [`ReadError::TooLarge`].
+pub fn read_all(reader: impl Read, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let mut out = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(ReadError::Io)?;
+    if out.len() as u64 > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    Ok(out)
+}
+
+/// Reads the file at `path`, at most `limit` bytes (devices and FIFOs included: `/dev/zero`
+/// fails after `limit + 1` bytes instead of never ending).
+pub fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    read_all(file, limit)
+}
+
+/// [`read_file`], as UTF-8 text.
+pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
+    let bytes = read_file(path, limit)?;
+    String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8 {
+        offset: e.utf8_error().valid_up_to(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endless_file_fails_after_the_limit() {
+        let e = read_all(std::io::repeat(0), 1000).unwrap_err();
+        assert!(matches!(e, ReadError::TooLarge { limit: 1000 }));
+        assert_eq!(
+            e.to_string(),
+            "larger than 1000 bytes (the limit for this file)"
+        );
+        #[cfg(unix)]
+        assert!(matches!(
+            read_file(Path::new("/dev/zero"), SECRET_BYTES),
+            Err(ReadError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn a_file_at_the_limit_is_read() {
+        assert_eq!(read_all(&b"abc"[..], 3).unwrap(), b"abc");
+        assert!(read_all(&b"abcd"[..], 3).is_err());
+        assert_eq!(human(SPEC_BYTES), "4 MiB");
+        assert_eq!(human(SECRET_BYTES), "64 KiB");
+    }
+
+    #[test]
+    fn text_must_be_utf8() {
+        let dir = std::env::temp_dir().join(format!("kv-bounded-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("x");
+        std::fs::write(&p, b"ok\n\xff").unwrap();
+        assert!(matches!(
+            read_text(&p, 100),
+            Err(ReadError::NotUtf8 { offset: 3 })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
