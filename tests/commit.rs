@@ -1025,6 +1025,24 @@ fn eol_attributes_give_the_work_tree_crlf_and_the_blobs_lf() {
         stdout(&o),
         stderr(&o)
     );
+
+    // core.autocrlf=true, no attributes at all: the same as git checkout does.
+    let (path, repo) = env.repo("autocrlf");
+    env.git(&path, &["config", "core.autocrlf", "true"]);
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(path.join(file))
+        .unwrap()
+        .contains("\r\n"));
+    assert!(!head_file(&repo, file).unwrap().contains('\r'));
+    assert_eq!(env.git(&path, &["status", "--porcelain"]), "");
+    let o = env.commit(&spec, &path, &[]);
+    assert!(
+        stdout(&o).contains("up to date"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -37,8 +37,31 @@ pub struct Converter<'r> {
     workdir: PathBuf,
     autocrlf: AutoCrlf,
     core_eol_crlf: bool,
-    /// Filter driver name -> configured (Some(true)), a no-op (Some(false)).
+    /// Filter driver name -> configured (true) or a no-op (false).
     drivers: HashMap<String, bool>,
+    /// No attribute file can apply to the paths (see `preload`).
+    no_sources: bool,
+    /// Attributes read by `preload`, in the order of `ATTRS`.
+    loaded: HashMap<String, [Val; 6]>,
+}
+
+/// The attributes that change what git writes.
+const ATTRS: [&str; 6] = [
+    "filter",
+    "text",
+    "eol",
+    "crlf",
+    "ident",
+    "working-tree-encoding",
+];
+
+/// An attribute's value for a path, as `git check-attr` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Val {
+    Set,
+    Unset,
+    Unspecified,
+    Value(String),
 }
 
 fn attr_error(path: &str, attr: &str, why: &str) -> Error {
@@ -68,13 +91,29 @@ impl<'r> Converter<'r> {
             autocrlf,
             core_eol_crlf,
             drivers: HashMap::new(),
+            no_sources: false,
+            loaded: HashMap::new(),
         }
     }
 
-    fn attr(&self, path: &str, name: &str) -> Result<AttrValue<'_>, Error> {
+    fn attr(&self, path: &str, name: &str) -> Result<Val, Error> {
+        if self.no_sources {
+            return Ok(Val::Unspecified);
+        }
+        if let (Some(values), Some(k)) =
+            (self.loaded.get(path), ATTRS.iter().position(|a| *a == name))
+        {
+            return Ok(values[k].clone());
+        }
         self.repo
             .get_attr(Path::new(path), name, AttrCheckFlags::FILE_THEN_INDEX)
-            .map(AttrValue::from_string)
+            .map(|v| match AttrValue::from_string(v) {
+                AttrValue::True => Val::Set,
+                AttrValue::False => Val::Unset,
+                AttrValue::String(s) => Val::Value(s.to_string()),
+                AttrValue::Bytes(b) => Val::Value(String::from_utf8_lossy(b).into_owned()),
+                AttrValue::Unspecified => Val::Unspecified,
+            })
             .map_err(|e| {
                 Error::environment(format!(
                     "git: read the attributes of {path}: {}",
@@ -83,9 +122,78 @@ impl<'r> Converter<'r> {
             })
     }
 
+    /// Reads the attributes of all `paths` at once: none at all when no attribute file can
+    /// apply to them (the common case, and free), else with one `git check-attr` (one lookup
+    /// per path and attribute through libgit2 costs a second for 9,000 files). Without a `git`
+    /// binary, `attr` asks libgit2 path by path.
+    pub fn preload<'p>(&mut self, paths: impl IntoIterator<Item = &'p str>) {
+        let paths: Vec<&str> = paths.into_iter().collect();
+        let mut dirs: Vec<&str> = paths
+            .iter()
+            .flat_map(|p| p.match_indices('/').map(move |(i, _)| &p[..i]))
+            .collect();
+        dirs.sort_unstable();
+        dirs.dedup();
+        let config = self.repo.config().ok();
+        let global = config
+            .as_ref()
+            .and_then(|c| c.get_path("core.attributesFile").ok())
+            .or_else(|| {
+                std::env::var_os("XDG_CONFIG_HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+                    .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
+                    .map(|d| d.join("git/attributes"))
+            });
+        let any_source = self.workdir.join(".gitattributes").exists()
+            || dirs
+                .iter()
+                .any(|d| self.workdir.join(d).join(".gitattributes").exists())
+            || self.repo.commondir().join("info/attributes").exists()
+            || global.is_some_and(|g| g.exists())
+            || Path::new("/etc/gitattributes").exists();
+        if !any_source {
+            self.no_sources = true;
+            return;
+        }
+        let mut input = Vec::new();
+        for p in &paths {
+            input.extend_from_slice(p.as_bytes());
+            input.push(0);
+        }
+        let mut args: Vec<String> = vec!["check-attr".into(), "--stdin".into(), "-z".into()];
+        args.extend(ATTRS.iter().map(|a| a.to_string()));
+        let Ok(out) = self.run_git(&args, &input) else {
+            return;
+        };
+        // `<path> NUL <attribute> NUL <info> NUL`, for every path and attribute.
+        let fields: Vec<&[u8]> = out.split(|b| *b == 0).collect();
+        for rec in fields.chunks_exact(3) {
+            let (Ok(path), Ok(name), Ok(info)) = (
+                std::str::from_utf8(rec[0]),
+                std::str::from_utf8(rec[1]),
+                std::str::from_utf8(rec[2]),
+            ) else {
+                continue;
+            };
+            let Some(k) = ATTRS.iter().position(|a| *a == name) else {
+                continue;
+            };
+            let value = match info {
+                "set" => Val::Set,
+                "unset" => Val::Unset,
+                "unspecified" => Val::Unspecified,
+                v => Val::Value(v.to_string()),
+            };
+            self.loaded
+                .entry(path.to_string())
+                .or_insert_with(|| std::array::from_fn(|_| Val::Unspecified))[k] = value;
+        }
+    }
+
     /// The conversion git applies to `path`, whose generated content is `content`.
     pub fn rule(&mut self, path: &str, content: &str) -> Result<Rule, Error> {
-        if let AttrValue::String(enc) = self.attr(path, "working-tree-encoding")? {
+        if let Val::Value(enc) = self.attr(path, "working-tree-encoding")? {
             if !["utf-8", "utf8"].contains(&enc.to_ascii_lowercase().as_str()) {
                 return Err(attr_error(
                     path,
@@ -94,7 +202,7 @@ impl<'r> Converter<'r> {
                 ));
             }
         }
-        if matches!(self.attr(path, "ident")?, AttrValue::True) && content.contains("$Id") {
+        if self.attr(path, "ident")? == Val::Set && content.contains("$Id") {
             return Err(attr_error(
                 path,
                 "ident",
@@ -102,10 +210,7 @@ impl<'r> Converter<'r> {
             ));
         }
         let filter = match self.attr(path, "filter")? {
-            AttrValue::String(driver) => {
-                let driver = driver.to_string();
-                self.driver(path, &driver)?.then_some(driver)
-            }
+            Val::Value(driver) => self.driver(path, &driver)?.then_some(driver),
             _ => None,
         };
         Ok(Rule {
@@ -124,22 +229,22 @@ impl<'r> Converter<'r> {
             Unspecified,
         }
         let mut text = match self.attr(path, "text")? {
-            AttrValue::True => Text::Set,
-            AttrValue::False => Text::Unset,
-            AttrValue::String("auto") => Text::Auto,
+            Val::Set => Text::Set,
+            Val::Unset => Text::Unset,
+            Val::Value(v) if v == "auto" => Text::Auto,
             _ => Text::Unspecified,
         };
         let mut eol = match self.attr(path, "eol")? {
-            AttrValue::String("crlf") => Some(true),
-            AttrValue::String("lf") => Some(false),
+            Val::Value(v) if v == "crlf" => Some(true),
+            Val::Value(v) if v == "lf" => Some(false),
             _ => None,
         };
         // The legacy `crlf` attribute, as git maps it.
         if text == Text::Unspecified {
             match self.attr(path, "crlf")? {
-                AttrValue::True => text = Text::Set,
-                AttrValue::False => text = Text::Unset,
-                AttrValue::String("input") => {
+                Val::Set => text = Text::Set,
+                Val::Unset => text = Text::Unset,
+                Val::Value(v) if v == "input" => {
                     text = Text::Set;
                     eol.get_or_insert(false);
                 }
@@ -276,11 +381,15 @@ impl<'r> Converter<'r> {
         path: &str,
         driver: &str,
     ) -> Result<Vec<u8>, Error> {
-        let fail = |why: String| {
+        self.run_git(args, stdin).map_err(|why| {
             Error::environment(format!(
                 "git: cannot run the `{driver}` filter (.gitattributes `filter={driver}`) for {path}: {why}\nhint: the filter driver must work as it does for `git add` (e.g. `git-crypt unlock`)"
             ))
-        };
+        })
+    }
+
+    /// Runs the user's `git` on this repository with `stdin`; its stdout, or why it failed.
+    fn run_git(&self, args: &[String], stdin: &[u8]) -> Result<Vec<u8>, String> {
         let mut child = Command::new("git")
             .arg("--git-dir")
             .arg(self.repo.path())
@@ -292,19 +401,15 @@ impl<'r> Converter<'r> {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| fail(format!("cannot start git: {e}")))?;
+            .map_err(|e| format!("cannot start git: {e}"))?;
         let mut input = child.stdin.take().expect("piped");
         let data = stdin.to_vec();
-        // Write from a thread: a filter may write its output before it has read all input.
+        // Write from a thread: git may write its output before it has read all input.
         let writer = std::thread::spawn(move || input.write_all(&data));
-        let out = child
-            .wait_with_output()
-            .map_err(|e| fail(format!("git: {e}")))?;
+        let out = child.wait_with_output().map_err(|e| format!("git: {e}"))?;
         let _ = writer.join();
         if !out.status.success() {
-            return Err(fail(
-                String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            ));
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
         }
         Ok(out.stdout)
     }

@@ -317,6 +317,12 @@ pub fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Erro
     }
 
     let mut converter = convert::Converter::new(repo);
+    converter.preload(
+        tree.files
+            .keys()
+            .chain(stale.iter().map(|(p, _)| *p))
+            .map(String::as_str),
+    );
     let mut rules: BTreeMap<String, convert::Rule> = BTreeMap::new();
     let mut changes = Vec::new();
     let mut conflicts = Vec::new();
