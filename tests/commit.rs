@@ -723,7 +723,7 @@ fn a_run_killed_while_writing_the_work_tree_is_completed_by_the_next_run() {
 
 #[cfg(unix)]
 #[test]
-fn a_generated_folder_linked_outside_the_repository_is_refused_and_one_linked_inside_is_used() {
+fn a_generated_folder_behind_a_symbolic_link_is_refused_and_a_linked_file_inside_is_replaced() {
     let env = Env::new();
     let (path, repo) = env.repo("fleet");
     let spec = env.spec("vault.yaml", TWO_APPS);
@@ -750,14 +750,48 @@ fn a_generated_folder_linked_outside_the_repository_is_refused_and_one_linked_in
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(walk_files(&outside).is_empty());
 
-    // A link into the repository itself is fine.
+    // A folder linked inside the repository: git itself does not follow it (`git add` says
+    // "beyond a symbolic link"), so files written there would show as deleted. Refused too.
     std::fs::remove_file(path.join("apps")).unwrap();
     std::fs::create_dir_all(path.join("shared/apps")).unwrap();
     std::os::unix::fs::symlink("shared/apps", path.join("apps")).unwrap();
     let o = env.commit(&spec, &path, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("inside the repository, but git does not follow links to folders"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(walk_files(&path.join("shared")).is_empty());
+
+    // A generated file linked inside the repository is replaced by the file, as git checkout
+    // replaces it; the link's target is not written.
+    std::fs::remove_file(path.join("apps")).unwrap();
+    let o = env.commit(&spec, &path, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(path.join("shared/apps/shop/api/vaultauth.yaml").is_file());
-    assert!(head_file(&repo, "apps/shop/api/vaultauth.yaml").is_some());
+    let file = "apps/shop/kustomization.yaml";
+    let current = std::fs::read_to_string(path.join(file)).unwrap();
+    std::fs::write(path.join("shared/target.yaml"), &current).unwrap();
+    std::fs::remove_file(path.join(file)).unwrap();
+    std::os::unix::fs::symlink("../../shared/target.yaml", path.join(file)).unwrap();
+    let spec2 = env.spec("vault.yaml", &one_app());
+    let o = env.commit(&spec2, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!std::fs::symlink_metadata(path.join(file))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(path.join(file)).unwrap(),
+        head_file(&repo, file).unwrap()
+    );
+    assert!(!head_file(&repo, file).unwrap().contains("- web"));
+    assert_eq!(
+        std::fs::read_to_string(path.join("shared/target.yaml")).unwrap(),
+        current,
+        "the link's target is untouched"
+    );
+    assert_eq!(commit_count(&repo), 2);
 }
 
 #[cfg(unix)]

@@ -7,9 +7,10 @@ use git2::{Repository, RepositoryState};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// Confines work-tree access to the repository: a path whose folder (or the file itself) is a
-/// symbolic link is accepted only when the link resolves inside the work tree and outside
-/// `.git`. Results are cached per prefix, so a 9,000-file tree costs one `lstat` per file and
+/// Confines work-tree access to the repository, as git does: a generated file that is a
+/// symbolic link is accepted only when it resolves inside the work tree and outside `.git`
+/// (it is then replaced by the file, as git checkout would); a folder on the way to a
+/// generated file must not be a symbolic link at all. Results are cached per prefix, so a 9,000-file tree costs one `lstat` per file and
 /// one per folder.
 pub struct Confinement {
     workdir: PathBuf,
@@ -47,7 +48,7 @@ impl Confinement {
                     None => continue,
                 }
             }
-            let (verdict, stop) = self.check_one(prefix);
+            let (verdict, stop) = self.check_one(prefix, end > rel.len());
             // Files are not cached: each is checked once anyway.
             if end <= rel.len() {
                 self.cache.insert(prefix.to_string(), verdict.clone());
@@ -63,7 +64,7 @@ impl Confinement {
     }
 
     /// (reason to refuse, nothing further down exists).
-    fn check_one(&self, prefix: &str) -> (Option<String>, bool) {
+    fn check_one(&self, prefix: &str, is_file: bool) -> (Option<String>, bool) {
         let full = self.workdir.join(prefix);
         let meta = match std::fs::symlink_metadata(&full) {
             Ok(m) => m,
@@ -87,7 +88,15 @@ impl Confinement {
                 "{prefix} is a symbolic link to {}, outside the repository",
                 real.display()
             )),
-            Ok(_) => None,
+            // A linked file is replaced by the new file (rename) or unlinked, as git checkout
+            // does; it is only read through, which is fine inside the repository.
+            Ok(_) if is_file => None,
+            // Git never looks beyond a linked folder (`git add` calls such a path "beyond a
+            // symbolic link"): files written through it would show as deleted in git.
+            Ok(real) => Some(format!(
+                "{prefix} is a symbolic link to the folder {}, inside the repository, but git does not follow links to folders: the files written there would show as deleted in git",
+                real.display()
+            )),
         };
         (reason, false)
     }
@@ -105,7 +114,7 @@ pub fn escapes_error(reasons: &[String]) -> Error {
         msg.push('\n');
     }
     msg.push_str(
-        "refusing to commit: kubectl-vault never reads, writes or deletes through a symbolic link that leaves the repository; nothing was changed\nhint: replace the link with a real folder or file (or point it inside the repository), then run again",
+        "refusing to commit: kubectl-vault never reads, writes or deletes through a symbolic link that leaves the repository, nor writes beyond a linked folder (git would not see the files); nothing was changed\nhint: replace the link with a real folder or file, then run again",
     );
     Error::check_failed(msg)
 }
