@@ -117,6 +117,9 @@ pub fn run(args: CommitArgs) -> Result<(), Error> {
         report.line(summary(&plan, &message));
     }
     if args.dry_run {
+        if args.push {
+            report.line(format!("dry run: {} was not pushed", plan.branch));
+        }
         report.print();
         if args.exit_code && !plan.is_empty() {
             return Err(Error::check_failed(""));

@@ -8,8 +8,14 @@
 //! - files the tool did not generate (no header) are never modified or deleted; files it did
 //!   generate but that were edited by hand since (header hash mismatch, committed or not) stop
 //!   the run unless `--force`;
+//! - nothing is read, written or deleted through a symbolic link that leaves the work tree,
+//!   nor written beyond a linked folder (`guard`);
+//! - git's own state is respected: operations in progress, other worktrees, stale lock files,
+//!   commit hooks (refused) and signing (done by the user's `git`) (`guard`), attributes and
+//!   filters (`convert`);
 //! - objects are written first, then the work tree (temporary file + rename, restored on
-//!   failure), then the index entries of the generated paths, and the branch ref moves last.
+//!   failure), then the index entries of the generated paths, and the branch ref moves last;
+//!   a run killed between any two steps is completed by the next one.
 
 mod convert;
 mod guard;
