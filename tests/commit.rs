@@ -807,7 +807,10 @@ fn a_generated_file_linked_outside_the_repository_is_refused() {
     std::fs::remove_file(path.join(file)).unwrap();
     std::os::unix::fs::symlink(&outside, path.join(file)).unwrap();
     let head = head_id(&repo);
-    let spec2 = env.spec("vault.yaml", &TWO_APPS.replace("role", "role"));
+    let spec2 = env.spec(
+        "vault.yaml",
+        &TWO_APPS.replace("secret/shop/api", "secret/shop/api-v2"),
+    );
     for extra in [&[][..], &["--force"][..]] {
         let o = env.commit(&spec2, &path, extra);
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
