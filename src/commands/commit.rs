@@ -40,8 +40,8 @@ pub struct CommitArgs {
     #[arg(long, value_name = "NAME", default_value = "origin", requires = "push")]
     pub remote: String,
     /// Commit although the repository has commit hooks (pre-commit, prepare-commit-msg,
-    /// commit-msg, post-commit). kubectl-vault never runs hooks; without this flag it refuses
-    /// to commit in a repository that has them.
+    /// commit-msg, post-commit, reference-transaction). kubectl-vault never runs hooks;
+    /// without this flag it refuses to commit in a repository that has them.
     #[arg(long)]
     pub no_verify: bool,
     /// How long to wait for another run on the same repository before giving up.

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub struct Confinement {
     workdir: PathBuf,
     root: PathBuf,
-    gitdir: PathBuf,
+    gitdirs: [PathBuf; 2],
     cache: HashMap<String, Option<String>>,
 }
 
@@ -28,7 +28,8 @@ impl Confinement {
         };
         Ok(Confinement {
             root: canon(&workdir)?,
-            gitdir: canon(repo.path())?,
+            // A linked worktree's own git folder, and the common one.
+            gitdirs: [canon(repo.path())?, canon(repo.commondir())?],
             workdir,
             cache: HashMap::new(),
         })
@@ -80,7 +81,7 @@ impl Confinement {
             Err(_) => Some(format!(
                 "{prefix} is a symbolic link to {target}, which does not exist"
             )),
-            Ok(real) if real.starts_with(&self.gitdir) => Some(format!(
+            Ok(real) if self.gitdirs.iter().any(|g| real.starts_with(g)) => Some(format!(
                 "{prefix} is a symbolic link into the repository's .git folder ({})",
                 real.display()
             )),
@@ -214,11 +215,12 @@ pub fn lock_error(lock: &Path, what: &str) -> Error {
 }
 
 /// The hooks `git commit` runs.
-const COMMIT_HOOKS: [&str; 4] = [
+const COMMIT_HOOKS: [&str; 5] = [
     "pre-commit",
     "prepare-commit-msg",
     "commit-msg",
     "post-commit",
+    "reference-transaction",
 ];
 
 /// The commit hooks git would run in this repository (executable files in `core.hooksPath` or

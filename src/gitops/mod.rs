@@ -611,10 +611,12 @@ pub fn apply(repo: &Repository, plan: &Plan, message: &str, hooks: Hooks) -> Res
     let refname = format!("refs/heads/{}", plan.branch);
     if plan.checked_out {
         let workdir = repo.workdir().expect("not bare").to_path_buf();
+        // Read before the work tree changes: an index libgit2 cannot read (e.g. a split index)
+        // stops the run while nothing has been written yet.
+        let mut index = repo.index().map_err(git_err("read the index"))?;
         write_work_tree(&workdir, plan)?;
         guard::crash_point("work-tree");
         let rerun = "the work tree already holds the new generated files and the branch has not moved; run again to complete the commit";
-        let mut index = repo.index().map_err(git_err("read the index"))?;
         for c in &plan.changes {
             let p = Path::new(&c.path);
             let r = match blob_ids.get(c.path.as_str()) {
