@@ -907,6 +907,83 @@ fn a_run_killed_at_any_point_is_completed_by_the_next_run() {
 }
 
 #[test]
+fn a_first_commit_killed_at_any_point_is_completed_by_the_next_run() {
+    let env = Env::new();
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let (ref_path, ref_repo) = env.repo("reference");
+    assert!(env.commit(&spec, &ref_path, &[]).status.success());
+    let reference = ref_repo.head().unwrap().peel_to_commit().unwrap();
+    for point in ["objects", "work-tree-half", "work-tree", "index", "ref"] {
+        let (path, repo) = env.repo(&format!("fleet-{point}"));
+        let o = env.commit_killed_at(point, &spec, &path);
+        assert!(o.status.code().is_none(), "{point}: {o:?}");
+        let o = env.commit(&spec, &path, &[]);
+        assert!(o.status.success(), "{point}: {}", stderr(&o));
+        let head = repo.head().unwrap().peel_to_commit().unwrap();
+        assert_eq!(commit_count(&repo), 1, "{point}");
+        assert_eq!(head.tree_id(), reference.tree_id(), "{point}");
+        assert_eq!(head.message(), reference.message(), "{point}");
+        assert!(statuses(&repo).is_empty(), "{point}: {:?}", statuses(&repo));
+        fsck_clean(&path);
+    }
+}
+
+#[test]
+fn real_kill_9_at_random_moments_then_the_next_run_completes_or_names_what_to_remove() {
+    let env = Env::new();
+    let before = kubectl_vault::bench_support::big_spec(30, 3);
+    let after = kubectl_vault::bench_support::big_spec(40, 2);
+    let spec = env.spec("vault.yaml", &before);
+    let (ref_path, ref_repo) = env.repo("reference");
+    assert!(env.commit(&spec, &ref_path, &[]).status.success());
+    std::fs::write(&spec, &after).unwrap();
+    assert!(env.commit(&spec, &ref_path, &[]).status.success());
+    let reference = ref_repo.head().unwrap().peel_to_commit().unwrap();
+    for (i, delay_ms) in [5u64, 30, 60, 100, 150, 250].into_iter().enumerate() {
+        let (path, repo) = env.repo(&format!("fleet-{i}"));
+        std::fs::write(&spec, &before).unwrap();
+        assert!(env.commit(&spec, &path, &[]).status.success());
+        std::fs::write(&spec, &after).unwrap();
+        let mut child = env
+            .cmd()
+            .args(Env::commit_args(&spec, &path, &[]))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        // The next run completes, or names the lock file a killed git write left behind.
+        let mut o = env.commit(&spec, &path, &[]);
+        for _ in 0..2 {
+            if o.status.success() {
+                break;
+            }
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(3), "after {delay_ms} ms: {err}");
+            let lock = err
+                .split("(rm ")
+                .nth(1)
+                .and_then(|r| r.split(')').next())
+                .unwrap_or_else(|| panic!("after {delay_ms} ms: {err}"));
+            std::fs::remove_file(lock).unwrap();
+            o = env.commit(&spec, &path, &[]);
+        }
+        assert!(o.status.success(), "after {delay_ms} ms: {}", stderr(&o));
+        let head = repo.head().unwrap().peel_to_commit().unwrap();
+        assert_eq!(head.tree_id(), reference.tree_id(), "after {delay_ms} ms");
+        assert_eq!(commit_count(&repo), 2, "after {delay_ms} ms");
+        assert!(
+            statuses(&repo).is_empty(),
+            "after {delay_ms} ms: {:?}",
+            statuses(&repo)
+        );
+        fsck_clean(&path);
+    }
+}
+
+#[test]
 fn a_stale_branch_lock_after_a_kill_is_named_and_the_run_completes_once_it_is_removed() {
     let env = Env::new();
     let reference = reference_commit(&env);
