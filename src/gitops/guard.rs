@@ -172,7 +172,12 @@ pub fn checked_out_elsewhere(repo: &Repository, branch: &str) -> Option<PathBuf>
             continue;
         }
         let worktree = if gitdir == common {
-            if repo.is_bare() {
+            // A bare repository's HEAD is not a checkout (its linked worktrees are).
+            let bare = repo
+                .config()
+                .and_then(|c| c.get_bool("core.bare"))
+                .unwrap_or(false);
+            if bare {
                 continue;
             }
             common.parent().map(Path::to_path_buf)
