@@ -1160,6 +1160,34 @@ fn eol_attributes_give_the_work_tree_crlf_and_the_blobs_lf() {
 }
 
 #[test]
+fn without_a_git_binary_attributes_are_read_through_libgit2() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    std::fs::write(
+        path.join(".gitattributes"),
+        "*.yaml text eol=crlf\n*.sh -text\n",
+    )
+    .unwrap();
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let o = env
+        .cmd()
+        .args(Env::commit_args(&spec, &path, &[]))
+        .env("PATH", env.path().join("empty"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = "apps/shop/api/vaultauth.yaml";
+    assert!(std::fs::read_to_string(path.join(file))
+        .unwrap()
+        .contains("\r\n"));
+    assert!(!head_file(&repo, file).unwrap().contains('\r'));
+    assert_eq!(
+        env.git(&path, &["status", "--porcelain"]),
+        "?? .gitattributes\n"
+    );
+}
+
+#[test]
 fn an_attribute_the_tool_cannot_honour_is_refused_by_name() {
     let env = Env::new();
     let (path, repo) = env.repo("fleet");
