@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 /// Confines work-tree access to the repository, as git does: a generated file that is a
 /// symbolic link is accepted only when it resolves inside the work tree and outside `.git`
 /// (it is then replaced by the file, as git checkout would); a folder on the way to a
-/// generated file must not be a symbolic link at all. Results are cached per prefix, so a 9,000-file tree costs one `lstat` per file and
-/// one per folder.
+/// generated file must not be a symbolic link at all. Results are cached per folder, so a
+/// 9,000-file tree costs one `lstat` per file and one per folder.
 pub struct Confinement {
     workdir: PathBuf,
     root: PathBuf,
