@@ -1253,7 +1253,7 @@ fn a_branch_checked_out_in_another_worktree_is_refused() {
 }
 
 #[test]
-fn a_merge_or_cherry_pick_in_progress_is_refused() {
+fn a_merge_cherry_pick_or_rebase_in_progress_is_refused() {
     let env = Env::new();
     let (path, repo) = env.repo("fleet");
     let spec = env.spec("vault.yaml", TWO_APPS);
@@ -1299,6 +1299,30 @@ fn a_merge_or_cherry_pick_in_progress_is_refused() {
         stderr(&o).contains("a cherry-pick is in progress"),
         "{}",
         stderr(&o)
+    );
+    std::fs::remove_file(path.join(".git/CHERRY_PICK_HEAD")).unwrap();
+
+    // A real conflicting rebase (HEAD is detached while it runs; the state is named first).
+    let rebase = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&path)
+        .args(["rebase", "other"])
+        .env("HOME", env.path())
+        .output()
+        .unwrap();
+    assert!(!rebase.status.success(), "the rebase conflicts");
+    let o = env.commit(&spec2, &path, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a rebase is in progress")
+            && stderr(&o).contains("git rebase --continue"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        repo.refname_to_id("refs/heads/main").ok(),
+        head,
+        "main not moved"
     );
 }
 
