@@ -36,29 +36,64 @@ impl Env {
         std::fs::write(&p, text).unwrap();
         p
     }
-    fn kv(&self, args: &[&str]) -> Output {
-        bin()
-            .args(args)
-            .env("HOME", self.path())
+    /// The binary with the isolated environment.
+    fn cmd(&self) -> std::process::Command {
+        let mut c = bin();
+        c.env("HOME", self.path())
             .env("XDG_CONFIG_HOME", self.path())
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env_remove("GIT_AUTHOR_NAME")
             .env_remove("GIT_AUTHOR_EMAIL")
             .env_remove("GIT_COMMITTER_NAME")
             .env_remove("GIT_COMMITTER_EMAIL")
+            .env_remove("KUBECTL_VAULT_TEST_ABORT_AT");
+        c
+    }
+    fn kv(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+    fn commit_args(spec: &Path, repo: &Path, extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = vec![
+            "commit".into(),
+            "-f".into(),
+            spec.to_str().unwrap().into(),
+            "--repo".into(),
+            repo.to_str().unwrap().into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    }
+    fn commit(&self, spec: &Path, repo: &Path, extra: &[&str]) -> Output {
+        self.cmd()
+            .args(Self::commit_args(spec, repo, extra))
             .output()
             .unwrap()
     }
-    fn commit(&self, spec: &Path, repo: &Path, extra: &[&str]) -> Output {
-        let mut args = vec![
-            "commit",
-            "-f",
-            spec.to_str().unwrap(),
-            "--repo",
-            repo.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        self.kv(&args)
+    /// `commit`, aborted (as by kill -9) at the named point of the write.
+    fn commit_killed_at(&self, point: &str, spec: &Path, repo: &Path) -> Output {
+        self.cmd()
+            .args(Self::commit_args(spec, repo, &[]))
+            .env("KUBECTL_VAULT_TEST_ABORT_AT", point)
+            .output()
+            .unwrap()
+    }
+    /// The real `git` in `dir`, with the same isolated environment; panics when it fails.
+    fn git(&self, dir: &Path, args: &[&str]) -> String {
+        let o = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .env("HOME", self.path())
+            .env("XDG_CONFIG_HOME", self.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
     }
 }
 
@@ -682,4 +717,900 @@ fn a_run_killed_while_writing_the_work_tree_is_completed_by_the_next_run() {
         );
     }
     assert!(statuses(&repo).is_empty(), "{:?}", statuses(&repo));
+}
+
+// ---- Symbolic links (issue 11, item 2) ----
+
+#[cfg(unix)]
+#[test]
+fn a_generated_folder_behind_a_symbolic_link_is_refused_and_a_linked_file_inside_is_replaced() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let outside = env.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, path.join("apps")).unwrap();
+    let o = env.commit(&spec, &path, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("apps is a symbolic link to")
+            && stderr(&o).contains("outside the repository")
+            && stderr(&o).contains("nothing was changed"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(walk_files(&outside).is_empty(), "nothing written outside");
+    assert_eq!(commit_count(&repo), 0);
+    assert!(
+        !path.join("vault-config").exists(),
+        "nothing written at all"
+    );
+    // --force does not override it.
+    let o = env.commit(&spec, &path, &["--force"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(walk_files(&outside).is_empty());
+
+    // A folder linked inside the repository: git itself does not follow it (`git add` says
+    // "beyond a symbolic link"), so files written there would show as deleted. Refused too.
+    std::fs::remove_file(path.join("apps")).unwrap();
+    std::fs::create_dir_all(path.join("shared/apps")).unwrap();
+    std::os::unix::fs::symlink("shared/apps", path.join("apps")).unwrap();
+    let o = env.commit(&spec, &path, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("inside the repository, but git does not follow links to folders"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(walk_files(&path.join("shared")).is_empty());
+
+    // A generated file linked inside the repository is replaced by the file, as git checkout
+    // replaces it; the link's target is not written.
+    std::fs::remove_file(path.join("apps")).unwrap();
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = "apps/shop/kustomization.yaml";
+    let current = std::fs::read_to_string(path.join(file)).unwrap();
+    std::fs::write(path.join("shared/target.yaml"), &current).unwrap();
+    std::fs::remove_file(path.join(file)).unwrap();
+    std::os::unix::fs::symlink("../../shared/target.yaml", path.join(file)).unwrap();
+    let spec2 = env.spec("vault.yaml", &one_app());
+    let o = env.commit(&spec2, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!std::fs::symlink_metadata(path.join(file))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(path.join(file)).unwrap(),
+        head_file(&repo, file).unwrap()
+    );
+    assert!(!head_file(&repo, file).unwrap().contains("- web"));
+    assert_eq!(
+        std::fs::read_to_string(path.join("shared/target.yaml")).unwrap(),
+        current,
+        "the link's target is untouched"
+    );
+    assert_eq!(commit_count(&repo), 2);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_generated_file_linked_outside_the_repository_is_refused() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    let file = "apps/shop/api/vaultauth.yaml";
+    let outside = env.path().join("victim.yaml");
+    std::fs::write(&outside, "precious\n").unwrap();
+    std::fs::remove_file(path.join(file)).unwrap();
+    std::os::unix::fs::symlink(&outside, path.join(file)).unwrap();
+    let head = head_id(&repo);
+    let spec2 = env.spec(
+        "vault.yaml",
+        &TWO_APPS.replace("secret/shop/api", "secret/shop/api-v2"),
+    );
+    for extra in [&[][..], &["--force"][..]] {
+        let o = env.commit(&spec2, &path, extra);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("{file} is a symbolic link to")),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("precious"), "not read either");
+    }
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "precious\n");
+    assert_eq!(head_id(&repo), head);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_later_prune_never_deletes_through_a_link_outside_the_repository() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    // The user moves one app's folder out of the repository and links it back.
+    let outside = env.path().join("outside-web");
+    std::fs::rename(path.join("apps/shop/web"), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, path.join("apps/shop/web")).unwrap();
+    let before = read_tree(&outside);
+    assert!(!before.is_empty());
+    let head = head_id(&repo);
+    // The web app leaves the spec: its generated files would be pruned.
+    let spec = env.spec("vault.yaml", &one_app());
+    let o = env.commit(&spec, &path, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("apps/shop/web is a symbolic link to"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(read_tree(&outside), before, "nothing deleted outside");
+    assert_eq!(head_id(&repo), head);
+}
+
+// ---- Recovery (issue 11, item 3) ----
+
+/// The change the crash tests interrupt: adds an app, removes a secret, updates shared files.
+fn crash_specs() -> (String, String) {
+    let before = one_app();
+    let after = TWO_APPS.replace("      - name: api-keys\n        kv: secret/shop/keys\n", "");
+    (before, after)
+}
+
+/// The tree and message of the commit an uninterrupted run makes.
+fn reference_commit(env: &Env) -> (git2::Oid, String) {
+    let (before, after) = crash_specs();
+    let (path, repo) = env.repo("reference");
+    std::fs::create_dir_all(env.path().join("reference-spec")).unwrap();
+    let spec = env.spec("reference-spec/vault.yaml", &before);
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    std::fs::write(&spec, &after).unwrap();
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    (head.tree_id(), head.message().unwrap().to_string())
+}
+
+fn assert_completed(env: &Env, path: &Path, repo: &Repository, reference: &(git2::Oid, String)) {
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    assert_eq!(commit_count(repo), 2, "exactly one commit on top");
+    assert_eq!(head.tree_id(), reference.0, "exactly the planned tree");
+    assert_eq!(head.message().unwrap(), reference.1);
+    assert!(statuses(repo).is_empty(), "{:?}", statuses(repo));
+    assert_eq!(env.git(path, &["status", "--porcelain"]), "");
+    fsck_clean(path);
+}
+
+#[test]
+fn a_run_killed_at_any_point_is_completed_by_the_next_run() {
+    let env = Env::new();
+    let reference = reference_commit(&env);
+    let (before, after) = crash_specs();
+    for point in ["objects", "work-tree-half", "work-tree", "index", "ref"] {
+        let (path, repo) = env.repo(&format!("fleet-{point}"));
+        std::fs::create_dir_all(env.path().join(point)).unwrap();
+        let spec = env.spec(&format!("{point}/vault.yaml"), &before);
+        assert!(env.commit(&spec, &path, &[]).status.success());
+        std::fs::write(&spec, &after).unwrap();
+        let o = env.commit_killed_at(point, &spec, &path);
+        assert!(
+            o.status.code().is_none(),
+            "{point}: killed by a signal, {o:?}"
+        );
+        let o = env.commit(&spec, &path, &[]);
+        assert!(o.status.success(), "{point}: {}", stderr(&o));
+        assert_completed(&env, &path, &repo, &reference);
+    }
+}
+
+#[test]
+fn a_first_commit_killed_at_any_point_is_completed_by_the_next_run() {
+    let env = Env::new();
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let (ref_path, ref_repo) = env.repo("reference");
+    assert!(env.commit(&spec, &ref_path, &[]).status.success());
+    let reference = ref_repo.head().unwrap().peel_to_commit().unwrap();
+    for point in ["objects", "work-tree-half", "work-tree", "index", "ref"] {
+        let (path, repo) = env.repo(&format!("fleet-{point}"));
+        let o = env.commit_killed_at(point, &spec, &path);
+        assert!(o.status.code().is_none(), "{point}: {o:?}");
+        let o = env.commit(&spec, &path, &[]);
+        assert!(o.status.success(), "{point}: {}", stderr(&o));
+        let head = repo.head().unwrap().peel_to_commit().unwrap();
+        assert_eq!(commit_count(&repo), 1, "{point}");
+        assert_eq!(head.tree_id(), reference.tree_id(), "{point}");
+        assert_eq!(head.message(), reference.message(), "{point}");
+        assert!(statuses(&repo).is_empty(), "{point}: {:?}", statuses(&repo));
+        fsck_clean(&path);
+    }
+}
+
+#[test]
+fn real_kill_9_at_random_moments_then_the_next_run_completes_or_names_what_to_remove() {
+    let env = Env::new();
+    let before = kubectl_vault::bench_support::big_spec(30, 3);
+    let after = kubectl_vault::bench_support::big_spec(40, 2);
+    let spec = env.spec("vault.yaml", &before);
+    let (ref_path, ref_repo) = env.repo("reference");
+    assert!(env.commit(&spec, &ref_path, &[]).status.success());
+    std::fs::write(&spec, &after).unwrap();
+    assert!(env.commit(&spec, &ref_path, &[]).status.success());
+    let reference = ref_repo.head().unwrap().peel_to_commit().unwrap();
+    for (i, delay_ms) in [5u64, 30, 60, 100, 150, 250].into_iter().enumerate() {
+        let (path, repo) = env.repo(&format!("fleet-{i}"));
+        std::fs::write(&spec, &before).unwrap();
+        assert!(env.commit(&spec, &path, &[]).status.success());
+        std::fs::write(&spec, &after).unwrap();
+        let mut child = env
+            .cmd()
+            .args(Env::commit_args(&spec, &path, &[]))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        // The next run completes, or names the lock file a killed git write left behind.
+        let mut o = env.commit(&spec, &path, &[]);
+        for _ in 0..2 {
+            if o.status.success() {
+                break;
+            }
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(3), "after {delay_ms} ms: {err}");
+            let lock = err
+                .split("(rm ")
+                .nth(1)
+                .and_then(|r| r.split(')').next())
+                .unwrap_or_else(|| panic!("after {delay_ms} ms: {err}"));
+            std::fs::remove_file(lock).unwrap();
+            o = env.commit(&spec, &path, &[]);
+        }
+        assert!(o.status.success(), "after {delay_ms} ms: {}", stderr(&o));
+        let head = repo.head().unwrap().peel_to_commit().unwrap();
+        assert_eq!(head.tree_id(), reference.tree_id(), "after {delay_ms} ms");
+        assert_eq!(commit_count(&repo), 2, "after {delay_ms} ms");
+        assert!(
+            statuses(&repo).is_empty(),
+            "after {delay_ms} ms: {:?}",
+            statuses(&repo)
+        );
+        fsck_clean(&path);
+    }
+}
+
+#[test]
+fn a_stale_branch_lock_after_a_kill_is_named_and_the_run_completes_once_it_is_removed() {
+    let env = Env::new();
+    let reference = reference_commit(&env);
+    let (before, after) = crash_specs();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", &before);
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    std::fs::write(&spec, &after).unwrap();
+    // Killed between the index write and the ref move, while holding the ref's lock file.
+    let o = env.commit_killed_at("index", &spec, &path);
+    assert!(o.status.code().is_none());
+    let lock = path.join(".git/refs/heads/main.lock");
+    std::fs::write(&lock, "").unwrap();
+    let head = head_id(&repo);
+    let o = env.commit(&spec, &path, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("rm {}", lock.display()))
+            && stderr(&o).contains("killed while writing it"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(head_id(&repo), head);
+    std::fs::remove_file(&lock).unwrap();
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_completed(&env, &path, &repo, &reference);
+}
+
+#[test]
+fn a_stale_index_lock_is_named_before_anything_is_written() {
+    let env = Env::new();
+    let reference = reference_commit(&env);
+    let (before, after) = crash_specs();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", &before);
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    std::fs::write(&spec, &after).unwrap();
+    let lock = path.join(".git/index.lock");
+    std::fs::write(&lock, "").unwrap();
+    let tree_before = read_tree(&path.join("apps"));
+    let o = env.commit(&spec, &path, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("rm {}", lock.display())),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        read_tree(&path.join("apps")),
+        tree_before,
+        "work tree untouched"
+    );
+    assert_eq!(commit_count(&repo), 1);
+    std::fs::remove_file(&lock).unwrap();
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_completed(&env, &path, &repo, &reference);
+}
+
+#[test]
+fn staged_content_that_is_not_the_planned_content_is_refused_with_the_command_to_unstage_it() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    let file = "apps/shop/api/vaultauth.yaml";
+    let edited = std::fs::read_to_string(path.join(file))
+        .unwrap()
+        .replace("role: shop-api", "role: staged");
+    std::fs::write(path.join(file), edited).unwrap();
+    env.git(&path, &["add", file]);
+    let spec2 = env.spec("vault.yaml", &one_app());
+    let o = env.commit(&spec2, &path, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("git restore --staged -- {file}")),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(commit_count(&repo), 1);
+}
+
+// ---- Git semantics (issue 11, item 5) ----
+
+#[test]
+fn clean_and_smudge_filters_are_applied_to_the_blobs_and_the_rerun_is_a_no_op() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    // A reversible "encryption" (rot13), as git-crypt or a sops-style driver would be set up.
+    let rot13 = "tr A-Za-z N-ZA-Mn-za-m";
+    env.git(&path, &["config", "filter.rot13.clean", rot13]);
+    env.git(&path, &["config", "filter.rot13.smudge", rot13]);
+    env.git(&path, &["config", "filter.rot13.required", "true"]);
+    std::fs::write(path.join(".gitattributes"), "apps/**/*.yaml filter=rot13\n").unwrap();
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = "apps/shop/api/vaultauth.yaml";
+    let plain = std::fs::read_to_string(path.join(file)).unwrap();
+    assert!(
+        plain.contains("kind: VaultAuth"),
+        "the work tree holds plain text"
+    );
+    let blob = head_file(&repo, file).unwrap();
+    assert!(
+        blob.contains("xvaq: InhygNhgu"),
+        "the blob is the clean filter's output: {blob}"
+    );
+    assert_eq!(env.git(&path, &["show", &format!("HEAD:{file}")]), blob);
+    // git agrees with the work tree, and the re-run commits nothing.
+    assert_eq!(
+        env.git(&path, &["status", "--porcelain"]),
+        "?? .gitattributes\n"
+    );
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("up to date"), "{}", stdout(&o));
+    // A change of one file re-encrypts it and leaves the rest as git has them.
+    let spec = env.spec("vault.yaml", &one_app());
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(commit_count(&repo), 2);
+    assert_eq!(
+        env.git(&path, &["status", "--porcelain"]),
+        "?? .gitattributes\n"
+    );
+    fsck_clean(&path);
+}
+
+#[test]
+fn eol_attributes_give_the_work_tree_crlf_and_the_blobs_lf() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    std::fs::write(path.join(".gitattributes"), "*.yaml text eol=crlf\n").unwrap();
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = "apps/shop/api/vaultauth.yaml";
+    let disk = std::fs::read_to_string(path.join(file)).unwrap();
+    assert!(disk.contains("\r\n"), "work tree: CRLF");
+    let blob = head_file(&repo, file).unwrap();
+    assert!(!blob.contains('\r'), "blob: LF");
+    assert_eq!(disk.replace("\r\n", "\n"), blob);
+    assert_eq!(
+        env.git(&path, &["status", "--porcelain"]),
+        "?? .gitattributes\n"
+    );
+    let o = env.commit(&spec, &path, &[]);
+    assert!(
+        stdout(&o).contains("up to date"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+
+    // core.autocrlf=true, no attributes at all: the same as git checkout does.
+    let (path, repo) = env.repo("autocrlf");
+    env.git(&path, &["config", "core.autocrlf", "true"]);
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(path.join(file))
+        .unwrap()
+        .contains("\r\n"));
+    assert!(!head_file(&repo, file).unwrap().contains('\r'));
+    assert_eq!(env.git(&path, &["status", "--porcelain"]), "");
+    let o = env.commit(&spec, &path, &[]);
+    assert!(
+        stdout(&o).contains("up to date"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+}
+
+#[test]
+fn without_a_git_binary_attributes_are_read_through_libgit2() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    std::fs::write(
+        path.join(".gitattributes"),
+        "*.yaml text eol=crlf\n*.sh -text\n",
+    )
+    .unwrap();
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let o = env
+        .cmd()
+        .args(Env::commit_args(&spec, &path, &[]))
+        .env("PATH", env.path().join("empty"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = "apps/shop/api/vaultauth.yaml";
+    assert!(std::fs::read_to_string(path.join(file))
+        .unwrap()
+        .contains("\r\n"));
+    assert!(!head_file(&repo, file).unwrap().contains('\r'));
+    assert_eq!(
+        env.git(&path, &["status", "--porcelain"]),
+        "?? .gitattributes\n"
+    );
+}
+
+#[test]
+fn an_attribute_the_tool_cannot_honour_is_refused_by_name() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    std::fs::write(
+        path.join(".gitattributes"),
+        "*.yaml working-tree-encoding=UTF-16\n",
+    )
+    .unwrap();
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let o = env.commit(&spec, &path, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("`working-tree-encoding=UTF-16`"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(commit_count(&repo), 0);
+    assert!(!path.join("apps").exists());
+    // A required filter with no command configured: git refuses too.
+    std::fs::write(path.join(".gitattributes"), "*.yaml filter=crypt\n").unwrap();
+    env.git(&path, &["config", "filter.crypt.required", "true"]);
+    let o = env.commit(&spec, &path, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("`filter=crypt`"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_branch_checked_out_in_another_worktree_is_refused() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    let wt = env.path().join("wt");
+    env.git(
+        &path,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "vault-update",
+            wt.to_str().unwrap(),
+        ],
+    );
+    let tip = repo.refname_to_id("refs/heads/vault-update").unwrap();
+    let spec2 = env.spec("vault.yaml", &one_app());
+    let o = env.commit(&spec2, &path, &["--branch", "vault-update"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("checked out in another worktree")
+            && stderr(&o).contains(wt.file_name().unwrap().to_str().unwrap()),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(repo.refname_to_id("refs/heads/vault-update").unwrap(), tip);
+    // From the other side: `main` is checked out in the main worktree.
+    let o = env.commit(&spec2, &wt, &["--branch", "main"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // In its own worktree the branch is the current one: committed there.
+    let o = env.commit(&spec2, &wt, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_ne!(repo.refname_to_id("refs/heads/vault-update").unwrap(), tip);
+}
+
+#[test]
+fn a_merge_cherry_pick_or_rebase_in_progress_is_refused() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    // A real conflicting merge.
+    std::fs::write(path.join("notes.txt"), "base\n").unwrap();
+    env.git(&path, &["add", "notes.txt"]);
+    env.git(&path, &["commit", "-qm", "base"]);
+    env.git(&path, &["switch", "-qc", "other"]);
+    std::fs::write(path.join("notes.txt"), "other\n").unwrap();
+    env.git(&path, &["commit", "-qam", "other"]);
+    env.git(&path, &["switch", "-q", "main"]);
+    std::fs::write(path.join("notes.txt"), "main\n").unwrap();
+    env.git(&path, &["commit", "-qam", "main"]);
+    let merge = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&path)
+        .args(["merge", "other"])
+        .env("HOME", env.path())
+        .output()
+        .unwrap();
+    assert!(!merge.status.success(), "the merge conflicts");
+    let head = head_id(&repo);
+    let spec2 = env.spec("vault.yaml", &one_app());
+    let o = env.commit(&spec2, &path, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a merge is in progress")
+            && stderr(&o).contains("git merge --continue"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(head_id(&repo), head);
+    env.git(&path, &["merge", "--abort"]);
+    std::fs::write(
+        path.join(".git/CHERRY_PICK_HEAD"),
+        format!("{}\n", head.unwrap()),
+    )
+    .unwrap();
+    let o = env.commit(&spec2, &path, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a cherry-pick is in progress"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_file(path.join(".git/CHERRY_PICK_HEAD")).unwrap();
+
+    // A real conflicting rebase (HEAD is detached while it runs; the state is named first).
+    let rebase = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&path)
+        .args(["rebase", "other"])
+        .env("HOME", env.path())
+        .output()
+        .unwrap();
+    assert!(!rebase.status.success(), "the rebase conflicts");
+    let o = env.commit(&spec2, &path, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a rebase is in progress")
+            && stderr(&o).contains("git rebase --continue"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        repo.refname_to_id("refs/heads/main").ok(),
+        head,
+        "main not moved"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn commit_gpgsign_is_honoured_by_letting_git_sign_the_commit() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let key = env.path().join("signing-key");
+    let keygen = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status();
+    if !matches!(keygen, Ok(s) if s.success()) {
+        eprintln!("skipped: no ssh-keygen to make a signing key");
+        return;
+    }
+    env.git(&path, &["config", "gpg.format", "ssh"]);
+    env.git(&path, &["config", "user.signingkey", key.to_str().unwrap()]);
+    env.git(&path, &["config", "commit.gpgsign", "true"]);
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    let (signature, _) = repo.extract_signature(&head.id(), None).unwrap();
+    assert!(
+        signature.as_str().unwrap().contains("BEGIN SSH SIGNATURE"),
+        "the commit is signed"
+    );
+    assert_eq!(head.author().email().ok(), Some("fleet@example.com"));
+    assert!(head
+        .message()
+        .unwrap()
+        .starts_with("vault(dev): add 3 secrets"));
+    assert!(statuses(&repo).is_empty());
+
+    // Signing that fails stops the run before anything is written.
+    env.git(&path, &["config", "user.signingkey", "/nonexistent/key"]);
+    let spec2 = env.spec("vault.yaml", &one_app());
+    let tree_before = read_tree(&path.join("apps"));
+    let o = env.commit(&spec2, &path, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("signing the commit failed"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(commit_count(&repo), 1);
+    assert_eq!(read_tree(&path.join("apps")), tree_before);
+}
+
+#[cfg(unix)]
+#[test]
+fn commit_hooks_are_refused_by_name_unless_no_verify() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let hook = path.join(".git/hooks/pre-commit");
+    std::fs::create_dir_all(hook.parent().unwrap()).unwrap();
+    std::fs::write(&hook, "#!/bin/sh\nexit 0\n").unwrap();
+    // Not executable: git ignores it, and so does the tool.
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(env.commit(&spec, &path, &["--dry-run"]).status.success());
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = env.commit(&spec, &path, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("pre-commit") && stderr(&o).contains("--no-verify"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(commit_count(&repo), 0);
+    assert!(!path.join("apps").exists());
+    // A dry run still shows the change.
+    assert!(env.commit(&spec, &path, &["--dry-run"]).status.success());
+    let o = env.commit(&spec, &path, &["--no-verify"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(commit_count(&repo), 1);
+
+    // core.hooksPath, relative to the work tree as git takes it.
+    std::fs::remove_file(&hook).unwrap();
+    let dir = path.join(".githooks");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("commit-msg"), "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(
+        dir.join("commit-msg"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    env.git(&path, &["config", "core.hooksPath", ".githooks"]);
+    let spec = env.spec("vault.yaml", &one_app());
+    let o = env.commit(&spec, &path, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(".githooks/commit-msg"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+// ---- Push (issue 11, item 6) and output (item 9) ----
+
+#[test]
+fn push_sends_a_branch_that_is_ahead_even_when_there_is_nothing_to_commit() {
+    let env = Env::new();
+    let remote_path = env.path().join("remote.git");
+    let remote = Repository::init_bare(&remote_path).unwrap();
+    let (path, repo) = env.repo("fleet");
+    repo.remote("origin", remote_path.to_str().unwrap())
+        .unwrap();
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    // Committed without --push (or a push that failed): the branch is ahead of the remote.
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    let tip = head_id(&repo).unwrap();
+    let short = &tip.to_string()[..12];
+    let o = env.commit(&spec, &path, &["--push"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("up to date"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("pushed main to origin: new branch at {short}")),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(remote.refname_to_id("refs/heads/main").unwrap(), tip);
+
+    // Nothing left to push: said so.
+    let o = env.commit(&spec, &path, &["--push"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "origin already has main at {short}: nothing to push"
+        )),
+        "{}",
+        stdout(&o)
+    );
+
+    // Two local commits ahead: both pushed, and the range is shown.
+    std::fs::write(&spec, one_app()).unwrap();
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    std::fs::write(&spec, TWO_APPS).unwrap();
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    let new_tip = head_id(&repo).unwrap();
+    let o = env.commit(&spec, &path, &["--push"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "pushed main to origin: {short}..{} (2 commits)",
+            &new_tip.to_string()[..12]
+        )),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(remote.refname_to_id("refs/heads/main").unwrap(), new_tip);
+}
+
+#[test]
+fn the_recovery_for_a_rejected_push_pushes() {
+    let env = Env::new();
+    let remote_path = env.path().join("remote.git");
+    let remote = Repository::init_bare(&remote_path).unwrap();
+    let (path, _repo) = env.repo("fleet");
+    env.git(
+        &path,
+        &["remote", "add", "origin", remote_path.to_str().unwrap()],
+    );
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    assert!(env.commit(&spec, &path, &["--push"]).status.success());
+    // Someone else pushes an unrelated file.
+    let other = env.path().join("other");
+    env.git(
+        env.path(),
+        &[
+            "clone",
+            "-q",
+            "-b",
+            "main",
+            remote_path.to_str().unwrap(),
+            other.to_str().unwrap(),
+        ],
+    );
+    std::fs::write(other.join("README.md"), "fleet\n").unwrap();
+    env.git(&other, &["add", "README.md"]);
+    env.git(
+        &other,
+        &[
+            "-c",
+            "user.name=o",
+            "-c",
+            "user.email=o@example.com",
+            "commit",
+            "-qm",
+            "readme",
+        ],
+    );
+    env.git(&other, &["push", "-q", "origin", "main"]);
+    let spec = env.spec("vault.yaml", &one_app());
+    let o = env.commit(&spec, &path, &["--push"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("git pull --rebase origin main"),
+        "{}",
+        stderr(&o)
+    );
+    // The recovery the hint gives: pull --rebase, run again. The re-run has nothing to commit
+    // and must still push.
+    env.git(&path, &["pull", "-q", "--rebase", "origin", "main"]);
+    let o = env.commit(&spec, &path, &["--push"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("pushed main to origin:"),
+        "{}",
+        stdout(&o)
+    );
+    let local = Repository::open(&path).unwrap();
+    assert_eq!(
+        remote.refname_to_id("refs/heads/main").unwrap(),
+        head_id(&local).unwrap()
+    );
+}
+
+#[test]
+fn a_closed_stdout_neither_crashes_the_run_nor_skips_the_push() {
+    let env = Env::new();
+    let remote_path = env.path().join("remote.git");
+    let remote = Repository::init_bare(&remote_path).unwrap();
+    let (path, repo) = env.repo("fleet");
+    repo.remote("origin", remote_path.to_str().unwrap())
+        .unwrap();
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    // `commit ... | head -1` where head is already gone: every write to stdout fails.
+    let mut child = env
+        .cmd()
+        .args(Env::commit_args(&spec, &path, &["--push"]))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert_ne!(o.status.code(), Some(101));
+    assert_eq!(commit_count(&repo), 1);
+    assert_eq!(
+        remote.refname_to_id("refs/heads/main").ok(),
+        head_id(&repo),
+        "pushed"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn written_files_follow_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    for (umask, script, yaml) in [
+        ("077", 0o700, 0o600),
+        ("022", 0o755, 0o644),
+        ("002", 0o775, 0o664),
+    ] {
+        let (path, _repo) = env.repo(&format!("fleet-{umask}"));
+        let spec = env.spec("vault.yaml", TWO_APPS);
+        let mut args = vec![
+            "-c".to_string(),
+            format!("umask {umask}; exec \"$@\""),
+            "sh".into(),
+            env!("CARGO_BIN_EXE_kubectl-vault").into(),
+        ];
+        args.extend(Env::commit_args(&spec, &path, &[]));
+        let o = std::process::Command::new("sh")
+            .args(&args)
+            .env("HOME", env.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let mode = |p: &str| {
+            std::fs::metadata(path.join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(
+            mode("vault-config/dev/configure.sh"),
+            script,
+            "umask {umask}"
+        );
+        assert_eq!(mode("apps/shop/api/vaultauth.yaml"), yaml, "umask {umask}");
+    }
 }

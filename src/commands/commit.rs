@@ -32,12 +32,18 @@ pub struct CommitArgs {
     /// Overwrite generated files that were edited by hand, and files the tool did not write.
     #[arg(long)]
     pub force: bool,
-    /// Push the branch after committing, with your own Git credentials.
+    /// Push the branch after committing (also when there was nothing new to commit), with your
+    /// own Git credentials.
     #[arg(long)]
     pub push: bool,
     /// The remote to push to.
     #[arg(long, value_name = "NAME", default_value = "origin", requires = "push")]
     pub remote: String,
+    /// Commit although the repository has commit hooks (pre-commit, prepare-commit-msg,
+    /// commit-msg, post-commit, reference-transaction). kubectl-vault never runs hooks;
+    /// without this flag it refuses to commit in a repository that has them.
+    #[arg(long)]
+    pub no_verify: bool,
     /// How long to wait for another run on the same repository before giving up.
     #[arg(long, value_name = "SECONDS", default_value_t = 5)]
     pub lock_timeout: u64,
@@ -74,47 +80,85 @@ pub fn run(args: CommitArgs) -> Result<(), Error> {
         return Err(Error::check_failed(msg));
     }
 
+    // Everything the run does happens before anything is printed: a closed stdout
+    // (`commit ... | head -1`) can neither stop the push nor leave it half done.
+    let mut report = Report::default();
+    let message = commit_message(&generated.stack.cluster, &plan.changes);
     if plan.is_empty() {
-        println!(
+        report.line(format!(
             "{} is up to date: the spec's tree is already committed on {}",
             args.repo.display(),
             plan.branch
-        );
-        return Ok(());
-    }
-    let message = commit_message(&generated.stack.cluster, &plan.changes);
-    if args.dry_run {
+        ));
+    } else if args.dry_run {
         for c in &plan.changes {
-            print!(
-                "{}",
-                unified_diff(
-                    &c.path,
-                    c.old.as_deref().unwrap_or(""),
-                    c.new.as_deref().unwrap_or(""),
-                    color
-                )
-            );
+            report.text(unified_diff(
+                &c.path,
+                c.old.as_deref().unwrap_or(""),
+                c.new.as_deref().unwrap_or(""),
+                color,
+            ));
         }
-        println!("{}", summary(&plan, &message));
-        println!("dry run: nothing was changed");
-        if args.exit_code {
+        report.line(summary(&plan, &message));
+        report.line("dry run: nothing was changed".into());
+    } else {
+        let hooks = if args.no_verify {
+            gitops::Hooks::Skip
+        } else {
+            gitops::Hooks::Refuse
+        };
+        let id = gitops::apply(&repo, &plan, &message, hooks)?;
+        report.line(format!(
+            "committed {} on {}: {}",
+            &id.to_string()[..12],
+            plan.branch,
+            message.lines().next().unwrap_or_default()
+        ));
+        report.line(summary(&plan, &message));
+    }
+    if args.dry_run {
+        if args.push {
+            report.line(format!("dry run: {} was not pushed", plan.branch));
+        }
+        report.print();
+        if args.exit_code && !plan.is_empty() {
             return Err(Error::check_failed(""));
         }
         return Ok(());
     }
-    let id = gitops::apply(&repo, &plan, &message)?;
-    println!(
-        "committed {} on {}: {}",
-        &id.to_string()[..12],
-        plan.branch,
-        message.lines().next().unwrap_or_default()
-    );
-    println!("{}", summary(&plan, &message));
     if args.push {
-        gitops::push(&repo, &args.remote, &plan.branch)?;
-        println!("pushed {} to {}", plan.branch, args.remote);
+        // Also when nothing was committed: the branch may be ahead of the remote.
+        match gitops::push(&repo, &args.remote, &plan.branch) {
+            Ok(pushed) => report.line(pushed.describe(&plan.branch, &args.remote)),
+            Err(e) => {
+                report.print();
+                return Err(e);
+            }
+        }
     }
+    report.print();
     Ok(())
+}
+
+/// What the run prints, held until the run's work is done.
+#[derive(Default)]
+struct Report(String);
+
+impl Report {
+    fn line(&mut self, line: String) {
+        self.0.push_str(&line);
+        self.0.push('\n');
+    }
+    fn text(&mut self, text: String) {
+        self.0.push_str(&text);
+    }
+    /// Writes to stdout; a reader that went away (EPIPE) is not an error of the run, whose
+    /// work is already done.
+    fn print(self) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(self.0.as_bytes()).and_then(|()| out.flush());
+    }
 }
 
 fn summary(plan: &Plan, _message: &str) -> String {

@@ -8,8 +8,20 @@
 //! - files the tool did not generate (no header) are never modified or deleted; files it did
 //!   generate but that were edited by hand since (header hash mismatch, committed or not) stop
 //!   the run unless `--force`;
+//! - nothing is read, written or deleted through a symbolic link that leaves the work tree,
+//!   nor written beyond a linked folder (`guard`);
+//! - git's own state is respected: operations in progress, other worktrees, stale lock files,
+//!   commit hooks (refused) and signing (done by the user's `git`) (`guard`), attributes and
+//!   filters (`convert`);
 //! - objects are written first, then the work tree (temporary file + rename, restored on
-//!   failure), then the index entries of the generated paths, and the branch ref moves last.
+//!   failure), then the index entries of the generated paths, and the branch ref moves last;
+//!   a run killed between any two steps is completed by the next one.
+
+mod convert;
+mod guard;
+mod push;
+
+pub use push::{push, Pushed};
 
 use crate::error::Error;
 use crate::header;
@@ -56,6 +68,8 @@ pub struct Plan {
     pub parent: Option<Oid>,
     pub changes: Vec<Change>,
     pub conflicts: Vec<Conflict>,
+    /// How git converts the paths that are not stored byte for byte (filters, CRLF).
+    pub rules: BTreeMap<String, convert::Rule>,
 }
 
 impl Plan {
@@ -194,11 +208,6 @@ fn target_branch(repo: &Repository, opts: &Options) -> Result<(String, bool, Opt
     Ok((wanted, checked_out, tip))
 }
 
-fn blob_text(repo: &Repository, id: Oid) -> Option<String> {
-    let blob = repo.find_blob(id).ok()?;
-    Some(String::from_utf8_lossy(blob.content()).into_owned())
-}
-
 /// Every blob in `tree` under the given top-level folders, by path, read in one walk.
 ///
 /// One walk per folder, not one `get_path` per file: libgit2 does not cache large tree
@@ -238,7 +247,15 @@ fn committed_blobs<'a>(
 
 /// Compares `tree` with the branch (and, when checked out, the work tree).
 pub fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Error> {
+    guard::check_state(repo)?;
     let (branch, checked_out, parent) = target_branch(repo, opts)?;
+    if let Some(elsewhere) = guard::checked_out_elsewhere(repo, &branch) {
+        return Err(Error::usage(format!(
+            "branch `{branch}` is checked out in another worktree, {}: committing would move it under that worktree (git refuses this too); nothing was changed\nhint: run kubectl vault commit --repo {} there, or pass another --branch",
+            elsewhere.display(),
+            elsewhere.display()
+        )));
+    }
     // The branch's tree (none on an unborn branch); reading only, planning writes no object.
     let base = match parent {
         Some(p) => Some(
@@ -256,16 +273,77 @@ pub fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Erro
     } else {
         Default::default()
     };
+    // What is staged for the dirty paths: a run killed after writing the index leaves exactly
+    // the planned content staged, which is not a change of the user's.
+    let index = if checked_out && !dirty.is_empty() {
+        Some(repo.index().map_err(git_err("read the index"))?)
+    } else {
+        None
+    };
+    let staged =
+        |path: &str| -> Option<Oid> { index.as_ref()?.get_path(Path::new(path), 0).map(|e| e.id) };
+
+    // Everything the tool may write or prune lives under these top-level folders.
+    let mut folders: Vec<&str> = tree
+        .files
+        .keys()
+        .map(|p| p.split('/').next().unwrap_or(p))
+        .chain(opts.roots.iter().map(|r| r.split('/').next().unwrap_or(r)))
+        .collect();
+    folders.sort();
+    folders.dedup();
+    let committed = match &base {
+        Some(base) => committed_blobs(repo, base, folders),
+        None => BTreeMap::new(),
+    };
+    // Generated files under the tool's roots that the spec no longer produces.
+    let stale: Vec<(&String, &Oid)> = committed
+        .iter()
+        .filter(|(path, _)| {
+            !tree.files.contains_key(*path)
+                && opts.roots.iter().any(|r| {
+                    path.strip_prefix(r.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+                })
+        })
+        .collect();
+
+    // Nothing in the work tree is read, written or deleted through a link that leaves it.
+    if checked_out {
+        let mut confinement = guard::Confinement::new(repo)?;
+        let escapes: Vec<String> = tree
+            .files
+            .keys()
+            .chain(stale.iter().map(|(p, _)| *p))
+            .filter_map(|p| confinement.escape(p))
+            .collect();
+        if !escapes.is_empty() {
+            return Err(guard::escapes_error(&escapes));
+        }
+    }
+
+    let mut converter = convert::Converter::new(repo);
+    converter.preload(
+        tree.files
+            .keys()
+            .chain(stale.iter().map(|(p, _)| *p))
+            .map(String::as_str),
+    );
+    let mut rules: BTreeMap<String, convert::Rule> = BTreeMap::new();
     let mut changes = Vec::new();
     let mut conflicts = Vec::new();
 
-    let on_disk = |path: &str| -> Option<String> {
+    let on_disk = |path: &str, rule: &convert::Rule| -> Option<String> {
         let dir = workdir.as_ref()?;
-        std::fs::read(dir.join(path))
-            .ok()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+        std::fs::read(dir.join(path)).ok().map(|b| {
+            convert::Converter::from_worktree(rule, String::from_utf8_lossy(&b).into_owned())
+        })
     };
-    let mut check_edits = |path: &str, committed: Option<&String>, wanted: &str| {
+    let mut check_edits = |path: &str,
+                           rule: &convert::Rule,
+                           committed: Option<&String>,
+                           wanted: &str,
+                           wanted_id: Option<Oid>| {
         // Committed: the branch holds a file that is not ours, or ours edited by hand.
         if let Some(old) = committed {
             match header::read(old) {
@@ -292,16 +370,17 @@ pub fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Erro
                     | git2::Status::INDEX_MODIFIED
                     | git2::Status::INDEX_DELETED
                     | git2::Status::INDEX_RENAMED,
-            ) {
+            ) && staged(path) != wanted_id
+            {
                 conflicts.push(Conflict {
                     path: path.into(),
-                    reason: "has staged changes: commit or unstage them first".into(),
-                    current: on_disk(path).unwrap_or_default(),
+                    reason: format!("has staged changes: commit them, or unstage them with `git restore --staged -- {path}`"),
+                    current: on_disk(path, rule).unwrap_or_default(),
                     wanted: wanted.into(),
                 });
                 return;
             }
-            if let Some(disk) = on_disk(path) {
+            if let Some(disk) = on_disk(path, rule) {
                 if Some(&disk) != committed && disk != wanted {
                     let reason = match header::read(&disk) {
                         Some(s) if !s.is_hand_edited() => {
@@ -323,44 +402,33 @@ pub fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Erro
         }
     };
 
-    // Everything the tool may write or prune lives under these top-level folders.
-    let mut folders: Vec<&str> = tree
-        .files
-        .keys()
-        .map(|p| p.split('/').next().unwrap_or(p))
-        .chain(opts.roots.iter().map(|r| r.split('/').next().unwrap_or(r)))
-        .collect();
-    folders.sort();
-    folders.dedup();
-    let committed = match &base {
-        Some(base) => committed_blobs(repo, base, folders),
-        None => BTreeMap::new(),
-    };
-
     for (path, content) in &tree.files {
+        let rule = converter.rule(path, content)?;
         // Compare object ids first: hashing the wanted text is far cheaper than reading and
         // inflating thousands of unchanged blobs from the object database.
         let committed_id = committed.get(path).copied();
-        let wanted_id = Oid::hash_object(ObjectType::Blob, content.as_bytes())
-            .map_err(git_err("hash a blob"))?;
+        let wanted_id = converter.blob_id(path, &rule, content, false)?;
         if committed_id == Some(wanted_id) {
             if dirty.contains_key(path) {
-                check_edits(path, None, content);
+                check_edits(path, &rule, None, content, Some(wanted_id));
+            }
+            if rule != convert::Rule::default() {
+                rules.insert(path.clone(), rule);
             }
             continue;
         }
-        let old = committed_id.and_then(|id| blob_text(repo, id));
+        let old = committed_id.and_then(|id| converter.read_blob(path, &rule, id));
         match &old {
             Some(o) if o == content => {
                 if dirty.contains_key(path) {
-                    check_edits(path, None, content);
+                    check_edits(path, &rule, None, content, Some(wanted_id));
                 }
             }
             _ => {
-                check_edits(path, old.as_ref(), content);
+                check_edits(path, &rule, old.as_ref(), content, Some(wanted_id));
                 changes.push(Change {
                     path: path.clone(),
-                    action: if old.is_some() {
+                    action: if committed_id.is_some() {
                         Action::Update
                     } else {
                         Action::Add
@@ -370,31 +438,30 @@ pub fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Erro
                 });
             }
         }
+        if rule != convert::Rule::default() {
+            rules.insert(path.clone(), rule);
+        }
     }
-    // Prune: generated files under the tool's roots that the spec no longer produces.
-    let stale = committed.iter().filter(|(path, _)| {
-        !tree.files.contains_key(*path)
-            && opts.roots.iter().any(|r| {
-                path.strip_prefix(r.as_str())
-                    .is_some_and(|rest| rest.starts_with('/'))
-            })
-    });
     for (path, id) in stale {
         let path = path.clone();
-        let Some(old) = blob_text(repo, *id) else {
+        let rule = converter.rule(&path, "")?;
+        let Some(old) = converter.read_blob(&path, &rule, *id) else {
             continue;
         };
         match header::read(&old) {
             None => continue, // not ours: never touched
             Some(_) => {
-                check_edits(&path, Some(&old), "");
+                check_edits(&path, &rule, Some(&old), "", None);
                 changes.push(Change {
-                    path,
+                    path: path.clone(),
                     action: Action::Remove,
                     old: Some(old),
                     new: None,
                 });
             }
+        }
+        if rule != convert::Rule::default() {
+            rules.insert(path, rule);
         }
     }
     changes.sort_by(|a, b| a.path.cmp(&b.path));
@@ -406,6 +473,7 @@ pub fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Erro
         parent,
         changes,
         conflicts,
+        rules,
     })
 }
 
@@ -467,11 +535,35 @@ fn file_mode(path: &str) -> FileMode {
 /// object files costs more than the rest of a large first commit.
 const LOOSE_OBJECT_LIMIT: usize = 100;
 
+/// What `apply` does about the repository's commit hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hooks {
+    /// Refuse to commit when git would run a commit hook (the tool does not run hooks).
+    Refuse,
+    /// Commit without running them: the user asked for it (`--no-verify`).
+    Skip,
+}
+
 /// Writes the commit (objects, work tree, index, branch ref) and returns its id.
-pub fn apply(repo: &Repository, plan: &Plan, message: &str) -> Result<Oid, Error> {
+///
+/// A run killed at any point leaves a state the next run completes: objects are unreferenced
+/// until the ref moves, a work-tree file is either old or new (rename), and a staged entry
+/// that equals the planned content is accepted by `plan`.
+pub fn apply(repo: &Repository, plan: &Plan, message: &str, hooks: Hooks) -> Result<Oid, Error> {
     let (author, committer) = signatures(repo)?;
+    let found = guard::commit_hooks(repo);
+    if !found.is_empty() && hooks == Hooks::Refuse {
+        let list: Vec<String> = found.iter().map(|p| format!("  {}", p.display())).collect();
+        return Err(Error::usage(format!(
+            "the repository has commit hooks that `git commit` would run:\n{}\nkubectl-vault writes its commit without running hooks, and refuses rather than skip them silently; nothing was changed\nhint: review the change with --dry-run, then pass --no-verify to commit without running the hooks (as `git commit --no-verify` would skip pre-commit and commit-msg), or commit the generated files yourself",
+            list.join("\n")
+        )));
+    }
+    guard::check_locks(repo, &plan.branch, plan.checked_out)?;
+    let sign = guard::signing_required(repo);
+
     // 1. Objects: harmless if anything below fails (unreferenced objects, collected by gc).
-    let (commit_id, blob_ids) = if plan.changes.len() > LOOSE_OBJECT_LIMIT {
+    let (tree_id, blob_ids, commit_id) = if plan.changes.len() > LOOSE_OBJECT_LIMIT {
         // A second handle on the repository, so that the in-memory backend never outlives
         // this step in the caller's handle.
         let packing = Repository::open(repo.path()).map_err(git_err("open the repository"))?;
@@ -479,7 +571,14 @@ pub fn apply(repo: &Repository, plan: &Plan, message: &str) -> Result<Oid, Error
         let mempack = odb
             .add_new_mempack_backend(1000)
             .map_err(git_err("prepare a pack"))?;
-        let written = write_objects(&packing, plan, message, &author, &committer)?;
+        let (tree_id, blob_ids) = write_objects(&packing, plan)?;
+        let commit_id = if sign {
+            None
+        } else {
+            Some(write_commit(
+                &packing, plan, tree_id, message, &author, &committer,
+            )?)
+        };
         let mut pack = git2::Buf::new();
         mempack
             .dump(&packing, &mut pack)
@@ -490,16 +589,34 @@ pub fn apply(repo: &Repository, plan: &Plan, message: &str) -> Result<Oid, Error
             .write_all(&pack)
             .map_err(|e| Error::environment(format!("git: write the pack: {e}")))?;
         writer.commit().map_err(git_err("write the pack"))?;
-        written
+        (tree_id, blob_ids, commit_id)
     } else {
-        write_objects(repo, plan, message, &author, &committer)?
+        let (tree_id, blob_ids) = write_objects(repo, plan)?;
+        let commit_id = if sign {
+            None
+        } else {
+            Some(write_commit(
+                repo, plan, tree_id, message, &author, &committer,
+            )?)
+        };
+        (tree_id, blob_ids, commit_id)
     };
+    let commit_id = match commit_id {
+        Some(id) => id,
+        None => signed_commit(repo, plan, tree_id, message, &author, &committer)?,
+    };
+    guard::crash_point("objects");
 
     // 2. Work tree and index, only when the branch is checked out.
+    let refname = format!("refs/heads/{}", plan.branch);
     if plan.checked_out {
         let workdir = repo.workdir().expect("not bare").to_path_buf();
-        write_work_tree(&workdir, &plan.changes)?;
+        // Read before the work tree changes: an index libgit2 cannot read (e.g. a split index)
+        // stops the run while nothing has been written yet.
         let mut index = repo.index().map_err(git_err("read the index"))?;
+        write_work_tree(&workdir, plan)?;
+        guard::crash_point("work-tree");
+        let rerun = "the work tree already holds the new generated files and the branch has not moved; run again to complete the commit";
         for c in &plan.changes {
             let p = Path::new(&c.path);
             let r = match blob_ids.get(c.path.as_str()) {
@@ -508,47 +625,73 @@ pub fn apply(repo: &Repository, plan: &Plan, message: &str) -> Result<Oid, Error
                     .and_then(|stat| index.add(&index_entry(&c.path, *id, Some(&stat)))),
                 None => index.remove_path(p),
             };
-            r.map_err(git_err("update the index"))?;
+            r.map_err(|e| {
+                Error::environment(format!("git: update the index: {}\n{rerun}", e.message()))
+            })?;
         }
-        index.write().map_err(git_err("write the index"))?;
+        index.write().map_err(|e| {
+            let lock = repo.path().join("index.lock");
+            let hint = if lock.exists() {
+                format!(
+                    "\nhint: if no git command is running in this repository, remove {} first",
+                    lock.display()
+                )
+            } else {
+                String::new()
+            };
+            Error::environment(format!(
+                "git: write the index: {}\n{rerun}{hint}",
+                e.message()
+            ))
+        })?;
+        guard::crash_point("index");
     }
 
     // 3. The branch moves last, and only from the tip we planned against.
-    let refname = format!("refs/heads/{}", plan.branch);
     let log = format!(
         "kubectl-vault: {}",
         message.lines().next().unwrap_or_default()
     );
-    match plan.parent {
+    let moved = match plan.parent {
         Some(old) if repo.find_reference(&refname).is_ok() => {
             repo.reference_matching(&refname, commit_id, true, old, &log)
-                .map_err(git_err(
-                    "move the branch (it moved during the run? run again)",
-                ))?;
         }
-        _ => {
-            repo.reference(&refname, commit_id, false, &log)
-                .map_err(git_err("create the branch"))?;
-        }
-    }
+        _ => repo.reference(&refname, commit_id, false, &log),
+    };
+    moved.map_err(|e| {
+        let lock = repo.commondir().join(format!("{refname}.lock"));
+        let state = if plan.checked_out {
+            "the work tree and index already hold the new generated files; "
+        } else {
+            ""
+        };
+        let hint = if lock.exists() {
+            format!("{state}if no git command is running in this repository, remove {} and run again to complete the commit", lock.display())
+        } else {
+            format!("{state}the branch moved during the run (or could not be written); run again")
+        };
+        Error::environment(format!(
+            "git: move {refname}: {}\nhint: {hint}",
+            e.message()
+        ))
+    })?;
+    guard::crash_point("ref");
     Ok(commit_id)
 }
 
-/// Writes the blobs, trees and commit object of `plan`; returns the commit id and the blob id
-/// of every written file.
+/// Writes the blobs and trees of `plan`; returns the tree id and the blob id of every written
+/// file.
 fn write_objects<'p>(
     repo: &Repository,
     plan: &'p Plan,
-    message: &str,
-    author: &Signature,
-    committer: &Signature,
 ) -> Result<(Oid, BTreeMap<&'p str, Oid>), Error> {
+    let converter = convert::Converter::new(repo);
+    let plain = convert::Rule::default();
     let mut blob_ids: BTreeMap<&str, Oid> = BTreeMap::new();
     for c in &plan.changes {
         if let Some(content) = &c.new {
-            let oid = repo
-                .blob(content.as_bytes())
-                .map_err(git_err("write a blob"))?;
+            let rule = plan.rules.get(&c.path).unwrap_or(&plain);
+            let oid = converter.blob_id(&c.path, rule, content, true)?;
             blob_ids.insert(c.path.as_str(), oid);
         }
     }
@@ -583,6 +726,17 @@ fn write_objects<'p>(
                 .map_err(git_err("write the tree"))?
         }
     };
+    Ok((tree_id, blob_ids))
+}
+
+fn write_commit(
+    repo: &Repository,
+    plan: &Plan,
+    tree_id: Oid,
+    message: &str,
+    author: &Signature,
+    committer: &Signature,
+) -> Result<Oid, Error> {
     let tree = repo.find_tree(tree_id).map_err(git_err("read the tree"))?;
     let parents: Vec<git2::Commit> = plan
         .parent
@@ -591,10 +745,76 @@ fn write_objects<'p>(
         .collect::<Result<_, _>>()
         .map_err(git_err("read the parent commit"))?;
     let parent_refs: Vec<&git2::Commit> = parents.iter().collect();
-    let commit_id = repo
-        .commit(None, author, committer, message, &tree, &parent_refs)
-        .map_err(git_err("write the commit"))?;
-    Ok((commit_id, blob_ids))
+    repo.commit(None, author, committer, message, &tree, &parent_refs)
+        .map_err(git_err("write the commit"))
+}
+
+/// With `commit.gpgsign`, the user's own `git` makes the commit object (`git commit-tree -S`),
+/// so it is signed exactly as `git commit` would sign it (gpg, ssh or x509, `user.signingkey`).
+fn signed_commit(
+    repo: &Repository,
+    plan: &Plan,
+    tree_id: Oid,
+    message: &str,
+    author: &Signature,
+    committer: &Signature,
+) -> Result<Oid, Error> {
+    let git_date = |s: &Signature| {
+        let t = s.when();
+        let off = t.offset_minutes();
+        format!(
+            "@{} {}{:02}{:02}",
+            t.seconds(),
+            if off < 0 { '-' } else { '+' },
+            off.abs() / 60,
+            off.abs() % 60
+        )
+    };
+    let fail = |why: String| {
+        Error::environment(format!(
+            "commit.gpgsign is set, and signing the commit failed: {why}; nothing was changed\nhint: check that `git commit -S` works in this repository (user.signingkey, gpg.format, the gpg or ssh agent)"
+        ))
+    };
+    let mut cmd = std::process::Command::new("git");
+    cmd.arg("--git-dir")
+        .arg(repo.path())
+        .args(["commit-tree", "-S", "-F", "-"])
+        .arg(tree_id.to_string());
+    if let Some(p) = &plan.parent {
+        cmd.arg("-p").arg(p.to_string());
+    }
+    for (kind, sig) in [("AUTHOR", author), ("COMMITTER", committer)] {
+        cmd.env(format!("GIT_{kind}_NAME"), sig.name().unwrap_or_default())
+            .env(format!("GIT_{kind}_EMAIL"), sig.email().unwrap_or_default())
+            .env(format!("GIT_{kind}_DATE"), git_date(sig));
+    }
+    if let Some(dir) = repo.workdir() {
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(format!("cannot run git: {e}")))?;
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("piped");
+        stdin
+            .write_all(message.as_bytes())
+            .map_err(|e| fail(format!("git commit-tree: {e}")))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| fail(format!("git commit-tree: {e}")))?;
+    if !out.status.success() {
+        return Err(fail(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    Oid::from_str(text.trim())
+        .map_err(|_| fail(format!("git commit-tree printed `{}`", text.trim())))
 }
 
 /// The index entry of a file with a known blob id. With `stat` (the file just written to the
@@ -631,12 +851,18 @@ fn index_entry(path: &str, id: Oid, stat: Option<&std::fs::Metadata>) -> git2::I
 
 /// Applies file changes through temporary files and renames; on failure, puts back what was
 /// already changed so the work tree is as it was.
-fn write_work_tree(workdir: &Path, changes: &[Change]) -> Result<(), Error> {
+fn write_work_tree(workdir: &Path, plan: &Plan) -> Result<(), Error> {
+    let changes = &plan.changes;
+    let plain = convert::Rule::default();
     let mut done: Vec<&Change> = Vec::new();
     let mut created_dirs: Vec<PathBuf> = Vec::new();
     let result = (|| -> std::io::Result<()> {
-        for c in changes {
+        for (i, c) in changes.iter().enumerate() {
+            if i == changes.len() / 2 {
+                guard::crash_point("work-tree-half");
+            }
             let path = workdir.join(&c.path);
+            let rule = plan.rules.get(&c.path).unwrap_or(&plain);
             match &c.new {
                 Some(content) => {
                     let parent = path.parent().expect("in a folder");
@@ -656,8 +882,11 @@ fn write_work_tree(workdir: &Path, changes: &[Change]) -> Result<(), Error> {
                         ".{}.kubectl-vault-tmp",
                         path.file_name().unwrap().to_string_lossy()
                     ));
-                    std::fs::write(&tmp, content)?;
-                    set_mode(&tmp, &c.path)?;
+                    write_new_file(
+                        &tmp,
+                        &c.path,
+                        &convert::Converter::to_worktree(rule, content),
+                    )?;
                     if let Err(e) = std::fs::rename(&tmp, &path) {
                         let _ = std::fs::remove_file(&tmp);
                         return Err(e);
@@ -681,7 +910,8 @@ fn write_work_tree(workdir: &Path, changes: &[Change]) -> Result<(), Error> {
                     if let Some(parent) = path.parent() {
                         let _ = std::fs::create_dir_all(parent);
                     }
-                    let _ = std::fs::write(&path, old);
+                    let rule = plan.rules.get(&c.path).unwrap_or(&plain);
+                    let _ = std::fs::write(&path, convert::Converter::to_worktree(rule, old));
                 }
                 None => {
                     let _ = std::fs::remove_file(&path);
@@ -708,85 +938,30 @@ fn remove_empty_parents(workdir: &Path, file: &Path) {
     }
 }
 
-#[cfg(unix)]
-fn set_mode(tmp: &Path, path: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = if path.ends_with(".sh") { 0o755 } else { 0o644 };
-    std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_tmp: &Path, _path: &str) -> std::io::Result<()> {
-    Ok(())
-}
-
-/// Pushes `branch` to `remote` with the user's credentials, as git would.
-pub fn push(repo: &Repository, remote_name: &str, branch: &str) -> Result<(), Error> {
-    let mut remote = repo.find_remote(remote_name).map_err(|e| {
-        Error::usage(format!(
-            "no remote `{remote_name}`: {}\nhint: pass --remote NAME",
-            e.message()
-        ))
-    })?;
-    let config = repo.config().map_err(git_err("read the config"))?;
-    let mut rejected: Option<String> = None;
-    let mut tried_agent = false;
-    let mut tried_helper = false;
+/// Creates `tmp` afresh (a leftover from a killed run is replaced) with the mode git would
+/// give the file on checkout: 0666, or 0777 for the executable script, less the umask (the
+/// kernel applies it at creation).
+fn write_new_file(tmp: &Path, path: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    match std::fs::remove_file(tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
     {
-        let mut callbacks = git2::RemoteCallbacks::new();
-        callbacks.credentials(|url, username, allowed| {
-            if allowed.contains(git2::CredentialType::SSH_KEY) && !tried_agent {
-                tried_agent = true;
-                return git2::Cred::ssh_key_from_agent(username.unwrap_or("git"));
-            }
-            if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) && !tried_helper {
-                tried_helper = true;
-                return git2::Cred::credential_helper(&config, url, username);
-            }
-            if allowed.contains(git2::CredentialType::DEFAULT) {
-                return git2::Cred::default();
-            }
-            Err(git2::Error::from_str(
-                "no usable credentials (ssh-agent or a git credential helper)",
-            ))
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(if file_mode(path) == FileMode::BlobExecutable {
+            0o777
+        } else {
+            0o666
         });
-        callbacks.push_update_reference(|_refname, status| {
-            if let Some(s) = status {
-                rejected = Some(s.to_string());
-            }
-            Ok(())
-        });
-        let mut opts = git2::PushOptions::new();
-        opts.remote_callbacks(callbacks);
-        let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
-        if let Err(e) = remote.push(&[spec.as_str()], Some(&mut opts)) {
-            let msg = e.message().to_string();
-            let non_ff = [
-                "non-fast",
-                "fastforward",
-                "fast-forward",
-                "not present locally",
-            ]
-            .iter()
-            .any(|m| msg.contains(m));
-            return Err(push_failure(remote_name, branch, &msg, non_ff));
-        }
     }
-    if let Some(reason) = rejected {
-        return Err(push_failure(remote_name, branch, &reason, true));
-    }
-    Ok(())
-}
-
-fn push_failure(remote: &str, branch: &str, reason: &str, non_ff: bool) -> Error {
-    let hint = if non_ff {
-        format!("the remote has commits you do not have. The local commit is kept; recover with\n  git pull --rebase {remote} {branch}\nthen run kubectl vault commit again (it regenerates on top) and push")
-    } else {
-        "check the remote URL and your credentials (ssh-agent for ssh remotes, a git credential helper for https)".to_string()
-    };
-    Error::environment(format!(
-        "push of {branch} to {remote} was rejected: {reason}\nhint: {hint}"
-    ))
+    #[cfg(not(unix))]
+    let _ = path;
+    let mut file = opts.open(tmp)?;
+    file.write_all(bytes)
 }
 
 /// Summaries of what a change does, from the objects in the files.
