@@ -156,6 +156,12 @@ impl Setup {
     fn state(&self) -> serde_json::Value {
         vault_state(&self.bao, "kubernetes")
     }
+
+    /// Output with the servers' random ports made stable, for snapshots.
+    fn stable(&self, text: &str) -> String {
+        text.replace(&self.bao.addr, "http://127.0.0.1:VAULT")
+            .replace(&self.reviews.url, "http://127.0.0.1:K8S")
+    }
 }
 
 fn ok(o: &std::process::Output) {
@@ -177,6 +183,7 @@ fn configure_applies_least_privilege_for_real_and_a_second_run_is_a_no_op() {
         "{out}"
     );
     assert_eq!(s.state(), before, "a dry run changed Vault");
+    insta::assert_snapshot!("plan_on_a_fresh_vault", s.stable(&out));
 
     // Apply.
     let o = s.configure(&[]);
@@ -630,6 +637,7 @@ fn a_dropped_app_leaves_nothing_behind_and_look_alikes_are_untouched() {
     );
     assert!(out.contains("2 to delete"), "{out}");
     assert_eq!(s.state(), before, "a dry run changed Vault");
+    insta::assert_snapshot!("plan_after_an_app_was_dropped", s.stable(&out));
 
     let o = s.configure(&[]);
     ok(&o);
