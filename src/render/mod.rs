@@ -536,6 +536,9 @@ fn token_review(
                     stack.operator.service_account.clone(),
                 ));
             }
+            if subjects.is_empty() {
+                return Ok(vec![]);
+            }
             json!({
                 "service_account": null,
                 "binding": "kubectl-vault-client-token-review",
