@@ -457,7 +457,7 @@ pub fn build(spec: &Spec, spec_file: &str) -> Stack {
     };
     let vc = spec.vault_config.as_ref();
     let apps = spec.apps.iter().map(|a| app(a, vc)).collect();
-    Stack {
+    let mut stack = Stack {
         cluster: spec.cluster.clone(),
         spec_file: spec_file.to_string(),
         flux: Flux {
@@ -479,6 +479,40 @@ pub fn build(spec: &Spec, spec_file: &str) -> Stack {
         auth_mount,
         apps,
         vault_config: spec.vault_config.clone().unwrap_or_default(),
+    };
+    add_client_token_review_audience(&mut stack);
+    stack
+}
+
+/// With a client-JWT token reviewer, Vault presents each client's own token to the API
+/// server's TokenReview endpoint: the token must then also carry the API server's audience.
+/// The Vault role stays bound to the first audience.
+fn add_client_token_review_audience(stack: &mut Stack) {
+    let Some(api_audience) = stack
+        .vault_config
+        .kubernetes_auth
+        .as_ref()
+        .and_then(|k| k.token_reviewer.as_ref())
+        .filter(|r| r.mode == "client")
+        .map(|r| {
+            r.api_audience
+                .clone()
+                .unwrap_or_else(|| crate::spec::validate::DEFAULT_API_AUDIENCE.into())
+        })
+    else {
+        return;
+    };
+    let audiences = stack.apps.iter_mut().map(|a| &mut a.audiences).chain(
+        stack
+            .operator
+            .client_cache
+            .iter_mut()
+            .map(|c| &mut c.audiences),
+    );
+    for list in audiences {
+        if !list.contains(&api_audience) {
+            list.push(api_audience.clone());
+        }
     }
 }
 

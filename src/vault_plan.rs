@@ -1,20 +1,36 @@
 //! `configure`'s planner: compare the derived Vault side with what Vault holds now and list
-//! the writes that make them agree. Reads go through [`VaultRead`]; nothing here writes.
+//! the changes that make them agree. Reads go through [`VaultRead`]; nothing here writes.
 //!
-//! Ownership: a mount or auth method the tool creates carries [`OWNER_MARK`] in its
-//! description, a policy starts with it. What exists without the mark is never changed: a
-//! differing foreign policy, role or setting is a conflict, and nothing is applied.
+//! Ownership: a mount or auth method the tool creates carries [`OWNER_MARK`] and the cluster
+//! (the side's `owner` tag) in its description, a policy starts with it. What exists without the
+//! mark is never changed: a differing foreign policy, role or setting is a conflict, and nothing
+//! is applied. Clean-up removes only what carries this cluster's tag: policies, the
+//! kubernetes-auth roles bound to exactly one such policy written for that role, and (with
+//! `--prune-mounts`) secrets engines.
 
 use crate::error::Error;
 use crate::vault_api::VaultRead;
-use crate::vault_side::{Engine, VaultSide, OWNER_MARK};
+use crate::vault_side::{Engine, TokenReviewer, VaultSide, OWNER_MARK};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Create,
     Update,
+    Delete,
     Unchanged,
+}
+
+/// A secret that goes into a step's body only when applying: `field` from `source`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    /// The body field, e.g. `password`.
+    pub field: String,
+    /// `env:NAME` or `file:PATH`.
+    pub source: String,
+    /// What it is, for messages (`passwordFrom of database db`).
+    pub what: String,
 }
 
 #[derive(Debug, Clone)]
@@ -24,20 +40,31 @@ pub struct Step {
     pub what: String,
     pub path: String,
     pub body: Value,
-    /// `env:NAME` / `file:PATH` to resolve into `body.password` only when applying.
-    pub password_from: Option<String>,
+    /// Resolved into `body` only when applying (all of them before the first change).
+    pub secrets: Vec<SecretRef>,
 }
 
 #[derive(Debug, Default)]
 pub struct Plan {
     pub steps: Vec<Step>,
     pub conflicts: Vec<String>,
+    /// Things left alone on purpose, worth saying (e.g. a mount kept without --prune-mounts).
+    pub notes: Vec<String>,
 }
 
 impl Plan {
     pub fn changes(&self) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(|s| s.action != Action::Unchanged)
     }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Delete this cluster's secrets engines that the spec no longer declares (with their data).
+    pub prune_mounts: bool,
+    /// Send again what Vault cannot show back: database admin passwords (and rotate them again
+    /// where `rotateRoot`) and the token reviewer JWT.
+    pub reset_connections: bool,
 }
 
 /// Seconds in a Vault duration (`90`, `1m`, `72h`, `3d`), for comparing with what Vault returns.
@@ -60,6 +87,16 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// True when a description or policy header carries the tool's mark (any cluster's).
+fn marked(text: &str) -> bool {
+    text.starts_with(OWNER_MARK) || text.starts_with(&format!("# {OWNER_MARK}"))
+}
+
 struct Planner {
     plan: Plan,
     owned_mounts: Vec<String>,
@@ -72,11 +109,12 @@ impl Planner {
             what,
             path,
             body,
-            password_from: None,
+            secrets: vec![],
         });
     }
 
     /// Create when missing; update when different and ours; conflict when different and not.
+    /// Returns the action taken (None for a conflict).
     fn converge(
         &mut self,
         what: String,
@@ -85,15 +123,20 @@ impl Planner {
         current: Option<Value>,
         same: impl Fn(&Value) -> bool,
         owned: bool,
-    ) {
-        match current {
-            None => self.step(Action::Create, what, path, body),
-            Some(c) if same(&c) => self.step(Action::Unchanged, what, path, body),
-            Some(_) if owned => self.step(Action::Update, what, path, body),
-            Some(_) => self.plan.conflicts.push(format!(
-                "{what} exists with other settings and was not created by kubectl-vault: it is left alone"
-            )),
-        }
+    ) -> Option<Action> {
+        let action = match current {
+            None => Action::Create,
+            Some(c) if same(&c) => Action::Unchanged,
+            Some(_) if owned => Action::Update,
+            Some(_) => {
+                self.plan.conflicts.push(format!(
+                    "{what} exists with other settings and was not created by kubectl-vault: it is left alone"
+                ));
+                return None;
+            }
+        };
+        self.step(action, what, path, body);
+        Some(action)
     }
 
     fn mount_owned(&self, mount: &str) -> bool {
@@ -101,7 +144,7 @@ impl Planner {
     }
 }
 
-pub fn plan(side: &VaultSide, read: &dyn VaultRead) -> Result<Plan, Error> {
+pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<Plan, Error> {
     let mut p = Planner {
         plan: Plan::default(),
         owned_mounts: vec![],
@@ -114,7 +157,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead) -> Result<Plan, Error> {
     let auth_key = format!("{}/", a.mount);
     match auths.get(&auth_key) {
         None => {
-            p.step(Action::Create, format!("auth method {}/ (kubernetes)", a.mount), format!("sys/auth/{}", a.mount), json!({"type": "kubernetes", "description": OWNER_MARK}));
+            p.step(Action::Create, format!("auth method {}/ (kubernetes)", a.mount), format!("sys/auth/{}", a.mount), json!({"type": "kubernetes", "description": side.owner}));
         }
         Some(m) if m["type"] != "kubernetes" => {
             return Err(Error::check_failed(format!(
@@ -122,11 +165,12 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead) -> Result<Plan, Error> {
                 a.mount, m["type"]
             )))
         }
-        Some(m) => p.step(Action::Unchanged, format!("auth method {}/ (kubernetes{})", a.mount, if m["description"] == OWNER_MARK { "" } else { ", not managed by kubectl-vault" }), format!("sys/auth/{}", a.mount), Value::Null),
+        Some(m) => p.step(Action::Unchanged, format!("auth method {}/ (kubernetes{})", a.mount, if marked(m["description"].as_str().unwrap_or_default()) { "" } else { ", not managed by kubectl-vault" }), format!("sys/auth/{}", a.mount), Value::Null),
     }
+    let auth_exists = auths.get(&auth_key).is_some();
     let auth_owned = auths
         .get(&auth_key)
-        .is_none_or(|m| m["description"] == OWNER_MARK);
+        .is_none_or(|m| marked(m["description"].as_str().unwrap_or_default()));
     let mut config =
         json!({"kubernetes_host": a.host, "disable_local_ca_jwt": a.disable_local_ca_jwt});
     if let Some(ca) = a
@@ -134,37 +178,61 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead) -> Result<Plan, Error> {
         .as_deref()
         .and_then(|c| c.strip_prefix("file:"))
     {
-        let pem = std::fs::read_to_string(ca).map_err(|e| {
-            Error::usage(format!("vaultConfig.kubernetesAuth.caCertFrom {ca}: {e}"))
-        })?;
+        let pem = read_bounded(ca, "vaultConfig.kubernetesAuth.caCertFrom")?;
         config["kubernetes_ca_cert"] = json!(pem);
     }
-    let current = if auths.get(&auth_key).is_some() {
+    let reviewer_jwt = match &a.token_reviewer {
+        TokenReviewer::ServiceAccount { jwt_from, .. } => Some(SecretRef {
+            field: "token_reviewer_jwt".into(),
+            source: jwt_from.clone(),
+            what: "vaultConfig.kubernetesAuth.tokenReviewer.jwtFrom".into(),
+        }),
+        _ => None,
+    };
+    let current = if auth_exists {
         read.read(&format!("auth/{}/config", a.mount))?
     } else {
         None
     };
     let want = config.clone();
+    let wants_jwt = reviewer_jwt.is_some();
+    let reset_jwt = wants_jwt && options.reset_connections;
+    let before = p.plan.steps.len();
     p.converge(
-        format!("kubernetes auth config ({})", a.host),
+        format!(
+            "kubernetes auth config ({}{})",
+            a.host,
+            match &a.token_reviewer {
+                TokenReviewer::Local => "",
+                TokenReviewer::ServiceAccount { .. } => ", token reviewer JWT",
+                TokenReviewer::Client { .. } => ", each client's JWT reviews itself",
+            }
+        ),
         format!("auth/{}/config", a.mount),
         config,
         current,
         |c| {
-            c["kubernetes_host"] == want["kubernetes_host"]
+            !reset_jwt
+                && c["kubernetes_host"] == want["kubernetes_host"]
                 && c["disable_local_ca_jwt"].as_bool().unwrap_or(false)
                     == want["disable_local_ca_jwt"].as_bool().unwrap_or(false)
+                && c["token_reviewer_jwt_set"].as_bool().unwrap_or(false) == wants_jwt
                 && (want.get("kubernetes_ca_cert").is_none()
                     || c["kubernetes_ca_cert"].as_str().map(str::trim)
                         == want["kubernetes_ca_cert"].as_str().map(str::trim))
         },
         auth_owned,
     );
+    // The config is written whole: a reviewer JWT goes with every write of it.
+    if let (Some(s), Some(jwt)) = (p.plan.steps.get_mut(before), reviewer_jwt) {
+        s.secrets.push(jwt);
+    }
 
     // Secrets engines.
+    let declared: Vec<&str> = side.mounts.iter().map(|m| m.path.as_str()).collect();
     for m in &side.mounts {
         let key = format!("{}/", m.path);
-        let mut body = json!({"type": m.engine.mount_type(), "description": OWNER_MARK});
+        let mut body = json!({"type": m.engine.mount_type(), "description": side.owner});
         if let Engine::Kv { version } = m.engine {
             body["options"] = json!({"version": version.to_string()});
         }
@@ -198,7 +266,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead) -> Result<Plan, Error> {
                         m.engine.cli_type()
                     )));
                 }
-                if cur["description"] == OWNER_MARK {
+                if marked(cur["description"].as_str().unwrap_or_default()) {
                     p.owned_mounts.push(m.path.clone());
                 }
                 p.step(
@@ -214,7 +282,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead) -> Result<Plan, Error> {
     // Transit keys for the operator's cache.
     for k in &side.transit_keys {
         let path = format!("{}/keys/{}", k.mount, k.name);
-        let current = if p.mount_owned(&k.mount) && mounts.get(format!("{}/", k.mount)).is_none() {
+        let current = if mounts.get(format!("{}/", k.mount)).is_none() {
             None
         } else {
             read.read(&path)?
@@ -241,46 +309,68 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead) -> Result<Plan, Error> {
             "allowed_roles": db.allowed_roles(),
             "verify_connection": true,
         });
-        let want = body.clone();
+        let same = |c: &Value| {
+            c["plugin_name"] == body["plugin_name"]
+                && c["connection_details"]["connection_url"] == body["connection_url"]
+                && c["connection_details"]["username"] == body["username"]
+                && sorted(strings(&c["allowed_roles"])) == sorted(strings(&body["allowed_roles"]))
+        };
         let owned = p.mount_owned(&db.mount);
-        let before = p.plan.steps.len();
+        let password = SecretRef {
+            field: "password".into(),
+            source: db.password_from.clone(),
+            what: format!("vaultConfig.databases.{}.passwordFrom", db.mount),
+        };
+        let what = format!("database connection {path}");
         // The password cannot be read back: a connection that matches otherwise is unchanged.
-        p.converge(
-            format!("database connection {path}"),
-            path,
-            body,
-            current,
-            |c| {
-                c["plugin_name"] == want["plugin_name"]
-                    && c["connection_details"]["connection_url"] == want["connection_url"]
-                    && c["connection_details"]["username"] == want["username"]
-                    && {
-                        let mut a = strings(&c["allowed_roles"]);
-                        a.sort();
-                        let mut b = strings(&want["allowed_roles"]);
-                        b.sort();
-                        a == b
-                    }
-            },
-            owned,
-        );
-        if let Some(s) = p.plan.steps.get_mut(before) {
-            s.password_from = Some(db.password_from.clone());
+        let (action, send_password) = match &current {
+            None => (Some(Action::Create), true),
+            Some(c) if !same(c) && !owned => {
+                p.plan.conflicts.push(format!(
+                    "{what} exists with other settings and was not created by kubectl-vault: it is left alone"
+                ));
+                (None, false)
+            }
+            Some(_) if options.reset_connections && owned => (Some(Action::Update), true),
+            Some(c) if same(c) => (Some(Action::Unchanged), false),
+            // Vault keeps the password it has (the rotated one) when none is sent.
+            Some(_) => (Some(Action::Update), !db.rotate_root),
+        };
+        if let Some(action) = action {
+            let label = match (action, send_password) {
+                (Action::Update, true) if options.reset_connections => {
+                    format!("{what} (admin password sent again: --reset-connection)")
+                }
+                (Action::Update, false) => {
+                    format!("{what} (the admin password Vault holds is kept)")
+                }
+                _ => what.clone(),
+            };
+            p.step(action, label, path.clone(), body.clone());
+            if send_password {
+                if let Some(s) = p.plan.steps.last_mut() {
+                    s.secrets.push(password);
+                }
+                if db.rotate_root {
+                    p.step(
+                        Action::Update,
+                        format!("rotate the admin password of {path} (rotateRoot: then only Vault knows it)"),
+                        format!("{}/rotate-root/{}", db.mount, db.name),
+                        json!({}),
+                    );
+                }
+            }
         }
         for r in &db.roles {
             let path = format!("{}/roles/{}", db.mount, r.name);
             let current = if exists { read.read(&path)? } else { None };
-            let mut body = json!({
+            let body = json!({
                 "db_name": db.name,
                 "creation_statements": r.creation_statements,
                 "revocation_statements": r.revocation_statements,
+                "default_ttl": r.default_ttl.as_deref().map(seconds).unwrap_or(0),
+                "max_ttl": r.max_ttl.as_deref().map(seconds).unwrap_or(0),
             });
-            if let Some(t) = &r.default_ttl {
-                body["default_ttl"] = json!(seconds(t));
-            }
-            if let Some(t) = &r.max_ttl {
-                body["max_ttl"] = json!(seconds(t));
-            }
             let want = body.clone();
             p.converge(
                 format!("database role {path}"),
@@ -308,29 +398,29 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead) -> Result<Plan, Error> {
         let exists = mounts.get(format!("{}/", pki.mount)).is_some();
         let owned = p.mount_owned(&pki.mount);
         if let Some(ca) = &pki.root_ca {
-            let issuers = if exists {
-                read.list(&format!("{}/issuers", pki.mount))?
-            } else {
-                vec![]
-            };
+            // The mount's default issuer, as the script checks it (`config/issuers`).
+            let has_issuer = exists
+                && read
+                    .read(&format!("{}/config/issuers", pki.mount))?
+                    .is_some_and(|c| c["default"].as_str().is_some_and(|d| !d.is_empty()));
             let mut body = json!({"common_name": ca.common_name});
             if let Some(t) = &ca.ttl {
                 body["ttl"] = json!(t);
             }
             let path = format!("{}/root/generate/internal", pki.mount);
-            if issuers.is_empty() {
-                p.step(
-                    Action::Create,
-                    format!("root CA \"{}\" in {}/", ca.common_name, pki.mount),
-                    path,
-                    body,
-                );
-            } else {
+            if has_issuer {
                 p.step(
                     Action::Unchanged,
                     format!("issuer in {}/ (exists; no new root CA)", pki.mount),
                     path,
                     Value::Null,
+                );
+            } else {
+                p.step(
+                    Action::Create,
+                    format!("root CA \"{}\" in {}/", ca.common_name, pki.mount),
+                    path,
+                    body,
                 );
             }
         }
@@ -365,16 +455,22 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead) -> Result<Plan, Error> {
 
     // Policies: exactly the generated HCL.
     let mut managed_policies = Vec::new();
+    // This cluster's policies in Vault, by name: the first line of each.
+    let mut ours_here: BTreeMap<String, String> = BTreeMap::new();
+    let here = format!("# {}: ", side.owner);
     for pol in &side.policies {
         let path = format!("sys/policies/acl/{}", pol.name);
         let hcl = pol.hcl();
         let current = read.read(&path)?;
-        let owned = current.as_ref().is_none_or(|c| {
-            c["policy"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with(&format!("# {OWNER_MARK}"))
-        });
+        let text = current
+            .as_ref()
+            .and_then(|c| c["policy"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        if text.starts_with(&here) {
+            ours_here.insert(pol.name.clone(), first_line(&text));
+        }
+        let owned = current.is_none() || marked(&text);
         if owned {
             managed_policies.push(pol.name.clone());
         }
@@ -388,32 +484,39 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead) -> Result<Plan, Error> {
             owned,
         );
     }
+    let declared_policies: Vec<&str> = side.policies.iter().map(|p| p.name.as_str()).collect();
+    let mut stale_policies = Vec::new();
+    for name in read.list("sys/policies/acl")? {
+        if declared_policies.contains(&name.as_str()) || name == "root" || name == "default" {
+            continue;
+        }
+        let text = read
+            .read(&format!("sys/policies/acl/{name}"))?
+            .and_then(|c| c["policy"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        if text.starts_with(&here) {
+            ours_here.insert(name.clone(), first_line(&text));
+            stale_policies.push(name);
+        }
+    }
 
     // Kubernetes-auth roles: ours when they carry a policy we manage (roles have no description).
     for r in &side.roles {
         let path = format!("auth/{}/role/{}", a.mount, r.name);
-        let current = if auths.get(&auth_key).is_some() {
-            read.read(&path)?
-        } else {
-            None
-        };
+        let current = if auth_exists { read.read(&path)? } else { None };
         let owned = current.as_ref().is_none_or(|c| {
             strings(&c["token_policies"])
                 .iter()
                 .any(|p| managed_policies.contains(p))
         });
-        let mut body = json!({
+        let body = json!({
             "bound_service_account_names": r.service_accounts,
             "bound_service_account_namespaces": r.namespaces,
             "token_policies": r.policies,
             "audience": r.audience,
+            "token_ttl": r.token_ttl.as_deref().map(seconds).unwrap_or(0),
+            "token_period": r.token_period.as_deref().map(seconds).unwrap_or(0),
         });
-        if let Some(t) = &r.token_ttl {
-            body["token_ttl"] = json!(seconds(t));
-        }
-        if let Some(t) = &r.token_period {
-            body["token_period"] = json!(seconds(t));
-        }
         let want = body.clone();
         p.converge(
             format!(
@@ -447,12 +550,136 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead) -> Result<Plan, Error> {
         let path = format!("sys/audit/{}", audit.path);
         let what = format!("audit device {}/ ({})", audit.path, audit.device_type);
         match devices.get(format!("{}/", audit.path)) {
-            None => p.step(Action::Create, what, path, json!({"type": audit.device_type, "options": audit.options, "description": OWNER_MARK})),
+            None => p.step(Action::Create, what, path, json!({"type": audit.device_type, "options": audit.options, "description": side.owner})),
             Some(d) if d["type"] == audit.device_type.as_str() => p.step(Action::Unchanged, what, path, Value::Null),
             Some(_) => p.plan.conflicts.push(format!("{what}: a device of another type is enabled at that path; it is left alone")),
         }
     }
+
+    // Clean-up of what this cluster's spec created and no longer declares: roles first (a role
+    // is ours when bound to exactly one policy of ours written for that role), then policies,
+    // then (only with --prune-mounts) secrets engines.
+    let declared_roles: Vec<&str> = side.roles.iter().map(|r| r.name.as_str()).collect();
+    if auth_exists {
+        for name in read.list(&format!("auth/{}/role", a.mount))? {
+            if declared_roles.contains(&name.as_str()) {
+                continue;
+            }
+            let path = format!("auth/{}/role/{name}", a.mount);
+            let Some(role) = read.read(&path)? else {
+                continue;
+            };
+            let policies = strings(&role["token_policies"]);
+            let written_for_it = match policies.as_slice() {
+                [only] => ours_here
+                    .get(only)
+                    .is_some_and(|line| line.ends_with(&format!("(kubernetes-auth role {name})"))),
+                _ => false,
+            };
+            if written_for_it {
+                p.step(
+                    Action::Delete,
+                    format!("kubernetes role {name} (no longer in the spec)"),
+                    path,
+                    Value::Null,
+                );
+            }
+        }
+    }
+    for name in stale_policies {
+        p.step(
+            Action::Delete,
+            format!("policy {name} (no longer in the spec)"),
+            format!("sys/policies/acl/{name}"),
+            Value::Null,
+        );
+    }
+    if let Some(all) = mounts.as_object() {
+        for (key, m) in all {
+            let path = key.trim_end_matches('/');
+            if declared.contains(&path) || m["description"].as_str() != Some(side.owner.as_str()) {
+                continue;
+            }
+            let label = format!(
+                "secrets engine {path}/ ({}) and all its data (no longer in the spec)",
+                m["type"].as_str().unwrap_or("?")
+            );
+            if options.prune_mounts {
+                p.step(
+                    Action::Delete,
+                    label,
+                    format!("sys/mounts/{path}"),
+                    Value::Null,
+                );
+            } else {
+                p.plan.notes.push(format!(
+                    "secrets engine {path}/ is no longer in the spec: kept with its data (--prune-mounts deletes it)"
+                ));
+            }
+        }
+    }
     Ok(p.plan)
+}
+
+/// The largest file `configure` reads for a secret or a CA (`/dev/zero` must not exhaust memory).
+pub const MAX_SECRET_FILE: u64 = 1024 * 1024;
+
+/// Reads a file named in the spec, up to [`MAX_SECRET_FILE`]; a problem is a usage error (exit 2,
+/// before anything is changed) naming the spec field.
+pub fn read_bounded(path: &str, field: &str) -> Result<String, Error> {
+    use std::io::Read;
+    let fail = |e: &dyn std::fmt::Display| {
+        Error::usage(format!(
+            "{field}: cannot read {path}: {e}; nothing was changed\nhint: fix the path in the spec or create the file, then run again"
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(|e| fail(&e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(&e))?;
+    if bytes.len() as u64 > MAX_SECRET_FILE {
+        return Err(fail(&format!("larger than {MAX_SECRET_FILE} bytes")));
+    }
+    String::from_utf8(bytes).map_err(|_| fail(&"not UTF-8 text"))
+}
+
+/// The value of `env:NAME` or `file:PATH` (trailing newlines of a file removed). Read only when
+/// applying, never printed. Missing or empty is a usage error naming `field`.
+pub fn resolve_secret(source: &str, field: &str) -> Result<String, Error> {
+    let value = match source.split_once(':') {
+        Some(("env", name)) => match std::env::var(name) {
+            Ok(v) => v,
+            Err(std::env::VarError::NotPresent) => {
+                return Err(Error::usage(format!(
+                    "{field} is {source}, but the environment variable {name} is not set; nothing was changed\nhint: export {name}=… and run again"
+                )))
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Error::usage(format!(
+                    "{field} is {source}, but {name} is not UTF-8 text; nothing was changed"
+                )))
+            }
+        },
+        Some(("file", path)) => read_bounded(path, field)?
+            .trim_end_matches(['\n', '\r'])
+            .to_string(),
+        _ => {
+            return Err(Error::usage(format!(
+                "{field} must be env:NAME or file:PATH; nothing was changed"
+            )))
+        }
+    };
+    if value.is_empty() {
+        return Err(Error::usage(format!(
+            "{field} is {source}, which is empty; nothing was changed"
+        )));
+    }
+    Ok(value)
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_string()
 }
 
 /// The plan, one line per step.
@@ -462,6 +689,7 @@ pub fn describe(plan: &Plan) -> String {
         let tag = match s.action {
             Action::Create => "create   ",
             Action::Update => "update   ",
+            Action::Delete => "delete   ",
             Action::Unchanged => "unchanged",
         };
         out.push_str(&format!("{tag}  {}\n", s.what));
@@ -469,11 +697,15 @@ pub fn describe(plan: &Plan) -> String {
     for c in &plan.conflicts {
         out.push_str(&format!("CONFLICT   {c}\n"));
     }
+    for n in &plan.notes {
+        out.push_str(&format!("note       {n}\n"));
+    }
     let count = |a: Action| plan.steps.iter().filter(|s| s.action == a).count();
     out.push_str(&format!(
-        "plan: {} to create, {} to update, {} already as wanted\n",
+        "plan: {} to create, {} to update, {} to delete, {} already as wanted\n",
         count(Action::Create),
         count(Action::Update),
+        count(Action::Delete),
         count(Action::Unchanged)
     ));
     out

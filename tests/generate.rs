@@ -192,9 +192,13 @@ fn no_secret_value_reaches_the_output() {
         assert!(!content.contains(secret), "{path} contains the password");
         assert!(!content.contains("kind: Secret\n"), "{path} is a Secret");
     }
-    // The script references the variable instead.
+    // The script references the variable instead, and hands the value to Vault on stdin.
     let script = std::fs::read_to_string(out.join("vault-config/homelab/configure.sh")).unwrap();
-    assert!(script.contains("password=\"${DEMO_DB_PASSWORD:?"));
+    assert!(script.contains("require_env DEMO_DB_PASSWORD "), "{script}");
+    assert!(
+        script.contains("printf '%s' \"$DEMO_DB_PASSWORD\" | vault write -- "),
+        "{script}"
+    );
 }
 
 #[test]

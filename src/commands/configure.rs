@@ -13,13 +13,22 @@ use serde_json::json;
 pub struct ConfigureArgs {
     #[command(flatten)]
     pub spec: SpecArgs,
-    /// Print the plan (create / update / already as wanted) and change nothing.
+    /// Print the plan (create / update / delete / already as wanted) and change nothing.
     #[arg(long, conflicts_with = "script")]
     pub dry_run: bool,
-    /// Print the equivalent vault CLI commands instead (passwords referenced from the
-    /// environment); needs no Vault.
+    /// Print the equivalent vault CLI commands instead, as one self-contained bash script
+    /// (policies inline; passwords read from the environment or files at run time); needs no
+    /// Vault. `kubectl vault configure --script | bash` applies it.
     #[arg(long)]
     pub script: bool,
+    /// Also delete this cluster's secrets engines that the spec no longer declares, with all
+    /// their data (policies and roles are always cleaned up).
+    #[arg(long, conflicts_with = "script")]
+    pub prune_mounts: bool,
+    /// Send again what Vault cannot show back: every database admin password (rotated again
+    /// where rotateRoot) and the token reviewer JWT.
+    #[arg(long, conflicts_with = "script")]
+    pub reset_connection: bool,
 }
 
 pub fn run(args: ConfigureArgs) -> Result<(), Error> {
@@ -34,7 +43,11 @@ pub fn run(args: ConfigureArgs) -> Result<(), Error> {
     }
     let vault = Vault::from_env()?;
     vault.ping()?;
-    let plan = vault_plan::plan(&loaded.vault, &vault)?;
+    let options = vault_plan::Options {
+        prune_mounts: args.prune_mounts,
+        reset_connections: args.reset_connection,
+    };
+    let plan = vault_plan::plan(&loaded.vault, &vault, options)?;
     println!("Vault at {}:", vault.addr());
     print!("{}", vault_plan::describe(&plan));
     if !plan.conflicts.is_empty() {
@@ -47,48 +60,54 @@ pub fn run(args: ConfigureArgs) -> Result<(), Error> {
         println!("Vault is already configured as the spec says: nothing to do");
         return Ok(());
     }
+    // Every secret the changes need is read before the first of them: a missing one stops
+    // the run with nothing changed.
+    let mut bodies = Vec::new();
+    for step in plan.changes() {
+        let mut body = step.body.clone();
+        for s in &step.secrets {
+            body[s.field.as_str()] = json!(vault_plan::resolve_secret(&s.source, &s.what)?);
+        }
+        bodies.push(body);
+    }
     if args.dry_run {
         println!("dry run: nothing was changed");
         return Ok(());
     }
     let mut applied: Vec<String> = Vec::new();
-    for step in plan.changes() {
-        let mut body = step.body.clone();
-        if let Some(from) = &step.password_from {
-            body["password"] = json!(resolve_password(from)?);
-        }
-        if let Err(e) = vault.write(&step.path, &body) {
+    for (step, body) in plan.changes().zip(bodies) {
+        let result = if step.action == Action::Delete {
+            vault.apply("DELETE", &step.path, None)
+        } else {
+            vault.apply("POST", &step.path, Some(&body))
+        };
+        if let Err(failure) = result {
             let done = if applied.is_empty() {
                 "nothing".to_string()
             } else {
                 format!("\n  {}", applied.join("\n  "))
             };
+            let at = if failure.may_have_applied {
+                format!(
+                    "no answer for: {}: it may have been applied (run `kubectl vault configure --dry-run` to see)",
+                    step.what
+                )
+            } else {
+                format!("failed at: {}", step.what)
+            };
             return Err(Error::environment(format!(
-                "{e}\nfailed at: {}\napplied before the failure: {done}",
-                step.what
+                "{}\n{at}\napplied before the failure: {done}\nhint: fix the cause and run again: what is already as wanted is left alone",
+                failure.error
             )));
         }
-        let verb = if step.action == Action::Create {
-            "created"
-        } else {
-            "updated"
+        let verb = match step.action {
+            Action::Create => "created",
+            Action::Delete => "deleted",
+            _ => "updated",
         };
         println!("{verb}  {}", step.what);
-        applied.push(step.what.clone());
+        applied.push(format!("{verb} {}", step.what));
     }
     println!("applied {} change(s)", applied.len());
     Ok(())
-}
-
-/// Reads `env:NAME` or `file:PATH` — only here, only at apply time; the value is never printed.
-fn resolve_password(from: &str) -> Result<String, Error> {
-    match from.split_once(':') {
-        Some(("env", name)) => std::env::var(name).map_err(|_| {
-            Error::usage(format!("passwordFrom {from}: the environment variable {name} is not set\nhint: export {name}=… before running configure"))
-        }),
-        Some(("file", path)) => std::fs::read_to_string(path)
-            .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
-            .map_err(|e| Error::usage(format!("passwordFrom {from}: {e}"))),
-        _ => Err(Error::usage(format!("passwordFrom must be env:NAME or file:PATH, not `{from}`"))),
-    }
 }

@@ -15,11 +15,11 @@ pub mod templates;
 use crate::header;
 use crate::model::{self, App, DeclaredSecret, Source, Stack};
 use crate::tree::Tree;
-use crate::vault_side::{VaultSide, OWNER_MARK};
+use crate::vault_side::VaultSide;
 use crate::versions::{self, VsoLine};
 use minijinja::Value;
 use rayon::prelude::*;
-use serde_json::{json, Map, Value as Json};
+use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 pub use templates::Templates;
 
@@ -181,6 +181,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         })),
     )?;
     files.push("helmrelease.yaml".to_string());
+    files.extend(token_review(&mut r, stack, vault, &p.vault)?);
     r.kustomization(&p.vault, files)?;
 
     // infrastructure/vault-secrets-operator/
@@ -563,70 +564,54 @@ pub fn deep_merge(base: &mut Json, overlay: &Json) {
 }
 
 fn script_context(stack: &Stack, vault: &VaultSide) -> Json {
-    let a = &vault.kubernetes_auth;
-    let mut m = Map::new();
-    m.insert("cluster".into(), json!(stack.cluster));
-    m.insert("owner_mark".into(), json!(OWNER_MARK));
-    m.insert(
-        "auth".into(),
-        json!({"mount": a.mount, "host": a.host, "ca_cert_from": a.ca_cert_from, "disable_local_ca_jwt": a.disable_local_ca_jwt}),
-    );
-    m.insert(
-        "mounts".into(),
-        json!(vault.mounts.iter().map(|mt| json!({"path": mt.path, "cli_type": mt.engine.cli_type(), "max_lease_ttl": mt.max_lease_ttl})).collect::<Vec<_>>()),
-    );
-    m.insert(
-        "transit_keys".into(),
-        json!(vault
-            .transit_keys
-            .iter()
-            .map(|k| json!({"mount": k.mount, "name": k.name}))
-            .collect::<Vec<_>>()),
-    );
-    m.insert(
-        "databases".into(),
-        json!(vault.databases.iter().map(|d| json!({
-            "mount": d.mount, "name": d.name, "plugin_name": d.plugin_name,
-            "connection_url": d.connection_url, "username": d.username,
-            "allowed_roles": d.allowed_roles(), "password_shell": d.password_shell(),
-            "roles": d.roles.iter().map(|r| json!({
-                "name": r.name, "default_ttl": r.default_ttl, "max_ttl": r.max_ttl,
-                "creation_statements": r.creation_statements, "revocation_statements": r.revocation_statements,
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>()),
-    );
-    m.insert(
-        "pki".into(),
-        json!(vault.pki.iter().map(|p| json!({
-            "mount": p.mount,
-            "root_ca": p.root_ca.as_ref().map(|c| json!({"common_name": c.common_name, "ttl": c.ttl})),
-            "roles": p.roles.iter().map(|r| json!({
-                "name": r.name, "allowed_domains": r.allowed_domains, "allow_subdomains": r.allow_subdomains,
-                "allow_bare_domains": r.allow_bare_domains, "max_ttl": r.max_ttl,
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>()),
-    );
-    m.insert(
-        "policies".into(),
-        json!(vault
-            .policies
-            .iter()
-            .map(|p| json!({"name": p.name}))
-            .collect::<Vec<_>>()),
-    );
-    m.insert(
-        "roles".into(),
-        json!(vault.roles.iter().map(|r| json!({
-            "name": r.name, "service_accounts": r.service_accounts, "namespaces": r.namespaces,
-            "policies": r.policies, "audience": r.audience, "token_ttl": r.token_ttl, "token_period": r.token_period,
-        })).collect::<Vec<_>>()),
-    );
-    m.insert(
-        "audit".into(),
-        json!(vault
-            .audit
-            .as_ref()
-            .map(|a| json!({"path": a.path, "device_type": a.device_type, "options": a.options}))),
-    );
-    Json::Object(m)
+    crate::vault_side::script_context(stack, vault)
+}
+
+/// What the kubernetes auth method of a Vault outside the cluster needs to review tokens
+/// (`vaultConfig.kubernetesAuth.tokenReviewer`): `infrastructure/vault/token-review.yaml`.
+/// Returns the files written into `dir`, for its kustomization.yaml.
+fn token_review(
+    r: &mut Renderer,
+    stack: &Stack,
+    vault: &VaultSide,
+    dir: &str,
+) -> Result<Vec<String>, String> {
+    use crate::vault_side::TokenReviewer;
+    let ctx = match &vault.kubernetes_auth.token_reviewer {
+        TokenReviewer::Local => return Ok(vec![]),
+        TokenReviewer::ServiceAccount {
+            namespace, name, ..
+        } => json!({
+            "service_account": {"name": name, "namespace": namespace},
+            "binding": format!("{name}-auth-delegator"),
+            "subjects": [{"name": name, "namespace": namespace}],
+        }),
+        TokenReviewer::Client { .. } => {
+            let mut subjects: BTreeSet<(String, String)> = stack
+                .apps
+                .iter()
+                .map(|a| (a.namespace.clone(), a.service_account.clone()))
+                .collect();
+            if stack.operator.client_cache.is_some() {
+                subjects.insert((
+                    stack.operator.namespace.clone(),
+                    stack.operator.service_account.clone(),
+                ));
+            }
+            if subjects.is_empty() {
+                return Ok(vec![]);
+            }
+            json!({
+                "service_account": null,
+                "binding": "kubectl-vault-client-token-review",
+                "subjects": subjects.iter().map(|(ns, n)| json!({"name": n, "namespace": ns})).collect::<Vec<_>>(),
+            })
+        }
+    };
+    r.file(
+        format!("{dir}/token-review.yaml"),
+        "core/token-review.yaml.j2",
+        Value::from_serialize(ctx),
+    )?;
+    Ok(vec!["token-review.yaml".to_string()])
 }

@@ -30,6 +30,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/core/serviceaccount.yaml.j2"),
     ),
     (
+        "core/token-review.yaml.j2",
+        include_str!("../../templates/core/token-review.yaml.j2"),
+    ),
+    (
         "kustomize/kustomization.yaml.j2",
         include_str!("../../templates/kustomize/kustomization.yaml.j2"),
     ),
@@ -98,6 +102,12 @@ impl Templates {
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.add_filter("q", yaml_scalar);
         env.add_filter("sh", shell_quote);
+        env.add_filter("vault_arg", |value: Value, key: String| {
+            crate::vault_side::vault_arg(&key, &scalar_text(&value))
+        });
+        env.add_filter("comment", |value: Value| {
+            crate::vault_side::shell_comment(&scalar_text(&value))
+        });
         env.add_filter("to_yaml", to_yaml);
         for (name, text) in EMBEDDED {
             let source = overrides
@@ -157,19 +167,15 @@ pub fn yaml_quote(s: &str) -> String {
 
 /// A single shell word.
 fn shell_quote(value: Value) -> String {
-    let s = value
+    crate::vault_side::shell_word(&scalar_text(&value))
+}
+
+/// A string as itself, anything else as minijinja prints it.
+fn scalar_text(value: &Value) -> String {
+    value
         .as_str()
         .map(str::to_string)
-        .unwrap_or_else(|| value.to_string());
-    if !s.is_empty()
-        && s.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | ',' | '=' | '@')
-        })
-    {
-        s
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
+        .unwrap_or_else(|| value.to_string())
 }
 
 fn to_yaml(value: Value) -> Result<String, Error> {

@@ -10,6 +10,7 @@ pub mod kinds;
 use crate::render::{Rendered, RenderedFile};
 use crate::versions::VsoLine;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kinds::*;
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
@@ -165,12 +166,17 @@ fn typed_value<T: DeserializeOwned>(v: &Json) -> Result<T, String> {
 }
 
 const TOP_KEYS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
+/// A ClusterRoleBinding has no `spec`: its role and subjects are top-level fields.
+const BINDING_KEYS: [&str; 2] = ["roleRef", "subjects"];
 const METADATA_KEYS: [&str; 4] = ["name", "namespace", "labels", "annotations"];
 
 fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
     let obj = v.as_object().ok_or("a document is not a map")?;
+    let is_binding = obj.get("kind").and_then(Json::as_str) == Some("ClusterRoleBinding");
     for k in obj.keys() {
-        if !TOP_KEYS.contains(&k.as_str()) {
+        let allowed =
+            TOP_KEYS.contains(&k.as_str()) || (is_binding && BINDING_KEYS.contains(&k.as_str()));
+        if !allowed {
             return Err(format!("unknown top-level field `{k}`"));
         }
     }
@@ -222,6 +228,15 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
         }
         ("v1", "ServiceAccount") => {
             typed_value::<ServiceAccount>(v)?;
+        }
+        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
+            let b: ClusterRoleBinding = typed_value(v)?;
+            if b.role_ref.kind != "ClusterRole" || b.role_ref.name != "system:auth-delegator" {
+                return Err(format!(
+                    "a generated ClusterRoleBinding may only grant system:auth-delegator, not {} {}",
+                    b.role_ref.kind, b.role_ref.name
+                ));
+            }
         }
         ("v1", "Secret") => {
             return Err(

@@ -324,6 +324,9 @@ pub struct VaultConfigSpec {
     #[serde(default)]
     pub pki: BTreeMap<String, PkiMountSpec>,
     pub audit: Option<AuditSpec>,
+    /// `token_period` of the apps' kubernetes-auth roles (default `1h`): their tokens renew
+    /// for as long as the operator renews them, so dynamic leases are not revoked by a re-login.
+    pub token_period: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -335,6 +338,24 @@ pub struct KubernetesAuthSpec {
     pub ca_cert_from: Option<String>,
     #[serde(default)]
     pub disable_local_ca_jwt: bool,
+    /// Which JWT Vault uses to call the TokenReview API (see [`TokenReviewerSpec`]).
+    pub token_reviewer: Option<TokenReviewerSpec>,
+}
+
+/// How a Vault outside the cluster reviews the tokens apps log in with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenReviewerSpec {
+    /// `serviceAccount`: a `vault-token-reviewer` ServiceAccount bound to
+    /// `system:auth-delegator` is generated, and Vault calls TokenReview with its JWT (`jwtFrom`).
+    /// `client`: Vault calls TokenReview with each client's own JWT; every app's ServiceAccount
+    /// is bound to `system:auth-delegator` and its tokens also carry `apiAudience`.
+    pub mode: String,
+    /// `env:NAME` or `file:PATH`: the reviewer ServiceAccount's JWT (mode `serviceAccount`).
+    pub jwt_from: Option<String>,
+    /// The API server's own audience (mode `client`; default
+    /// `https://kubernetes.default.svc.cluster.local`).
+    pub api_audience: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -345,6 +366,13 @@ pub struct DatabaseSpec {
     pub username: String,
     /// `env:NAME` or `file:PATH`; resolved only by `configure`.
     pub password_from: String,
+    /// The connection's name under `MOUNT/config/` (default: the mount, with every character
+    /// Vault refuses in a name, such as `/`, replaced by `-`).
+    pub connection_name: Option<String>,
+    /// Rotate the admin password once the connection exists, so only Vault knows it; later
+    /// runs then never send `passwordFrom` again (unless `configure --reset-connection`).
+    #[serde(default)]
+    pub rotate_root: bool,
     #[serde(default)]
     pub roles: BTreeMap<String, DatabaseRoleSpec>,
 }

@@ -179,6 +179,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     check_lifetimes(&mut c, spec);
     if let Some(vc) = &spec.vault_config {
         check_vault_config(&mut c, vc);
+        check_vault_side_settings(&mut c, vc);
     }
     check_input_rules(&mut c, spec);
     c.found
@@ -964,6 +965,80 @@ fn check_lifetimes(c: &mut Checker, spec: &Spec) {
                         );
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The default API server audience a client-JWT token reviewer adds to every app's tokens.
+pub const DEFAULT_API_AUDIENCE: &str = "https://kubernetes.default.svc.cluster.local";
+
+/// The token reviewer, token lifetimes and database connection settings of the Vault side.
+fn check_vault_side_settings(c: &mut Checker, vc: &VaultConfigSpec) {
+    if let Some(t) = &vc.token_period {
+        c.vault_duration("vaultConfig.tokenPeriod", t);
+    }
+    if let Some(k) = &vc.kubernetes_auth {
+        let base = "vaultConfig.kubernetesAuth.tokenReviewer";
+        match &k.token_reviewer {
+            None if k.disable_local_ca_jwt => c.error(
+                "vaultConfig.kubernetesAuth.disableLocalCaJwt",
+                "disableLocalCaJwt without a tokenReviewer: Vault would review each token with the token itself, which the API server refuses, so every login would fail with 403",
+                "add `tokenReviewer: {mode: serviceAccount, jwtFrom: env:NAME}` (a generated reviewer ServiceAccount bound to system:auth-delegator) or `tokenReviewer: {mode: client}` (every app's ServiceAccount bound to system:auth-delegator)",
+            ),
+            None => {}
+            Some(r) => match r.mode.as_str() {
+                "serviceAccount" => {
+                    match &r.jwt_from {
+                        Some(j) => c.value_source(&format!("{base}.jwtFrom"), j, "jwtFrom"),
+                        None => c.error(
+                            &format!("{base}.mode"),
+                            "mode serviceAccount needs `jwtFrom`",
+                            "add `jwtFrom: env:NAME` or `jwtFrom: file:PATH` holding the vault-token-reviewer ServiceAccount's token (e.g. from `kubectl create token vault-token-reviewer -n vault --duration 8760h`)",
+                        ),
+                    }
+                    if r.api_audience.is_some() {
+                        c.error(
+                            &format!("{base}.apiAudience"),
+                            "apiAudience applies only to mode client",
+                            "remove it",
+                        );
+                    }
+                }
+                "client" => {
+                    if r.jwt_from.is_some() {
+                        c.error(
+                            &format!("{base}.jwtFrom"),
+                            "jwtFrom applies only to mode serviceAccount: in mode client each app's own token reviews itself",
+                            "remove it, or use `mode: serviceAccount`",
+                        );
+                    }
+                    if let Some(a) = &r.api_audience {
+                        if a.trim().is_empty() || a.contains(char::is_whitespace) {
+                            c.error(
+                                &format!("{base}.apiAudience"),
+                                format!("`{a}` is not a valid audience"),
+                                format!("the API server's audience, usually `{DEFAULT_API_AUDIENCE}`"),
+                            );
+                        }
+                    }
+                }
+                other => c.error(
+                    &format!("{base}.mode"),
+                    format!("unknown token reviewer mode `{other}`"),
+                    "use `serviceAccount` (a reviewer ServiceAccount and its JWT) or `client` (each app's own JWT)",
+                ),
+            },
+        }
+    }
+    for (name, db) in &vc.databases {
+        if let Some(conn) = &db.connection_name {
+            if !is_vault_name(conn) {
+                c.error(
+                    &format!("vaultConfig.databases.{name}.connectionName"),
+                    format!("`{conn}` is not a name Vault accepts for a database connection"),
+                    "use letters, digits, `_`, `-` and `.`, starting and ending with a letter, digit or `_`",
+                );
             }
         }
     }

@@ -5,3 +5,4 @@
 pub mod cluster_state;
 pub mod fake_apiserver;
 pub mod servers;
+pub mod vault_fakes;
