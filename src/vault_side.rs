@@ -621,7 +621,6 @@ pub fn script_context(stack: &Stack, side: &VaultSide) -> Json {
         },
         "mounts": side.mounts.iter().map(|m| json!({
             "path": m.path,
-            "type": m.engine.mount_type(),
             "cli_type": m.engine.cli_type(),
             "max_lease_ttl": m.max_lease_ttl,
         })).collect::<Vec<_>>(),

@@ -414,7 +414,7 @@ fn script_references_secrets_and_needs_no_vault() {
     assert!(s.contains("  token_reviewer_jwt=- \\\n"), "{s}");
     assert!(!s.contains("hunter2-secret") && !s.contains("reviewer-secret"));
     assert!(s.contains("vault write -- auth/kubernetes/role/shop-api"));
-    assert!(s.contains("enable apps-kv kv kv-v2"));
+    assert!(s.contains("enable apps-kv kv-v2\n"));
     // Self-contained: the policies are inline, no file beside the script is read.
     assert!(s.contains("vault policy write -- shop-api - <<'KUBECTL_VAULT_POLICY'\n# managed by kubectl-vault for cluster lab: app api"));
     let code: Vec<&str> = s
