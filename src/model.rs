@@ -15,7 +15,11 @@ pub const DEFAULT_VAULT_NAMESPACE: &str = "vault";
 pub const DEFAULT_OPERATOR_NAMESPACE: &str = "vault-secrets-operator";
 pub const HASHICORP_HELM_REPOSITORY: &str = "https://helm.releases.hashicorp.com";
 pub const DEFAULT_AUDIENCE: &str = "vault";
-pub const DEFAULT_AUTH_MOUNT: &str = "kubernetes";
+/// The kubernetes auth mount is the cluster's own unless the spec names one: a mount holds one
+/// API server's host and CA, so clusters sharing a Vault need one each.
+pub fn default_auth_mount(cluster: &str) -> String {
+    format!("kubernetes-{cluster}")
+}
 /// Flux objects (Kustomizations, HelmRepository, HelmReleases) live where Flux itself lives.
 pub const FLUX_NAMESPACE: &str = "flux-system";
 /// Helm release names; the charts derive service and service-account names from them.
@@ -60,11 +64,11 @@ pub struct Flux {
 pub struct Paths {
     /// `clusters/<cluster>`: Flux Kustomization objects only.
     pub cluster: String,
-    /// `infrastructure/vault`
+    /// `infrastructure/<cluster>/vault`
     pub vault: String,
-    /// `infrastructure/vault-secrets-operator`
+    /// `infrastructure/<cluster>/vault-secrets-operator`
     pub operator: String,
-    /// `apps`: the VaultConnection (`apps/vault-connection`) and one folder per app.
+    /// `apps/<cluster>`: the VaultConnection and one folder per namespace, one per app.
     pub apps: String,
     /// `vault-config/<cluster>`: policies and the configure script, never applied by Flux.
     pub vault_config: String,
@@ -364,12 +368,23 @@ pub fn build(spec: &Spec, spec_file: &str) -> Stack {
         let root = root.as_deref().unwrap_or(default);
         format!("{root}/{leaf}")
     };
+    // Every folder is the cluster's own: another cluster's run in the same repository never
+    // writes (or prunes) a path of this one.
+    let c = &spec.cluster;
     let paths = Paths {
-        cluster: join(&g.paths.clusters, "clusters", &spec.cluster),
-        vault: join(&g.paths.infrastructure, "infrastructure", "vault"),
-        operator: join(&g.paths.infrastructure, "infrastructure", OPERATOR_RELEASE),
-        apps: g.paths.apps.clone().unwrap_or_else(|| "apps".into()),
-        vault_config: join(&g.paths.vault_config, "vault-config", &spec.cluster),
+        cluster: join(&g.paths.clusters, "clusters", c),
+        vault: join(
+            &g.paths.infrastructure,
+            "infrastructure",
+            &format!("{c}/vault"),
+        ),
+        operator: join(
+            &g.paths.infrastructure,
+            "infrastructure",
+            &format!("{c}/{OPERATOR_RELEASE}"),
+        ),
+        apps: join(&g.paths.apps, "apps", c),
+        vault_config: join(&g.paths.vault_config, "vault-config", c),
     };
     let vault = VaultServer {
         namespace: spec
@@ -410,7 +425,7 @@ pub fn build(spec: &Spec, spec_file: &str) -> Stack {
         .as_ref()
         .and_then(|vc| vc.kubernetes_auth.as_ref())
         .and_then(|k| k.mount.clone())
-        .unwrap_or_else(|| DEFAULT_AUTH_MOUNT.into());
+        .unwrap_or_else(|| default_auth_mount(&spec.cluster));
     let operator_namespace = spec
         .operator
         .namespace
@@ -451,12 +466,16 @@ pub fn build(spec: &Spec, spec_file: &str) -> Stack {
             transit_mount: c.transit_mount.clone(),
             key_name: c.key_name.clone(),
             role: c.role.clone(),
-            policy: format!("{OPERATOR_RELEASE}-client-cache"),
+            policy: format!("{}-{OPERATOR_RELEASE}-client-cache", spec.cluster),
             audiences: vec![DEFAULT_AUDIENCE.into()],
         }),
     };
     let vc = spec.vault_config.as_ref();
-    let apps = spec.apps.iter().map(|a| app(a, vc)).collect();
+    let apps = spec
+        .apps
+        .iter()
+        .map(|a| app(a, &spec.cluster, vc))
+        .collect();
     let mut stack = Stack {
         cluster: spec.cluster.clone(),
         spec_file: spec_file.to_string(),
@@ -560,7 +579,7 @@ fn seal(au: &spec::AutoUnsealSpec) -> Option<Seal> {
     })
 }
 
-fn app(a: &spec::AppSpec, vc: Option<&spec::VaultConfigSpec>) -> App {
+fn app(a: &spec::AppSpec, cluster: &str, vc: Option<&spec::VaultConfigSpec>) -> App {
     let role = a
         .role
         .clone()
@@ -570,7 +589,8 @@ fn app(a: &spec::AppSpec, vc: Option<&spec::VaultConfigSpec>) -> App {
         namespace: a.namespace.clone(),
         service_account: a.service_account.clone().unwrap_or_else(|| a.name.clone()),
         create_service_account: a.create_service_account.unwrap_or(true),
-        policy: format!("{}-{}", a.namespace, a.name),
+        // Policies are global in a Vault: the cluster's name keeps two clusters' apart.
+        policy: format!("{cluster}-{}-{}", a.namespace, a.name),
         role,
         audiences: a
             .audiences

@@ -127,7 +127,7 @@ pub fn generate_from(loaded: Loaded, templates: &Templates) -> Result<Generated,
             problems.join("\n  ")
         )));
     }
-    let tree = rendered.to_tree(&stack.spec_file);
+    let tree = rendered.to_tree(&stack.spec_file, &stack.cluster);
     Ok(Generated {
         stack,
         vault,

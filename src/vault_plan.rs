@@ -97,6 +97,14 @@ fn marked(text: &str) -> bool {
     text.starts_with(OWNER_MARK) || text.starts_with(&format!("# {OWNER_MARK}"))
 }
 
+/// True when a description or policy header carries this cluster's tag (`owner`): only then
+/// may a run change or delete it. Another cluster's objects on the same Vault are foreign.
+fn ours(text: &str, owner: &str) -> bool {
+    let text = text.strip_prefix("# ").unwrap_or(text);
+    text.strip_prefix(owner)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
+}
+
 struct Planner {
     plan: Plan,
     owned_mounts: Vec<String>,
@@ -130,7 +138,7 @@ impl Planner {
             Some(_) if owned => Action::Update,
             Some(_) => {
                 self.plan.conflicts.push(format!(
-                    "{what} exists with other settings and was not created by kubectl-vault: it is left alone"
+                    "{what} exists with other settings and was not created by kubectl-vault for this cluster: it is left alone"
                 ));
                 return None;
             }
@@ -170,7 +178,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
     let auth_exists = auths.get(&auth_key).is_some();
     let auth_owned = auths
         .get(&auth_key)
-        .is_none_or(|m| marked(m["description"].as_str().unwrap_or_default()));
+        .is_none_or(|m| ours(m["description"].as_str().unwrap_or_default(), &side.owner));
     let mut config =
         json!({"kubernetes_host": a.host, "disable_local_ca_jwt": a.disable_local_ca_jwt});
     if let Some(ca) = a
@@ -266,7 +274,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
                         m.engine.cli_type()
                     )));
                 }
-                if marked(cur["description"].as_str().unwrap_or_default()) {
+                if ours(cur["description"].as_str().unwrap_or_default(), &side.owner) {
                     p.owned_mounts.push(m.path.clone());
                 }
                 p.step(
@@ -327,7 +335,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
             None => (Some(Action::Create), true),
             Some(c) if !same(c) && !owned => {
                 p.plan.conflicts.push(format!(
-                    "{what} exists with other settings and was not created by kubectl-vault: it is left alone"
+                    "{what} exists with other settings and was not created by kubectl-vault for this cluster: it is left alone"
                 ));
                 (None, false)
             }
@@ -470,7 +478,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
         if text.starts_with(&here) {
             ours_here.insert(pol.name.clone(), first_line(&text));
         }
-        let owned = current.is_none() || marked(&text);
+        let owned = current.is_none() || ours(&text, &side.owner);
         if owned {
             managed_policies.push(pol.name.clone());
         }

@@ -280,7 +280,7 @@ fn hand_edits_are_refused_with_a_diff_and_force_overwrites() {
     let (path, repo) = env.repo("fleet");
     let spec = env.spec("vault.yaml", TWO_APPS);
     assert!(env.commit(&spec, &path, &[]).status.success());
-    let file = "apps/shop/api/vaultauth.yaml";
+    let file = "apps/dev/shop/api/vaultauth.yaml";
 
     // Uncommitted hand edit.
     let original = std::fs::read_to_string(path.join(file)).unwrap();
@@ -293,7 +293,7 @@ fn hand_edits_are_refused_with_a_diff_and_force_overwrites() {
     let head_before = head_id(&repo);
     let o = env.commit(&spec2, &path, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("apps/shop/api/vaultauth.yaml: was edited by hand after kubectl-vault generated it (uncommitted)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("apps/dev/shop/api/vaultauth.yaml: was edited by hand after kubectl-vault generated it (uncommitted)"), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("-    role: hacked") && stderr(&o).contains("+    role: shop-api"),
         "shows the diff: {}",
@@ -334,10 +334,14 @@ fn removed_app_is_pruned_and_foreign_files_are_kept() {
     let spec = env.spec("vault.yaml", TWO_APPS);
     assert!(env.commit(&spec, &path, &[]).status.success());
     // A file of the user's own inside a generated root, committed.
-    std::fs::write(path.join("apps/shop/web/extra.yaml"), "kind: ConfigMap\n").unwrap();
+    std::fs::write(
+        path.join("apps/dev/shop/web/extra.yaml"),
+        "kind: ConfigMap\n",
+    )
+    .unwrap();
     let mut index = repo.index().unwrap();
     index
-        .add_path(Path::new("apps/shop/web/extra.yaml"))
+        .add_path(Path::new("apps/dev/shop/web/extra.yaml"))
         .unwrap();
     index.write().unwrap();
     let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
@@ -356,22 +360,22 @@ fn removed_app_is_pruned_and_foreign_files_are_kept() {
         head.message().unwrap()
     );
     assert_eq!(
-        head_file(&repo, "apps/shop/web/vaultauth.yaml"),
+        head_file(&repo, "apps/dev/shop/web/vaultauth.yaml"),
         None,
         "pruned"
     );
     assert_eq!(
-        head_file(&repo, "apps/shop/web/vaultstaticsecret-web-config.yaml"),
+        head_file(&repo, "apps/dev/shop/web/vaultstaticsecret-web-config.yaml"),
         None
     );
-    assert!(!path.join("apps/shop/web/vaultauth.yaml").exists());
+    assert!(!path.join("apps/dev/shop/web/vaultauth.yaml").exists());
     assert_eq!(
-        head_file(&repo, "apps/shop/web/extra.yaml").as_deref(),
+        head_file(&repo, "apps/dev/shop/web/extra.yaml").as_deref(),
         Some("kind: ConfigMap\n"),
         "not ours: kept"
     );
-    assert!(head_file(&repo, "apps/shop/api/vaultauth.yaml").is_some());
-    assert!(!head_file(&repo, "apps/shop/kustomization.yaml")
+    assert!(head_file(&repo, "apps/dev/shop/api/vaultauth.yaml").is_some());
+    assert!(!head_file(&repo, "apps/dev/shop/kustomization.yaml")
         .unwrap()
         .contains("- web"));
     assert!(statuses(&repo).is_empty(), "{:?}", statuses(&repo));
@@ -385,7 +389,7 @@ fn dry_run_shows_the_diff_and_changes_nothing() {
     let o = env.commit(&spec, &path, &["--dry-run"]);
     assert!(o.status.success());
     assert!(
-        stdout(&o).contains("+++ b/apps/shop/api/vaultauth.yaml"),
+        stdout(&o).contains("+++ b/apps/dev/shop/api/vaultauth.yaml"),
         "{}",
         stdout(&o)
     );
@@ -554,7 +558,7 @@ fn branches_detached_head_and_identity() {
     );
     assert_eq!(head_id(&repo), Some(main_tip));
     assert!(
-        path.join("apps/shop/web/vaultauth.yaml").exists(),
+        path.join("apps/dev/shop/web/vaultauth.yaml").exists(),
         "work tree untouched"
     );
 
@@ -584,7 +588,7 @@ fn a_failure_halfway_leaves_the_repository_as_it_was() {
     assert!(env.commit(&spec, &path, &[]).status.success());
     let before_head = head_id(&repo);
     let before_tree = read_tree(&path.join("apps"));
-    let locked = path.join("apps/shop/web");
+    let locked = path.join("apps/dev/shop/web");
     let chattr = std::process::Command::new("chattr")
         .arg("+i")
         .arg(&locked)
@@ -699,8 +703,8 @@ fn a_run_killed_while_writing_the_work_tree_is_completed_by_the_next_run() {
         .unwrap()
         .success());
     let partial = [
-        "apps/shop/web/vaultauth.yaml",
-        "apps/shop/kustomization.yaml",
+        "apps/dev/shop/web/vaultauth.yaml",
+        "apps/dev/shop/kustomization.yaml",
     ];
     for f in partial {
         assert!(head_file(&repo, f) != Some(std::fs::read_to_string(out.join(f)).unwrap()));
@@ -769,11 +773,11 @@ fn a_generated_folder_behind_a_symbolic_link_is_refused_and_a_linked_file_inside
     std::fs::remove_file(path.join("apps")).unwrap();
     let o = env.commit(&spec, &path, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let file = "apps/shop/kustomization.yaml";
+    let file = "apps/dev/shop/kustomization.yaml";
     let current = std::fs::read_to_string(path.join(file)).unwrap();
     std::fs::write(path.join("shared/target.yaml"), &current).unwrap();
     std::fs::remove_file(path.join(file)).unwrap();
-    std::os::unix::fs::symlink("../../shared/target.yaml", path.join(file)).unwrap();
+    std::os::unix::fs::symlink("../../../shared/target.yaml", path.join(file)).unwrap();
     let spec2 = env.spec("vault.yaml", &one_app());
     let o = env.commit(&spec2, &path, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -801,7 +805,7 @@ fn a_generated_file_linked_outside_the_repository_is_refused() {
     let (path, repo) = env.repo("fleet");
     let spec = env.spec("vault.yaml", TWO_APPS);
     assert!(env.commit(&spec, &path, &[]).status.success());
-    let file = "apps/shop/api/vaultauth.yaml";
+    let file = "apps/dev/shop/api/vaultauth.yaml";
     let outside = env.path().join("victim.yaml");
     std::fs::write(&outside, "precious\n").unwrap();
     std::fs::remove_file(path.join(file)).unwrap();
@@ -834,8 +838,8 @@ fn a_later_prune_never_deletes_through_a_link_outside_the_repository() {
     assert!(env.commit(&spec, &path, &[]).status.success());
     // The user moves one app's folder out of the repository and links it back.
     let outside = env.path().join("outside-web");
-    std::fs::rename(path.join("apps/shop/web"), &outside).unwrap();
-    std::os::unix::fs::symlink(&outside, path.join("apps/shop/web")).unwrap();
+    std::fs::rename(path.join("apps/dev/shop/web"), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, path.join("apps/dev/shop/web")).unwrap();
     let before = read_tree(&outside);
     assert!(!before.is_empty());
     let head = head_id(&repo);
@@ -844,7 +848,7 @@ fn a_later_prune_never_deletes_through_a_link_outside_the_repository() {
     let o = env.commit(&spec, &path, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("apps/shop/web is a symbolic link to"),
+        stderr(&o).contains("apps/dev/shop/web is a symbolic link to"),
         "{}",
         stderr(&o)
     );
@@ -1050,7 +1054,7 @@ fn staged_content_that_is_not_the_planned_content_is_refused_with_the_command_to
     let (path, repo) = env.repo("fleet");
     let spec = env.spec("vault.yaml", TWO_APPS);
     assert!(env.commit(&spec, &path, &[]).status.success());
-    let file = "apps/shop/api/vaultauth.yaml";
+    let file = "apps/dev/shop/api/vaultauth.yaml";
     let edited = std::fs::read_to_string(path.join(file))
         .unwrap()
         .replace("role: shop-api", "role: staged");
@@ -1082,7 +1086,7 @@ fn clean_and_smudge_filters_are_applied_to_the_blobs_and_the_rerun_is_a_no_op() 
     let spec = env.spec("vault.yaml", TWO_APPS);
     let o = env.commit(&spec, &path, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let file = "apps/shop/api/vaultauth.yaml";
+    let file = "apps/dev/shop/api/vaultauth.yaml";
     let plain = std::fs::read_to_string(path.join(file)).unwrap();
     assert!(
         plain.contains("kind: VaultAuth"),
@@ -1122,7 +1126,7 @@ fn eol_attributes_give_the_work_tree_crlf_and_the_blobs_lf() {
     let spec = env.spec("vault.yaml", TWO_APPS);
     let o = env.commit(&spec, &path, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let file = "apps/shop/api/vaultauth.yaml";
+    let file = "apps/dev/shop/api/vaultauth.yaml";
     let disk = std::fs::read_to_string(path.join(file)).unwrap();
     assert!(disk.contains("\r\n"), "work tree: CRLF");
     let blob = head_file(&repo, file).unwrap();
@@ -1176,7 +1180,7 @@ fn without_a_git_binary_attributes_are_read_through_libgit2() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    let file = "apps/shop/api/vaultauth.yaml";
+    let file = "apps/dev/shop/api/vaultauth.yaml";
     assert!(std::fs::read_to_string(path.join(file))
         .unwrap()
         .contains("\r\n"));
@@ -1611,6 +1615,10 @@ fn written_files_follow_the_umask() {
             script,
             "umask {umask}"
         );
-        assert_eq!(mode("apps/shop/api/vaultauth.yaml"), yaml, "umask {umask}");
+        assert_eq!(
+            mode("apps/dev/shop/api/vaultauth.yaml"),
+            yaml,
+            "umask {umask}"
+        );
     }
 }

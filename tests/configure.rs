@@ -47,6 +47,7 @@ apps:
 vaultConfig:
   tokenPeriod: 2h
   kubernetesAuth:
+    mount: kubernetes
     host: {k8s_host}
     caCertFrom: file:{ca}
     disableLocalCaJwt: true
@@ -179,7 +180,8 @@ fn configure_applies_least_privilege_for_real_and_a_second_run_is_a_no_op() {
     ok(&o);
     let out = stdout(&o);
     assert!(
-        out.contains("create     policy shop-api") && out.contains("dry run: nothing was changed"),
+        out.contains("create     policy lab-shop-api")
+            && out.contains("dry run: nothing was changed"),
         "{out}"
     );
     assert_eq!(s.state(), before, "a dry run changed Vault");
@@ -264,7 +266,7 @@ fn configure_applies_least_privilege_for_real_and_a_second_run_is_a_no_op() {
     let me = bao.api_as(&token, "GET", "auth/token/lookup-self", None).1["data"].clone();
     assert_eq!(me["period"], 7200, "{me}");
     assert_eq!(me["renewable"], true, "{me}");
-    assert_eq!(me["policies"], json!(["default", "shop-api"]), "{me}");
+    assert_eq!(me["policies"], json!(["default", "lab-shop-api"]), "{me}");
 
     // It reads exactly its declared paths.
     assert_eq!(
@@ -353,7 +355,7 @@ fn configure_applies_least_privilege_for_real_and_a_second_run_is_a_no_op() {
     let role = bao.api("GET", "auth/kubernetes/role/shop-api", None).1["data"].clone();
     assert_eq!(role["bound_service_account_names"], json!(["api"]));
     assert_eq!(role["bound_service_account_namespaces"], json!(["shop"]));
-    assert_eq!(role["token_policies"], json!(["shop-api"]));
+    assert_eq!(role["token_policies"], json!(["lab-shop-api"]));
     assert_eq!(role["audience"], "vault");
     assert_eq!(role["token_period"], 7200);
     assert_eq!(role["token_ttl"], 0);
@@ -362,7 +364,7 @@ fn configure_applies_least_privilege_for_real_and_a_second_run_is_a_no_op() {
     let op = bao
         .api(
             "GET",
-            "sys/policies/acl/vault-secrets-operator-client-cache",
+            "sys/policies/acl/lab-vault-secrets-operator-client-cache",
             None,
         )
         .1;
@@ -416,7 +418,7 @@ fn script_references_secrets_and_needs_no_vault() {
     assert!(s.contains("vault write -- auth/kubernetes/role/shop-api"));
     assert!(s.contains("enable apps-kv kv-v2\n"));
     // Self-contained: the policies are inline, no file beside the script is read.
-    assert!(s.contains("vault policy write -- shop-api - <<'KUBECTL_VAULT_POLICY'\n# managed by kubectl-vault for cluster lab: app api"));
+    assert!(s.contains("vault policy write -- lab-shop-api - <<'KUBECTL_VAULT_POLICY'\n# managed by kubectl-vault for cluster lab: app api"));
     let code: Vec<&str> = s
         .lines()
         .filter(|l| !l.trim_start().starts_with('#'))
@@ -461,24 +463,24 @@ fn foreign_settings_and_bad_environments_are_refused() {
         "{}",
         stderr(&o)
     );
-    assert_eq!(bao.api("GET", "sys/policies/acl/shop-api", None).0, 404);
+    assert_eq!(bao.api("GET", "sys/policies/acl/lab-shop-api", None).0, 404);
     bao.api("DELETE", "sys/mounts/apps-kv", None);
 
     // A policy of the same name that the tool did not write is never overwritten.
     bao.api(
         "PUT",
-        "sys/policies/acl/shop-api",
+        "sys/policies/acl/lab-shop-api",
         Some(json!({"policy": "path \"x/*\" { capabilities = [\"read\"] }"})),
     );
     let o = run(&[("VAULT_ADDR", &bao.addr), ("VAULT_TOKEN", &bao.token)]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("CONFLICT   policy shop-api"),
+        stdout(&o).contains("CONFLICT   policy lab-shop-api"),
         "{}",
         stdout(&o)
     );
     assert!(
-        bao.api("GET", "sys/policies/acl/shop-api", None).1["data"]["policy"]
+        bao.api("GET", "sys/policies/acl/lab-shop-api", None).1["data"]["policy"]
             .as_str()
             .unwrap()
             .contains("x/*")
@@ -569,11 +571,11 @@ fn a_dropped_app_leaves_nothing_behind_and_look_alikes_are_untouched() {
     let Some(s) = setup() else { return };
     let bao = &s.bao;
     ok(&s.configure(&[]));
-    assert_eq!(bao.api("GET", "sys/policies/acl/shop-web", None).0, 200);
+    assert_eq!(bao.api("GET", "sys/policies/acl/lab-shop-web", None).0, 200);
 
     // Look-alikes the spec did not create: a policy of the same shape without the mark, one
     // written for another cluster, and roles bound to each; a mount of another cluster.
-    let hcl = bao.api("GET", "sys/policies/acl/shop-web", None).1["data"]["policy"]
+    let hcl = bao.api("GET", "sys/policies/acl/lab-shop-web", None).1["data"]["policy"]
         .as_str()
         .unwrap()
         .to_string();
@@ -592,7 +594,7 @@ fn a_dropped_app_leaves_nothing_behind_and_look_alikes_are_untouched() {
     for (role, policies) in [
         ("foreign-web", vec!["foreign-web"]),
         ("other-web", vec!["other-cluster-web"]),
-        ("mixed-web", vec!["shop-web", "foreign-web"]),
+        ("mixed-web", vec!["lab-shop-web", "foreign-web"]),
     ] {
         bao.api(
             "POST",
@@ -629,7 +631,7 @@ fn a_dropped_app_leaves_nothing_behind_and_look_alikes_are_untouched() {
         "{out}"
     );
     assert!(
-        out.contains("delete     policy shop-web (no longer in the spec)"),
+        out.contains("delete     policy lab-shop-web (no longer in the spec)"),
         "{out}"
     );
     assert!(out.contains("note       secrets engine web-kv/ is no longer in the spec: kept with its data (--prune-mounts deletes it)"), "{out}");
@@ -644,11 +646,11 @@ fn a_dropped_app_leaves_nothing_behind_and_look_alikes_are_untouched() {
     let o = s.configure(&[]);
     ok(&o);
     assert!(
-        stdout(&o).contains("deleted  policy shop-web"),
+        stdout(&o).contains("deleted  policy lab-shop-web"),
         "{}",
         stdout(&o)
     );
-    assert_eq!(bao.api("GET", "sys/policies/acl/shop-web", None).0, 404);
+    assert_eq!(bao.api("GET", "sys/policies/acl/lab-shop-web", None).0, 404);
     assert_eq!(bao.api("GET", "auth/kubernetes/role/shop-web", None).0, 404);
     assert_ne!(
         login(
@@ -673,8 +675,8 @@ fn a_dropped_app_leaves_nothing_behind_and_look_alikes_are_untouched() {
     );
     // The remaining app is untouched and still works.
     assert_eq!(
-        after["policies"]["shop-api"],
-        before["policies"]["shop-api"]
+        after["policies"]["lab-shop-api"],
+        before["policies"]["lab-shop-api"]
     );
     assert_eq!(after["roles"]["shop-api"], before["roles"]["shop-api"]);
 
@@ -765,7 +767,10 @@ fn a_failure_after_the_first_write_is_exit_3_with_what_was_applied() {
     assert!(!err.contains("wrong-password"), "{err}");
     // Exactly what it listed is in Vault, and the next run completes the rest.
     assert!(s.state()["mounts"]["apps-kv/"].is_object());
-    assert_eq!(s.bao.api("GET", "sys/policies/acl/shop-api", None).0, 404);
+    assert_eq!(
+        s.bao.api("GET", "sys/policies/acl/lab-shop-api", None).0,
+        404
+    );
     ok(&s.configure(&[]));
     ok(&s.configure(&[]));
 }
@@ -774,22 +779,25 @@ fn a_failure_after_the_first_write_is_exit_3_with_what_was_applied() {
 fn a_write_that_got_no_answer_may_have_been_applied() {
     let Some(s) = setup() else { return };
     let proxy =
-        vault_fakes::SwallowingProxy::start(&s.bao.addr, "POST", "sys/policies/acl/shop-api");
+        vault_fakes::SwallowingProxy::start(&s.bao.addr, "POST", "sys/policies/acl/lab-shop-api");
     let o = s.configure_env(&[], &[("VAULT_ADDR", &proxy.addr)]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(3), "{}{err}", stdout(&o));
     assert!(*proxy.swallowed.lock().unwrap());
     assert!(
-        err.contains("no answer for: policy shop-api: it may have been applied"),
+        err.contains("no answer for: policy lab-shop-api: it may have been applied"),
         "{err}"
     );
     assert!(!err.contains("failed at"), "{err}");
     // It was applied: Vault holds it, and the next run agrees.
-    assert_eq!(s.bao.api("GET", "sys/policies/acl/shop-api", None).0, 200);
+    assert_eq!(
+        s.bao.api("GET", "sys/policies/acl/lab-shop-api", None).0,
+        200
+    );
     let o = s.configure(&["--dry-run"]);
     ok(&o);
     assert!(
-        stdout(&o).contains("unchanged  policy shop-api"),
+        stdout(&o).contains("unchanged  policy lab-shop-api"),
         "{}",
         stdout(&o)
     );

@@ -213,7 +213,7 @@ impl Setup {
         let bao = &self.bao;
         let (status, token) = login(
             bao,
-            "kubernetes",
+            "kubernetes-lab",
             "shop-api",
             &sa_jwt("shop", "api", &["vault"]),
         );
@@ -324,7 +324,7 @@ fn configure_first_then_the_script_runs_clean() {
     s.assert_app_works();
     s.assert_no_secret_in_argv();
     // The script checks what it needs before changing anything.
-    let before = support::vault_fakes::vault_state(&s.bao, "kubernetes");
+    let before = support::vault_fakes::vault_state(&s.bao, "kubernetes-lab");
     let o = run_script(
         &s.script,
         &s.cli,
@@ -341,7 +341,7 @@ fn configure_first_then_the_script_runs_clean() {
         stderr(&o)
     );
     assert_eq!(
-        support::vault_fakes::vault_state(&s.bao, "kubernetes"),
+        support::vault_fakes::vault_state(&s.bao, "kubernetes-lab"),
         before
     );
     // A mount of the spec's path with another kv version stops both routes alike.
@@ -498,7 +498,7 @@ fn client_jwt_token_review_logs_apps_in_with_their_own_tokens() {
         .unwrap();
     ok("generate", &o);
     let binding =
-        std::fs::read_to_string(out.join("infrastructure/vault/token-review.yaml")).unwrap();
+        std::fs::read_to_string(out.join("infrastructure/lab/vault/token-review.yaml")).unwrap();
     assert!(
         binding.contains("kind: ClusterRoleBinding")
             && binding.contains("name: \"system:auth-delegator\""),
@@ -512,13 +512,13 @@ fn client_jwt_token_review_logs_apps_in_with_their_own_tokens() {
         !binding.contains("kind: ServiceAccount\nmetadata"),
         "{binding}"
     );
-    let auth = std::fs::read_to_string(out.join("apps/shop/api/vaultauth.yaml")).unwrap();
+    let auth = std::fs::read_to_string(out.join("apps/lab/shop/api/vaultauth.yaml")).unwrap();
     assert!(
         auth.contains("- vault") && auth.contains(API_AUDIENCE),
         "{auth}"
     );
     let kustomization =
-        std::fs::read_to_string(out.join("infrastructure/vault/kustomization.yaml")).unwrap();
+        std::fs::read_to_string(out.join("infrastructure/lab/vault/kustomization.yaml")).unwrap();
     assert!(
         kustomization.contains("- token-review.yaml"),
         "{kustomization}"
@@ -531,10 +531,10 @@ fn client_jwt_token_review_logs_apps_in_with_their_own_tokens() {
         .output()
         .unwrap();
     ok("configure", &o);
-    let config = bao.api("GET", "auth/kubernetes/config", None).1["data"].clone();
+    let config = bao.api("GET", "auth/kubernetes-lab/config", None).1["data"].clone();
     assert_eq!(config["token_reviewer_jwt_set"], false, "{config}");
     let jwt = sa_jwt("shop", "api", &["vault", API_AUDIENCE]);
-    let (status, token) = login(&bao, "kubernetes", "shop-api", &jwt);
+    let (status, token) = login(&bao, "kubernetes-lab", "shop-api", &jwt);
     assert_eq!(status, 200, "{:?}", reviews.reviews.lock().unwrap());
     assert!(reviews
         .reviews
@@ -556,7 +556,7 @@ fn client_jwt_token_review_logs_apps_in_with_their_own_tokens() {
     assert_eq!(
         login(
             &bao,
-            "kubernetes",
+            "kubernetes-lab",
             "shop-api",
             &sa_jwt("shop", "api", &["vault"])
         )

@@ -116,7 +116,7 @@ fn layout_follows_flux_conventions() {
     assert!(!tree.values().any(|c| c.contains("kind: VaultStack")));
     // The Vault side lives outside every folder Flux applies.
     assert!(tree.contains_key("vault-config/homelab/configure.sh"));
-    assert!(tree.contains_key("vault-config/homelab/policies/app-webapp.hcl"));
+    assert!(tree.contains_key("vault-config/homelab/policies/homelab-app-webapp.hcl"));
     for k in [
         "clusters/homelab/vault.yaml",
         "clusters/homelab/vault-secrets-operator.yaml",
@@ -144,7 +144,7 @@ fn layout_follows_flux_conventions() {
 #[test]
 fn policies_grant_exactly_the_declared_paths() {
     let tree = generate("example.yaml");
-    let policy = &tree["vault-config/homelab/policies/app-webapp.hcl"];
+    let policy = &tree["vault-config/homelab/policies/homelab-app-webapp.hcl"];
     let paths: Vec<&str> = policy.lines().filter(|l| l.starts_with("path ")).collect();
     assert_eq!(
         paths,
@@ -156,7 +156,7 @@ fn policies_grant_exactly_the_declared_paths() {
     );
     assert!(!policy.contains('*'), "no wildcards");
     let long = generate("long-forms.yaml");
-    let p = &long["vault-config/lab/policies/jobs-worker.hcl"];
+    let p = &long["vault-config/lab/policies/lab-jobs-worker.hcl"];
     assert!(
         p.contains("path \"teams/jobs/kv/data/worker/config\""),
         "kv-v2 reads MOUNT/data/PATH"
@@ -273,7 +273,7 @@ fn init_prints_the_example_and_it_generates() {
     assert!(g.status.success(), "{}", stderr(&g));
     assert!(dir
         .path()
-        .join("gitops/apps/app/webapp/vaultauth.yaml")
+        .join("gitops/apps/homelab/app/webapp/vaultauth.yaml")
         .exists());
 }
 
@@ -303,7 +303,7 @@ fn template_overrides_apply_and_are_self_checked() {
     let o = bin().args(args(&out)).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        std::fs::read_to_string(out.join("apps/shop/namespace.yaml"))
+        std::fs::read_to_string(out.join("apps/dev/shop/namespace.yaml"))
             .unwrap()
             .contains("team: platform")
     );
@@ -566,7 +566,7 @@ fn a_cluster_issuer_provides_the_certificate_and_carries_its_ca_to_the_operator(
     let objs = objects(&tree);
     let vault_cert = &objs
         .iter()
-        .find(|(p, o)| o["kind"] == "Certificate" && p.starts_with("platform/vault/"))
+        .find(|(p, o)| o["kind"] == "Certificate" && p.starts_with("platform/prod-eu2/vault/"))
         .expect("Vault's Certificate beside its HelmRelease")
         .1;
     assert_eq!(vault_cert["metadata"]["namespace"], "vault-system");

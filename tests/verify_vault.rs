@@ -32,12 +32,12 @@ fn verify_compares_kv_data_by_hash_and_checks_policies() {
         .vault
         .policies
         .iter()
-        .find(|p| p.name == "app-webapp")
+        .find(|p| p.name == "homelab-app-webapp")
         .unwrap()
         .hcl();
     bao.api(
         "PUT",
-        "sys/policies/acl/app-webapp",
+        "sys/policies/acl/homelab-app-webapp",
         Some(json!({"policy": policy})),
     );
     let verify = || {
@@ -95,7 +95,7 @@ fn verify_compares_kv_data_by_hash_and_checks_policies() {
     // A policy missing the database path.
     bao.api(
         "PUT",
-        "sys/policies/acl/app-webapp",
+        "sys/policies/acl/homelab-app-webapp",
         Some(json!({"policy": "path \"kvv2/data/webapp/config\" { capabilities = [\"read\"] }"})),
     );
     let o = verify();

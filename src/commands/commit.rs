@@ -62,6 +62,7 @@ pub fn run(args: CommitArgs) -> Result<(), Error> {
             branch: args.branch.as_deref(),
             create_branch: args.create_branch,
             roots: &roots,
+            clusters: std::slice::from_ref(&generated.stack.cluster),
         },
     )?;
     let color = std::io::stdout().is_terminal();

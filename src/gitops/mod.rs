@@ -84,6 +84,18 @@ pub struct Options<'a> {
     pub create_branch: bool,
     /// Folders the tool owns: stale generated files are pruned only inside them.
     pub roots: &'a [String],
+    /// The clusters being generated: only files whose header names one of them are pruned,
+    /// and a file another cluster's run generated is never overwritten without `--force`.
+    pub clusters: &'a [String],
+}
+
+/// Whether a generated file's header lets this run prune or replace it: written for one of the
+/// clusters being generated, or before headers named a cluster (inside this run's own roots).
+fn owned_by_run(stamp: &header::Stamp, clusters: &[String]) -> bool {
+    stamp
+        .cluster
+        .as_ref()
+        .is_none_or(|c| clusters.iter().any(|x| x == c))
 }
 
 /// Opens the repository at `path` (its work tree root).
@@ -353,6 +365,15 @@ pub fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Erro
                     current: old.clone(),
                     wanted: wanted.into(),
                 }),
+                Some(s) if !owned_by_run(&s, opts.clusters) => conflicts.push(Conflict {
+                    path: path.into(),
+                    reason: format!(
+                        "was generated for cluster {}, not for this spec's cluster",
+                        s.cluster.as_deref().unwrap_or_default()
+                    ),
+                    current: old.clone(),
+                    wanted: wanted.into(),
+                }),
                 Some(s) if s.is_hand_edited() => conflicts.push(Conflict {
                     path: path.into(),
                     reason: "was edited by hand after kubectl-vault generated it (committed)"
@@ -449,7 +470,9 @@ pub fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Erro
             continue;
         };
         match header::read(&old) {
-            None => continue, // not ours: never touched
+            // Not ours, or another cluster's: never touched.
+            None => continue,
+            Some(s) if !owned_by_run(&s, opts.clusters) => continue,
             Some(_) => {
                 check_edits(&path, &rule, Some(&old), "", None);
                 changes.push(Change {

@@ -40,11 +40,14 @@ pub struct Rendered {
 
 impl Rendered {
     /// The tree: every file with its header.
-    pub fn to_tree(&self, spec_file: &str) -> Tree {
+    pub fn to_tree(&self, spec_file: &str, cluster: &str) -> Tree {
         let mut tree = Tree::default();
         for f in &self.files {
             let shebang = f.path.ends_with(".sh").then_some("#!/usr/bin/env bash");
-            tree.insert(f.path.clone(), header::stamp(&f.body, spec_file, shebang));
+            tree.insert(
+                f.path.clone(),
+                header::stamp(&f.body, spec_file, cluster, shebang),
+            );
         }
         tree
     }

@@ -1485,7 +1485,7 @@ fn check_input_rules(c: &mut Checker, spec: &Spec) {
                 c.error(
                     "vaultConfig.kubernetesAuth.mount",
                     "`token` is Vault's own token auth method",
-                    "choose another mount path, e.g. `kubernetes` (the default)",
+                    "choose another mount path, or leave it out for `kubernetes-<cluster>` (the default)",
                 );
             }
         }
