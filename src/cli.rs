@@ -107,6 +107,10 @@ pub struct SpecArgs {
     /// vso/vaultauth.yaml.j2); templates not found there stay built in.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// With a fleet spec (kind: VaultFleet): only this cluster. `verify` and `configure`
+    /// work on one cluster and need it; `generate` and `commit` take every cluster without it.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
 }
 
 impl SpecArgs {
@@ -114,6 +118,7 @@ impl SpecArgs {
         crate::pipeline::Options {
             strict: self.strict,
             templates_dir: self.templates.clone(),
+            cluster: self.cluster.clone(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod error;
+pub mod fleet;
 pub mod gitops;
 pub mod header;
 pub mod model;

@@ -17,6 +17,8 @@ pub struct Options {
     pub strict: bool,
     /// A folder of template overrides (same names as the embedded ones).
     pub templates_dir: Option<PathBuf>,
+    /// Only this cluster of a fleet spec (`--cluster`).
+    pub cluster: Option<String>,
 }
 
 /// A validated spec, as a model, with its warnings already rendered for stderr.
@@ -135,4 +137,146 @@ pub fn generate_from(loaded: Loaded, templates: &Templates) -> Result<Generated,
         tree,
         warnings,
     })
+}
+
+/// Every cluster a spec file describes, in the file's order: the one of a VaultStack, or each
+/// of a VaultFleet's (only `select` when given). Spec problems are `Error::Usage` (exit 2),
+/// found for all clusters before anything is returned.
+pub fn load_all(
+    spec_path: &Path,
+    strict: bool,
+    select: Option<&str>,
+) -> Result<Vec<Loaded>, Error> {
+    let text = crate::bounded::read_file(spec_path, crate::bounded::SPEC_BYTES)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some(source) = text.filter(|t| crate::fleet::is_fleet(t)) else {
+        // A single cluster (or a file the single-spec loader reports on).
+        let loaded = load(spec_path, strict)?;
+        if let Some(name) = select.filter(|n| *n != loaded.stack.cluster) {
+            return Err(Error::usage(format!(
+                "--cluster {name}: the spec is for cluster {}",
+                loaded.stack.cluster
+            )));
+        }
+        return Ok(vec![loaded]);
+    };
+    let file_name = spec_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| spec_path.display().to_string());
+    let (members, diagnostics) =
+        crate::fleet::expand(&file_name, &source).map_err(|e| Error::usage(e.render()))?;
+    let (mut errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = diagnostics
+        .into_iter()
+        .partition(|d| d.severity == spec::Severity::Error);
+    if !errors.is_empty() || (strict && !warnings.is_empty()) {
+        if strict {
+            for mut w in warnings {
+                w.severity = spec::Severity::Error;
+                w.message.push_str(" (an error under --strict)");
+                errors.push(w);
+            }
+        }
+        errors.sort_by_key(|d| d.location.map(|l| (l.line, l.column)));
+        let errors = spec::SpecErrors {
+            file_name,
+            source,
+            diagnostics: errors,
+        };
+        return Err(Error::usage(errors.render()));
+    }
+    let warnings: String = warnings
+        .iter()
+        .map(|d| d.render(&file_name, &source))
+        .collect();
+    if let Some(name) = select {
+        if !members.iter().any(|m| m.spec.cluster == name) {
+            let names: Vec<&str> = members.iter().map(|m| m.spec.cluster.as_str()).collect();
+            return Err(Error::usage(format!(
+                "--cluster {name}: {file_name} has no such cluster (its clusters: {})",
+                names.join(", ")
+            )));
+        }
+    }
+    let mut out = Vec::new();
+    for m in &members {
+        if select.is_some_and(|n| n != m.spec.cluster) {
+            continue;
+        }
+        let stack = model::build(&m.spec, &file_name);
+        let vault = vault_side::derive(&stack);
+        out.push(Loaded {
+            stack,
+            vault,
+            warnings: String::new(),
+        });
+    }
+    // The fleet's warnings once, with its first cluster.
+    if let Some(first) = out.first_mut() {
+        first.warnings = warnings;
+    }
+    Ok(out)
+}
+
+/// One cluster: the spec's, or the one `select` names of a fleet (which then needs it).
+pub fn load_one(spec_path: &Path, strict: bool, select: Option<&str>) -> Result<Loaded, Error> {
+    let mut all = load_all(spec_path, strict, select)?;
+    if all.len() > 1 {
+        let names: Vec<&str> = all.iter().map(|l| l.stack.cluster.as_str()).collect();
+        return Err(Error::usage(format!(
+            "{} is a fleet of {} clusters ({}): this command works on one\nhint: pass --cluster NAME",
+            spec_path.display(),
+            all.len(),
+            names.join(", ")
+        )));
+    }
+    Ok(all.remove(0))
+}
+
+/// Everything `generate` produces for every cluster of the spec file (or the selected one).
+pub struct GeneratedFleet {
+    pub members: Vec<Generated>,
+    /// The clusters' trees together: their paths never overlap (each cluster's folders are
+    /// its own), checked here.
+    pub tree: Tree,
+    pub warnings: String,
+}
+
+impl GeneratedFleet {
+    pub fn clusters(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .map(|g| g.stack.cluster.clone())
+            .collect()
+    }
+    pub fn roots(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .flat_map(|g| g.stack.flux.paths.roots())
+            .collect()
+    }
+}
+
+pub fn generate_all(spec_path: &Path, options: &Options) -> Result<GeneratedFleet, Error> {
+    let templates = templates(options.templates_dir.as_deref())?;
+    let mut fleet = GeneratedFleet {
+        members: vec![],
+        tree: Tree::default(),
+        warnings: String::new(),
+    };
+    for loaded in load_all(spec_path, options.strict, options.cluster.as_deref())? {
+        let g = generate_from(loaded, &templates)?;
+        fleet.warnings.push_str(&g.warnings);
+        for (path, content) in &g.tree.files {
+            if fleet.tree.files.contains_key(path) {
+                return Err(Error::bug(format!(
+                    "two clusters of the fleet generate {path}; nothing was written"
+                )));
+            }
+            fleet.tree.insert(path.clone(), content.clone());
+        }
+        fleet.members.push(g);
+    }
+    Ok(fleet)
 }

@@ -481,3 +481,233 @@ fn configuring_production_leaves_staging_unchanged_and_each_app_reads_only_its_o
     assert_eq!(vault_state(&bao, "kubernetes-staging"), everything);
     assert_eq!(cluster_state(&bao, "staging"), staging_before);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The fleet form of the spec.
+
+fn generate_out(spec: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    bin()
+        .args(["generate", "-f", spec.to_str().unwrap(), "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_fleet_example_generates_both_clusters_each_in_its_own_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = generate_out(&fixture("fleet.yaml"), &out, &["--strict"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("for clusters staging, production"),
+        "{}",
+        stderr(&o)
+    );
+    let tree = read_tree(&out);
+    insta::assert_snapshot!("fleet_example", tree_text(&tree));
+    // Each cluster's files name it in their header, and lie in its folders.
+    for (path, text) in &tree {
+        let owner = kubectl_vault::header::read(text).unwrap().cluster.unwrap();
+        assert!(path.split('/').any(|s| s == owner), "{path} of {owner}");
+    }
+    // The overlay: production runs 3 replicas and reports; staging neither.
+    let hr = |c: &str| tree[&format!("infrastructure/{c}/vault/helmrelease.yaml")].clone();
+    assert!(hr("production").contains("replicas: 3"));
+    assert!(hr("staging").contains("replicas: 1"));
+    assert!(tree.contains_key("apps/production/shop/reports/vaultauth.yaml"));
+    assert!(!tree.contains_key("apps/staging/shop/reports/vaultauth.yaml"));
+    let auth = &tree["apps/staging/shop/webapp/vaultauth.yaml"];
+    assert!(auth.contains("mount: kubernetes-staging"), "{auth}");
+
+    // --cluster: one cluster only, exactly its part of the fleet's tree.
+    let one = dir.path().join("one");
+    let o = generate_out(&fixture("fleet.yaml"), &one, &["--cluster", "staging"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let staging: BTreeMap<String, String> = tree
+        .iter()
+        .filter(|(p, _)| p.split('/').nth(1) == Some("staging"))
+        .map(|(p, t)| (p.clone(), t.clone()))
+        .collect();
+    assert_eq!(read_tree(&one), staging);
+}
+
+#[test]
+fn a_fleet_commits_as_one_commit_and_one_cluster_of_it_touches_only_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (path, repo) = new_repo(home);
+    let spec = home.join("fleet.yaml");
+    std::fs::copy(fixture("fleet.yaml"), &spec).unwrap();
+    let o = commit(home, &spec, &path);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = repo
+        .head()
+        .unwrap()
+        .peel_to_commit()
+        .unwrap()
+        .message()
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        summary.starts_with("vault(staging,production): "),
+        "{summary}"
+    );
+    let staging = owned_by(&repo, &path, "staging");
+    let production = owned_by(&repo, &path, "production");
+    assert!(!staging.is_empty() && !production.is_empty());
+    let o = commit(home, &spec, &path);
+    assert!(stdout(&o).contains("up to date"), "{}", stdout(&o));
+
+    // Production's overlay changes; committing only staging changes nothing; committing
+    // production changes only production's files.
+    let text = std::fs::read_to_string(&spec)
+        .unwrap()
+        .replace("      replicas: 3 ", "      replicas: 5 ");
+    std::fs::write(&spec, text).unwrap();
+    let mut c = bin();
+    git_env(&mut c, home);
+    let o = c
+        .args([
+            "commit",
+            "-f",
+            spec.to_str().unwrap(),
+            "--repo",
+            path.to_str().unwrap(),
+            "--cluster",
+            "staging",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&o).contains("up to date"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let o = commit(home, &spec, &path);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(owned_by(&repo, &path, "staging"), staging);
+    assert_ne!(owned_by(&repo, &path, "production"), production);
+}
+
+/// A fleet spec with one problem: exit 2, the file's line and the field, nothing written.
+fn assert_bad_fleet(text: &str, expect: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("fleet.yaml");
+    std::fs::write(&spec, text).unwrap();
+    let out = dir.path().join("out");
+    let o = generate_out(&spec, &out, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    for e in expect {
+        assert!(stderr(&o).contains(e), "missing {e:?} in:\n{}", stderr(&o));
+    }
+    assert!(!out.exists(), "nothing written");
+}
+
+#[test]
+fn bad_fleet_specs_name_the_line_and_the_field_and_write_nothing() {
+    let fleet = std::fs::read_to_string(fixture("fleet.yaml")).unwrap();
+    // Two clusters with one name.
+    assert_bad_fleet(
+        &fleet.replace("  - name: production\n", "  - name: staging\n"),
+        &[
+            "fleet.yaml:59:",
+            "clusters[1].name: duplicate cluster `staging` (also clusters[0])",
+        ],
+    );
+    // A per-cluster override of a field that cannot vary.
+    assert_bad_fleet(
+        &fleet.replace(
+            "    withoutApps: [shop/reports]",
+            "    withoutApps: [shop/reports]\n    gitops:\n      paths: {apps: workloads}",
+        ),
+        &[
+            "fleet.yaml:59:",
+            "clusters[0].gitops.paths: cannot vary per cluster",
+        ],
+    );
+    // Two clusters with one auth mount in one Vault.
+    assert_bad_fleet(
+        &fleet.replace(
+            "    kubernetesAuth:          # no mount: each cluster gets kubernetes-<cluster>\n",
+            "    kubernetesAuth:\n      mount: kubernetes\n",
+        ),
+        &["fleet.yaml:41:", "defaults.vaultConfig.kubernetesAuth.mount: clusters staging and production share the kubernetes auth mount `kubernetes`"],
+    );
+    // An app the defaults do not have, dropped from a cluster.
+    assert_bad_fleet(
+        &fleet.replace("withoutApps: [shop/reports]", "withoutApps: [shop/report]"),
+        &[
+            "fleet.yaml:57:",
+            "clusters[0].withoutApps[0]: `shop/report` is not an app of the defaults",
+        ],
+    );
+    // A typo in an overlay, and an invalid value in it: the overlay's own lines.
+    assert_bad_fleet(
+        &fleet.replace("      antiAffinity: true", "      antiAfinity: true"),
+        &[
+            "fleet.yaml:62:",
+            "clusters[1].vault.antiAfinity: unknown field, did you mean antiAffinity?",
+        ],
+    );
+    assert_bad_fleet(
+        &fleet.replace(
+            "            refreshAfter: 1m",
+            "            refreshAfter: soon",
+        ),
+        &[
+            "fleet.yaml:69:",
+            "clusters[1].apps[0].secrets[0].refreshAfter",
+            "(cluster production)",
+        ],
+    );
+    // The defaults cannot name a cluster.
+    assert_bad_fleet(
+        &fleet.replace("defaults:\n", "defaults:\n  cluster: homelab\n"),
+        &[
+            "fleet.yaml:8:",
+            "defaults.cluster: cannot be set in the defaults",
+        ],
+    );
+}
+
+#[test]
+fn configure_and_verify_take_one_cluster_of_a_fleet() {
+    for command in ["configure", "verify"] {
+        let o = bin()
+            .args([command, "-f", fixture("fleet.yaml").to_str().unwrap()])
+            .env("VAULT_ADDR", "http://127.0.0.1:9")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{command}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("is a fleet of 2 clusters (staging, production)")
+                && stderr(&o).contains("pass --cluster NAME"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    let o = bin()
+        .args(["configure", "--script", "--cluster", "production", "-f"])
+        .arg(fixture("fleet.yaml"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("auth/kubernetes-production/role/shop-webapp"));
+    let o = bin()
+        .args(["configure", "--script", "--cluster", "qa", "-f"])
+        .arg(fixture("fleet.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("has no such cluster (its clusters: staging, production)"),
+        "{}",
+        stderr(&o)
+    );
+}

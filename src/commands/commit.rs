@@ -50,11 +50,12 @@ pub struct CommitArgs {
 }
 
 pub fn run(args: CommitArgs) -> Result<(), Error> {
-    let generated = pipeline::generate(&args.spec.file, &args.spec.options())?;
+    let generated = pipeline::generate_all(&args.spec.file, &args.spec.options())?;
+    let clusters = generated.clusters();
     eprint!("{}", generated.warnings);
     let repo = gitops::open(&args.repo)?;
     let _lock = gitops::RepoLock::acquire(&repo, Duration::from_secs(args.lock_timeout))?;
-    let roots = generated.stack.flux.paths.roots();
+    let roots = generated.roots();
     let plan = gitops::plan(
         &repo,
         &generated.tree,
@@ -62,7 +63,7 @@ pub fn run(args: CommitArgs) -> Result<(), Error> {
             branch: args.branch.as_deref(),
             create_branch: args.create_branch,
             roots: &roots,
-            clusters: std::slice::from_ref(&generated.stack.cluster),
+            clusters: &clusters,
         },
     )?;
     let color = std::io::stdout().is_terminal();
@@ -84,7 +85,7 @@ pub fn run(args: CommitArgs) -> Result<(), Error> {
     // Everything the run does happens before anything is printed: a closed stdout
     // (`commit ... | head -1`) can neither stop the push nor leave it half done.
     let mut report = Report::default();
-    let message = commit_message(&generated.stack.cluster, &plan.changes);
+    let message = commit_message(&clusters.join(","), &plan.changes);
     if plan.is_empty() {
         report.line(format!(
             "{} is up to date: the spec's tree is already committed on {}",

@@ -33,7 +33,11 @@ pub struct ConfigureArgs {
 
 pub fn run(args: ConfigureArgs) -> Result<(), Error> {
     let templates = pipeline::templates(args.spec.templates.as_deref())?;
-    let loaded = pipeline::load(&args.spec.file, args.spec.strict)?;
+    let loaded = pipeline::load_one(
+        &args.spec.file,
+        args.spec.strict,
+        args.spec.cluster.as_deref(),
+    )?;
     eprint!("{}", loaded.warnings);
     if args.script {
         let script = render::configure_script(&loaded.stack, &loaded.vault, &templates)

@@ -19,15 +19,17 @@ pub struct GenerateArgs {
 }
 
 pub fn run(args: GenerateArgs) -> Result<(), Error> {
-    let generated = pipeline::generate(&args.spec.file, &args.spec.options())?;
+    let generated = pipeline::generate_all(&args.spec.file, &args.spec.options())?;
     crate::cli::write_stderr(&generated.warnings);
     match &args.out {
         Some(dir) => {
             write_tree(&generated.tree, dir)?;
+            let clusters = generated.clusters();
             crate::cli::write_stderr(&format!(
-                "wrote {} files for cluster {} into {}\n",
+                "wrote {} files for cluster{} {} into {}\n",
                 generated.tree.len(),
-                generated.stack.cluster,
+                if clusters.len() == 1 { "" } else { "s" },
+                clusters.join(", "),
                 dir.display()
             ));
             Ok(())

@@ -112,7 +112,7 @@ const EVENT: Kind = Kind::new("", "v1", "Event", "events");
 pub fn run(args: VerifyArgs) -> Result<(), Error> {
     let options = args.spec.options();
     let templates = pipeline::templates(options.templates_dir.as_deref())?;
-    let loaded = pipeline::load(&args.spec.file, options.strict)?;
+    let loaded = pipeline::load_one(&args.spec.file, options.strict, options.cluster.as_deref())?;
     crate::cli::write_stderr(&loaded.warnings);
     if let Some(ns) = &args.namespace {
         if !loaded.stack.apps.iter().any(|a| &a.namespace == ns) {

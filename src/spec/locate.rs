@@ -27,6 +27,54 @@ pub struct LocationIndex {
     maps: std::sync::OnceLock<Maps>,
     /// Paths whose value is a plain null (from [`super::scan`]).
     nulls: std::collections::HashSet<String>,
+    /// For a spec merged from a fleet file: where its fields were written (see [`Redirect`]).
+    redirect: Option<Redirect>,
+}
+
+/// A merged document's fields, found in the file they were merged from: each rule maps a path
+/// prefix of the merged document to the prefixes it may come from there, first match wins
+/// (a cluster's overlay before the shared defaults).
+#[derive(Debug)]
+pub struct Redirect {
+    pub target: std::sync::Arc<LocationIndex>,
+    pub rules: Vec<(String, Vec<String>)>,
+}
+
+impl Redirect {
+    /// The path in the target file that holds `path` (or its nearest ancestor written there).
+    fn resolve(&self, path: &str) -> Option<String> {
+        let maps = self.target.maps();
+        let mut p = path;
+        loop {
+            // The longest rule whose prefix covers `p`.
+            let rule = self
+                .rules
+                .iter()
+                .filter(|(prefix, _)| {
+                    prefix.is_empty()
+                        || p == prefix
+                        || p.strip_prefix(prefix.as_str())
+                            .is_some_and(|r| r.starts_with(['.', '[']))
+                })
+                .max_by_key(|(prefix, _)| prefix.len());
+            if let Some((prefix, sources)) = rule {
+                let rest = &p[prefix.len()..];
+                for source in sources {
+                    let candidate = if source.is_empty() {
+                        rest.trim_start_matches('.').to_string()
+                    } else if prefix.is_empty() && !rest.is_empty() && !rest.starts_with('[') {
+                        format!("{source}.{rest}")
+                    } else {
+                        format!("{source}{rest}")
+                    };
+                    if maps.keys.contains_key(&candidate) {
+                        return Some(candidate);
+                    }
+                }
+            }
+            p = parent(p)?;
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -41,6 +89,23 @@ impl LocationIndex {
             source: source.to_string(),
             maps: std::sync::OnceLock::new(),
             nulls: Default::default(),
+            redirect: None,
+        }
+    }
+
+    /// The index of a document merged from another file: every location is looked up there.
+    pub fn redirected(redirect: Redirect) -> Self {
+        LocationIndex {
+            redirect: Some(redirect),
+            ..Default::default()
+        }
+    }
+
+    /// The path in the file the field was written in (itself, unless redirected).
+    pub fn written_at(&self, path: &str) -> String {
+        match &self.redirect {
+            Some(r) => r.resolve(path).unwrap_or_else(|| path.to_string()),
+            None => path.to_string(),
         }
     }
 
@@ -53,7 +118,10 @@ impl LocationIndex {
     /// Whether the value at `path` is written as a plain null (`~`, `null` or nothing), which
     /// serde turns into the string `"~"`, `"null"` or `""` for a required string field.
     pub fn is_null(&self, path: &str) -> bool {
-        self.nulls.contains(path)
+        match &self.redirect {
+            Some(r) => r.resolve(path).is_some_and(|p| r.target.is_null(&p)),
+            None => self.nulls.contains(path),
+        }
     }
 
     fn maps(&self) -> &Maps {
@@ -62,12 +130,18 @@ impl LocationIndex {
 
     /// The location of the field at `path`, or of its nearest ancestor that exists.
     pub fn key(&self, path: &str) -> Option<Location> {
-        self.maps().key(path)
+        match &self.redirect {
+            Some(r) => r.target.key(&r.resolve(path)?),
+            None => self.maps().key(path),
+        }
     }
 
     /// The location of the value at `path` (falls back to its key).
     pub fn value(&self, path: &str) -> Option<Location> {
-        self.maps().value(path)
+        match &self.redirect {
+            Some(r) => r.target.value(&r.resolve(path)?),
+            None => self.maps().value(path),
+        }
     }
 }
 

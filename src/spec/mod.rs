@@ -199,7 +199,7 @@ pub fn parse(file_name: &str, mut source: String) -> Result<SourcedSpec, SpecErr
 }
 
 /// Turns a serde error into a located diagnostic with a hint.
-fn serde_error(
+pub(crate) fn serde_error(
     e: serde_path_to_error::Error<serde_yaml::Error>,
     index: &LocationIndex,
 ) -> Diagnostic {
