@@ -58,6 +58,45 @@ impl Plan {
     }
 }
 
+/// Makes the plans of a fleet's clusters one plan against one Vault. They were all made
+/// against the Vault as it is, so two clusters may both create what they share (a secrets
+/// engine, a database connection): the first cluster's write stays, an identical later one
+/// (but for its owner tag) is dropped, and a different one is a conflict: nothing is
+/// silently overwritten by the cluster applied last.
+pub fn one_plan(plans: &mut [Plan], clusters: &[String]) {
+    let mut writes: BTreeMap<String, (usize, Value)> = BTreeMap::new();
+    let without_owner = |body: &Value| {
+        let mut b = body.clone();
+        if let Some(m) = b.as_object_mut() {
+            m.remove("description");
+        }
+        b
+    };
+    for (i, plan) in plans.iter_mut().enumerate() {
+        let mut conflicts = Vec::new();
+        plan.steps.retain(|step| {
+            if matches!(step.action, Action::Unchanged | Action::Delete) {
+                return true;
+            }
+            match writes.get(&step.path) {
+                None => {
+                    writes.insert(step.path.clone(), (i, without_owner(&step.body)));
+                    true
+                }
+                Some((_, body)) if *body == without_owner(&step.body) => false,
+                Some((first, _)) => {
+                    conflicts.push(format!(
+                        "{} is declared differently by clusters {} and {}: they share it in one Vault, so it must be the same",
+                        step.what, clusters[*first], clusters[i]
+                    ));
+                    false
+                }
+            }
+        });
+        plan.conflicts.extend(conflicts);
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
     /// Delete this cluster's secrets engines that the spec no longer declares (with their data).

@@ -677,14 +677,15 @@ fn bad_fleet_specs_name_the_line_and_the_field_and_write_nothing() {
 }
 
 #[test]
-fn configure_and_verify_take_one_cluster_of_a_fleet() {
-    for command in ["configure", "verify"] {
+fn verify_and_the_script_take_one_cluster_of_a_fleet() {
+    for command in [&["configure", "--script"][..], &["verify"]] {
         let o = bin()
-            .args([command, "-f", fixture("fleet.yaml").to_str().unwrap()])
+            .args(command)
+            .args(["-f", fixture("fleet.yaml").to_str().unwrap()])
             .env("VAULT_ADDR", "http://127.0.0.1:9")
             .output()
             .unwrap();
-        assert_eq!(o.status.code(), Some(2), "{command}: {}", stderr(&o));
+        assert_eq!(o.status.code(), Some(2), "{command:?}: {}", stderr(&o));
         assert!(
             stderr(&o).contains("is a fleet of 2 clusters (staging, production)")
                 && stderr(&o).contains("pass --cluster NAME"),
@@ -709,5 +710,177 @@ fn configure_and_verify_take_one_cluster_of_a_fleet() {
         stderr(&o).contains("has no such cluster (its clusters: staging, production)"),
         "{}",
         stderr(&o)
+    );
+}
+
+/// A fleet of staging and production on one Vault: each cluster's API server (a fake
+/// TokenReview endpoint with its own reviewer JWT), one shared kv engine and PKI mount.
+fn vault_fleet(staging: &Cluster, production: &Cluster, ca: &Path, prod_domains: &str) -> String {
+    format!(
+        r#"apiVersion: kubectl-vault/v1alpha1
+kind: VaultFleet
+defaults:
+  vault:
+    chart: {{version: 0.30.0}}
+    tls: vault-tls
+  operator:
+    chart: {{version: 0.10.0}}
+  apps:
+    - name: api
+      namespace: shop
+      secrets:
+        - name: api-config
+          kv: apps-kv/staging/shop/api
+  vaultConfig:
+    kubernetesAuth:
+      host: {staging_host}
+      caCertFrom: file:{ca}
+      disableLocalCaJwt: true
+      tokenReviewer: {{mode: serviceAccount, jwtFrom: env:STAGING_JWT}}
+    pki:
+      pki:
+        roles:
+          shop: {{allowedDomains: [shop.svc.cluster.local], maxTtl: 72h}}
+clusters:
+  - name: staging
+  - name: production
+    apps:
+      - name: api
+        namespace: shop
+        secrets:
+          - name: api-config
+            kv: apps-kv/production/shop/api
+    vaultConfig:
+      kubernetesAuth:
+        host: {production_host}
+        tokenReviewer: {{jwtFrom: env:PRODUCTION_JWT}}
+      pki:
+        pki:
+          roles:
+            shop: {{allowedDomains: [{prod_domains}]}}
+"#,
+        staging_host = staging.reviews.url,
+        production_host = production.reviews.url,
+        ca = ca.display()
+    )
+}
+
+#[test]
+fn configuring_a_fleet_is_one_plan_and_a_shared_object_declared_twice_differently_stops_it() {
+    let Some(bao) = Bao::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let t = support::cluster_state::now();
+    let (cert, _) = support::cluster_state::certificate("kubernetes", t - 60, t + 86400);
+    let ca = dir.path().join("cluster-ca.crt");
+    std::fs::write(&ca, cert).unwrap();
+    let clusters: Vec<Cluster> = ["staging", "production"]
+        .into_iter()
+        .map(|name| {
+            let reviewer_jwt = format!("reviewer-of-{name}");
+            Cluster {
+                name,
+                reviews: FakeTokenReview::start(Some(reviewer_jwt.clone())),
+                reviewer_jwt,
+                spec: dir.path().join("fleet.yaml"),
+            }
+        })
+        .collect();
+    let (staging, production) = (&clusters[0], &clusters[1]);
+    let run = |extra: &[&str]| {
+        bin()
+            .args(["configure", "-f", staging.spec.to_str().unwrap()])
+            .args(extra)
+            .env("VAULT_ADDR", &bao.addr)
+            .env("VAULT_TOKEN", &bao.token)
+            .env("STAGING_JWT", &staging.reviewer_jwt)
+            .env("PRODUCTION_JWT", &production.reviewer_jwt)
+            .env_remove("VAULT_NAMESPACE")
+            .env_remove("VAULT_CACERT")
+            .output()
+            .unwrap()
+    };
+
+    // Production's PKI role differs from staging's on the shared mount: a conflict, and
+    // nothing of either cluster is applied.
+    std::fs::write(
+        &staging.spec,
+        vault_fleet(staging, production, &ca, "example.com"),
+    )
+    .unwrap();
+    let before = vault_state(&bao, "kubernetes-staging");
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains(
+            "pki role pki/roles/shop is declared differently by clusters staging and production"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(vault_state(&bao, "kubernetes-staging"), before);
+
+    // The same role: one plan, applied once; the shared engines are created once.
+    std::fs::write(
+        &staging.spec,
+        vault_fleet(staging, production, &ca, "shop.svc.cluster.local"),
+    )
+    .unwrap();
+    let o = run(&[]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("cluster staging:") && out.contains("cluster production:"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("created  secrets engine apps-kv/").count(),
+        1,
+        "{out}"
+    );
+    let o = run(&["--dry-run"]);
+    assert!(
+        stdout(&o).contains("nothing to do"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    for c in &clusters {
+        let config = bao
+            .api("GET", &format!("auth/kubernetes-{}/config", c.name), None)
+            .1;
+        assert_eq!(config["data"]["kubernetes_host"], c.reviews.url.as_str());
+        bao.api(
+            "POST",
+            &format!("apps-kv/data/{}/shop/api", c.name),
+            Some(json!({"data": {"k": c.name}})),
+        );
+    }
+    for c in &clusters {
+        let (status, token) = login(
+            &bao,
+            &format!("kubernetes-{}", c.name),
+            "shop-api",
+            &sa_jwt("shop", "api", &["vault"]),
+        );
+        assert_eq!(status, 200, "{} cannot log in", c.name);
+        let token = token.unwrap();
+        for other in &clusters {
+            let status = bao
+                .api_as(
+                    &token,
+                    "GET",
+                    &format!("apps-kv/data/{}/shop/api", other.name),
+                    None,
+                )
+                .0;
+            assert_eq!(status, if other.name == c.name { 200 } else { 403 });
+        }
+    }
+    // One cluster of the fleet: only its own plan.
+    let o = run(&["--cluster", "production", "--dry-run"]);
+    assert!(
+        o.status.success() && !stdout(&o).contains("cluster staging"),
+        "{}",
+        stdout(&o)
     );
 }

@@ -33,17 +33,28 @@ pub struct ConfigureArgs {
 
 pub fn run(args: ConfigureArgs) -> Result<(), Error> {
     let templates = pipeline::templates(args.spec.templates.as_deref())?;
-    let loaded = pipeline::load_one(
-        &args.spec.file,
-        args.spec.strict,
-        args.spec.cluster.as_deref(),
-    )?;
-    eprint!("{}", loaded.warnings);
     if args.script {
+        // One script per cluster: `vault-config/<cluster>/configure.sh`.
+        let loaded = pipeline::load_one(
+            &args.spec.file,
+            args.spec.strict,
+            args.spec.cluster.as_deref(),
+        )?;
+        eprint!("{}", loaded.warnings);
         let script = render::configure_script(&loaded.stack, &loaded.vault, &templates)
             .map_err(|e| Error::bug(format!("rendering the script: {e}")))?;
         print!("#!/usr/bin/env bash\n{script}");
         return Ok(());
+    }
+    // Every cluster of a fleet (or the one selected) is one plan: all are planned, and any
+    // conflict stops them all, before the first change.
+    let all = pipeline::load_all(
+        &args.spec.file,
+        args.spec.strict,
+        args.spec.cluster.as_deref(),
+    )?;
+    for loaded in &all {
+        eprint!("{}", loaded.warnings);
     }
     let vault = Vault::from_env()?;
     vault.ping()?;
@@ -51,23 +62,33 @@ pub fn run(args: ConfigureArgs) -> Result<(), Error> {
         prune_mounts: args.prune_mounts,
         reset_connections: args.reset_connection,
     };
-    let plan = vault_plan::plan(&loaded.vault, &vault, options)?;
+    let mut plans = Vec::new();
+    for loaded in &all {
+        plans.push(vault_plan::plan(&loaded.vault, &vault, options)?);
+    }
+    let clusters: Vec<String> = all.iter().map(|l| l.stack.cluster.clone()).collect();
+    vault_plan::one_plan(&mut plans, &clusters);
     println!("Vault at {}:", vault.addr());
-    print!("{}", vault_plan::describe(&plan));
-    if !plan.conflicts.is_empty() {
+    for (loaded, plan) in all.iter().zip(&plans) {
+        if all.len() > 1 {
+            println!("cluster {}:", loaded.stack.cluster);
+        }
+        print!("{}", vault_plan::describe(plan));
+    }
+    let conflicts: usize = plans.iter().map(|p| p.conflicts.len()).sum();
+    if conflicts > 0 {
         return Err(Error::check_failed(format!(
-            "{} conflict(s) with settings kubectl-vault did not create; nothing was applied\nhint: rename the spec's mount, policy or role, or remove the foreign one by hand",
-            plan.conflicts.len()
+            "{conflicts} conflict(s) with settings kubectl-vault did not create; nothing was applied\nhint: rename the spec's mount, policy or role, or remove the foreign one by hand",
         )));
     }
-    if plan.changes().next().is_none() {
+    if plans.iter().all(|p| p.changes().next().is_none()) {
         println!("Vault is already configured as the spec says: nothing to do");
         return Ok(());
     }
     // Every secret the changes need is read before the first of them: a missing one stops
     // the run with nothing changed.
     let mut bodies = Vec::new();
-    for step in plan.changes() {
+    for step in plans.iter().flat_map(|p| p.changes()) {
         let mut body = step.body.clone();
         for s in &step.secrets {
             body[s.field.as_str()] = json!(vault_plan::resolve_secret(&s.source, &s.what)?);
@@ -79,7 +100,7 @@ pub fn run(args: ConfigureArgs) -> Result<(), Error> {
         return Ok(());
     }
     let mut applied: Vec<String> = Vec::new();
-    for (step, body) in plan.changes().zip(bodies) {
+    for (step, body) in plans.iter().flat_map(|p| p.changes()).zip(bodies) {
         let result = if step.action == Action::Delete {
             vault.apply("DELETE", &step.path, None)
         } else {
