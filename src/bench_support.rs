@@ -36,3 +36,28 @@ apps:\n",
     );
     s
 }
+
+/// A fleet of `clusters` clusters sharing `apps` apps with `secrets_per_app` secrets each (the
+/// apps of [`big_spec`], written once under `defaults`); every cluster's overlay sets its own
+/// replica count.
+pub fn big_fleet(clusters: usize, apps: usize, secrets_per_app: usize) -> String {
+    let single = big_spec(apps, secrets_per_app);
+    let body = single
+        .split_once("cluster: scale\n")
+        .expect("the single spec names its cluster")
+        .1;
+    let mut s = String::with_capacity(single.len() * 2 + clusters * 200);
+    s.push_str("apiVersion: kubectl-vault/v1alpha1\nkind: VaultFleet\ndefaults:\n");
+    for line in body.lines() {
+        let _ = writeln!(s, "  {line}");
+    }
+    s.push_str("clusters:\n");
+    for c in 0..clusters {
+        let _ = write!(
+            s,
+            "  - name: cluster{c}\n    vault: {{replicas: {}}}\n",
+            if c % 2 == 0 { 3 } else { 5 }
+        );
+    }
+    s
+}

@@ -236,6 +236,7 @@ pub fn load_one(spec_path: &Path, strict: bool, select: Option<&str>) -> Result<
 
 /// Everything `generate` produces for every cluster of the spec file (or the selected one).
 pub struct GeneratedFleet {
+    /// Each cluster's model and Vault side (their files are in `tree`).
     pub members: Vec<Generated>,
     /// The clusters' trees together: their paths never overlap (each cluster's folders are
     /// its own), checked here.
@@ -266,16 +267,19 @@ pub fn generate_all(spec_path: &Path, options: &Options) -> Result<GeneratedFlee
         warnings: String::new(),
     };
     for loaded in load_all(spec_path, options.strict, options.cluster.as_deref())? {
-        let g = generate_from(loaded, &templates)?;
+        let mut g = generate_from(loaded, &templates)?;
         fleet.warnings.push_str(&g.warnings);
-        for (path, content) in &g.tree.files {
-            if fleet.tree.files.contains_key(path) {
+        // Moved, not copied, and the rendered bodies dropped: a fleet of thousands of apps
+        // holds each file once.
+        for (path, content) in std::mem::take(&mut g.tree.files) {
+            if fleet.tree.files.contains_key(&path) {
                 return Err(Error::bug(format!(
                     "two clusters of the fleet generate {path}; nothing was written"
                 )));
             }
-            fleet.tree.insert(path.clone(), content.clone());
+            fleet.tree.insert(path, content);
         }
+        g.rendered = Default::default();
         fleet.members.push(g);
     }
     Ok(fleet)

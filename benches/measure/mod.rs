@@ -74,6 +74,7 @@ fn spawn_and_wait(cmd: &mut Command) -> (f64, i64, bool) {
 }
 
 /// A temp dir holding `vault.yaml`: the benchmark spec of 1,000 apps with 3 secrets each.
+#[allow(dead_code)] // the fleet bench writes a fleet spec of its own
 pub fn big_spec() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = dir.path().join("vault.yaml");
