@@ -107,8 +107,9 @@ pub struct SpecArgs {
     /// vso/vaultauth.yaml.j2); templates not found there stay built in.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
-    /// With a fleet spec (kind: VaultFleet): only this cluster. `verify` and `configure`
-    /// work on one cluster and need it; `generate` and `commit` take every cluster without it.
+    /// With a fleet spec (kind: VaultFleet): only this cluster. `verify` and
+    /// `configure --script` work on one cluster and need it; `generate`, `commit` and
+    /// `configure` take every cluster without it.
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
 }
