@@ -127,7 +127,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Verify(args) => commands::verify::run(args),
         Command::Configure(args) => commands::configure::run(args),
         Command::ExecCredential(args) => {
-            let code = crate::cluster::run_exec_credential(
+            let code = crate::edge::kube::run_exec_credential(
                 std::time::Duration::from_millis(args.timeout_ms),
                 &args.command,
             );

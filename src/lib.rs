@@ -1,25 +1,16 @@
 //! kubectl-vault: wire HashiCorp Vault into Kubernetes the GitOps way.
 //!
-//! A pure core turns the spec into a model and rendered documents with no I/O
-//! ([`spec`] → [`model`] → [`vault_side`] → [`render`] → [`selfcheck`] → [`tree`]);
-//! thin edges talk to Git, Kubernetes and Vault; [`commands`] holds one module per subcommand.
+//! The folders say the architecture:
+//! - [`core`]: the pure core, no I/O — spec → model → Vault side → render → self-check → tree,
+//!   and the pure halves of `verify` and of the Vault planner;
+//! - [`edge`]: the edges — files, Git, Kubernetes, Vault: I/O only, no decisions;
+//! - [`commands`]: one module per subcommand, thin glue between the two; [`pipeline`] is the
+//!   glue every command shares (read the spec, run the core).
 
 pub mod bench_support;
-pub mod bounded;
 pub mod cli;
-pub mod cluster;
 pub mod commands;
+pub mod core;
+pub mod edge;
 pub mod error;
-pub mod gitops;
-pub mod header;
-pub mod model;
 pub mod pipeline;
-pub mod render;
-pub mod selfcheck;
-pub mod spec;
-pub mod tree;
-pub mod vault_api;
-pub mod vault_plan;
-pub mod vault_side;
-pub mod verify;
-pub mod versions;

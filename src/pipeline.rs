@@ -1,13 +1,13 @@
 //! The one path from a spec file to everything derived from it, shared by every subcommand:
 //! load → validate → model → Vault side → render → self-check → tree.
 
+use crate::core::model::{self, Stack};
+use crate::core::render::{self, Rendered, Templates};
+use crate::core::selfcheck;
+use crate::core::spec::{self, validate, Diagnostic};
+use crate::core::tree::Tree;
+use crate::core::vault_side::{self, VaultSide};
 use crate::error::Error;
-use crate::model::{self, Stack};
-use crate::render::{self, Rendered, Templates};
-use crate::selfcheck;
-use crate::spec::{self, validate, Diagnostic};
-use crate::tree::Tree;
-use crate::vault_side::{self, VaultSide};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

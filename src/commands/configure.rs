@@ -1,11 +1,11 @@
 //! `kubectl vault configure`: plan and apply the Vault side derived from the spec.
 
 use crate::cli::SpecArgs;
+use crate::core::render;
+use crate::core::vault_plan::{self, Action};
+use crate::edge::vault::Vault;
 use crate::error::Error;
 use crate::pipeline;
-use crate::render;
-use crate::vault_api::Vault;
-use crate::vault_plan::{self, Action};
 use clap::Args;
 use serde_json::json;
 

@@ -1,9 +1,9 @@
 //! `kubectl vault generate`: the Flux tree for a spec, to stdout or into a folder.
 
 use crate::cli::SpecArgs;
+use crate::core::tree::Tree;
 use crate::error::Error;
 use crate::pipeline;
-use crate::tree::Tree;
 use clap::Args;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

@@ -1,11 +1,11 @@
 //! `kubectl vault verify`: prove in the cluster that every declared Secret is synced.
 
 use crate::cli::SpecArgs;
-use crate::cluster::{Cluster, Connection, Kind, Scope};
+use crate::core::model::{self, Stack};
+use crate::core::verify::{self, Observed, Report};
+use crate::edge::kube::{Cluster, Connection, Kind, Scope};
 use crate::error::Error;
-use crate::model::{self, Stack};
 use crate::pipeline;
-use crate::verify::{self, Observed, Report};
 use clap::{Args, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -58,7 +58,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     if let Ok(n) = s.parse::<u64>() {
         return Ok(Duration::from_secs(n));
     }
-    crate::spec::validate::parse_single_duration(s, true)
+    crate::core::spec::validate::parse_single_duration(s, true)
         .map(Duration::from_secs_f64)
         .ok_or_else(|| format!("`{s}` is not a duration (e.g. 30s, 5m, 1h)"))
 }
@@ -124,7 +124,7 @@ pub fn run(args: VerifyArgs) -> Result<(), Error> {
     // What the tool would generate (for drift), rendered while the cluster is being read.
     std::thread::scope(|scope| {
         let expected = scope.spawn(|| {
-            crate::render::render(&loaded.stack, &loaded.vault, &templates)
+            crate::core::render::render(&loaded.stack, &loaded.vault, &templates)
                 .map(|rendered| verify::expected_specs(&rendered))
                 .map_err(|e| Error::bug(format!("rendering failed: {e}")))
         });
@@ -147,7 +147,7 @@ fn check(
         (None, None) => None,
     };
     let vault = if args.vault {
-        Some(crate::vault_api::Vault::from_env()?)
+        Some(crate::edge::vault::Vault::from_env()?)
     } else {
         None
     };
@@ -342,13 +342,13 @@ async fn observe(
 /// `--vault`: policy capabilities per app (through a short-lived token holding only that
 /// policy) and kv data hashes per synced kv secret.
 fn check_against_vault(
-    vault: &crate::vault_api::Vault,
+    vault: &crate::edge::vault::Vault,
     stack: &Stack,
     observed: &Observed,
     report: &mut Report,
 ) -> Result<(), Error> {
-    use crate::model::Source;
-    use crate::vault_api::VaultRead;
+    use crate::core::model::Source;
+    use crate::edge::vault::VaultRead;
     let secrets: std::collections::HashMap<(&str, &str), &serde_json::Value> = observed
         .secrets
         .iter()
@@ -365,7 +365,7 @@ fn check_against_vault(
     let checked: std::collections::HashSet<String> =
         report.secrets.iter().map(|r| r.namespace.clone()).collect();
     for app in stack.apps.iter().filter(|a| checked.contains(&a.namespace)) {
-        let grants: Vec<crate::model::Grant> =
+        let grants: Vec<crate::core::model::Grant> =
             app.secrets.iter().map(|s| s.source.grant()).collect();
         let paths: Vec<String> = grants.iter().map(|g| g.path.clone()).collect();
         let created = vault.write("auth/token/create", &serde_json::json!({"policies": [app.policy], "no_default_policy": true, "ttl": "2m", "renewable": false}))?;

@@ -55,24 +55,24 @@ impl SpecErrors {
 
 /// Reads and parses `path`. I/O errors are reported as spec errors (exit 2) too.
 ///
-/// At most [`crate::bounded::SPEC_BYTES`] are read (`-f /dev/zero` fails fast); a file that
+/// At most [`crate::edge::fs::SPEC_BYTES`] are read (`-f /dev/zero` fails fast); a file that
 /// is not UTF-8 is named at the line of its first invalid byte.
 pub fn load(path: &Path) -> Result<SourcedSpec, SpecErrors> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
-    let bytes = match crate::bounded::read_file(path, crate::bounded::SPEC_BYTES) {
+    let bytes = match crate::edge::fs::read_file(path, crate::edge::fs::SPEC_BYTES) {
         Ok(b) => b,
         Err(e) => {
             let hint = match e {
-                crate::bounded::ReadError::TooLarge { .. } => {
+                crate::edge::fs::ReadError::TooLarge { .. } => {
                     "a spec is a few hundred lines; check that -f names the spec file"
                 }
                 _ => "pass the spec file with -f, e.g. `kubectl vault init > vault.yaml` to start one",
             };
             let mut d = Diagnostic::error("", format!("cannot read the spec: {e}")).with_hint(hint);
-            if matches!(e, crate::bounded::ReadError::TooLarge { .. }) {
+            if matches!(e, crate::edge::fs::ReadError::TooLarge { .. }) {
                 d.location = Some(locate::Location {
                     line: 1,
                     column: 1,

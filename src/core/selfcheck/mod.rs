@@ -7,8 +7,8 @@
 
 pub mod kinds;
 
-use crate::render::{Rendered, RenderedFile};
-use crate::versions::VsoLine;
+use crate::core::render::{Rendered, RenderedFile};
+use crate::core::versions::VsoLine;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kinds::*;
@@ -191,9 +191,9 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
     }
     let managed = meta
         .get("labels")
-        .and_then(|l| l.get(crate::model::MANAGED_BY_LABEL))
+        .and_then(|l| l.get(crate::core::model::MANAGED_BY_LABEL))
         .and_then(Json::as_str);
-    if managed != Some(crate::model::MANAGED_BY) {
+    if managed != Some(crate::core::model::MANAGED_BY) {
         return Err("lacks the label app.kubernetes.io/managed-by: kubectl-vault".into());
     }
     let api_version = obj
@@ -218,7 +218,7 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
     };
     let mut need =
         |what: &str, k: ObjectKey| seen.needs.push((file.to_string(), what.to_string(), k));
-    if !namespace.is_empty() && namespace != crate::model::FLUX_NAMESPACE {
+    if !namespace.is_empty() && namespace != crate::core::model::FLUX_NAMESPACE {
         need("metadata.namespace", key("Namespace", "", &namespace));
     }
     match (api_version, kind) {
@@ -380,13 +380,13 @@ fn check_health_exprs(seen: &Seen, problems: &mut Vec<String>) {
     let Some(line) = VsoLine::of(version) else {
         problems.push(format!(
             "the operator HelmRelease pins chart {version}, not a supported VSO version ({})",
-            crate::versions::SUPPORTED_VSO
+            crate::core::versions::SUPPORTED_VSO
         ));
         return;
     };
     for (file, kind, expr) in &seen.health_exprs {
         let written = line.status_fields(kind);
-        for field in crate::versions::status_fields_read(expr) {
+        for field in crate::core::versions::status_fields_read(expr) {
             if !written.contains(&field) {
                 problems.push(format!(
                     "{file}: the health check for {kind} reads status.{field}, which VSO {line} never writes: it could never pass"

@@ -7,7 +7,7 @@
 //! by that CR, has the expected keys, and is fresh. Values are never read into the report:
 //! only key names.
 
-use crate::model::{self, App, DeclaredSecret, SecretKind, Source, Stack};
+use crate::core::model::{self, App, DeclaredSecret, SecretKind, Source, Stack};
 use base64::Engine;
 use serde::Serialize;
 use serde_json::Value;
@@ -75,7 +75,7 @@ pub struct Report {
 pub type ExpectedSpecs = HashMap<(String, String, String), Value>;
 
 /// Reads the generated secret CRs' specs (for drift) from the rendered files.
-pub fn expected_specs(rendered: &crate::render::Rendered) -> ExpectedSpecs {
+pub fn expected_specs(rendered: &crate::core::render::Rendered) -> ExpectedSpecs {
     use rayon::prelude::*;
     const CR_FILES: [&str; 3] = [
         "vaultstaticsecret-",
@@ -608,7 +608,7 @@ fn check_fresh(
                 .pki
                 .as_ref()
                 .and_then(|p| p.expiry_offset.as_deref())
-                .and_then(|o| crate::spec::validate::parse_single_duration(o, false))
+                .and_then(|o| crate::core::spec::validate::parse_single_duration(o, false))
                 .unwrap_or(0.0) as i64;
             let not_after = match x509_parser::pem::parse_x509_pem(&pem) {
                 Ok((_, pem)) => match pem.parse_x509() {

@@ -611,7 +611,7 @@ fn read_kubeconfig(path: &std::path::Path) -> Result<Kubeconfig, String> {
         return Kubeconfig::read_from(path).map_err(|e| e.to_string());
     }
     // A pipe or device (`--kubeconfig <(...)`): read what it gives, bounded.
-    let text = crate::bounded::read_text(path, MAX_KUBECONFIG_BYTES).map_err(|e| e.to_string())?;
+    let text = crate::edge::fs::read_text(path, MAX_KUBECONFIG_BYTES).map_err(|e| e.to_string())?;
     Kubeconfig::from_yaml(&text).map_err(|e| e.to_string())
 }
 
@@ -704,7 +704,8 @@ pub fn run_exec_credential(timeout: Duration, command: &[String]) -> u8 {
         }
     };
     let stdout = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || crate::bounded::read_all(stdout, MAX_CREDENTIAL_BYTES));
+    let reader =
+        std::thread::spawn(move || crate::edge::fs::read_all(stdout, MAX_CREDENTIAL_BYTES));
     let deadline = Instant::now() + timeout;
     let status = loop {
         match child.try_wait() {

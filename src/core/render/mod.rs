@@ -12,11 +12,11 @@
 
 pub mod templates;
 
-use crate::header;
-use crate::model::{self, App, DeclaredSecret, Source, Stack};
-use crate::tree::Tree;
-use crate::vault_side::VaultSide;
-use crate::versions::{self, VsoLine};
+use crate::core::header;
+use crate::core::model::{self, App, DeclaredSecret, Source, Stack};
+use crate::core::tree::Tree;
+use crate::core::vault_side::VaultSide;
+use crate::core::versions::{self, VsoLine};
 use minijinja::Value;
 use rayon::prelude::*;
 use serde_json::{json, Value as Json};
@@ -428,7 +428,7 @@ fn keep_on_prune() -> Json {
     json!({"kustomize.toolkit.fluxcd.io/prune": "disabled"})
 }
 
-/// Flux CEL health checks for the VSO version in use (see [`crate::versions`]): the apps
+/// Flux CEL health checks for the VSO version in use (see [`crate::core::versions`]): the apps
 /// stage is Ready only once VSO has synced every secret of the current generation, and
 /// Failed at once where that version reports a failed sync.
 fn health_check_exprs(line: VsoLine) -> Vec<Json> {
@@ -564,7 +564,7 @@ pub fn deep_merge(base: &mut Json, overlay: &Json) {
 }
 
 fn script_context(stack: &Stack, vault: &VaultSide) -> Json {
-    crate::vault_side::script_context(stack, vault)
+    crate::core::vault_side::script_context(stack, vault)
 }
 
 /// What the kubernetes auth method of a Vault outside the cluster needs to review tokens
@@ -576,7 +576,7 @@ fn token_review(
     vault: &VaultSide,
     dir: &str,
 ) -> Result<Vec<String>, String> {
-    use crate::vault_side::TokenReviewer;
+    use crate::core::vault_side::TokenReviewer;
     let ctx = match &vault.kubernetes_auth.token_reviewer {
         TokenReviewer::Local => return Ok(vec![]),
         TokenReviewer::ServiceAccount {

@@ -796,13 +796,13 @@ fn check_vso_version(c: &mut Checker, o: &OperatorSpec) {
     if v.is_empty() || v.contains(['>', '<', '~', '^', '|', '*', ' ']) {
         return;
     }
-    if crate::versions::VsoLine::of(v).is_none() {
+    if crate::core::versions::VsoLine::of(v).is_none() {
         c.error(
             "operator.chart.version",
             format!("Vault Secrets Operator chart `{v}` is not supported"),
             format!(
                 "pin a supported version: {}",
-                crate::versions::SUPPORTED_VSO
+                crate::core::versions::SUPPORTED_VSO
             ),
         );
     }
@@ -848,11 +848,11 @@ fn check_trust(c: &mut Checker, spec: &Spec) {
         .vault
         .namespace
         .as_deref()
-        .unwrap_or(crate::model::DEFAULT_VAULT_NAMESPACE);
+        .unwrap_or(crate::core::model::DEFAULT_VAULT_NAMESPACE);
     let operator_ns = o
         .namespace
         .as_deref()
-        .unwrap_or(crate::model::DEFAULT_OPERATOR_NAMESPACE);
+        .unwrap_or(crate::core::model::DEFAULT_OPERATOR_NAMESPACE);
     match (&spec.vault.tls, &o.address) {
         (TlsSpec::Secret(tls), None) if vault_ns != operator_ns => c.warn(
             "vault.tls",

@@ -23,9 +23,9 @@ mod push;
 
 pub use push::{push, Pushed};
 
+use crate::core::header;
+use crate::core::tree::Tree;
 use crate::error::Error;
-use crate::header;
-use crate::tree::Tree;
 use git2::{build::TreeUpdateBuilder, FileMode, ObjectType, Oid, Repository, Signature};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

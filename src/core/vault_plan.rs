@@ -8,9 +8,9 @@
 //! kubernetes-auth roles bound to exactly one such policy written for that role, and (with
 //! `--prune-mounts`) secrets engines.
 
+use crate::core::vault_side::{Engine, TokenReviewer, VaultSide, OWNER_MARK};
+use crate::edge::vault::VaultRead;
 use crate::error::Error;
-use crate::vault_api::VaultRead;
-use crate::vault_side::{Engine, TokenReviewer, VaultSide, OWNER_MARK};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -71,7 +71,7 @@ pub struct Options {
 pub fn seconds(d: &str) -> i64 {
     d.parse::<i64>()
         .ok()
-        .or_else(|| crate::spec::validate::parse_single_duration(d, true).map(|s| s as i64))
+        .or_else(|| crate::core::spec::validate::parse_single_duration(d, true).map(|s| s as i64))
         .unwrap_or(0)
 }
 

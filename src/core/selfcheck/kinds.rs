@@ -2,7 +2,7 @@
 //!
 //! Field names are taken from the upstream CRDs (VSO 0.10.x and 1.x `secrets.hashicorp.com/v1beta1`:
 //! the spec fields the tool writes are the same in both; their status differs, see
-//! [`crate::versions`]),
+//! [`crate::core::versions`]),
 //! Flux 2.x helm-controller v2, kustomize-controller v1, source-controller v1). Only the fields
 //! the tool may write are modelled: a field that is not here is, by construction, a template bug
 //! (e.g. `tlsSecretRef` or `rollout: pods`, which guides print but no CRD has).
