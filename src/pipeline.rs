@@ -7,6 +7,7 @@ use crate::core::selfcheck;
 use crate::core::spec::{self, validate, Diagnostic};
 use crate::core::tree::Tree;
 use crate::core::vault_side::{self, VaultSide};
+use crate::edge::fs;
 use crate::error::Error;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,9 +36,22 @@ pub struct Generated {
     pub warnings: String,
 }
 
+/// Reads the spec file, at most [`fs::SPEC_BYTES`] (`-f /dev/zero` fails fast), and parses it.
+/// A read failure is a spec error (exit 2) too.
+fn read_spec(path: &Path) -> Result<spec::SourcedSpec, spec::SpecErrors> {
+    match fs::read_file(path, fs::SPEC_BYTES) {
+        Ok(bytes) => spec::from_bytes(path, bytes),
+        Err(e) => Err(spec::unreadable(
+            path,
+            &e.to_string(),
+            matches!(e, fs::ReadError::TooLarge { .. }),
+        )),
+    }
+}
+
 /// Reads, validates and models the spec. Spec problems are `Error::Usage` (exit 2).
 pub fn load(spec_path: &Path, strict: bool) -> Result<Loaded, Error> {
-    let sourced = spec::load(spec_path).map_err(|e| Error::usage(e.render()))?;
+    let sourced = read_spec(spec_path).map_err(|e| Error::usage(e.render()))?;
     let findings = validate::check(&sourced.spec, &sourced.index);
     let render_all = |ds: &[Diagnostic]| {
         ds.iter()

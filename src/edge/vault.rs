@@ -2,6 +2,7 @@
 //! the vault CLI is (VAULT_ADDR, VAULT_TOKEN or ~/.vault-token, VAULT_CACERT, VAULT_NAMESPACE,
 //! VAULT_SKIP_VERIFY). Errors map to exit code 3 and say what was refused, and where.
 
+pub use crate::core::vault_plan::VaultRead;
 use crate::error::Error;
 use serde_json::Value;
 use std::time::Duration;
@@ -14,14 +15,6 @@ pub struct Vault {
     addr: String,
     token: String,
     namespace: Option<String>,
-}
-
-/// Reads of the current state; a trait so the planner can be tested without a server.
-pub trait VaultRead {
-    /// `GET /v1/<path>`'s `data`, or `None` on 404.
-    fn read(&self, path: &str) -> Result<Option<Value>, Error>;
-    /// `LIST /v1/<path>`'s `data.keys`, or empty on 404.
-    fn list(&self, path: &str) -> Result<Vec<String>, Error>;
 }
 
 impl Vault {
