@@ -63,52 +63,6 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{s}` is not a duration (e.g. 30s, 5m, 1h)"))
 }
 
-const KUSTOMIZATION: Kind = Kind::new(
-    "kustomize.toolkit.fluxcd.io",
-    "v1",
-    "Kustomization",
-    "kustomizations",
-);
-const HELMRELEASE: Kind = Kind::new(
-    "helm.toolkit.fluxcd.io",
-    "v2",
-    "HelmRelease",
-    "helmreleases",
-);
-const VAULTCONNECTION: Kind = Kind::new(
-    "secrets.hashicorp.com",
-    "v1beta1",
-    "VaultConnection",
-    "vaultconnections",
-);
-const VAULTAUTH: Kind = Kind::new(
-    "secrets.hashicorp.com",
-    "v1beta1",
-    "VaultAuth",
-    "vaultauths",
-);
-const STATIC: Kind = Kind::new(
-    "secrets.hashicorp.com",
-    "v1beta1",
-    "VaultStaticSecret",
-    "vaultstaticsecrets",
-);
-const DYNAMIC: Kind = Kind::new(
-    "secrets.hashicorp.com",
-    "v1beta1",
-    "VaultDynamicSecret",
-    "vaultdynamicsecrets",
-);
-const PKI: Kind = Kind::new(
-    "secrets.hashicorp.com",
-    "v1beta1",
-    "VaultPKISecret",
-    "vaultpkisecrets",
-);
-const SERVICEACCOUNT: Kind = Kind::new("", "v1", "ServiceAccount", "serviceaccounts");
-const SECRET: Kind = Kind::new("", "v1", "Secret", "secrets");
-const EVENT: Kind = Kind::new("", "v1", "Event", "events");
-
 pub fn run(args: VerifyArgs) -> Result<(), Error> {
     let options = args.spec.options();
     let templates = pipeline::templates(options.templates_dir.as_deref())?;
@@ -309,21 +263,21 @@ async fn observe(
         secrets,
         events,
     ) = tokio::try_join!(
-        cluster.list(KUSTOMIZATION, &flux, None, None),
-        cluster.list(HELMRELEASE, &releases, None, None),
-        cluster.list(VAULTCONNECTION, &operator, None, None),
-        cluster.list(VAULTAUTH, &apps, None, None),
-        cluster.list(SERVICEACCOUNT, &apps, None, None),
-        cluster.list(STATIC, &apps, None, None),
-        cluster.list(DYNAMIC, &apps, None, None),
-        cluster.list(PKI, &apps, None, None),
+        cluster.list(Kind::Kustomization, &flux, None, None),
+        cluster.list(Kind::HelmRelease, &releases, None, None),
+        cluster.list(Kind::VaultConnection, &operator, None, None),
+        cluster.list(Kind::VaultAuth, &apps, None, None),
+        cluster.list(Kind::ServiceAccount, &apps, None, None),
+        cluster.list(Kind::VaultStaticSecret, &apps, None, None),
+        cluster.list(Kind::VaultDynamicSecret, &apps, None, None),
+        cluster.list(Kind::VaultPKISecret, &apps, None, None),
         cluster.list(
-            SECRET,
+            Kind::Secret,
             &apps,
             Some("app.kubernetes.io/managed-by=hashicorp-vso"),
             None
         ),
-        cluster.list(EVENT, &apps, None, Some("type=Warning")),
+        cluster.list(Kind::Event, &apps, None, Some("type=Warning")),
     )?;
     Ok(Observed {
         kustomizations,

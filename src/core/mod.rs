@@ -3,6 +3,7 @@
 //! the edges ([`crate::edge`]) do that and hand the results in.
 
 pub mod header;
+pub mod kinds;
 pub mod model;
 pub mod render;
 pub mod selfcheck;

@@ -6,10 +6,10 @@
 //! [`MAX_PAGE_BYTES`], and a kubeconfig exec credential plugin by `--request-timeout` (it
 //! runs under [`run_exec_credential`], which stops it when that time is up).
 
+pub use crate::core::kinds::Kind;
 use crate::error::Error;
 use kube::api::{DynamicObject, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Client, Config};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -52,45 +52,6 @@ pub struct Cluster {
     requests: Arc<AtomicUsize>,
     pub server: String,
 }
-/// One kind to list.
-#[derive(Debug, Clone, Copy)]
-pub struct Kind {
-    pub group: &'static str,
-    pub version: &'static str,
-    pub kind: &'static str,
-    pub plural: &'static str,
-}
-
-impl Kind {
-    pub const fn new(
-        group: &'static str,
-        version: &'static str,
-        kind: &'static str,
-        plural: &'static str,
-    ) -> Kind {
-        Kind {
-            group,
-            version,
-            kind,
-            plural,
-        }
-    }
-    fn resource(&self) -> ApiResource {
-        ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(self.group, self.version, self.kind),
-            self.plural,
-        )
-    }
-    /// `vaultstaticsecrets.secrets.hashicorp.com`, as RBAC names it.
-    pub fn qualified(&self) -> String {
-        if self.group.is_empty() {
-            self.plural.to_string()
-        } else {
-            format!("{}.{}", self.plural, self.group)
-        }
-    }
-}
-
 /// Where to list: the whole cluster (falling back to `fallback` namespaces when that is
 /// forbidden), or fixed namespaces.
 #[derive(Debug, Clone)]
@@ -245,7 +206,7 @@ impl Cluster {
             for Item(mut v) in page.items {
                 // List items of built-in kinds carry no apiVersion/kind: add them back.
                 v["apiVersion"] = Value::String(ar.api_version.clone());
-                v["kind"] = Value::String(kind.kind.to_string());
+                v["kind"] = Value::String(ar.kind.clone());
                 out.push(v);
             }
             if out.len() > MAX_OBJECTS {
