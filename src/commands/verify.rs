@@ -1,6 +1,7 @@
 //! `kubectl vault verify`: prove in the cluster that every declared Secret is synced.
 
 use crate::cli::SpecArgs;
+use crate::core::duration;
 use crate::core::model::{self, Stack};
 use crate::core::verify::{self, Observed, Report};
 use crate::edge::kube::{Cluster, Connection, Kind, Scope};
@@ -55,11 +56,8 @@ pub struct VerifyArgs {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    if let Ok(n) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(n));
-    }
-    crate::core::spec::validate::parse_single_duration(s, true)
-        .map(Duration::from_secs_f64)
+    duration::Duration::parse(s, duration::Grammar::Vault)
+        .map(duration::Duration::to_std)
         .ok_or_else(|| format!("`{s}` is not a duration (e.g. 30s, 5m, 1h)"))
 }
 

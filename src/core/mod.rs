@@ -2,6 +2,7 @@
 //! verify's verdicts. Nothing here reads or writes files, starts processes or talks to a network;
 //! the edges ([`crate::edge`]) do that and hand the results in.
 
+pub mod duration;
 pub mod header;
 pub mod kinds;
 pub mod model;

@@ -4,8 +4,8 @@
 //! the names that must agree across a dozen objects (roles, policies, service accounts,
 //! VaultAuth refs, audiences) are decided exactly once, here.
 
+use crate::core::duration::{Duration, Grammar};
 use crate::core::spec::types::{self as spec, Spec, TlsSpec};
-use crate::core::spec::validate::parse_single_duration;
 use crate::core::versions::VsoLine;
 use std::collections::BTreeMap;
 
@@ -657,8 +657,7 @@ fn secret(
 /// VSO renews a certificate only `expiryOffset` before it expires (none: at expiry, when
 /// clients already reject it). Default: a third of its lifetime, as cert-manager renews.
 pub fn default_expiry_offset(ttl: &str) -> Option<String> {
-    let total =
-        parse_single_duration(ttl, true).or_else(|| ttl.parse::<u64>().ok().map(|s| s as f64))?;
+    let total = Duration::parse(ttl, Grammar::Vault)?.as_secs_f64();
     let secs = (total / 3.0).floor() as u64;
     if secs == 0 {
         return None;

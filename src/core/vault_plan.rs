@@ -8,6 +8,7 @@
 //! kubernetes-auth roles bound to exactly one such policy written for that role, and (with
 //! `--prune-mounts`) secrets engines.
 
+use crate::core::duration::{Duration, Grammar};
 use crate::core::vault_side::{Engine, TokenReviewer, VaultSide, OWNER_MARK};
 use crate::error::Error;
 use serde_json::{json, Value};
@@ -70,10 +71,7 @@ pub struct Options {
 
 /// Seconds in a Vault duration (`90`, `1m`, `72h`, `3d`), for comparing with what Vault returns.
 pub fn seconds(d: &str) -> i64 {
-    d.parse::<i64>()
-        .ok()
-        .or_else(|| crate::core::spec::validate::parse_single_duration(d, true).map(|s| s as i64))
-        .unwrap_or(0)
+    Duration::parse(d, Grammar::Vault).map_or(0, Duration::whole_seconds)
 }
 
 fn strings(v: &Value) -> Vec<String> {

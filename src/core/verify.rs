@@ -7,6 +7,7 @@
 //! by that CR, has the expected keys, and is fresh. Values are never read into the report:
 //! only key names.
 
+use crate::core::duration::{Duration, Grammar};
 use crate::core::model::{self, App, DeclaredSecret, SecretKind, Source, Stack};
 use base64::Engine;
 use serde::Serialize;
@@ -608,8 +609,8 @@ fn check_fresh(
                 .pki
                 .as_ref()
                 .and_then(|p| p.expiry_offset.as_deref())
-                .and_then(|o| crate::core::spec::validate::parse_single_duration(o, false))
-                .unwrap_or(0.0) as i64;
+                .and_then(|o| Duration::parse(o, Grammar::Vso))
+                .map_or(0, Duration::whole_seconds);
             let not_after = match x509_parser::pem::parse_x509_pem(&pem) {
                 Ok((_, pem)) => match pem.parse_x509() {
                     Ok(cert) => cert.validity().not_after.timestamp(),
