@@ -2,7 +2,7 @@
 
 use crate::cli::SpecArgs;
 use crate::edge::git::{self, Action, Change, Plan};
-use crate::error::Error;
+use crate::error::{Error, Exit};
 use crate::pipeline;
 use clap::Args;
 use std::io::IsTerminal;
@@ -49,7 +49,7 @@ pub struct CommitArgs {
     pub lock_timeout: u64,
 }
 
-pub fn run(args: CommitArgs) -> Result<(), Error> {
+pub fn run(args: CommitArgs) -> Result<Exit, Error> {
     let generated = pipeline::generate(&args.spec.file, &args.spec.options())?;
     eprint!("{}", generated.warnings);
     let repo = git::open(&args.repo)?;
@@ -122,9 +122,9 @@ pub fn run(args: CommitArgs) -> Result<(), Error> {
         }
         report.print();
         if args.exit_code && !plan.is_empty() {
-            return Err(Error::check_failed(""));
+            return Ok(Exit::CheckFailed);
         }
-        return Ok(());
+        return Ok(Exit::Ok);
     }
     if args.push {
         // Also when nothing was committed: the branch may be ahead of the remote.
@@ -137,7 +137,7 @@ pub fn run(args: CommitArgs) -> Result<(), Error> {
         }
     }
     report.print();
-    Ok(())
+    Ok(Exit::Ok)
 }
 
 /// What the run prints, held until the run's work is done.

@@ -5,7 +5,7 @@ use crate::core::duration;
 use crate::core::model::{self, Stack};
 use crate::core::verify::{self, Observed, Report};
 use crate::edge::kube::{Cluster, Connection, Kind, Scope};
-use crate::error::Error;
+use crate::error::{Error, Exit};
 use crate::pipeline;
 use clap::{Args, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -61,7 +61,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{s}` is not a duration (e.g. 30s, 5m, 1h)"))
 }
 
-pub fn run(args: VerifyArgs) -> Result<(), Error> {
+pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
     let options = args.spec.options();
     let templates = pipeline::templates(options.templates_dir.as_deref())?;
     let loaded = pipeline::load(&args.spec.file, options.strict)?;
@@ -92,7 +92,7 @@ fn check(
     args: &VerifyArgs,
     stack: &Stack,
     expected: impl FnOnce() -> Result<verify::ExpectedSpecs, Error>,
-) -> Result<(), Error> {
+) -> Result<Exit, Error> {
     let revision = match (&args.revision, &args.repo) {
         (Some(r), _) => Some(r.clone()),
         (None, Some(repo)) => Some(head_of(repo)?),
@@ -204,7 +204,7 @@ fn progress(r: &Report, tty: bool) {
     let _ = err.flush();
 }
 
-fn finish(report: &Report, output: Output, requests: usize) -> Result<(), Error> {
+fn finish(report: &Report, output: Output, requests: usize) -> Result<Exit, Error> {
     let text = match output {
         Output::Table => verify::table(report),
         Output::Json => {
@@ -214,11 +214,11 @@ fn finish(report: &Report, output: Output, requests: usize) -> Result<(), Error>
         }
     };
     crate::cli::write_stdout(text.as_bytes())?;
-    if report.ok {
-        Ok(())
+    Ok(if report.ok {
+        Exit::Ok
     } else {
-        Err(Error::check_failed(""))
-    }
+        Exit::CheckFailed
+    })
 }
 
 /// One list per kind — a constant number of requests, whatever the number of secrets.

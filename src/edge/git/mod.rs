@@ -154,7 +154,7 @@ impl RepoLock {
 }
 
 fn git_err(what: &str) -> impl Fn(git2::Error) -> Error + '_ {
-    move |e| Error::environment(format!("git: {what}: {}", e.message()))
+    move |e| Error::environment_from(format!("git: {what}: {}", e.message()), e)
 }
 
 /// Resolves the target branch: (short name, checked out?, current tip).
