@@ -76,18 +76,24 @@ impl Cluster {
         let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .map_err(|e| {
-                let msg = e.to_string();
-                if msg.contains("context") {
-                    Error::usage(format!("kubeconfig: {msg}"))
-                } else {
-                    Error::environment(format!("kubeconfig: {msg}"))
+                use kube::config::KubeconfigError as K;
+                // A context that is not there is the user's choice (--context); the rest is
+                // the environment's kubeconfig.
+                match e {
+                    K::CurrentContextNotSet | K::LoadContext(_) | K::LoadClusterOfContext(_) => {
+                        Error::usage(format!("kubeconfig: {e}"))
+                    }
+                    other => Error::environment(format!("kubeconfig: {other}")),
                 }
             })?;
         config.connect_timeout = Some(c.request_timeout);
         config.read_timeout = Some(c.request_timeout);
         config.write_timeout = Some(c.request_timeout);
-        // Retries are ours (bounded by --request-timeout, and naming what failed): kube's
-        // own retry of 429/503/504 would wait past the deadline and hide the answer.
+        // One retry mechanism: ours, in `Cluster::with_retries`. kube-client's default
+        // RetryPolicy (429/503/504 with its own backoff) knows neither --request-timeout nor
+        // --timeout, so it waited past the run's deadline; it would also hide the last answer
+        // (throttled? unavailable?) and send requests `apiRequests` does not count. Ours is
+        // bounded by both deadlines, honours Retry-After, and counts every attempt it sends.
         config.default_retry = false;
         let server = config.cluster_url.to_string();
         let client = build_client(config).map_err(|e| match e {
@@ -726,9 +732,29 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 
 /// Whether a transport error is a TLS rejection: the server's certificate not trusted by the
 /// kubeconfig's CA, or the client certificate refused by the server (a fatal TLS alert).
+/// Decided by the rustls error's type, found in the cause chain (io::Errors nest it as their
+/// inner error, which their `source()` skips).
 fn is_tls_rejection(e: &kube::Error) -> bool {
-    let text = with_causes(e).to_lowercase();
-    text.contains("invalid peer certificate") || text.contains("received fatal alert")
+    let rejection = |e: &(dyn std::error::Error + 'static)| {
+        matches!(
+            e.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::AlertReceived(_))
+        )
+    };
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if rejection(c) {
+            return true;
+        }
+        cause = match c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
+    }
+    false
 }
 
 /// One page of a list response.
