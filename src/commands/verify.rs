@@ -341,21 +341,8 @@ fn check_against_vault(
                 .or(caps[&g.path].as_array())
                 .map(|a| a.iter().filter_map(|c| c.as_str()).collect())
                 .unwrap_or_default();
-            let missing: Vec<&str> = g
-                .capabilities
-                .iter()
-                .copied()
-                .filter(|c| !have.contains(c) && !have.contains(&"root"))
-                .collect();
-            if !missing.is_empty() {
-                row.status = "PolicyDenied".into();
-                row.detail = format!(
-                    "policy {} does not grant {} on {} (Vault: {:?})",
-                    app.policy,
-                    missing.join("+"),
-                    g.path,
-                    have
-                );
+            if let Some((status, detail)) = verify::policy_verdict(&app.policy, g, &have) {
+                (row.status, row.detail) = (status, detail);
                 continue;
             }
             if !row.synced() {
@@ -376,24 +363,12 @@ fn check_against_vault(
                 let Some(secret) = secrets.get(&(s.namespace.as_str(), s.name.as_str())) else {
                     continue;
                 };
-                match data {
-                    None => {
-                        row.status = "OutOfDate".into();
-                        row.detail = format!("Vault has no data at {mount}/{path}");
-                    }
-                    Some(d) => match verify::compare_kv(&d, secret) {
-                        Ok(()) => row.detail = "synced; data matches Vault (SHA-256)".into(),
-                        Err(e) => {
-                            row.status = "OutOfDate".into();
-                            row.detail = e;
-                        }
-                    },
-                }
+                (row.status, row.detail) =
+                    verify::kv_verdict(&format!("{mount}/{path}"), data.as_ref(), secret);
             }
         }
     }
-    report.synced = report.secrets.iter().filter(|r| r.synced()).count();
-    report.ok = report.ok && report.synced == report.total;
+    verify::recount(report);
     Ok(())
 }
 
