@@ -139,6 +139,42 @@ pub fn resolve_secret(source: &str, field: &str) -> Result<String, crate::error:
     Ok(value)
 }
 
+// ---------- writing ----------
+
+/// Writes `bytes` to `path` so that no reader ever sees it half written: into a temporary
+/// file beside it, then renamed over it (the temporary file is removed on failure).
+/// `executable`: see [`write_new_file`].
+pub fn write_atomically(path: &Path, bytes: &[u8], executable: bool) -> std::io::Result<()> {
+    let name = path.file_name().expect("a file").to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.kubectl-vault-tmp"));
+    write_new_file(&tmp, bytes, executable)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// Creates `path` afresh (a leftover from a killed run is replaced) with the mode git would
+/// give the file on checkout: 0666, or 0777 when `executable`, less the umask (the kernel
+/// applies it at creation).
+pub fn write_new_file(path: &Path, bytes: &[u8], executable: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(if executable { 0o777 } else { 0o666 });
+    }
+    #[cfg(not(unix))]
+    let _ = executable;
+    let mut file = opts.open(path)?;
+    file.write_all(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

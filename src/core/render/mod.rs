@@ -43,7 +43,7 @@ impl Rendered {
     pub fn to_tree(&self, spec_file: &str) -> Tree {
         let mut tree = Tree::default();
         for f in &self.files {
-            let shebang = f.path.ends_with(".sh").then_some("#!/usr/bin/env bash");
+            let shebang = crate::core::tree::is_script(&f.path).then_some("#!/usr/bin/env bash");
             tree.insert(f.path.clone(), header::stamp(&f.body, spec_file, shebang));
         }
         tree

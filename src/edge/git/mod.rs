@@ -523,7 +523,7 @@ pub fn signatures(repo: &Repository) -> Result<(Signature<'static>, Signature<'s
 }
 
 fn file_mode(path: &str) -> FileMode {
-    if path.ends_with(".sh") {
+    if crate::core::tree::is_script(path) {
         FileMode::BlobExecutable
     } else {
         FileMode::Blob
@@ -878,19 +878,11 @@ fn write_work_tree(workdir: &Path, plan: &Plan) -> Result<(), Error> {
                         std::fs::create_dir_all(parent)?;
                         created_dirs.extend(missing.into_iter().rev());
                     }
-                    let tmp = parent.join(format!(
-                        ".{}.kubectl-vault-tmp",
-                        path.file_name().unwrap().to_string_lossy()
-                    ));
-                    write_new_file(
-                        &tmp,
-                        &c.path,
+                    crate::edge::fs::write_atomically(
+                        &path,
                         &convert::Converter::to_worktree(rule, content),
+                        crate::core::tree::is_script(&c.path),
                     )?;
-                    if let Err(e) = std::fs::rename(&tmp, &path) {
-                        let _ = std::fs::remove_file(&tmp);
-                        return Err(e);
-                    }
                 }
                 None => match std::fs::remove_file(&path) {
                     Ok(()) => remove_empty_parents(workdir, &path),
@@ -936,32 +928,6 @@ fn remove_empty_parents(workdir: &Path, file: &Path) {
         }
         dir = d.parent();
     }
-}
-
-/// Creates `tmp` afresh (a leftover from a killed run is replaced) with the mode git would
-/// give the file on checkout: 0666, or 0777 for the executable script, less the umask (the
-/// kernel applies it at creation).
-fn write_new_file(tmp: &Path, path: &str, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    match std::fs::remove_file(tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(if file_mode(path) == FileMode::BlobExecutable {
-            0o777
-        } else {
-            0o666
-        });
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    let mut file = opts.open(tmp)?;
-    file.write_all(bytes)
 }
 
 /// Summaries of what a change does, from the objects in the files.
