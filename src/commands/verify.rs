@@ -95,7 +95,7 @@ fn check(
 ) -> Result<Exit, Error> {
     let revision = match (&args.revision, &args.repo) {
         (Some(r), _) => Some(r.clone()),
-        (None, Some(repo)) => Some(head_of(repo)?),
+        (None, Some(repo)) => Some(crate::edge::git::head_of(repo)?),
         (None, None) => None,
     };
     let vault = if args.vault {
@@ -370,19 +370,4 @@ fn check_against_vault(
     }
     verify::recount(report);
     Ok(())
-}
-
-fn head_of(repo: &std::path::Path) -> Result<String, Error> {
-    let r = git2::Repository::open(repo).map_err(|e| {
-        Error::usage(format!(
-            "--repo {}: not a Git repository: {}",
-            repo.display(),
-            e.message()
-        ))
-    })?;
-    let head =
-        r.head().ok().and_then(|h| h.target()).ok_or_else(|| {
-            Error::usage(format!("--repo {}: HEAD has no commit", repo.display()))
-        })?;
-    Ok(head.to_string())
 }

@@ -87,6 +87,22 @@ pub struct Options<'a> {
 }
 
 /// Opens the repository at `path` (its work tree root).
+/// The commit `HEAD` of the repository at `repo` names (verify's `--repo`).
+pub fn head_of(repo: &Path) -> Result<String, Error> {
+    let r = Repository::open(repo).map_err(|e| {
+        Error::usage(format!(
+            "--repo {}: not a Git repository: {}",
+            repo.display(),
+            e.message()
+        ))
+    })?;
+    let head =
+        r.head().ok().and_then(|h| h.target()).ok_or_else(|| {
+            Error::usage(format!("--repo {}: HEAD has no commit", repo.display()))
+        })?;
+    Ok(head.to_string())
+}
+
 pub fn open(path: &Path) -> Result<Repository, Error> {
     let repo = Repository::open(path).map_err(|e| {
         Error::usage(format!(
