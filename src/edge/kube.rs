@@ -133,42 +133,43 @@ impl Cluster {
         match scope {
             Scope::Cluster { fallback } => match self.list_in(kind, None, labels, fields).await {
                 Err(ListError::Forbidden(_)) if !fallback.is_empty() => {
-                    let mut all = Vec::new();
-                    for ns in fallback {
-                        all.extend(
-                            self.list_in(kind, Some(ns), labels, fields)
-                                .await
-                                .map_err(|e| e.into_error(kind, Some(ns), &self.server))?,
-                        );
-                        if all.len() > MAX_OBJECTS {
-                            return Err(ListError::TooMany(format!(
-                                "more than {MAX_OBJECTS} objects"
-                            ))
-                            .into_error(kind, None, &self.server));
-                        }
-                    }
-                    Ok(all)
+                    self.list_each(kind, fallback, labels, fields, true).await
                 }
                 other => other.map_err(|e| e.into_error(kind, None, &self.server)),
             },
-            Scope::Namespaces(nss) => {
-                let mut all = Vec::new();
-                for ns in nss {
-                    all.extend(
-                        self.list_in(kind, Some(ns), labels, fields)
-                            .await
-                            .map_err(|e| e.into_error(kind, Some(ns), &self.server))?,
-                    );
-                    if all.len() > MAX_OBJECTS {
-                        return Err(
-                            ListError::TooMany(format!("more than {MAX_OBJECTS} objects"))
-                                .into_error(kind, Some(ns), &self.server),
-                        );
-                    }
-                }
-                Ok(all)
+            Scope::Namespaces(nss) => self.list_each(kind, nss, labels, fields, false).await,
+        }
+    }
+
+    /// One list per namespace, concatenated, at most [`MAX_OBJECTS`] in all (a limit reported
+    /// at cluster scope when these namespaces stand in for a cluster-wide list).
+    async fn list_each(
+        &self,
+        kind: Kind,
+        namespaces: &[String],
+        labels: Option<&str>,
+        fields: Option<&str>,
+        for_cluster: bool,
+    ) -> Result<Vec<Value>, Error> {
+        let mut all = Vec::new();
+        for ns in namespaces {
+            all.extend(
+                self.list_in(kind, Some(ns), labels, fields)
+                    .await
+                    .map_err(|e| e.into_error(kind, Some(ns), &self.server))?,
+            );
+            if all.len() > MAX_OBJECTS {
+                let at = (!for_cluster).then_some(ns.as_str());
+                return Err(
+                    ListError::TooMany(format!("more than {MAX_OBJECTS} objects")).into_error(
+                        kind,
+                        at,
+                        &self.server,
+                    ),
+                );
             }
         }
+        Ok(all)
     }
 
     async fn list_in(
