@@ -9,7 +9,6 @@ use crate::core::tree::Tree;
 use crate::core::vault_side::{self, VaultSide};
 use crate::edge::fs;
 use crate::error::Error;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Default)]
@@ -90,32 +89,16 @@ pub fn templates(dir: Option<&Path>) -> Result<Templates, Error> {
     let Some(dir) = dir else {
         return Ok(Templates::default());
     };
-    let mut overrides = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| {
-            Error::usage(format!(
-                "--templates {}: cannot read the folder: {e}",
-                d.display()
-            ))
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::usage(format!("--templates: {e}")))?;
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|x| x == "j2") {
-                let name = path
-                    .strip_prefix(dir)
-                    .expect("below dir")
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| Error::usage(format!("--templates {}: {e}", path.display())))?;
-                overrides.insert(name, text);
-            }
+    let overrides = fs::read_folder(dir, "j2").map_err(|e| match e {
+        fs::FolderError::Folder(d, e) => Error::usage(format!(
+            "--templates {}: cannot read the folder: {e}",
+            d.display()
+        )),
+        fs::FolderError::Entry(e) => Error::usage(format!("--templates: {e}")),
+        fs::FolderError::File(path, e) => {
+            Error::usage(format!("--templates {}: {e}", path.display()))
         }
-    }
+    })?;
     Templates::with_overrides(overrides).map_err(|e| Error::usage(format!("--templates: {e}")))
 }
 

@@ -139,6 +139,48 @@ pub fn resolve_secret(source: &str, field: &str) -> Result<String, crate::error:
     Ok(value)
 }
 
+// ---------- folders ----------
+
+/// Why [`read_folder`] failed, and where.
+#[derive(Debug)]
+pub enum FolderError {
+    /// A folder could not be listed.
+    Folder(std::path::PathBuf, std::io::Error),
+    /// An entry of a listed folder could not be read.
+    Entry(std::io::Error),
+    /// A file could not be read as UTF-8 text.
+    File(std::path::PathBuf, std::io::Error),
+}
+
+/// The text of every file below `dir` (sub-folders included) whose name ends in `.{extension}`,
+/// keyed by its `/`-separated path relative to `dir`.
+pub fn read_folder(
+    dir: &Path,
+    extension: &str,
+) -> Result<std::collections::BTreeMap<String, String>, FolderError> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| FolderError::Folder(d.clone(), e))?;
+        for entry in entries {
+            let path = entry.map_err(FolderError::Entry)?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == extension) {
+                let name = path
+                    .strip_prefix(dir)
+                    .expect("below dir")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| FolderError::File(path.clone(), e))?;
+                files.insert(name, text);
+            }
+        }
+    }
+    Ok(files)
+}
+
 // ---------- writing ----------
 
 /// Writes `bytes` to `path` so that no reader ever sees it half written: into a temporary
