@@ -18,9 +18,12 @@ use std::io::Write;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-/// A served resource: (group, version, plural, kind, namespaced): every kind kubectl-vault
-/// knows, from its typed kinds (the one source), plus GitRepository, which the tool only names.
-static RESOURCES: LazyLock<Vec<(String, String, String, String, bool)>> = LazyLock::new(|| {
+/// A served resource: (group, version, plural, kind, namespaced).
+type Served = (String, String, String, String, bool);
+
+/// Every kind kubectl-vault knows, from its typed kinds (the one source), plus GitRepository,
+/// which the tool only names.
+static RESOURCES: LazyLock<Vec<Served>> = LazyLock::new(|| {
     let mut all: Vec<_> = Kind::ALL
         .iter()
         .map(|k| {
