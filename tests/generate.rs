@@ -2,7 +2,7 @@
 
 mod common;
 use common::*;
-use kubectl_vault::header;
+use kubectl_vault::core::header;
 
 /// Generates `fixture` into a fresh folder and returns the tree.
 fn generate(fixture_name: &str) -> std::collections::BTreeMap<String, String> {

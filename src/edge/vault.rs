@@ -2,6 +2,7 @@
 //! the vault CLI is (VAULT_ADDR, VAULT_TOKEN or ~/.vault-token, VAULT_CACERT, VAULT_NAMESPACE,
 //! VAULT_SKIP_VERIFY). Errors map to exit code 3 and say what was refused, and where.
 
+pub use crate::core::vault_plan::VaultRead;
 use crate::error::Error;
 use serde_json::Value;
 use std::time::Duration;
@@ -16,14 +17,6 @@ pub struct Vault {
     namespace: Option<String>,
 }
 
-/// Reads of the current state; a trait so the planner can be tested without a server.
-pub trait VaultRead {
-    /// `GET /v1/<path>`'s `data`, or `None` on 404.
-    fn read(&self, path: &str) -> Result<Option<Value>, Error>;
-    /// `LIST /v1/<path>`'s `data.keys`, or empty on 404.
-    fn list(&self, path: &str) -> Result<Vec<String>, Error>;
-}
-
 impl Vault {
     pub fn from_env() -> Result<Vault, Error> {
         let raw = std::env::var("VAULT_ADDR").map_err(|_| {
@@ -36,7 +29,7 @@ impl Vault {
                 .ok()
                 .and_then(|h| {
                     let path = std::path::PathBuf::from(format!("{h}/.vault-token"));
-                    crate::bounded::read_text(&path, crate::bounded::SECRET_BYTES).ok()
+                    crate::edge::fs::read_text(&path, crate::edge::fs::SECRET_BYTES).ok()
                 })
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
@@ -47,7 +40,7 @@ impl Vault {
         let mut tls = ureq::tls::TlsConfig::builder().disable_verification(skip_verify);
         if let Ok(ca) = std::env::var("VAULT_CACERT") {
             let pem =
-                crate::bounded::read_file(std::path::Path::new(&ca), crate::bounded::PEM_BYTES)
+                crate::edge::fs::read_file(std::path::Path::new(&ca), crate::edge::fs::PEM_BYTES)
                     .map_err(|e| Error::usage(format!("VAULT_CACERT {ca}: {e}")))?;
             let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
                 .filter_map(|p| match p {
