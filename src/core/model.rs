@@ -493,7 +493,7 @@ fn add_client_token_review_audience(stack: &mut Stack) {
         .kubernetes_auth
         .as_ref()
         .and_then(|k| k.token_reviewer.as_ref())
-        .filter(|r| r.mode == "client")
+        .filter(|r| r.mode == spec::TokenReviewerMode::Client)
         .map(|r| {
             r.api_audience
                 .clone()

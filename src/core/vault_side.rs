@@ -412,18 +412,20 @@ impl DatabaseConnection {
 
 fn token_reviewer(stack: &Stack, spec: Option<&spec::TokenReviewerSpec>) -> TokenReviewer {
     match spec {
-        Some(r) if r.mode == "serviceAccount" => TokenReviewer::ServiceAccount {
-            namespace: stack.vault.namespace.clone(),
-            name: REVIEWER_SERVICE_ACCOUNT.into(),
-            jwt_from: r.jwt_from.clone().unwrap_or_default(),
+        None => TokenReviewer::Local,
+        Some(r) => match r.mode {
+            spec::TokenReviewerMode::ServiceAccount => TokenReviewer::ServiceAccount {
+                namespace: stack.vault.namespace.clone(),
+                name: REVIEWER_SERVICE_ACCOUNT.into(),
+                jwt_from: r.jwt_from.clone().unwrap_or_default(),
+            },
+            spec::TokenReviewerMode::Client => TokenReviewer::Client {
+                api_audience: r
+                    .api_audience
+                    .clone()
+                    .unwrap_or_else(|| crate::core::spec::validate::DEFAULT_API_AUDIENCE.into()),
+            },
         },
-        Some(r) if r.mode == "client" => TokenReviewer::Client {
-            api_audience: r
-                .api_audience
-                .clone()
-                .unwrap_or_else(|| crate::core::spec::validate::DEFAULT_API_AUDIENCE.into()),
-        },
-        _ => TokenReviewer::Local,
     }
 }
 
@@ -621,7 +623,6 @@ pub fn script_context(stack: &Stack, side: &VaultSide) -> Json {
         },
         "mounts": side.mounts.iter().map(|m| json!({
             "path": m.path,
-            "type": m.engine.mount_type(),
             "cli_type": m.engine.cli_type(),
             "max_lease_ttl": m.max_lease_ttl,
         })).collect::<Vec<_>>(),

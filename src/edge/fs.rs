@@ -82,27 +82,14 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
 
 // ---------- files and variables named in the spec, read by `configure` ----------
 
-/// The largest file `configure` reads for a secret or a CA (`/dev/zero` must not exhaust memory).
-pub const MAX_SECRET_FILE: u64 = 1024 * 1024;
-
-/// Reads a file named in the spec, up to [`MAX_SECRET_FILE`]; a problem is a usage error (exit 2,
-/// before anything is changed) naming the spec field.
+/// Reads a file named in the spec, up to [`PEM_BYTES`] (`/dev/zero` must not exhaust memory);
+/// a problem is a usage error (exit 2, before anything is changed) naming the spec field.
 pub fn read_bounded(path: &str, field: &str) -> Result<String, crate::error::Error> {
-    use std::io::Read;
-    let fail = |e: &dyn std::fmt::Display| {
+    read_text(Path::new(path), PEM_BYTES).map_err(|e| {
         crate::error::Error::usage(format!(
             "{field}: cannot read {path}: {e}; nothing was changed\nhint: fix the path in the spec or create the file, then run again"
         ))
-    };
-    let file = std::fs::File::open(path).map_err(|e| fail(&e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_SECRET_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| fail(&e))?;
-    if bytes.len() as u64 > MAX_SECRET_FILE {
-        return Err(fail(&format!("larger than {MAX_SECRET_FILE} bytes")));
-    }
-    String::from_utf8(bytes).map_err(|_| fail(&"not UTF-8 text"))
+    })
 }
 
 /// The value of `env:NAME` or `file:PATH` (trailing newlines of a file removed). Read only when

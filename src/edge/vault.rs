@@ -27,7 +27,10 @@ impl Vault {
             Ok(t) if !t.is_empty() => t,
             _ => std::env::var("HOME")
                 .ok()
-                .and_then(|h| std::fs::read_to_string(format!("{h}/.vault-token")).ok())
+                .and_then(|h| {
+                    let path = std::path::PathBuf::from(format!("{h}/.vault-token"));
+                    crate::edge::fs::read_text(&path, crate::edge::fs::SECRET_BYTES).ok()
+                })
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| Error::usage("VAULT_TOKEN is not set (and there is no ~/.vault-token)\nhint: export VAULT_TOKEN=… or `vault login`"))?,
@@ -37,7 +40,8 @@ impl Vault {
         let mut tls = ureq::tls::TlsConfig::builder().disable_verification(skip_verify);
         if let Ok(ca) = std::env::var("VAULT_CACERT") {
             let pem =
-                std::fs::read(&ca).map_err(|e| Error::usage(format!("VAULT_CACERT {ca}: {e}")))?;
+                crate::edge::fs::read_file(std::path::Path::new(&ca), crate::edge::fs::PEM_BYTES)
+                    .map_err(|e| Error::usage(format!("VAULT_CACERT {ca}: {e}")))?;
             let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
                 .filter_map(|p| match p {
                     Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),

@@ -993,8 +993,8 @@ fn check_vault_side_settings(c: &mut Checker, vc: &VaultConfigSpec) {
                 "add `tokenReviewer: {mode: serviceAccount, jwtFrom: env:NAME}` (a generated reviewer ServiceAccount bound to system:auth-delegator) or `tokenReviewer: {mode: client}` (every app's ServiceAccount bound to system:auth-delegator)",
             ),
             None => {}
-            Some(r) => match r.mode.as_str() {
-                "serviceAccount" => {
+            Some(r) => match r.mode {
+                TokenReviewerMode::ServiceAccount => {
                     match &r.jwt_from {
                         Some(j) => c.value_source(&format!("{base}.jwtFrom"), j, "jwtFrom"),
                         None => c.error(
@@ -1011,7 +1011,7 @@ fn check_vault_side_settings(c: &mut Checker, vc: &VaultConfigSpec) {
                         );
                     }
                 }
-                "client" => {
+                TokenReviewerMode::Client => {
                     if r.jwt_from.is_some() {
                         c.error(
                             &format!("{base}.jwtFrom"),
@@ -1029,11 +1029,6 @@ fn check_vault_side_settings(c: &mut Checker, vc: &VaultConfigSpec) {
                         }
                     }
                 }
-                other => c.error(
-                    &format!("{base}.mode"),
-                    format!("unknown token reviewer mode `{other}`"),
-                    "use `serviceAccount` (a reviewer ServiceAccount and its JWT) or `client` (each app's own JWT)",
-                ),
             },
         }
     }
