@@ -885,3 +885,69 @@ fn a_self_signed_certificate_that_is_its_own_ca_is_accepted() {
         assert!(stderr(&o).contains("TLS handshake"), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn a_missing_ca_secret_is_named_as_the_cause_of_an_invalid_connection() {
+    // The example with TLS on and the CA named explicitly: VSO reads `ca.crt` of
+    // vault-secrets-operator/vault-ca, which nobody has created.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("vault.yaml");
+    let text = std::fs::read_to_string(fixture("example.yaml"))
+        .unwrap()
+        .replace("  tls: false ", "  tls: vault-tls ")
+        .replace(
+            "  namespace: vault-secrets-operator\n",
+            "  namespace: vault-secrets-operator\n  caCertSecret: vault-ca\n",
+        );
+    assert!(text.contains("caCertSecret: vault-ca") && text.contains("tls: vault-tls"));
+    std::fs::write(&spec, text).unwrap();
+    let fake = FakeApiServer::start();
+    cluster_state::synced(&fake, &spec);
+    fake.modify("VaultConnection", "vault-secrets-operator", "vault", |o| {
+        o["status"] = json!({"valid": false});
+    });
+    let kubeconfig = fake.write_kubeconfig(dir.path(), "homelab");
+    let run = || {
+        let o = bin()
+            .args(["verify", "-o", "json", "-f"])
+            .arg(&spec)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .env_remove("KUBECONFIG")
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
+        (o.status.code(), v)
+    };
+    let (code, v) = run();
+    assert_eq!(code, Some(1));
+    let detail = row(&v, "app-kvv2-secret")["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        detail.contains("VaultConnection vault-secrets-operator/vault is not valid")
+            && detail.contains(
+                "cause: the CA Secret vault-secrets-operator/vault-ca it trusts does not exist"
+            ),
+        "{detail}"
+    );
+
+    // With the CA in place the cause is no longer claimed (VSO's own state is what is left).
+    fake.add(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "vault-ca", "namespace": "vault-secrets-operator", "uid": "ca-1"},
+        "data": {"ca.crt": "LS0tLS1CRUdJTi0tLS0t"}
+    }));
+    let (code, v) = run();
+    assert_eq!(code, Some(1));
+    let detail = row(&v, "app-kvv2-secret")["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        detail.contains("is not valid") && !detail.contains("cause:"),
+        "{detail}"
+    );
+}

@@ -277,6 +277,18 @@ async fn observe(
         ),
         cluster.list(Kind::Event, &apps, None, Some("type=Warning")),
     )?;
+    // One more request, only when the VaultConnection names a CA Secret.
+    let ca_secrets = match &stack.operator.ca_cert_secret {
+        Some(ca) => {
+            let by_name = format!("metadata.name={ca}");
+            // A diagnosis only: without the right to list Secrets there, the rest still stands.
+            cluster
+                .list(Kind::Secret, &operator, None, Some(&by_name))
+                .await
+                .unwrap_or_default()
+        }
+        None => vec![],
+    };
     Ok(Observed {
         kustomizations,
         helmreleases,
@@ -288,6 +300,7 @@ async fn observe(
         pkisecrets,
         secrets,
         events,
+        ca_secrets,
     })
 }
 

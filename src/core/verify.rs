@@ -27,6 +27,9 @@ pub struct Observed {
     pub pkisecrets: Vec<Value>,
     pub secrets: Vec<Value>,
     pub events: Vec<Value>,
+    /// The Secret the VaultConnection trusts for Vault's CA (operator namespace), when the
+    /// tree names one: listed by name, so a missing CA is named as the cause.
+    pub ca_secrets: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -272,6 +275,23 @@ pub fn revision_matches(applied: &str, expected: &str) -> bool {
             || expected.starts_with(sha) && sha.len() >= 7)
 }
 
+/// Why the CA Secret the VaultConnection names cannot be used; `None` when it can.
+fn ca_secret_problem(stack: &Stack, name: &str, listed: &[Value]) -> Option<String> {
+    let ns = &stack.operator.namespace;
+    let found = listed
+        .iter()
+        .find(|s| s["metadata"]["name"] == name && s["metadata"]["namespace"] == ns.as_str());
+    match found {
+        None => Some(format!(
+            "the CA Secret {ns}/{name} it trusts does not exist (create it with key ca.crt, or set vault.tlsIssuer so the tree carries the CA there)"
+        )),
+        Some(s) if s["data"]["ca.crt"].as_str().is_none_or(str::is_empty) => Some(format!(
+            "the CA Secret {ns}/{name} it trusts has no ca.crt key"
+        )),
+        Some(_) => None,
+    }
+}
+
 /// Checks every declared secret (of apps in `namespace`, when given).
 pub fn check_secrets(
     stack: &Stack,
@@ -325,6 +345,15 @@ pub fn check_secrets(
             )),
             _ => None,
         };
+    // A CA Secret that is missing (or has no ca.crt) is the cause the VaultConnection's own
+    // error does not name: VSO only reports that it cannot reach or trust Vault.
+    let connection_problem = match (&stack.operator.ca_cert_secret, connection_problem) {
+        (Some(ca), Some(p)) => Some(match ca_secret_problem(stack, ca, &observed.ca_secrets) {
+            Some(cause) => format!("{p}; cause: {cause}"),
+            None => p,
+        }),
+        (_, p) => p,
+    };
 
     let mut rows = Vec::new();
     for app in stack
