@@ -3,7 +3,7 @@
 //! `cargo bench --bench verify`
 
 mod measure;
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::process::Command;

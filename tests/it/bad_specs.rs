@@ -3,8 +3,7 @@
 //! `-` for a problem of the whole document, which names no field), and leave the output
 //! folder untouched. Fixtures may hold bytes that are not UTF-8 (read lossily here).
 
-mod common;
-use common::*;
+use crate::support::common::*;
 
 #[test]
 fn every_bad_spec_is_rejected_with_a_located_error_and_nothing_written() {

@@ -1,12 +1,10 @@
 //! `verify --vault`: the real binary against the fake cluster and a real OpenBao.
 
-mod common;
-mod support;
-use common::*;
+use crate::support::cluster_state;
+use crate::support::common::*;
+use crate::support::fake_apiserver::FakeApiServer;
+use crate::support::servers::Bao;
 use serde_json::json;
-use support::cluster_state;
-use support::fake_apiserver::FakeApiServer;
-use support::servers::Bao;
 
 #[test]
 fn verify_compares_kv_data_by_hash_and_checks_policies() {

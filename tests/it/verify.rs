@@ -1,12 +1,11 @@
 //! `verify` end to end: the real binary against the in-process fake API server, through a
 //! generated kubeconfig, on cluster states shaped as Flux and VSO write them.
 
-mod common;
-mod support;
-use common::*;
+use crate::support;
+use crate::support::cluster_state::{self, REVISION};
+use crate::support::common::*;
+use crate::support::fake_apiserver::FakeApiServer;
 use serde_json::{json, Value};
-use support::cluster_state::{self, REVISION};
-use support::fake_apiserver::FakeApiServer;
 
 struct Setup {
     fake: FakeApiServer,

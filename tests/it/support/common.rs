@@ -1,5 +1,4 @@
 //! Helpers shared by the integration tests: run the real binary, read trees back.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,13 +1,12 @@
 //! `configure` against real servers: OpenBao (`bao` in dev mode) and PostgreSQL on 127.0.0.1,
 //! with a fake Kubernetes TokenReview endpoint so that apps really log in.
 
-mod common;
-mod support;
-use common::*;
+use crate::support;
+use crate::support::common::*;
+use crate::support::servers::{Bao, Postgres};
+use crate::support::vault_fakes::{self, login, sa_jwt, vault_state, FakeTokenReview};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use support::servers::{Bao, Postgres};
-use support::vault_fakes::{self, login, sa_jwt, vault_state, FakeTokenReview};
 
 /// The reviewer ServiceAccount's token Vault presents to the (fake) TokenReview endpoint.
 const REVIEWER_JWT: &str = "reviewer-jwt-for-tests";

@@ -11,8 +11,7 @@
 //! `PROPTEST_CASES` changes the number of cases (default: 160 runs of the binary, ten times
 //! as many in process); a failure prints the minimal mutated spec.
 
-mod common;
-use common::*;
+use crate::support::common::*;
 use proptest::prelude::*;
 use std::path::Path;
 use std::process::{Command, Stdio};

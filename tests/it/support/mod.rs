@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cluster_state;
+pub mod common;
 pub mod fake_apiserver;
 pub mod servers;
 pub mod vault_fakes;

@@ -2,11 +2,10 @@
 //! command's own verdict), never with a panic (exit 101). The read end of the pipe is closed
 //! before the tool writes, so every write meets EPIPE.
 
-mod common;
-mod support;
-use common::*;
+use crate::support;
+use crate::support::common::*;
+use crate::support::fake_apiserver::FakeApiServer;
 use std::process::{Command, Stdio};
-use support::fake_apiserver::FakeApiServer;
 
 /// Runs `cmd` with its stdout closed from the start; returns (exit code, stderr).
 fn with_closed_stdout(mut cmd: Command) -> (Option<i32>, String) {

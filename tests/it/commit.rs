@@ -1,7 +1,6 @@
 //! `commit` on real repositories in temp dirs: assertions on the resulting Git objects.
 
-mod common;
-use common::*;
+use crate::support::common::*;
 use git2::{Repository, Status, StatusOptions};
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -1,7 +1,6 @@
 //! `generate` end to end: the real binary on the bundled fixtures.
 
-mod common;
-use common::*;
+use crate::support::common::*;
 use kubectl_vault::header;
 
 /// Generates `fixture` into a fresh folder and returns the tree.

@@ -2,15 +2,14 @@
 //! runs it: twice on a fresh Vault, after `configure` and before it, through a pipe; and with
 //! shell metacharacters in every spec field, against a stub `vault` that records its argv.
 
-mod common;
-mod support;
-use common::*;
-use serde_json::json;
-use std::path::{Path, PathBuf};
-use support::servers::{Bao, Postgres};
-use support::vault_fakes::{
+use crate::support;
+use crate::support::common::*;
+use crate::support::servers::{Bao, Postgres};
+use crate::support::vault_fakes::{
     login, parse_argv_log, run_script, sa_jwt, FakeTokenReview, VaultCli, API_AUDIENCE,
 };
+use serde_json::json;
+use std::path::{Path, PathBuf};
 
 const REVIEWER_JWT: &str = "reviewer-jwt-for-script-tests";
 /// The admin of the `rotated` database mount: its password is rotated away by Vault.

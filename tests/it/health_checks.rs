@@ -16,8 +16,7 @@
 //! The status shapes follow the operator's Go types and controllers (`api/v1beta1/*_types.go`,
 //! `controllers/*_controller.go`) at v0.10.0, v1.0.0 (no `Ready` condition yet) and v1.4.1.
 
-mod common;
-use common::*;
+use crate::support::common::*;
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -515,7 +514,7 @@ fn a_health_check_on_status_the_pinned_vso_never_writes_fails_the_self_check() {
     let dir = tempfile::tempdir().unwrap();
     let tpl = dir.path().join("flux");
     std::fs::create_dir_all(&tpl).unwrap();
-    let original = include_str!("../templates/flux/kustomization.yaml.j2");
+    let original = include_str!("../../templates/flux/kustomization.yaml.j2");
     let broken = original.replace(
         "      current: {{ h.current | q }}",
         "      current: \"has(status.conditions) && status.conditions.exists(c, c.type == 'SecretSynced' && c.status == 'True')\"",
