@@ -3,7 +3,9 @@
 //! `cargo bench --bench verify`
 
 mod measure;
+// The integration tests' fake API server and cluster states; the bench uses only part of them.
 #[path = "../tests/it/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::process::Command;

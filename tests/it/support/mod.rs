@@ -1,6 +1,5 @@
 //! Test support: the fake API server, cluster states shaped as VSO and Flux write them, and
 //! real OpenBao and PostgreSQL servers.
-#![allow(dead_code)]
 
 pub mod cluster_state;
 pub mod common;

@@ -8,7 +8,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// The audience a real API server accepts in bearer tokens (kubeadm's default).
@@ -374,11 +374,4 @@ impl SwallowingProxy {
         });
         SwallowingProxy { addr, swallowed }
     }
-}
-
-/// A temporary file holding `text`.
-pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
 }
