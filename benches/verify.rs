@@ -3,10 +3,13 @@
 //! `cargo bench --bench verify`
 
 mod measure;
-// The integration tests' fake API server and cluster states; the bench uses only part of them.
-#[path = "../tests/it/support/mod.rs"]
+// The integration tests' fake API server and cluster states (the bench uses part of them).
+#[path = "../tests/it/support"]
 #[allow(dead_code)]
-mod support;
+mod support {
+    pub mod cluster_state;
+    pub mod fake_apiserver;
+}
 
 use std::process::Command;
 

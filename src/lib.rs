@@ -4,7 +4,6 @@
 //! ([`spec`] → [`model`] → [`vault_side`] → [`render`] → [`selfcheck`] → [`tree`]);
 //! thin edges talk to Git, Kubernetes and Vault; [`commands`] holds one module per subcommand.
 
-pub mod bench_support;
 pub mod bounded;
 pub mod cli;
 pub mod cluster;

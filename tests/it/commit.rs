@@ -629,7 +629,7 @@ fn a_large_first_commit_is_written_as_one_pack_and_the_work_tree_matches_it() {
     let env = Env::new();
     let (path, repo) = env.repo("fleet");
     // 40 apps x 3 secrets: a few hundred files, above the loose-object limit.
-    let spec = env.spec("vault.yaml", &kubectl_vault::bench_support::big_spec(40, 3));
+    let spec = env.spec("vault.yaml", &crate::support::big_spec::big_spec(40, 3));
     let o = env.commit(&spec, &path, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(commit_count(&repo), 1);
@@ -930,8 +930,8 @@ fn a_first_commit_killed_at_any_point_is_completed_by_the_next_run() {
 #[test]
 fn real_kill_9_at_random_moments_then_the_next_run_completes_or_names_what_to_remove() {
     let env = Env::new();
-    let before = kubectl_vault::bench_support::big_spec(30, 3);
-    let after = kubectl_vault::bench_support::big_spec(40, 2);
+    let before = crate::support::big_spec::big_spec(30, 3);
+    let after = crate::support::big_spec::big_spec(40, 2);
     let spec = env.spec("vault.yaml", &before);
     let (ref_path, ref_repo) = env.repo("reference");
     assert!(env.commit(&spec, &ref_path, &[]).status.success());

@@ -345,7 +345,7 @@ fn usage_errors_exit_2() {
 fn thousand_apps_generate_and_self_check() {
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("big.yaml");
-    std::fs::write(&spec, kubectl_vault::bench_support::big_spec(1000, 3)).unwrap();
+    std::fs::write(&spec, crate::support::big_spec::big_spec(1000, 3)).unwrap();
     let o = run(&["generate", "-f", spec.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(

@@ -1,4 +1,4 @@
-//! Synthetic specs for benchmarks and scale tests (not used by the binary itself).
+//! Synthetic specs for the scale tests and the benchmarks (which include this file by path).
 
 use std::fmt::Write;
 
