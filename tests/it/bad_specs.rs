@@ -49,6 +49,11 @@ fn every_bad_spec_is_rejected_with_a_located_error_and_nothing_written() {
             out.path().to_str().unwrap(),
         ]);
         let err = stderr(&o);
+        // What the user reads, pinned per fixture (the diagnostic's text, its source excerpt,
+        // its hint and the closing line).
+        redactions(&[(&dir, "FIXTURES"), (out.path(), "OUT")]).bind(|| {
+            insta::assert_snapshot!(format!("bad_{}", name.trim_end_matches(".yaml")), err);
+        });
         let first = err.lines().next().unwrap_or_default().to_string();
         let mut why = Vec::new();
         if o.status.code() != Some(2) {

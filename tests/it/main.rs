@@ -12,6 +12,7 @@ mod configure_script;
 mod fuzz_spec;
 mod generate;
 mod health_checks;
+mod help;
 mod krew;
 mod verify;
 mod verify_vault;

@@ -57,3 +57,47 @@ pub fn tree_text(tree: &BTreeMap<String, String>) -> String {
     }
     s
 }
+
+/// Insta settings whose filters make output stable across machines and runs: each
+/// `(path, name)` pair turns that path into `[name]` (e.g. a temp dir into `[TMP]`), and
+/// loopback ports, the tool's version and RFC 3339 timestamps become placeholders. Use as
+/// `redactions(&[(dir, "TMP")]).bind(|| insta::assert_snapshot!(...))`.
+pub fn redactions(paths: &[(&Path, &str)]) -> insta::Settings {
+    let mut paths: Vec<_> = paths
+        .iter()
+        .map(|(p, name)| (p.to_string_lossy().into_owned(), format!("[{name}]")))
+        .collect();
+    // A folder nested in another is replaced first.
+    paths.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    let mut filters: Vec<(String, String)> = paths
+        .into_iter()
+        .map(|(p, name)| (regex_escape(&p), name))
+        .collect();
+    filters.extend(
+        [
+            (r"(127\.0\.0\.1|localhost):\d+", "$1:[PORT]"),
+            (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIMESTAMP]"),
+        ]
+        .map(|(re, to)| (re.to_string(), to.to_string())),
+    );
+    filters.push((
+        format!(r"\b{}\b", regex_escape(env!("CARGO_PKG_VERSION"))),
+        "[VERSION]".to_string(),
+    ));
+    let mut settings = insta::Settings::clone_current();
+    for (re, to) in filters {
+        settings.add_filter(&re, to);
+    }
+    settings
+}
+
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
