@@ -58,3 +58,18 @@ fn krew_manifest_is_a_plugin_for_this_version_on_four_platforms() {
         ["darwin/amd64", "darwin/arm64", "linux/amd64", "linux/arm64"]
     );
 }
+
+/// The released binary runs on machines with another libssl, or none: OpenSSL (git2's https
+/// and ssh transports) is vendored and linked statically.
+#[test]
+fn the_binary_links_no_system_openssl() {
+    let bin = env!("CARGO_BIN_EXE_kubectl-vault");
+    let Ok(o) = std::process::Command::new("ldd").arg(bin).output() else {
+        eprintln!("skipped: no ldd on this machine");
+        return;
+    };
+    let libs = String::from_utf8_lossy(&o.stdout);
+    for lib in ["libssl", "libcrypto", "libssh2"] {
+        assert!(!libs.contains(lib), "{bin} links {lib}:\n{libs}");
+    }
+}
