@@ -48,6 +48,13 @@ impl Env {
             .env_remove("KUBECTL_VAULT_TEST_ABORT_AT");
         c
     }
+    /// Snapshot settings that hide this run's temp dir and the id of `commit` (and its parent).
+    fn stable(&self, commit: &git2::Oid) -> insta::Settings {
+        let mut settings = redactions(&[(self.path(), "TMP")]);
+        settings.add_filter(&commit.to_string()[..12], "[COMMIT]");
+        settings.add_filter(r"\b[0-9a-f]{12,40}\b", "[OTHER-COMMIT]");
+        settings
+    }
     fn kv(&self, args: &[&str]) -> Output {
         self.cmd().args(args).output().unwrap()
     }
@@ -175,15 +182,11 @@ fn fresh_repository_gets_one_commit_and_a_rerun_commits_nothing() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(commit_count(&repo), 1);
     let head = repo.head().unwrap().peel_to_commit().unwrap();
-    assert!(
-        head.message()
-            .unwrap()
-            .starts_with("vault(dev): add 3 secrets"),
-        "{}",
-        head.message().unwrap()
-    );
+    env.stable(&head.id())
+        .bind(|| insta::assert_snapshot!("message_first_commit", head.message().unwrap()));
     assert_eq!(head.author().email().ok(), Some("fleet@example.com"));
-    assert!(stdout(&o).contains(&head.id().to_string()[..12]));
+    env.stable(&head.id())
+        .bind(|| insta::assert_snapshot!("stdout_first_commit", stdout(&o)));
     // The commit holds exactly the generated tree, and the work tree and index match it.
     let g = env.kv(&[
         "generate",
@@ -212,7 +215,8 @@ fn fresh_repository_gets_one_commit_and_a_rerun_commits_nothing() {
 
     let again = env.commit(&spec, &path, &[]);
     assert!(again.status.success());
-    assert!(stdout(&again).contains("up to date"), "{}", stdout(&again));
+    env.stable(&head.id())
+        .bind(|| insta::assert_snapshot!("stdout_up_to_date", stdout(&again)));
     assert_eq!(commit_count(&repo), 1, "an unchanged spec commits nothing");
     fsck_clean(&path);
 }
@@ -292,12 +296,9 @@ fn hand_edits_are_refused_with_a_diff_and_force_overwrites() {
     let head_before = head_id(&repo);
     let o = env.commit(&spec2, &path, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("apps/shop/api/vaultauth.yaml: was edited by hand after kubectl-vault generated it (uncommitted)"), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("-    role: hacked") && stderr(&o).contains("+    role: shop-api"),
-        "shows the diff: {}",
-        stderr(&o)
-    );
+    // Names the file and shows the hand edit as a diff.
+    env.stable(&head_id(&repo).unwrap())
+        .bind(|| insta::assert_snapshot!("hand_edit_refused", stderr(&o)));
     assert_eq!(head_id(&repo), head_before, "no commit");
     assert_eq!(
         std::fs::read_to_string(path.join(file)).unwrap(),
@@ -349,11 +350,8 @@ fn removed_app_is_pruned_and_foreign_files_are_kept() {
     let o = env.commit(&spec, &path, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let head = repo.head().unwrap().peel_to_commit().unwrap();
-    assert!(
-        head.message().unwrap().contains("remove 1 secret"),
-        "{}",
-        head.message().unwrap()
-    );
+    env.stable(&head.id())
+        .bind(|| insta::assert_snapshot!("message_app_removed", head.message().unwrap()));
     assert_eq!(
         head_file(&repo, "apps/shop/web/vaultauth.yaml"),
         None,
@@ -403,6 +401,32 @@ fn dry_run_shows_the_diff_and_changes_nothing() {
     assert!(env.commit(&spec, &path, &[]).status.success());
     let o = env.commit(&spec, &path, &["--dry-run", "--exit-code"]);
     assert_eq!(o.status.code(), Some(0), "no changes: exit 0");
+}
+
+/// What a user reads before and after a change: the dry run's diff, then the commit's
+/// message and summary.
+#[test]
+fn a_change_shown_by_dry_run_then_committed() {
+    let env = Env::new();
+    let (path, repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    assert!(env.commit(&spec, &path, &[]).status.success());
+    let changed = TWO_APPS
+        .replace("secret/shop/web", "secret/shop/web2")
+        .replace("      - name: api-keys\n        kv: secret/shop/keys\n", "");
+    let spec = env.spec("vault.yaml", &changed);
+    let before = head_id(&repo).unwrap();
+    let o = env.commit(&spec, &path, &["--dry-run"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    env.stable(&before)
+        .bind(|| insta::assert_snapshot!("dry_run_diff", stdout(&o)));
+    let o = env.commit(&spec, &path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    env.stable(&head.id())
+        .bind(|| insta::assert_snapshot!("message_change", head.message().unwrap()));
+    env.stable(&head.id())
+        .bind(|| insta::assert_snapshot!("stdout_change", stdout(&o)));
 }
 
 #[test]
