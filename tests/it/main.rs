@@ -9,6 +9,7 @@ mod closed_pipes;
 mod commit;
 mod configure;
 mod configure_script;
+mod diagnostics;
 mod fuzz_spec;
 mod generate;
 mod health_checks;
