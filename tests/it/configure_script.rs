@@ -1001,3 +1001,22 @@ fn shell_metacharacters_in_any_field_never_run_and_arrive_intact() {
         "only {accepted} hostile specs were accepted; refused: {refused:#?}"
     );
 }
+
+/// The script a user reviews (or pipes to bash), pinned whole for the richest fixture.
+#[test]
+fn the_script_as_printed() {
+    let o = bin()
+        .args([
+            "configure",
+            "-f",
+            fixture("example.yaml").to_str().unwrap(),
+            "--script",
+        ])
+        .env_remove("VAULT_ADDR")
+        .env_remove("VAULT_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    redactions(&[(&fixture(""), "FIXTURES")])
+        .bind(|| insta::assert_snapshot!("script_example", stdout(&o)));
+}
