@@ -330,10 +330,10 @@ fn a_failing_api_server_is_retried_then_exit_3() {
     let o = s.verify(&["--request-timeout", "2s"]);
     assert_eq!(o.status.code(), Some(3));
     let mut settings = s.stable();
-    // The kinds are listed concurrently: any of them may be the one reported.
+    // The kinds are listed concurrently: any of them, at any scope, may be the one reported.
     settings.add_filter(
-        r"listing \S+ at cluster scope",
-        "listing [KIND] at cluster scope",
+        r"listing \S+ (at cluster scope|in namespace \S+):",
+        "listing [KIND] [SCOPE]:",
     );
     settings.bind(|| insta::assert_snapshot!("environment_failing_server", stderr(&o)));
 }
