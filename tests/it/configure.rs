@@ -413,7 +413,7 @@ fn script_references_secrets_and_needs_no_vault() {
     assert!(s.contains("  token_reviewer_jwt=- \\\n"), "{s}");
     assert!(!s.contains("hunter2-secret") && !s.contains("reviewer-secret"));
     assert!(s.contains("vault write -- auth/kubernetes/role/shop-api"));
-    assert!(s.contains("enable apps-kv kv kv-v2"));
+    assert!(s.contains("enable apps-kv kv-v2\n"));
     // Self-contained: the policies are inline, no file beside the script is read.
     assert!(s.contains("vault policy write -- shop-api - <<'KUBECTL_VAULT_POLICY'\n# managed by kubectl-vault for cluster lab: app api"));
     let code: Vec<&str> = s
@@ -587,14 +587,16 @@ fn a_dropped_app_leaves_nothing_behind_and_look_alikes_are_untouched() {
         "sys/policies/acl/other-cluster-web",
         Some(json!({"policy": format!("# managed by kubectl-vault for cluster other: app web in namespace shop (kubernetes-auth role other-web)\n{body}")})),
     );
-    for (role, policy) in [
-        ("foreign-web", "foreign-web"),
-        ("other-web", "other-cluster-web"),
+    // A role of someone else's that also uses the dropped app's policy: not ours to delete.
+    for (role, policies) in [
+        ("foreign-web", vec!["foreign-web"]),
+        ("other-web", vec!["other-cluster-web"]),
+        ("mixed-web", vec!["shop-web", "foreign-web"]),
     ] {
         bao.api(
             "POST",
             &format!("auth/kubernetes/role/{role}"),
-            Some(json!({"bound_service_account_names": ["web"], "bound_service_account_namespaces": ["shop"], "token_policies": [policy], "audience": "vault", "token_period": 7200})),
+            Some(json!({"bound_service_account_names": ["web"], "bound_service_account_namespaces": ["shop"], "token_policies": policies, "audience": "vault", "token_period": 7200})),
         );
     }
     bao.api(
@@ -610,7 +612,7 @@ fn a_dropped_app_leaves_nothing_behind_and_look_alikes_are_untouched() {
     let foreign = |state: &serde_json::Value| {
         json!({
             "policies": [&state["policies"]["foreign-web"], &state["policies"]["other-cluster-web"]],
-            "roles": [&state["roles"]["foreign-web"], &state["roles"]["other-web"]],
+            "roles": [&state["roles"]["foreign-web"], &state["roles"]["other-web"], &state["roles"]["mixed-web"]],
             "mount": &state["mounts"]["other-kv/"]["uuid"],
         })
     };

@@ -285,7 +285,8 @@ fn the_script_runs_twice_on_a_fresh_vault_and_agrees_with_configure() {
         stdout(&second)
     );
     assert!(
-        stdout(&second).contains("secrets engine apps-kv/ already enabled"),
+        stdout(&second).contains("secrets engine apps-kv/ already enabled")
+            && stdout(&second).contains("secrets engine legacy-kv/ already enabled"),
         "{}",
         stdout(&second)
     );
@@ -341,6 +342,27 @@ fn configure_first_then_the_script_runs_clean() {
     assert_eq!(
         support::vault_fakes::vault_state(&s.bao, "kubernetes"),
         before
+    );
+    // A mount of the spec's path with another kv version stops both routes alike.
+    s.bao.api("DELETE", "sys/mounts/legacy-kv", None);
+    s.bao.api(
+        "POST",
+        "sys/mounts/legacy-kv",
+        Some(json!({"type": "kv", "options": {"version": "2"}})),
+    );
+    let o = s.run_script();
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("legacy-kv/ exists as a kv-v2 engine, not kv"),
+        "{}",
+        stderr(&o)
+    );
+    let o = s.configure(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("legacy-kv/ exists as kv"),
+        "{}",
+        stderr(&o)
     );
 }
 

@@ -394,12 +394,12 @@ proptest! {
         let bytes = apply(&seeds()[seed], &mutations);
         let started = Instant::now();
         if let Ok(text) = String::from_utf8(bytes) {
-            if let Ok(sourced) = kubectl_vault::spec::parse("vault.yaml", text) {
-                let findings = kubectl_vault::spec::validate::check(&sourced.spec, &sourced.index);
+            if let Ok(sourced) = kubectl_vault::core::spec::parse("vault.yaml", text) {
+                let findings = kubectl_vault::core::spec::validate::check(&sourced.spec, &sourced.index);
                 for d in findings.errors.iter().chain(&findings.warnings) {
                     let _ = d.render("vault.yaml", &sourced.source);
                 }
-            } else if let Err(e) = kubectl_vault::spec::parse("vault.yaml", String::new()) {
+            } else if let Err(e) = kubectl_vault::core::spec::parse("vault.yaml", String::new()) {
                 let _ = e.render();
             }
         }

@@ -1,7 +1,7 @@
 //! `generate` end to end: the real binary on the bundled fixtures.
 
 use crate::support::common::*;
-use kubectl_vault::header;
+use kubectl_vault::core::header;
 
 /// Generates `fixture` into a fresh folder and returns the tree.
 fn generate(fixture_name: &str) -> std::collections::BTreeMap<String, String> {

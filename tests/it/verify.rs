@@ -762,7 +762,7 @@ fn endless_pagination_is_capped() {
         "{err}"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
-    assert!(s.fake.request_count() <= 10 + kubectl_vault::cluster::MAX_PAGES + 1);
+    assert!(s.fake.request_count() <= 10 + kubectl_vault::edge::kube::MAX_PAGES + 1);
 }
 
 /// --request-timeout bounds each call; --timeout bounds the whole run.

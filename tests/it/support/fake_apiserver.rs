@@ -11,82 +11,35 @@
 //! that CA.
 #![allow(dead_code)]
 
+use kubectl_vault::core::kinds::Kind;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 /// A served resource: (group, version, plural, kind, namespaced).
-const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
-    ("", "v1", "namespaces", "Namespace", false),
-    ("", "v1", "secrets", "Secret", true),
-    ("", "v1", "serviceaccounts", "ServiceAccount", true),
-    ("", "v1", "events", "Event", true),
-    (
-        "secrets.hashicorp.com",
-        "v1beta1",
-        "vaultconnections",
-        "VaultConnection",
+type Served = (String, String, String, String, bool);
+
+/// Every kind kubectl-vault knows, from its typed kinds (the one source), plus GitRepository,
+/// which the tool only names.
+static RESOURCES: LazyLock<Vec<Served>> = LazyLock::new(|| {
+    let mut all: Vec<_> = Kind::ALL
+        .iter()
+        .map(|k| {
+            let r = k.resource();
+            (r.group, r.version, r.plural, r.kind, k.namespaced())
+        })
+        .collect();
+    all.push((
+        "source.toolkit.fluxcd.io".into(),
+        "v1".into(),
+        "gitrepositories".into(),
+        "GitRepository".into(),
         true,
-    ),
-    (
-        "secrets.hashicorp.com",
-        "v1beta1",
-        "vaultauths",
-        "VaultAuth",
-        true,
-    ),
-    (
-        "secrets.hashicorp.com",
-        "v1beta1",
-        "vaultstaticsecrets",
-        "VaultStaticSecret",
-        true,
-    ),
-    (
-        "secrets.hashicorp.com",
-        "v1beta1",
-        "vaultdynamicsecrets",
-        "VaultDynamicSecret",
-        true,
-    ),
-    (
-        "secrets.hashicorp.com",
-        "v1beta1",
-        "vaultpkisecrets",
-        "VaultPKISecret",
-        true,
-    ),
-    (
-        "kustomize.toolkit.fluxcd.io",
-        "v1",
-        "kustomizations",
-        "Kustomization",
-        true,
-    ),
-    (
-        "helm.toolkit.fluxcd.io",
-        "v2",
-        "helmreleases",
-        "HelmRelease",
-        true,
-    ),
-    (
-        "source.toolkit.fluxcd.io",
-        "v1",
-        "helmrepositories",
-        "HelmRepository",
-        true,
-    ),
-    (
-        "source.toolkit.fluxcd.io",
-        "v1",
-        "gitrepositories",
-        "GitRepository",
-        true,
-    ),
-];
+    ));
+    all
+});
 
 pub const TOKEN: &str = "fake-token-for-tests";
 
@@ -297,7 +250,8 @@ impl FakeApiServer {
             .iter()
             .find(|r| r.3 == kind)
             .unwrap_or_else(|| panic!("the fake does not serve {kind}"))
-            .2;
+            .2
+            .clone();
         let mut st = self.state.lock().unwrap();
         st.resource_version += 1;
         let meta = obj["metadata"].as_object_mut().expect("metadata");
@@ -746,7 +700,7 @@ fn handle(state: &Arc<Mutex<State>>, req: Request) {
 fn api_group_list() -> Value {
     let mut groups: BTreeMap<&str, &str> = BTreeMap::new();
     for r in RESOURCES.iter().filter(|r| !r.0.is_empty()) {
-        groups.insert(r.0, r.1);
+        groups.insert(&r.0, &r.1);
     }
     let groups: Vec<Value> = groups
         .into_iter()

@@ -4,9 +4,9 @@
 //! the names that must agree across a dozen objects (roles, policies, service accounts,
 //! VaultAuth refs, audiences) are decided exactly once, here.
 
-use crate::spec::types::{self as spec, Spec, TlsSpec};
-use crate::spec::validate::parse_single_duration;
-use crate::versions::VsoLine;
+use crate::core::duration::{Duration, Grammar};
+use crate::core::spec::types::{self as spec, Spec, TlsSpec};
+use crate::core::versions::VsoLine;
 use std::collections::BTreeMap;
 
 pub const DEFAULT_SOURCE_REF: &str = "flux-system";
@@ -357,7 +357,7 @@ pub struct PkiOptions {
     pub expiry_offset: Option<String>,
 }
 
-/// Builds the model. The spec must have passed [`crate::spec::validate::check`].
+/// Builds the model. The spec must have passed [`crate::core::spec::validate::check`].
 pub fn build(spec: &Spec, spec_file: &str) -> Stack {
     let g = &spec.gitops;
     let join = |root: &Option<String>, default: &str, leaf: &str| {
@@ -493,11 +493,11 @@ fn add_client_token_review_audience(stack: &mut Stack) {
         .kubernetes_auth
         .as_ref()
         .and_then(|k| k.token_reviewer.as_ref())
-        .filter(|r| r.mode == "client")
+        .filter(|r| r.mode == spec::TokenReviewerMode::Client)
         .map(|r| {
             r.api_audience
                 .clone()
-                .unwrap_or_else(|| crate::spec::validate::DEFAULT_API_AUDIENCE.into())
+                .unwrap_or_else(|| crate::core::spec::validate::DEFAULT_API_AUDIENCE.into())
         })
     else {
         return;
@@ -657,8 +657,7 @@ fn secret(
 /// VSO renews a certificate only `expiryOffset` before it expires (none: at expiry, when
 /// clients already reject it). Default: a third of its lifetime, as cert-manager renews.
 pub fn default_expiry_offset(ttl: &str) -> Option<String> {
-    let total =
-        parse_single_duration(ttl, true).or_else(|| ttl.parse::<u64>().ok().map(|s| s as f64))?;
+    let total = Duration::parse(ttl, Grammar::Vault)?.as_secs_f64();
     let secs = (total / 3.0).floor() as u64;
     if secs == 0 {
         return None;

@@ -2,7 +2,7 @@
 //!
 //! These types mirror the YAML one to one. Parsing is strict: every struct denies unknown
 //! fields, so a typo is an error with a did-you-mean hint rather than a silently ignored key.
-//! Defaults and derived names live in [`crate::model`], not here.
+//! Defaults and derived names live in [`crate::core::model`], not here.
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -342,6 +342,13 @@ pub struct KubernetesAuthSpec {
     pub token_reviewer: Option<TokenReviewerSpec>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TokenReviewerMode {
+    ServiceAccount,
+    Client,
+}
+
 /// How a Vault outside the cluster reviews the tokens apps log in with.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -350,7 +357,7 @@ pub struct TokenReviewerSpec {
     /// `system:auth-delegator` is generated, and Vault calls TokenReview with its JWT (`jwtFrom`).
     /// `client`: Vault calls TokenReview with each client's own JWT; every app's ServiceAccount
     /// is bound to `system:auth-delegator` and its tokens also carry `apiAudience`.
-    pub mode: String,
+    pub mode: TokenReviewerMode,
     /// `env:NAME` or `file:PATH`: the reviewer ServiceAccount's JWT (mode `serviceAccount`).
     pub jwt_from: Option<String>,
     /// The API server's own audience (mode `client`; default

@@ -2,6 +2,7 @@
 //! the vault CLI is (VAULT_ADDR, VAULT_TOKEN or ~/.vault-token, VAULT_CACERT, VAULT_NAMESPACE,
 //! VAULT_SKIP_VERIFY). Errors map to exit code 3 and say what was refused, and where.
 
+pub use crate::core::vault_plan::VaultRead;
 use crate::error::Error;
 use serde_json::Value;
 use std::time::Duration;
@@ -16,14 +17,6 @@ pub struct Vault {
     namespace: Option<String>,
 }
 
-/// Reads of the current state; a trait so the planner can be tested without a server.
-pub trait VaultRead {
-    /// `GET /v1/<path>`'s `data`, or `None` on 404.
-    fn read(&self, path: &str) -> Result<Option<Value>, Error>;
-    /// `LIST /v1/<path>`'s `data.keys`, or empty on 404.
-    fn list(&self, path: &str) -> Result<Vec<String>, Error>;
-}
-
 impl Vault {
     pub fn from_env() -> Result<Vault, Error> {
         let raw = std::env::var("VAULT_ADDR").map_err(|_| {
@@ -34,7 +27,10 @@ impl Vault {
             Ok(t) if !t.is_empty() => t,
             _ => std::env::var("HOME")
                 .ok()
-                .and_then(|h| std::fs::read_to_string(format!("{h}/.vault-token")).ok())
+                .and_then(|h| {
+                    let path = std::path::PathBuf::from(format!("{h}/.vault-token"));
+                    crate::edge::fs::read_text(&path, crate::edge::fs::SECRET_BYTES).ok()
+                })
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| Error::usage("VAULT_TOKEN is not set (and there is no ~/.vault-token)\nhint: export VAULT_TOKEN=… or `vault login`"))?,
@@ -44,7 +40,8 @@ impl Vault {
         let mut tls = ureq::tls::TlsConfig::builder().disable_verification(skip_verify);
         if let Ok(ca) = std::env::var("VAULT_CACERT") {
             let pem =
-                std::fs::read(&ca).map_err(|e| Error::usage(format!("VAULT_CACERT {ca}: {e}")))?;
+                crate::edge::fs::read_file(std::path::Path::new(&ca), crate::edge::fs::PEM_BYTES)
+                    .map_err(|e| Error::usage(format!("VAULT_CACERT {ca}: {e}")))?;
             let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
                 .filter_map(|p| match p {
                     Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),

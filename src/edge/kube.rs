@@ -6,10 +6,10 @@
 //! [`MAX_PAGE_BYTES`], and a kubeconfig exec credential plugin by `--request-timeout` (it
 //! runs under [`run_exec_credential`], which stops it when that time is up).
 
+pub use crate::core::kinds::Kind;
 use crate::error::Error;
 use kube::api::{DynamicObject, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Client, Config};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -52,45 +52,6 @@ pub struct Cluster {
     requests: Arc<AtomicUsize>,
     pub server: String,
 }
-/// One kind to list.
-#[derive(Debug, Clone, Copy)]
-pub struct Kind {
-    pub group: &'static str,
-    pub version: &'static str,
-    pub kind: &'static str,
-    pub plural: &'static str,
-}
-
-impl Kind {
-    pub const fn new(
-        group: &'static str,
-        version: &'static str,
-        kind: &'static str,
-        plural: &'static str,
-    ) -> Kind {
-        Kind {
-            group,
-            version,
-            kind,
-            plural,
-        }
-    }
-    fn resource(&self) -> ApiResource {
-        ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(self.group, self.version, self.kind),
-            self.plural,
-        )
-    }
-    /// `vaultstaticsecrets.secrets.hashicorp.com`, as RBAC names it.
-    pub fn qualified(&self) -> String {
-        if self.group.is_empty() {
-            self.plural.to_string()
-        } else {
-            format!("{}.{}", self.plural, self.group)
-        }
-    }
-}
-
 /// Where to list: the whole cluster (falling back to `fallback` namespaces when that is
 /// forbidden), or fixed namespaces.
 #[derive(Debug, Clone)]
@@ -115,18 +76,24 @@ impl Cluster {
         let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .map_err(|e| {
-                let msg = e.to_string();
-                if msg.contains("context") {
-                    Error::usage(format!("kubeconfig: {msg}"))
-                } else {
-                    Error::environment(format!("kubeconfig: {msg}"))
+                use kube::config::KubeconfigError as K;
+                // A context that is not there is the user's choice (--context); the rest is
+                // the environment's kubeconfig.
+                match e {
+                    K::CurrentContextNotSet | K::LoadContext(_) | K::LoadClusterOfContext(_) => {
+                        Error::usage(format!("kubeconfig: {e}"))
+                    }
+                    other => Error::environment(format!("kubeconfig: {other}")),
                 }
             })?;
         config.connect_timeout = Some(c.request_timeout);
         config.read_timeout = Some(c.request_timeout);
         config.write_timeout = Some(c.request_timeout);
-        // Retries are ours (bounded by --request-timeout, and naming what failed): kube's
-        // own retry of 429/503/504 would wait past the deadline and hide the answer.
+        // One retry mechanism: ours, in `Cluster::with_retries`. kube-client's default
+        // RetryPolicy (429/503/504 with its own backoff) knows neither --request-timeout nor
+        // --timeout, so it waited past the run's deadline; it would also hide the last answer
+        // (throttled? unavailable?) and send requests `apiRequests` does not count. Ours is
+        // bounded by both deadlines, honours Retry-After, and counts every attempt it sends.
         config.default_retry = false;
         let server = config.cluster_url.to_string();
         let client = build_client(config).map_err(|e| match e {
@@ -166,42 +133,43 @@ impl Cluster {
         match scope {
             Scope::Cluster { fallback } => match self.list_in(kind, None, labels, fields).await {
                 Err(ListError::Forbidden(_)) if !fallback.is_empty() => {
-                    let mut all = Vec::new();
-                    for ns in fallback {
-                        all.extend(
-                            self.list_in(kind, Some(ns), labels, fields)
-                                .await
-                                .map_err(|e| e.into_error(kind, Some(ns), &self.server))?,
-                        );
-                        if all.len() > MAX_OBJECTS {
-                            return Err(ListError::TooMany(format!(
-                                "more than {MAX_OBJECTS} objects"
-                            ))
-                            .into_error(kind, None, &self.server));
-                        }
-                    }
-                    Ok(all)
+                    self.list_each(kind, fallback, labels, fields, true).await
                 }
                 other => other.map_err(|e| e.into_error(kind, None, &self.server)),
             },
-            Scope::Namespaces(nss) => {
-                let mut all = Vec::new();
-                for ns in nss {
-                    all.extend(
-                        self.list_in(kind, Some(ns), labels, fields)
-                            .await
-                            .map_err(|e| e.into_error(kind, Some(ns), &self.server))?,
-                    );
-                    if all.len() > MAX_OBJECTS {
-                        return Err(
-                            ListError::TooMany(format!("more than {MAX_OBJECTS} objects"))
-                                .into_error(kind, Some(ns), &self.server),
-                        );
-                    }
-                }
-                Ok(all)
+            Scope::Namespaces(nss) => self.list_each(kind, nss, labels, fields, false).await,
+        }
+    }
+
+    /// One list per namespace, concatenated, at most [`MAX_OBJECTS`] in all (a limit reported
+    /// at cluster scope when these namespaces stand in for a cluster-wide list).
+    async fn list_each(
+        &self,
+        kind: Kind,
+        namespaces: &[String],
+        labels: Option<&str>,
+        fields: Option<&str>,
+        for_cluster: bool,
+    ) -> Result<Vec<Value>, Error> {
+        let mut all = Vec::new();
+        for ns in namespaces {
+            all.extend(
+                self.list_in(kind, Some(ns), labels, fields)
+                    .await
+                    .map_err(|e| e.into_error(kind, Some(ns), &self.server))?,
+            );
+            if all.len() > MAX_OBJECTS {
+                let at = (!for_cluster).then_some(ns.as_str());
+                return Err(
+                    ListError::TooMany(format!("more than {MAX_OBJECTS} objects")).into_error(
+                        kind,
+                        at,
+                        &self.server,
+                    ),
+                );
             }
         }
+        Ok(all)
     }
 
     async fn list_in(
@@ -245,7 +213,7 @@ impl Cluster {
             for Item(mut v) in page.items {
                 // List items of built-in kinds carry no apiVersion/kind: add them back.
                 v["apiVersion"] = Value::String(ar.api_version.clone());
-                v["kind"] = Value::String(kind.kind.to_string());
+                v["kind"] = Value::String(ar.kind.clone());
                 out.push(v);
             }
             if out.len() > MAX_OBJECTS {
@@ -611,7 +579,7 @@ fn read_kubeconfig(path: &std::path::Path) -> Result<Kubeconfig, String> {
         return Kubeconfig::read_from(path).map_err(|e| e.to_string());
     }
     // A pipe or device (`--kubeconfig <(...)`): read what it gives, bounded.
-    let text = crate::bounded::read_text(path, MAX_KUBECONFIG_BYTES).map_err(|e| e.to_string())?;
+    let text = crate::edge::fs::read_text(path, MAX_KUBECONFIG_BYTES).map_err(|e| e.to_string())?;
     Kubeconfig::from_yaml(&text).map_err(|e| e.to_string())
 }
 
@@ -704,7 +672,8 @@ pub fn run_exec_credential(timeout: Duration, command: &[String]) -> u8 {
         }
     };
     let stdout = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || crate::bounded::read_all(stdout, MAX_CREDENTIAL_BYTES));
+    let reader =
+        std::thread::spawn(move || crate::edge::fs::read_all(stdout, MAX_CREDENTIAL_BYTES));
     let deadline = Instant::now() + timeout;
     let status = loop {
         match child.try_wait() {
@@ -764,9 +733,29 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 
 /// Whether a transport error is a TLS rejection: the server's certificate not trusted by the
 /// kubeconfig's CA, or the client certificate refused by the server (a fatal TLS alert).
+/// Decided by the rustls error's type, found in the cause chain (io::Errors nest it as their
+/// inner error, which their `source()` skips).
 fn is_tls_rejection(e: &kube::Error) -> bool {
-    let text = with_causes(e).to_lowercase();
-    text.contains("invalid peer certificate") || text.contains("received fatal alert")
+    let rejection = |e: &(dyn std::error::Error + 'static)| {
+        matches!(
+            e.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::AlertReceived(_))
+        )
+    };
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if rejection(c) {
+            return true;
+        }
+        cause = match c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
+    }
+    false
 }
 
 /// One page of a list response.

@@ -287,7 +287,7 @@ pub fn did_you_mean<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::locate::Location;
+    use crate::core::spec::locate::Location;
 
     fn at(d: Diagnostic, source: &str, line: usize, column: usize) -> String {
         let mut d = d;

@@ -9,6 +9,12 @@ pub struct Tree {
     pub files: BTreeMap<String, String>,
 }
 
+/// Whether a generated file is a shell script: written executable (mode 0755 in Git and on
+/// disk) and rendered with a shebang. The one place that rule lives.
+pub fn is_script(path: &str) -> bool {
+    path.ends_with(".sh")
+}
+
 impl Tree {
     pub fn insert(&mut self, path: impl Into<String>, content: impl Into<String>) {
         self.files.insert(path.into(), content.into());

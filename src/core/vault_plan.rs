@@ -8,9 +8,9 @@
 //! kubernetes-auth roles bound to exactly one such policy written for that role, and (with
 //! `--prune-mounts`) secrets engines.
 
+use crate::core::duration::{Duration, Grammar};
+use crate::core::vault_side::{Engine, TokenReviewer, VaultSide, OWNER_MARK};
 use crate::error::Error;
-use crate::vault_api::VaultRead;
-use crate::vault_side::{Engine, TokenReviewer, VaultSide, OWNER_MARK};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -58,8 +58,10 @@ impl Plan {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// The PEM named by `kubernetesAuth.caCertFrom: file:…`, read by the command beforehand.
+    pub kubernetes_ca_cert: Option<String>,
     /// Delete this cluster's secrets engines that the spec no longer declares (with their data).
     pub prune_mounts: bool,
     /// Send again what Vault cannot show back: database admin passwords (and rotate them again
@@ -69,10 +71,7 @@ pub struct Options {
 
 /// Seconds in a Vault duration (`90`, `1m`, `72h`, `3d`), for comparing with what Vault returns.
 pub fn seconds(d: &str) -> i64 {
-    d.parse::<i64>()
-        .ok()
-        .or_else(|| crate::spec::validate::parse_single_duration(d, true).map(|s| s as i64))
-        .unwrap_or(0)
+    Duration::parse(d, Grammar::Vault).map_or(0, Duration::whole_seconds)
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -144,6 +143,15 @@ impl Planner {
     }
 }
 
+/// Reads of the current state; a trait so the planner can be tested without a server (the
+/// edge [`crate::edge::vault::Vault`] implements it).
+pub trait VaultRead {
+    /// `GET /v1/<path>`'s `data`, or `None` on 404.
+    fn read(&self, path: &str) -> Result<Option<Value>, Error>;
+    /// `LIST /v1/<path>`'s `data.keys`, or empty on 404.
+    fn list(&self, path: &str) -> Result<Vec<String>, Error>;
+}
+
 pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<Plan, Error> {
     let mut p = Planner {
         plan: Plan::default(),
@@ -178,7 +186,9 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
         .as_deref()
         .and_then(|c| c.strip_prefix("file:"))
     {
-        let pem = read_bounded(ca, "vaultConfig.kubernetesAuth.caCertFrom")?;
+        let pem = options.kubernetes_ca_cert.as_deref().ok_or_else(|| {
+            Error::bug(format!("caCertFrom file:{ca} was not read before planning"))
+        })?;
         config["kubernetes_ca_cert"] = json!(pem);
     }
     let reviewer_jwt = match &a.token_reviewer {
@@ -619,63 +629,6 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
         }
     }
     Ok(p.plan)
-}
-
-/// The largest file `configure` reads for a secret or a CA (`/dev/zero` must not exhaust memory).
-pub const MAX_SECRET_FILE: u64 = 1024 * 1024;
-
-/// Reads a file named in the spec, up to [`MAX_SECRET_FILE`]; a problem is a usage error (exit 2,
-/// before anything is changed) naming the spec field.
-pub fn read_bounded(path: &str, field: &str) -> Result<String, Error> {
-    use std::io::Read;
-    let fail = |e: &dyn std::fmt::Display| {
-        Error::usage(format!(
-            "{field}: cannot read {path}: {e}; nothing was changed\nhint: fix the path in the spec or create the file, then run again"
-        ))
-    };
-    let file = std::fs::File::open(path).map_err(|e| fail(&e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_SECRET_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| fail(&e))?;
-    if bytes.len() as u64 > MAX_SECRET_FILE {
-        return Err(fail(&format!("larger than {MAX_SECRET_FILE} bytes")));
-    }
-    String::from_utf8(bytes).map_err(|_| fail(&"not UTF-8 text"))
-}
-
-/// The value of `env:NAME` or `file:PATH` (trailing newlines of a file removed). Read only when
-/// applying, never printed. Missing or empty is a usage error naming `field`.
-pub fn resolve_secret(source: &str, field: &str) -> Result<String, Error> {
-    let value = match source.split_once(':') {
-        Some(("env", name)) => match std::env::var(name) {
-            Ok(v) => v,
-            Err(std::env::VarError::NotPresent) => {
-                return Err(Error::usage(format!(
-                    "{field} is {source}, but the environment variable {name} is not set; nothing was changed\nhint: export {name}=… and run again"
-                )))
-            }
-            Err(std::env::VarError::NotUnicode(_)) => {
-                return Err(Error::usage(format!(
-                    "{field} is {source}, but {name} is not UTF-8 text; nothing was changed"
-                )))
-            }
-        },
-        Some(("file", path)) => read_bounded(path, field)?
-            .trim_end_matches(['\n', '\r'])
-            .to_string(),
-        _ => {
-            return Err(Error::usage(format!(
-                "{field} must be env:NAME or file:PATH; nothing was changed"
-            )))
-        }
-    };
-    if value.is_empty() {
-        return Err(Error::usage(format!(
-            "{field} is {source}, which is empty; nothing was changed"
-        )));
-    }
-    Ok(value)
 }
 
 fn first_line(text: &str) -> String {

@@ -17,7 +17,7 @@
 //!   refuses them where a field is required.
 //!
 //! The pass is linear in the size of the file (already bounded by
-//! [`crate::bounded::SPEC_BYTES`]) and stops at the first limit it hits.
+//! [`crate::edge::fs::SPEC_BYTES`]) and stops at the first limit it hits.
 
 use super::locate::Location;
 use super::Diagnostic;

@@ -5,13 +5,11 @@
 //! may ever be produced. A failure here is a bug in the tool (or in a `--templates` override):
 //! the message names the file and the template that produced it.
 
-pub mod kinds;
-
-use crate::render::{Rendered, RenderedFile};
-use crate::versions::VsoLine;
+use crate::core::kinds::*;
+use crate::core::render::{Rendered, RenderedFile};
+use crate::core::versions::VsoLine;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
-use kinds::*;
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
@@ -191,9 +189,9 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
     }
     let managed = meta
         .get("labels")
-        .and_then(|l| l.get(crate::model::MANAGED_BY_LABEL))
+        .and_then(|l| l.get(crate::core::model::MANAGED_BY_LABEL))
         .and_then(Json::as_str);
-    if managed != Some(crate::model::MANAGED_BY) {
+    if managed != Some(crate::core::model::MANAGED_BY) {
         return Err("lacks the label app.kubernetes.io/managed-by: kubectl-vault".into());
     }
     let api_version = obj
@@ -218,18 +216,18 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
     };
     let mut need =
         |what: &str, k: ObjectKey| seen.needs.push((file.to_string(), what.to_string(), k));
-    if !namespace.is_empty() && namespace != crate::model::FLUX_NAMESPACE {
+    if !namespace.is_empty() && namespace != crate::core::model::FLUX_NAMESPACE {
         need("metadata.namespace", key("Namespace", "", &namespace));
     }
-    match (api_version, kind) {
-        ("v1", "Namespace") => {
+    match Kind::of(api_version, kind) {
+        Some(Kind::Namespace) => {
             typed_value::<Namespace>(v)?;
             keeps_on_prune(meta)?;
         }
-        ("v1", "ServiceAccount") => {
+        Some(Kind::ServiceAccount) => {
             typed_value::<ServiceAccount>(v)?;
         }
-        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
+        Some(Kind::ClusterRoleBinding) => {
             let b: ClusterRoleBinding = typed_value(v)?;
             if b.role_ref.kind != "ClusterRole" || b.role_ref.name != "system:auth-delegator" {
                 return Err(format!(
@@ -238,15 +236,15 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
                 ));
             }
         }
-        ("v1", "Secret") => {
+        Some(Kind::Secret) => {
             return Err(
                 "a Secret must never be generated: secret values do not belong in Git".into(),
             )
         }
-        ("secrets.hashicorp.com/v1beta1", "VaultConnection") => {
+        Some(Kind::VaultConnection) => {
             typed_value::<VaultConnection>(v)?;
         }
-        ("secrets.hashicorp.com/v1beta1", "VaultAuth") => {
+        Some(Kind::VaultAuth) => {
             let a: VaultAuth = typed_value(v)?;
             if let Some(r) = &a.spec.vault_connection_ref {
                 let (ns, n) = r.split_once('/').unwrap_or((&namespace, r));
@@ -256,7 +254,7 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
                 return Err("VaultAuth has no audiences".into());
             }
         }
-        ("secrets.hashicorp.com/v1beta1", "VaultStaticSecret") => {
+        Some(Kind::VaultStaticSecret) => {
             let s: VaultStaticSecret = typed_value(v)?;
             need(
                 "spec.vaultAuthRef",
@@ -264,7 +262,7 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
             );
             check_destination(&s.spec.destination)?;
         }
-        ("secrets.hashicorp.com/v1beta1", "VaultDynamicSecret") => {
+        Some(Kind::VaultDynamicSecret) => {
             let s: VaultDynamicSecret = typed_value(v)?;
             need(
                 "spec.vaultAuthRef",
@@ -272,7 +270,7 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
             );
             check_destination(&s.spec.destination)?;
         }
-        ("secrets.hashicorp.com/v1beta1", "VaultPKISecret") => {
+        Some(Kind::VaultPKISecret) => {
             let s: VaultPKISecret = typed_value(v)?;
             need(
                 "spec.vaultAuthRef",
@@ -283,7 +281,7 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
                 return Err("a VaultPKISecret must write a kubernetes.io/tls Secret".into());
             }
         }
-        ("kustomize.toolkit.fluxcd.io/v1", "Kustomization") => {
+        Some(Kind::Kustomization) => {
             let k: Kustomization = typed_value(v)?;
             for d in k.spec.depends_on.iter().flatten() {
                 need("spec.dependsOn", key("Kustomization", &namespace, &d.name));
@@ -302,17 +300,17 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
                 }
             }
         }
-        ("cert-manager.io/v1", "Certificate") => {
+        Some(Kind::Certificate) => {
             let c: Certificate = typed_value(v)?;
             // A namespaced Issuer could not serve both the Vault and the operator namespace.
             if c.spec.issuer_ref.kind.as_deref() != Some("ClusterIssuer") {
                 return Err("the Certificate must name a ClusterIssuer".into());
             }
         }
-        ("source.toolkit.fluxcd.io/v1", "HelmRepository") => {
+        Some(Kind::HelmRepository) => {
             typed_value::<HelmRepository>(v)?;
         }
-        ("helm.toolkit.fluxcd.io/v2", "HelmRelease") => {
+        Some(Kind::HelmRelease) => {
             let h: HelmRelease = typed_value(v)?;
             match h.spec.chart.spec.chart.as_str() {
                 "vault-secrets-operator" => {
@@ -342,7 +340,7 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
                 ),
             );
         }
-        (a, k) => return Err(format!("unexpected kind {a}/{k}")),
+        Some(Kind::Event) | None => return Err(format!("unexpected kind {api_version}/{kind}")),
     }
     seen.objects.insert(key(kind, &namespace, &name));
     Ok(())
@@ -380,13 +378,13 @@ fn check_health_exprs(seen: &Seen, problems: &mut Vec<String>) {
     let Some(line) = VsoLine::of(version) else {
         problems.push(format!(
             "the operator HelmRelease pins chart {version}, not a supported VSO version ({})",
-            crate::versions::SUPPORTED_VSO
+            crate::core::versions::SUPPORTED_VSO
         ));
         return;
     };
     for (file, kind, expr) in &seen.health_exprs {
         let written = line.status_fields(kind);
-        for field in crate::versions::status_fields_read(expr) {
+        for field in crate::core::versions::status_fields_read(expr) {
             if !written.contains(&field) {
                 problems.push(format!(
                     "{file}: the health check for {kind} reads status.{field}, which VSO {line} never writes: it could never pass"

@@ -23,9 +23,9 @@ mod push;
 
 pub use push::{push, Pushed};
 
+use crate::core::header;
+use crate::core::tree::Tree;
 use crate::error::Error;
-use crate::header;
-use crate::tree::Tree;
 use git2::{build::TreeUpdateBuilder, FileMode, ObjectType, Oid, Repository, Signature};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -87,6 +87,22 @@ pub struct Options<'a> {
 }
 
 /// Opens the repository at `path` (its work tree root).
+/// The commit `HEAD` of the repository at `repo` names (verify's `--repo`).
+pub fn head_of(repo: &Path) -> Result<String, Error> {
+    let r = Repository::open(repo).map_err(|e| {
+        Error::usage(format!(
+            "--repo {}: not a Git repository: {}",
+            repo.display(),
+            e.message()
+        ))
+    })?;
+    let head =
+        r.head().ok().and_then(|h| h.target()).ok_or_else(|| {
+            Error::usage(format!("--repo {}: HEAD has no commit", repo.display()))
+        })?;
+    Ok(head.to_string())
+}
+
 pub fn open(path: &Path) -> Result<Repository, Error> {
     let repo = Repository::open(path).map_err(|e| {
         Error::usage(format!(
@@ -154,7 +170,7 @@ impl RepoLock {
 }
 
 fn git_err(what: &str) -> impl Fn(git2::Error) -> Error + '_ {
-    move |e| Error::environment(format!("git: {what}: {}", e.message()))
+    move |e| Error::environment_from(format!("git: {what}: {}", e.message()), e)
 }
 
 /// Resolves the target branch: (short name, checked out?, current tip).
@@ -523,7 +539,7 @@ pub fn signatures(repo: &Repository) -> Result<(Signature<'static>, Signature<'s
 }
 
 fn file_mode(path: &str) -> FileMode {
-    if path.ends_with(".sh") {
+    if crate::core::tree::is_script(path) {
         FileMode::BlobExecutable
     } else {
         FileMode::Blob
@@ -878,19 +894,11 @@ fn write_work_tree(workdir: &Path, plan: &Plan) -> Result<(), Error> {
                         std::fs::create_dir_all(parent)?;
                         created_dirs.extend(missing.into_iter().rev());
                     }
-                    let tmp = parent.join(format!(
-                        ".{}.kubectl-vault-tmp",
-                        path.file_name().unwrap().to_string_lossy()
-                    ));
-                    write_new_file(
-                        &tmp,
-                        &c.path,
+                    crate::edge::fs::write_atomically(
+                        &path,
                         &convert::Converter::to_worktree(rule, content),
+                        crate::core::tree::is_script(&c.path),
                     )?;
-                    if let Err(e) = std::fs::rename(&tmp, &path) {
-                        let _ = std::fs::remove_file(&tmp);
-                        return Err(e);
-                    }
                 }
                 None => match std::fs::remove_file(&path) {
                     Ok(()) => remove_empty_parents(workdir, &path),
@@ -936,32 +944,6 @@ fn remove_empty_parents(workdir: &Path, file: &Path) {
         }
         dir = d.parent();
     }
-}
-
-/// Creates `tmp` afresh (a leftover from a killed run is replaced) with the mode git would
-/// give the file on checkout: 0666, or 0777 for the executable script, less the umask (the
-/// kernel applies it at creation).
-fn write_new_file(tmp: &Path, path: &str, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    match std::fs::remove_file(tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(if file_mode(path) == FileMode::BlobExecutable {
-            0o777
-        } else {
-            0o666
-        });
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    let mut file = opts.open(tmp)?;
-    file.write_all(bytes)
 }
 
 /// Summaries of what a change does, from the objects in the files.

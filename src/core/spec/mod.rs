@@ -1,7 +1,6 @@
 //! Reading the spec: strict parsing with located errors, then semantic validation.
 //!
-//! This module does the only I/O of the core (reading the spec file and, for `--templates`,
-//! nothing else); everything after [`load`] is pure.
+//! Pure: the file's bytes come from the edge ([`crate::edge::fs`]) through [`from_bytes`].
 
 pub mod diagnostic;
 pub mod locate;
@@ -53,43 +52,44 @@ impl SpecErrors {
     }
 }
 
-/// Reads and parses `path`. I/O errors are reported as spec errors (exit 2) too.
-///
-/// At most [`crate::bounded::SPEC_BYTES`] are read (`-f /dev/zero` fails fast); a file that
-/// is not UTF-8 is named at the line of its first invalid byte.
-pub fn load(path: &Path) -> Result<SourcedSpec, SpecErrors> {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
-    let bytes = match crate::bounded::read_file(path, crate::bounded::SPEC_BYTES) {
-        Ok(b) => b,
-        Err(e) => {
-            let hint = match e {
-                crate::bounded::ReadError::TooLarge { .. } => {
-                    "a spec is a few hundred lines; check that -f names the spec file"
-                }
-                _ => "pass the spec file with -f, e.g. `kubectl vault init > vault.yaml` to start one",
-            };
-            let mut d = Diagnostic::error("", format!("cannot read the spec: {e}")).with_hint(hint);
-            if matches!(e, crate::bounded::ReadError::TooLarge { .. }) {
-                d.location = Some(locate::Location {
-                    line: 1,
-                    column: 1,
-                    offset: 0,
-                });
-            }
-            return Err(SpecErrors {
-                file_name: if d.location.is_some() {
-                    file_name
-                } else {
-                    path.display().to_string()
-                },
-                source: String::new(),
-                diagnostics: vec![d],
-            });
-        }
+/// The diagnostic for a spec file that could not be read (exit 2): `message` says why, as the
+/// edge that read it ([`crate::edge::fs`]) put it; `too_large` points at line 1.
+pub fn unreadable(path: &Path, message: &str, too_large: bool) -> SpecErrors {
+    let hint = if too_large {
+        "a spec is a few hundred lines; check that -f names the spec file"
+    } else {
+        "pass the spec file with -f, e.g. `kubectl vault init > vault.yaml` to start one"
     };
+    let mut d = Diagnostic::error("", format!("cannot read the spec: {message}")).with_hint(hint);
+    if too_large {
+        d.location = Some(locate::Location {
+            line: 1,
+            column: 1,
+            offset: 0,
+        });
+    }
+    SpecErrors {
+        file_name: if d.location.is_some() {
+            file_name(path)
+        } else {
+            path.display().to_string()
+        },
+        source: String::new(),
+        diagnostics: vec![d],
+    }
+}
+
+/// The file name as diagnostics and generated headers show it (the path's last component).
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Parses the bytes read from `path`; a file that is not UTF-8 is named at the line of its
+/// first invalid byte.
+pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<SourcedSpec, SpecErrors> {
+    let file_name = file_name(path);
     let source = match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => {

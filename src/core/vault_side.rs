@@ -4,9 +4,9 @@
 //! `vault` commands); `configure` plans and applies exactly the same data through the API,
 //! so what is reviewed in Git is what gets applied.
 
-use crate::model::{Grant, Source, Stack};
-use crate::spec::types as spec;
-use crate::spec::validate::DATABASE_PLUGINS;
+use crate::core::model::{Grant, Source, Stack};
+use crate::core::spec::types as spec;
+use crate::core::spec::validate::DATABASE_PLUGINS;
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
 
@@ -412,18 +412,20 @@ impl DatabaseConnection {
 
 fn token_reviewer(stack: &Stack, spec: Option<&spec::TokenReviewerSpec>) -> TokenReviewer {
     match spec {
-        Some(r) if r.mode == "serviceAccount" => TokenReviewer::ServiceAccount {
-            namespace: stack.vault.namespace.clone(),
-            name: REVIEWER_SERVICE_ACCOUNT.into(),
-            jwt_from: r.jwt_from.clone().unwrap_or_default(),
+        None => TokenReviewer::Local,
+        Some(r) => match r.mode {
+            spec::TokenReviewerMode::ServiceAccount => TokenReviewer::ServiceAccount {
+                namespace: stack.vault.namespace.clone(),
+                name: REVIEWER_SERVICE_ACCOUNT.into(),
+                jwt_from: r.jwt_from.clone().unwrap_or_default(),
+            },
+            spec::TokenReviewerMode::Client => TokenReviewer::Client {
+                api_audience: r
+                    .api_audience
+                    .clone()
+                    .unwrap_or_else(|| crate::core::spec::validate::DEFAULT_API_AUDIENCE.into()),
+            },
         },
-        Some(r) if r.mode == "client" => TokenReviewer::Client {
-            api_audience: r
-                .api_audience
-                .clone()
-                .unwrap_or_else(|| crate::spec::validate::DEFAULT_API_AUDIENCE.into()),
-        },
-        _ => TokenReviewer::Local,
     }
 }
 
@@ -621,7 +623,6 @@ pub fn script_context(stack: &Stack, side: &VaultSide) -> Json {
         },
         "mounts": side.mounts.iter().map(|m| json!({
             "path": m.path,
-            "type": m.engine.mount_type(),
             "cli_type": m.engine.cli_type(),
             "max_lease_ttl": m.max_lease_ttl,
         })).collect::<Vec<_>>(),
@@ -674,9 +675,9 @@ mod tests {
         assert_eq!(connection_name("teams/jobs/db"), "teams-jobs-db");
         assert_eq!(connection_name("/x/"), "x");
         assert_eq!(connection_name("//"), "database");
-        assert!(crate::spec::validate::is_vault_name(&connection_name(
-            "a b/c."
-        )));
+        assert!(crate::core::spec::validate::is_vault_name(
+            &connection_name("a b/c.")
+        ));
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! by that CR, has the expected keys, and is fresh. Values are never read into the report:
 //! only key names.
 
-use crate::model::{self, App, DeclaredSecret, SecretKind, Source, Stack};
+use crate::core::duration::{Duration, Grammar};
+use crate::core::model::{self, App, DeclaredSecret, Grant, SecretKind, Source, Stack};
 use base64::Engine;
 use serde::Serialize;
 use serde_json::Value;
@@ -45,17 +46,72 @@ pub struct SecretRow {
     pub secret: String,
     pub kind: String,
     pub source: String,
-    /// `Synced`, or the broken link: `NotApplied`, `AuthInvalid`, `Missing`, `Drifted`,
-    /// `NotReconciled`, `NotSynced`, `SecretMissing`, `NotOwned`, `MissingKeys`, `Expired`.
-    pub status: String,
+    pub status: SecretStatus,
     pub detail: String,
     /// Key names in the destination Secret (never values).
     pub keys: Vec<String>,
 }
 
+/// Where a secret stands: `Synced`, or the first broken link of the chain from the spec to
+/// the Secret in the cluster (and, with `--vault`, to Vault).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SecretStatus {
+    Synced,
+    /// The CR is not in the cluster and Flux has not applied the commit.
+    NotApplied,
+    /// The app's VaultAuth is not valid.
+    AuthInvalid,
+    /// The CR is not in the cluster though Flux applied the commit.
+    Missing,
+    /// The CR in the cluster differs from what the spec generates.
+    Drifted,
+    /// VSO has not reconciled the CR's current generation.
+    NotReconciled,
+    /// VSO reconciled but did not sync.
+    NotSynced,
+    /// The destination Secret is not there.
+    SecretMissing,
+    /// The destination Secret is not owned by its CR.
+    NotOwned,
+    /// The destination Secret lacks keys it should hold.
+    MissingKeys,
+    /// The lease or certificate has expired (or is inside its renewal window).
+    Expired,
+    /// (`--vault`) the app's policy does not grant what the secret needs.
+    PolicyDenied,
+    /// (`--vault`) the Secret's data differs from what Vault holds.
+    OutOfDate,
+}
+
+impl SecretStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretStatus::Synced => "Synced",
+            SecretStatus::NotApplied => "NotApplied",
+            SecretStatus::AuthInvalid => "AuthInvalid",
+            SecretStatus::Missing => "Missing",
+            SecretStatus::Drifted => "Drifted",
+            SecretStatus::NotReconciled => "NotReconciled",
+            SecretStatus::NotSynced => "NotSynced",
+            SecretStatus::SecretMissing => "SecretMissing",
+            SecretStatus::NotOwned => "NotOwned",
+            SecretStatus::MissingKeys => "MissingKeys",
+            SecretStatus::Expired => "Expired",
+            SecretStatus::PolicyDenied => "PolicyDenied",
+            SecretStatus::OutOfDate => "OutOfDate",
+        }
+    }
+}
+
+impl std::fmt::Display for SecretStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl SecretRow {
     pub fn synced(&self) -> bool {
-        self.status == "Synced"
+        self.status == SecretStatus::Synced
     }
 }
 
@@ -75,7 +131,7 @@ pub struct Report {
 pub type ExpectedSpecs = HashMap<(String, String, String), Value>;
 
 /// Reads the generated secret CRs' specs (for drift) from the rendered files.
-pub fn expected_specs(rendered: &crate::render::Rendered) -> ExpectedSpecs {
+pub fn expected_specs(rendered: &crate::core::render::Rendered) -> ExpectedSpecs {
     use rayon::prelude::*;
     const CR_FILES: [&str; 3] = [
         "vaultstaticsecret-",
@@ -284,7 +340,7 @@ pub fn check_secrets(
                 secret: s.name.clone(),
                 kind: kind.kind().into(),
                 source: s.source.describe(),
-                status: "Synced".into(),
+                status: SecretStatus::Synced,
                 detail: String::new(),
                 keys: vec![],
             };
@@ -303,17 +359,17 @@ pub fn check_secrets(
                     )
                 })
                 .unwrap_or_default();
-            let result = (|| -> Result<String, (&'static str, String)> {
+            let result = (|| -> Result<String, (SecretStatus, String)> {
                 let cr = match crs.get(&(s.namespace.as_str(), s.name.as_str())) {
                     Some(cr) => *cr,
-                    None if !flux_ok => return Err(("NotApplied", format!("{} not found, and Flux has not applied the commit (see the Flux checks)", kind.kind()))),
-                    None => return Err(("Missing", format!("{} {}/{} not found in the cluster", kind.kind(), s.namespace, s.name))),
+                    None if !flux_ok => return Err((SecretStatus::NotApplied, format!("{} not found, and Flux has not applied the commit (see the Flux checks)", kind.kind()))),
+                    None => return Err((SecretStatus::Missing, format!("{} {}/{} not found in the cluster", kind.kind(), s.namespace, s.name))),
                 };
                 if let Some(p) = &connection_problem {
-                    return Err(("AuthInvalid", p.clone()));
+                    return Err((SecretStatus::AuthInvalid, p.clone()));
                 }
                 if let Some(p) = &app_problem {
-                    return Err(("AuthInvalid", p.clone()));
+                    return Err((SecretStatus::AuthInvalid, p.clone()));
                 }
                 if let Some(want) =
                     expected.get(&(kind.kind().to_string(), s.namespace.clone(), s.name.clone()))
@@ -321,7 +377,7 @@ pub fn check_secrets(
                     let drift = drifted_fields(want, &cr["spec"], "spec");
                     if !drift.is_empty() {
                         return Err((
-                            "Drifted",
+                            SecretStatus::Drifted,
                             format!(
                                 "the CR differs from what kubectl-vault generated: {}",
                                 drift.join("; ")
@@ -332,13 +388,13 @@ pub fn check_secrets(
                 let generation = cr["metadata"]["generation"].as_i64().unwrap_or(0);
                 let seen = cr["status"]["lastGeneration"].as_i64().unwrap_or(-1);
                 if seen != generation {
-                    return Err(("NotReconciled", format!("VSO has not reconciled generation {generation} yet (last seen {seen}){warning}")));
+                    return Err((SecretStatus::NotReconciled, format!("VSO has not reconciled generation {generation} yet (last seen {seen}){warning}")));
                 }
                 for t in ["Ready", "SecretSynced", "Healthy"] {
                     if let Some(c) = condition(cr, t) {
                         if c["status"] != "True" {
                             return Err((
-                                "NotSynced",
+                                SecretStatus::NotSynced,
                                 format!(
                                     "{t}={}: {}{warning}",
                                     c["status"].as_str().unwrap_or("Unknown"),
@@ -354,13 +410,13 @@ pub fn check_secrets(
                     && condition(cr, "SecretSynced").is_none()
                 {
                     return Err((
-                        "NotSynced",
+                        SecretStatus::NotSynced,
                         format!("VSO has not reported SecretSynced yet{warning}"),
                     ));
                 }
                 if kind == SecretKind::Pki && cr["status"]["valid"] == false {
                     return Err((
-                        "NotSynced",
+                        SecretStatus::NotSynced,
                         format!(
                             "VaultPKISecret is not valid: {}{warning}",
                             cr["status"]["error"].as_str().unwrap_or_default()
@@ -370,7 +426,7 @@ pub fn check_secrets(
                 let secret = secrets
                     .get(&(s.namespace.as_str(), s.name.as_str()))
                     .ok_or((
-                        "SecretMissing",
+                        SecretStatus::SecretMissing,
                         format!(
                             "Secret {}/{} not found (VSO writes it on sync){warning}",
                             s.namespace, s.name
@@ -384,7 +440,7 @@ pub fn check_secrets(
             match result {
                 Ok(detail) => row.detail = detail,
                 Err((status, detail)) => {
-                    row.status = status.into();
+                    row.status = status;
                     row.detail = detail;
                 }
             }
@@ -467,7 +523,7 @@ fn short(v: &Value) -> String {
 }
 
 /// VSO's owner labels and an ownerReference to this very CR (uid match).
-fn check_owner(secret: &Value, cr: &Value, kind: SecretKind) -> Result<(), (&'static str, String)> {
+fn check_owner(secret: &Value, cr: &Value, kind: SecretKind) -> Result<(), (SecretStatus, String)> {
     let uid = cr["metadata"]["uid"].as_str().unwrap_or_default();
     let labels = &secret["metadata"]["labels"];
     let mut missing = Vec::new();
@@ -485,7 +541,7 @@ fn check_owner(secret: &Value, cr: &Value, kind: SecretKind) -> Result<(), (&'st
     }
     if !missing.is_empty() {
         return Err((
-            "NotOwned",
+            SecretStatus::NotOwned,
             format!(
                 "the Secret lacks VSO's owner labels ({}): another writer owns it?",
                 missing.join(", ")
@@ -500,7 +556,7 @@ fn check_owner(secret: &Value, cr: &Value, kind: SecretKind) -> Result<(), (&'st
         });
     if !owned {
         return Err((
-            "NotOwned",
+            SecretStatus::NotOwned,
             format!(
                 "the Secret has no ownerReference to this {} (uid {uid})",
                 kind.kind()
@@ -523,7 +579,7 @@ fn check_keys(
     s: &DeclaredSecret,
     secret: &Value,
     keys: &[String],
-) -> Result<(), (&'static str, String)> {
+) -> Result<(), (SecretStatus, String)> {
     let has = |k: &str| keys.iter().any(|x| x == k);
     let missing: Vec<&str> = match &s.source {
         Source::Kv { .. } => {
@@ -551,7 +607,7 @@ fn check_keys(
     };
     if !missing.is_empty() {
         return Err((
-            "MissingKeys",
+            SecretStatus::MissingKeys,
             format!(
                 "the Secret lacks {} (has: {})",
                 missing.join(", "),
@@ -565,7 +621,7 @@ fn check_keys(
     }
     if matches!(s.source, Source::Pki { .. }) && secret["type"] != "kubernetes.io/tls" {
         return Err((
-            "MissingKeys",
+            SecretStatus::MissingKeys,
             format!(
                 "the Secret has type {}, expected kubernetes.io/tls",
                 secret["type"]
@@ -580,7 +636,7 @@ fn check_fresh(
     cr: &Value,
     secret: &Value,
     now: i64,
-) -> Result<String, (&'static str, String)> {
+) -> Result<String, (SecretStatus, String)> {
     match &s.source {
         Source::Database { .. } | Source::Dynamic { .. } => {
             let renewed = cr["status"]["lastRenewalTime"].as_i64().unwrap_or(0);
@@ -588,7 +644,7 @@ fn check_fresh(
                 .as_i64()
                 .unwrap_or(0);
             if duration > 0 && renewed + duration < now {
-                return Err(("Expired", format!(
+                return Err((SecretStatus::Expired, format!(
                     "the lease ran out {}s ago (renewed at {renewed}, duration {duration}s): VSO is not renewing it",
                     now - renewed - duration
                 )));
@@ -608,23 +664,28 @@ fn check_fresh(
                 .pki
                 .as_ref()
                 .and_then(|p| p.expiry_offset.as_deref())
-                .and_then(|o| crate::spec::validate::parse_single_duration(o, false))
-                .unwrap_or(0.0) as i64;
+                .and_then(|o| Duration::parse(o, Grammar::Vso))
+                .map_or(0, Duration::whole_seconds);
             let not_after = match x509_parser::pem::parse_x509_pem(&pem) {
                 Ok((_, pem)) => match pem.parse_x509() {
                     Ok(cert) => cert.validity().not_after.timestamp(),
                     Err(e) => {
                         return Err((
-                            "MissingKeys",
+                            SecretStatus::MissingKeys,
                             format!("tls.crt is not a valid certificate: {e}"),
                         ))
                     }
                 },
-                Err(e) => return Err(("MissingKeys", format!("tls.crt is not PEM: {e}"))),
+                Err(e) => {
+                    return Err((
+                        SecretStatus::MissingKeys,
+                        format!("tls.crt is not PEM: {e}"),
+                    ))
+                }
             };
             if not_after <= now {
                 return Err((
-                    "Expired",
+                    SecretStatus::Expired,
                     format!(
                         "the certificate expired {}s ago and was not renewed",
                         now - not_after
@@ -632,7 +693,7 @@ fn check_fresh(
                 ));
             }
             if not_after - offset <= now {
-                return Err(("Expired", format!("the certificate is inside its expiryOffset ({}s left): VSO should have renewed it", not_after - now)));
+                return Err((SecretStatus::Expired, format!("the certificate is inside its expiryOffset ({}s left): VSO should have renewed it", not_after - now)));
             }
             Ok(format!(
                 "certificate valid for {}h more",
@@ -658,7 +719,7 @@ pub fn report(
     if !flux_ok {
         let first = flux.iter().find(|f| !f.ok).expect("a failing check");
         for r in secrets.iter_mut().filter(|r| r.synced()) {
-            r.status = "NotApplied".into();
+            r.status = SecretStatus::NotApplied;
             r.detail = format!(
                 "synced, but Flux is not done: {} {}: {}",
                 first.kind, first.name, first.detail
@@ -702,7 +763,7 @@ pub fn table(r: &Report) -> String {
                 s.secret.clone(),
                 s.kind.clone(),
                 s.source.clone(),
-                s.status.clone(),
+                s.status.to_string(),
                 s.detail.clone(),
             ]
         })
@@ -749,9 +810,61 @@ pub fn table(r: &Report) -> String {
 pub fn pending(r: &Report) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for s in r.secrets.iter().filter(|s| !s.synced()) {
-        *m.entry(s.status.clone()).or_insert(0) += 1;
+        *m.entry(s.status.to_string()).or_insert(0) += 1;
     }
     m
+}
+
+/// (`--vault`) `PolicyDenied` when the app's policy lacks a capability the secret's grant
+/// needs; `have` is what Vault reports the policy grants on the grant's path.
+pub fn policy_verdict(
+    policy: &str,
+    grant: &Grant,
+    have: &[&str],
+) -> Option<(SecretStatus, String)> {
+    let missing: Vec<&str> = grant
+        .capabilities
+        .iter()
+        .copied()
+        .filter(|c| !have.contains(c) && !have.contains(&"root"))
+        .collect();
+    (!missing.is_empty()).then(|| {
+        (
+            SecretStatus::PolicyDenied,
+            format!(
+                "policy {policy} does not grant {} on {} (Vault: {have:?})",
+                missing.join("+"),
+                grant.path,
+            ),
+        )
+    })
+}
+
+/// (`--vault`) A synced kv Secret against the data Vault holds at `path` (`None`: nothing).
+pub fn kv_verdict(
+    path: &str,
+    vault_data: Option<&Value>,
+    secret: &Value,
+) -> (SecretStatus, String) {
+    match vault_data {
+        None => (
+            SecretStatus::OutOfDate,
+            format!("Vault has no data at {path}"),
+        ),
+        Some(d) => match compare_kv(d, secret) {
+            Ok(()) => (
+                SecretStatus::Synced,
+                "synced; data matches Vault (SHA-256)".into(),
+            ),
+            Err(e) => (SecretStatus::OutOfDate, e),
+        },
+    }
+}
+
+/// Recounts the synced rows after a later check (`--vault`) changed some.
+pub fn recount(report: &mut Report) {
+    report.synced = report.secrets.iter().filter(|r| r.synced()).count();
+    report.ok = report.ok && report.synced == report.total;
 }
 
 /// Compares the kv data in Vault with the Secret VSO wrote, by SHA-256 of each value (never the

@@ -124,8 +124,8 @@ impl fmt::Display for VsoLine {
     }
 }
 
-/// One entry of a Flux Kustomization's `healthCheckExprs`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One entry of a Flux Kustomization's `healthCheckExprs` (a template context as it is).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct HealthCheck {
     pub api_version: &'static str,
     pub kind: &'static str,

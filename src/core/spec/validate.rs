@@ -6,6 +6,7 @@
 use super::locate::LocationIndex;
 use super::types::*;
 use super::Diagnostic;
+use crate::core::duration::{Duration, Grammar};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const API_VERSION: &str = "kubectl-vault/v1alpha1";
@@ -90,7 +91,12 @@ impl Checker<'_> {
 
     /// A duration VSO accepts: `^([0-9]+(\.[0-9]+)?(s|m|h))$` (PKI ttl also allows `d`).
     fn vso_duration(&mut self, path: &str, value: &str, allow_days: bool) -> Option<f64> {
-        let seconds = parse_single_duration(value, allow_days);
+        let grammar = if allow_days {
+            Grammar::VsoTtl
+        } else {
+            Grammar::Vso
+        };
+        let seconds = Duration::parse(value, grammar).map(Duration::as_secs_f64);
         if seconds.is_none() {
             let units = if allow_days {
                 "s, m, h or d"
@@ -108,7 +114,7 @@ impl Checker<'_> {
 
     /// A duration Vault accepts: an integer of seconds or a number with a unit (s, m, h, d).
     fn vault_duration(&mut self, path: &str, value: &str) {
-        if parse_single_duration(value, true).is_none() && value.parse::<u64>().is_err() {
+        if Duration::parse(value, Grammar::Vault).is_none() {
             self.error(
                 path,
                 format!("`{value}` is not a duration Vault accepts"),
@@ -118,7 +124,7 @@ impl Checker<'_> {
     }
 
     fn flux_duration(&mut self, path: &str, value: &str) {
-        if !is_flux_duration(value) {
+        if Duration::parse(value, Grammar::Flux).is_none() {
             self.error(
                 path,
                 format!("`{value}` is not a Flux interval"),
@@ -796,13 +802,13 @@ fn check_vso_version(c: &mut Checker, o: &OperatorSpec) {
     if v.is_empty() || v.contains(['>', '<', '~', '^', '|', '*', ' ']) {
         return;
     }
-    if crate::versions::VsoLine::of(v).is_none() {
+    if crate::core::versions::VsoLine::of(v).is_none() {
         c.error(
             "operator.chart.version",
             format!("Vault Secrets Operator chart `{v}` is not supported"),
             format!(
                 "pin a supported version: {}",
-                crate::versions::SUPPORTED_VSO
+                crate::core::versions::SUPPORTED_VSO
             ),
         );
     }
@@ -848,11 +854,11 @@ fn check_trust(c: &mut Checker, spec: &Spec) {
         .vault
         .namespace
         .as_deref()
-        .unwrap_or(crate::model::DEFAULT_VAULT_NAMESPACE);
+        .unwrap_or(crate::core::model::DEFAULT_VAULT_NAMESPACE);
     let operator_ns = o
         .namespace
         .as_deref()
-        .unwrap_or(crate::model::DEFAULT_OPERATOR_NAMESPACE);
+        .unwrap_or(crate::core::model::DEFAULT_OPERATOR_NAMESPACE);
     match (&spec.vault.tls, &o.address) {
         (TlsSpec::Secret(tls), None) if vault_ns != operator_ns => c.warn(
             "vault.tls",
@@ -889,7 +895,7 @@ fn check_scheduling(c: &mut Checker, v: &VaultSpec) {
 fn check_lifetimes(c: &mut Checker, spec: &Spec) {
     // Below this, rotating credentials restart the workload about every lease.
     const MIN_ROLLOUT_LEASE: f64 = 600.0;
-    let seconds = |d: &str| parse_single_duration(d, true).or_else(|| d.parse::<f64>().ok());
+    let seconds = |d: &str| Duration::parse(d, Grammar::Vault).map(Duration::as_secs_f64);
     let vc = spec.vault_config.as_ref();
     for (i, app) in spec.apps.iter().enumerate() {
         for (j, s) in app.secrets.iter().enumerate() {
@@ -987,8 +993,8 @@ fn check_vault_side_settings(c: &mut Checker, vc: &VaultConfigSpec) {
                 "add `tokenReviewer: {mode: serviceAccount, jwtFrom: env:NAME}` (a generated reviewer ServiceAccount bound to system:auth-delegator) or `tokenReviewer: {mode: client}` (every app's ServiceAccount bound to system:auth-delegator)",
             ),
             None => {}
-            Some(r) => match r.mode.as_str() {
-                "serviceAccount" => {
+            Some(r) => match r.mode {
+                TokenReviewerMode::ServiceAccount => {
                     match &r.jwt_from {
                         Some(j) => c.value_source(&format!("{base}.jwtFrom"), j, "jwtFrom"),
                         None => c.error(
@@ -1005,7 +1011,7 @@ fn check_vault_side_settings(c: &mut Checker, vc: &VaultConfigSpec) {
                         );
                     }
                 }
-                "client" => {
+                TokenReviewerMode::Client => {
                     if r.jwt_from.is_some() {
                         c.error(
                             &format!("{base}.jwtFrom"),
@@ -1023,11 +1029,6 @@ fn check_vault_side_settings(c: &mut Checker, vc: &VaultConfigSpec) {
                         }
                     }
                 }
-                other => c.error(
-                    &format!("{base}.mode"),
-                    format!("unknown token reviewer mode `{other}`"),
-                    "use `serviceAccount` (a reviewer ServiceAccount and its JWT) or `client` (each app's own JWT)",
-                ),
             },
         }
     }
@@ -1091,61 +1092,6 @@ fn is_qualified_name(key: &str) -> bool {
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric());
     name_ok && prefix.is_none_or(is_dns_subdomain)
-}
-
-/// Seconds in a single-unit duration such as `10s`, `1.5h`, `3d`.
-pub fn parse_single_duration(s: &str, allow_days: bool) -> Option<f64> {
-    let unit_at = s.find(|c: char| c.is_ascii_alphabetic())?;
-    let (num, unit) = s.split_at(unit_at);
-    let valid_number = !num.is_empty()
-        && num.split('.').count() <= 2
-        && num
-            .split('.')
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    if !valid_number {
-        return None;
-    }
-    let n: f64 = num.parse().ok()?;
-    let factor = match unit {
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        "d" if allow_days => 86400.0,
-        _ => return None,
-    };
-    Some(n * factor)
-}
-
-/// Flux's `^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`.
-pub fn is_flux_duration(s: &str) -> bool {
-    let mut rest = s;
-    if rest.is_empty() {
-        return false;
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let num = &rest[..digits];
-        let valid_number = !num.is_empty()
-            && num.split('.').count() <= 2
-            && num
-                .split('.')
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-        if !valid_number {
-            return false;
-        }
-        rest = &rest[digits..];
-        let unit = if rest.starts_with("ms") {
-            2
-        } else if rest.starts_with(['s', 'm', 'h']) {
-            1
-        } else {
-            return false;
-        };
-        rest = &rest[unit..];
-    }
-    true
 }
 
 /// The set of namespaces a spec touches (for Namespace objects), sorted.
@@ -1713,19 +1659,6 @@ pub fn is_api_field(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_single_duration("10s", false), Some(10.0));
-        assert_eq!(parse_single_duration("1.5h", false), Some(5400.0));
-        assert_eq!(parse_single_duration("3d", false), None);
-        assert_eq!(parse_single_duration("3d", true), Some(259200.0));
-        assert_eq!(parse_single_duration("1m30s", false), None);
-        assert!(is_flux_duration("1h30m"));
-        assert!(is_flux_duration("500ms"));
-        assert!(!is_flux_duration("10"));
-        assert!(!is_flux_duration("10d"));
-    }
 
     #[test]
     fn names() {

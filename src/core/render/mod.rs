@@ -12,13 +12,14 @@
 
 pub mod templates;
 
-use crate::header;
-use crate::model::{self, App, DeclaredSecret, Source, Stack};
-use crate::tree::Tree;
-use crate::vault_side::VaultSide;
-use crate::versions::{self, VsoLine};
+use crate::core::header;
+use crate::core::model::{self, App, DeclaredSecret, Source, Stack};
+use crate::core::tree::Tree;
+use crate::core::vault_side::VaultSide;
+use crate::core::versions;
 use minijinja::Value;
 use rayon::prelude::*;
+use serde::Serialize;
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 pub use templates::Templates;
@@ -43,7 +44,7 @@ impl Rendered {
     pub fn to_tree(&self, spec_file: &str) -> Tree {
         let mut tree = Tree::default();
         for f in &self.files {
-            let shebang = f.path.ends_with(".sh").then_some("#!/usr/bin/env bash");
+            let shebang = crate::core::tree::is_script(&f.path).then_some("#!/usr/bin/env bash");
             tree.insert(f.path.clone(), header::stamp(&f.body, spec_file, shebang));
         }
         tree
@@ -79,9 +80,135 @@ impl Renderer<'_> {
         self.file(
             format!("{dir}/kustomization.yaml"),
             "kustomize/kustomization.yaml.j2",
-            Value::from_serialize(json!({ "resources": resources })),
+            Value::from_serialize(KustomizeContext { resources }),
         )
     }
+}
+
+// ---------- template contexts: one type per template, the names it reads ----------
+
+/// `kustomize/kustomization.yaml.j2`
+#[derive(Serialize)]
+struct KustomizeContext {
+    resources: Vec<String>,
+}
+
+/// `flux/kustomization.yaml.j2`
+#[derive(Serialize)]
+struct FluxKustomizationContext<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    interval: &'a str,
+    path: &'a str,
+    source_ref: &'a str,
+    depends_on: Vec<&'a String>,
+    retry_interval: &'a str,
+    /// Flux CEL health checks for the VSO version in use (see [`crate::core::versions`]): the
+    /// apps stage is Ready only once VSO has synced every secret of the current generation,
+    /// and Failed at once where that version reports a failed sync.
+    health_check_exprs: Vec<versions::HealthCheck>,
+}
+
+/// `core/namespace.yaml.j2`
+#[derive(Serialize)]
+struct NamespaceContext<'a> {
+    name: &'a str,
+    annotations: Json,
+}
+
+impl NamespaceContext<'_> {
+    /// A namespace Flux keeps when it leaves the tree.
+    fn kept(name: &str) -> Value {
+        Value::from_serialize(NamespaceContext {
+            name,
+            annotations: keep_on_prune(),
+        })
+    }
+}
+
+/// `flux/helmrepository.yaml.j2`
+#[derive(Serialize)]
+struct HelmRepositoryContext<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    interval: &'a str,
+    url: &'a str,
+}
+
+impl HelmRepositoryContext<'_> {
+    fn of(name: &str, url: &str) -> Value {
+        Value::from_serialize(HelmRepositoryContext {
+            name,
+            namespace: model::FLUX_NAMESPACE,
+            interval: "24h",
+            url,
+        })
+    }
+}
+
+/// `core/certificate.yaml.j2`
+#[derive(Serialize)]
+struct CertificateContext<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    secret_name: &'a str,
+    common_name: String,
+    dns_names: Vec<String>,
+    ip_addresses: Vec<&'a str>,
+    issuer: &'a str,
+}
+
+#[derive(Serialize)]
+struct NamedRef<'a> {
+    name: &'a str,
+    namespace: &'a str,
+}
+
+/// `flux/helmrelease.yaml.j2`
+#[derive(Serialize)]
+struct HelmReleaseContext<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    release_name: &'a str,
+    interval: &'a str,
+    chart: &'a str,
+    version: &'a str,
+    repository: NamedRef<'a>,
+    crds: bool,
+    disable_wait: bool,
+    annotations: Json,
+    values: Json,
+}
+
+/// `vso/vaultconnection.yaml.j2`
+#[derive(Serialize)]
+struct VaultConnectionContext<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    address: &'a str,
+    skip_tls_verify: bool,
+    ca_cert_secret: Option<&'a str>,
+}
+
+/// `core/serviceaccount.yaml.j2`
+#[derive(Serialize)]
+struct ServiceAccountContext<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    app: &'a str,
+}
+
+/// `vso/vaultauth.yaml.j2`
+#[derive(Serialize)]
+struct VaultAuthContext<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    app: &'a str,
+    vault_connection_ref: String,
+    mount: &'a str,
+    role: &'a str,
+    service_account: &'a str,
+    audiences: &'a [String],
 }
 
 /// Renders the whole tree for `stack`. An error here is a template bug (or a bad override).
@@ -114,16 +241,20 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         r.file(
             format!("{}/{name}.yaml", p.cluster),
             "flux/kustomization.yaml.j2",
-            ctx(json!({
-                "name": name,
-                "namespace": model::FLUX_NAMESPACE,
-                "interval": flux.interval,
-                "path": path,
-                "source_ref": flux.source_ref,
-                "depends_on": depends_on.map(|d| vec![d]).unwrap_or_default(),
-                "retry_interval": RETRY_INTERVAL,
-                "health_check_exprs": if health { health_check_exprs(stack.operator.vso) } else { vec![] },
-            })),
+            Value::from_serialize(FluxKustomizationContext {
+                name,
+                namespace: model::FLUX_NAMESPACE,
+                interval: &flux.interval,
+                path,
+                source_ref: &flux.source_ref,
+                depends_on: depends_on.into_iter().collect(),
+                retry_interval: RETRY_INTERVAL,
+                health_check_exprs: if health {
+                    versions::health_checks(stack.operator.vso)
+                } else {
+                    vec![]
+                },
+            }),
         )?;
     }
 
@@ -133,13 +264,13 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     r.file(
         format!("{}/namespace.yaml", p.vault),
         "core/namespace.yaml.j2",
-        ctx(json!({"name": stack.vault.namespace, "annotations": keep_on_prune()})),
+        NamespaceContext::kept(&stack.vault.namespace),
     )?;
     files.push("namespace.yaml".to_string());
     r.file(
         format!("{}/helmrepository.yaml", p.vault),
         "flux/helmrepository.yaml.j2",
-        ctx(json!({"name": vault_repo, "namespace": model::FLUX_NAMESPACE, "interval": "24h", "url": stack.vault.chart_repository})),
+        HelmRepositoryContext::of(vault_repo, &stack.vault.chart_repository),
     )?;
     files.push("helmrepository.yaml".to_string());
     if let (Some(issuer), Some(secret)) = (&stack.vault.tls_issuer, &stack.vault.tls_secret) {
@@ -147,15 +278,15 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         r.file(
             format!("{}/certificate.yaml", p.vault),
             "core/certificate.yaml.j2",
-            ctx(json!({
-                "name": secret,
-                "namespace": stack.vault.namespace,
-                "secret_name": secret,
-                "common_name": format!("{}.{}.svc", model::VAULT_RELEASE, stack.vault.namespace),
-                "dns_names": stack.vault.certificate_names(),
-                "ip_addresses": ["127.0.0.1"],
-                "issuer": issuer,
-            })),
+            Value::from_serialize(CertificateContext {
+                name: secret,
+                namespace: &stack.vault.namespace,
+                secret_name: secret,
+                common_name: format!("{}.{}.svc", model::VAULT_RELEASE, stack.vault.namespace),
+                dns_names: stack.vault.certificate_names(),
+                ip_addresses: vec!["127.0.0.1"],
+                issuer,
+            }),
         )?;
         files.push("certificate.yaml".to_string());
     }
@@ -163,22 +294,25 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     r.file(
         format!("{}/helmrelease.yaml", p.vault),
         "flux/helmrelease.yaml.j2",
-        ctx(json!({
-            "name": model::VAULT_RELEASE,
-            "namespace": stack.vault.namespace,
-            "release_name": model::VAULT_RELEASE,
-            "interval": flux.interval,
-            "chart": "vault",
-            "version": stack.vault.chart_version,
-            "repository": {"name": vault_repo, "namespace": model::FLUX_NAMESPACE},
+        Value::from_serialize(HelmReleaseContext {
+            name: model::VAULT_RELEASE,
+            namespace: &stack.vault.namespace,
+            release_name: model::VAULT_RELEASE,
+            interval: &flux.interval,
+            chart: "vault",
+            version: &stack.vault.chart_version,
+            repository: NamedRef {
+                name: vault_repo,
+                namespace: model::FLUX_NAMESPACE,
+            },
             // The Vault chart ships no CRDs; its raft data must outlive a prune.
-            "crds": false,
+            crds: false,
             // Vault's pods are Ready only once initialized and unsealed, a step after the
             // install: Helm waiting for them would fail the install and roll it back.
-            "disable_wait": true,
-            "annotations": keep_on_prune(),
-            "values": vault_values(stack, &server_hcl),
-        })),
+            disable_wait: true,
+            annotations: keep_on_prune(),
+            values: vault_values(stack, &server_hcl),
+        }),
     )?;
     files.push("helmrelease.yaml".to_string());
     files.extend(token_review(&mut r, stack, vault, &p.vault)?);
@@ -190,7 +324,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         r.file(
             format!("{}/namespace.yaml", p.operator),
             "core/namespace.yaml.j2",
-            ctx(json!({"name": stack.operator.namespace, "annotations": keep_on_prune()})),
+            NamespaceContext::kept(&stack.operator.namespace),
         )?;
         files.push("namespace.yaml".to_string());
     }
@@ -202,15 +336,15 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
             r.file(
                 format!("{}/vault-ca.yaml", p.operator),
                 "core/certificate.yaml.j2",
-                ctx(json!({
-                    "name": carrier,
-                    "namespace": stack.operator.namespace,
-                    "secret_name": carrier,
-                    "common_name": format!("{}-ca-carrier", model::VAULT_RELEASE),
-                    "dns_names": [],
-                    "ip_addresses": [],
-                    "issuer": issuer,
-                })),
+                Value::from_serialize(CertificateContext {
+                    name: carrier,
+                    namespace: &stack.operator.namespace,
+                    secret_name: carrier,
+                    common_name: format!("{}-ca-carrier", model::VAULT_RELEASE),
+                    dns_names: vec![],
+                    ip_addresses: vec![],
+                    issuer,
+                }),
             )?;
             files.push("vault-ca.yaml".to_string());
         }
@@ -221,7 +355,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         r.file(
             format!("{}/helmrepository.yaml", p.operator),
             "flux/helmrepository.yaml.j2",
-            ctx(json!({"name": model::OPERATOR_RELEASE, "namespace": model::FLUX_NAMESPACE, "interval": "24h", "url": stack.operator.chart_repository})),
+            HelmRepositoryContext::of(model::OPERATOR_RELEASE, &stack.operator.chart_repository),
         )?;
         files.push("helmrepository.yaml".to_string());
         model::OPERATOR_RELEASE.to_string()
@@ -229,19 +363,22 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     r.file(
         format!("{}/helmrelease.yaml", p.operator),
         "flux/helmrelease.yaml.j2",
-        ctx(json!({
-            "name": model::OPERATOR_RELEASE,
-            "namespace": stack.operator.namespace,
-            "release_name": model::OPERATOR_RELEASE,
-            "interval": flux.interval,
-            "chart": "vault-secrets-operator",
-            "version": stack.operator.chart_version,
-            "repository": {"name": operator_repo, "namespace": model::FLUX_NAMESPACE},
-            "crds": true,
-            "disable_wait": false,
-            "annotations": {},
-            "values": operator_values(stack),
-        })),
+        Value::from_serialize(HelmReleaseContext {
+            name: model::OPERATOR_RELEASE,
+            namespace: &stack.operator.namespace,
+            release_name: model::OPERATOR_RELEASE,
+            interval: &flux.interval,
+            chart: "vault-secrets-operator",
+            version: &stack.operator.chart_version,
+            repository: NamedRef {
+                name: &operator_repo,
+                namespace: model::FLUX_NAMESPACE,
+            },
+            crds: true,
+            disable_wait: false,
+            annotations: json!({}),
+            values: operator_values(stack),
+        }),
     )?;
     files.push("helmrelease.yaml".to_string());
     r.kustomization(&p.operator, files)?;
@@ -251,13 +388,13 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     r.file(
         format!("{}/vault-connection.yaml", p.apps),
         "vso/vaultconnection.yaml.j2",
-        ctx(json!({
-            "name": model::VAULT_CONNECTION,
-            "namespace": stack.operator.namespace,
-            "address": stack.operator.address,
-            "skip_tls_verify": stack.operator.skip_tls_verify,
-            "ca_cert_secret": stack.operator.ca_cert_secret,
-        })),
+        Value::from_serialize(VaultConnectionContext {
+            name: model::VAULT_CONNECTION,
+            namespace: &stack.operator.namespace,
+            address: &stack.operator.address,
+            skip_tls_verify: stack.operator.skip_tls_verify,
+            ca_cert_secret: stack.operator.ca_cert_secret.as_deref(),
+        }),
     )?;
     let mut by_namespace: BTreeMap<&str, Vec<&App>> = BTreeMap::new();
     for app in &stack.apps {
@@ -276,7 +413,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
             r.file(
                 format!("{ns_dir}/namespace.yaml"),
                 "core/namespace.yaml.j2",
-                ctx(json!({"name": ns, "annotations": keep_on_prune()})),
+                NamespaceContext::kept(ns),
             )?;
             ns_files.push("namespace.yaml".to_string());
         }
@@ -348,23 +485,31 @@ fn render_app(r: &mut Renderer, stack: &Stack, app: &App, dir: &str) -> Result<(
         r.file(
             format!("{dir}/serviceaccount.yaml"),
             "core/serviceaccount.yaml.j2",
-            ctx(json!({"name": app.service_account, "namespace": app.namespace, "app": app.name})),
+            Value::from_serialize(ServiceAccountContext {
+                name: &app.service_account,
+                namespace: &app.namespace,
+                app: &app.name,
+            }),
         )?;
         files.push("serviceaccount.yaml".to_string());
     }
     r.file(
         format!("{dir}/vaultauth.yaml"),
         "vso/vaultauth.yaml.j2",
-        ctx(json!({
-            "name": app.vault_auth,
-            "namespace": app.namespace,
-            "app": app.name,
-            "vault_connection_ref": format!("{}/{}", stack.operator.namespace, model::VAULT_CONNECTION),
-            "mount": stack.auth_mount,
-            "role": app.role,
-            "service_account": app.service_account,
-            "audiences": app.audiences,
-        })),
+        Value::from_serialize(VaultAuthContext {
+            name: &app.vault_auth,
+            namespace: &app.namespace,
+            app: &app.name,
+            vault_connection_ref: format!(
+                "{}/{}",
+                stack.operator.namespace,
+                model::VAULT_CONNECTION
+            ),
+            mount: &stack.auth_mount,
+            role: &app.role,
+            service_account: &app.service_account,
+            audiences: &app.audiences,
+        }),
     )?;
     files.push("vaultauth.yaml".to_string());
     for s in &app.secrets {
@@ -426,24 +571,6 @@ pub const RETRY_INTERVAL: &str = "2m";
 /// leaves the tree (a Namespace with the user's workloads, Vault and its raft volumes).
 fn keep_on_prune() -> Json {
     json!({"kustomize.toolkit.fluxcd.io/prune": "disabled"})
-}
-
-/// Flux CEL health checks for the VSO version in use (see [`crate::versions`]): the apps
-/// stage is Ready only once VSO has synced every secret of the current generation, and
-/// Failed at once where that version reports a failed sync.
-fn health_check_exprs(line: VsoLine) -> Vec<Json> {
-    versions::health_checks(line)
-        .into_iter()
-        .map(|h| {
-            json!({
-                "api_version": h.api_version,
-                "kind": h.kind,
-                "in_progress": h.in_progress,
-                "failed": h.failed,
-                "current": h.current,
-            })
-        })
-        .collect()
 }
 
 fn vault_server_context(stack: &Stack) -> Json {
@@ -564,7 +691,7 @@ pub fn deep_merge(base: &mut Json, overlay: &Json) {
 }
 
 fn script_context(stack: &Stack, vault: &VaultSide) -> Json {
-    crate::vault_side::script_context(stack, vault)
+    crate::core::vault_side::script_context(stack, vault)
 }
 
 /// What the kubernetes auth method of a Vault outside the cluster needs to review tokens
@@ -576,7 +703,7 @@ fn token_review(
     vault: &VaultSide,
     dir: &str,
 ) -> Result<Vec<String>, String> {
-    use crate::vault_side::TokenReviewer;
+    use crate::core::vault_side::TokenReviewer;
     let ctx = match &vault.kubernetes_auth.token_reviewer {
         TokenReviewer::Local => return Ok(vec![]),
         TokenReviewer::ServiceAccount {
