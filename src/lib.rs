@@ -7,7 +7,6 @@
 //! - [`commands`]: one module per subcommand, thin glue between the two; [`pipeline`] is the
 //!   glue every command shares (read the spec, run the core).
 
-pub mod bench_support;
 pub mod cli;
 pub mod commands;
 pub mod core;
