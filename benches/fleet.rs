@@ -12,7 +12,7 @@ fn main() {
     let bin = env!("CARGO_BIN_EXE_kubectl-vault");
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = dir.path().join("fleet.yaml");
-    std::fs::write(&spec, kubectl_vault::bench_support::big_fleet(50, 200, 3)).expect("spec");
+    std::fs::write(&spec, measure::big_fleet(50, 200)).expect("spec");
     let shm = Path::new("/dev/shm");
     let base = if shm.is_dir() {
         shm.join(format!("kubectl-vault-bench-fleet-{}", std::process::id()))

@@ -3,8 +3,13 @@
 //! `cargo bench --bench verify`
 
 mod measure;
-#[path = "../tests/support/mod.rs"]
-mod support;
+// The integration tests' fake API server and cluster states (the bench uses part of them).
+#[path = "../tests/it/support"]
+#[allow(dead_code)]
+mod support {
+    pub mod cluster_state;
+    pub mod fake_apiserver;
+}
 
 use std::process::Command;
 

@@ -1,7 +1,15 @@
+//! Prints a synthetic spec: `cargo run --example bigspec -- 1000 > vault.yaml`, or with a
+//! second number a fleet of that many clusters sharing the apps:
+//! `cargo run --example bigspec -- 200 50 > fleet.yaml`.
+
+#[path = "../tests/it/support/big_spec.rs"]
+mod big_spec;
+
 fn main() {
-    let a: usize = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1000);
-    print!("{}", kubectl_vault::bench_support::big_spec(a, 3));
+    let arg = |i: usize| std::env::args().nth(i).and_then(|s| s.parse().ok());
+    let apps: usize = arg(1).unwrap_or(1000);
+    match arg(2) {
+        Some(clusters) => print!("{}", big_spec::big_fleet(clusters, apps, 3)),
+        None => print!("{}", big_spec::big_spec(apps, 3)),
+    }
 }

@@ -1,7 +1,7 @@
 //! Command-line interface: flags, help text, and dispatch to one module per subcommand.
 
 use crate::commands;
-use crate::error::Error;
+use crate::error::{Error, Exit};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -125,15 +125,17 @@ impl SpecArgs {
 }
 
 /// Parses the command line and runs the subcommand.
-pub fn run(cli: Cli) -> Result<(), Error> {
+/// Runs the command; `Ok` carries the exit status (a failed check whose report is printed
+/// is `Exit::CheckFailed`, not an error).
+pub fn run(cli: Cli) -> Result<Exit, Error> {
     match cli.command {
-        Command::Init(args) => commands::init::run(args),
-        Command::Generate(args) => commands::generate::run(args),
+        Command::Init(args) => commands::init::run(args).map(|()| Exit::Ok),
+        Command::Generate(args) => commands::generate::run(args).map(|()| Exit::Ok),
         Command::Commit(args) => commands::commit::run(args),
         Command::Verify(args) => commands::verify::run(args),
-        Command::Configure(args) => commands::configure::run(args),
+        Command::Configure(args) => commands::configure::run(args).map(|()| Exit::Ok),
         Command::ExecCredential(args) => {
-            let code = crate::cluster::run_exec_credential(
+            let code = crate::edge::kube::run_exec_credential(
                 std::time::Duration::from_millis(args.timeout_ms),
                 &args.command,
             );
@@ -151,7 +153,10 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::environment(format!("cannot write to stdout: {e}"))),
+        Err(e) => Err(Error::environment_from(
+            format!("cannot write to stdout: {e}"),
+            e,
+        )),
     }
 }
 

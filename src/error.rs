@@ -1,4 +1,4 @@
-//! The tool's failures and the exit code each one maps to.
+//! How a run ends ([`Exit`]) and the tool's failures ([`Error`]), each mapped to one exit status.
 //!
 //! | code | meaning |
 //! |---|---|
@@ -7,18 +7,48 @@
 //! | 2 | usage or spec error: nothing was written or changed |
 //! | 3 | environment: the cluster, Vault or Git is unreachable or forbids the call |
 //! | 70 | a bug in kubectl-vault itself (e.g. a failing self-check of the rendered output) |
+//!
+//! A check that ran and failed, its report already printed, is not an error: the command
+//! returns `Ok(Exit::CheckFailed)` and nothing more is written.
 
-use std::fmt;
+/// The exit status of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    Ok = 0,
+    CheckFailed = 1,
+    Usage = 2,
+    Environment = 3,
+    Bug = 70,
+}
 
-#[derive(Debug)]
+impl Exit {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// The underlying failure an error came from (an I/O, Git, Kubernetes or HTTP error), kept
+/// for [`std::error::Error::source`] and for classifying by type rather than by message.
+pub type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad flags or a bad spec. The message is already formatted for the user (diagnostics included).
+    #[error("{0}")]
     Usage(String),
-    /// A check ran and failed; the report has already been printed or is in the message.
+    /// A check ran and failed, with a message to print (e.g. a refused hand-edited file).
+    #[error("{0}")]
     CheckFailed(String),
     /// Something outside the tool is unreachable, failing or forbidding the call.
-    Environment(String),
+    #[error("{message}")]
+    Environment {
+        message: String,
+        #[source]
+        source: Option<Source>,
+    },
     /// A bug in the tool.
+    #[error("internal error (a bug in kubectl-vault, please report it): {0}")]
     Bug(String),
 }
 
@@ -30,34 +60,52 @@ impl Error {
         Error::CheckFailed(msg.into())
     }
     pub fn environment(msg: impl Into<String>) -> Self {
-        Error::Environment(msg.into())
+        Error::Environment {
+            message: msg.into(),
+            source: None,
+        }
+    }
+    /// An environment error that keeps the failure it came from (the message already says
+    /// what the user needs; the source is for callers that classify).
+    pub fn environment_from(
+        msg: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Environment {
+            message: msg.into(),
+            source: Some(Box::new(source)),
+        }
     }
     pub fn bug(msg: impl Into<String>) -> Self {
         Error::Bug(msg.into())
     }
 
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::CheckFailed(_) => Exit::CheckFailed,
+            Error::Usage(_) => Exit::Usage,
+            Error::Environment { .. } => Exit::Environment,
+            Error::Bug(_) => Exit::Bug,
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::CheckFailed(_) => 1,
-            Error::Usage(_) => 2,
-            Error::Environment(_) => 3,
-            Error::Bug(_) => 70,
+        self.exit().code()
+    }
+
+    /// True when the error is, at its root, a closed pipe (the reader went away).
+    pub fn is_broken_pipe(&self) -> bool {
+        let mut cause = std::error::Error::source(self);
+        while let Some(e) = cause {
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return true;
+            }
+            cause = e.source();
         }
+        false
     }
 }
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Usage(m) | Error::CheckFailed(m) | Error::Environment(m) => f.write_str(m),
-            Error::Bug(m) => write!(
-                f,
-                "internal error (a bug in kubectl-vault, please report it): {m}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -7,14 +7,10 @@ fn main() -> ExitCode {
     kubectl_vault::cli::quiet_on_closed_pipes();
     let cli = kubectl_vault::cli::Cli::parse();
     match kubectl_vault::cli::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(exit) => ExitCode::from(exit.code()),
         // A command that reports its own closed stdout as an error (rather than through
         // `cli::write_stdout`) still ends quietly, as with `| head -1`.
-        Err(kubectl_vault::error::Error::Environment(m))
-            if m.starts_with("cannot write to stdout") && m.contains("Broken pipe") =>
-        {
-            ExitCode::SUCCESS
-        }
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             let mut msg = e.to_string();
             if !msg.ends_with('\n') {

@@ -1,14 +1,14 @@
 //! The one path from a spec file to everything derived from it, shared by every subcommand:
 //! load → validate → model → Vault side → render → self-check → tree.
 
+use crate::core::model::{self, Stack};
+use crate::core::render::{self, Rendered, Templates};
+use crate::core::selfcheck;
+use crate::core::spec::{self, validate, Diagnostic};
+use crate::core::tree::Tree;
+use crate::core::vault_side::{self, VaultSide};
+use crate::edge::fs;
 use crate::error::Error;
-use crate::model::{self, Stack};
-use crate::render::{self, Rendered, Templates};
-use crate::selfcheck;
-use crate::spec::{self, validate, Diagnostic};
-use crate::tree::Tree;
-use crate::vault_side::{self, VaultSide};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Default)]
@@ -37,9 +37,22 @@ pub struct Generated {
     pub warnings: String,
 }
 
+/// Reads the spec file, at most [`fs::SPEC_BYTES`] (`-f /dev/zero` fails fast), and parses it.
+/// A read failure is a spec error (exit 2) too.
+fn read_spec(path: &Path) -> Result<spec::SourcedSpec, spec::SpecErrors> {
+    match fs::read_file(path, fs::SPEC_BYTES) {
+        Ok(bytes) => spec::from_bytes(path, bytes),
+        Err(e) => Err(spec::unreadable(
+            path,
+            &e.to_string(),
+            matches!(e, fs::ReadError::TooLarge { .. }),
+        )),
+    }
+}
+
 /// Reads, validates and models the spec. Spec problems are `Error::Usage` (exit 2).
 pub fn load(spec_path: &Path, strict: bool) -> Result<Loaded, Error> {
-    let sourced = spec::load(spec_path).map_err(|e| Error::usage(e.render()))?;
+    let sourced = read_spec(spec_path).map_err(|e| Error::usage(e.render()))?;
     let findings = validate::check(&sourced.spec, &sourced.index);
     let render_all = |ds: &[Diagnostic]| {
         ds.iter()
@@ -78,32 +91,16 @@ pub fn templates(dir: Option<&Path>) -> Result<Templates, Error> {
     let Some(dir) = dir else {
         return Ok(Templates::default());
     };
-    let mut overrides = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| {
-            Error::usage(format!(
-                "--templates {}: cannot read the folder: {e}",
-                d.display()
-            ))
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::usage(format!("--templates: {e}")))?;
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|x| x == "j2") {
-                let name = path
-                    .strip_prefix(dir)
-                    .expect("below dir")
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| Error::usage(format!("--templates {}: {e}", path.display())))?;
-                overrides.insert(name, text);
-            }
+    let overrides = fs::read_folder(dir, "j2").map_err(|e| match e {
+        fs::FolderError::Folder(d, e) => Error::usage(format!(
+            "--templates {}: cannot read the folder: {e}",
+            d.display()
+        )),
+        fs::FolderError::Entry(e) => Error::usage(format!("--templates: {e}")),
+        fs::FolderError::File(path, e) => {
+            Error::usage(format!("--templates {}: {e}", path.display()))
         }
-    }
+    })?;
     Templates::with_overrides(overrides).map_err(|e| Error::usage(format!("--templates: {e}")))
 }
 
@@ -147,10 +144,10 @@ pub fn load_all(
     strict: bool,
     select: Option<&str>,
 ) -> Result<Vec<Loaded>, Error> {
-    let text = crate::bounded::read_file(spec_path, crate::bounded::SPEC_BYTES)
+    let text = fs::read_file(spec_path, fs::SPEC_BYTES)
         .ok()
         .and_then(|b| String::from_utf8(b).ok());
-    let Some(source) = text.filter(|t| crate::fleet::is_fleet(t)) else {
+    let Some(source) = text.filter(|t| crate::core::fleet::is_fleet(t)) else {
         // A single cluster (or a file the single-spec loader reports on).
         let loaded = load(spec_path, strict)?;
         if let Some(name) = select.filter(|n| *n != loaded.stack.cluster) {
@@ -166,7 +163,7 @@ pub fn load_all(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| spec_path.display().to_string());
     let (members, diagnostics) =
-        crate::fleet::expand(&file_name, &source).map_err(|e| Error::usage(e.render()))?;
+        crate::core::fleet::expand(&file_name, &source).map_err(|e| Error::usage(e.render()))?;
     let (mut errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = diagnostics
         .into_iter()
         .partition(|d| d.severity == spec::Severity::Error);

@@ -8,6 +8,10 @@
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+// The spec generator the integration tests use too.
+#[path = "../../tests/it/support/big_spec.rs"]
+mod big_spec_gen;
+
 const LAUNCHER: &str = "KUBECTL_VAULT_BENCH_LAUNCHER";
 
 pub struct Run {
@@ -78,8 +82,14 @@ fn spawn_and_wait(cmd: &mut Command) -> (f64, i64, bool) {
 pub fn big_spec() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = dir.path().join("vault.yaml");
-    std::fs::write(&spec, kubectl_vault::bench_support::big_spec(1000, 3)).expect("write spec");
+    std::fs::write(&spec, big_spec_gen::big_spec(1000, 3)).expect("write spec");
     (dir, spec)
+}
+
+/// The fleet benchmark's spec: `clusters` clusters sharing `apps` apps of 3 secrets each.
+#[allow(dead_code)] // only the fleet bench uses it
+pub fn big_fleet(clusters: usize, apps: usize) -> String {
+    big_spec_gen::big_fleet(clusters, apps, 3)
 }
 
 /// Best wall time and highest peak RSS over several runs.

@@ -1,8 +1,8 @@
 //! `kubectl vault commit`: generate into the GitOps repository and commit, safely.
 
 use crate::cli::SpecArgs;
-use crate::error::Error;
-use crate::gitops::{self, Action, Change, Plan};
+use crate::edge::git::{self, Action, Change, Plan};
+use crate::error::{Error, Exit};
 use crate::pipeline;
 use clap::Args;
 use std::io::IsTerminal;
@@ -49,17 +49,17 @@ pub struct CommitArgs {
     pub lock_timeout: u64,
 }
 
-pub fn run(args: CommitArgs) -> Result<(), Error> {
+pub fn run(args: CommitArgs) -> Result<Exit, Error> {
     let generated = pipeline::generate_all(&args.spec.file, &args.spec.options())?;
     let clusters = generated.clusters();
     eprint!("{}", generated.warnings);
-    let repo = gitops::open(&args.repo)?;
-    let _lock = gitops::RepoLock::acquire(&repo, Duration::from_secs(args.lock_timeout))?;
+    let repo = git::open(&args.repo)?;
+    let _lock = git::RepoLock::acquire(&repo, Duration::from_secs(args.lock_timeout))?;
     let roots = generated.roots();
-    let plan = gitops::plan(
+    let plan = git::plan(
         &repo,
         &generated.tree,
-        &gitops::Options {
+        &git::Options {
             branch: args.branch.as_deref(),
             create_branch: args.create_branch,
             roots: &roots,
@@ -105,11 +105,11 @@ pub fn run(args: CommitArgs) -> Result<(), Error> {
         report.line("dry run: nothing was changed".into());
     } else {
         let hooks = if args.no_verify {
-            gitops::Hooks::Skip
+            git::Hooks::Skip
         } else {
-            gitops::Hooks::Refuse
+            git::Hooks::Refuse
         };
-        let id = gitops::apply(&repo, &plan, &message, hooks)?;
+        let id = git::apply(&repo, &plan, &message, hooks)?;
         report.line(format!(
             "committed {} on {}: {}",
             &id.to_string()[..12],
@@ -124,13 +124,13 @@ pub fn run(args: CommitArgs) -> Result<(), Error> {
         }
         report.print();
         if args.exit_code && !plan.is_empty() {
-            return Err(Error::check_failed(""));
+            return Ok(Exit::CheckFailed);
         }
-        return Ok(());
+        return Ok(Exit::Ok);
     }
     if args.push {
         // Also when nothing was committed: the branch may be ahead of the remote.
-        match gitops::push(&repo, &args.remote, &plan.branch) {
+        match git::push(&repo, &args.remote, &plan.branch) {
             Ok(pushed) => report.line(pushed.describe(&plan.branch, &args.remote)),
             Err(e) => {
                 report.print();
@@ -139,7 +139,7 @@ pub fn run(args: CommitArgs) -> Result<(), Error> {
         }
     }
     report.print();
-    Ok(())
+    Ok(Exit::Ok)
 }
 
 /// What the run prints, held until the run's work is done.
@@ -186,7 +186,7 @@ const SECRET_KINDS: [&str; 3] = ["VaultStaticSecret", "VaultDynamicSecret", "Vau
 
 /// `vault(homelab): add 2 secrets, update VaultAuth webapp` plus a file list.
 pub fn commit_message(cluster: &str, changes: &[Change]) -> String {
-    let described = gitops::describe(changes);
+    let described = git::describe(changes);
     let mut parts = Vec::new();
     for (action, verb) in [
         (Action::Add, "add"),

@@ -1,11 +1,12 @@
 //! `kubectl vault configure`: plan and apply the Vault side derived from the spec.
 
 use crate::cli::SpecArgs;
+use crate::core::render;
+use crate::core::vault_plan::{self, Action};
+use crate::edge::fs;
+use crate::edge::vault::Vault;
 use crate::error::Error;
 use crate::pipeline;
-use crate::render;
-use crate::vault_api::Vault;
-use crate::vault_plan::{self, Action};
 use clap::Args;
 use serde_json::json;
 
@@ -58,12 +59,18 @@ pub fn run(args: ConfigureArgs) -> Result<(), Error> {
     }
     let vault = Vault::from_env()?;
     vault.ping()?;
-    let options = vault_plan::Options {
-        prune_mounts: args.prune_mounts,
-        reset_connections: args.reset_connection,
-    };
     let mut plans = Vec::new();
     for loaded in &all {
+        // Each cluster's own API server CA.
+        let kubernetes_ca_cert = (loaded.vault.kubernetes_auth.ca_cert_from.as_deref())
+            .and_then(|c| c.strip_prefix("file:"))
+            .map(|ca| fs::read_bounded(ca, "vaultConfig.kubernetesAuth.caCertFrom"))
+            .transpose()?;
+        let options = vault_plan::Options {
+            kubernetes_ca_cert,
+            prune_mounts: args.prune_mounts,
+            reset_connections: args.reset_connection,
+        };
         plans.push(vault_plan::plan(&loaded.vault, &vault, options)?);
     }
     let clusters: Vec<String> = all.iter().map(|l| l.stack.cluster.clone()).collect();
@@ -91,7 +98,7 @@ pub fn run(args: ConfigureArgs) -> Result<(), Error> {
     for step in plans.iter().flat_map(|p| p.changes()) {
         let mut body = step.body.clone();
         for s in &step.secrets {
-            body[s.field.as_str()] = json!(vault_plan::resolve_secret(&s.source, &s.what)?);
+            body[s.field.as_str()] = json!(fs::resolve_secret(&s.source, &s.what)?);
         }
         bodies.push(body);
     }

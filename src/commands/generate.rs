@@ -1,9 +1,10 @@
 //! `kubectl vault generate`: the Flux tree for a spec, to stdout or into a folder.
 
 use crate::cli::SpecArgs;
+use crate::core::tree::{self, Tree};
+use crate::edge::fs;
 use crate::error::Error;
 use crate::pipeline;
-use crate::tree::Tree;
 use clap::Args;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -72,36 +73,15 @@ pub fn write_tree(tree: &Tree, dir: &Path) -> Result<(), Error> {
             }
             known_dirs.insert(parent.clone());
         }
-        let target = if fresh_dirs.contains(&parent) {
-            path.clone()
+        let script = tree::is_script(rel);
+        if fresh_dirs.contains(&parent) {
+            fs::write_new_file(&path, content.as_bytes(), script)
+        } else if std::fs::read(&path).ok().as_deref() == Some(content.as_bytes()) {
+            continue;
         } else {
-            if std::fs::read(&path).ok().as_deref() == Some(content.as_bytes()) {
-                continue;
-            }
-            parent.join(format!(
-                ".{}.kubectl-vault-tmp",
-                path.file_name().expect("file").to_string_lossy()
-            ))
-        };
-        std::fs::write(&target, content).map_err(|e| fail("write", &target, e))?;
-        if rel.ends_with(".sh") {
-            set_executable(&target);
+            fs::write_atomically(&path, content.as_bytes(), script)
         }
-        if target != path {
-            std::fs::rename(&target, &path).map_err(|e| {
-                let _ = std::fs::remove_file(&target);
-                fail("write", &path, e)
-            })?;
-        }
+        .map_err(|e| fail("write", &path, e))?;
     }
     Ok(())
 }
-
-#[cfg(unix)]
-fn set_executable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
-}
-
-#[cfg(not(unix))]
-fn set_executable(_path: &Path) {}

@@ -13,5 +13,5 @@ pub struct InitArgs {}
 pub fn run(_args: InitArgs) -> Result<(), Error> {
     std::io::stdout()
         .write_all(EXAMPLE_SPEC.as_bytes())
-        .map_err(|e| Error::environment(format!("cannot write to stdout: {e}")))
+        .map_err(|e| Error::environment_from(format!("cannot write to stdout: {e}"), e))
 }

@@ -1,11 +1,12 @@
 //! `kubectl vault verify`: prove in the cluster that every declared Secret is synced.
 
 use crate::cli::SpecArgs;
-use crate::cluster::{Cluster, Connection, Kind, Scope};
-use crate::error::Error;
-use crate::model::{self, Stack};
+use crate::core::duration;
+use crate::core::model::{self, Stack};
+use crate::core::verify::{self, Observed, Report};
+use crate::edge::kube::{Cluster, Connection, Kind, Scope};
+use crate::error::{Error, Exit};
 use crate::pipeline;
-use crate::verify::{self, Observed, Report};
 use clap::{Args, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -55,61 +56,12 @@ pub struct VerifyArgs {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    if let Ok(n) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(n));
-    }
-    crate::spec::validate::parse_single_duration(s, true)
-        .map(Duration::from_secs_f64)
+    duration::Duration::parse(s, duration::Grammar::Vault)
+        .map(duration::Duration::to_std)
         .ok_or_else(|| format!("`{s}` is not a duration (e.g. 30s, 5m, 1h)"))
 }
 
-const KUSTOMIZATION: Kind = Kind::new(
-    "kustomize.toolkit.fluxcd.io",
-    "v1",
-    "Kustomization",
-    "kustomizations",
-);
-const HELMRELEASE: Kind = Kind::new(
-    "helm.toolkit.fluxcd.io",
-    "v2",
-    "HelmRelease",
-    "helmreleases",
-);
-const VAULTCONNECTION: Kind = Kind::new(
-    "secrets.hashicorp.com",
-    "v1beta1",
-    "VaultConnection",
-    "vaultconnections",
-);
-const VAULTAUTH: Kind = Kind::new(
-    "secrets.hashicorp.com",
-    "v1beta1",
-    "VaultAuth",
-    "vaultauths",
-);
-const STATIC: Kind = Kind::new(
-    "secrets.hashicorp.com",
-    "v1beta1",
-    "VaultStaticSecret",
-    "vaultstaticsecrets",
-);
-const DYNAMIC: Kind = Kind::new(
-    "secrets.hashicorp.com",
-    "v1beta1",
-    "VaultDynamicSecret",
-    "vaultdynamicsecrets",
-);
-const PKI: Kind = Kind::new(
-    "secrets.hashicorp.com",
-    "v1beta1",
-    "VaultPKISecret",
-    "vaultpkisecrets",
-);
-const SERVICEACCOUNT: Kind = Kind::new("", "v1", "ServiceAccount", "serviceaccounts");
-const SECRET: Kind = Kind::new("", "v1", "Secret", "secrets");
-const EVENT: Kind = Kind::new("", "v1", "Event", "events");
-
-pub fn run(args: VerifyArgs) -> Result<(), Error> {
+pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
     let options = args.spec.options();
     let templates = pipeline::templates(options.templates_dir.as_deref())?;
     let loaded = pipeline::load_one(&args.spec.file, options.strict, options.cluster.as_deref())?;
@@ -124,7 +76,7 @@ pub fn run(args: VerifyArgs) -> Result<(), Error> {
     // What the tool would generate (for drift), rendered while the cluster is being read.
     std::thread::scope(|scope| {
         let expected = scope.spawn(|| {
-            crate::render::render(&loaded.stack, &loaded.vault, &templates)
+            crate::core::render::render(&loaded.stack, &loaded.vault, &templates)
                 .map(|rendered| verify::expected_specs(&rendered))
                 .map_err(|e| Error::bug(format!("rendering failed: {e}")))
         });
@@ -140,14 +92,14 @@ fn check(
     args: &VerifyArgs,
     stack: &Stack,
     expected: impl FnOnce() -> Result<verify::ExpectedSpecs, Error>,
-) -> Result<(), Error> {
+) -> Result<Exit, Error> {
     let revision = match (&args.revision, &args.repo) {
         (Some(r), _) => Some(r.clone()),
-        (None, Some(repo)) => Some(head_of(repo)?),
+        (None, Some(repo)) => Some(crate::edge::git::head_of(repo)?),
         (None, None) => None,
     };
     let vault = if args.vault {
-        Some(crate::vault_api::Vault::from_env()?)
+        Some(crate::edge::vault::Vault::from_env()?)
     } else {
         None
     };
@@ -252,7 +204,7 @@ fn progress(r: &Report, tty: bool) {
     let _ = err.flush();
 }
 
-fn finish(report: &Report, output: Output, requests: usize) -> Result<(), Error> {
+fn finish(report: &Report, output: Output, requests: usize) -> Result<Exit, Error> {
     let text = match output {
         Output::Table => verify::table(report),
         Output::Json => {
@@ -262,11 +214,11 @@ fn finish(report: &Report, output: Output, requests: usize) -> Result<(), Error>
         }
     };
     crate::cli::write_stdout(text.as_bytes())?;
-    if report.ok {
-        Ok(())
+    Ok(if report.ok {
+        Exit::Ok
     } else {
-        Err(Error::check_failed(""))
-    }
+        Exit::CheckFailed
+    })
 }
 
 /// One list per kind — a constant number of requests, whatever the number of secrets.
@@ -309,22 +261,34 @@ async fn observe(
         secrets,
         events,
     ) = tokio::try_join!(
-        cluster.list(KUSTOMIZATION, &flux, None, None),
-        cluster.list(HELMRELEASE, &releases, None, None),
-        cluster.list(VAULTCONNECTION, &operator, None, None),
-        cluster.list(VAULTAUTH, &apps, None, None),
-        cluster.list(SERVICEACCOUNT, &apps, None, None),
-        cluster.list(STATIC, &apps, None, None),
-        cluster.list(DYNAMIC, &apps, None, None),
-        cluster.list(PKI, &apps, None, None),
+        cluster.list(Kind::Kustomization, &flux, None, None),
+        cluster.list(Kind::HelmRelease, &releases, None, None),
+        cluster.list(Kind::VaultConnection, &operator, None, None),
+        cluster.list(Kind::VaultAuth, &apps, None, None),
+        cluster.list(Kind::ServiceAccount, &apps, None, None),
+        cluster.list(Kind::VaultStaticSecret, &apps, None, None),
+        cluster.list(Kind::VaultDynamicSecret, &apps, None, None),
+        cluster.list(Kind::VaultPKISecret, &apps, None, None),
         cluster.list(
-            SECRET,
+            Kind::Secret,
             &apps,
             Some("app.kubernetes.io/managed-by=hashicorp-vso"),
             None
         ),
-        cluster.list(EVENT, &apps, None, Some("type=Warning")),
+        cluster.list(Kind::Event, &apps, None, Some("type=Warning")),
     )?;
+    // One more request, only when the VaultConnection names a CA Secret.
+    let ca_secrets = match &stack.operator.ca_cert_secret {
+        Some(ca) => {
+            let by_name = format!("metadata.name={ca}");
+            // A diagnosis only: without the right to list Secrets there, the rest still stands.
+            cluster
+                .list(Kind::Secret, &operator, None, Some(&by_name))
+                .await
+                .unwrap_or_default()
+        }
+        None => vec![],
+    };
     Ok(Observed {
         kustomizations,
         helmreleases,
@@ -336,19 +300,20 @@ async fn observe(
         pkisecrets,
         secrets,
         events,
+        ca_secrets,
     })
 }
 
 /// `--vault`: policy capabilities per app (through a short-lived token holding only that
 /// policy) and kv data hashes per synced kv secret.
 fn check_against_vault(
-    vault: &crate::vault_api::Vault,
+    vault: &crate::edge::vault::Vault,
     stack: &Stack,
     observed: &Observed,
     report: &mut Report,
 ) -> Result<(), Error> {
-    use crate::model::Source;
-    use crate::vault_api::VaultRead;
+    use crate::core::model::Source;
+    use crate::edge::vault::VaultRead;
     let secrets: std::collections::HashMap<(&str, &str), &serde_json::Value> = observed
         .secrets
         .iter()
@@ -365,7 +330,7 @@ fn check_against_vault(
     let checked: std::collections::HashSet<String> =
         report.secrets.iter().map(|r| r.namespace.clone()).collect();
     for app in stack.apps.iter().filter(|a| checked.contains(&a.namespace)) {
-        let grants: Vec<crate::model::Grant> =
+        let grants: Vec<crate::core::model::Grant> =
             app.secrets.iter().map(|s| s.source.grant()).collect();
         let paths: Vec<String> = grants.iter().map(|g| g.path.clone()).collect();
         let created = vault.write("auth/token/create", &serde_json::json!({"policies": [app.policy], "no_default_policy": true, "ttl": "2m", "renewable": false}))?;
@@ -389,21 +354,8 @@ fn check_against_vault(
                 .or(caps[&g.path].as_array())
                 .map(|a| a.iter().filter_map(|c| c.as_str()).collect())
                 .unwrap_or_default();
-            let missing: Vec<&str> = g
-                .capabilities
-                .iter()
-                .copied()
-                .filter(|c| !have.contains(c) && !have.contains(&"root"))
-                .collect();
-            if !missing.is_empty() {
-                row.status = "PolicyDenied".into();
-                row.detail = format!(
-                    "policy {} does not grant {} on {} (Vault: {:?})",
-                    app.policy,
-                    missing.join("+"),
-                    g.path,
-                    have
-                );
+            if let Some((status, detail)) = verify::policy_verdict(&app.policy, g, &have) {
+                (row.status, row.detail) = (status, detail);
                 continue;
             }
             if !row.synced() {
@@ -424,38 +376,11 @@ fn check_against_vault(
                 let Some(secret) = secrets.get(&(s.namespace.as_str(), s.name.as_str())) else {
                     continue;
                 };
-                match data {
-                    None => {
-                        row.status = "OutOfDate".into();
-                        row.detail = format!("Vault has no data at {mount}/{path}");
-                    }
-                    Some(d) => match verify::compare_kv(&d, secret) {
-                        Ok(()) => row.detail = "synced; data matches Vault (SHA-256)".into(),
-                        Err(e) => {
-                            row.status = "OutOfDate".into();
-                            row.detail = e;
-                        }
-                    },
-                }
+                (row.status, row.detail) =
+                    verify::kv_verdict(&format!("{mount}/{path}"), data.as_ref(), secret);
             }
         }
     }
-    report.synced = report.secrets.iter().filter(|r| r.synced()).count();
-    report.ok = report.ok && report.synced == report.total;
+    verify::recount(report);
     Ok(())
-}
-
-fn head_of(repo: &std::path::Path) -> Result<String, Error> {
-    let r = git2::Repository::open(repo).map_err(|e| {
-        Error::usage(format!(
-            "--repo {}: not a Git repository: {}",
-            repo.display(),
-            e.message()
-        ))
-    })?;
-    let head =
-        r.head().ok().and_then(|h| h.target()).ok_or_else(|| {
-            Error::usage(format!("--repo {}: HEAD has no commit", repo.display()))
-        })?;
-    Ok(head.to_string())
 }

@@ -1,0 +1,418 @@
+//! The self-check every rendered tree passes before anything is written.
+//!
+//! Each document must parse back and deserialize into the typed model of its kind (unknown
+//! fields denied), every reference must resolve inside the output, and no Secret with data
+//! may ever be produced. A failure here is a bug in the tool (or in a `--templates` override):
+//! the message names the file and the template that produced it.
+
+use crate::core::kinds::*;
+use crate::core::render::{Rendered, RenderedFile};
+use crate::core::versions::VsoLine;
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use rayon::prelude::*;
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// An object found in the output: kind, namespace, name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct ObjectKey {
+    kind: String,
+    namespace: String,
+    name: String,
+}
+
+#[derive(Default)]
+struct Seen {
+    objects: BTreeSet<ObjectKey>,
+    /// (file, what it refers to, the object it needs)
+    needs: Vec<(String, String, ObjectKey)>,
+    /// Flux Kustomization paths that must be folders with a kustomization.yaml.
+    paths: Vec<(String, String)>,
+    /// Chart versions of the operator's HelmRelease (one expected).
+    vso_versions: Vec<String>,
+    /// (file, kind, expression) of every health check.
+    health_exprs: Vec<(String, String, String)>,
+}
+
+/// Checks the rendered tree. `Err` lists every problem found.
+pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), Vec<String>> {
+    let all_paths: BTreeSet<&str> = rendered.files.iter().map(|f| f.path.as_str()).collect();
+    // Files are checked independently (in parallel: thousands of documents parse back here),
+    // then their references are resolved against everything the output contains.
+    let per_file: Vec<(Vec<String>, Seen)> = rendered
+        .files
+        .par_iter()
+        .map(|f| check_file(f, clusters_dir, &all_paths))
+        .collect();
+    let mut problems = Vec::new();
+    let mut seen = Seen::default();
+    for (p, s) in per_file {
+        problems.extend(p);
+        seen.objects.extend(s.objects);
+        seen.needs.extend(s.needs);
+        seen.paths.extend(s.paths);
+        seen.vso_versions.extend(s.vso_versions);
+        seen.health_exprs.extend(s.health_exprs);
+    }
+    check_health_exprs(&seen, &mut problems);
+
+    for (file, what, needed) in &seen.needs {
+        if !seen.objects.contains(needed) {
+            problems.push(format!(
+                "{file}: {what} refers to {} {}/{}, which the output does not contain",
+                needed.kind, needed.namespace, needed.name
+            ));
+        }
+    }
+    for (file, path) in &seen.paths {
+        let rel = path.trim_start_matches("./");
+        if !all_paths.contains(format!("{rel}/kustomization.yaml").as_str()) {
+            problems.push(format!(
+                "{file}: spec.path {path} is not a generated folder with a kustomization.yaml"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+fn check_file(
+    f: &RenderedFile,
+    clusters_dir: &str,
+    all_paths: &BTreeSet<&str>,
+) -> (Vec<String>, Seen) {
+    let mut problems = Vec::new();
+    let mut seen = Seen::default();
+    let at = format!("{} (from template {})", f.path, f.template);
+    if f.path.ends_with("/kustomization.yaml") {
+        if f.path.starts_with(&format!("{clusters_dir}/")) {
+            problems.push(format!("{at}: a kustomization.yaml under {clusters_dir}/ would hide flux-system/ from Flux's root Kustomization"));
+        }
+        if let Err(e) = check_kustomize_config(&f.path, &f.body, all_paths) {
+            problems.push(format!("{at}: {e}"));
+        }
+        return (problems, seen);
+    }
+    if !f.path.ends_with(".yaml") {
+        return (problems, seen);
+    }
+    for doc in serde_yaml::Deserializer::from_str(&f.body) {
+        let value = match <Json as serde::Deserialize>::deserialize(doc) {
+            Ok(v) => v,
+            Err(e) => {
+                // serde_yaml's document iterator repeats a syntax error forever: stop here.
+                problems.push(format!("{at}: does not parse back as YAML: {e}"));
+                break;
+            }
+        };
+        if let Err(e) = check_object(&f.path, &value, &mut seen) {
+            problems.push(format!("{at}: {e}"));
+        }
+    }
+    (problems, seen)
+}
+
+fn check_kustomize_config(
+    path: &str,
+    body: &str,
+    all_paths: &BTreeSet<&str>,
+) -> Result<(), String> {
+    let k: KustomizeConfig = typed(body)?;
+    if k.api_version != "kustomize.config.k8s.io/v1beta1" || k.kind != "Kustomization" {
+        return Err(format!("unexpected {}/{}", k.api_version, k.kind));
+    }
+    let dir = path.trim_end_matches("/kustomization.yaml");
+    let listed: BTreeSet<&str> = k.resources.iter().map(String::as_str).collect();
+    // Every entry exists: a file, or a sub-folder with its own kustomization.yaml.
+    for r in &k.resources {
+        let file = format!("{dir}/{r}");
+        let folder = format!("{dir}/{r}/kustomization.yaml");
+        if !all_paths.contains(file.as_str()) && !all_paths.contains(folder.as_str()) {
+            return Err(format!("lists `{r}`, which is not in the output"));
+        }
+    }
+    // And exactly: every file and sub-folder of the folder is listed.
+    let prefix = format!("{dir}/");
+    for p in all_paths
+        .range(prefix.as_str()..)
+        .take_while(|p| p.starts_with(&prefix))
+    {
+        let rest = &p[prefix.len()..];
+        if rest == "kustomization.yaml" {
+            continue;
+        }
+        let entry = rest.split('/').next().unwrap_or(rest);
+        let is_folder = rest.contains('/');
+        if (is_folder || rest.ends_with(".yaml")) && !listed.contains(entry) {
+            return Err(format!("does not list `{entry}`"));
+        }
+    }
+    Ok(())
+}
+
+fn typed<T: DeserializeOwned>(body: &str) -> Result<T, String> {
+    serde_yaml::from_str(body).map_err(|e| format!("does not match its kind's schema: {e}"))
+}
+
+fn typed_value<T: DeserializeOwned>(v: &Json) -> Result<T, String> {
+    T::deserialize(v).map_err(|e| format!("does not match its kind's schema: {e}"))
+}
+
+const TOP_KEYS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
+/// A ClusterRoleBinding has no `spec`: its role and subjects are top-level fields.
+const BINDING_KEYS: [&str; 2] = ["roleRef", "subjects"];
+const METADATA_KEYS: [&str; 4] = ["name", "namespace", "labels", "annotations"];
+
+fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
+    let obj = v.as_object().ok_or("a document is not a map")?;
+    let is_binding = obj.get("kind").and_then(Json::as_str) == Some("ClusterRoleBinding");
+    for k in obj.keys() {
+        let allowed =
+            TOP_KEYS.contains(&k.as_str()) || (is_binding && BINDING_KEYS.contains(&k.as_str()));
+        if !allowed {
+            return Err(format!("unknown top-level field `{k}`"));
+        }
+    }
+    let meta = obj
+        .get("metadata")
+        .and_then(Json::as_object)
+        .ok_or("no metadata")?;
+    for k in meta.keys() {
+        if !METADATA_KEYS.contains(&k.as_str()) {
+            return Err(format!("unknown metadata field `{k}`"));
+        }
+    }
+    let managed = meta
+        .get("labels")
+        .and_then(|l| l.get(crate::core::model::MANAGED_BY_LABEL))
+        .and_then(Json::as_str);
+    if managed != Some(crate::core::model::MANAGED_BY) {
+        return Err("lacks the label app.kubernetes.io/managed-by: kubectl-vault".into());
+    }
+    let api_version = obj
+        .get("apiVersion")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    let kind = obj.get("kind").and_then(Json::as_str).unwrap_or_default();
+    let name = meta
+        .get("name")
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let namespace = meta
+        .get("namespace")
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let key = |kind: &str, namespace: &str, name: &str| ObjectKey {
+        kind: kind.into(),
+        namespace: namespace.into(),
+        name: name.into(),
+    };
+    let mut need =
+        |what: &str, k: ObjectKey| seen.needs.push((file.to_string(), what.to_string(), k));
+    if !namespace.is_empty() && namespace != crate::core::model::FLUX_NAMESPACE {
+        need("metadata.namespace", key("Namespace", "", &namespace));
+    }
+    match Kind::of(api_version, kind) {
+        Some(Kind::Namespace) => {
+            typed_value::<Namespace>(v)?;
+            keeps_on_prune(meta)?;
+        }
+        Some(Kind::ServiceAccount) => {
+            typed_value::<ServiceAccount>(v)?;
+        }
+        Some(Kind::ClusterRoleBinding) => {
+            let b: ClusterRoleBinding = typed_value(v)?;
+            if b.role_ref.kind != "ClusterRole" || b.role_ref.name != "system:auth-delegator" {
+                return Err(format!(
+                    "a generated ClusterRoleBinding may only grant system:auth-delegator, not {} {}",
+                    b.role_ref.kind, b.role_ref.name
+                ));
+            }
+        }
+        Some(Kind::Secret) => {
+            return Err(
+                "a Secret must never be generated: secret values do not belong in Git".into(),
+            )
+        }
+        Some(Kind::VaultConnection) => {
+            typed_value::<VaultConnection>(v)?;
+        }
+        Some(Kind::VaultAuth) => {
+            let a: VaultAuth = typed_value(v)?;
+            if let Some(r) = &a.spec.vault_connection_ref {
+                let (ns, n) = r.split_once('/').unwrap_or((&namespace, r));
+                need("spec.vaultConnectionRef", key("VaultConnection", ns, n));
+            }
+            if a.spec.kubernetes.audiences.is_empty() {
+                return Err("VaultAuth has no audiences".into());
+            }
+        }
+        Some(Kind::VaultStaticSecret) => {
+            let s: VaultStaticSecret = typed_value(v)?;
+            need(
+                "spec.vaultAuthRef",
+                key("VaultAuth", &namespace, &s.spec.vault_auth_ref),
+            );
+            check_destination(&s.spec.destination)?;
+        }
+        Some(Kind::VaultDynamicSecret) => {
+            let s: VaultDynamicSecret = typed_value(v)?;
+            need(
+                "spec.vaultAuthRef",
+                key("VaultAuth", &namespace, &s.spec.vault_auth_ref),
+            );
+            check_destination(&s.spec.destination)?;
+        }
+        Some(Kind::VaultPKISecret) => {
+            let s: VaultPKISecret = typed_value(v)?;
+            need(
+                "spec.vaultAuthRef",
+                key("VaultAuth", &namespace, &s.spec.vault_auth_ref),
+            );
+            check_destination(&s.spec.destination)?;
+            if s.spec.destination.secret_type.as_deref() != Some("kubernetes.io/tls") {
+                return Err("a VaultPKISecret must write a kubernetes.io/tls Secret".into());
+            }
+        }
+        Some(Kind::Kustomization) => {
+            let k: Kustomization = typed_value(v)?;
+            for d in k.spec.depends_on.iter().flatten() {
+                need("spec.dependsOn", key("Kustomization", &namespace, &d.name));
+            }
+            if k.spec.source_ref.kind != "GitRepository" {
+                return Err("sourceRef must be a GitRepository".into());
+            }
+            seen.paths.push((file.to_string(), k.spec.path.clone()));
+            for h in k.spec.health_check_exprs.iter().flatten() {
+                for e in [&h.in_progress, &h.failed, &Some(h.current.clone())]
+                    .into_iter()
+                    .flatten()
+                {
+                    seen.health_exprs
+                        .push((file.to_string(), h.kind.clone(), e.clone()));
+                }
+            }
+        }
+        Some(Kind::Certificate) => {
+            let c: Certificate = typed_value(v)?;
+            // A namespaced Issuer could not serve both the Vault and the operator namespace.
+            if c.spec.issuer_ref.kind.as_deref() != Some("ClusterIssuer") {
+                return Err("the Certificate must name a ClusterIssuer".into());
+            }
+        }
+        Some(Kind::HelmRepository) => {
+            typed_value::<HelmRepository>(v)?;
+        }
+        Some(Kind::HelmRelease) => {
+            let h: HelmRelease = typed_value(v)?;
+            match h.spec.chart.spec.chart.as_str() {
+                "vault-secrets-operator" => {
+                    seen.vso_versions.push(h.spec.chart.spec.version.clone())
+                }
+                // Vault's raft data must outlive a prune; its chart has no CRDs to manage.
+                "vault" => {
+                    keeps_on_prune(meta)?;
+                    let crds = h.spec.install.as_ref().and_then(|i| i.crds.as_ref()).or(h
+                        .spec
+                        .upgrade
+                        .as_ref()
+                        .and_then(|u| u.crds.as_ref()));
+                    if crds.is_some() {
+                        return Err("the Vault chart ships no CRDs: a CRD policy on its HelmRelease is meaningless".into());
+                    }
+                }
+                _ => {}
+            }
+            let r = &h.spec.chart.spec.source_ref;
+            need(
+                "spec.chart.spec.sourceRef",
+                key(
+                    &r.kind,
+                    r.namespace.as_deref().unwrap_or(&namespace),
+                    &r.name,
+                ),
+            );
+        }
+        Some(Kind::Event) | None => return Err(format!("unexpected kind {api_version}/{kind}")),
+    }
+    seen.objects.insert(key(kind, &namespace, &name));
+    Ok(())
+}
+
+const PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
+
+/// Objects whose deletion would take the user's data with them must not be pruned by Flux.
+fn keeps_on_prune(meta: &serde_json::Map<String, Json>) -> Result<(), String> {
+    let value = meta
+        .get("annotations")
+        .and_then(|a| a.get(PRUNE_ANNOTATION))
+        .and_then(Json::as_str);
+    if value != Some("disabled") {
+        return Err(format!(
+            "lacks the annotation {PRUNE_ANNOTATION}: disabled (a prune would delete what it holds)"
+        ));
+    }
+    Ok(())
+}
+
+/// Health checks must read only status fields the operator version in the tree writes: a
+/// check on a field that never appears can never pass.
+fn check_health_exprs(seen: &Seen, problems: &mut Vec<String>) {
+    if seen.health_exprs.is_empty() {
+        return;
+    }
+    let [version] = seen.vso_versions.as_slice() else {
+        problems.push(format!(
+            "the tree has health checks but {} operator HelmReleases: cannot tell which VSO version they are for",
+            seen.vso_versions.len()
+        ));
+        return;
+    };
+    let Some(line) = VsoLine::of(version) else {
+        problems.push(format!(
+            "the operator HelmRelease pins chart {version}, not a supported VSO version ({})",
+            crate::core::versions::SUPPORTED_VSO
+        ));
+        return;
+    };
+    for (file, kind, expr) in &seen.health_exprs {
+        let written = line.status_fields(kind);
+        for field in crate::core::versions::status_fields_read(expr) {
+            if !written.contains(&field) {
+                problems.push(format!(
+                    "{file}: the health check for {kind} reads status.{field}, which VSO {line} never writes: it could never pass"
+                ));
+            }
+        }
+    }
+}
+
+fn check_destination(d: &Destination) -> Result<(), String> {
+    if !d.create {
+        return Err("destination.create must be true: VSO should own the Secret it writes".into());
+    }
+    Ok(())
+}
+
+/// Counts the objects of each kind in a tree (for summaries).
+pub fn count_kinds(rendered: &Rendered) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for f in &rendered.files {
+        if !f.path.ends_with(".yaml") || f.path.ends_with("/kustomization.yaml") {
+            continue;
+        }
+        for line in f.body.lines() {
+            if let Some(kind) = line.strip_prefix("kind: ") {
+                *counts.entry(kind.trim().to_string()).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}

@@ -1,0 +1,317 @@
+//! Reading the spec: strict parsing with located errors, then semantic validation.
+//!
+//! Pure: the file's bytes come from the edge ([`crate::edge::fs`]) through [`from_bytes`].
+
+pub mod diagnostic;
+pub mod locate;
+pub mod scan;
+pub mod types;
+pub mod validate;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use types::*;
+
+use locate::LocationIndex;
+use std::path::Path;
+
+/// A parsed spec together with what is needed to point at its lines.
+#[derive(Debug)]
+pub struct SourcedSpec {
+    pub spec: Spec,
+    /// The file name as shown in diagnostics and generated headers (the path's last component).
+    pub file_name: String,
+    pub source: String,
+    pub index: LocationIndex,
+}
+
+/// A spec that failed to load: the diagnostics, already located.
+#[derive(Debug)]
+pub struct SpecErrors {
+    pub file_name: String,
+    pub source: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl SpecErrors {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for d in &self.diagnostics {
+            out.push_str(&d.render(&self.file_name, &self.source));
+        }
+        let n = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        out.push_str(&format!(
+            "error: {} is not a valid spec ({n} error{}); nothing was written\n",
+            self.file_name,
+            if n == 1 { "" } else { "s" }
+        ));
+        out
+    }
+}
+
+/// The diagnostic for a spec file that could not be read (exit 2): `message` says why, as the
+/// edge that read it ([`crate::edge::fs`]) put it; `too_large` points at line 1.
+pub fn unreadable(path: &Path, message: &str, too_large: bool) -> SpecErrors {
+    let hint = if too_large {
+        "a spec is a few hundred lines; check that -f names the spec file"
+    } else {
+        "pass the spec file with -f, e.g. `kubectl vault init > vault.yaml` to start one"
+    };
+    let mut d = Diagnostic::error("", format!("cannot read the spec: {message}")).with_hint(hint);
+    if too_large {
+        d.location = Some(locate::Location {
+            line: 1,
+            column: 1,
+            offset: 0,
+        });
+    }
+    SpecErrors {
+        file_name: if d.location.is_some() {
+            file_name(path)
+        } else {
+            path.display().to_string()
+        },
+        source: String::new(),
+        diagnostics: vec![d],
+    }
+}
+
+/// The file name as diagnostics and generated headers show it (the path's last component).
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Parses the bytes read from `path`; a file that is not UTF-8 is named at the line of its
+/// first invalid byte.
+pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<SourcedSpec, SpecErrors> {
+    let file_name = file_name(path);
+    let source = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let before = String::from_utf8_lossy(&bytes[..valid]);
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            let source = String::from_utf8_lossy(&bytes).into_owned();
+            let offset = source
+                .char_indices()
+                .nth(before.chars().count())
+                .map(|(i, _)| i)
+                .unwrap_or(source.len());
+            let mut d = Diagnostic::error(
+                "",
+                format!(
+                    "the spec is not UTF-8 text (invalid byte 0x{:02X})",
+                    bytes[valid]
+                ),
+            )
+            .with_hint("save the file as UTF-8 (YAML specs are UTF-8; UTF-16 is not supported)");
+            d.location = Some(locate::Location {
+                line,
+                column,
+                offset,
+            });
+            return Err(SpecErrors {
+                file_name,
+                source,
+                diagnostics: vec![d],
+            });
+        }
+    };
+    parse(&file_name, source)
+}
+
+/// Parses spec text; `file_name` is used in diagnostics.
+///
+/// A leading byte-order mark is dropped. Before serde sees the text, [`scan::scan`] bounds
+/// the work (nesting, aliases) and refuses what no field may hold (control characters,
+/// duplicate keys, a second document, ...).
+pub fn parse(file_name: &str, mut source: String) -> Result<SourcedSpec, SpecErrors> {
+    if source.starts_with('\u{FEFF}') {
+        source.drain(..'\u{FEFF}'.len_utf8());
+    }
+    let fail = |diagnostics: Vec<Diagnostic>, source: String| SpecErrors {
+        file_name: file_name.to_string(),
+        source,
+        diagnostics,
+    };
+    let first_line = Some(locate::Location {
+        line: 1,
+        column: 1,
+        offset: 0,
+    });
+    if source.trim().is_empty() {
+        let mut d = Diagnostic::error("", "the spec is empty")
+            .with_hint("start from `kubectl vault init > vault.yaml`");
+        d.location = first_line;
+        return Err(fail(vec![d], source));
+    }
+    let scanned = match scan::scan(&source) {
+        Ok(Ok(s)) => s,
+        Ok(Err(syntax)) => {
+            // Without anchors and aliases serde's parser is linear and bounded too, and its
+            // messages are the familiar libyaml ones; otherwise report yaml-rust2's error
+            // rather than let an unscanned document expand.
+            if syntax.message.contains("recursion limit") {
+                // yaml-rust2 stops flow nesting at 255 levels, before the depth check sees it.
+                let mut d = Diagnostic::error(
+                    "",
+                    format!("nesting deeper than {} levels", scan::MAX_DEPTH),
+                )
+                .with_hint("the spec is a few levels deep; check the brackets");
+                d.location = Some(syntax.location);
+                return Err(fail(vec![d], source));
+            }
+            if source.contains(['&', '*']) {
+                let mut d = Diagnostic::error("", format!("the YAML does not parse: {}", syntax.message))
+                    .with_hint("the YAML does not parse here: check quotes, indentation and `key: value` pairs");
+                d.location = Some(syntax.location);
+                return Err(fail(vec![d], source));
+            }
+            scan::Scan::default()
+        }
+        Err(diagnostics) => return Err(fail(diagnostics, source)),
+    };
+    let index = LocationIndex::build(&source).with_nulls(scanned.nulls);
+    let de = serde_yaml::Deserializer::from_str(&source);
+    let spec: Spec = match serde_path_to_error::deserialize(de) {
+        Ok(s) => s,
+        Err(e) => {
+            let mut d = serde_error(e, &index);
+            if d.location.is_none() {
+                d.location = first_line;
+            }
+            return Err(fail(vec![d], source));
+        }
+    };
+    Ok(SourcedSpec {
+        spec,
+        file_name: file_name.to_string(),
+        source,
+        index,
+    })
+}
+
+/// Turns a serde error into a located diagnostic with a hint.
+pub(crate) fn serde_error(
+    e: serde_path_to_error::Error<serde_yaml::Error>,
+    index: &LocationIndex,
+) -> Diagnostic {
+    let mut path = e.path().to_string();
+    if path == "." {
+        path.clear();
+    }
+    let inner = e.into_inner();
+    let yaml_location = inner.location();
+    let raw = clean_message(&inner.to_string());
+
+    if let Some(rest) = raw.strip_prefix("unknown field `") {
+        let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        // serde_path_to_error stops at the map that holds the unknown key.
+        if !path.ends_with(field) {
+            path = join_path(&path, field);
+        }
+        let mut d = Diagnostic::error(&path, "unknown field");
+        if let Some(best) = diagnostic::did_you_mean(field, candidates.iter().copied()) {
+            d.message = format!("unknown field, did you mean {best}?");
+            d = d.with_hint(format!("rename `{field}` to `{best}`"));
+        } else if !candidates.is_empty() {
+            d = d.with_hint(format!(
+                "the fields allowed here are: {}",
+                candidates.join(", ")
+            ));
+        }
+        d.location = index.key(&path).or(yaml_location.map(to_location));
+        return d;
+    }
+    if let Some(rest) = raw.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        let full = join_path(&path, field);
+        let mut d = Diagnostic::error(&full, "required field is missing").with_hint(format!(
+            "add `{field}:` here; see the spec reference in the README"
+        ));
+        d.location = index.key(&path).or(yaml_location.map(to_location));
+        return d;
+    }
+    let mut location = yaml_location
+        .map(to_location)
+        .or_else(|| index.value(&path));
+    // A syntax error "... while scanning a quoted scalar at line 14 column 16" is best shown
+    // where the broken construct starts, not where the scanner gave up.
+    if raw.contains(" while ") {
+        if let Some(start) = trailing_line_column(&inner.to_string()) {
+            location = Some(start);
+        }
+    }
+    let mut d = Diagnostic::error(&path, raw.clone());
+    if raw.starts_with("invalid type") {
+        d = d.with_hint("check the type of this value against the spec reference in the README");
+    } else if raw.contains(" while ") || raw.contains("unexpected end") {
+        d = d.with_hint(
+            "the YAML does not parse here: check quotes, indentation and `key: value` pairs",
+        );
+    } else if !path.is_empty() {
+        d = d.with_hint(
+            "see the spec reference in the README; `kubectl vault init` prints a complete example",
+        );
+    } else if path.is_empty() {
+        d = d.with_hint("the spec must be one YAML document (a map) starting with `apiVersion: kubectl-vault/v1alpha1`");
+    }
+    d.location = location;
+    d
+}
+
+/// Reads a trailing "at line N column M" as a location (offset: start of that line's column).
+fn trailing_line_column(msg: &str) -> Option<locate::Location> {
+    let i = msg.rfind(" at line ")?;
+    let mut words = msg[i..].split_whitespace().skip(2);
+    let line: usize = words.next()?.parse().ok()?;
+    let _ = words.next()?;
+    let column: usize = words.next()?.trim_end_matches(',').parse().ok()?;
+    Some(locate::Location {
+        line,
+        column,
+        offset: usize::MAX,
+    })
+}
+
+fn to_location(l: serde_yaml::Location) -> locate::Location {
+    locate::Location {
+        line: l.line(),
+        column: l.column(),
+        offset: l.index(),
+    }
+}
+
+fn join_path(parent: &str, field: &str) -> String {
+    if parent.is_empty() {
+        field.to_string()
+    } else {
+        format!("{parent}.{field}")
+    }
+}
+
+/// serde_yaml prefixes the path and suffixes the location; we print both ourselves.
+fn clean_message(msg: &str) -> String {
+    let mut m = msg.to_string();
+    // Drop only the trailing location; "while scanning ... at line N" context stays.
+    if let Some(i) = m.rfind(" at line ") {
+        if m[i..].split_whitespace().count() == 5 && m.ends_with(|c: char| c.is_ascii_digit()) {
+            m.truncate(i);
+        }
+    }
+    // "apps[0].secrets[1]: unknown field ..." → "unknown field ..."
+    if let Some((head, tail)) = m.split_once(": ") {
+        if !head.contains(' ') && !head.is_empty() {
+            m = tail.to_string();
+        }
+    }
+    m
+}

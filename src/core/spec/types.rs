@@ -1,0 +1,436 @@
+//! The VaultStack spec as the user writes it (`apiVersion: kubectl-vault/v1alpha1`).
+//!
+//! These types mirror the YAML one to one. Parsing is strict: every struct denies unknown
+//! fields, so a typo is an error with a did-you-mean hint rather than a silently ignored key.
+//! Defaults and derived names live in [`crate::core::model`], not here.
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Spec {
+    pub api_version: String,
+    pub kind: String,
+    pub cluster: String,
+    #[serde(default)]
+    pub gitops: GitopsSpec,
+    pub vault: VaultSpec,
+    pub operator: OperatorSpec,
+    #[serde(default)]
+    pub apps: Vec<AppSpec>,
+    #[serde(default)]
+    pub vault_config: Option<VaultConfigSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GitopsSpec {
+    /// The Flux GitRepository that already watches the repository (default `flux-system`).
+    pub source_ref: Option<String>,
+    /// Reconcile interval of the generated Flux objects (default `10m`).
+    pub interval: Option<String>,
+    /// Root folders of the generated tree, relative to the repository root.
+    #[serde(default)]
+    pub paths: PathsSpec,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PathsSpec {
+    /// Default `clusters`: the tree gets `clusters/<cluster>/`.
+    pub clusters: Option<String>,
+    /// Default `infrastructure`.
+    pub infrastructure: Option<String>,
+    /// Default `apps`.
+    pub apps: Option<String>,
+    /// Default `vault-config`: the reviewed Vault side, outside every folder Flux applies.
+    pub vault_config: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChartSpec {
+    pub version: String,
+    pub repository: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VaultSpec {
+    pub namespace: Option<String>,
+    pub chart: ChartSpec,
+    pub replicas: Option<u32>,
+    #[serde(default)]
+    pub tls: TlsSpec,
+    pub ui: Option<bool>,
+    pub injector: Option<bool>,
+    pub auto_unseal: Option<AutoUnsealSpec>,
+    /// Spread the Vault pods over nodes: `true` (default, the chart's required anti-affinity)
+    /// or `false` (no affinity: every replica may land on one node, e.g. a homelab).
+    pub anti_affinity: Option<bool>,
+    /// A cert-manager ClusterIssuer that issues Vault's certificate into the `tls` Secret (with
+    /// the SANs the generated addresses need) and its CA into the operator namespace.
+    pub tls_issuer: Option<String>,
+    /// Raw chart values, merged last.
+    pub values: Option<serde_yaml::Value>,
+}
+
+/// `tls: false` (plain HTTP) or `tls: <name of a kubernetes.io/tls Secret>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TlsSpec {
+    #[default]
+    Disabled,
+    Secret(String),
+}
+
+impl<'de> Deserialize<'de> for TlsSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TlsSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`false` or the name of a kubernetes.io/tls Secret")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<TlsSpec, E> {
+                if v {
+                    Err(E::custom("`tls: true` needs a certificate: write the name of a kubernetes.io/tls Secret in the vault namespace, e.g. `tls: vault-tls`"))
+                } else {
+                    Ok(TlsSpec::Disabled)
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TlsSpec, E> {
+                Ok(TlsSpec::Secret(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoUnsealSpec {
+    pub awskms: Option<AwsKmsSpec>,
+    pub gcpckms: Option<GcpCkmsSpec>,
+    pub azurekeyvault: Option<AzureKeyVaultSpec>,
+    pub transit: Option<TransitSealSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AwsKmsSpec {
+    pub region: String,
+    pub kms_key_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GcpCkmsSpec {
+    pub project: String,
+    pub region: String,
+    pub key_ring: String,
+    pub crypto_key: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AzureKeyVaultSpec {
+    pub tenant_id: String,
+    pub vault_name: String,
+    pub key_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransitSealSpec {
+    pub address: String,
+    pub mount_path: String,
+    pub key_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OperatorSpec {
+    pub namespace: Option<String>,
+    pub chart: ChartSpec,
+    pub address: Option<String>,
+    #[serde(default, rename = "skipTLSVerify")]
+    pub skip_tls_verify: bool,
+    /// Secret in the operator namespace whose `ca.crt` signed Vault's certificate.
+    pub ca_cert_secret: Option<String>,
+    pub client_cache: Option<ClientCacheSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClientCacheSpec {
+    pub transit_mount: String,
+    pub key_name: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppSpec {
+    pub name: String,
+    pub namespace: String,
+    pub service_account: Option<String>,
+    pub create_service_account: Option<bool>,
+    pub role: Option<String>,
+    pub audiences: Option<Vec<String>>,
+    #[serde(default)]
+    pub secrets: Vec<SecretSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretSpec {
+    pub name: String,
+    pub kv: Option<ShortOrLong<KvSource>>,
+    pub database: Option<ShortOrLong<DatabaseSource>>,
+    pub dynamic: Option<ShortOrLong<DynamicSource>>,
+    pub pki: Option<ShortOrLong<PkiSource>>,
+    pub common_name: Option<String>,
+    pub alt_names: Option<Vec<String>>,
+    pub ttl: Option<String>,
+    pub expiry_offset: Option<String>,
+    pub refresh_after: Option<String>,
+    #[serde(default)]
+    pub rollout: Vec<String>,
+    #[serde(rename = "type")]
+    pub secret_type: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KvSource {
+    pub mount: String,
+    pub path: String,
+    pub version: Option<u8>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DatabaseSource {
+    pub mount: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DynamicSource {
+    pub mount: String,
+    pub path: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PkiSource {
+    pub mount: String,
+    pub role: String,
+}
+
+/// A source written either as `MOUNT/REST` or as a map (the long form).
+#[derive(Debug, Clone)]
+pub struct ShortOrLong<T>(pub T);
+
+/// How a source reads its short form `MOUNT/REST` (the mount is everything before the first `/`).
+pub trait ShortForm: Sized {
+    const EXAMPLE: &'static str;
+    fn from_parts(mount: &str, rest: &str) -> Self;
+}
+
+impl ShortForm for KvSource {
+    const EXAMPLE: &'static str = "kv: MOUNT/PATH (e.g. kvv2/webapp/config)";
+    fn from_parts(mount: &str, rest: &str) -> Self {
+        KvSource {
+            mount: mount.into(),
+            path: rest.into(),
+            version: None,
+        }
+    }
+}
+impl ShortForm for DatabaseSource {
+    const EXAMPLE: &'static str = "database: MOUNT/ROLE (e.g. database/app-readonly)";
+    fn from_parts(mount: &str, rest: &str) -> Self {
+        DatabaseSource {
+            mount: mount.into(),
+            role: rest.into(),
+        }
+    }
+}
+impl ShortForm for DynamicSource {
+    const EXAMPLE: &'static str = "dynamic: MOUNT/PATH (e.g. aws/creds/deploy)";
+    fn from_parts(mount: &str, rest: &str) -> Self {
+        DynamicSource {
+            mount: mount.into(),
+            path: rest.into(),
+            params: BTreeMap::new(),
+        }
+    }
+}
+impl ShortForm for PkiSource {
+    const EXAMPLE: &'static str = "pki: MOUNT/ROLE (e.g. pki_int/internal-tls)";
+    fn from_parts(mount: &str, rest: &str) -> Self {
+        PkiSource {
+            mount: mount.into(),
+            role: rest.into(),
+        }
+    }
+}
+
+impl<'de, T: ShortForm + Deserialize<'de>> Deserialize<'de> for ShortOrLong<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: ShortForm + Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = ShortOrLong<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "`{}` or its long form (a map)", T::EXAMPLE)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                match v.split_once('/') {
+                    Some((mount, rest)) if !mount.is_empty() && !rest.is_empty() => {
+                        Ok(ShortOrLong(T::from_parts(mount, rest)))
+                    }
+                    _ => Err(E::custom(format!(
+                        "`{v}` is not of the form {}; a mount that itself contains `/` needs the long form",
+                        T::EXAMPLE
+                    ))),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(ShortOrLong)
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VaultConfigSpec {
+    pub kubernetes_auth: Option<KubernetesAuthSpec>,
+    #[serde(default)]
+    pub databases: BTreeMap<String, DatabaseSpec>,
+    #[serde(default)]
+    pub pki: BTreeMap<String, PkiMountSpec>,
+    pub audit: Option<AuditSpec>,
+    /// `token_period` of the apps' kubernetes-auth roles (default `1h`): their tokens renew
+    /// for as long as the operator renews them, so dynamic leases are not revoked by a re-login.
+    pub token_period: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KubernetesAuthSpec {
+    pub mount: Option<String>,
+    pub host: String,
+    /// `file:PATH` to the cluster's CA, for a Vault that runs outside the cluster.
+    pub ca_cert_from: Option<String>,
+    #[serde(default)]
+    pub disable_local_ca_jwt: bool,
+    /// Which JWT Vault uses to call the TokenReview API (see [`TokenReviewerSpec`]).
+    pub token_reviewer: Option<TokenReviewerSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TokenReviewerMode {
+    ServiceAccount,
+    Client,
+}
+
+/// How a Vault outside the cluster reviews the tokens apps log in with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenReviewerSpec {
+    /// `serviceAccount`: a `vault-token-reviewer` ServiceAccount bound to
+    /// `system:auth-delegator` is generated, and Vault calls TokenReview with its JWT (`jwtFrom`).
+    /// `client`: Vault calls TokenReview with each client's own JWT; every app's ServiceAccount
+    /// is bound to `system:auth-delegator` and its tokens also carry `apiAudience`.
+    pub mode: TokenReviewerMode,
+    /// `env:NAME` or `file:PATH`: the reviewer ServiceAccount's JWT (mode `serviceAccount`).
+    pub jwt_from: Option<String>,
+    /// The API server's own audience (mode `client`; default
+    /// `https://kubernetes.default.svc.cluster.local`).
+    pub api_audience: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DatabaseSpec {
+    pub plugin: String,
+    pub connection_url: String,
+    pub username: String,
+    /// `env:NAME` or `file:PATH`; resolved only by `configure`.
+    pub password_from: String,
+    /// The connection's name under `MOUNT/config/` (default: the mount, with every character
+    /// Vault refuses in a name, such as `/`, replaced by `-`).
+    pub connection_name: Option<String>,
+    /// Rotate the admin password once the connection exists, so only Vault knows it; later
+    /// runs then never send `passwordFrom` again (unless `configure --reset-connection`).
+    #[serde(default)]
+    pub rotate_root: bool,
+    #[serde(default)]
+    pub roles: BTreeMap<String, DatabaseRoleSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DatabaseRoleSpec {
+    pub default_ttl: Option<String>,
+    pub max_ttl: Option<String>,
+    pub creation_statements: Vec<String>,
+    #[serde(default)]
+    pub revocation_statements: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PkiMountSpec {
+    #[serde(rename = "rootCA")]
+    pub root_ca: Option<RootCaSpec>,
+    pub max_lease_ttl: Option<String>,
+    #[serde(default)]
+    pub roles: BTreeMap<String, PkiRoleSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RootCaSpec {
+    pub common_name: String,
+    pub ttl: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PkiRoleSpec {
+    #[serde(default)]
+    pub allowed_domains: Vec<String>,
+    #[serde(default)]
+    pub allow_subdomains: bool,
+    #[serde(default)]
+    pub allow_bare_domains: bool,
+    pub max_ttl: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuditSpec {
+    /// Audit device path (default `file`).
+    pub path: Option<String>,
+    /// Device type: `file` (default), `socket` or `syslog`.
+    #[serde(rename = "type")]
+    pub device_type: Option<String>,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+}

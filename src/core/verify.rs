@@ -1,0 +1,948 @@
+//! The pure half of `verify`: join what the spec declares with what the cluster holds and say,
+//! per declared secret, whether it is synced or which link of the chain is broken.
+//!
+//! Chain per secret: Flux applied the commit → VaultConnection valid → the app's VaultAuth
+//! valid and ServiceAccount present → the CR exists, matches what was generated, and VSO
+//! reconciled its generation with healthy conditions → the destination Secret exists, is owned
+//! by that CR, has the expected keys, and is fresh. Values are never read into the report:
+//! only key names.
+
+use crate::core::duration::{Duration, Grammar};
+use crate::core::model::{self, App, DeclaredSecret, Grant, SecretKind, Source, Stack};
+use base64::Engine;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// Everything listed from the cluster, one list per kind.
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub kustomizations: Vec<Value>,
+    pub helmreleases: Vec<Value>,
+    pub vaultconnections: Vec<Value>,
+    pub vaultauths: Vec<Value>,
+    pub serviceaccounts: Vec<Value>,
+    pub staticsecrets: Vec<Value>,
+    pub dynamicsecrets: Vec<Value>,
+    pub pkisecrets: Vec<Value>,
+    pub secrets: Vec<Value>,
+    pub events: Vec<Value>,
+    /// The Secret the VaultConnection trusts for Vault's CA (operator namespace), when the
+    /// tree names one: listed by name, so a missing CA is named as the cause.
+    pub ca_secrets: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FluxCheck {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretRow {
+    pub namespace: String,
+    pub secret: String,
+    pub kind: String,
+    pub source: String,
+    pub status: SecretStatus,
+    pub detail: String,
+    /// Key names in the destination Secret (never values).
+    pub keys: Vec<String>,
+}
+
+/// Where a secret stands: `Synced`, or the first broken link of the chain from the spec to
+/// the Secret in the cluster (and, with `--vault`, to Vault).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SecretStatus {
+    Synced,
+    /// The CR is not in the cluster and Flux has not applied the commit.
+    NotApplied,
+    /// The app's VaultAuth is not valid.
+    AuthInvalid,
+    /// The CR is not in the cluster though Flux applied the commit.
+    Missing,
+    /// The CR in the cluster differs from what the spec generates.
+    Drifted,
+    /// VSO has not reconciled the CR's current generation.
+    NotReconciled,
+    /// VSO reconciled but did not sync.
+    NotSynced,
+    /// The destination Secret is not there.
+    SecretMissing,
+    /// The destination Secret is not owned by its CR.
+    NotOwned,
+    /// The destination Secret lacks keys it should hold.
+    MissingKeys,
+    /// The lease or certificate has expired (or is inside its renewal window).
+    Expired,
+    /// (`--vault`) the app's policy does not grant what the secret needs.
+    PolicyDenied,
+    /// (`--vault`) the Secret's data differs from what Vault holds.
+    OutOfDate,
+}
+
+impl SecretStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretStatus::Synced => "Synced",
+            SecretStatus::NotApplied => "NotApplied",
+            SecretStatus::AuthInvalid => "AuthInvalid",
+            SecretStatus::Missing => "Missing",
+            SecretStatus::Drifted => "Drifted",
+            SecretStatus::NotReconciled => "NotReconciled",
+            SecretStatus::NotSynced => "NotSynced",
+            SecretStatus::SecretMissing => "SecretMissing",
+            SecretStatus::NotOwned => "NotOwned",
+            SecretStatus::MissingKeys => "MissingKeys",
+            SecretStatus::Expired => "Expired",
+            SecretStatus::PolicyDenied => "PolicyDenied",
+            SecretStatus::OutOfDate => "OutOfDate",
+        }
+    }
+}
+
+impl std::fmt::Display for SecretStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl SecretRow {
+    pub fn synced(&self) -> bool {
+        self.status == SecretStatus::Synced
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub cluster: String,
+    pub revision: Option<String>,
+    pub flux: Vec<FluxCheck>,
+    pub secrets: Vec<SecretRow>,
+    pub synced: usize,
+    pub total: usize,
+    pub ok: bool,
+}
+
+/// Expected CR specs from the rendered tree, keyed by (kind, namespace, name).
+pub type ExpectedSpecs = HashMap<(String, String, String), Value>;
+
+/// Reads the generated secret CRs' specs (for drift) from the rendered files.
+pub fn expected_specs(rendered: &crate::core::render::Rendered) -> ExpectedSpecs {
+    use rayon::prelude::*;
+    const CR_FILES: [&str; 3] = [
+        "vaultstaticsecret-",
+        "vaultdynamicsecret-",
+        "vaultpkisecret-",
+    ];
+    rendered
+        .files
+        .par_iter()
+        .filter(|f| {
+            let name = f.path.rsplit('/').next().unwrap_or_default();
+            CR_FILES.iter().any(|p| name.starts_with(p))
+        })
+        .filter_map(|f| {
+            let mut v = serde_yaml::from_str::<Value>(&f.body).ok()?;
+            let key = (
+                v["kind"].as_str().unwrap_or_default().to_string(),
+                v["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                v["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+            Some((key, v["spec"].take()))
+        })
+        .collect()
+}
+
+fn name_of(v: &Value) -> (&str, &str) {
+    (
+        v["metadata"]["namespace"].as_str().unwrap_or_default(),
+        v["metadata"]["name"].as_str().unwrap_or_default(),
+    )
+}
+
+fn index(list: &[Value]) -> HashMap<(&str, &str), &Value> {
+    list.iter().map(|v| (name_of(v), v)).collect()
+}
+
+/// The condition of `type_` in `status.conditions`.
+fn condition<'a>(v: &'a Value, type_: &str) -> Option<&'a Value> {
+    v["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
+}
+
+fn condition_text(c: &Value) -> String {
+    let reason = c["reason"].as_str().unwrap_or_default();
+    let message = c["message"].as_str().unwrap_or_default();
+    match (reason.is_empty(), message.is_empty()) {
+        (false, false) => format!("{reason}: {message}"),
+        (false, true) => reason.to_string(),
+        _ => message.to_string(),
+    }
+}
+
+fn ready(v: &Value) -> Result<(), String> {
+    match condition(v, "Ready") {
+        Some(c) if c["status"] == "True" => Ok(()),
+        Some(c) => Err(format!("not Ready ({})", condition_text(c))),
+        None => Err("not Ready yet (no Ready condition)".into()),
+    }
+}
+
+/// Flux: the three Kustomizations and two HelmReleases.
+pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) -> Vec<FluxCheck> {
+    let mut out = Vec::new();
+    let ks = index(&observed.kustomizations);
+    for name in [
+        &stack.flux.vault_kustomization,
+        &stack.flux.operator_kustomization,
+        &stack.flux.apps_kustomization,
+    ] {
+        let (ok, detail) = match ks.get(&(model::FLUX_NAMESPACE, name.as_str())) {
+            None => (
+                false,
+                "not found: the commit is not applied yet (is the GitRepository reconciled?)"
+                    .to_string(),
+            ),
+            Some(k) => match ready(k) {
+                Err(e) => (false, e),
+                Ok(()) => {
+                    let applied = k["status"]["lastAppliedRevision"]
+                        .as_str()
+                        .unwrap_or_default();
+                    match revision {
+                        Some(rev) if !revision_matches(applied, rev) => (
+                            false,
+                            format!("applied revision {applied}, expected {rev}: Flux has not reconciled the commit yet"),
+                        ),
+                        _ => (true, format!("Ready at {applied}")),
+                    }
+                }
+            },
+        };
+        out.push(FluxCheck {
+            kind: "Kustomization".into(),
+            namespace: model::FLUX_NAMESPACE.into(),
+            name: name.clone(),
+            ok,
+            detail,
+        });
+    }
+    let hr = index(&observed.helmreleases);
+    for (ns, name) in [
+        (&stack.vault.namespace, model::VAULT_RELEASE),
+        (&stack.operator.namespace, model::OPERATOR_RELEASE),
+    ] {
+        let (ok, detail) = match hr.get(&(ns.as_str(), name)) {
+            None => (false, "not found".to_string()),
+            Some(h) => match ready(h) {
+                Ok(()) => (true, "Ready".into()),
+                Err(e) => (false, e),
+            },
+        };
+        out.push(FluxCheck {
+            kind: "HelmRelease".into(),
+            namespace: ns.clone(),
+            name: name.into(),
+            ok,
+            detail,
+        });
+    }
+    out
+}
+
+/// `main@sha1:3f9c2a7…` matches `3f9c2a7` (a prefix of the sha) or the full revision.
+pub fn revision_matches(applied: &str, expected: &str) -> bool {
+    let sha = applied.rsplit(':').next().unwrap_or(applied);
+    let sha = sha.rsplit('@').next().unwrap_or(sha);
+    !expected.is_empty()
+        && (applied == expected
+            || sha.starts_with(expected)
+            || expected.starts_with(sha) && sha.len() >= 7)
+}
+
+/// Why the CA Secret the VaultConnection names cannot be used; `None` when it can.
+fn ca_secret_problem(stack: &Stack, name: &str, listed: &[Value]) -> Option<String> {
+    let ns = &stack.operator.namespace;
+    let found = listed
+        .iter()
+        .find(|s| s["metadata"]["name"] == name && s["metadata"]["namespace"] == ns.as_str());
+    match found {
+        None => Some(format!(
+            "the CA Secret {ns}/{name} it trusts does not exist (create it with key ca.crt, or set vault.tlsIssuer so the tree carries the CA there)"
+        )),
+        Some(s) if s["data"]["ca.crt"].as_str().is_none_or(str::is_empty) => Some(format!(
+            "the CA Secret {ns}/{name} it trusts has no ca.crt key"
+        )),
+        Some(_) => None,
+    }
+}
+
+/// Checks every declared secret (of apps in `namespace`, when given).
+pub fn check_secrets(
+    stack: &Stack,
+    expected: &ExpectedSpecs,
+    observed: &Observed,
+    flux_ok: bool,
+    namespace: Option<&str>,
+    now: i64,
+) -> Vec<SecretRow> {
+    let connections = index(&observed.vaultconnections);
+    let auths = index(&observed.vaultauths);
+    let sas = index(&observed.serviceaccounts);
+    let statics = index(&observed.staticsecrets);
+    let dynamics = index(&observed.dynamicsecrets);
+    let pkis = index(&observed.pkisecrets);
+    let secrets = index(&observed.secrets);
+    // The latest Warning event per involved object.
+    let mut warnings: HashMap<(&str, &str, &str), &Value> = HashMap::new();
+    for e in &observed.events {
+        if e["type"] != "Warning" {
+            continue;
+        }
+        let o = &e["involvedObject"];
+        let key = (
+            o["kind"].as_str().unwrap_or_default(),
+            o["namespace"].as_str().unwrap_or_default(),
+            o["name"].as_str().unwrap_or_default(),
+        );
+        let newer = warnings
+            .get(&key)
+            .is_none_or(|old| event_time(e) >= event_time(old));
+        if newer {
+            warnings.insert(key, e);
+        }
+    }
+
+    let connection_problem =
+        match connections.get(&(stack.operator.namespace.as_str(), model::VAULT_CONNECTION)) {
+            None => Some(format!(
+                "VaultConnection {}/{} not found",
+                stack.operator.namespace,
+                model::VAULT_CONNECTION
+            )),
+            Some(c) if c["status"]["valid"] != true => Some(format!(
+                "VaultConnection {}/{} is not valid{}",
+                stack.operator.namespace,
+                model::VAULT_CONNECTION,
+                condition(c, "Ready")
+                    .map(|c| format!(": {}", condition_text(c)))
+                    .unwrap_or_default()
+            )),
+            _ => None,
+        };
+    // A CA Secret that is missing (or has no ca.crt) is the cause the VaultConnection's own
+    // error does not name: VSO only reports that it cannot reach or trust Vault.
+    let connection_problem = match (&stack.operator.ca_cert_secret, connection_problem) {
+        (Some(ca), Some(p)) => Some(match ca_secret_problem(stack, ca, &observed.ca_secrets) {
+            Some(cause) => format!("{p}; cause: {cause}"),
+            None => p,
+        }),
+        (_, p) => p,
+    };
+
+    let mut rows = Vec::new();
+    for app in stack
+        .apps
+        .iter()
+        .filter(|a| namespace.is_none_or(|n| a.namespace == n))
+    {
+        let app_problem = app_problem(app, &auths, &sas);
+        for s in &app.secrets {
+            let kind = s.source.kind();
+            let mut row = SecretRow {
+                namespace: s.namespace.clone(),
+                secret: s.name.clone(),
+                kind: kind.kind().into(),
+                source: s.source.describe(),
+                status: SecretStatus::Synced,
+                detail: String::new(),
+                keys: vec![],
+            };
+            let crs = match kind {
+                SecretKind::Static => &statics,
+                SecretKind::Dynamic => &dynamics,
+                SecretKind::Pki => &pkis,
+            };
+            let warning = warnings
+                .get(&(kind.kind(), s.namespace.as_str(), s.name.as_str()))
+                .map(|e| {
+                    format!(
+                        "; latest warning: {}: {}",
+                        e["reason"].as_str().unwrap_or_default(),
+                        e["message"].as_str().unwrap_or_default()
+                    )
+                })
+                .unwrap_or_default();
+            let result = (|| -> Result<String, (SecretStatus, String)> {
+                let cr = match crs.get(&(s.namespace.as_str(), s.name.as_str())) {
+                    Some(cr) => *cr,
+                    None if !flux_ok => return Err((SecretStatus::NotApplied, format!("{} not found, and Flux has not applied the commit (see the Flux checks)", kind.kind()))),
+                    None => return Err((SecretStatus::Missing, format!("{} {}/{} not found in the cluster", kind.kind(), s.namespace, s.name))),
+                };
+                if let Some(p) = &connection_problem {
+                    return Err((SecretStatus::AuthInvalid, p.clone()));
+                }
+                if let Some(p) = &app_problem {
+                    return Err((SecretStatus::AuthInvalid, p.clone()));
+                }
+                if let Some(want) =
+                    expected.get(&(kind.kind().to_string(), s.namespace.clone(), s.name.clone()))
+                {
+                    let drift = drifted_fields(want, &cr["spec"], "spec");
+                    if !drift.is_empty() {
+                        return Err((
+                            SecretStatus::Drifted,
+                            format!(
+                                "the CR differs from what kubectl-vault generated: {}",
+                                drift.join("; ")
+                            ),
+                        ));
+                    }
+                }
+                let generation = cr["metadata"]["generation"].as_i64().unwrap_or(0);
+                let seen = cr["status"]["lastGeneration"].as_i64().unwrap_or(-1);
+                if seen != generation {
+                    return Err((SecretStatus::NotReconciled, format!("VSO has not reconciled generation {generation} yet (last seen {seen}){warning}")));
+                }
+                for t in ["Ready", "SecretSynced", "Healthy"] {
+                    if let Some(c) = condition(cr, t) {
+                        if c["status"] != "True" {
+                            return Err((
+                                SecretStatus::NotSynced,
+                                format!(
+                                    "{t}={}: {}{warning}",
+                                    c["status"].as_str().unwrap_or("Unknown"),
+                                    condition_text(c)
+                                ),
+                            ));
+                        }
+                    }
+                }
+                if cr["status"]["conditions"]
+                    .as_array()
+                    .is_some_and(|c| !c.is_empty())
+                    && condition(cr, "SecretSynced").is_none()
+                {
+                    return Err((
+                        SecretStatus::NotSynced,
+                        format!("VSO has not reported SecretSynced yet{warning}"),
+                    ));
+                }
+                if kind == SecretKind::Pki && cr["status"]["valid"] == false {
+                    return Err((
+                        SecretStatus::NotSynced,
+                        format!(
+                            "VaultPKISecret is not valid: {}{warning}",
+                            cr["status"]["error"].as_str().unwrap_or_default()
+                        ),
+                    ));
+                }
+                let secret = secrets
+                    .get(&(s.namespace.as_str(), s.name.as_str()))
+                    .ok_or((
+                        SecretStatus::SecretMissing,
+                        format!(
+                            "Secret {}/{} not found (VSO writes it on sync){warning}",
+                            s.namespace, s.name
+                        ),
+                    ))?;
+                check_owner(secret, cr, kind)?;
+                let keys = key_names(secret);
+                check_keys(s, secret, &keys)?;
+                check_fresh(s, cr, secret, now)
+            })();
+            match result {
+                Ok(detail) => row.detail = detail,
+                Err((status, detail)) => {
+                    row.status = status;
+                    row.detail = detail;
+                }
+            }
+            if let Some(secret) = secrets.get(&(s.namespace.as_str(), s.name.as_str())) {
+                row.keys = key_names(secret);
+            }
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+fn event_time(e: &Value) -> String {
+    ["lastTimestamp", "eventTime", "firstTimestamp"]
+        .iter()
+        .find_map(|k| e[*k].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn app_problem(
+    app: &App,
+    auths: &HashMap<(&str, &str), &Value>,
+    sas: &HashMap<(&str, &str), &Value>,
+) -> Option<String> {
+    match auths.get(&(app.namespace.as_str(), app.vault_auth.as_str())) {
+        None => {
+            return Some(format!(
+                "VaultAuth {}/{} not found",
+                app.namespace, app.vault_auth
+            ))
+        }
+        Some(a) if a["status"]["valid"] != true => {
+            let why = a["status"]["error"]
+                .as_str()
+                .filter(|e| !e.is_empty())
+                .map(str::to_string)
+                .or_else(|| condition(a, "Ready").map(condition_text))
+                .unwrap_or_else(|| "no status yet".into());
+            return Some(format!(
+                "VaultAuth {}/{} is not valid: {why}",
+                app.namespace, app.vault_auth
+            ));
+        }
+        _ => {}
+    }
+    if !sas.contains_key(&(app.namespace.as_str(), app.service_account.as_str())) {
+        return Some(format!(
+            "ServiceAccount {}/{} not found",
+            app.namespace, app.service_account
+        ));
+    }
+    None
+}
+
+/// Fields of `want` that `have` lacks or holds differently (API-server defaults are ignored).
+pub fn drifted_fields(want: &Value, have: &Value, path: &str) -> Vec<String> {
+    match (want, have) {
+        (Value::Object(w), Value::Object(h)) => w
+            .iter()
+            .flat_map(|(k, wv)| {
+                drifted_fields(wv, h.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}"))
+            })
+            .collect(),
+        (w, h) if w == h => vec![],
+        (w, h) => vec![format!("{path}: want {}, have {}", short(w), short(h))],
+    }
+}
+
+/// A value as a drift detail shows it: at most 80 characters (cut at a character boundary,
+/// whatever the value's script), control characters escaped by JSON.
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 80 {
+        let cut: String = s.chars().take(77).collect();
+        format!("{cut}…")
+    } else {
+        s
+    }
+}
+
+/// VSO's owner labels and an ownerReference to this very CR (uid match).
+fn check_owner(secret: &Value, cr: &Value, kind: SecretKind) -> Result<(), (SecretStatus, String)> {
+    let uid = cr["metadata"]["uid"].as_str().unwrap_or_default();
+    let labels = &secret["metadata"]["labels"];
+    let mut missing = Vec::new();
+    for (k, v) in [
+        ("app.kubernetes.io/managed-by", "hashicorp-vso"),
+        ("app.kubernetes.io/component", "secret-sync"),
+        ("app.kubernetes.io/name", "vault-secrets-operator"),
+    ] {
+        if labels[k] != v {
+            missing.push(format!("{k}={v}"));
+        }
+    }
+    if labels["secrets.hashicorp.com/vso-ownerRefUID"] != uid {
+        missing.push("secrets.hashicorp.com/vso-ownerRefUID=<the CR's uid>".into());
+    }
+    if !missing.is_empty() {
+        return Err((
+            SecretStatus::NotOwned,
+            format!(
+                "the Secret lacks VSO's owner labels ({}): another writer owns it?",
+                missing.join(", ")
+            ),
+        ));
+    }
+    let owned = secret["metadata"]["ownerReferences"]
+        .as_array()
+        .is_some_and(|refs| {
+            refs.iter()
+                .any(|r| r["uid"] == uid && r["kind"] == kind.kind())
+        });
+    if !owned {
+        return Err((
+            SecretStatus::NotOwned,
+            format!(
+                "the Secret has no ownerReference to this {} (uid {uid})",
+                kind.kind()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn key_names(secret: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = secret["data"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+fn check_keys(
+    s: &DeclaredSecret,
+    secret: &Value,
+    keys: &[String],
+) -> Result<(), (SecretStatus, String)> {
+    let has = |k: &str| keys.iter().any(|x| x == k);
+    let missing: Vec<&str> = match &s.source {
+        Source::Kv { .. } => {
+            if keys.iter().any(|k| k != "_raw") {
+                vec![]
+            } else {
+                vec!["<any key besides _raw>"]
+            }
+        }
+        Source::Database { .. } => ["username", "password"]
+            .into_iter()
+            .filter(|k| !has(k))
+            .collect(),
+        Source::Pki { .. } => ["tls.crt", "tls.key"]
+            .into_iter()
+            .filter(|k| !has(k))
+            .collect(),
+        Source::Dynamic { .. } => {
+            if keys.is_empty() {
+                vec!["<any key>"]
+            } else {
+                vec![]
+            }
+        }
+    };
+    if !missing.is_empty() {
+        return Err((
+            SecretStatus::MissingKeys,
+            format!(
+                "the Secret lacks {} (has: {})",
+                missing.join(", "),
+                if keys.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    keys.join(", ")
+                }
+            ),
+        ));
+    }
+    if matches!(s.source, Source::Pki { .. }) && secret["type"] != "kubernetes.io/tls" {
+        return Err((
+            SecretStatus::MissingKeys,
+            format!(
+                "the Secret has type {}, expected kubernetes.io/tls",
+                secret["type"]
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_fresh(
+    s: &DeclaredSecret,
+    cr: &Value,
+    secret: &Value,
+    now: i64,
+) -> Result<String, (SecretStatus, String)> {
+    match &s.source {
+        Source::Database { .. } | Source::Dynamic { .. } => {
+            let renewed = cr["status"]["lastRenewalTime"].as_i64().unwrap_or(0);
+            let duration = cr["status"]["secretLease"]["duration"]
+                .as_i64()
+                .unwrap_or(0);
+            if duration > 0 && renewed + duration < now {
+                return Err((SecretStatus::Expired, format!(
+                    "the lease ran out {}s ago (renewed at {renewed}, duration {duration}s): VSO is not renewing it",
+                    now - renewed - duration
+                )));
+            }
+            Ok(if duration > 0 {
+                format!("lease valid for {}s more", renewed + duration - now)
+            } else {
+                "synced".into()
+            })
+        }
+        Source::Pki { .. } => {
+            let pem = secret["data"]["tls.crt"]
+                .as_str()
+                .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+                .unwrap_or_default();
+            let offset = s
+                .pki
+                .as_ref()
+                .and_then(|p| p.expiry_offset.as_deref())
+                .and_then(|o| Duration::parse(o, Grammar::Vso))
+                .map_or(0, Duration::whole_seconds);
+            let not_after = match x509_parser::pem::parse_x509_pem(&pem) {
+                Ok((_, pem)) => match pem.parse_x509() {
+                    Ok(cert) => cert.validity().not_after.timestamp(),
+                    Err(e) => {
+                        return Err((
+                            SecretStatus::MissingKeys,
+                            format!("tls.crt is not a valid certificate: {e}"),
+                        ))
+                    }
+                },
+                Err(e) => {
+                    return Err((
+                        SecretStatus::MissingKeys,
+                        format!("tls.crt is not PEM: {e}"),
+                    ))
+                }
+            };
+            if not_after <= now {
+                return Err((
+                    SecretStatus::Expired,
+                    format!(
+                        "the certificate expired {}s ago and was not renewed",
+                        now - not_after
+                    ),
+                ));
+            }
+            if not_after - offset <= now {
+                return Err((SecretStatus::Expired, format!("the certificate is inside its expiryOffset ({}s left): VSO should have renewed it", not_after - now)));
+            }
+            Ok(format!(
+                "certificate valid for {}h more",
+                (not_after - now) / 3600
+            ))
+        }
+        Source::Kv { .. } => Ok("synced".into()),
+    }
+}
+
+/// The whole report.
+pub fn report(
+    stack: &Stack,
+    expected: &ExpectedSpecs,
+    observed: &Observed,
+    revision: Option<&str>,
+    namespace: Option<&str>,
+    now: i64,
+) -> Report {
+    let flux = check_flux(stack, observed, revision);
+    let flux_ok = flux.iter().all(|f| f.ok);
+    let mut secrets = check_secrets(stack, expected, observed, flux_ok, namespace, now);
+    if !flux_ok {
+        let first = flux.iter().find(|f| !f.ok).expect("a failing check");
+        for r in secrets.iter_mut().filter(|r| r.synced()) {
+            r.status = SecretStatus::NotApplied;
+            r.detail = format!(
+                "synced, but Flux is not done: {} {}: {}",
+                first.kind, first.name, first.detail
+            );
+        }
+    }
+    let synced = secrets.iter().filter(|r| r.synced()).count();
+    let total = secrets.len();
+    Report {
+        cluster: stack.cluster.clone(),
+        revision: revision.map(str::to_string),
+        ok: flux_ok && synced == total,
+        flux,
+        secrets,
+        synced,
+        total,
+    }
+}
+
+/// The report as a table and a summary line.
+pub fn table(r: &Report) -> String {
+    let mut out = String::new();
+    for f in &r.flux {
+        out.push_str(&format!(
+            "{} {} {}/{}: {}\n",
+            if f.ok { "ok  " } else { "FAIL" },
+            f.kind,
+            f.namespace,
+            f.name,
+            f.detail
+        ));
+    }
+    out.push('\n');
+    let headers = ["NAMESPACE", "SECRET", "KIND", "SOURCE", "STATUS", "DETAIL"];
+    let rows: Vec<[String; 6]> = r
+        .secrets
+        .iter()
+        .map(|s| {
+            [
+                s.namespace.clone(),
+                s.secret.clone(),
+                s.kind.clone(),
+                s.source.clone(),
+                s.status.to_string(),
+                s.detail.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(str::len);
+    for row in &rows {
+        for (i, c) in row.iter().enumerate().take(5) {
+            widths[i] = widths[i].max(c.len());
+        }
+    }
+    let line = |cells: [&str; 6]| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i < 5 {
+                l.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            } else {
+                l.push_str(c);
+            }
+        }
+        l.trim_end().to_string() + "\n"
+    };
+    out.push_str(&line(headers));
+    for row in &rows {
+        out.push_str(&line([
+            &row[0], &row[1], &row[2], &row[3], &row[4], &row[5],
+        ]));
+    }
+    let flux_failed = r.flux.iter().filter(|f| !f.ok).count();
+    out.push_str(&format!(
+        "\n{}/{} secrets synced{}; {}\n",
+        r.synced,
+        r.total,
+        if flux_failed > 0 {
+            format!(", {flux_failed} Flux check(s) failing")
+        } else {
+            String::new()
+        },
+        if r.ok { "all good" } else { "NOT SYNCED" }
+    ));
+    out
+}
+
+/// Counts by status, for the progress line.
+pub fn pending(r: &Report) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for s in r.secrets.iter().filter(|s| !s.synced()) {
+        *m.entry(s.status.to_string()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// (`--vault`) `PolicyDenied` when the app's policy lacks a capability the secret's grant
+/// needs; `have` is what Vault reports the policy grants on the grant's path.
+pub fn policy_verdict(
+    policy: &str,
+    grant: &Grant,
+    have: &[&str],
+) -> Option<(SecretStatus, String)> {
+    let missing: Vec<&str> = grant
+        .capabilities
+        .iter()
+        .copied()
+        .filter(|c| !have.contains(c) && !have.contains(&"root"))
+        .collect();
+    (!missing.is_empty()).then(|| {
+        (
+            SecretStatus::PolicyDenied,
+            format!(
+                "policy {policy} does not grant {} on {} (Vault: {have:?})",
+                missing.join("+"),
+                grant.path,
+            ),
+        )
+    })
+}
+
+/// (`--vault`) A synced kv Secret against the data Vault holds at `path` (`None`: nothing).
+pub fn kv_verdict(
+    path: &str,
+    vault_data: Option<&Value>,
+    secret: &Value,
+) -> (SecretStatus, String) {
+    match vault_data {
+        None => (
+            SecretStatus::OutOfDate,
+            format!("Vault has no data at {path}"),
+        ),
+        Some(d) => match compare_kv(d, secret) {
+            Ok(()) => (
+                SecretStatus::Synced,
+                "synced; data matches Vault (SHA-256)".into(),
+            ),
+            Err(e) => (SecretStatus::OutOfDate, e),
+        },
+    }
+}
+
+/// Recounts the synced rows after a later check (`--vault`) changed some.
+pub fn recount(report: &mut Report) {
+    report.synced = report.secrets.iter().filter(|r| r.synced()).count();
+    report.ok = report.ok && report.synced == report.total;
+}
+
+/// Compares the kv data in Vault with the Secret VSO wrote, by SHA-256 of each value (never the
+/// values themselves). Keys VSO adds (`_raw`) are ignored.
+pub fn compare_kv(vault_data: &Value, secret: &Value) -> Result<(), String> {
+    use sha2::{Digest, Sha256};
+    let hash = |b: &[u8]| hex::encode(Sha256::digest(b));
+    let want: BTreeMap<String, String> = vault_data
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let text = v
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string());
+                    (k.clone(), hash(text.as_bytes()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let have: BTreeMap<String, String> = secret["data"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| k.as_str() != "_raw")
+                .map(|(k, v)| {
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(v.as_str().unwrap_or_default())
+                        .unwrap_or_default();
+                    (k.clone(), hash(&bytes))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut differ: Vec<String> = want
+        .keys()
+        .chain(have.keys())
+        .filter(|k| want.get(*k) != have.get(*k))
+        .cloned()
+        .collect();
+    differ.sort();
+    differ.dedup();
+    if differ.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "differs from Vault in key(s) {} (compared by SHA-256)",
+            differ.join(", ")
+        ))
+    }
+}

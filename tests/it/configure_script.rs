@@ -1,0 +1,1044 @@
+//! The generated `configure.sh` (and `configure --script`) against a real OpenBao, run as a user
+//! runs it: twice on a fresh Vault, after `configure` and before it, through a pipe; and with
+//! shell metacharacters in every spec field, against a stub `vault` that records its argv.
+
+use crate::support;
+use crate::support::common::*;
+use crate::support::servers::{Bao, Postgres};
+use crate::support::vault_fakes::{
+    login, parse_argv_log, run_script, sa_jwt, FakeTokenReview, VaultCli, API_AUDIENCE,
+};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+const REVIEWER_JWT: &str = "reviewer-jwt-for-script-tests";
+/// The admin of the `rotated` database mount: its password is rotated away by Vault.
+const ROTATED_ADMIN: &str = "vault_admin";
+const ROTATED_PASSWORD: &str = "rotated-admin-initial-password";
+
+fn ca_file(dir: &Path) -> PathBuf {
+    let t = support::cluster_state::now();
+    let (cert, _) = support::cluster_state::certificate("kubernetes", t - 60, t + 86400);
+    let path = dir.join("cluster-ca.crt");
+    std::fs::write(&path, cert).unwrap();
+    path
+}
+
+/// Every kind of Vault-side object: kv v1/v2, two database mounts on one PostgreSQL (one with
+/// `rotateRoot`, its password from a file), a PKI mount with a root CA, the operator's transit
+/// key, kubernetes auth for a Vault outside the cluster with a token reviewer JWT.
+fn spec(pg_port: u16, ca: &Path, pw_file: &Path, k8s_host: &str) -> String {
+    format!(
+        r#"apiVersion: kubectl-vault/v1alpha1
+kind: VaultStack
+cluster: lab
+vault:
+  chart: {{version: 0.30.0}}
+  tls: vault-tls
+operator:
+  chart: {{version: 0.10.0}}
+  clientCache: {{transitMount: vso-transit, keyName: vso-cache, role: vso-operator}}
+apps:
+  - name: api
+    namespace: shop
+    secrets:
+      - name: api-config
+        kv: apps-kv/shop/api
+      - name: api-legacy
+        kv: {{mount: legacy-kv, path: shop/legacy, version: 1}}
+      - name: api-db
+        database: db/shop-api
+      - name: api-report
+        database: {{mount: teams/reports/db, role: report}}
+      - name: api-tls
+        pki: pki/shop
+        commonName: api.shop.svc.cluster.local
+vaultConfig:
+  kubernetesAuth:
+    host: {k8s_host}
+    caCertFrom: file:{ca}
+    disableLocalCaJwt: true
+    tokenReviewer: {{mode: serviceAccount, jwtFrom: env:TEST_REVIEWER_JWT}}
+  databases:
+    db:
+      plugin: postgresql
+      connectionUrl: postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{pg_port}/postgres?sslmode=disable
+      username: postgres
+      passwordFrom: env:TEST_PG_PASSWORD
+      roles:
+        shop-api:
+          defaultTtl: 5m
+          maxTtl: 1h
+          creationStatements:
+            - CREATE ROLE "{{{{name}}}}" WITH LOGIN PASSWORD '{{{{password}}}}' VALID UNTIL '{{{{expiration}}}}';
+    teams/reports/db:
+      plugin: postgresql
+      connectionUrl: postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{pg_port}/postgres?sslmode=disable
+      username: {ROTATED_ADMIN}
+      passwordFrom: file:{pw}
+      rotateRoot: true
+      roles:
+        report:
+          creationStatements:
+            - CREATE ROLE "{{{{name}}}}" WITH LOGIN PASSWORD '{{{{password}}}}' VALID UNTIL '{{{{expiration}}}}';
+  pki:
+    pki:
+      maxLeaseTtl: 87600h
+      rootCA: {{commonName: Lab Root CA, ttl: 87600h}}
+      roles:
+        shop:
+          allowedDomains: [shop.svc.cluster.local]
+          allowSubdomains: true
+          maxTtl: 72h
+"#,
+        ca = ca.display(),
+        pw = pw_file.display(),
+    )
+}
+
+struct Setup {
+    bao: Bao,
+    pg: Postgres,
+    _reviews: FakeTokenReview,
+    cli: VaultCli,
+    _dir: tempfile::TempDir,
+    spec_path: PathBuf,
+    /// `vault-config/lab/configure.sh` as `generate` wrote it.
+    script: PathBuf,
+}
+
+fn setup() -> Option<Setup> {
+    let (Some(bao), Some(pg), Some(cli)) = (Bao::start(), Postgres::start(), VaultCli::new())
+    else {
+        return None;
+    };
+    assert!(pg.login(
+        "postgres",
+        &pg.password,
+        &format!("CREATE ROLE {ROTATED_ADMIN} WITH LOGIN SUPERUSER PASSWORD '{ROTATED_PASSWORD}'")
+    ));
+    let reviews = FakeTokenReview::start(Some(REVIEWER_JWT.into()));
+    let dir = tempfile::tempdir().unwrap();
+    let pw_file = dir.path().join("reports-admin-password");
+    std::fs::write(&pw_file, format!("{ROTATED_PASSWORD}\n")).unwrap();
+    let spec_path = dir.path().join("vault.yaml");
+    std::fs::write(
+        &spec_path,
+        spec(pg.port, &ca_file(dir.path()), &pw_file, &reviews.url),
+    )
+    .unwrap();
+    let out = dir.path().join("gitops");
+    let o = bin()
+        .args([
+            "generate",
+            "-f",
+            spec_path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let script = out.join("vault-config/lab/configure.sh");
+    Some(Setup {
+        bao,
+        pg,
+        _reviews: reviews,
+        cli,
+        _dir: dir,
+        spec_path,
+        script,
+    })
+}
+
+impl Setup {
+    fn env(&self) -> Vec<(&str, &str)> {
+        vec![
+            ("TEST_PG_PASSWORD", self.pg.password.as_str()),
+            ("TEST_REVIEWER_JWT", REVIEWER_JWT),
+        ]
+    }
+
+    fn run_script(&self) -> std::process::Output {
+        run_script(&self.script, &self.cli, &self.bao, &self.env())
+    }
+
+    /// `kubectl vault configure --script | bash`.
+    fn run_piped(&self) -> std::process::Output {
+        let cmd = format!(
+            "'{}' configure --script -f '{}' | bash",
+            env!("CARGO_BIN_EXE_kubectl-vault"),
+            self.spec_path.display()
+        );
+        let mut c = std::process::Command::new("bash");
+        c.args(["-o", "pipefail", "-c", &cmd])
+            .env("PATH", self.cli.path_env())
+            .env("VAULT_ADDR", &self.bao.addr)
+            .env("VAULT_TOKEN", &self.bao.token)
+            .env_remove("VAULT_NAMESPACE");
+        for (k, v) in self.env() {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+
+    fn configure(&self, extra: &[&str]) -> std::process::Output {
+        let mut c = bin();
+        c.args(["configure", "-f", self.spec_path.to_str().unwrap()])
+            .args(extra)
+            .env("VAULT_ADDR", &self.bao.addr)
+            .env("VAULT_TOKEN", &self.bao.token)
+            .env_remove("VAULT_NAMESPACE")
+            .env_remove("VAULT_CACERT");
+        for (k, v) in self.env() {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+
+    /// `configure` finds everything as the spec says.
+    fn assert_nothing_to_do(&self, after: &str) {
+        let o = self.configure(&["--dry-run"]);
+        assert!(
+            o.status.success() && stdout(&o).contains("nothing to do"),
+            "after {after}, configure still has work:\n{}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+
+    /// The app logs in and uses every kind of secret it declares (and only those).
+    fn assert_app_works(&self) {
+        let bao = &self.bao;
+        let (status, token) = login(
+            bao,
+            "kubernetes-lab",
+            "shop-api",
+            &sa_jwt("shop", "api", &["vault"]),
+        );
+        assert_eq!(status, 200, "the app cannot log in");
+        let token = token.unwrap();
+        let (status, cert) = bao.api_as(
+            &token,
+            "POST",
+            "pki/issue/shop",
+            Some(json!({"common_name": "api.shop.svc.cluster.local"})),
+        );
+        assert_eq!(status, 200, "PKI does not issue: {cert}");
+        for path in ["db/creds/shop-api", "teams/reports/db/creds/report"] {
+            let (status, creds) = bao.api_as(&token, "GET", path, None);
+            assert_eq!(status, 200, "{path}: {creds}");
+            assert!(self.pg.login(
+                creds["data"]["username"].as_str().unwrap(),
+                creds["data"]["password"].as_str().unwrap(),
+                "SELECT 1"
+            ));
+        }
+        assert_eq!(
+            bao.api_as(&token, "GET", "apps-kv/data/shop/other", None).0,
+            403
+        );
+        assert_eq!(bao.api_as(&token, "GET", "sys/mounts", None).0, 403);
+    }
+
+    /// No secret was ever on a `vault` command line.
+    fn assert_no_secret_in_argv(&self) {
+        let calls = self.cli.calls();
+        assert!(!calls.is_empty());
+        for call in calls {
+            for arg in call {
+                for secret in [self.pg.password.as_str(), REVIEWER_JWT, ROTATED_PASSWORD] {
+                    assert!(!arg.contains(secret), "a secret on the command line: {arg}");
+                }
+            }
+        }
+    }
+}
+
+fn ok(what: &str, o: &std::process::Output) {
+    assert!(
+        o.status.success(),
+        "{what}: exit {:?}\n{}{}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+}
+
+#[test]
+fn the_script_runs_twice_on_a_fresh_vault_and_agrees_with_configure() {
+    let Some(s) = setup() else { return };
+    let first = s.run_script();
+    ok("first run", &first);
+    assert!(
+        stdout(&first).contains("created a root CA in pki/"),
+        "{}",
+        stdout(&first)
+    );
+    // The rotated admin password works no more: only Vault knows it.
+    assert!(!s.pg.login(ROTATED_ADMIN, ROTATED_PASSWORD, "SELECT 1"));
+    let second = s.run_script();
+    ok("second run", &second);
+    assert!(
+        !stdout(&second).contains("created a root CA"),
+        "{}",
+        stdout(&second)
+    );
+    assert!(
+        stdout(&second).contains("secrets engine apps-kv/ already enabled")
+            && stdout(&second).contains("secrets engine legacy-kv/ already enabled"),
+        "{}",
+        stdout(&second)
+    );
+    s.assert_app_works();
+    s.assert_no_secret_in_argv();
+    // Exactly one issuer: the second run did not make another root CA.
+    let issuers = s.bao.api("GET", "pki/issuers?list=true", None).1;
+    assert_eq!(
+        issuers["data"]["keys"].as_array().unwrap().len(),
+        1,
+        "{issuers}"
+    );
+
+    // configure sees everything as its own and as wanted.
+    s.assert_nothing_to_do("the script");
+    // And `configure --script | bash` runs clean on top, self-contained.
+    ok("configure --script | bash", &s.run_piped());
+    s.assert_nothing_to_do("configure --script | bash");
+    s.assert_app_works();
+    s.assert_no_secret_in_argv();
+}
+
+#[test]
+fn configure_first_then_the_script_runs_clean() {
+    let Some(s) = setup() else { return };
+    ok("configure", &s.configure(&[]));
+    s.assert_nothing_to_do("configure");
+    let o = s.run_script();
+    ok("the script after configure", &o);
+    assert!(!stdout(&o).contains("created a root CA"), "{}", stdout(&o));
+    s.assert_nothing_to_do("configure, then the script");
+    ok("configure --script | bash", &s.run_piped());
+    s.assert_nothing_to_do("configure --script | bash");
+    s.assert_app_works();
+    s.assert_no_secret_in_argv();
+    // The script checks what it needs before changing anything.
+    let before = support::vault_fakes::vault_state(&s.bao, "kubernetes-lab");
+    let o = run_script(
+        &s.script,
+        &s.cli,
+        &s.bao,
+        &[
+            ("TEST_PG_PASSWORD", ""),
+            ("TEST_REVIEWER_JWT", REVIEWER_JWT),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("set TEST_PG_PASSWORD"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        support::vault_fakes::vault_state(&s.bao, "kubernetes-lab"),
+        before
+    );
+    // A mount of the spec's path with another kv version stops both routes alike.
+    s.bao.api("DELETE", "sys/mounts/legacy-kv", None);
+    s.bao.api(
+        "POST",
+        "sys/mounts/legacy-kv",
+        Some(json!({"type": "kv", "options": {"version": "2"}})),
+    );
+    let o = s.run_script();
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("legacy-kv/ exists as a kv-v2 engine, not kv"),
+        "{}",
+        stderr(&o)
+    );
+    let o = s.configure(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("legacy-kv/ exists as kv"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// fixtures/long-forms.yaml, pointed at the test's servers (and PostgreSQL for its database).
+fn long_forms(pg_port: u16, ca: &Path, k8s_host: &str) -> String {
+    let text = std::fs::read_to_string(fixture("long-forms.yaml")).unwrap();
+    let mut spec: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let vc = &mut spec["vaultConfig"];
+    vc["kubernetesAuth"]["host"] = k8s_host.into();
+    vc["kubernetesAuth"]["caCertFrom"] = format!("file:{}", ca.display()).into();
+    vc["kubernetesAuth"]["tokenReviewer"]["jwtFrom"] = "env:TEST_REVIEWER_JWT".into();
+    let db = &mut vc["databases"]["teams/jobs/db"];
+    db["plugin"] = "postgresql".into();
+    db["connectionUrl"] = format!(
+        "postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{pg_port}/postgres?sslmode=disable"
+    )
+    .into();
+    db["username"] = "postgres".into();
+    db["passwordFrom"] = "env:TEST_PG_PASSWORD".into();
+    db["roles"]["worker"]["creationStatements"] = serde_yaml::to_value(vec![
+        "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
+    ])
+    .unwrap();
+    serde_yaml::to_string(&spec).unwrap()
+}
+
+#[test]
+fn a_database_mount_with_slashes_configures_through_both_routes() {
+    let Some(pg) = Postgres::start() else { return };
+    let reviews = FakeTokenReview::start(Some(REVIEWER_JWT.into()));
+    let dir = tempfile::tempdir().unwrap();
+    let spec_path = dir.path().join("long-forms.yaml");
+    std::fs::write(
+        &spec_path,
+        long_forms(pg.port, &ca_file(dir.path()), &reviews.url),
+    )
+    .unwrap();
+    let env = [
+        ("TEST_PG_PASSWORD", pg.password.as_str()),
+        ("TEST_REVIEWER_JWT", REVIEWER_JWT),
+    ];
+    let configure = |bao: &Bao, extra: &[&str]| {
+        let mut c = bin();
+        c.args(["configure", "-f", spec_path.to_str().unwrap()])
+            .args(extra)
+            .env("VAULT_ADDR", &bao.addr)
+            .env("VAULT_TOKEN", &bao.token)
+            .envs(env);
+        c.output().unwrap()
+    };
+    let check = |bao: &Bao| {
+        let config = bao.api("GET", "teams/jobs/db/config/teams-jobs-db", None);
+        assert_eq!(config.0, 200, "{}", config.1);
+        let role = bao.api("GET", "teams/jobs/db/roles/worker", None).1;
+        assert_eq!(role["data"]["db_name"], "teams-jobs-db");
+        let (status, token) = login(
+            bao,
+            "kubernetes",
+            "jobs-worker",
+            &sa_jwt("jobs", "worker", &["vault"]),
+        );
+        assert_eq!(status, 200);
+        let token = token.unwrap();
+        let (status, creds) = bao.api_as(&token, "GET", "teams/jobs/db/creds/worker", None);
+        assert_eq!(status, 200, "{creds}");
+        bao.api(
+            "POST",
+            "teams/jobs/kv/data/worker/config",
+            Some(json!({"data": {"a": "b"}})),
+        );
+        assert_eq!(
+            bao.api_as(&token, "GET", "teams/jobs/kv/data/worker/config", None)
+                .0,
+            200
+        );
+    };
+
+    // Through the API, twice.
+    let Some(bao) = Bao::start() else { return };
+    let o = configure(&bao, &[]);
+    ok("configure", &o);
+    check(&bao);
+    let o = configure(&bao, &["--dry-run"]);
+    assert!(stdout(&o).contains("nothing to do"), "{}", stdout(&o));
+
+    // Through the script, twice, on a fresh Vault; then configure agrees.
+    let Some(bao) = Bao::start() else { return };
+    let Some(cli) = VaultCli::new() else { return };
+    let o = bin()
+        .args(["configure", "--script", "-f", spec_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    ok("configure --script", &o);
+    let script = dir.path().join("configure.sh");
+    std::fs::write(&script, &o.stdout).unwrap();
+    ok("first run", &run_script(&script, &cli, &bao, &env));
+    ok("second run", &run_script(&script, &cli, &bao, &env));
+    check(&bao);
+    let o = configure(&bao, &["--dry-run"]);
+    assert!(stdout(&o).contains("nothing to do"), "{}", stdout(&o));
+}
+
+#[test]
+fn client_jwt_token_review_logs_apps_in_with_their_own_tokens() {
+    let Some(bao) = Bao::start() else { return };
+    // The fake API server accepts a caller's own token only when it carries its audience.
+    let reviews = FakeTokenReview::start(None);
+    let dir = tempfile::tempdir().unwrap();
+    let spec_path = dir.path().join("vault.yaml");
+    std::fs::write(
+        &spec_path,
+        format!(
+            "apiVersion: kubectl-vault/v1alpha1\nkind: VaultStack\ncluster: lab\nvault:\n  chart: {{version: 0.30.0}}\n  tls: vault-tls\noperator:\n  chart: {{version: 0.10.0}}\n  address: https://vault.example.com:8200\napps:\n  - name: api\n    namespace: shop\n    secrets:\n      - name: api-config\n        kv: apps-kv/shop/api\nvaultConfig:\n  kubernetesAuth:\n    host: {}\n    caCertFrom: file:{}\n    disableLocalCaJwt: true\n    tokenReviewer: {{mode: client}}\n",
+            reviews.url,
+            ca_file(dir.path()).display()
+        ),
+    )
+    .unwrap();
+
+    // The tree binds the app's ServiceAccount to system:auth-delegator, and its tokens carry
+    // the API server's audience besides Vault's.
+    let out = dir.path().join("gitops");
+    let o = bin()
+        .args([
+            "generate",
+            "-f",
+            spec_path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    ok("generate", &o);
+    let binding =
+        std::fs::read_to_string(out.join("infrastructure/lab/vault/token-review.yaml")).unwrap();
+    assert!(
+        binding.contains("kind: ClusterRoleBinding")
+            && binding.contains("name: \"system:auth-delegator\""),
+        "{binding}"
+    );
+    assert!(
+        binding.contains("    name: api\n    namespace: shop\n"),
+        "{binding}"
+    );
+    assert!(
+        !binding.contains("kind: ServiceAccount\nmetadata"),
+        "{binding}"
+    );
+    let auth = std::fs::read_to_string(out.join("apps/lab/shop/api/vaultauth.yaml")).unwrap();
+    assert!(
+        auth.contains("- vault") && auth.contains(API_AUDIENCE),
+        "{auth}"
+    );
+    let kustomization =
+        std::fs::read_to_string(out.join("infrastructure/lab/vault/kustomization.yaml")).unwrap();
+    assert!(
+        kustomization.contains("- token-review.yaml"),
+        "{kustomization}"
+    );
+
+    let o = bin()
+        .args(["configure", "-f", spec_path.to_str().unwrap()])
+        .env("VAULT_ADDR", &bao.addr)
+        .env("VAULT_TOKEN", &bao.token)
+        .output()
+        .unwrap();
+    ok("configure", &o);
+    let config = bao.api("GET", "auth/kubernetes-lab/config", None).1["data"].clone();
+    assert_eq!(config["token_reviewer_jwt_set"], false, "{config}");
+    let jwt = sa_jwt("shop", "api", &["vault", API_AUDIENCE]);
+    let (status, token) = login(&bao, "kubernetes-lab", "shop-api", &jwt);
+    assert_eq!(status, 200, "{:?}", reviews.reviews.lock().unwrap());
+    assert!(reviews
+        .reviews
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|(bearer, _, _)| bearer == &jwt));
+    bao.api(
+        "POST",
+        "apps-kv/data/shop/api",
+        Some(json!({"data": {"a": "b"}})),
+    );
+    assert_eq!(
+        bao.api_as(&token.unwrap(), "GET", "apps-kv/data/shop/api", None)
+            .0,
+        200
+    );
+    // A token for Vault only (what broke logins, hashicorp/vault-secrets-operator#379).
+    assert_eq!(
+        login(
+            &bao,
+            "kubernetes-lab",
+            "shop-api",
+            &sa_jwt("shop", "api", &["vault"])
+        )
+        .0,
+        403
+    );
+}
+
+// ---------- hostile values ----------
+
+/// A `vault` that changes nothing: it records each call's argv as the vault CLI would read
+/// its values (`k=\@v` is `k=@v`; `k=@FILE` is the file's content; `k=-` and `-` are stdin),
+/// finds no existing mount, auth method, connection or issuer, and succeeds.
+const STUB_VAULT: &str = r#"#!/bin/bash
+exec 3>>"$STUB_LOG"
+printf '%s\0' "$#" >&3
+for a in "$@"; do
+  case "$a" in
+    -) v=$(cat; printf .); a="${v%.}" ;;
+    -*) ;;
+    *=\\@*) a="${a%%=\\@*}=@${a#*=\\@}" ;;
+    *=@*) f="${a#*=@}"; if [ -r "$f" ]; then v=$(cat <"$f"; printf .); a="${a%%=@*}=${v%.}"; else a="${a%%=@*}=<cannot read $f>"; fi ;;
+    *=-) v=$(cat; printf .); a="${a%=-}=${v%.}" ;;
+  esac
+  printf '%s\0' "$a" >&3
+done
+case "$1" in
+  read) case "${*: -1}" in */config/issuers) exit 0 ;; *) echo "No value found" >&2; exit 2 ;; esac ;;
+  audit) [ "$2" = list ] && echo '{}' ;;
+esac
+exit 0
+"#;
+
+fn set(v: &mut serde_yaml::Value, path: &[&str], value: &str) {
+    let mut cur = v;
+    for key in path {
+        cur = match key.parse::<usize>() {
+            Ok(i) => &mut cur[i],
+            Err(_) => &mut cur[*key],
+        };
+    }
+    *cur = value.into();
+}
+
+fn rename(v: &mut serde_yaml::Value, path: &[&str], from: &str, to: &str) {
+    let mut cur = &mut *v;
+    for key in path {
+        cur = &mut cur[*key];
+    }
+    let map = cur.as_mapping_mut().unwrap();
+    let item = map.remove(from).unwrap();
+    map.insert(to.into(), item);
+}
+
+const HOSTILE_BASE: &str = r#"apiVersion: kubectl-vault/v1alpha1
+kind: VaultStack
+cluster: lab
+vault:
+  chart: {version: 0.30.0}
+  tls: vault-tls
+operator:
+  chart: {version: 0.10.0}
+  clientCache: {transitMount: vso-transit, keyName: vso-cache, role: vso-operator}
+apps:
+  - name: api
+    namespace: shop
+    serviceAccount: api-sa
+    role: api-role
+    audiences: [vault]
+    secrets:
+      - name: api-config
+        kv: {mount: apps-kv, path: shop/api}
+      - name: api-db
+        database: {mount: db, role: shop-api}
+      - name: api-tls
+        pki: {mount: pki, role: shop}
+        commonName: api.shop.svc.cluster.local
+      - name: api-aws
+        dynamic: {mount: aws, path: creds/deploy}
+vaultConfig:
+  tokenPeriod: 2h
+  kubernetesAuth:
+    mount: kubernetes
+    host: https://k8s.example.com:6443
+    caCertFrom: file:ca.crt
+    disableLocalCaJwt: true
+    tokenReviewer: {mode: serviceAccount, jwtFrom: file:reviewer.jwt}
+  databases:
+    db:
+      plugin: postgresql
+      connectionUrl: "postgresql://{{username}}:{{password}}@db:5432/postgres"
+      username: vault_admin
+      passwordFrom: file:pg.pw
+      connectionName: shop-db
+      roles:
+        shop-api:
+          defaultTtl: 5m
+          maxTtl: 1h
+          creationStatements: [CREATE ROLE x]
+          revocationStatements: [DROP ROLE x]
+  pki:
+    pki:
+      maxLeaseTtl: 87600h
+      rootCA: {commonName: Lab Root CA, ttl: 87600h}
+      roles:
+        shop:
+          allowedDomains: [shop.svc.cluster.local]
+          allowSubdomains: true
+          maxTtl: 72h
+  audit:
+    type: file
+    path: file
+    options: {file_path: /vault/audit.log}
+"#;
+
+type Mutation = fn(&mut serde_yaml::Value, &str);
+
+/// Every spec field whose value reaches the script, and how to put a value there.
+fn hostile_fields() -> Vec<(&'static str, Mutation)> {
+    vec![
+        ("cluster", |v, p| set(v, &["cluster"], p)),
+        ("kubernetesAuth.mount", |v, p| {
+            set(v, &["vaultConfig", "kubernetesAuth", "mount"], p)
+        }),
+        ("kubernetesAuth.host", |v, p| {
+            set(
+                v,
+                &["vaultConfig", "kubernetesAuth", "host"],
+                &format!("https://k8s/{p}"),
+            )
+        }),
+        ("kubernetesAuth.caCertFrom", |v, p| {
+            set(
+                v,
+                &["vaultConfig", "kubernetesAuth", "caCertFrom"],
+                &format!("file:{p}"),
+            )
+        }),
+        ("tokenReviewer.jwtFrom file", |v, p| {
+            set(
+                v,
+                &["vaultConfig", "kubernetesAuth", "tokenReviewer", "jwtFrom"],
+                &format!("file:{p}"),
+            )
+        }),
+        ("tokenReviewer.jwtFrom env", |v, p| {
+            set(
+                v,
+                &["vaultConfig", "kubernetesAuth", "tokenReviewer", "jwtFrom"],
+                &format!("env:{p}"),
+            )
+        }),
+        ("tokenPeriod", |v, p| {
+            set(v, &["vaultConfig", "tokenPeriod"], p)
+        }),
+        ("databases.<mount>", |v, p| {
+            rename(v, &["vaultConfig", "databases"], "db", p);
+            set(v, &["apps", "0", "secrets", "1", "database", "mount"], p);
+        }),
+        ("databases.connectionUrl", |v, p| {
+            set(
+                v,
+                &["vaultConfig", "databases", "db", "connectionUrl"],
+                &format!("postgresql://{{{{username}}}}:{{{{password}}}}@{p}"),
+            )
+        }),
+        ("databases.username", |v, p| {
+            set(v, &["vaultConfig", "databases", "db", "username"], p)
+        }),
+        ("databases.passwordFrom file", |v, p| {
+            set(
+                v,
+                &["vaultConfig", "databases", "db", "passwordFrom"],
+                &format!("file:{p}"),
+            )
+        }),
+        ("databases.passwordFrom env", |v, p| {
+            set(
+                v,
+                &["vaultConfig", "databases", "db", "passwordFrom"],
+                &format!("env:{p}"),
+            )
+        }),
+        ("databases.connectionName", |v, p| {
+            set(v, &["vaultConfig", "databases", "db", "connectionName"], p)
+        }),
+        ("databases.roles.<name>", |v, p| {
+            rename(
+                v,
+                &["vaultConfig", "databases", "db", "roles"],
+                "shop-api",
+                p,
+            );
+            set(v, &["apps", "0", "secrets", "1", "database", "role"], p);
+        }),
+        ("databases.roles.creationStatements", |v, p| {
+            set(
+                v,
+                &[
+                    "vaultConfig",
+                    "databases",
+                    "db",
+                    "roles",
+                    "shop-api",
+                    "creationStatements",
+                    "0",
+                ],
+                p,
+            )
+        }),
+        ("databases.roles.revocationStatements", |v, p| {
+            set(
+                v,
+                &[
+                    "vaultConfig",
+                    "databases",
+                    "db",
+                    "roles",
+                    "shop-api",
+                    "revocationStatements",
+                    "0",
+                ],
+                p,
+            )
+        }),
+        ("databases.roles.defaultTtl", |v, p| {
+            set(
+                v,
+                &[
+                    "vaultConfig",
+                    "databases",
+                    "db",
+                    "roles",
+                    "shop-api",
+                    "defaultTtl",
+                ],
+                p,
+            )
+        }),
+        ("pki.<mount>", |v, p| {
+            rename(v, &["vaultConfig", "pki"], "pki", p);
+            set(v, &["apps", "0", "secrets", "2", "pki", "mount"], p);
+        }),
+        ("pki.maxLeaseTtl", |v, p| {
+            set(v, &["vaultConfig", "pki", "pki", "maxLeaseTtl"], p)
+        }),
+        ("pki.rootCA.commonName", |v, p| {
+            set(v, &["vaultConfig", "pki", "pki", "rootCA", "commonName"], p)
+        }),
+        ("pki.rootCA.ttl", |v, p| {
+            set(v, &["vaultConfig", "pki", "pki", "rootCA", "ttl"], p)
+        }),
+        ("pki.roles.<name>", |v, p| {
+            rename(v, &["vaultConfig", "pki", "pki", "roles"], "shop", p);
+            set(v, &["apps", "0", "secrets", "2", "pki", "role"], p);
+        }),
+        ("pki.roles.allowedDomains", |v, p| {
+            set(
+                v,
+                &[
+                    "vaultConfig",
+                    "pki",
+                    "pki",
+                    "roles",
+                    "shop",
+                    "allowedDomains",
+                    "0",
+                ],
+                p,
+            )
+        }),
+        ("pki.roles.maxTtl", |v, p| {
+            set(
+                v,
+                &["vaultConfig", "pki", "pki", "roles", "shop", "maxTtl"],
+                p,
+            )
+        }),
+        ("audit.path", |v, p| {
+            set(v, &["vaultConfig", "audit", "path"], p)
+        }),
+        ("audit.type", |v, p| {
+            set(v, &["vaultConfig", "audit", "type"], p)
+        }),
+        ("audit.options.<key>", |v, p| {
+            rename(v, &["vaultConfig", "audit", "options"], "file_path", p)
+        }),
+        ("audit.options value", |v, p| {
+            set(v, &["vaultConfig", "audit", "options", "file_path"], p)
+        }),
+        ("apps.name", |v, p| set(v, &["apps", "0", "name"], p)),
+        ("apps.namespace", |v, p| {
+            set(v, &["apps", "0", "namespace"], p)
+        }),
+        ("apps.serviceAccount", |v, p| {
+            set(v, &["apps", "0", "serviceAccount"], p)
+        }),
+        ("apps.role", |v, p| set(v, &["apps", "0", "role"], p)),
+        ("apps.audiences", |v, p| {
+            set(v, &["apps", "0", "audiences", "0"], p)
+        }),
+        ("kv.mount", |v, p| {
+            set(v, &["apps", "0", "secrets", "0", "kv", "mount"], p)
+        }),
+        ("kv.path", |v, p| {
+            set(v, &["apps", "0", "secrets", "0", "kv", "path"], p)
+        }),
+        ("dynamic.mount", |v, p| {
+            set(v, &["apps", "0", "secrets", "3", "dynamic", "mount"], p)
+        }),
+        ("dynamic.path", |v, p| {
+            set(v, &["apps", "0", "secrets", "3", "dynamic", "path"], p)
+        }),
+        ("clientCache.transitMount", |v, p| {
+            set(v, &["operator", "clientCache", "transitMount"], p)
+        }),
+        ("clientCache.keyName", |v, p| {
+            set(v, &["operator", "clientCache", "keyName"], p)
+        }),
+        ("clientCache.role", |v, p| {
+            set(v, &["operator", "clientCache", "role"], p)
+        }),
+    ]
+}
+
+/// Whether `arg` (as the vault CLI reads it) carries `payload` unchanged.
+fn carries(arg: &str, payload: &str) -> bool {
+    arg == payload
+        || arg.ends_with(&format!("={payload}"))
+        || arg.contains(&format!("/{payload}"))
+        || arg.contains(&format!("{payload}/"))
+        || arg.contains(&format!("\"{payload}\""))
+        || (payload.len() > 3 && arg.contains(payload))
+}
+
+#[test]
+fn shell_metacharacters_in_any_field_never_run_and_arrive_intact() {
+    let payloads = [
+        "k8s;touch${IFS}PWNED;x",
+        "$(touch${IFS}PWNED)`touch${IFS}PWNED`'x\"",
+        "a\ntouch PWNED\n#",
+        "x|touch PWNED&&touch PWNED>PWNED",
+        "@PWNED-FILE",
+        "-",
+    ];
+    let work = tempfile::tempdir().unwrap();
+    let stub_dir = tempfile::tempdir().unwrap();
+    let stub = stub_dir.path().join("vault");
+    std::fs::write(&stub, STUB_VAULT).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path_env = format!(
+        "{}:{}",
+        stub_dir.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let mut accepted = 0;
+    let mut refused = Vec::new();
+    for (field, mutate) in hostile_fields() {
+        for payload in payloads {
+            let case = format!("{field} = {payload:?}");
+            let dir = tempfile::tempdir_in(work.path()).unwrap();
+            let cwd = dir.path();
+            let marker = format!("content-of-{}", field.replace(' ', "-"));
+            for f in ["ca.crt", "reviewer.jwt", "pg.pw"] {
+                std::fs::write(cwd.join(f), format!("{marker}-{f}")).unwrap();
+            }
+            let is_file_field = field.ends_with(" file") || field.ends_with("caCertFrom");
+            if is_file_field {
+                std::fs::write(cwd.join(payload), &marker).unwrap();
+            }
+            let mut spec: serde_yaml::Value = serde_yaml::from_str(HOSTILE_BASE).unwrap();
+            mutate(&mut spec, payload);
+            let spec_path = cwd.join("vault.yaml");
+            std::fs::write(&spec_path, serde_yaml::to_string(&spec).unwrap()).unwrap();
+
+            let o = bin()
+                .args(["configure", "--script", "-f", "vault.yaml"])
+                .current_dir(cwd)
+                .output()
+                .unwrap();
+            let out = cwd.join("gitops");
+            let g = bin()
+                .args(["generate", "-f", "vault.yaml", "--out"])
+                .arg(&out)
+                .current_dir(cwd)
+                .output()
+                .unwrap();
+            assert_eq!(
+                o.status.code(),
+                g.status.code(),
+                "{case}: configure --script and generate disagree: {}{}",
+                stderr(&o),
+                stderr(&g)
+            );
+            match o.status.code() {
+                Some(2) => {
+                    refused.push(case);
+                    continue;
+                }
+                Some(0) => accepted += 1,
+                other => panic!("{case}: exit {other:?}: {}", stderr(&o)),
+            }
+            let printed = cwd.join("printed.sh");
+            std::fs::write(&printed, &o.stdout).unwrap();
+            let generated = std::fs::read_dir(out.join("vault-config"))
+                .unwrap()
+                .flatten()
+                .map(|d| d.path().join("configure.sh"))
+                .find(|p| p.exists())
+                .unwrap_or_else(|| panic!("{case}: no generated configure.sh"));
+            for script in [printed, generated] {
+                let log = cwd.join("argv.log");
+                let _ = std::fs::remove_file(&log);
+                let r = std::process::Command::new("bash")
+                    .arg(&script)
+                    .current_dir(cwd)
+                    .env("PATH", &path_env)
+                    .env("STUB_LOG", &log)
+                    .output()
+                    .unwrap();
+                assert!(
+                    r.status.success(),
+                    "{case}: {} exit {:?}\n{}{}",
+                    script.display(),
+                    r.status.code(),
+                    stdout(&r),
+                    stderr(&r)
+                );
+                assert!(
+                    !cwd.join("PWNED").exists(),
+                    "{case}: {} ran an injected command",
+                    script.display()
+                );
+                let args: Vec<String> = parse_argv_log(&log).into_iter().flatten().collect();
+                // The whole value as the spec holds it (some fields embed the payload).
+                let whole = match field {
+                    "kubernetesAuth.host" => format!("https://k8s/{payload}"),
+                    "databases.connectionUrl" => {
+                        format!("postgresql://{{{{username}}}}:{{{{password}}}}@{payload}")
+                    }
+                    "audit.options.<key>" => format!("{payload}=/vault/audit.log"),
+                    _ => payload.to_string(),
+                };
+                let wanted = if is_file_field {
+                    marker.as_str()
+                } else {
+                    whole.as_str()
+                };
+                assert!(
+                    args.iter().any(|a| carries(a, wanted)),
+                    "{case}: {} never handed `{wanted}` to vault intact:\n{args:#?}",
+                    script.display()
+                );
+                assert!(
+                    !args.iter().any(|a| a.contains("<cannot read")),
+                    "{case}: vault would read a file the spec did not name:\n{args:#?}"
+                );
+            }
+        }
+    }
+    // Both outcomes occur: the test exercises the quoting, not only the validation.
+    assert!(
+        accepted >= 20,
+        "only {accepted} hostile specs were accepted; refused: {refused:#?}"
+    );
+}
+
+/// The script a user reviews (or pipes to bash), pinned whole for the richest fixture.
+#[test]
+fn the_script_as_printed() {
+    let o = bin()
+        .args([
+            "configure",
+            "-f",
+            fixture("example.yaml").to_str().unwrap(),
+            "--script",
+        ])
+        .env_remove("VAULT_ADDR")
+        .env_remove("VAULT_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    redactions(&[(&fixture(""), "FIXTURES")])
+        .bind(|| insta::assert_snapshot!("script_example", stdout(&o)));
+}

@@ -1,0 +1,137 @@
+//! One snapshot per class of message a user reads on stderr, beyond the bad-spec corpus
+//! (bad_specs.rs): spec warnings, warnings made errors by --strict, a self-check failure
+//! (a bug, exit 70), and environment errors (exit 3) of each command that meets the outside.
+
+use crate::support::common::*;
+use std::process::Output;
+
+fn settle(o: &Output, code: i32, name: &str, dirs: &[(&std::path::Path, &str)]) {
+    assert_eq!(o.status.code(), Some(code), "{name}: {}", stderr(o));
+    let mut paths = vec![(fixture(""), "FIXTURES".to_string())];
+    paths.extend(dirs.iter().map(|(p, n)| (p.to_path_buf(), n.to_string())));
+    let paths: Vec<_> = paths
+        .iter()
+        .map(|(p, n)| (p.as_path(), n.as_str()))
+        .collect();
+    redactions(&paths).bind(|| insta::assert_snapshot!(name, stderr(o)));
+}
+
+#[test]
+fn warnings_are_printed_and_the_run_goes_on() {
+    let out = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "generate",
+        "-f",
+        fixture("minimal.yaml").to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    settle(&o, 0, "warning", &[(out.path(), "OUT")]);
+}
+
+#[test]
+fn strict_makes_warnings_errors() {
+    let out = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "generate",
+        "--strict",
+        "-f",
+        fixture("minimal.yaml").to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    settle(&o, 2, "warning_strict", &[(out.path(), "OUT")]);
+    assert!(read_tree(out.path()).is_empty(), "nothing written");
+}
+
+/// A template override that breaks what the self-check guarantees: the run stops as a bug
+/// (exit 70) before writing anything, naming each broken file and the template it came from.
+#[test]
+fn a_self_check_failure_is_an_internal_error() {
+    let templates = tempfile::tempdir().unwrap();
+    std::fs::create_dir(templates.path().join("vso")).unwrap();
+    std::fs::write(
+        templates.path().join("vso/vaultauth.yaml.j2"),
+        "apiVersion: secrets.hashicorp.com/v1beta1\nkind: VaultAuth\nmetadata:\n  name: api\n  namespace: elsewhere\nspec:\n  method: kubernetes\n  mount: kubernetes\n  kubernetes:\n    role: x\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "generate",
+        "-f",
+        fixture("minimal.yaml").to_str().unwrap(),
+        "--templates",
+        templates.path().to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    settle(
+        &o,
+        70,
+        "self_check_failure",
+        &[(templates.path(), "TEMPLATES")],
+    );
+    assert!(read_tree(out.path()).is_empty(), "nothing written");
+}
+
+#[test]
+fn a_missing_spec_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("vault.yaml");
+    let o = run(&["generate", "-f", missing.to_str().unwrap()]);
+    settle(&o, 2, "missing_spec", &[(dir.path(), "TMP")]);
+}
+
+#[test]
+fn commit_outside_a_git_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "commit",
+        "-f",
+        fixture("minimal.yaml").to_str().unwrap(),
+        "--repo",
+        dir.path().join("fleet").to_str().unwrap(),
+    ]);
+    // A wrong --repo is a usage error: nothing outside the tool failed.
+    settle(&o, 2, "commit_not_a_repository", &[(dir.path(), "TMP")]);
+}
+
+#[test]
+fn configure_with_vault_unreachable() {
+    // A port nothing listens on.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let o = bin()
+        .args([
+            "configure",
+            "-f",
+            fixture("minimal.yaml").to_str().unwrap(),
+            "--dry-run",
+        ])
+        .env("VAULT_ADDR", format!("http://127.0.0.1:{port}"))
+        .env("VAULT_TOKEN", "t")
+        .env_remove("VAULT_CACERT")
+        .env_remove("VAULT_NAMESPACE")
+        .output()
+        .unwrap();
+    settle(&o, 3, "environment_vault_unreachable", &[]);
+}
+
+#[test]
+fn configure_without_a_token() {
+    let o = bin()
+        .args([
+            "configure",
+            "-f",
+            fixture("minimal.yaml").to_str().unwrap(),
+            "--dry-run",
+        ])
+        .env("VAULT_ADDR", "http://127.0.0.1:1")
+        .env("HOME", tempfile::tempdir().unwrap().path())
+        .env_remove("VAULT_TOKEN")
+        .output()
+        .unwrap();
+    settle(&o, 2, "vault_no_token", &[]);
+}

@@ -1,0 +1,57 @@
+//! What `--help`, `--version` and a usage error print, pinned by snapshots: the help text is
+//! the reference most users read first.
+
+use crate::support::common::*;
+
+/// Runs the binary at a fixed terminal width, so the wrapping is the same everywhere.
+fn text(args: &[&str]) -> (Option<i32>, String, String) {
+    let o = bin().args(args).env("COLUMNS", "100").output().unwrap();
+    (o.status.code(), stdout(&o), stderr(&o))
+}
+
+#[test]
+fn help_of_every_command() {
+    for (name, args) in [
+        ("help", &["--help"][..]),
+        ("help_short", &["-h"]),
+        ("help_init", &["init", "--help"]),
+        ("help_generate", &["generate", "--help"]),
+        ("help_commit", &["commit", "--help"]),
+        ("help_verify", &["verify", "--help"]),
+        ("help_configure", &["configure", "--help"]),
+    ] {
+        let (code, out, err) = text(args);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        assert_eq!(err, "", "{args:?}");
+        insta::assert_snapshot!(name, out);
+    }
+}
+
+#[test]
+fn the_help_subcommand_prints_the_same_as_the_flag() {
+    for cmd in ["init", "generate", "commit", "verify", "configure"] {
+        assert_eq!(text(&["help", cmd]).1, text(&[cmd, "--help"]).1, "{cmd}");
+    }
+}
+
+#[test]
+fn version() {
+    let (code, out, _) = text(&["--version"]);
+    assert_eq!(code, Some(0));
+    redactions(&[]).bind(|| insta::assert_snapshot!("version", out));
+}
+
+#[test]
+fn usage_errors_exit_2_and_say_what_is_wrong() {
+    for (name, args) in [
+        ("usage_no_command", &[][..]),
+        ("usage_unknown_command", &["genrate"]),
+        ("usage_unknown_flag", &["generate", "--ouput", "x"]),
+        ("usage_bad_value", &["verify", "-o", "yaml"]),
+    ] {
+        let (code, out, err) = text(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert_eq!(out, "", "{args:?}");
+        insta::assert_snapshot!(name, err);
+    }
+}

@@ -1,8 +1,0 @@
-//! Test support: the fake API server, cluster states shaped as VSO and Flux write them, and
-//! real OpenBao and PostgreSQL servers.
-#![allow(dead_code)]
-
-pub mod cluster_state;
-pub mod fake_apiserver;
-pub mod servers;
-pub mod vault_fakes;
