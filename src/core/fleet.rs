@@ -323,7 +323,11 @@ fn merge(
     patch.remove(WITHOUT_APPS);
     let overlay_apps = patch.remove("apps");
     deep_merge(&mut merged, &Value::Mapping(patch));
-    let mut rules = vec![(String::new(), vec![at.clone(), "defaults".to_string()])];
+    let mut rules = vec![
+        (String::new(), vec![at.clone(), "defaults".to_string()]),
+        // The merged spec's `cluster` is the entry's `name`.
+        ("cluster".to_string(), vec![format!("{at}.{NAME}")]),
+    ];
     // Apps: by namespace/name; an overlay app patches the default one of the same key.
     let mut apps: Vec<(Value, Vec<String>)> = defaults
         .get("apps")

@@ -668,6 +668,11 @@ fn bad_fleet_specs_name_the_line_and_the_field_and_write_nothing() {
             "(cluster production)",
         ],
     );
+    // A cluster name that cannot name folders and Vault objects: at the entry's `name`.
+    assert_bad_fleet(
+        &fleet.replace("  - name: staging\n", "  - name: Staging_1\n"),
+        &["fleet.yaml:56:", "clusters[0].name:"],
+    );
     // The defaults cannot name a cluster.
     assert_bad_fleet(
         &fleet.replace("defaults:\n", "defaults:\n  cluster: homelab\n"),
