@@ -231,6 +231,23 @@ pub(crate) fn serde_error(
         d.location = index.key(&path).or(yaml_location.map(to_location));
         return d;
     }
+    // Every enum of the spec: "unknown variant `vault`, expected `serviceAccount` or `client`".
+    if let Some(rest) = raw.strip_prefix("unknown variant `") {
+        let (value, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let mut d = Diagnostic::error(&path, format!("`{value}` is not one of the allowed values"));
+        d = match diagnostic::did_you_mean(value, candidates.iter().copied()) {
+            Some(best) => d.with_hint(format!(
+                "did you mean `{best}`? allowed: {}",
+                candidates.join(", ")
+            )),
+            None => d.with_hint(format!("use one of: {}", candidates.join(", "))),
+        };
+        d.location = yaml_location
+            .map(to_location)
+            .or_else(|| index.value(&path));
+        return d;
+    }
     if let Some(rest) = raw.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or(rest);
         let full = join_path(&path, field);
