@@ -75,7 +75,15 @@ pub fn load(spec_path: &Path, strict: bool) -> Result<Loaded, Error> {
         return Err(Error::usage(errors.render()));
     }
     let warnings = render_all(&findings.warnings);
-    let stack = model::build(&sourced.spec, &sourced.file_name);
+    let spec = validate::typed(sourced.spec, &sourced.index).map_err(|found| {
+        let errors = spec::SpecErrors {
+            file_name: sourced.file_name.clone(),
+            source: sourced.source.clone(),
+            diagnostics: found.errors,
+        };
+        Error::usage(errors.render())
+    })?;
+    let stack = model::build(&spec, &sourced.file_name);
     let vault = vault_side::derive(&stack);
     Ok(Loaded {
         stack,
