@@ -53,7 +53,14 @@ pub fn run(args: ConfigureArgs) -> Result<(), Error> {
         prune_mounts: args.prune_mounts,
         reset_connections: args.reset_connection,
     };
-    let plan = vault_plan::plan(&loaded.vault, &vault, options)?;
+    // Read what the planner needs, then plan from that snapshot alone.
+    let mut snapshot = vault_plan::Snapshot::default();
+    let plan = loop {
+        match vault_plan::plan(&loaded.vault, &snapshot, &options)? {
+            vault_plan::Planned::Plan(plan) => break plan,
+            vault_plan::Planned::Needs(queries) => vault.fill(&mut snapshot, queries)?,
+        }
+    };
     println!("Vault at {}:", vault.addr());
     print!("{}", vault_plan::describe(&plan));
     if !plan.conflicts.is_empty() {
