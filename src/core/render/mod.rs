@@ -14,7 +14,7 @@ pub mod templates;
 
 use crate::core::header;
 use crate::core::model::{self, App, DeclaredSecret, Source, Stack};
-use crate::core::tree::Tree;
+use crate::core::tree::{ObjectRef, Tree};
 use crate::core::vault_side::VaultSide;
 use crate::core::versions;
 use minijinja::Value;
@@ -31,6 +31,8 @@ pub struct RenderedFile {
     pub template: String,
     /// The body, without the header.
     pub body: String,
+    /// The object it holds, if any (a kustomization.yaml, a policy or a script holds none).
+    pub object: Option<ObjectRef>,
 }
 
 /// Everything `generate` writes, before headers are added.
@@ -46,6 +48,9 @@ impl Rendered {
         for f in &self.files {
             let shebang = crate::core::tree::is_script(&f.path).then_some("#!/usr/bin/env bash");
             tree.insert(f.path.clone(), header::stamp(&f.body, spec_file, shebang));
+            if let Some(object) = &f.object {
+                tree.objects.insert(f.path.clone(), object.clone());
+            }
         }
         tree
     }
@@ -57,12 +62,35 @@ struct Renderer<'a> {
 }
 
 impl Renderer<'_> {
+    /// A file that holds no object.
     fn file(&mut self, path: String, template: &str, ctx: Value) -> Result<(), String> {
+        self.render(path, template, ctx, None)
+    }
+
+    /// A file that holds `object` (the first, when the template writes several).
+    fn object(
+        &mut self,
+        object: ObjectRef,
+        path: String,
+        template: &str,
+        ctx: Value,
+    ) -> Result<(), String> {
+        self.render(path, template, ctx, Some(object))
+    }
+
+    fn render(
+        &mut self,
+        path: String,
+        template: &str,
+        ctx: Value,
+        object: Option<ObjectRef>,
+    ) -> Result<(), String> {
         let body = self.templates.render(template, ctx)?;
         self.out.files.push(RenderedFile {
             path,
             template: template.to_string(),
             body,
+            object,
         });
         Ok(())
     }
@@ -72,6 +100,7 @@ impl Renderer<'_> {
             path,
             template: what.to_string(),
             body,
+            object: None,
         });
     }
 
@@ -516,7 +545,8 @@ fn render_app(r: &mut Renderer, stack: &Stack, app: &App, dir: &str) -> Result<(
         let kind = s.source.kind();
         let file = format!("{}-{}.yaml", kind.kind().to_lowercase(), s.name);
         let template = format!("vso/{}.yaml.j2", kind.kind().to_lowercase());
-        r.file(
+        r.object(
+            ObjectRef::new(kind.kind(), &s.namespace, &s.name),
             format!("{dir}/{file}"),
             &template,
             ctx(json!({"secret": secret_context(app, s)})),
