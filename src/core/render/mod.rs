@@ -13,10 +13,14 @@
 pub mod templates;
 
 use crate::core::header;
+use crate::core::kinds;
 use crate::core::model::{self, App, DeclaredSecret, Source, Stack};
 use crate::core::tree::{ObjectRef, Tree};
 use crate::core::vault_side::VaultSide;
 use crate::core::versions;
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use kube::Resource;
 use minijinja::Value;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -59,6 +63,11 @@ impl Rendered {
 struct Renderer<'a> {
     templates: &'a Templates,
     out: Rendered,
+}
+
+/// The object of kind `K` (from the typed kinds) named `name` in `namespace` ("" if none).
+fn of<K: Resource<DynamicType = ()>>(namespace: &str, name: &str) -> ObjectRef {
+    ObjectRef::new(&K::kind(&()), namespace, name)
 }
 
 impl Renderer<'_> {
@@ -267,7 +276,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         ),
     ];
     for (name, path, depends_on, health) in stages {
-        r.file(
+        r.object(
+            of::<kinds::Kustomization>(model::FLUX_NAMESPACE, name),
             format!("{}/{name}.yaml", p.cluster),
             "flux/kustomization.yaml.j2",
             Value::from_serialize(FluxKustomizationContext {
@@ -290,13 +300,15 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     // infrastructure/vault/
     let vault_repo = "hashicorp";
     let mut files = vec![];
-    r.file(
+    r.object(
+        of::<Namespace>("", &stack.vault.namespace),
         format!("{}/namespace.yaml", p.vault),
         "core/namespace.yaml.j2",
         NamespaceContext::kept(&stack.vault.namespace),
     )?;
     files.push("namespace.yaml".to_string());
-    r.file(
+    r.object(
+        of::<kinds::HelmRepository>(model::FLUX_NAMESPACE, vault_repo),
         format!("{}/helmrepository.yaml", p.vault),
         "flux/helmrepository.yaml.j2",
         HelmRepositoryContext::of(vault_repo, &stack.vault.chart_repository),
@@ -304,7 +316,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     files.push("helmrepository.yaml".to_string());
     if let (Some(issuer), Some(secret)) = (&stack.vault.tls_issuer, &stack.vault.tls_secret) {
         // Every name the generated addresses use: the services, the pods (raft), localhost.
-        r.file(
+        r.object(
+            of::<kinds::Certificate>(&stack.vault.namespace, secret),
             format!("{}/certificate.yaml", p.vault),
             "core/certificate.yaml.j2",
             Value::from_serialize(CertificateContext {
@@ -320,7 +333,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         files.push("certificate.yaml".to_string());
     }
     let server_hcl = templates.render("vault/server.hcl.j2", ctx(vault_server_context(stack)))?;
-    r.file(
+    r.object(
+        of::<kinds::HelmRelease>(&stack.vault.namespace, model::VAULT_RELEASE),
         format!("{}/helmrelease.yaml", p.vault),
         "flux/helmrelease.yaml.j2",
         Value::from_serialize(HelmReleaseContext {
@@ -350,7 +364,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     // infrastructure/vault-secrets-operator/
     let mut files = vec![];
     if stack.operator.namespace != stack.vault.namespace {
-        r.file(
+        r.object(
+            of::<Namespace>("", &stack.operator.namespace),
             format!("{}/namespace.yaml", p.operator),
             "core/namespace.yaml.j2",
             NamespaceContext::kept(&stack.operator.namespace),
@@ -362,7 +377,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         if carrier == model::CA_CARRIER_SECRET {
             // Issued by the same ClusterIssuer, so its Secret's ca.crt is the CA that signed
             // Vault's certificate: the CA reaches the operator namespace through Git alone.
-            r.file(
+            r.object(
+                of::<kinds::Certificate>(&stack.operator.namespace, carrier),
                 format!("{}/vault-ca.yaml", p.operator),
                 "core/certificate.yaml.j2",
                 Value::from_serialize(CertificateContext {
@@ -381,7 +397,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     let operator_repo = if stack.operator.chart_repository == stack.vault.chart_repository {
         vault_repo.to_string()
     } else {
-        r.file(
+        r.object(
+            of::<kinds::HelmRepository>(model::FLUX_NAMESPACE, model::OPERATOR_RELEASE),
             format!("{}/helmrepository.yaml", p.operator),
             "flux/helmrepository.yaml.j2",
             HelmRepositoryContext::of(model::OPERATOR_RELEASE, &stack.operator.chart_repository),
@@ -389,7 +406,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         files.push("helmrepository.yaml".to_string());
         model::OPERATOR_RELEASE.to_string()
     };
-    r.file(
+    r.object(
+        of::<kinds::HelmRelease>(&stack.operator.namespace, model::OPERATOR_RELEASE),
         format!("{}/helmrelease.yaml", p.operator),
         "flux/helmrelease.yaml.j2",
         Value::from_serialize(HelmReleaseContext {
@@ -414,7 +432,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
 
     // apps/: the VaultConnection, then one folder per namespace, one per app.
     let mut top = vec!["vault-connection.yaml".to_string()];
-    r.file(
+    r.object(
+        of::<kinds::VaultConnection>(&stack.operator.namespace, model::VAULT_CONNECTION),
         format!("{}/vault-connection.yaml", p.apps),
         "vso/vaultconnection.yaml.j2",
         Value::from_serialize(VaultConnectionContext {
@@ -439,7 +458,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         let mut ns_files = vec![];
         if !infra_namespaces.contains(ns) {
             // Kept when the last app of the namespace goes: the user's workloads live there.
-            r.file(
+            r.object(
+                of::<Namespace>("", ns),
                 format!("{ns_dir}/namespace.yaml"),
                 "core/namespace.yaml.j2",
                 NamespaceContext::kept(ns),
@@ -511,7 +531,8 @@ fn render_app(r: &mut Renderer, stack: &Stack, app: &App, dir: &str) -> Result<(
     let ctx = |v: Json| Value::from_serialize(v);
     let mut files = vec![];
     if app.create_service_account {
-        r.file(
+        r.object(
+            of::<ServiceAccount>(&app.namespace, &app.service_account),
             format!("{dir}/serviceaccount.yaml"),
             "core/serviceaccount.yaml.j2",
             Value::from_serialize(ServiceAccountContext {
@@ -522,7 +543,8 @@ fn render_app(r: &mut Renderer, stack: &Stack, app: &App, dir: &str) -> Result<(
         )?;
         files.push("serviceaccount.yaml".to_string());
     }
-    r.file(
+    r.object(
+        of::<kinds::VaultAuth>(&app.namespace, &app.vault_auth),
         format!("{dir}/vaultauth.yaml"),
         "vso/vaultauth.yaml.j2",
         Value::from_serialize(VaultAuthContext {
@@ -734,15 +756,18 @@ fn token_review(
     dir: &str,
 ) -> Result<Vec<String>, String> {
     use crate::core::vault_side::TokenReviewer;
-    let ctx = match &vault.kubernetes_auth.token_reviewer {
+    let (first, ctx) = match &vault.kubernetes_auth.token_reviewer {
         TokenReviewer::Local => return Ok(vec![]),
         TokenReviewer::ServiceAccount {
             namespace, name, ..
-        } => json!({
-            "service_account": {"name": name, "namespace": namespace},
-            "binding": format!("{name}-auth-delegator"),
-            "subjects": [{"name": name, "namespace": namespace}],
-        }),
+        } => (
+            of::<ServiceAccount>(namespace, name),
+            json!({
+                "service_account": {"name": name, "namespace": namespace},
+                "binding": format!("{name}-auth-delegator"),
+                "subjects": [{"name": name, "namespace": namespace}],
+            }),
+        ),
         TokenReviewer::Client { .. } => {
             let mut subjects: BTreeSet<(String, String)> = stack
                 .apps
@@ -758,14 +783,19 @@ fn token_review(
             if subjects.is_empty() {
                 return Ok(vec![]);
             }
-            json!({
-                "service_account": null,
-                "binding": "kubectl-vault-client-token-review",
-                "subjects": subjects.iter().map(|(ns, n)| json!({"name": n, "namespace": ns})).collect::<Vec<_>>(),
-            })
+            let binding = "kubectl-vault-client-token-review";
+            (
+                of::<ClusterRoleBinding>("", binding),
+                json!({
+                    "service_account": null,
+                    "binding": binding,
+                    "subjects": subjects.iter().map(|(ns, n)| json!({"name": n, "namespace": ns})).collect::<Vec<_>>(),
+                }),
+            )
         }
     };
-    r.file(
+    r.object(
+        first,
         format!("{dir}/token-review.yaml"),
         "core/token-review.yaml.j2",
         Value::from_serialize(ctx),
