@@ -257,7 +257,6 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     };
     let p = &stack.flux.paths;
     let flux = &stack.flux;
-    let ctx = |v: Json| Value::from_serialize(v);
 
     // clusters/<cluster>/: the three Flux Kustomizations, in dependency order.
     let stages = [
@@ -332,7 +331,10 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         )?;
         files.push("certificate.yaml".to_string());
     }
-    let server_hcl = templates.render("vault/server.hcl.j2", ctx(vault_server_context(stack)))?;
+    let server_hcl = templates.render(
+        "vault/server.hcl.j2",
+        Value::from_serialize(vault_server_context(stack)),
+    )?;
     r.object(
         of::<kinds::HelmRelease>(&stack.vault.namespace, model::VAULT_RELEASE),
         format!("{}/helmrelease.yaml", p.vault),
@@ -508,7 +510,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     r.file(
         format!("{}/configure.sh", p.vault_config),
         "vault/configure.sh.j2",
-        ctx(script_context(stack, vault)),
+        Value::from_serialize(script_context(stack, vault)),
     )?;
 
     r.out.files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -528,7 +530,6 @@ pub fn configure_script(
 }
 
 fn render_app(r: &mut Renderer, stack: &Stack, app: &App, dir: &str) -> Result<(), String> {
-    let ctx = |v: Json| Value::from_serialize(v);
     let mut files = vec![];
     if app.create_service_account {
         r.object(
@@ -571,48 +572,105 @@ fn render_app(r: &mut Renderer, stack: &Stack, app: &App, dir: &str) -> Result<(
             ObjectRef::new(kind.kind(), &s.namespace, &s.name),
             format!("{dir}/{file}"),
             &template,
-            ctx(json!({"secret": secret_context(app, s)})),
+            Value::from_serialize(SecretFileContext {
+                secret: secret_context(app, s),
+            }),
         )?;
         files.push(file);
     }
     r.kustomization(dir, files)
 }
 
-fn secret_context(app: &App, s: &DeclaredSecret) -> Json {
-    let mut m = json!({
-        "name": s.name,
-        "namespace": s.namespace,
-        "app": app.name,
-        "vault_auth": app.vault_auth,
-        "mount": s.source.mount(),
-        "path": s.source.cr_path(),
-        "refresh_after": s.refresh_after,
-        "type": s.secret_type,
-        "labels": s.labels,
-        "annotations": s.annotations,
-        "rollout": s.rollout.iter().map(|t| json!({"kind": t.kind, "name": t.name})).collect::<Vec<_>>(),
-        "params": {},
-    });
-    let obj = m.as_object_mut().expect("object");
+/// `vso/vault*secret.yaml.j2` (and `vso/_destination.j2`): `secret`.
+#[derive(Serialize)]
+struct SecretFileContext<'a> {
+    secret: SecretContext<'a>,
+}
+
+#[derive(Serialize)]
+struct SecretContext<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    app: &'a str,
+    vault_auth: &'a str,
+    mount: &'a str,
+    path: String,
+    refresh_after: Option<&'a str>,
+    #[serde(rename = "type")]
+    secret_type: Option<&'a str>,
+    labels: &'a BTreeMap<String, String>,
+    annotations: &'a BTreeMap<String, String>,
+    rollout: Vec<RolloutContext<'a>>,
+    params: BTreeMap<&'a str, &'a str>,
+    /// A KV secret's `kv-v1` or `kv-v2`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kv_type: Option<String>,
+    #[serde(flatten)]
+    pki: Option<PkiContext<'a>>,
+}
+
+#[derive(Serialize)]
+struct RolloutContext<'a> {
+    kind: &'a str,
+    name: &'a str,
+}
+
+/// A PKI secret's certificate.
+#[derive(Serialize)]
+struct PkiContext<'a> {
+    role: &'a str,
+    common_name: &'a str,
+    alt_names: &'a [String],
+    ttl: Option<&'a str>,
+    expiry_offset: Option<&'a str>,
+}
+
+fn secret_context<'a>(app: &'a App, s: &'a DeclaredSecret) -> SecretContext<'a> {
+    let mut c = SecretContext {
+        name: &s.name,
+        namespace: &s.namespace,
+        app: &app.name,
+        vault_auth: &app.vault_auth,
+        mount: s.source.mount(),
+        path: s.source.cr_path(),
+        refresh_after: s.refresh_after.as_deref(),
+        secret_type: s.secret_type.as_deref(),
+        labels: &s.labels,
+        annotations: &s.annotations,
+        rollout: s
+            .rollout
+            .iter()
+            .map(|t| RolloutContext {
+                kind: &t.kind,
+                name: &t.name,
+            })
+            .collect(),
+        params: BTreeMap::new(),
+        kv_type: None,
+        pki: None,
+    };
     match &s.source {
-        Source::Kv { version, .. } => {
-            obj.insert("kv_type".into(), json!(format!("kv-v{version}")));
-        }
+        Source::Kv { version, .. } => c.kv_type = Some(format!("kv-v{version}")),
         Source::Dynamic { params, .. } => {
-            obj.insert("params".into(), json!(params));
+            c.params = params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
         }
         Source::Pki { role, .. } => {
-            let pki = s.pki.clone().unwrap_or_default();
-            obj.insert("role".into(), json!(role));
-            obj.insert("common_name".into(), json!(pki.common_name));
-            obj.insert("alt_names".into(), json!(pki.alt_names));
-            obj.insert("ttl".into(), json!(pki.ttl));
-            obj.insert("expiry_offset".into(), json!(pki.expiry_offset));
-            obj.insert("type".into(), json!("kubernetes.io/tls"));
+            c.pki = s.pki.as_ref().map(|pki| PkiContext {
+                role,
+                common_name: &pki.common_name,
+                alt_names: &pki.alt_names,
+                ttl: pki.ttl.as_deref(),
+                expiry_offset: pki.expiry_offset.as_deref(),
+            });
+            // A certificate is always a TLS Secret.
+            c.secret_type = Some("kubernetes.io/tls");
         }
         Source::Database { .. } => {}
     }
-    m
+    c
 }
 
 /// How soon Flux retries a Kustomization whose apply or health check failed (instead of
@@ -625,7 +683,24 @@ fn keep_on_prune() -> Json {
     json!({"kustomize.toolkit.fluxcd.io/prune": "disabled"})
 }
 
-fn vault_server_context(stack: &Stack) -> Json {
+/// `vault/server.hcl.j2`
+#[derive(Serialize)]
+struct VaultServerContext<'a> {
+    ui: bool,
+    tls_secret: Option<&'a str>,
+    ha: bool,
+    peers: Vec<String>,
+    seal: Option<SealContext<'a>>,
+}
+
+/// An auto-unseal `seal` stanza.
+#[derive(Serialize)]
+struct SealContext<'a> {
+    kind: &'a str,
+    attributes: &'a [(String, String)],
+}
+
+fn vault_server_context(stack: &Stack) -> VaultServerContext<'_> {
     let v = &stack.vault;
     // A single node has no peer to join; it is still raft, so that scaling up keeps the data.
     let peers: Vec<String> = (0..if v.ha() { v.replicas } else { 0 })
@@ -638,13 +713,16 @@ fn vault_server_context(stack: &Stack) -> Json {
             )
         })
         .collect();
-    json!({
-        "ui": v.ui,
-        "tls_secret": v.tls_secret,
-        "ha": true,
-        "peers": peers,
-        "seal": v.seal.as_ref().map(|s| json!({"kind": s.kind, "attributes": s.attributes})),
-    })
+    VaultServerContext {
+        ui: v.ui,
+        tls_secret: v.tls_secret.as_deref(),
+        ha: true,
+        peers,
+        seal: v.seal.as_ref().map(|s| SealContext {
+            kind: &s.kind,
+            attributes: &s.attributes,
+        }),
+    }
 }
 
 /// Values for the `vault` chart (checked against its values.schema.json).
@@ -742,7 +820,10 @@ pub fn deep_merge(base: &mut Json, overlay: &Json) {
     }
 }
 
-fn script_context(stack: &Stack, vault: &VaultSide) -> Json {
+fn script_context<'a>(
+    stack: &'a Stack,
+    vault: &'a VaultSide,
+) -> crate::core::vault_side::ScriptContext<'a> {
     crate::core::vault_side::script_context(stack, vault)
 }
 
