@@ -735,3 +735,62 @@ pub fn describe(plan: &Plan) -> String {
     ));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::spec::{self, validate};
+    use crate::core::{model, vault_side};
+
+    fn side() -> VaultSide {
+        let text = include_str!("../../fixtures/example.yaml").to_string();
+        let sourced = spec::parse("example.yaml", text).unwrap();
+        assert!(validate::check(&sourced.spec, &sourced.index)
+            .errors
+            .is_empty());
+        let spec = validate::typed(sourced.spec, &sourced.index).unwrap();
+        vault_side::derive(&model::build(&spec, "example.yaml"))
+    }
+
+    /// The planner asks for what it lacks, rounds end, and an empty Vault means create all.
+    #[test]
+    fn an_empty_vault_is_planned_from_a_snapshot_filled_in_rounds() {
+        let side = side();
+        let options = Options::default();
+        let mut snapshot = Snapshot::default();
+        let mut rounds = vec![];
+        let planned = loop {
+            match plan(&side, &snapshot, &options).unwrap() {
+                Planned::Plan(p) => break p,
+                Planned::Needs(queries) => {
+                    assert!(rounds.len() < 5, "the rounds end");
+                    for q in &queries {
+                        match q {
+                            Query::Read(p) => snapshot.insert_read(p.clone(), None),
+                            Query::List(p) => snapshot.insert_list(p.clone(), vec![]),
+                        }
+                    }
+                    rounds.push(queries);
+                }
+            }
+        };
+        assert_eq!(
+            rounds[0][..2],
+            [
+                Query::Read("sys/mounts".into()),
+                Query::Read("sys/auth".into())
+            ]
+        );
+        assert!(planned.conflicts.is_empty());
+        assert!(
+            planned.steps.iter().all(|s| s.action == Action::Create),
+            "{:?}",
+            planned.steps
+        );
+        // Planning again from the same snapshot reads nothing and plans the same.
+        let Planned::Plan(again) = plan(&side, &snapshot, &options).unwrap() else {
+            panic!("a complete snapshot needs no reads")
+        };
+        assert_eq!(again.steps.len(), planned.steps.len());
+    }
+}
