@@ -77,7 +77,15 @@ pub fn load(spec_path: &Path, strict: bool) -> Result<Loaded, Error> {
         return Err(Error::usage(errors.render()));
     }
     let warnings = render_all(&findings.warnings);
-    let stack = model::build(&sourced.spec, &sourced.file_name);
+    let spec = validate::typed(sourced.spec, &sourced.index).map_err(|found| {
+        let errors = spec::SpecErrors {
+            file_name: sourced.file_name.clone(),
+            source: sourced.source.clone(),
+            diagnostics: found.errors,
+        };
+        Error::usage(errors.render())
+    })?;
+    let stack = model::build(&spec, &sourced.file_name);
     let vault = vault_side::derive(&stack);
     Ok(Loaded {
         stack,
@@ -201,7 +209,19 @@ pub fn load_all(
         if select.is_some_and(|n| n != m.spec.cluster) {
             continue;
         }
-        let stack = model::build(&m.spec, &file_name);
+        // Each member passed the single-spec checks in `fleet::expand`, "exactly one source"
+        // among them: a secret that still has not is a bug of ours.
+        let typed = m
+            .spec
+            .clone()
+            .try_map_secrets(|_, _, s| s.into_secret())
+            .map_err(|_| {
+                Error::bug(format!(
+                    "cluster {}: a secret without exactly one source passed validation",
+                    m.spec.cluster
+                ))
+            })?;
+        let stack = model::build(&typed, &file_name);
         let vault = vault_side::derive(&stack);
         out.push(Loaded {
             stack,
@@ -276,6 +296,7 @@ pub fn generate_all(spec_path: &Path, options: &Options) -> Result<GeneratedFlee
             }
             fleet.tree.insert(path, content);
         }
+        fleet.tree.objects.append(&mut g.tree.objects);
         g.rendered = Default::default();
         fleet.members.push(g);
     }

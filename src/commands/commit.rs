@@ -1,10 +1,12 @@
 //! `kubectl vault commit`: generate into the GitOps repository and commit, safely.
 
 use crate::cli::SpecArgs;
+use crate::core::tree::ObjectRef;
 use crate::edge::git::{self, Action, Change, Plan};
 use crate::error::{Error, Exit};
 use crate::pipeline;
 use clap::Args;
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -85,7 +87,7 @@ pub fn run(args: CommitArgs) -> Result<Exit, Error> {
     // Everything the run does happens before anything is printed: a closed stdout
     // (`commit ... | head -1`) can neither stop the push nor leave it half done.
     let mut report = Report::default();
-    let message = commit_message(&clusters.join(","), &plan.changes);
+    let message = commit_message(&clusters.join(","), &plan.changes, &generated.tree.objects);
     if plan.is_empty() {
         report.line(format!(
             "{} is up to date: the spec's tree is already committed on {}",
@@ -185,8 +187,12 @@ fn summary(plan: &Plan, _message: &str) -> String {
 const SECRET_KINDS: [&str; 3] = ["VaultStaticSecret", "VaultDynamicSecret", "VaultPKISecret"];
 
 /// `vault(homelab): add 2 secrets, update VaultAuth webapp` plus a file list.
-pub fn commit_message(cluster: &str, changes: &[Change]) -> String {
-    let described = git::describe(changes);
+pub fn commit_message(
+    cluster: &str,
+    changes: &[Change],
+    objects: &BTreeMap<String, ObjectRef>,
+) -> String {
+    let described = git::describe(changes, objects);
     let mut parts = Vec::new();
     for (action, verb) in [
         (Action::Add, "add"),

@@ -71,7 +71,15 @@ pub fn run(args: ConfigureArgs) -> Result<(), Error> {
             prune_mounts: args.prune_mounts,
             reset_connections: args.reset_connection,
         };
-        plans.push(vault_plan::plan(&loaded.vault, &vault, options)?);
+        // Read what the planner needs, then plan from that snapshot alone.
+        let mut snapshot = vault_plan::Snapshot::default();
+        let plan = loop {
+            match vault_plan::plan(&loaded.vault, &snapshot, &options)? {
+                vault_plan::Planned::Plan(plan) => break plan,
+                vault_plan::Planned::Needs(queries) => vault.fill(&mut snapshot, queries)?,
+            }
+        };
+        plans.push(plan);
     }
     let clusters: Vec<String> = all.iter().map(|l| l.stack.cluster.clone()).collect();
     vault_plan::one_plan(&mut plans, &clusters);

@@ -313,7 +313,6 @@ fn check_against_vault(
     report: &mut Report,
 ) -> Result<(), Error> {
     use crate::core::model::Source;
-    use crate::edge::vault::VaultRead;
     let secrets: std::collections::HashMap<(&str, &str), &serde_json::Value> = observed
         .secrets
         .iter()

@@ -5,7 +5,7 @@
 //! VaultAuth refs, audiences) are decided exactly once, here.
 
 use crate::core::duration::{Duration, Grammar};
-use crate::core::spec::types::{self as spec, Spec, TlsSpec};
+use crate::core::spec::types::{self as spec, SecretSource, TlsSpec, ValidSpec};
 use crate::core::versions::VsoLine;
 use std::collections::BTreeMap;
 
@@ -362,7 +362,7 @@ pub struct PkiOptions {
 }
 
 /// Builds the model. The spec must have passed [`crate::core::spec::validate::check`].
-pub fn build(spec: &Spec, spec_file: &str) -> Stack {
+pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
     let g = &spec.gitops;
     let join = |root: &Option<String>, default: &str, leaf: &str| {
         let root = root.as_deref().unwrap_or(default);
@@ -579,7 +579,7 @@ fn seal(au: &spec::AutoUnsealSpec) -> Option<Seal> {
     })
 }
 
-fn app(a: &spec::AppSpec, cluster: &str, vc: Option<&spec::VaultConfigSpec>) -> App {
+fn app(a: &spec::AppSpec<spec::Secret>, cluster: &str, vc: Option<&spec::VaultConfigSpec>) -> App {
     let role = a
         .role
         .clone()
@@ -605,34 +605,26 @@ fn app(a: &spec::AppSpec, cluster: &str, vc: Option<&spec::VaultConfigSpec>) -> 
     }
 }
 
-fn secret(
-    s: &spec::SecretSpec,
-    namespace: &str,
-    vc: Option<&spec::VaultConfigSpec>,
-) -> DeclaredSecret {
-    let source = if let Some(kv) = &s.kv {
-        Source::Kv {
-            mount: kv.0.mount.clone(),
-            path: kv.0.path.clone(),
-            version: kv.0.version.unwrap_or(2),
-        }
-    } else if let Some(db) = &s.database {
-        Source::Database {
-            mount: db.0.mount.clone(),
-            role: db.0.role.clone(),
-        }
-    } else if let Some(d) = &s.dynamic {
-        Source::Dynamic {
-            mount: d.0.mount.clone(),
-            path: d.0.path.clone(),
-            params: d.0.params.clone(),
-        }
-    } else {
-        let p = &s.pki.as_ref().expect("validated: exactly one source").0;
-        Source::Pki {
+fn secret(s: &spec::Secret, namespace: &str, vc: Option<&spec::VaultConfigSpec>) -> DeclaredSecret {
+    let source = match &s.source {
+        SecretSource::Kv(kv) => Source::Kv {
+            mount: kv.mount.clone(),
+            path: kv.path.clone(),
+            version: kv.version.unwrap_or(2),
+        },
+        SecretSource::Database(db) => Source::Database {
+            mount: db.mount.clone(),
+            role: db.role.clone(),
+        },
+        SecretSource::Dynamic(d) => Source::Dynamic {
+            mount: d.mount.clone(),
+            path: d.path.clone(),
+            params: d.params.clone(),
+        },
+        SecretSource::Pki(p) => Source::Pki {
             mount: p.mount.clone(),
             role: p.role.clone(),
-        }
+        },
     };
     let pki = match &source {
         Source::Pki { mount, role } => Some(PkiOptions {

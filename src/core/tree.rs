@@ -7,6 +7,28 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tree {
     pub files: BTreeMap<String, String>,
+    /// The object each file holds (its first, for a file of several), as the renderer made it:
+    /// what commit messages and verify name, never scraped back from the text.
+    pub objects: BTreeMap<String, ObjectRef>,
+}
+
+/// The kind, namespace and name of a rendered object.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectRef {
+    pub kind: String,
+    /// Empty for a cluster-scoped object.
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(kind: &str, namespace: &str, name: &str) -> Self {
+        ObjectRef {
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
 }
 
 /// Whether a generated file is a shell script: written executable (mode 0755 in Git and on

@@ -1,5 +1,6 @@
 //! `configure`'s planner: compare the derived Vault side with what Vault holds now and list
-//! the changes that make them agree. Reads go through [`VaultRead`]; nothing here writes.
+//! the changes that make them agree: `plan = diff(desired, snapshot)`, pure; the edge reads the
+//! snapshot and applies the plan.
 //!
 //! Ownership: a mount or auth method the tool creates carries [`OWNER_MARK`] and the cluster
 //! (the side's `owner` tag) in its description, a policy starts with it. What exists without the
@@ -12,6 +13,7 @@ use crate::core::duration::{Duration, Grammar};
 use crate::core::vault_side::{Engine, TokenReviewer, VaultSide, OWNER_MARK};
 use crate::error::Error;
 use serde_json::{json, Value};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,22 +192,92 @@ impl Planner {
     }
 }
 
-/// Reads of the current state; a trait so the planner can be tested without a server (the
-/// edge [`crate::edge::vault::Vault`] implements it).
-pub trait VaultRead {
-    /// `GET /v1/<path>`'s `data`, or `None` on 404.
-    fn read(&self, path: &str) -> Result<Option<Value>, Error>;
-    /// `LIST /v1/<path>`'s `data.keys`, or empty on 404.
-    fn list(&self, path: &str) -> Result<Vec<String>, Error>;
+/// What Vault holds, as far as the planner asked: each read's `data` (`None`: 404) and each
+/// list's keys (empty: 404), by path. The edge fills it ([`crate::edge::vault::Vault::fill`]).
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    reads: BTreeMap<String, Option<Value>>,
+    lists: BTreeMap<String, Vec<String>>,
 }
 
-pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<Plan, Error> {
+impl Snapshot {
+    pub fn insert_read(&mut self, path: String, data: Option<Value>) {
+        self.reads.insert(path, data);
+    }
+    pub fn insert_list(&mut self, path: String, keys: Vec<String>) {
+        self.lists.insert(path, keys);
+    }
+}
+
+/// A read the planner needs before it can plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// `GET /v1/<path>`
+    Read(String),
+    /// `LIST /v1/<path>`
+    List(String),
+}
+
+/// The planner's answer: the plan, or the reads it lacks (in the order it would make them).
+#[derive(Debug)]
+pub enum Planned {
+    Plan(Plan),
+    Needs(Vec<Query>),
+}
+
+/// The snapshot as the planner sees it: a path not in it reads as absent, and is noted.
+/// What to read depends on what exists (a mount's config only when the mount does), so the
+/// edge fills the snapshot in a few rounds; a plan is made only from a complete one.
+struct Lookup<'a> {
+    snapshot: &'a Snapshot,
+    missing: RefCell<Vec<Query>>,
+}
+
+impl Lookup<'_> {
+    fn read(&self, path: &str) -> Option<Value> {
+        match self.snapshot.reads.get(path) {
+            Some(data) => data.clone(),
+            None => {
+                self.missing.borrow_mut().push(Query::Read(path.into()));
+                None
+            }
+        }
+    }
+
+    fn list(&self, path: &str) -> Vec<String> {
+        match self.snapshot.lists.get(path) {
+            Some(keys) => keys.clone(),
+            None => {
+                self.missing.borrow_mut().push(Query::List(path.into()));
+                vec![]
+            }
+        }
+    }
+}
+
+/// `plan = diff(desired, snapshot)`: the changes that make Vault hold `side`, or the reads
+/// the snapshot still lacks. Until it is complete a planning error waits (it may come from
+/// a missing read taken as absent).
+pub fn plan(side: &VaultSide, snapshot: &Snapshot, options: &Options) -> Result<Planned, Error> {
+    let read = Lookup {
+        snapshot,
+        missing: RefCell::new(vec![]),
+    };
+    let planned = diff(side, &read, options);
+    let missing = read.missing.into_inner();
+    if !missing.is_empty() {
+        return Ok(Planned::Needs(missing));
+    }
+    planned.map(Planned::Plan)
+}
+
+fn diff(side: &VaultSide, read: &Lookup, options: &Options) -> Result<Plan, Error> {
     let mut p = Planner {
         plan: Plan::default(),
         owned_mounts: vec![],
     };
-    let mounts = read.read("sys/mounts")?.unwrap_or(Value::Null);
-    let auths = read.read("sys/auth")?.unwrap_or(Value::Null);
+    let mounts = read.read("sys/mounts").unwrap_or(Value::Null);
+    let auths = read.read("sys/auth").unwrap_or(Value::Null);
 
     // Kubernetes auth method and its config.
     let a = &side.kubernetes_auth;
@@ -247,7 +319,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
         _ => None,
     };
     let current = if auth_exists {
-        read.read(&format!("auth/{}/config", a.mount))?
+        read.read(&format!("auth/{}/config", a.mount))
     } else {
         None
     };
@@ -342,7 +414,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
         let current = if mounts.get(format!("{}/", k.mount)).is_none() {
             None
         } else {
-            read.read(&path)?
+            read.read(&path)
         };
         p.converge(
             format!("transit key {}", path),
@@ -358,7 +430,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
     for db in &side.databases {
         let path = format!("{}/config/{}", db.mount, db.name);
         let exists = mounts.get(format!("{}/", db.mount)).is_some();
-        let current = if exists { read.read(&path)? } else { None };
+        let current = if exists { read.read(&path) } else { None };
         let body = json!({
             "plugin_name": db.plugin_name,
             "connection_url": db.connection_url,
@@ -420,7 +492,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
         }
         for r in &db.roles {
             let path = format!("{}/roles/{}", db.mount, r.name);
-            let current = if exists { read.read(&path)? } else { None };
+            let current = if exists { read.read(&path) } else { None };
             let body = json!({
                 "db_name": db.name,
                 "creation_statements": r.creation_statements,
@@ -458,7 +530,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
             // The mount's default issuer, as the script checks it (`config/issuers`).
             let has_issuer = exists
                 && read
-                    .read(&format!("{}/config/issuers", pki.mount))?
+                    .read(&format!("{}/config/issuers", pki.mount))
                     .is_some_and(|c| c["default"].as_str().is_some_and(|d| !d.is_empty()));
             let mut body = json!({"common_name": ca.common_name});
             if let Some(t) = &ca.ttl {
@@ -483,7 +555,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
         }
         for r in &pki.roles {
             let path = format!("{}/roles/{}", pki.mount, r.name);
-            let current = if exists { read.read(&path)? } else { None };
+            let current = if exists { read.read(&path) } else { None };
             let mut body = json!({
                 "allowed_domains": r.allowed_domains,
                 "allow_subdomains": r.allow_subdomains,
@@ -518,7 +590,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
     for pol in &side.policies {
         let path = format!("sys/policies/acl/{}", pol.name);
         let hcl = pol.hcl();
-        let current = read.read(&path)?;
+        let current = read.read(&path);
         let text = current
             .as_ref()
             .and_then(|c| c["policy"].as_str())
@@ -543,12 +615,12 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
     }
     let declared_policies: Vec<&str> = side.policies.iter().map(|p| p.name.as_str()).collect();
     let mut stale_policies = Vec::new();
-    for name in read.list("sys/policies/acl")? {
+    for name in read.list("sys/policies/acl") {
         if declared_policies.contains(&name.as_str()) || name == "root" || name == "default" {
             continue;
         }
         let text = read
-            .read(&format!("sys/policies/acl/{name}"))?
+            .read(&format!("sys/policies/acl/{name}"))
             .and_then(|c| c["policy"].as_str().map(str::to_string))
             .unwrap_or_default();
         if text.starts_with(&here) {
@@ -560,7 +632,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
     // Kubernetes-auth roles: ours when they carry a policy we manage (roles have no description).
     for r in &side.roles {
         let path = format!("auth/{}/role/{}", a.mount, r.name);
-        let current = if auth_exists { read.read(&path)? } else { None };
+        let current = if auth_exists { read.read(&path) } else { None };
         let owned = current.as_ref().is_none_or(|c| {
             strings(&c["token_policies"])
                 .iter()
@@ -603,7 +675,7 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
 
     // Audit device.
     if let Some(audit) = &side.audit {
-        let devices = read.read("sys/audit")?.unwrap_or(Value::Null);
+        let devices = read.read("sys/audit").unwrap_or(Value::Null);
         let path = format!("sys/audit/{}", audit.path);
         let what = format!("audit device {}/ ({})", audit.path, audit.device_type);
         match devices.get(format!("{}/", audit.path)) {
@@ -618,12 +690,12 @@ pub fn plan(side: &VaultSide, read: &dyn VaultRead, options: Options) -> Result<
     // then (only with --prune-mounts) secrets engines.
     let declared_roles: Vec<&str> = side.roles.iter().map(|r| r.name.as_str()).collect();
     if auth_exists {
-        for name in read.list(&format!("auth/{}/role", a.mount))? {
+        for name in read.list(&format!("auth/{}/role", a.mount)) {
             if declared_roles.contains(&name.as_str()) {
                 continue;
             }
             let path = format!("auth/{}/role/{name}", a.mount);
-            let Some(role) = read.read(&path)? else {
+            let Some(role) = read.read(&path) else {
                 continue;
             };
             let policies = strings(&role["token_policies"]);
@@ -709,4 +781,63 @@ pub fn describe(plan: &Plan) -> String {
         count(Action::Unchanged)
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::spec::{self, validate};
+    use crate::core::{model, vault_side};
+
+    fn side() -> VaultSide {
+        let text = include_str!("../../fixtures/example.yaml").to_string();
+        let sourced = spec::parse("example.yaml", text).unwrap();
+        assert!(validate::check(&sourced.spec, &sourced.index)
+            .errors
+            .is_empty());
+        let spec = validate::typed(sourced.spec, &sourced.index).unwrap();
+        vault_side::derive(&model::build(&spec, "example.yaml"))
+    }
+
+    /// The planner asks for what it lacks, rounds end, and an empty Vault means create all.
+    #[test]
+    fn an_empty_vault_is_planned_from_a_snapshot_filled_in_rounds() {
+        let side = side();
+        let options = Options::default();
+        let mut snapshot = Snapshot::default();
+        let mut rounds = vec![];
+        let planned = loop {
+            match plan(&side, &snapshot, &options).unwrap() {
+                Planned::Plan(p) => break p,
+                Planned::Needs(queries) => {
+                    assert!(rounds.len() < 5, "the rounds end");
+                    for q in &queries {
+                        match q {
+                            Query::Read(p) => snapshot.insert_read(p.clone(), None),
+                            Query::List(p) => snapshot.insert_list(p.clone(), vec![]),
+                        }
+                    }
+                    rounds.push(queries);
+                }
+            }
+        };
+        assert_eq!(
+            rounds[0][..2],
+            [
+                Query::Read("sys/mounts".into()),
+                Query::Read("sys/auth".into())
+            ]
+        );
+        assert!(planned.conflicts.is_empty());
+        assert!(
+            planned.steps.iter().all(|s| s.action == Action::Create),
+            "{:?}",
+            planned.steps
+        );
+        // Planning again from the same snapshot reads nothing and plans the same.
+        let Planned::Plan(again) = plan(&side, &snapshot, &options).unwrap() else {
+            panic!("a complete snapshot needs no reads")
+        };
+        assert_eq!(again.steps.len(), planned.steps.len());
+    }
 }

@@ -7,7 +7,7 @@
 use crate::core::model::{Grant, Source, Stack};
 use crate::core::spec::types as spec;
 use crate::core::spec::validate::DATABASE_PLUGINS;
-use serde_json::{json, Value as Json};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Marks what the tool owns in Vault (mount descriptions, policy headers).
@@ -504,7 +504,14 @@ fn is_shell_identifier(s: &str) -> bool {
 
 /// How the script obtains a secret: a line that checks (or reads) it before anything is
 /// changed, and the shell expression of its value (piped into `vault write … key=-`).
-fn script_secret(source: &str, var: &str, what: &str) -> Json {
+/// A secret the script reads at run time: the line that checks it and the word that uses it.
+#[derive(Serialize)]
+pub struct ScriptSecret {
+    check: String,
+    value: String,
+}
+
+fn script_secret(source: &str, var: &str, what: &str) -> ScriptSecret {
     let (check, value) = match source.split_once(':') {
         Some(("env", name)) if is_shell_identifier(name) => (
             format!("require_env {name} {}", shell_word(what)),
@@ -530,7 +537,7 @@ fn script_secret(source: &str, var: &str, what: &str) -> Json {
             "''".into(),
         ),
     };
-    json!({"check": check, "value": value})
+    ScriptSecret { check, value }
 }
 
 /// A heredoc delimiter that no line of `text` equals.
@@ -543,7 +550,121 @@ fn heredoc_delimiter(text: &str) -> String {
 }
 
 /// The context of `vault/configure.sh.j2` (also what `configure --script` prints).
-pub fn script_context(stack: &Stack, side: &VaultSide) -> Json {
+#[derive(Serialize)]
+pub struct ScriptContext<'a> {
+    cluster: &'a str,
+    description: &'a str,
+    checks: Vec<String>,
+    auth: ScriptAuth<'a>,
+    mounts: Vec<ScriptMount<'a>>,
+    transit_keys: Vec<ScriptPath>,
+    databases: Vec<ScriptDatabase<'a>>,
+    pki: Vec<ScriptPki<'a>>,
+    policies: Vec<ScriptPolicy<'a>>,
+    roles: Vec<ScriptRole<'a>>,
+    audit: Option<ScriptAudit<'a>>,
+}
+
+#[derive(Serialize)]
+struct ScriptAuth<'a> {
+    mount: &'a str,
+    auth_path: String,
+    config_path: String,
+    host: &'a str,
+    ca_cert_file: Option<&'a str>,
+    disable_local_ca_jwt: bool,
+    reviewer_jwt: Option<ScriptSecret>,
+}
+
+#[derive(Serialize)]
+struct ScriptMount<'a> {
+    path: &'a str,
+    cli_type: &'a str,
+    max_lease_ttl: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ScriptPath {
+    path: String,
+}
+
+#[derive(Serialize)]
+struct ScriptDatabase<'a> {
+    n: usize,
+    mount: &'a str,
+    name: &'a str,
+    config_path: String,
+    rotate_path: String,
+    plugin_name: &'a str,
+    connection_url: &'a str,
+    username: &'a str,
+    allowed_roles: String,
+    password: ScriptSecret,
+    rotate_root: bool,
+    roles: Vec<ScriptDatabaseRole<'a>>,
+}
+
+#[derive(Serialize)]
+struct ScriptDatabaseRole<'a> {
+    path: String,
+    default_ttl: &'a str,
+    max_ttl: &'a str,
+    creation_statements: &'a [String],
+    revocation_statements: &'a [String],
+}
+
+#[derive(Serialize)]
+struct ScriptPki<'a> {
+    mount: &'a str,
+    issuers_path: String,
+    generate_path: String,
+    root_ca: Option<ScriptRootCa<'a>>,
+    roles: Vec<ScriptPkiRole<'a>>,
+}
+
+#[derive(Serialize)]
+struct ScriptRootCa<'a> {
+    common_name: &'a str,
+    ttl: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ScriptPkiRole<'a> {
+    path: String,
+    allowed_domains: String,
+    allow_subdomains: bool,
+    allow_bare_domains: bool,
+    max_ttl: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ScriptPolicy<'a> {
+    name: &'a str,
+    delimiter: String,
+    hcl: String,
+}
+
+#[derive(Serialize)]
+struct ScriptRole<'a> {
+    name: &'a str,
+    path: String,
+    service_accounts: String,
+    namespaces: String,
+    policies: String,
+    audience: &'a str,
+    token_ttl: &'a str,
+    token_period: &'a str,
+}
+
+#[derive(Serialize)]
+struct ScriptAudit<'a> {
+    path: &'a str,
+    device_type: &'a str,
+    options: &'a BTreeMap<String, String>,
+}
+
+/// Builds [`ScriptContext`].
+pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContext<'a> {
     let a = &side.kubernetes_auth;
     let mut checks: Vec<String> = Vec::new();
     if let Some(ca) = a
@@ -568,12 +689,13 @@ pub fn script_context(stack: &Stack, side: &VaultSide) -> Json {
                 "token_reviewer_jwt",
                 &format!("the token of ServiceAccount {namespace}/{name} (tokenReviewer.jwtFrom)"),
             );
-            checks.push(s["check"].as_str().unwrap_or_default().to_string());
+            checks.push(s.check.clone());
             Some(s)
         }
         _ => None,
     };
-    let databases: Vec<Json> = side
+    let or_zero = |d: &'a Option<String>| d.as_deref().unwrap_or("0");
+    let databases: Vec<ScriptDatabase> = side
         .databases
         .iter()
         .enumerate()
@@ -584,85 +706,123 @@ pub fn script_context(stack: &Stack, side: &VaultSide) -> Json {
                 &format!("the admin password of database {} (passwordFrom)", d.mount),
             );
             if !d.rotate_root {
-                checks.push(password["check"].as_str().unwrap_or_default().to_string());
+                checks.push(password.check.clone());
             }
-            json!({
-                "n": i + 1,
-                "mount": d.mount,
-                "name": d.name,
-                "config_path": format!("{}/config/{}", d.mount, d.name),
-                "rotate_path": format!("{}/rotate-root/{}", d.mount, d.name),
-                "plugin_name": d.plugin_name,
-                "connection_url": d.connection_url,
-                "username": d.username,
-                "allowed_roles": d.allowed_roles().join(","),
-                "password": password,
-                "rotate_root": d.rotate_root,
-                "roles": d.roles.iter().map(|r| json!({
-                    "path": format!("{}/roles/{}", d.mount, r.name),
-                    "default_ttl": r.default_ttl.clone().unwrap_or_else(|| "0".into()),
-                    "max_ttl": r.max_ttl.clone().unwrap_or_else(|| "0".into()),
-                    "creation_statements": r.creation_statements,
-                    "revocation_statements": r.revocation_statements,
-                })).collect::<Vec<_>>(),
-            })
+            ScriptDatabase {
+                n: i + 1,
+                mount: &d.mount,
+                name: &d.name,
+                config_path: format!("{}/config/{}", d.mount, d.name),
+                rotate_path: format!("{}/rotate-root/{}", d.mount, d.name),
+                plugin_name: &d.plugin_name,
+                connection_url: &d.connection_url,
+                username: &d.username,
+                allowed_roles: d.allowed_roles().join(","),
+                password,
+                rotate_root: d.rotate_root,
+                roles: d
+                    .roles
+                    .iter()
+                    .map(|r| ScriptDatabaseRole {
+                        path: format!("{}/roles/{}", d.mount, r.name),
+                        default_ttl: or_zero(&r.default_ttl),
+                        max_ttl: or_zero(&r.max_ttl),
+                        creation_statements: &r.creation_statements,
+                        revocation_statements: &r.revocation_statements,
+                    })
+                    .collect(),
+            }
         })
         .collect();
-    json!({
-        "cluster": stack.cluster,
-        "description": side.owner,
-        "checks": checks,
-        "auth": {
-            "mount": a.mount,
-            "auth_path": format!("sys/auth/{}", a.mount),
-            "config_path": format!("auth/{}/config", a.mount),
-            "host": a.host,
-            "ca_cert_file": a.ca_cert_from.as_deref().and_then(|c| c.strip_prefix("file:")),
-            "disable_local_ca_jwt": a.disable_local_ca_jwt,
-            "reviewer_jwt": reviewer_jwt,
+    ScriptContext {
+        cluster: &stack.cluster,
+        description: &side.owner,
+        checks,
+        auth: ScriptAuth {
+            mount: &a.mount,
+            auth_path: format!("sys/auth/{}", a.mount),
+            config_path: format!("auth/{}/config", a.mount),
+            host: &a.host,
+            ca_cert_file: a
+                .ca_cert_from
+                .as_deref()
+                .and_then(|c| c.strip_prefix("file:")),
+            disable_local_ca_jwt: a.disable_local_ca_jwt,
+            reviewer_jwt,
         },
-        "mounts": side.mounts.iter().map(|m| json!({
-            "path": m.path,
-            "cli_type": m.engine.cli_type(),
-            "max_lease_ttl": m.max_lease_ttl,
-        })).collect::<Vec<_>>(),
-        "transit_keys": side.transit_keys.iter().map(|k| json!({
-            "path": format!("{}/keys/{}", k.mount, k.name),
-        })).collect::<Vec<_>>(),
-        "databases": databases,
-        "pki": side.pki.iter().map(|p| json!({
-            "mount": p.mount,
-            "issuers_path": format!("{}/config/issuers", p.mount),
-            "generate_path": format!("{}/root/generate/internal", p.mount),
-            "root_ca": p.root_ca.as_ref().map(|c| json!({"common_name": c.common_name, "ttl": c.ttl})),
-            "roles": p.roles.iter().map(|r| json!({
-                "path": format!("{}/roles/{}", p.mount, r.name),
-                "allowed_domains": r.allowed_domains.join(","),
-                "allow_subdomains": r.allow_subdomains,
-                "allow_bare_domains": r.allow_bare_domains,
-                "max_ttl": r.max_ttl,
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "policies": side.policies.iter().map(|p| {
-            let hcl = p.hcl();
-            json!({"name": p.name, "delimiter": heredoc_delimiter(&hcl), "hcl": hcl})
-        }).collect::<Vec<_>>(),
-        "roles": side.roles.iter().map(|r| json!({
-            "name": r.name,
-            "path": format!("auth/{}/role/{}", a.mount, r.name),
-            "service_accounts": r.service_accounts.join(","),
-            "namespaces": r.namespaces.join(","),
-            "policies": r.policies.join(","),
-            "audience": r.audience,
-            "token_ttl": r.token_ttl.clone().unwrap_or_else(|| "0".into()),
-            "token_period": r.token_period.clone().unwrap_or_else(|| "0".into()),
-        })).collect::<Vec<_>>(),
-        "audit": side.audit.as_ref().map(|a| json!({
-            "path": a.path,
-            "device_type": a.device_type,
-            "options": a.options,
-        })),
-    })
+        mounts: side
+            .mounts
+            .iter()
+            .map(|m| ScriptMount {
+                path: &m.path,
+                cli_type: m.engine.cli_type(),
+                max_lease_ttl: m.max_lease_ttl.as_deref(),
+            })
+            .collect(),
+        transit_keys: side
+            .transit_keys
+            .iter()
+            .map(|k| ScriptPath {
+                path: format!("{}/keys/{}", k.mount, k.name),
+            })
+            .collect(),
+        databases,
+        pki: side
+            .pki
+            .iter()
+            .map(|p| ScriptPki {
+                mount: &p.mount,
+                issuers_path: format!("{}/config/issuers", p.mount),
+                generate_path: format!("{}/root/generate/internal", p.mount),
+                root_ca: p.root_ca.as_ref().map(|c| ScriptRootCa {
+                    common_name: &c.common_name,
+                    ttl: c.ttl.as_deref(),
+                }),
+                roles: p
+                    .roles
+                    .iter()
+                    .map(|r| ScriptPkiRole {
+                        path: format!("{}/roles/{}", p.mount, r.name),
+                        allowed_domains: r.allowed_domains.join(","),
+                        allow_subdomains: r.allow_subdomains,
+                        allow_bare_domains: r.allow_bare_domains,
+                        max_ttl: r.max_ttl.as_deref(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        policies: side
+            .policies
+            .iter()
+            .map(|p| {
+                let hcl = p.hcl();
+                ScriptPolicy {
+                    name: &p.name,
+                    delimiter: heredoc_delimiter(&hcl),
+                    hcl,
+                }
+            })
+            .collect(),
+        roles: side
+            .roles
+            .iter()
+            .map(|r| ScriptRole {
+                name: &r.name,
+                path: format!("auth/{}/role/{}", a.mount, r.name),
+                service_accounts: r.service_accounts.join(","),
+                namespaces: r.namespaces.join(","),
+                policies: r.policies.join(","),
+                audience: &r.audience,
+                token_ttl: or_zero(&r.token_ttl),
+                token_period: or_zero(&r.token_period),
+            })
+            .collect(),
+        audit: side.audit.as_ref().map(|a| ScriptAudit {
+            path: &a.path,
+            device_type: &a.device_type,
+            options: &a.options,
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -133,34 +133,21 @@ pub struct Report {
 /// Expected CR specs from the rendered tree, keyed by (kind, namespace, name).
 pub type ExpectedSpecs = HashMap<(String, String, String), Value>;
 
-/// Reads the generated secret CRs' specs (for drift) from the rendered files.
+/// The generated secret CRs' specs (for drift), keyed by the objects the renderer made.
 pub fn expected_specs(rendered: &crate::core::render::Rendered) -> ExpectedSpecs {
+    use crate::core::model::SecretKind;
     use rayon::prelude::*;
-    const CR_FILES: [&str; 3] = [
-        "vaultstaticsecret-",
-        "vaultdynamicsecret-",
-        "vaultpkisecret-",
-    ];
+    let secret_kinds = [SecretKind::Static, SecretKind::Dynamic, SecretKind::Pki].map(|k| k.kind());
     rendered
         .files
         .par_iter()
-        .filter(|f| {
-            let name = f.path.rsplit('/').next().unwrap_or_default();
-            CR_FILES.iter().any(|p| name.starts_with(p))
-        })
         .filter_map(|f| {
+            let o = f
+                .object
+                .as_ref()
+                .filter(|o| secret_kinds.contains(&o.kind.as_str()))?;
             let mut v = serde_yaml::from_str::<Value>(&f.body).ok()?;
-            let key = (
-                v["kind"].as_str().unwrap_or_default().to_string(),
-                v["metadata"]["namespace"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                v["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            );
+            let key = (o.kind.clone(), o.namespace.clone(), o.name.clone());
             Some((key, v["spec"].take()))
         })
         .collect()

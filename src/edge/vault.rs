@@ -2,7 +2,7 @@
 //! the vault CLI is (VAULT_ADDR, VAULT_TOKEN or ~/.vault-token, VAULT_CACERT, VAULT_NAMESPACE,
 //! VAULT_SKIP_VERIFY). Errors map to exit code 3 and say what was refused, and where.
 
-pub use crate::core::vault_plan::VaultRead;
+use crate::core::vault_plan::{Query, Snapshot};
 use crate::error::Error;
 use serde_json::Value;
 use std::time::Duration;
@@ -323,8 +323,26 @@ pub fn redact(addr: &str) -> String {
     }
 }
 
-impl VaultRead for Vault {
-    fn read(&self, path: &str) -> Result<Option<Value>, Error> {
+impl Vault {
+    /// Reads the `queries` into `snapshot`, in order; the first failure stops.
+    pub fn fill(&self, snapshot: &mut Snapshot, queries: Vec<Query>) -> Result<(), Error> {
+        for q in queries {
+            match q {
+                Query::Read(path) => {
+                    let data = self.read(&path)?;
+                    snapshot.insert_read(path, data);
+                }
+                Query::List(path) => {
+                    let keys = self.list(&path)?;
+                    snapshot.insert_list(path, keys);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `GET /v1/<path>`'s `data`, or `None` on 404.
+    pub fn read(&self, path: &str) -> Result<Option<Value>, Error> {
         let (status, v) = self.send("GET", path, None)?;
         if status == 404 {
             return Ok(None);
@@ -333,7 +351,8 @@ impl VaultRead for Vault {
         Ok(Some(v["data"].clone()))
     }
 
-    fn list(&self, path: &str) -> Result<Vec<String>, Error> {
+    /// `LIST /v1/<path>`'s `data.keys`, or empty on 404.
+    pub fn list(&self, path: &str) -> Result<Vec<String>, Error> {
         // `GET ?list=true` is Vault's portable spelling of the LIST verb.
         let (status, v) = self.send("GET", &format!("{path}?list=true"), None)?;
         if status == 404 {

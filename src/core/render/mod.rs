@@ -13,10 +13,14 @@
 pub mod templates;
 
 use crate::core::header;
+use crate::core::kinds;
 use crate::core::model::{self, App, DeclaredSecret, Source, Stack};
-use crate::core::tree::Tree;
+use crate::core::tree::{ObjectRef, Tree};
 use crate::core::vault_side::VaultSide;
 use crate::core::versions;
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use kube::Resource;
 use minijinja::Value;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -31,6 +35,8 @@ pub struct RenderedFile {
     pub template: String,
     /// The body, without the header.
     pub body: String,
+    /// The object it holds, if any (a kustomization.yaml, a policy or a script holds none).
+    pub object: Option<ObjectRef>,
 }
 
 /// Everything `generate` writes, before headers are added.
@@ -49,6 +55,9 @@ impl Rendered {
                 f.path.clone(),
                 header::stamp(&f.body, spec_file, cluster, shebang),
             );
+            if let Some(object) = &f.object {
+                tree.objects.insert(f.path.clone(), object.clone());
+            }
         }
         tree
     }
@@ -59,13 +68,41 @@ struct Renderer<'a> {
     out: Rendered,
 }
 
+/// The object of kind `K` (from the typed kinds) named `name` in `namespace` ("" if none).
+fn of<K: Resource<DynamicType = ()>>(namespace: &str, name: &str) -> ObjectRef {
+    ObjectRef::new(&K::kind(&()), namespace, name)
+}
+
 impl Renderer<'_> {
+    /// A file that holds no object.
     fn file(&mut self, path: String, template: &str, ctx: Value) -> Result<(), String> {
+        self.render(path, template, ctx, None)
+    }
+
+    /// A file that holds `object` (the first, when the template writes several).
+    fn object(
+        &mut self,
+        object: ObjectRef,
+        path: String,
+        template: &str,
+        ctx: Value,
+    ) -> Result<(), String> {
+        self.render(path, template, ctx, Some(object))
+    }
+
+    fn render(
+        &mut self,
+        path: String,
+        template: &str,
+        ctx: Value,
+        object: Option<ObjectRef>,
+    ) -> Result<(), String> {
         let body = self.templates.render(template, ctx)?;
         self.out.files.push(RenderedFile {
             path,
             template: template.to_string(),
             body,
+            object,
         });
         Ok(())
     }
@@ -75,6 +112,7 @@ impl Renderer<'_> {
             path,
             template: what.to_string(),
             body,
+            object: None,
         });
     }
 
@@ -222,7 +260,6 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     };
     let p = &stack.flux.paths;
     let flux = &stack.flux;
-    let ctx = |v: Json| Value::from_serialize(v);
 
     // clusters/<cluster>/: the three Flux Kustomizations, in dependency order.
     let stages = [
@@ -241,7 +278,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         ),
     ];
     for (name, path, depends_on, health) in stages {
-        r.file(
+        r.object(
+            of::<kinds::Kustomization>(model::FLUX_NAMESPACE, name),
             format!("{}/{name}.yaml", p.cluster),
             "flux/kustomization.yaml.j2",
             Value::from_serialize(FluxKustomizationContext {
@@ -264,13 +302,15 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     // infrastructure/vault/
     let vault_repo = "hashicorp";
     let mut files = vec![];
-    r.file(
+    r.object(
+        of::<Namespace>("", &stack.vault.namespace),
         format!("{}/namespace.yaml", p.vault),
         "core/namespace.yaml.j2",
         NamespaceContext::kept(&stack.vault.namespace),
     )?;
     files.push("namespace.yaml".to_string());
-    r.file(
+    r.object(
+        of::<kinds::HelmRepository>(model::FLUX_NAMESPACE, vault_repo),
         format!("{}/helmrepository.yaml", p.vault),
         "flux/helmrepository.yaml.j2",
         HelmRepositoryContext::of(vault_repo, &stack.vault.chart_repository),
@@ -278,7 +318,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     files.push("helmrepository.yaml".to_string());
     if let (Some(issuer), Some(secret)) = (&stack.vault.tls_issuer, &stack.vault.tls_secret) {
         // Every name the generated addresses use: the services, the pods (raft), localhost.
-        r.file(
+        r.object(
+            of::<kinds::Certificate>(&stack.vault.namespace, secret),
             format!("{}/certificate.yaml", p.vault),
             "core/certificate.yaml.j2",
             Value::from_serialize(CertificateContext {
@@ -293,8 +334,12 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         )?;
         files.push("certificate.yaml".to_string());
     }
-    let server_hcl = templates.render("vault/server.hcl.j2", ctx(vault_server_context(stack)))?;
-    r.file(
+    let server_hcl = templates.render(
+        "vault/server.hcl.j2",
+        Value::from_serialize(vault_server_context(stack)),
+    )?;
+    r.object(
+        of::<kinds::HelmRelease>(&stack.vault.namespace, model::VAULT_RELEASE),
         format!("{}/helmrelease.yaml", p.vault),
         "flux/helmrelease.yaml.j2",
         Value::from_serialize(HelmReleaseContext {
@@ -324,7 +369,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     // infrastructure/vault-secrets-operator/
     let mut files = vec![];
     if stack.operator.namespace != stack.vault.namespace {
-        r.file(
+        r.object(
+            of::<Namespace>("", &stack.operator.namespace),
             format!("{}/namespace.yaml", p.operator),
             "core/namespace.yaml.j2",
             NamespaceContext::kept(&stack.operator.namespace),
@@ -336,7 +382,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         if carrier == model::CA_CARRIER_SECRET {
             // Issued by the same ClusterIssuer, so its Secret's ca.crt is the CA that signed
             // Vault's certificate: the CA reaches the operator namespace through Git alone.
-            r.file(
+            r.object(
+                of::<kinds::Certificate>(&stack.operator.namespace, carrier),
                 format!("{}/vault-ca.yaml", p.operator),
                 "core/certificate.yaml.j2",
                 Value::from_serialize(CertificateContext {
@@ -355,7 +402,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     let operator_repo = if stack.operator.chart_repository == stack.vault.chart_repository {
         vault_repo.to_string()
     } else {
-        r.file(
+        r.object(
+            of::<kinds::HelmRepository>(model::FLUX_NAMESPACE, model::OPERATOR_RELEASE),
             format!("{}/helmrepository.yaml", p.operator),
             "flux/helmrepository.yaml.j2",
             HelmRepositoryContext::of(model::OPERATOR_RELEASE, &stack.operator.chart_repository),
@@ -363,7 +411,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         files.push("helmrepository.yaml".to_string());
         model::OPERATOR_RELEASE.to_string()
     };
-    r.file(
+    r.object(
+        of::<kinds::HelmRelease>(&stack.operator.namespace, model::OPERATOR_RELEASE),
         format!("{}/helmrelease.yaml", p.operator),
         "flux/helmrelease.yaml.j2",
         Value::from_serialize(HelmReleaseContext {
@@ -388,7 +437,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
 
     // apps/: the VaultConnection, then one folder per namespace, one per app.
     let mut top = vec!["vault-connection.yaml".to_string()];
-    r.file(
+    r.object(
+        of::<kinds::VaultConnection>(&stack.operator.namespace, model::VAULT_CONNECTION),
         format!("{}/vault-connection.yaml", p.apps),
         "vso/vaultconnection.yaml.j2",
         Value::from_serialize(VaultConnectionContext {
@@ -413,7 +463,8 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         let mut ns_files = vec![];
         if !infra_namespaces.contains(ns) {
             // Kept when the last app of the namespace goes: the user's workloads live there.
-            r.file(
+            r.object(
+                of::<Namespace>("", ns),
                 format!("{ns_dir}/namespace.yaml"),
                 "core/namespace.yaml.j2",
                 NamespaceContext::kept(ns),
@@ -462,7 +513,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     r.file(
         format!("{}/configure.sh", p.vault_config),
         "vault/configure.sh.j2",
-        ctx(script_context(stack, vault)),
+        Value::from_serialize(script_context(stack, vault)),
     )?;
 
     r.out.files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -482,10 +533,10 @@ pub fn configure_script(
 }
 
 fn render_app(r: &mut Renderer, stack: &Stack, app: &App, dir: &str) -> Result<(), String> {
-    let ctx = |v: Json| Value::from_serialize(v);
     let mut files = vec![];
     if app.create_service_account {
-        r.file(
+        r.object(
+            of::<ServiceAccount>(&app.namespace, &app.service_account),
             format!("{dir}/serviceaccount.yaml"),
             "core/serviceaccount.yaml.j2",
             Value::from_serialize(ServiceAccountContext {
@@ -496,7 +547,8 @@ fn render_app(r: &mut Renderer, stack: &Stack, app: &App, dir: &str) -> Result<(
         )?;
         files.push("serviceaccount.yaml".to_string());
     }
-    r.file(
+    r.object(
+        of::<kinds::VaultAuth>(&app.namespace, &app.vault_auth),
         format!("{dir}/vaultauth.yaml"),
         "vso/vaultauth.yaml.j2",
         Value::from_serialize(VaultAuthContext {
@@ -519,51 +571,109 @@ fn render_app(r: &mut Renderer, stack: &Stack, app: &App, dir: &str) -> Result<(
         let kind = s.source.kind();
         let file = format!("{}-{}.yaml", kind.kind().to_lowercase(), s.name);
         let template = format!("vso/{}.yaml.j2", kind.kind().to_lowercase());
-        r.file(
+        r.object(
+            ObjectRef::new(kind.kind(), &s.namespace, &s.name),
             format!("{dir}/{file}"),
             &template,
-            ctx(json!({"secret": secret_context(app, s)})),
+            Value::from_serialize(SecretFileContext {
+                secret: secret_context(app, s),
+            }),
         )?;
         files.push(file);
     }
     r.kustomization(dir, files)
 }
 
-fn secret_context(app: &App, s: &DeclaredSecret) -> Json {
-    let mut m = json!({
-        "name": s.name,
-        "namespace": s.namespace,
-        "app": app.name,
-        "vault_auth": app.vault_auth,
-        "mount": s.source.mount(),
-        "path": s.source.cr_path(),
-        "refresh_after": s.refresh_after,
-        "type": s.secret_type,
-        "labels": s.labels,
-        "annotations": s.annotations,
-        "rollout": s.rollout.iter().map(|t| json!({"kind": t.kind, "name": t.name})).collect::<Vec<_>>(),
-        "params": {},
-    });
-    let obj = m.as_object_mut().expect("object");
+/// `vso/vault*secret.yaml.j2` (and `vso/_destination.j2`): `secret`.
+#[derive(Serialize)]
+struct SecretFileContext<'a> {
+    secret: SecretContext<'a>,
+}
+
+#[derive(Serialize)]
+struct SecretContext<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    app: &'a str,
+    vault_auth: &'a str,
+    mount: &'a str,
+    path: String,
+    refresh_after: Option<&'a str>,
+    #[serde(rename = "type")]
+    secret_type: Option<&'a str>,
+    labels: &'a BTreeMap<String, String>,
+    annotations: &'a BTreeMap<String, String>,
+    rollout: Vec<RolloutContext<'a>>,
+    params: BTreeMap<&'a str, &'a str>,
+    /// A KV secret's `kv-v1` or `kv-v2`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kv_type: Option<String>,
+    #[serde(flatten)]
+    pki: Option<PkiContext<'a>>,
+}
+
+#[derive(Serialize)]
+struct RolloutContext<'a> {
+    kind: &'a str,
+    name: &'a str,
+}
+
+/// A PKI secret's certificate.
+#[derive(Serialize)]
+struct PkiContext<'a> {
+    role: &'a str,
+    common_name: &'a str,
+    alt_names: &'a [String],
+    ttl: Option<&'a str>,
+    expiry_offset: Option<&'a str>,
+}
+
+fn secret_context<'a>(app: &'a App, s: &'a DeclaredSecret) -> SecretContext<'a> {
+    let mut c = SecretContext {
+        name: &s.name,
+        namespace: &s.namespace,
+        app: &app.name,
+        vault_auth: &app.vault_auth,
+        mount: s.source.mount(),
+        path: s.source.cr_path(),
+        refresh_after: s.refresh_after.as_deref(),
+        secret_type: s.secret_type.as_deref(),
+        labels: &s.labels,
+        annotations: &s.annotations,
+        rollout: s
+            .rollout
+            .iter()
+            .map(|t| RolloutContext {
+                kind: &t.kind,
+                name: &t.name,
+            })
+            .collect(),
+        params: BTreeMap::new(),
+        kv_type: None,
+        pki: None,
+    };
     match &s.source {
-        Source::Kv { version, .. } => {
-            obj.insert("kv_type".into(), json!(format!("kv-v{version}")));
-        }
+        Source::Kv { version, .. } => c.kv_type = Some(format!("kv-v{version}")),
         Source::Dynamic { params, .. } => {
-            obj.insert("params".into(), json!(params));
+            c.params = params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
         }
         Source::Pki { role, .. } => {
-            let pki = s.pki.clone().unwrap_or_default();
-            obj.insert("role".into(), json!(role));
-            obj.insert("common_name".into(), json!(pki.common_name));
-            obj.insert("alt_names".into(), json!(pki.alt_names));
-            obj.insert("ttl".into(), json!(pki.ttl));
-            obj.insert("expiry_offset".into(), json!(pki.expiry_offset));
-            obj.insert("type".into(), json!("kubernetes.io/tls"));
+            c.pki = s.pki.as_ref().map(|pki| PkiContext {
+                role,
+                common_name: &pki.common_name,
+                alt_names: &pki.alt_names,
+                ttl: pki.ttl.as_deref(),
+                expiry_offset: pki.expiry_offset.as_deref(),
+            });
+            // A certificate is always a TLS Secret.
+            c.secret_type = Some("kubernetes.io/tls");
         }
         Source::Database { .. } => {}
     }
-    m
+    c
 }
 
 /// How soon Flux retries a Kustomization whose apply or health check failed (instead of
@@ -576,7 +686,24 @@ fn keep_on_prune() -> Json {
     json!({"kustomize.toolkit.fluxcd.io/prune": "disabled"})
 }
 
-fn vault_server_context(stack: &Stack) -> Json {
+/// `vault/server.hcl.j2`
+#[derive(Serialize)]
+struct VaultServerContext<'a> {
+    ui: bool,
+    tls_secret: Option<&'a str>,
+    ha: bool,
+    peers: Vec<String>,
+    seal: Option<SealContext<'a>>,
+}
+
+/// An auto-unseal `seal` stanza.
+#[derive(Serialize)]
+struct SealContext<'a> {
+    kind: &'a str,
+    attributes: &'a [(String, String)],
+}
+
+fn vault_server_context(stack: &Stack) -> VaultServerContext<'_> {
     let v = &stack.vault;
     // A single node has no peer to join; it is still raft, so that scaling up keeps the data.
     let peers: Vec<String> = (0..if v.ha() { v.replicas } else { 0 })
@@ -589,13 +716,16 @@ fn vault_server_context(stack: &Stack) -> Json {
             )
         })
         .collect();
-    json!({
-        "ui": v.ui,
-        "tls_secret": v.tls_secret,
-        "ha": true,
-        "peers": peers,
-        "seal": v.seal.as_ref().map(|s| json!({"kind": s.kind, "attributes": s.attributes})),
-    })
+    VaultServerContext {
+        ui: v.ui,
+        tls_secret: v.tls_secret.as_deref(),
+        ha: true,
+        peers,
+        seal: v.seal.as_ref().map(|s| SealContext {
+            kind: &s.kind,
+            attributes: &s.attributes,
+        }),
+    }
 }
 
 /// Values for the `vault` chart (checked against its values.schema.json).
@@ -693,7 +823,10 @@ pub fn deep_merge(base: &mut Json, overlay: &Json) {
     }
 }
 
-fn script_context(stack: &Stack, vault: &VaultSide) -> Json {
+fn script_context<'a>(
+    stack: &'a Stack,
+    vault: &'a VaultSide,
+) -> crate::core::vault_side::ScriptContext<'a> {
     crate::core::vault_side::script_context(stack, vault)
 }
 
@@ -707,15 +840,18 @@ fn token_review(
     dir: &str,
 ) -> Result<Vec<String>, String> {
     use crate::core::vault_side::TokenReviewer;
-    let ctx = match &vault.kubernetes_auth.token_reviewer {
+    let (first, ctx) = match &vault.kubernetes_auth.token_reviewer {
         TokenReviewer::Local => return Ok(vec![]),
         TokenReviewer::ServiceAccount {
             namespace, name, ..
-        } => json!({
-            "service_account": {"name": name, "namespace": namespace},
-            "binding": format!("{name}-auth-delegator"),
-            "subjects": [{"name": name, "namespace": namespace}],
-        }),
+        } => (
+            of::<ServiceAccount>(namespace, name),
+            json!({
+                "service_account": {"name": name, "namespace": namespace},
+                "binding": format!("{name}-auth-delegator"),
+                "subjects": [{"name": name, "namespace": namespace}],
+            }),
+        ),
         TokenReviewer::Client { .. } => {
             let mut subjects: BTreeSet<(String, String)> = stack
                 .apps
@@ -731,14 +867,19 @@ fn token_review(
             if subjects.is_empty() {
                 return Ok(vec![]);
             }
-            json!({
-                "service_account": null,
-                "binding": "kubectl-vault-client-token-review",
-                "subjects": subjects.iter().map(|(ns, n)| json!({"name": n, "namespace": ns})).collect::<Vec<_>>(),
-            })
+            let binding = "kubectl-vault-client-token-review";
+            (
+                of::<ClusterRoleBinding>("", binding),
+                json!({
+                    "service_account": null,
+                    "binding": binding,
+                    "subjects": subjects.iter().map(|(ns, n)| json!({"name": n, "namespace": ns})).collect::<Vec<_>>(),
+                }),
+            )
         }
     };
-    r.file(
+    r.object(
+        first,
         format!("{dir}/token-review.yaml"),
         "core/token-review.yaml.j2",
         Value::from_serialize(ctx),

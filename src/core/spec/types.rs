@@ -10,9 +10,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
+/// The spec; its secrets are as written ([`SecretSpec`]) until validation types them
+/// ([`Secret`], see [`ValidSpec`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Spec {
+#[serde(bound(deserialize = "S: Deserialize<'de>"))]
+pub struct Spec<S = SecretSpec> {
     pub api_version: String,
     pub kind: String,
     pub cluster: String,
@@ -21,10 +24,13 @@ pub struct Spec {
     pub vault: VaultSpec,
     pub operator: OperatorSpec,
     #[serde(default)]
-    pub apps: Vec<AppSpec>,
+    pub apps: Vec<AppSpec<S>>,
     #[serde(default)]
     pub vault_config: Option<VaultConfigSpec>,
 }
+
+/// The spec after validation: each secret has its one source (parse, don't validate).
+pub type ValidSpec = Spec<Secret>;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -174,7 +180,8 @@ pub struct ClientCacheSpec {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AppSpec {
+#[serde(bound(deserialize = "S: Deserialize<'de>"))]
+pub struct AppSpec<S = SecretSpec> {
     pub name: String,
     pub namespace: String,
     pub service_account: Option<String>,
@@ -182,7 +189,7 @@ pub struct AppSpec {
     pub role: Option<String>,
     pub audiences: Option<Vec<String>>,
     #[serde(default)]
-    pub secrets: Vec<SecretSpec>,
+    pub secrets: Vec<S>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -206,6 +213,113 @@ pub struct SecretSpec {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
+}
+
+impl SecretSpec {
+    /// The sources written (`kv`, `database`, `dynamic`, `pki`): a valid secret has exactly one.
+    pub fn sources_written(&self) -> Vec<&'static str> {
+        [
+            self.kv.as_ref().map(|_| "kv"),
+            self.database.as_ref().map(|_| "database"),
+            self.dynamic.as_ref().map(|_| "dynamic"),
+            self.pki.as_ref().map(|_| "pki"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// The secret with its one source typed; itself back when it has none or several.
+    pub fn into_secret(self) -> Result<Secret, Box<SecretSpec>> {
+        let source = match (&self.kv, &self.database, &self.dynamic, &self.pki) {
+            (Some(kv), None, None, None) => SecretSource::Kv(kv.0.clone()),
+            (None, Some(db), None, None) => SecretSource::Database(db.0.clone()),
+            (None, None, Some(d), None) => SecretSource::Dynamic(d.0.clone()),
+            (None, None, None, Some(p)) => SecretSource::Pki(p.0.clone()),
+            _ => return Err(Box::new(self)),
+        };
+        Ok(Secret {
+            name: self.name,
+            source,
+            common_name: self.common_name,
+            alt_names: self.alt_names,
+            ttl: self.ttl,
+            expiry_offset: self.expiry_offset,
+            refresh_after: self.refresh_after,
+            rollout: self.rollout,
+            secret_type: self.secret_type,
+            labels: self.labels,
+            annotations: self.annotations,
+        })
+    }
+}
+
+impl<S> Spec<S> {
+    /// The same spec with each secret mapped by `f(app index, secret index, secret)`; the
+    /// errors of all secrets that fail.
+    pub fn try_map_secrets<T, E>(
+        self,
+        mut f: impl FnMut(usize, usize, S) -> Result<T, E>,
+    ) -> Result<Spec<T>, Vec<E>> {
+        let mut errors = Vec::new();
+        let apps = self
+            .apps
+            .into_iter()
+            .enumerate()
+            .map(|(ai, a)| AppSpec {
+                name: a.name,
+                namespace: a.namespace,
+                service_account: a.service_account,
+                create_service_account: a.create_service_account,
+                role: a.role,
+                audiences: a.audiences,
+                secrets: a
+                    .secrets
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(si, s)| f(ai, si, s).map_err(|e| errors.push(e)).ok())
+                    .collect(),
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Spec {
+            api_version: self.api_version,
+            kind: self.kind,
+            cluster: self.cluster,
+            gitops: self.gitops,
+            vault: self.vault,
+            operator: self.operator,
+            apps,
+            vault_config: self.vault_config,
+        })
+    }
+}
+
+/// A validated secret: [`SecretSpec`] with its one source as an enum.
+#[derive(Debug, Clone)]
+pub struct Secret {
+    pub name: String,
+    pub source: SecretSource,
+    pub common_name: Option<String>,
+    pub alt_names: Option<Vec<String>>,
+    pub ttl: Option<String>,
+    pub expiry_offset: Option<String>,
+    pub refresh_after: Option<String>,
+    pub rollout: Vec<String>,
+    pub secret_type: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Where a secret's data comes from: exactly one of the spec's `kv`, `database`, `dynamic`, `pki`.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    Kv(KvSource),
+    Database(DatabaseSource),
+    Dynamic(DynamicSource),
+    Pki(PkiSource),
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -153,6 +153,41 @@ impl Checker<'_> {
     }
 }
 
+impl Checker<'_> {
+    fn not_one_source(&mut self, base: &str, sources: &[&str]) {
+        let msg = if sources.is_empty() {
+            "no source: a secret needs exactly one of kv, database, dynamic, pki".to_string()
+        } else {
+            format!(
+                "{} sources ({}): a secret needs exactly one",
+                sources.len(),
+                sources.join(", ")
+            )
+        };
+        self.error(
+            base,
+            msg,
+            "e.g. `kv: kvv2/webapp/config` or `database: demo-db/dev-postgres`",
+        );
+    }
+}
+
+/// The spec the model reads, each secret typed with its one source (parse, don't validate).
+/// Run after [`check`]: a secret without exactly one source gets the same error here.
+pub fn typed(spec: Spec, index: &LocationIndex) -> Result<ValidSpec, Findings> {
+    spec.try_map_secrets(|ai, si, s| s.into_secret().map_err(|s| (ai, si, s)))
+        .map_err(|failed| {
+            let mut c = Checker {
+                index,
+                found: Findings::default(),
+            };
+            for (ai, si, s) in failed {
+                c.not_one_source(&format!("apps[{ai}].secrets[{si}]"), &s.sources_written());
+            }
+            c.found
+        })
+}
+
 /// Checks the whole spec. Errors make the spec unusable; warnings do not (unless `--strict`).
 pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     let mut c = Checker {
@@ -459,30 +494,9 @@ fn check_apps(c: &mut Checker, spec: &Spec) {
 
 fn check_secret(c: &mut Checker, base: &str, s: &SecretSpec, vc: Option<&VaultConfigSpec>) {
     c.dns_subdomain(&format!("{base}.name"), &s.name, "Secret name");
-    let sources: Vec<&str> = [
-        s.kv.as_ref().map(|_| "kv"),
-        s.database.as_ref().map(|_| "database"),
-        s.dynamic.as_ref().map(|_| "dynamic"),
-        s.pki.as_ref().map(|_| "pki"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let sources = s.sources_written();
     if sources.len() != 1 {
-        let msg = if sources.is_empty() {
-            "no source: a secret needs exactly one of kv, database, dynamic, pki".to_string()
-        } else {
-            format!(
-                "{} sources ({}): a secret needs exactly one",
-                sources.len(),
-                sources.join(", ")
-            )
-        };
-        c.error(
-            base,
-            msg,
-            "e.g. `kv: kvv2/webapp/config` or `database: demo-db/dev-postgres`",
-        );
+        c.not_one_source(base, &sources);
         return;
     }
     if let Some(kv) = &s.kv {

@@ -24,7 +24,7 @@ mod push;
 pub use push::{push, Pushed};
 
 use crate::core::header;
-use crate::core::tree::Tree;
+use crate::core::tree::{ObjectRef, Tree};
 use crate::error::Error;
 use git2::{build::TreeUpdateBuilder, FileMode, ObjectType, Oid, Repository, Signature};
 use std::collections::BTreeMap;
@@ -969,19 +969,30 @@ fn remove_empty_parents(workdir: &Path, file: &Path) {
     }
 }
 
-/// Summaries of what a change does, from the objects in the files.
-pub fn describe(changes: &[Change]) -> BTreeMap<Action, Vec<(String, String)>> {
+/// Summaries of what a change does: the kind and name of each file's object, as the renderer
+/// made it (`objects`, the tree's).
+pub fn describe(
+    changes: &[Change],
+    objects: &BTreeMap<String, ObjectRef>,
+) -> BTreeMap<Action, Vec<(String, String)>> {
     let mut out: BTreeMap<Action, Vec<(String, String)>> = BTreeMap::new();
     for c in changes {
-        let text = c.new.as_deref().or(c.old.as_deref()).unwrap_or_default();
-        if let Some((kind, name)) = object_of(text) {
+        let object = match (&c.new, &c.old) {
+            (Some(_), _) => objects
+                .get(&c.path)
+                .map(|o| (o.kind.clone(), o.name.clone())),
+            (None, Some(old)) => object_of(old),
+            (None, None) => None,
+        };
+        if let Some((kind, name)) = object {
             out.entry(c.action).or_default().push((kind, name));
         }
     }
     out
 }
 
-/// The kind and name of the (first) object in a generated YAML file.
+/// The kind and name of the (first) object in a file Git holds: a removed file is no longer
+/// rendered, so only its text can say what it held.
 fn object_of(text: &str) -> Option<(String, String)> {
     let mut kind = None;
     let mut name = None;
