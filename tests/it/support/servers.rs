@@ -112,13 +112,27 @@ impl Bao {
             .http_status_as_error(false)
             .build()
             .into();
-        let req = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("{}/v1/{path}", self.addr))
-            .header("X-Vault-Token", token)
-            .body(body.map(|b| b.to_string()).unwrap_or_default())
-            .unwrap();
-        let resp = agent.run(req).expect("bao request");
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        // A dev server on a loaded two-core machine now and then drops a connection: a few
+        // tries, so that a test fails on what Vault answered, not on the machine's load.
+        let mut tries = 0;
+        let resp = loop {
+            let req = ureq::http::Request::builder()
+                .method(method)
+                .uri(format!("{}/v1/{path}", self.addr))
+                .header("X-Vault-Token", token)
+                .body(body.clone())
+                .unwrap();
+            match agent.run(req) {
+                Ok(resp) => break resp,
+                Err(e) if tries < 5 => {
+                    tries += 1;
+                    eprintln!("bao request {method} {path}: {e}; trying again");
+                    std::thread::sleep(Duration::from_millis(200 * tries));
+                }
+                Err(e) => panic!("bao request {method} {path}: {e}"),
+            }
+        };
         let status = resp.status().as_u16();
         let text = resp.into_body().read_to_string().unwrap_or_default();
         (
