@@ -85,14 +85,6 @@ fn without_web(spec: &str) -> String {
 }
 
 /// A cluster CA for the kubernetes auth config of a Vault that runs outside the cluster.
-fn ca_file(dir: &Path) -> PathBuf {
-    let t = support::cluster_state::now();
-    let (cert, _) = support::cluster_state::certificate("kubernetes", t - 60, t + 86400);
-    let path = dir.join("cluster-ca.crt");
-    std::fs::write(&path, cert).unwrap();
-    path
-}
-
 struct Setup {
     bao: Bao,
     pg: Postgres,
@@ -109,7 +101,11 @@ fn setup() -> Option<Setup> {
     let reviews = FakeTokenReview::start(Some(REVIEWER_JWT.into()));
     let dir = tempfile::tempdir().unwrap();
     let spec_path = dir.path().join("vault.yaml");
-    let spec = spec(pg.port, &ca_file(dir.path()), &reviews.url);
+    let spec = spec(
+        pg.port,
+        &support::cluster_state::ca_file(dir.path()),
+        &reviews.url,
+    );
     std::fs::write(&spec_path, &spec).unwrap();
     Some(Setup {
         bao,
@@ -393,7 +389,11 @@ fn script_references_secrets_and_needs_no_vault() {
     let spec_path = dir.path().join("vault.yaml");
     std::fs::write(
         &spec_path,
-        spec(5432, &ca_file(dir.path()), "https://k8s:6443"),
+        spec(
+            5432,
+            &support::cluster_state::ca_file(dir.path()),
+            "https://k8s:6443",
+        ),
     )
     .unwrap();
     let o = bin()

@@ -16,14 +16,6 @@ const REVIEWER_JWT: &str = "reviewer-jwt-for-script-tests";
 const ROTATED_ADMIN: &str = "vault_admin";
 const ROTATED_PASSWORD: &str = "rotated-admin-initial-password";
 
-fn ca_file(dir: &Path) -> PathBuf {
-    let t = support::cluster_state::now();
-    let (cert, _) = support::cluster_state::certificate("kubernetes", t - 60, t + 86400);
-    let path = dir.join("cluster-ca.crt");
-    std::fs::write(&path, cert).unwrap();
-    path
-}
-
 /// Every kind of Vault-side object: kv v1/v2, two database mounts on one PostgreSQL (one with
 /// `rotateRoot`, its password from a file), a PKI mount with a root CA, the operator's transit
 /// key, kubernetes auth for a Vault outside the cluster with a token reviewer JWT.
@@ -124,7 +116,12 @@ fn setup() -> Option<Setup> {
     let spec_path = dir.path().join("vault.yaml");
     std::fs::write(
         &spec_path,
-        spec(pg.port, &ca_file(dir.path()), &pw_file, &reviews.url),
+        spec(
+            pg.port,
+            &support::cluster_state::ca_file(dir.path()),
+            &pw_file,
+            &reviews.url,
+        ),
     )
     .unwrap();
     let out = dir.path().join("gitops");
@@ -397,7 +394,11 @@ fn a_database_mount_with_slashes_configures_through_both_routes() {
     let spec_path = dir.path().join("long-forms.yaml");
     std::fs::write(
         &spec_path,
-        long_forms(pg.port, &ca_file(dir.path()), &reviews.url),
+        long_forms(
+            pg.port,
+            &support::cluster_state::ca_file(dir.path()),
+            &reviews.url,
+        ),
     )
     .unwrap();
     let env = [
@@ -477,7 +478,7 @@ fn client_jwt_token_review_logs_apps_in_with_their_own_tokens() {
         format!(
             "apiVersion: kubectl-vault/v1alpha1\nkind: VaultStack\ncluster: lab\nvault:\n  chart: {{version: 0.30.0}}\n  tls: vault-tls\noperator:\n  chart: {{version: 0.10.0}}\n  address: https://vault.example.com:8200\napps:\n  - name: api\n    namespace: shop\n    secrets:\n      - name: api-config\n        kv: apps-kv/shop/api\nvaultConfig:\n  kubernetesAuth:\n    host: {}\n    caCertFrom: file:{}\n    disableLocalCaJwt: true\n    tokenReviewer: {{mode: client}}\n",
             reviews.url,
-            ca_file(dir.path()).display()
+            support::cluster_state::ca_file(dir.path()).display()
         ),
     )
     .unwrap();

@@ -50,6 +50,16 @@ fn cond(type_: &str, status: &str, reason: &str, message: &str) -> Value {
            "lastTransitionTime": ts(now() - 60), "observedGeneration": 1})
 }
 
+/// A kubernetes API server CA, valid for a day, written to `dir/cluster-ca.crt` (what a
+/// spec's `caCertFrom: file:` names).
+pub fn ca_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let t = now();
+    let (cert, _) = certificate("kubernetes", t - 60, t + 86400);
+    let path = dir.join("cluster-ca.crt");
+    std::fs::write(&path, cert).unwrap();
+    path
+}
+
 /// A self-signed certificate (made now; never committed) valid from `from` to `to` (unix).
 pub fn certificate(cn: &str, from: i64, to: i64) -> (String, String) {
     let mut params = rcgen::CertificateParams::new(vec![cn.to_string()]).unwrap();
