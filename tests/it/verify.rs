@@ -11,6 +11,8 @@ struct Setup {
     fake: FakeApiServer,
     dir: tempfile::TempDir,
     kubeconfig: std::path::PathBuf,
+    /// The spec the cluster state was made from and `verify` reads.
+    spec: std::path::PathBuf,
 }
 
 fn synced_cluster() -> Setup {
@@ -18,17 +20,41 @@ fn synced_cluster() -> Setup {
 }
 
 fn synced_on(fake: FakeApiServer) -> Setup {
-    cluster_state::synced(&fake, &fixture("example.yaml"));
-    let dir = tempfile::tempdir().unwrap();
+    synced_with(fake, tempfile::tempdir().unwrap(), fixture("example.yaml"))
+}
+
+/// A cluster in which VSO synced everything `spec` declares.
+fn synced_with(fake: FakeApiServer, dir: tempfile::TempDir, spec: std::path::PathBuf) -> Setup {
+    cluster_state::synced(&fake, &spec);
     let kubeconfig = fake.write_kubeconfig(dir.path(), "homelab");
     Setup {
         fake,
         dir,
         kubeconfig,
+        spec,
     }
 }
 
 impl Setup {
+    /// A kubeconfig whose user runs `script` (written to `dir/name`) as an exec credential
+    /// plugin, as cloud providers' kubeconfigs do.
+    fn exec_plugin_kubeconfig(&self, name: &str, script: String) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let plugin = self.dir.path().join(name);
+        std::fs::write(&plugin, script).unwrap();
+        std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let kc = self.dir.path().join(format!("kubeconfig-{name}"));
+        std::fs::write(
+            &kc,
+            format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\ncontexts:\n- name: exec\n  context: {{cluster: fake, user: plugin}}\ncurrent-context: exec\nusers:\n- name: plugin\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+                self.fake.url(),
+                plugin.display()
+            ),
+        )
+        .unwrap();
+        kc
+    }
     /// Snapshot settings that hide this run's temp dir, ports and times.
     fn stable(&self) -> insta::Settings {
         let mut settings = redactions(&[(self.dir.path(), "TMP"), (&fixture(""), "FIXTURES")]);
@@ -41,11 +67,10 @@ impl Setup {
         settings
     }
     fn verify(&self, extra: &[&str]) -> std::process::Output {
-        let spec = fixture("example.yaml");
         let mut args = vec![
             "verify",
             "-f",
-            spec.to_str().unwrap(),
+            self.spec.to_str().unwrap(),
             "--kubeconfig",
             self.kubeconfig.to_str().unwrap(),
         ];
@@ -548,27 +573,13 @@ fn find_kubectl() -> Option<std::path::PathBuf> {
 #[test]
 fn exec_plugin_credentials() {
     let s = synced_cluster();
-    let plugin = s.dir.path().join("credential-plugin.sh");
-    std::fs::write(
-        &plugin,
+    let kc = s.exec_plugin_kubeconfig(
+        "credential-plugin.sh",
         format!(
             "#!/bin/sh\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{}\"}}}}'\n",
             support::fake_apiserver::TOKEN
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let kc = s.dir.path().join("kubeconfig-exec");
-    std::fs::write(
-        &kc,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\ncontexts:\n- name: exec\n  context: {{cluster: fake, user: plugin}}\ncurrent-context: exec\nusers:\n- name: plugin\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
-            s.fake.url(),
-            plugin.display()
-        ),
-    )
-    .unwrap();
+    );
     let o = bin()
         .args([
             "verify",
@@ -787,24 +798,10 @@ fn request_timeout_and_total_timeout_bound_the_run() {
 fn a_hanging_exec_plugin_is_bounded() {
     let s = synced_cluster();
     let marker = s.dir.path().join("plugin-still-running");
-    let plugin = s.dir.path().join("hanging-plugin.sh");
-    std::fs::write(
-        &plugin,
+    let kc = s.exec_plugin_kubeconfig(
+        "hanging-plugin.sh",
         format!("#!/bin/sh\nsleep 30\ntouch {}\n", marker.display()),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let kc = s.dir.path().join("kubeconfig-hang");
-    std::fs::write(
-        &kc,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\ncontexts:\n- name: exec\n  context: {{cluster: fake, user: plugin}}\ncurrent-context: exec\nusers:\n- name: plugin\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
-            s.fake.url(),
-            plugin.display()
-        ),
-    )
-    .unwrap();
+    );
     let started = std::time::Instant::now();
     let o = bin()
         .args([
@@ -916,26 +913,12 @@ fn a_missing_ca_secret_is_named_as_the_cause_of_an_invalid_connection() {
         );
     assert!(text.contains("caCertSecret: vault-ca") && text.contains("tls: vault-tls"));
     std::fs::write(&spec, text).unwrap();
-    let fake = FakeApiServer::start();
-    cluster_state::synced(&fake, &spec);
-    fake.modify("VaultConnection", "vault-secrets-operator", "vault", |o| {
-        o["status"] = json!({"valid": false});
-    });
-    let kubeconfig = fake.write_kubeconfig(dir.path(), "homelab");
-    let run = || {
-        let o = bin()
-            .args(["verify", "-o", "json", "-f"])
-            .arg(&spec)
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .env_remove("KUBECONFIG")
-            .output()
-            .unwrap();
-        let v: Value = serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
-        (o.status.code(), v)
-    };
-    let (code, v) = run();
+    let s = synced_with(FakeApiServer::start(), dir, spec);
+    s.fake
+        .modify("VaultConnection", "vault-secrets-operator", "vault", |o| {
+            o["status"] = json!({"valid": false});
+        });
+    let (code, v) = s.json(&[]);
     assert_eq!(code, Some(1));
     let detail = row(&v, "app-kvv2-secret")["detail"]
         .as_str()
@@ -950,12 +933,12 @@ fn a_missing_ca_secret_is_named_as_the_cause_of_an_invalid_connection() {
     );
 
     // With the CA in place the cause is no longer claimed (VSO's own state is what is left).
-    fake.add(json!({
+    s.fake.add(json!({
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "vault-ca", "namespace": "vault-secrets-operator", "uid": "ca-1"},
         "data": {"ca.crt": "LS0tLS1CRUdJTi0tLS0t"}
     }));
-    let (code, v) = run();
+    let (code, v) = s.json(&[]);
     assert_eq!(code, Some(1));
     let detail = row(&v, "app-kvv2-secret")["detail"]
         .as_str()
