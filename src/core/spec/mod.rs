@@ -213,7 +213,7 @@ pub(crate) fn serde_error(
 
     if let Some(rest) = raw.strip_prefix("unknown field `") {
         let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let candidates = backticked(expected);
         // serde_path_to_error stops at the map that holds the unknown key.
         if !path.ends_with(field) {
             path = join_path(&path, field);
@@ -234,7 +234,7 @@ pub(crate) fn serde_error(
     // Every enum of the spec: "unknown variant `vault`, expected `serviceAccount` or `client`".
     if let Some(rest) = raw.strip_prefix("unknown variant `") {
         let (value, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let candidates = backticked(expected);
         let mut d = Diagnostic::error(&path, format!("`{value}` is not one of the allowed values"));
         d = match diagnostic::did_you_mean(value, candidates.iter().copied()) {
             Some(best) => d.with_hint(format!(
@@ -286,6 +286,11 @@ pub(crate) fn serde_error(
 }
 
 /// Reads a trailing "at line N column M" as a location (offset: start of that line's column).
+/// The names serde lists in backticks ("expected `a`, `b` or `c`"), in order.
+fn backticked(expected: &str) -> Vec<&str> {
+    expected.split('`').skip(1).step_by(2).collect()
+}
+
 fn trailing_line_column(msg: &str) -> Option<locate::Location> {
     let i = msg.rfind(" at line ")?;
     let mut words = msg[i..].split_whitespace().skip(2);
