@@ -93,6 +93,27 @@ impl Error {
         self.exit().code()
     }
 
+    /// The error as JSON, for `-o json` (printed on stdout so a CI job parsing stdout sees
+    /// why the run failed): `{"ok": false, "error": {"exitCode", "kind", "message", "hint"}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let kind = match self {
+            Error::Usage(_) => "usage",
+            Error::CheckFailed(_) => "checkFailed",
+            Error::Environment { .. } => "environment",
+            Error::Bug(_) => "internal",
+        };
+        // Diagnostics may carry colour for the terminal; JSON carries none.
+        let text = strip_ansi(&self.to_string());
+        let (message, hint) = match text.split_once("\nhint: ") {
+            Some((m, h)) => (m.trim_end(), Some(h.trim_end())),
+            None => (text.trim_end(), None),
+        };
+        serde_json::json!({
+            "ok": false,
+            "error": {"exitCode": self.exit_code(), "kind": kind, "message": message, "hint": hint},
+        })
+    }
+
     /// True when the error is, at its root, a closed pipe (the reader went away).
     pub fn is_broken_pipe(&self) -> bool {
         let mut cause = std::error::Error::source(self);
@@ -109,3 +130,21 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `text` without ANSI colour sequences (`ESC [ … m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -61,7 +61,19 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{s}` is not a duration (e.g. 30s, 5m, 1h)"))
 }
 
+/// Runs verify; with `-o json` a failure is also printed on stdout as a JSON error object
+/// (see [`Error::to_json`]), so a consumer of the JSON always gets JSON.
 pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
+    let json = matches!(args.output, Output::Json);
+    let result = verify(args);
+    if let (true, Err(e)) = (json, &result) {
+        let text = serde_json::to_string_pretty(&e.to_json()).expect("json") + "\n";
+        crate::cli::write_stdout(text.as_bytes())?;
+    }
+    result
+}
+
+fn verify(args: VerifyArgs) -> Result<Exit, Error> {
     let options = args.spec.options();
     let templates = pipeline::templates(options.templates_dir.as_deref())?;
     let loaded = pipeline::load_one(&args.spec.file, options.strict, options.cluster.as_deref())?;

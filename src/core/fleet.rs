@@ -226,12 +226,13 @@ pub fn expand(
             target: index.clone(),
             rules,
         });
-        match serde_path_to_error::deserialize::<_, Spec>(merged) {
+        match spec::from_value::<Spec>(merged, &index) {
             Ok(spec) => members.push(Member { spec, index }),
-            Err(e) => {
-                let mut d = spec::serde_error(e, &index);
-                d.path = index.written_at(&d.path);
-                parse_errors.push(d);
+            Err(ds) => {
+                for mut d in ds {
+                    d.path = index.written_at(&d.path);
+                    parse_errors.push(d);
+                }
             }
         }
     }

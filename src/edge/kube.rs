@@ -68,6 +68,16 @@ impl Cluster {
             None => kubeconfig_from_env()?,
         };
         bound_exec_plugins(&mut kubeconfig, c.request_timeout);
+        if let Some(wanted) = &c.context {
+            let names: Vec<&str> = kubeconfig
+                .contexts
+                .iter()
+                .map(|n| n.name.as_str())
+                .collect();
+            if !names.contains(&wanted.as_str()) {
+                return Err(Error::usage(unknown_context(wanted, &names)));
+            }
+        }
         let options = KubeConfigOptions {
             context: c.context.clone(),
             cluster: None,
@@ -393,6 +403,7 @@ fn http_failure(code: u16, body: &[u8]) -> Failure {
         502..=504 => Failure::Unavailable(text),
         500..=599 => Failure::Failing(text),
         401 => Failure::Fatal(ListError::Unauthorized(message())),
+        404 => Failure::Fatal(ListError::NotServed(text)),
         403 => Failure::Fatal(ListError::Forbidden(message())),
         _ => Failure::Fatal(ListError::Failed(text)),
     }
@@ -837,6 +848,8 @@ enum ListError {
     Unavailable(String),
     Failing(String),
     Unreachable(String),
+    /// 404 on a list: the API server does not serve the kind (its CRD is not installed).
+    NotServed(String),
     /// `200 OK` with a `Status` failure as the body.
     StatusBody(String),
     /// A cap on pages, objects or bytes was hit.
@@ -864,11 +877,55 @@ impl ListError {
             ListError::Unavailable(m) => Error::environment(format!("the API server at {server} is unavailable: {what}: {m}; still unavailable when --request-timeout ran out\nhint: the server (or a proxy in front of it) answers but cannot serve now: try again later, or raise --request-timeout")),
             ListError::Failing(m) => Error::environment(format!("the API server at {server} is failing: {what}: {m}")),
             ListError::Unreachable(m) => Error::environment(format!("the API server at {server} is unreachable: {m}\nhint: check --context and the cluster's address; --request-timeout bounds the wait")),
+            ListError::NotServed(m) => not_served(kind, &what, server, &m),
             ListError::StatusBody(m) => Error::environment(format!("{what}: the API server at {server} answered 200 OK with a Status instead of a list: {m}\nhint: a proxy or aggregated API server in front of the cluster relayed a failure; try again, or check it")),
             ListError::TooMany(m) => Error::environment(format!("{what}: the API server at {server} sent {m}; stopped\nhint: limit the check with -n NAMESPACE, or check the server (a list that never ends is a server bug)")),
             ListError::RunTimeout(t) => Error::environment(format!("verify did not finish within --timeout {t} ({what} was still running at {server})\nhint: raise --timeout, or check the cluster's responsiveness")),
             ListError::Failed(m) => Error::environment(format!("{what} failed: {m}")),
         }
+    }
+}
+
+/// `--context NAME` names no context of the kubeconfig: the ones it has.
+fn unknown_context(wanted: &str, names: &[&str]) -> String {
+    let have = if names.is_empty() {
+        "the kubeconfig has no contexts".to_string()
+    } else {
+        format!("its contexts are: {}", names.join(", "))
+    };
+    format!(
+        "kubeconfig: no context named `{wanted}`; {have}\nhint: pass one of them with --context (`kubectl config get-contexts` lists them), or leave --context out to use the current context"
+    )
+}
+
+/// What installs the CRDs of an API group, and how to get them: a 404 on the list of such a
+/// kind means that component is not installed (or not at the version the tool reads).
+fn installed_by(group: &str) -> Option<(&'static str, &'static str)> {
+    if group == "secrets.hashicorp.com" {
+        Some(("the Vault Secrets Operator", "the generated tree installs it: commit it (`kubectl vault commit --push`) and let Flux reconcile (`flux get helmreleases -A` shows the vault-secrets-operator release), then verify again"))
+    } else if group.ends_with(".toolkit.fluxcd.io") {
+        Some(("Flux", "install Flux first (`flux install`, or `flux bootstrap` pointed at the GitOps repository), then commit the generated tree and verify again"))
+    } else if group == "cert-manager.io" {
+        Some((
+            "cert-manager",
+            "install cert-manager (vault.tlsIssuer needs it) or leave tlsIssuer out of the spec",
+        ))
+    } else {
+        None
+    }
+}
+
+/// The error for a 404 on a list: which component is not installed, when the kind is a CRD.
+fn not_served(kind: Kind, what: &str, server: &str, answer: &str) -> Error {
+    let r = kind.resource();
+    let at = format!("{}/{}", kind.qualified(), r.version);
+    match installed_by(&r.group) {
+        Some((component, hint)) => Error::environment(format!(
+            "{component}'s CRDs are not installed ({at}): the API server at {server} answered {answer} when {what}\nhint: {hint}; or check that --context names the cluster the spec is for"
+        )),
+        None => Error::environment(format!(
+            "{what}: the API server at {server} does not serve {at}: {answer}\nhint: check that --context names the cluster the spec is for"
+        )),
     }
 }
 

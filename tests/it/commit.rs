@@ -45,7 +45,9 @@ impl Env {
             .env_remove("GIT_AUTHOR_EMAIL")
             .env_remove("GIT_COMMITTER_NAME")
             .env_remove("GIT_COMMITTER_EMAIL")
-            .env_remove("KUBECTL_VAULT_TEST_ABORT_AT");
+            .env_remove("KUBECTL_VAULT_TEST_ABORT_AT")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("NO_COLOR");
         c
     }
     /// Snapshot settings that hide this run's temp dir and the id of `commit` (and its parent).
@@ -1639,4 +1641,48 @@ fn written_files_follow_the_umask() {
             "umask {umask}"
         );
     }
+}
+
+/// A remote written as a relative path (`../remote.git`), as `git remote add` accepts it, is
+/// relative to the repository (not to where the command runs); the push lands there and the
+/// remote-tracking branch follows, as with git.
+#[test]
+fn push_to_a_remote_with_a_relative_path() {
+    let env = Env::new();
+    let remote_path = env.path().join("remote.git");
+    let remote = Repository::init_bare(&remote_path).unwrap();
+    let (path, repo) = env.repo("fleet");
+    repo.remote("origin", "../remote.git").unwrap();
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let elsewhere = env.path().join("elsewhere/deeper");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let o = env
+        .cmd()
+        .current_dir(&elsewhere)
+        .args(Env::commit_args(&spec, &path, &["--push"]))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("pushed main to origin"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        remote.find_reference("refs/heads/main").unwrap().target(),
+        head_id(&repo)
+    );
+    assert_eq!(
+        repo.find_reference("refs/remotes/origin/main")
+            .unwrap()
+            .target(),
+        head_id(&repo),
+        "the remote-tracking branch moved as with git push"
+    );
+    // git agrees: origin/main is the pushed commit, and git reaches the same remote.
+    assert_eq!(
+        env.git(&path, &["rev-parse", "origin/main"]).trim(),
+        head_id(&repo).unwrap().to_string()
+    );
+    env.git(&path, &["fetch", "-q", "origin"]);
 }

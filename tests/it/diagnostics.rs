@@ -135,3 +135,54 @@ fn configure_without_a_token() {
         .unwrap();
     settle(&o, 2, "vault_no_token", &[]);
 }
+
+/// serde stops at the first unknown field; the user still reads every one in one run, each
+/// at its line with its did-you-mean (in a single spec and in a fleet's defaults and clusters).
+#[test]
+fn every_unknown_field_is_reported_in_one_run() {
+    let o = run(&[
+        "generate",
+        "-f",
+        fixture("bad/several-unknown-fields.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    let headlines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("several-unknown-fields.yaml:"))
+        .collect();
+    assert_eq!(
+        headlines,
+        [
+            "several-unknown-fields.yaml:8:3: vault.replica: unknown field, did you mean replicas?",
+            "several-unknown-fields.yaml:13:3: operator.adress: unknown field, did you mean address?",
+            "several-unknown-fields.yaml:20:9: apps[0].secrets[0].refreshAftr: unknown field, did you mean refreshAfter?",
+            "several-unknown-fields.yaml:22:44: apps[0].secrets[1].kv.verison: unknown field, did you mean version?",
+        ],
+        "{err}"
+    );
+    assert!(
+        err.ends_with("is not a valid spec (4 errors); nothing was written\n"),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = std::fs::read_to_string(fixture("fleet.yaml"))
+        .unwrap()
+        .replacen("    replicas: 1\n", "    replicas: 1\n    replica: 2\n", 1)
+        .replacen(
+            "  - name: staging\n",
+            "  - name: staging\n    operatr: {}\n",
+            1,
+        );
+    let path = dir.path().join("fleet.yaml");
+    std::fs::write(&path, fleet).unwrap();
+    let o = run(&["generate", "-f", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("defaults.vault.replica: unknown field, did you mean replicas?")
+            && err.contains("clusters[0].operatr: unknown field, did you mean operator?"),
+        "{err}"
+    );
+}

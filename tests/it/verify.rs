@@ -949,3 +949,69 @@ fn a_missing_ca_secret_is_named_as_the_cause_of_an_invalid_connection() {
         "{detail}"
     );
 }
+
+/// A cluster without the Vault Secrets Operator's (or Flux's) CRDs answers 404 on their
+/// lists: verify names the component that is not installed, with what to do, exit 3.
+#[test]
+fn missing_crds_name_the_component_that_is_not_installed() {
+    let s = synced_cluster();
+    s.fake.not_installed("secrets.hashicorp.com");
+    let o = s.verify(&[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let mut settings = s.stable();
+    // The kinds are listed concurrently: any VSO kind, at any scope, may be the one reported.
+    settings.add_filter(r"\(vault\w+\.secrets", "([VSO-KIND].secrets");
+    settings.add_filter(
+        r"listing \S+ (at cluster scope|in namespace \S+)",
+        "listing [KIND] [SCOPE]",
+    );
+    settings.bind(|| insta::assert_snapshot!("environment_vso_not_installed", stderr(&o)));
+
+    let s = synced_cluster();
+    s.fake.not_installed("kustomize.toolkit.fluxcd.io");
+    let o = s.verify(&[]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "Flux's CRDs are not installed (kustomizations.kustomize.toolkit.fluxcd.io/v1)"
+        ) && err.contains("hint: install Flux first"),
+        "{err}"
+    );
+}
+
+/// With -o json a failure is a JSON object on stdout too (exit 3 and exit 2), so a CI job
+/// that parses stdout always gets JSON.
+#[test]
+fn json_output_reports_errors_as_json() {
+    let s = synced_cluster();
+    s.fake.not_installed("secrets.hashicorp.com");
+    let (code, v) = s.json(&[]);
+    assert_eq!(code, Some(3));
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["error"]["exitCode"], 3);
+    assert_eq!(v["error"]["kind"], "environment");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains("CRDs are not installed"), "{v}");
+    assert!(
+        v["error"]["hint"].as_str().is_some_and(|h| !h.is_empty()),
+        "{v}"
+    );
+    let (code, v) = s.json(&["-n", "elsewhere"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(v["error"]["kind"], "usage");
+    assert_eq!(
+        v["error"]["message"],
+        "no app of the spec runs in namespace elsewhere"
+    );
+}
+
+/// An unknown --context lists the contexts the kubeconfig has.
+#[test]
+fn an_unknown_context_lists_the_contexts_that_exist() {
+    let s = synced_cluster();
+    let o = s.verify(&["--context", "prod"]);
+    assert_eq!(o.status.code(), Some(2));
+    s.stable()
+        .bind(|| insta::assert_snapshot!("usage_unknown_context", stderr(&o)));
+}

@@ -73,6 +73,12 @@ impl Diagnostic {
     /// shown as `?`, lines are cut at [`SNIPPET_WIDTH`] bytes, and a refused literal password
     /// (`passwordFrom`, the password in a `connectionUrl`) is masked.
     pub fn render(&self, file_name: &str, source: &str) -> String {
+        self.render_styled(file_name, source, false)
+    }
+
+    /// [`Diagnostic::render`], with ANSI colours in the snippet when `color` (the caller
+    /// decides, from `--color`, NO_COLOR and the terminal).
+    pub fn render_styled(&self, file_name: &str, source: &str, color: bool) -> String {
         let mut out = self.headline(file_name);
         out.push('\n');
         let mut cs = match self.severity {
@@ -103,7 +109,12 @@ impl Diagnostic {
         }
         let shown_name = super::scan::escaped(file_name);
         let file = SimpleFile::new(shown_name.as_str(), shown_source.as_str());
-        if let Ok(snippet) = term::emit_into_string(&Config::default(), &file, &cs) {
+        if color {
+            let mut styled = term::termcolor::Ansi::new(Vec::new());
+            if term::emit_to_write_style(&mut styled, &Config::default(), &file, &cs).is_ok() {
+                out.push_str(&String::from_utf8_lossy(&styled.into_inner()));
+            }
+        } else if let Ok(snippet) = term::emit_into_string(&Config::default(), &file, &cs) {
             out.push_str(&snippet);
         }
         out

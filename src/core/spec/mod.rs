@@ -34,9 +34,14 @@ pub struct SpecErrors {
 
 impl SpecErrors {
     pub fn render(&self) -> String {
+        self.render_styled(false)
+    }
+
+    /// [`SpecErrors::render`], with coloured snippets when `color`.
+    pub fn render_styled(&self, color: bool) -> String {
         let mut out = String::new();
         for d in &self.diagnostics {
-            out.push_str(&d.render(&self.file_name, &self.source));
+            out.push_str(&d.render_styled(&self.file_name, &self.source, color));
         }
         let n = self
             .diagnostics
@@ -183,11 +188,18 @@ pub fn parse(file_name: &str, mut source: String) -> Result<SourcedSpec, SpecErr
     let spec: Spec = match serde_path_to_error::deserialize(de) {
         Ok(s) => s,
         Err(e) => {
-            let mut d = serde_error(e, &index);
-            if d.location.is_none() {
-                d.location = first_line;
+            // serde stops at the first unknown field; the others are found on the parsed
+            // document (the YAML is known to parse and be bounded by now).
+            let every = unknown_field(&e)
+                .and_then(|_| serde_yaml::from_str::<serde_yaml::Value>(&source).ok())
+                .and_then(|doc| from_value::<Spec>(doc, &index).err());
+            let mut ds = every.unwrap_or_else(|| vec![serde_error(e, &index)]);
+            for d in &mut ds {
+                if d.location.is_none() {
+                    d.location = first_line;
+                }
             }
-            return Err(fail(vec![d], source));
+            return Err(fail(ds, source));
         }
     };
     Ok(SourcedSpec {
@@ -196,6 +208,83 @@ pub fn parse(file_name: &str, mut source: String) -> Result<SourcedSpec, SpecErr
         source,
         index,
     })
+}
+
+/// The most unknown fields reported in one run (each costs one more pass over the document).
+pub const MAX_UNKNOWN_FIELDS: usize = 50;
+
+/// Deserializes a parsed document, reporting every unknown field at once: serde stops at the
+/// first, so each one found is taken out and the rest deserialized again. Other errors are
+/// reported when they come first; after an unknown field, only further unknown fields are
+/// (taking a typo out may leave a required field missing, which its did-you-mean says).
+pub(crate) fn from_value<T: serde::de::DeserializeOwned>(
+    mut doc: serde_yaml::Value,
+    index: &LocationIndex,
+) -> Result<T, Vec<Diagnostic>> {
+    let mut found = Vec::new();
+    loop {
+        let e = match serde_path_to_error::deserialize::<_, T>(doc.clone()) {
+            Ok(t) if found.is_empty() => return Ok(t),
+            Ok(_) => return Err(found),
+            Err(e) => e,
+        };
+        match unknown_field(&e) {
+            Some((at, field)) => {
+                let removed = found.len() + 1 < MAX_UNKNOWN_FIELDS && remove(&mut doc, &at, &field);
+                found.push(serde_error(e, index));
+                if !removed {
+                    return Err(found);
+                }
+            }
+            None => {
+                if found.is_empty() {
+                    found.push(serde_error(e, index));
+                }
+                return Err(found);
+            }
+        }
+    }
+}
+
+/// Where an "unknown field" error was found (the path serde_path_to_error reports) and the
+/// field's name; `None` for any other error.
+fn unknown_field(
+    e: &serde_path_to_error::Error<serde_yaml::Error>,
+) -> Option<(Vec<serde_path_to_error::Segment>, String)> {
+    let raw = clean_message(&e.inner().to_string());
+    let rest = raw.strip_prefix("unknown field `")?;
+    let field = rest.split('`').next()?.to_string();
+    Some((e.path().iter().cloned().collect(), field))
+}
+
+/// Takes `field` out of the map at `at` (or `at` itself when it ends with that field).
+fn remove(doc: &mut serde_yaml::Value, at: &[serde_path_to_error::Segment], field: &str) -> bool {
+    use serde_path_to_error::Segment;
+    fn walk<'v>(
+        mut v: &'v mut serde_yaml::Value,
+        at: &[Segment],
+    ) -> Option<&'v mut serde_yaml::Value> {
+        for seg in at {
+            v = match seg {
+                Segment::Seq { index } => v.as_sequence_mut()?.get_mut(*index)?,
+                Segment::Map { key } => v.as_mapping_mut()?.get_mut(key.as_str())?,
+                _ => return None,
+            };
+        }
+        Some(v)
+    }
+    let key = serde_yaml::Value::String(field.to_string());
+    if let Some(m) = walk(doc, at).and_then(|v| v.as_mapping_mut()) {
+        if m.remove(&key).is_some() {
+            return true;
+        }
+    }
+    match at.split_last() {
+        Some((Segment::Map { key: last }, parent)) if last == field => walk(doc, parent)
+            .and_then(|v| v.as_mapping_mut())
+            .is_some_and(|m| m.remove(&key).is_some()),
+        _ => false,
+    }
 }
 
 /// Turns a serde error into a located diagnostic with a hint.

@@ -47,12 +47,28 @@ impl Pushed {
 /// remote (an earlier run's commit, a rejected push retried after `git pull --rebase`) is
 /// pushed too.
 pub fn push(repo: &Repository, remote_name: &str, branch: &str) -> Result<Pushed, Error> {
-    let mut remote = repo.find_remote(remote_name).map_err(|e| {
+    let named = repo.find_remote(remote_name).map_err(|e| {
         Error::usage(format!(
             "no remote `{remote_name}`: {}\nhint: pass --remote NAME",
             e.message()
         ))
     })?;
+    // A relative path (`../fleet.git`) is relative to the repository, as git reads it; libgit2
+    // would read it relative to the current folder. Such a remote is pushed to by its
+    // absolute path, and its remote-tracking branch moved here as git would.
+    let url = match named.pushurl() {
+        Ok(Some(push_url)) => Some(push_url),
+        _ => named.url().ok(),
+    };
+    let resolved = url.and_then(|url| relative_to_repository(repo, url));
+    let mut remote = match &resolved {
+        Some(path) => repo
+            .remote_anonymous(&path.to_string_lossy())
+            .map_err(git_err("open the remote"))?,
+        None => repo
+            .find_remote(remote_name)
+            .map_err(git_err("open the remote"))?,
+    };
     let local = repo
         .find_reference(&format!("refs/heads/{branch}"))
         .and_then(|r| r.peel_to_commit())
@@ -113,6 +129,9 @@ pub fn push(repo: &Repository, remote_name: &str, branch: &str) -> Result<Pushed
     if let Some(reason) = rejected {
         return Err(push_failure(remote_name, branch, &reason, true));
     }
+    if resolved.is_some() {
+        update_tracking_branch(repo, &named, branch, local)?;
+    }
     Ok(match remote_old {
         Some(Some(old)) if old == local => Pushed::UpToDate(local),
         // libgit2 skips the negotiation when there is nothing to send.
@@ -143,4 +162,45 @@ fn push_failure(remote: &str, branch: &str, reason: &str, non_ff: bool) -> Error
     Error::environment(format!(
         "push of {branch} to {remote} was rejected: {reason}\nhint: {hint}"
     ))
+}
+
+/// The absolute path of a remote URL that is a relative local path (no scheme, no
+/// `host:path`), resolved as git does: against the working tree's top (the git folder of a
+/// bare repository). `None` for every other URL.
+pub fn relative_to_repository(repo: &Repository, url: &str) -> Option<std::path::PathBuf> {
+    let path = std::path::Path::new(url);
+    let first_slash = url.find('/').unwrap_or(url.len());
+    let scp_like = url.find(':').is_some_and(|colon| colon < first_slash);
+    if url.is_empty() || url.contains("://") || scp_like || path.is_absolute() {
+        return None;
+    }
+    let base = repo.workdir().unwrap_or_else(|| repo.path());
+    Some(base.join(path))
+}
+
+/// Moves `refs/remotes/<remote>/<branch>` (as the remote's fetch refspecs map the branch) to
+/// the pushed commit, as a push through a named remote does.
+fn update_tracking_branch(
+    repo: &Repository,
+    remote: &git2::Remote,
+    branch: &str,
+    pushed: Oid,
+) -> Result<(), Error> {
+    let head = format!("refs/heads/{branch}");
+    for i in 0..remote.refspecs().len() {
+        let Some(spec) = remote.get_refspec(i) else {
+            continue;
+        };
+        if spec.direction() != git2::Direction::Fetch || !spec.src_matches(&head) {
+            continue;
+        }
+        let Ok(target) = spec.transform(&head) else {
+            continue;
+        };
+        if let Ok(target) = target.as_str() {
+            repo.reference(target, pushed, true, "kubectl vault commit --push")
+                .map_err(git_err("update the remote-tracking branch"))?;
+        }
+    }
+    Ok(())
 }

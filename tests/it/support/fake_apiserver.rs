@@ -65,6 +65,8 @@ struct State {
     /// server), and a `Retry-After` header when set.
     fail_text: Option<(u16, String)>,
     retry_after: Option<u32>,
+    /// API groups whose CRDs are not installed: their paths answer 404, as a real API server does.
+    not_installed: HashSet<String>,
 }
 
 pub struct FakeApiServer {
@@ -378,6 +380,16 @@ impl FakeApiServer {
     /// Writes a kubeconfig without credentials.
     pub fn write_anonymous_kubeconfig(&self, dir: &std::path::Path) -> std::path::PathBuf {
         self.write_kubeconfig_with_user(dir, "anonymous", "")
+    }
+
+    /// Serves nothing of API `group` (404 on its paths), as a cluster without its CRDs: e.g.
+    /// `secrets.hashicorp.com` before the Vault Secrets Operator is installed.
+    pub fn not_installed(&self, group: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .not_installed
+            .insert(group.to_string());
     }
 
     /// Forbids listing `plural` in every scope.
@@ -750,6 +762,9 @@ fn serve_resource(
         [plural] => (None, *plural, None),
         _ => return no_such_resource(req),
     };
+    if state.lock().unwrap().not_installed.contains(group) {
+        return no_such_resource(req);
+    }
     let Some(res) = RESOURCES
         .iter()
         .find(|r| r.0 == group && r.1 == version && r.2 == plural)
