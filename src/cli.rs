@@ -12,7 +12,8 @@ use std::path::PathBuf;
 /// and the matching Vault configuration.
 ///
 /// Exit codes: 0 ok, 1 a check failed, 2 usage or spec error (nothing written),
-/// 3 environment (cluster, Vault or Git unreachable or forbidden).
+/// 3 environment (cluster, Vault or Git unreachable or forbidden), 70 internal error (a bug
+/// in kubectl-vault, e.g. its self-check of the rendered output failed: please report it).
 #[derive(Debug, Parser)]
 #[command(
     name = "kubectl-vault",
@@ -23,11 +24,26 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// When to colour the output: auto (on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE
+    /// forces it), always or never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        help_heading = "Global options"
+    )]
+    pub color: clap::ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print a commented starter spec (the homelab example) to stdout.
+    ///
+    /// Its first line is a yaml-language-server modeline: editors that read it (VS Code's
+    /// YAML extension, Neovim, ...) complete and check the spec against its JSON Schema
+    /// (see `kubectl vault schema`).
     ///
     /// Example: kubectl vault init > vault.yaml
     Init(commands::init::InitArgs),
@@ -71,6 +87,31 @@ pub enum Command {
     ///   kubectl vault configure -f vault.yaml --script      # the equivalent vault CLI commands
     #[command(verbatim_doc_comment)]
     Configure(commands::configure::ConfigureArgs),
+    /// Print the spec's JSON Schema (VaultStack and VaultFleet) for editors and CI.
+    ///
+    /// `kubectl vault init` starts the spec with a yaml-language-server modeline that points
+    /// at this schema; the repository ships it as schema/vault-spec.schema.json.
+    ///
+    /// Examples:
+    ///   kubectl vault schema > vault-spec.schema.json
+    ///   # then, first line of vault.yaml: # yaml-language-server: $schema=./vault-spec.schema.json
+    #[command(verbatim_doc_comment)]
+    Schema(commands::schema::SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell) for kubectl-vault.
+    ///
+    /// For `kubectl vault <TAB>`, kubectl (1.26+) asks the `kubectl_complete-vault` script
+    /// shipped in the repository (completion/), which must be on PATH; see the README.
+    ///
+    /// Examples:
+    ///   source <(kubectl vault completion bash)
+    ///   kubectl vault completion zsh > "${fpath[1]}/_kubectl-vault"
+    ///   kubectl vault completion fish > ~/.config/fish/completions/kubectl-vault.fish
+    #[command(verbatim_doc_comment)]
+    Completion(commands::completion::CompletionArgs),
+    /// Prints completion candidates for the words after `kubectl vault` (the last one is
+    /// the word being completed), in the format kubectl's plugin completion reads.
+    #[command(name = "__complete", hide = true)]
+    Complete(commands::completion::CompleteArgs),
     /// Runs a kubeconfig exec credential plugin with a time limit (verify runs plugins
     /// through this; not for direct use).
     #[command(name = "__exec-credential", hide = true)]
@@ -128,12 +169,16 @@ impl SpecArgs {
 /// Runs the command; `Ok` carries the exit status (a failed check whose report is printed
 /// is `Exit::CheckFailed`, not an error).
 pub fn run(cli: Cli) -> Result<Exit, Error> {
+    set_color(cli.color);
     match cli.command {
         Command::Init(args) => commands::init::run(args).map(|()| Exit::Ok),
         Command::Generate(args) => commands::generate::run(args).map(|()| Exit::Ok),
         Command::Commit(args) => commands::commit::run(args),
         Command::Verify(args) => commands::verify::run(args),
         Command::Configure(args) => commands::configure::run(args).map(|()| Exit::Ok),
+        Command::Schema(args) => commands::schema::run(args).map(|()| Exit::Ok),
+        Command::Completion(args) => commands::completion::run(args).map(|()| Exit::Ok),
+        Command::Complete(args) => commands::completion::complete(args).map(|()| Exit::Ok),
         Command::ExecCredential(args) => {
             let code = crate::edge::kube::run_exec_credential(
                 std::time::Duration::from_millis(args.timeout_ms),
@@ -142,6 +187,67 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
             std::process::exit(code.into())
         }
     }
+}
+
+/// Parses the command line; clap's own help and usage errors are coloured as `--color` says
+/// (read before parsing, since clap prints them while it parses).
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    // `__complete WORDS…` takes every word as it is, flags included (`--color <TAB>`).
+    let mut raw = std::env::args_os().skip(1);
+    if raw.next().is_some_and(|a| a == "__complete") {
+        return Cli {
+            command: Command::Complete(commands::completion::CompleteArgs {
+                words: raw.collect(),
+            }),
+            color: clap::ColorChoice::Never,
+        };
+    }
+    let color = color_flag(std::env::args_os().skip(1));
+    let matches = Cli::command().color(color).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// The `--color` value among `args` (before a `--`), `auto` when absent or not a valid value.
+fn color_flag(args: impl Iterator<Item = std::ffi::OsString>) -> clap::ColorChoice {
+    use clap::ValueEnum;
+    let mut args = args.map(|a| a.to_string_lossy().into_owned());
+    let mut found = None;
+    while let Some(a) = args.next() {
+        if a == "--" {
+            break;
+        }
+        let value = match a.strip_prefix("--color") {
+            Some("") => args.next(),
+            Some(v) => v.strip_prefix('=').map(str::to_string),
+            None => None,
+        };
+        if let Some(v) = value {
+            found = clap::ColorChoice::from_str(&v, false).ok();
+        }
+    }
+    found.unwrap_or(clap::ColorChoice::Auto)
+}
+
+/// Records the `--color` choice for every later [`color_stdout`] / [`color_stderr`].
+pub fn set_color(choice: clap::ColorChoice) {
+    match choice {
+        clap::ColorChoice::Auto => anstream::ColorChoice::Auto,
+        clap::ColorChoice::Always => anstream::ColorChoice::AlwaysAnsi,
+        clap::ColorChoice::Never => anstream::ColorChoice::Never,
+    }
+    .write_global();
+}
+
+/// Whether output to stdout is coloured: `--color always|never`, else (auto) NO_COLOR off,
+/// and CLICOLOR_FORCE set or stdout a colour terminal (anstream's rules, as clap's help).
+pub fn color_stdout() -> bool {
+    anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+}
+
+/// [`color_stdout`] for stderr (diagnostics).
+pub fn color_stderr() -> bool {
+    anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
 }
 
 /// Writes to stdout. A closed stdout (the reader went away, as with `| head -1`) is not an

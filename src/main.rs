@@ -1,11 +1,10 @@
 //! The `kubectl-vault` binary; `kubectl vault …` finds it on PATH.
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     kubectl_vault::cli::quiet_on_closed_pipes();
-    let cli = kubectl_vault::cli::Cli::parse();
+    let cli = kubectl_vault::cli::parse();
     match kubectl_vault::cli::run(cli) {
         Ok(exit) => ExitCode::from(exit.code()),
         // A command that reports its own closed stdout as an error (rather than through

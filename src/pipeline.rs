@@ -52,11 +52,18 @@ fn read_spec(path: &Path) -> Result<spec::SourcedSpec, spec::SpecErrors> {
 
 /// Reads, validates and models the spec. Spec problems are `Error::Usage` (exit 2).
 pub fn load(spec_path: &Path, strict: bool) -> Result<Loaded, Error> {
-    let sourced = read_spec(spec_path).map_err(|e| Error::usage(e.render()))?;
+    let sourced = read_spec(spec_path)
+        .map_err(|e| Error::usage(e.render_styled(crate::cli::color_stderr())))?;
     let findings = validate::check(&sourced.spec, &sourced.index);
     let render_all = |ds: &[Diagnostic]| {
         ds.iter()
-            .map(|d| d.render(&sourced.file_name, &sourced.source))
+            .map(|d| {
+                d.render_styled(
+                    &sourced.file_name,
+                    &sourced.source,
+                    crate::cli::color_stderr(),
+                )
+            })
             .collect::<String>()
     };
     if !findings.errors.is_empty() || (strict && !findings.warnings.is_empty()) {
@@ -74,7 +81,9 @@ pub fn load(spec_path: &Path, strict: bool) -> Result<Loaded, Error> {
             source: sourced.source.clone(),
             diagnostics,
         };
-        return Err(Error::usage(errors.render()));
+        return Err(Error::usage(
+            errors.render_styled(crate::cli::color_stderr()),
+        ));
     }
     let warnings = render_all(&findings.warnings);
     let spec = validate::typed(sourced.spec, &sourced.index).map_err(|found| {
@@ -83,7 +92,7 @@ pub fn load(spec_path: &Path, strict: bool) -> Result<Loaded, Error> {
             source: sourced.source.clone(),
             diagnostics: found.errors,
         };
-        Error::usage(errors.render())
+        Error::usage(errors.render_styled(crate::cli::color_stderr()))
     })?;
     let stack = model::build(&spec, &sourced.file_name);
     let vault = vault_side::derive(&stack);
@@ -170,8 +179,8 @@ pub fn load_all(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| spec_path.display().to_string());
-    let (members, diagnostics) =
-        crate::core::fleet::expand(&file_name, &source).map_err(|e| Error::usage(e.render()))?;
+    let (members, diagnostics) = crate::core::fleet::expand(&file_name, &source)
+        .map_err(|e| Error::usage(e.render_styled(crate::cli::color_stderr())))?;
     let (mut errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = diagnostics
         .into_iter()
         .partition(|d| d.severity == spec::Severity::Error);
@@ -189,11 +198,13 @@ pub fn load_all(
             source,
             diagnostics: errors,
         };
-        return Err(Error::usage(errors.render()));
+        return Err(Error::usage(
+            errors.render_styled(crate::cli::color_stderr()),
+        ));
     }
     let warnings: String = warnings
         .iter()
-        .map(|d| d.render(&file_name, &source))
+        .map(|d| d.render_styled(&file_name, &source, crate::cli::color_stderr()))
         .collect();
     if let Some(name) = select {
         if !members.iter().any(|m| m.spec.cluster == name) {

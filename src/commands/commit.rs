@@ -7,7 +7,6 @@ use crate::error::{Error, Exit};
 use crate::pipeline;
 use clap::Args;
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -68,7 +67,7 @@ pub fn run(args: CommitArgs) -> Result<Exit, Error> {
             clusters: &clusters,
         },
     )?;
-    let color = std::io::stdout().is_terminal();
+    let color = crate::cli::color_stdout();
 
     if !plan.conflicts.is_empty() && !args.force {
         let mut msg = String::new();

@@ -2,7 +2,6 @@
 
 use crate::error::Error;
 use clap::Args;
-use std::io::Write;
 
 /// The homelab example from the spec contract, shipped unchanged.
 pub const EXAMPLE_SPEC: &str = include_str!("../../fixtures/example.yaml");
@@ -10,8 +9,12 @@ pub const EXAMPLE_SPEC: &str = include_str!("../../fixtures/example.yaml");
 #[derive(Debug, Args)]
 pub struct InitArgs {}
 
+/// What `init` prints: a yaml-language-server modeline (editors then complete and check the
+/// spec against its JSON Schema), then the example.
+pub fn text() -> String {
+    crate::core::spec::schema::modeline() + EXAMPLE_SPEC
+}
+
 pub fn run(_args: InitArgs) -> Result<(), Error> {
-    std::io::stdout()
-        .write_all(EXAMPLE_SPEC.as_bytes())
-        .map_err(|e| Error::environment_from(format!("cannot write to stdout: {e}"), e))
+    crate::cli::write_stdout(text().as_bytes())
 }

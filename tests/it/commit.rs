@@ -1686,3 +1686,32 @@ fn push_to_a_remote_with_a_relative_path() {
     );
     env.git(&path, &["fetch", "-q", "origin"]);
 }
+
+/// `--color always` colours the dry run's diff even into a pipe; NO_COLOR turns auto off
+/// even when CLICOLOR_FORCE is set; CLICOLOR_FORCE turns it on.
+#[test]
+fn the_diff_is_coloured_as_color_no_color_and_clicolor_force_say() {
+    let env = Env::new();
+    let (path, _repo) = env.repo("fleet");
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let dry = Env::commit_args(&spec, &path, &["--dry-run"]);
+    let run = |extra: &[&str], vars: &[(&str, &str)]| {
+        let mut c = env.cmd();
+        c.args(&dry).args(extra);
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o).contains("\x1b[32m+")
+    };
+    assert!(!run(&[], &[]), "auto, not a terminal: plain");
+    assert!(run(&["--color", "always"], &[]));
+    assert!(
+        run(&["--color=always"], &[("NO_COLOR", "1")]),
+        "the flag wins"
+    );
+    assert!(!run(&["--color", "never"], &[("CLICOLOR_FORCE", "1")]));
+    assert!(run(&[], &[("CLICOLOR_FORCE", "1")]));
+    assert!(!run(&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]));
+}

@@ -186,3 +186,43 @@ fn every_unknown_field_is_reported_in_one_run() {
         "{err}"
     );
 }
+
+/// Diagnostics are coloured as `--color`, NO_COLOR and CLICOLOR_FORCE say (plain into a pipe
+/// by default), and the text is the same either way.
+#[test]
+fn diagnostics_are_coloured_as_asked() {
+    let bad = fixture("bad/unknown-secret-field.yaml");
+    let stderr_of = |extra: &[&str], vars: &[(&str, &str)]| {
+        let mut c = bin();
+        c.args(["generate", "-f", bad.to_str().unwrap()])
+            .args(extra)
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE");
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        stderr(&o)
+    };
+    let plain = stderr_of(&[], &[]);
+    assert!(!plain.contains('\x1b'), "{plain}");
+    let coloured = stderr_of(&["--color", "always"], &[]);
+    assert!(coloured.contains("\x1b["), "{coloured}");
+    let mut stripped = String::new();
+    let mut chars = coloured.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            stripped.push(c);
+        }
+    }
+    assert_eq!(stripped, plain);
+    assert!(stderr_of(&[], &[("CLICOLOR_FORCE", "1")]).contains("\x1b["));
+    assert!(!stderr_of(&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\x1b'));
+}

@@ -257,9 +257,14 @@ fn strict_turns_warnings_into_errors_and_writes_nothing() {
 fn init_prints_the_example_and_it_generates() {
     let o = run(&["init"]);
     assert!(o.status.success());
+    // The yaml-language-server modeline (the schema of this version), then the example.
     assert_eq!(
         stdout(&o),
-        std::fs::read_to_string(fixture("example.yaml")).unwrap()
+        format!(
+            "# yaml-language-server: $schema=https://raw.githubusercontent.com/kubectl-vault/kubectl-vault/v{}/schema/vault-spec.schema.json\n{}",
+            env!("CARGO_PKG_VERSION"),
+            std::fs::read_to_string(fixture("example.yaml")).unwrap()
+        )
     );
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("vault.yaml");

@@ -5,7 +5,12 @@ use crate::support::common::*;
 
 /// Runs the binary at a fixed terminal width, so the wrapping is the same everywhere.
 fn text(args: &[&str]) -> (Option<i32>, String, String) {
-    let o = bin().args(args).env("COLUMNS", "100").output().unwrap();
+    let o = bin()
+        .args(args)
+        .env("COLUMNS", "100")
+        .env_remove("CLICOLOR_FORCE")
+        .output()
+        .unwrap();
     (o.status.code(), stdout(&o), stderr(&o))
 }
 
@@ -19,6 +24,8 @@ fn help_of_every_command() {
         ("help_commit", &["commit", "--help"]),
         ("help_verify", &["verify", "--help"]),
         ("help_configure", &["configure", "--help"]),
+        ("help_schema", &["schema", "--help"]),
+        ("help_completion", &["completion", "--help"]),
     ] {
         let (code, out, err) = text(args);
         assert_eq!(code, Some(0), "{args:?}: {err}");
@@ -29,7 +36,15 @@ fn help_of_every_command() {
 
 #[test]
 fn the_help_subcommand_prints_the_same_as_the_flag() {
-    for cmd in ["init", "generate", "commit", "verify", "configure"] {
+    for cmd in [
+        "init",
+        "generate",
+        "commit",
+        "verify",
+        "configure",
+        "schema",
+        "completion",
+    ] {
         assert_eq!(text(&["help", cmd]).1, text(&[cmd, "--help"]).1, "{cmd}");
     }
 }
@@ -54,4 +69,36 @@ fn usage_errors_exit_2_and_say_what_is_wrong() {
         assert_eq!(out, "", "{args:?}");
         insta::assert_snapshot!(name, err);
     }
+}
+
+/// clap's help follows `--color` and NO_COLOR / CLICOLOR_FORCE like the rest of the output.
+#[test]
+fn help_is_coloured_as_asked() {
+    let help = |args: &[&str], vars: &[(&str, &str)]| {
+        let mut c = bin();
+        c.args(args)
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("NO_COLOR");
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        stdout(&o).contains("\x1b[")
+    };
+    assert!(!help(&["--help"], &[]));
+    assert!(help(&["--color", "always", "--help"], &[]));
+    assert!(help(
+        &["verify", "--help", "--color=always"],
+        &[("NO_COLOR", "1")]
+    ));
+    assert!(help(&["--help"], &[("CLICOLOR_FORCE", "1")]));
+    assert!(!help(
+        &["--help"],
+        &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]
+    ));
+    assert!(!help(
+        &["--color", "never", "--help"],
+        &[("CLICOLOR_FORCE", "1")]
+    ));
 }

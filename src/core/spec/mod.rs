@@ -5,6 +5,7 @@
 pub mod diagnostic;
 pub mod locate;
 pub mod scan;
+pub mod schema;
 pub mod types;
 pub mod validate;
 

@@ -3,7 +3,13 @@
 //! These types mirror the YAML one to one. Parsing is strict: every struct denies unknown
 //! fields, so a typo is an error with a did-you-mean hint rather than a silently ignored key.
 //! Defaults and derived names live in [`crate::core::model`], not here.
+//!
+//! Every type the loader deserializes also derives `JsonSchema` (next to `Deserialize`):
+//! `kubectl vault schema` prints the JSON Schema editors use, and a test keeps the shipped
+//! `schema/vault-spec.schema.json` equal to it. Where the serde shape is hand-written
+//! (`tls`, the short-or-long sources) the schema is too, accepting exactly what the loader does.
 
+use schemars::JsonSchema;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -12,11 +18,17 @@ use std::marker::PhantomData;
 
 /// The spec; its secrets are as written ([`SecretSpec`]) until validation types them
 /// ([`Secret`], see [`ValidSpec`]).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[serde(bound(deserialize = "S: Deserialize<'de>"))]
+#[schemars(
+    rename = "VaultStack",
+    description = "One cluster's Vault, Vault Secrets Operator and apps (kind: VaultStack)."
+)]
 pub struct Spec<S = SecretSpec> {
+    #[schemars(extend("const" = "kubectl-vault/v1alpha1"))]
     pub api_version: String,
+    #[schemars(extend("const" = "VaultStack"))]
     pub kind: String,
     pub cluster: String,
     #[serde(default)]
@@ -32,7 +44,7 @@ pub struct Spec<S = SecretSpec> {
 /// The spec after validation: each secret has its one source (parse, don't validate).
 pub type ValidSpec = Spec<Secret>;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GitopsSpec {
     /// The Flux GitRepository that already watches the repository (default `flux-system`).
@@ -44,7 +56,7 @@ pub struct GitopsSpec {
     pub paths: PathsSpec,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PathsSpec {
     /// Default `clusters`: the tree gets `clusters/<cluster>/`.
@@ -57,14 +69,14 @@ pub struct PathsSpec {
     pub vault_config: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChartSpec {
     pub version: String,
     pub repository: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VaultSpec {
     pub namespace: Option<String>,
@@ -82,6 +94,7 @@ pub struct VaultSpec {
     /// the SANs the generated addresses need) and its CA into the operator namespace.
     pub tls_issuer: Option<String>,
     /// Raw chart values, merged last.
+    #[schemars(with = "Option<serde_json::Value>")]
     pub values: Option<serde_yaml::Value>,
 }
 
@@ -116,7 +129,22 @@ impl<'de> Deserialize<'de> for TlsSpec {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+impl JsonSchema for TlsSpec {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TlsSpec".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`false` (plain HTTP) or the name of a kubernetes.io/tls Secret in the vault namespace",
+            "oneOf": [{"const": false}, {"type": "string"}]
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AutoUnsealSpec {
     pub awskms: Option<AwsKmsSpec>,
@@ -125,14 +153,14 @@ pub struct AutoUnsealSpec {
     pub transit: Option<TransitSealSpec>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AwsKmsSpec {
     pub region: String,
     pub kms_key_id: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GcpCkmsSpec {
     pub project: String,
@@ -141,7 +169,7 @@ pub struct GcpCkmsSpec {
     pub crypto_key: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AzureKeyVaultSpec {
     pub tenant_id: String,
@@ -149,7 +177,7 @@ pub struct AzureKeyVaultSpec {
     pub key_name: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TransitSealSpec {
     pub address: String,
@@ -157,7 +185,7 @@ pub struct TransitSealSpec {
     pub key_name: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OperatorSpec {
     pub namespace: Option<String>,
@@ -170,7 +198,7 @@ pub struct OperatorSpec {
     pub client_cache: Option<ClientCacheSpec>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientCacheSpec {
     pub transit_mount: String,
@@ -178,7 +206,7 @@ pub struct ClientCacheSpec {
     pub role: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[serde(bound(deserialize = "S: Deserialize<'de>"))]
 pub struct AppSpec<S = SecretSpec> {
@@ -192,7 +220,7 @@ pub struct AppSpec<S = SecretSpec> {
     pub secrets: Vec<S>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SecretSpec {
     pub name: String,
@@ -322,7 +350,7 @@ pub enum SecretSource {
     Pki(PkiSource),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KvSource {
     pub mount: String,
@@ -330,14 +358,14 @@ pub struct KvSource {
     pub version: Option<u8>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DatabaseSource {
     pub mount: String,
     pub role: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DynamicSource {
     pub mount: String,
@@ -346,7 +374,7 @@ pub struct DynamicSource {
     pub params: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PkiSource {
     pub mount: String,
@@ -429,7 +457,27 @@ impl<'de, T: ShortForm + Deserialize<'de>> Deserialize<'de> for ShortOrLong<T> {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The short form `MOUNT/REST` (a non-empty mount before the first `/`, something after
+/// it) or the long form's map, as [`ShortOrLong`]'s `Deserialize` reads them.
+impl<T: ShortForm + JsonSchema> JsonSchema for ShortOrLong<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("ShortOrLong_{}", T::schema_name()).into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let long = generator.subschema_for::<T>();
+        schemars::json_schema!({
+            "oneOf": [
+                {"type": "string", "pattern": "^[^/]+/[\\s\\S]", "description": T::EXAMPLE},
+                long
+            ]
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VaultConfigSpec {
     pub kubernetes_auth: Option<KubernetesAuthSpec>,
@@ -443,7 +491,7 @@ pub struct VaultConfigSpec {
     pub token_period: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KubernetesAuthSpec {
     pub mount: Option<String>,
@@ -456,7 +504,7 @@ pub struct KubernetesAuthSpec {
     pub token_reviewer: Option<TokenReviewerSpec>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum TokenReviewerMode {
     ServiceAccount,
@@ -464,7 +512,7 @@ pub enum TokenReviewerMode {
 }
 
 /// How a Vault outside the cluster reviews the tokens apps log in with.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TokenReviewerSpec {
     /// `serviceAccount`: a `vault-token-reviewer` ServiceAccount bound to
@@ -479,7 +527,7 @@ pub struct TokenReviewerSpec {
     pub api_audience: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DatabaseSpec {
     pub plugin: String,
@@ -498,7 +546,7 @@ pub struct DatabaseSpec {
     pub roles: BTreeMap<String, DatabaseRoleSpec>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DatabaseRoleSpec {
     pub default_ttl: Option<String>,
@@ -508,7 +556,7 @@ pub struct DatabaseRoleSpec {
     pub revocation_statements: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PkiMountSpec {
     #[serde(rename = "rootCA")]
@@ -518,14 +566,14 @@ pub struct PkiMountSpec {
     pub roles: BTreeMap<String, PkiRoleSpec>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RootCaSpec {
     pub common_name: String,
     pub ttl: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PkiRoleSpec {
     #[serde(default)]
@@ -537,7 +585,7 @@ pub struct PkiRoleSpec {
     pub max_ttl: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuditSpec {
     /// Audit device path (default `file`).
