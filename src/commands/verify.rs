@@ -120,7 +120,7 @@ fn check(
         .build()
         .map_err(|e| Error::environment(format!("cannot start the async runtime: {e}")))?;
     let deadline = Instant::now() + args.timeout;
-    watchdog(deadline, args.timeout);
+    watchdog(deadline, args.timeout, matches!(args.output, Output::Json));
     let result = runtime.block_on(async {
         let cluster = Cluster::connect(&Connection {
             kubeconfig: args.kubeconfig.clone(),
@@ -174,15 +174,19 @@ fn check(
 /// The last line of defence for `--timeout`: every wait is bounded on its own, but should
 /// one still block past the deadline (plus a grace period for the report), the run ends
 /// here with exit 3 rather than hang.
-fn watchdog(deadline: Instant, timeout: Duration) {
+fn watchdog(deadline: Instant, timeout: Duration, json: bool) {
     const GRACE: Duration = Duration::from_secs(10);
     std::thread::spawn(move || {
         std::thread::sleep(deadline.saturating_duration_since(Instant::now()) + GRACE);
-        let _ = writeln!(
-            std::io::stderr(),
+        let e = Error::environment(format!(
             "verify did not finish within --timeout {timeout:?} (and {GRACE:?} more); stopped\nhint: raise --timeout, or check the cluster's responsiveness"
-        );
-        std::process::exit(3);
+        ));
+        let _ = writeln!(std::io::stderr(), "{e}");
+        if json {
+            let text = serde_json::to_string_pretty(&e.to_json()).expect("json") + "\n";
+            let _ = crate::cli::write_stdout(text.as_bytes());
+        }
+        std::process::exit(e.exit_code().into());
     });
 }
 
