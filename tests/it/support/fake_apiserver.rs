@@ -697,8 +697,12 @@ fn handle(state: &Arc<Mutex<State>>, req: Request) {
             200,
             &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}),
         ),
-        ["apis"] => respond(req, 200, &api_group_list()),
+        ["apis"] => {
+            let not_installed = state.lock().unwrap().not_installed.clone();
+            respond(req, 200, &api_group_list(&not_installed))
+        }
         ["api", "v1"] => respond(req, 200, &resource_list("", "v1")),
+        ["apis", g, _] if state.lock().unwrap().not_installed.contains(*g) => no_such_resource(req),
         ["apis", g, v] => respond(req, 200, &resource_list(g, v)),
         ["version"] => respond(
             req,
@@ -709,9 +713,13 @@ fn handle(state: &Arc<Mutex<State>>, req: Request) {
     }
 }
 
-fn api_group_list() -> Value {
+/// The served API groups (discovery), without those whose CRDs are not installed.
+fn api_group_list(not_installed: &HashSet<String>) -> Value {
     let mut groups: BTreeMap<&str, &str> = BTreeMap::new();
-    for r in RESOURCES.iter().filter(|r| !r.0.is_empty()) {
+    for r in RESOURCES
+        .iter()
+        .filter(|r| !r.0.is_empty() && !not_installed.contains(r.0.as_str()))
+    {
         groups.insert(&r.0, &r.1);
     }
     let groups: Vec<Value> = groups
