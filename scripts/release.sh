@@ -4,7 +4,7 @@
 #   scripts/release.sh                  # dist/kubectl-vault_<version>_<os>_<arch>.tar.gz + dist/krew-manifest.yaml
 #   scripts/release.sh --manifest-only  # only the manifest, from the archives already in dist/
 #
-# The manifest (from krew-manifest.template.yaml) lists exactly the archives of this version
+# The manifest (from krew-manifest.yaml) lists exactly the archives of this version
 # found in dist/, each with its own sha256: to release several platforms, run this script on
 # each one, copy their archives into one dist/, and run it there with --manifest-only.
 # Environment: DIST (output folder, default dist), KUBECTL_VAULT_BINARY (package this binary
@@ -41,7 +41,7 @@ fi
 python3 - "$version" "$dist" <<'PY'
 import hashlib, os, re, sys
 version, dist = sys.argv[1:]
-template = open("krew-manifest.template.yaml").read()
+template = open("krew-manifest.yaml").read()
 # The template's header comment is about the template; the manifest says what it lists.
 body = template[template.index("apiVersion:"):]
 body = re.sub(r"(?m)^  version: v\S+$", f"  version: {version}", body)
@@ -69,7 +69,7 @@ for platform in order:
 if not entries:
     sys.exit(f"no archive of {version} in {dist}/: run scripts/release.sh without --manifest-only first")
 if "  platforms: []\n" not in body:
-    sys.exit("krew-manifest.template.yaml must end with `  platforms: []`")
+    sys.exit("krew-manifest.yaml must end with `  platforms: []`")
 body = body.replace("  platforms: []\n", "  platforms:\n" + "".join(entries))
 header = f"# krew manifest of kubectl-vault {version}, written by scripts/release.sh for the archives in {dist}/.\n"
 open(os.path.join(dist, "krew-manifest.yaml"), "w").write(header + body)
