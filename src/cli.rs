@@ -107,11 +107,11 @@ pub struct SpecArgs {
     /// vso/vaultauth.yaml.j2); templates not found there stay built in.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
-    /// With a fleet spec (kind: VaultFleet): only this cluster. `verify` and
-    /// `configure --script` work on one cluster and need it; `generate`, `commit` and
-    /// `configure` take every cluster without it.
+    /// With a fleet spec (kind: VaultFleet): only this cluster (repeat for several).
+    /// Without it, `generate`, `commit`, `configure` and `verify` take every cluster;
+    /// `configure --script` works on one cluster and needs it.
     #[arg(long, value_name = "NAME")]
-    pub cluster: Option<String>,
+    pub cluster: Vec<String>,
 }
 
 impl SpecArgs {
@@ -119,7 +119,7 @@ impl SpecArgs {
         crate::pipeline::Options {
             strict: self.strict,
             templates_dir: self.templates.clone(),
-            cluster: self.cluster.clone(),
+            clusters: self.cluster.clone(),
         }
     }
 }
