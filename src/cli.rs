@@ -59,6 +59,8 @@ pub enum Command {
     ///   kubectl vault verify -f vault.yaml                         # current kubeconfig context
     ///   kubectl vault verify -f vault.yaml --context prod --revision 3f9c2a7 --wait --timeout 5m
     ///   kubectl vault verify -f vault.yaml -o json                 # for CI
+    ///   kubectl vault verify -f fleet.yaml                         # every cluster of a fleet, in its context
+    ///   kubectl vault verify -f fleet.yaml --context staging=kind-staging --context production=prod
     #[command(verbatim_doc_comment)]
     Verify(commands::verify::VerifyArgs),
     /// Apply the Vault side the spec implies: engines, kubernetes auth, least-privilege

@@ -476,6 +476,40 @@ mod tests {
     const FLEET: &str = "apiVersion: kubectl-vault/v1alpha1\nkind: VaultFleet\ndefaults:\n  vault:\n    chart: {version: 0.30.0}\n    tls: vault-tls\n  operator:\n    chart: {version: 0.10.0}\n  apps:\n    - name: api\n      namespace: shop\n      secrets:\n        - {name: api-config, kv: kv/shop/api}\n    - name: worker\n      namespace: shop\nclusters:\n  - name: staging\n    withoutApps: [shop/worker]\n  - name: production\n    vault:\n      replicas: 3\n    apps:\n      - name: api\n        namespace: shop\n        secrets:\n          - {name: api-config, kv: kv/prod/api}\n";
 
     #[test]
+    fn each_cluster_names_its_own_kube_context() {
+        let fleet = FLEET
+            .replace(
+                "  - name: staging\n",
+                "  - name: staging\n    context: kind-staging\n",
+            )
+            .replace(
+                "  - name: production\n",
+                "  - name: production\n    context: arn:aws:eks:eu-west-1:123456789012:cluster/prod\n",
+            );
+        let (members, _) = expand("fleet.yaml", &fleet)
+            .map_err(|e| e.render())
+            .unwrap();
+        let contexts: Vec<Option<&str>> = members.iter().map(|m| m.context.as_deref()).collect();
+        assert_eq!(
+            contexts,
+            [
+                Some("kind-staging"),
+                Some("arn:aws:eks:eu-west-1:123456789012:cluster/prod")
+            ]
+        );
+        assert_eq!(expand("fleet.yaml", FLEET).unwrap().0[0].context, None);
+        for (bad, problem) in [
+            ("\"\"", "is empty"),
+            ("\" kind\"", "starts or ends with a blank"),
+            (&"x".repeat(254), "is longer than 253 characters"),
+        ] {
+            let text = fleet.replace("context: kind-staging", &format!("context: {bad}"));
+            let e = expand("fleet.yaml", &text).err().expect("refused").render();
+            assert!(e.contains(problem), "{e}");
+        }
+    }
+
+    #[test]
     fn overlays_merge_over_the_defaults() {
         assert!(is_fleet(FLEET));
         let (members, diagnostics) = expand("fleet.yaml", FLEET).map_err(|e| e.render()).unwrap();
