@@ -75,6 +75,8 @@ pub enum Command {
     ///   kubectl vault verify -f vault.yaml                         # current kubeconfig context
     ///   kubectl vault verify -f vault.yaml --context prod --revision 3f9c2a7 --wait --timeout 5m
     ///   kubectl vault verify -f vault.yaml -o json                 # for CI
+    ///   kubectl vault verify -f fleet.yaml                         # every cluster of a fleet, in its context
+    ///   kubectl vault verify -f fleet.yaml --context staging=kind-staging --context production=prod
     #[command(verbatim_doc_comment)]
     Verify(commands::verify::VerifyArgs),
     /// Apply the Vault side the spec implies: engines, kubernetes auth, least-privilege
@@ -148,11 +150,11 @@ pub struct SpecArgs {
     /// vso/vaultauth.yaml.j2); templates not found there stay built in.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
-    /// With a fleet spec (kind: VaultFleet): only this cluster. `verify` and
-    /// `configure --script` work on one cluster and need it; `generate`, `commit` and
-    /// `configure` take every cluster without it.
+    /// With a fleet spec (kind: VaultFleet): only this cluster (repeat for several).
+    /// Without it, `generate`, `commit`, `configure` and `verify` take every cluster;
+    /// `configure --script` works on one cluster and needs it.
     #[arg(long, value_name = "NAME")]
-    pub cluster: Option<String>,
+    pub cluster: Vec<String>,
 }
 
 impl SpecArgs {
@@ -160,7 +162,7 @@ impl SpecArgs {
         crate::pipeline::Options {
             strict: self.strict,
             templates_dir: self.templates.clone(),
-            cluster: self.cluster.clone(),
+            clusters: self.cluster.clone(),
         }
     }
 }

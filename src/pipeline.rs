@@ -17,8 +17,8 @@ pub struct Options {
     pub strict: bool,
     /// A folder of template overrides (same names as the embedded ones).
     pub templates_dir: Option<PathBuf>,
-    /// Only this cluster of a fleet spec (`--cluster`).
-    pub cluster: Option<String>,
+    /// Only these clusters of a fleet spec (`--cluster`, repeated); empty: every cluster.
+    pub clusters: Vec<String>,
 }
 
 /// A validated spec, as a model, with its warnings already rendered for stderr.
@@ -27,6 +27,8 @@ pub struct Loaded {
     pub vault: VaultSide,
     /// Rendered warning diagnostics (empty when there are none).
     pub warnings: String,
+    /// The kubeconfig context a fleet names for this cluster (`clusters[].context`).
+    pub context: Option<String>,
 }
 
 pub struct Generated {
@@ -100,6 +102,7 @@ pub fn load(spec_path: &Path, strict: bool) -> Result<Loaded, Error> {
         stack,
         vault,
         warnings,
+        context: None,
     })
 }
 
@@ -134,6 +137,7 @@ pub fn generate_from(loaded: Loaded, templates: &Templates) -> Result<Generated,
         stack,
         vault,
         warnings,
+        context: _,
     } = loaded;
     let rendered = render::render(&stack, &vault, templates)
         .map_err(|e| Error::bug(format!("rendering failed: {e}")))?;
@@ -154,20 +158,16 @@ pub fn generate_from(loaded: Loaded, templates: &Templates) -> Result<Generated,
 }
 
 /// Every cluster a spec file describes, in the file's order: the one of a VaultStack, or each
-/// of a VaultFleet's (only `select` when given). Spec problems are `Error::Usage` (exit 2),
-/// found for all clusters before anything is returned.
-pub fn load_all(
-    spec_path: &Path,
-    strict: bool,
-    select: Option<&str>,
-) -> Result<Vec<Loaded>, Error> {
+/// of a VaultFleet's (only those `select` names, when it names any). Spec problems are
+/// `Error::Usage` (exit 2), found for all clusters before anything is returned.
+pub fn load_all(spec_path: &Path, strict: bool, select: &[String]) -> Result<Vec<Loaded>, Error> {
     let text = fs::read_file(spec_path, fs::SPEC_BYTES)
         .ok()
         .and_then(|b| String::from_utf8(b).ok());
     let Some(source) = text.filter(|t| crate::core::fleet::is_fleet(t)) else {
         // A single cluster (or a file the single-spec loader reports on).
         let loaded = load(spec_path, strict)?;
-        if let Some(name) = select.filter(|n| *n != loaded.stack.cluster) {
+        if let Some(name) = select.iter().find(|n| **n != loaded.stack.cluster) {
             return Err(Error::usage(format!(
                 "--cluster {name}: the spec is for cluster {}",
                 loaded.stack.cluster
@@ -206,8 +206,8 @@ pub fn load_all(
         .iter()
         .map(|d| d.render_styled(&file_name, &source, crate::cli::color_stderr()))
         .collect();
-    if let Some(name) = select {
-        if !members.iter().any(|m| m.spec.cluster == name) {
+    for name in select {
+        if !members.iter().any(|m| &m.spec.cluster == name) {
             let names: Vec<&str> = members.iter().map(|m| m.spec.cluster.as_str()).collect();
             return Err(Error::usage(format!(
                 "--cluster {name}: {file_name} has no such cluster (its clusters: {})",
@@ -217,7 +217,7 @@ pub fn load_all(
     }
     let mut out = Vec::new();
     for m in &members {
-        if select.is_some_and(|n| n != m.spec.cluster) {
+        if !select.is_empty() && !select.contains(&m.spec.cluster) {
             continue;
         }
         // Each member passed the single-spec checks in `fleet::expand`, "exactly one source"
@@ -238,6 +238,7 @@ pub fn load_all(
             stack,
             vault,
             warnings: String::new(),
+            context: m.context.clone(),
         });
     }
     // The fleet's warnings once, with its first cluster.
@@ -248,7 +249,7 @@ pub fn load_all(
 }
 
 /// One cluster: the spec's, or the one `select` names of a fleet (which then needs it).
-pub fn load_one(spec_path: &Path, strict: bool, select: Option<&str>) -> Result<Loaded, Error> {
+pub fn load_one(spec_path: &Path, strict: bool, select: &[String]) -> Result<Loaded, Error> {
     let mut all = load_all(spec_path, strict, select)?;
     if all.len() > 1 {
         let names: Vec<&str> = all.iter().map(|l| l.stack.cluster.as_str()).collect();
@@ -294,7 +295,7 @@ pub fn generate_all(spec_path: &Path, options: &Options) -> Result<GeneratedFlee
         tree: Tree::default(),
         warnings: String::new(),
     };
-    for loaded in load_all(spec_path, options.strict, options.cluster.as_deref())? {
+    for loaded in load_all(spec_path, options.strict, &options.clusters)? {
         let mut g = generate_from(loaded, &templates)?;
         fleet.warnings.push_str(&g.warnings);
         // Moved, not copied, and the rendered bodies dropped: a fleet of thousands of apps

@@ -36,11 +36,7 @@ pub fn run(args: ConfigureArgs) -> Result<(), Error> {
     let templates = pipeline::templates(args.spec.templates.as_deref())?;
     if args.script {
         // One script per cluster: `vault-config/<cluster>/configure.sh`.
-        let loaded = pipeline::load_one(
-            &args.spec.file,
-            args.spec.strict,
-            args.spec.cluster.as_deref(),
-        )?;
+        let loaded = pipeline::load_one(&args.spec.file, args.spec.strict, &args.spec.cluster)?;
         eprint!("{}", loaded.warnings);
         let script = render::configure_script(&loaded.stack, &loaded.vault, &templates)
             .map_err(|e| Error::bug(format!("rendering the script: {e}")))?;
@@ -49,11 +45,7 @@ pub fn run(args: ConfigureArgs) -> Result<(), Error> {
     }
     // Every cluster of a fleet (or the one selected) is one plan: all are planned, and any
     // conflict stops them all, before the first change.
-    let all = pipeline::load_all(
-        &args.spec.file,
-        args.spec.strict,
-        args.spec.cluster.as_deref(),
-    )?;
+    let all = pipeline::load_all(&args.spec.file, args.spec.strict, &args.spec.cluster)?;
     for loaded in &all {
         eprint!("{}", loaded.warnings);
     }

@@ -2,6 +2,7 @@
 
 use crate::cli::SpecArgs;
 use crate::core::duration;
+use crate::core::fleet_report;
 use crate::core::model::{self, Stack};
 use crate::core::verify::{self, Observed, Report};
 use crate::edge::kube::{Cluster, Connection, Kind, Scope};
@@ -11,6 +12,8 @@ use clap::{Args, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+mod fleet;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Output {
@@ -25,9 +28,10 @@ pub struct VerifyArgs {
     /// Path to the kubeconfig file (default: $KUBECONFIG, which may list several files, then ~/.kube/config).
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
+    /// The kubeconfig context to use (default: the spec's `context`, else the current
+    /// context). With a fleet, `CLUSTER=NAME` for each cluster (repeat the flag).
+    #[arg(long, value_name = "[CLUSTER=]NAME")]
+    pub context: Vec<String>,
     /// Only check apps in this namespace.
     #[arg(short = 'n', long, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
@@ -76,15 +80,30 @@ pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
 fn verify(args: VerifyArgs) -> Result<Exit, Error> {
     let options = args.spec.options();
     let templates = pipeline::templates(options.templates_dir.as_deref())?;
-    let loaded = pipeline::load_one(&args.spec.file, options.strict, options.cluster.as_deref())?;
-    crate::cli::write_stderr(&loaded.warnings);
+    let mut all = pipeline::load_all(&args.spec.file, options.strict, &options.clusters)?;
+    for loaded in &all {
+        crate::cli::write_stderr(&loaded.warnings);
+    }
     if let Some(ns) = &args.namespace {
-        if !loaded.stack.apps.iter().any(|a| &a.namespace == ns) {
+        if !all
+            .iter()
+            .any(|l| l.stack.apps.iter().any(|a| &a.namespace == ns))
+        {
             return Err(Error::usage(format!(
                 "no app of the spec runs in namespace {ns}"
             )));
         }
     }
+    let clusters: Vec<(&str, Option<&str>)> = all
+        .iter()
+        .map(|l| (l.stack.cluster.as_str(), l.context.as_deref()))
+        .collect();
+    let contexts = fleet_report::contexts(&clusters, &args.context).map_err(Error::usage)?;
+    if all.len() > 1 {
+        return fleet::check(&args, &all, contexts, &templates);
+    }
+    let loaded = all.remove(0);
+    let context = contexts.into_iter().next().flatten();
     // What the tool would generate (for drift), rendered while the cluster is being read.
     std::thread::scope(|scope| {
         let expected = scope.spawn(|| {
@@ -92,7 +111,7 @@ fn verify(args: VerifyArgs) -> Result<Exit, Error> {
                 .map(|rendered| verify::expected_specs(&rendered))
                 .map_err(|e| Error::bug(format!("rendering failed: {e}")))
         });
-        check(&args, &loaded.stack, || {
+        check(&args, &loaded.stack, context, || {
             expected.join().expect("the rendering thread panicked")
         })
     })
@@ -103,18 +122,11 @@ fn verify(args: VerifyArgs) -> Result<Exit, Error> {
 fn check(
     args: &VerifyArgs,
     stack: &Stack,
+    context: Option<String>,
     expected: impl FnOnce() -> Result<verify::ExpectedSpecs, Error>,
 ) -> Result<Exit, Error> {
-    let revision = match (&args.revision, &args.repo) {
-        (Some(r), _) => Some(r.clone()),
-        (None, Some(repo)) => Some(crate::edge::git::head_of(repo)?),
-        (None, None) => None,
-    };
-    let vault = if args.vault {
-        Some(crate::edge::vault::Vault::from_env()?)
-    } else {
-        None
-    };
+    let revision = expected_revision(args)?;
+    let vault = vault(args)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -124,7 +136,7 @@ fn check(
     let result = runtime.block_on(async {
         let cluster = Cluster::connect(&Connection {
             kubeconfig: args.kubeconfig.clone(),
-            context: args.context.clone(),
+            context,
             request_timeout: args.request_timeout,
             run_deadline: Some((deadline, args.timeout)),
         })
@@ -138,10 +150,7 @@ fn check(
                 expected_specs = Some(take_expected.take().expect("once")()?);
             }
             let expected = expected_specs.as_ref().expect("rendered");
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0);
+            let now = unix_now();
             let mut report = verify::report(
                 stack,
                 expected,
@@ -169,6 +178,30 @@ fn check(
     // Nothing may outlive the run: tasks still blocked (a plugin kube waits on) are left.
     runtime.shutdown_background();
     result
+}
+
+/// The commit Flux must have applied: `--revision`, or the HEAD of `--repo`.
+fn expected_revision(args: &VerifyArgs) -> Result<Option<String>, Error> {
+    Ok(match (&args.revision, &args.repo) {
+        (Some(r), _) => Some(r.clone()),
+        (None, Some(repo)) => Some(crate::edge::git::head_of(repo)?),
+        (None, None) => None,
+    })
+}
+
+/// The Vault of `--vault` (VAULT_ADDR, VAULT_TOKEN).
+fn vault(args: &VerifyArgs) -> Result<Option<crate::edge::vault::Vault>, Error> {
+    args.vault
+        .then(crate::edge::vault::Vault::from_env)
+        .transpose()
+}
+
+/// The current time for freshness checks (unix seconds).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// The last line of defence for `--timeout`: every wait is bounded on its own, but should

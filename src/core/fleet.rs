@@ -15,7 +15,8 @@
 //! Merging: maps merge key by key, any other value replaces; `apps` merge by namespace and
 //! name (an overlay's app with the same namespace and name patches the default one, its
 //! `secrets` list replacing the default's; other apps are added); `withoutApps:
-//! [namespace/name]` drops default apps from one cluster. The result is one VaultStack per
+//! [namespace/name]` drops default apps from one cluster; `context` names the cluster's
+//! kubeconfig context (where `verify` checks it). The result is one VaultStack per
 //! cluster, validated as any single spec, with every diagnostic pointing at the line of the
 //! fleet file where the value was written. Pure: the caller reads the file.
 
@@ -32,11 +33,34 @@ const FLEET_FIELDS: [&str; 4] = ["apiVersion", "kind", "defaults", "clusters"];
 /// Fields of a cluster entry besides the VaultStack fields it overrides.
 const NAME: &str = "name";
 const WITHOUT_APPS: &str = "withoutApps";
+const CONTEXT: &str = "context";
+/// Longest kubeconfig context name accepted (cloud providers' generated names, e.g. EKS ARNs
+/// or `gke_<project>_<zone>_<cluster>`, stay far below it).
+pub const MAX_CONTEXT_LEN: usize = 253;
 
 /// One cluster of the fleet: its merged spec, with an index into the fleet file.
 pub struct Member {
     pub spec: Spec,
     pub index: LocationIndex,
+    /// The kubeconfig context the cluster is reached through (`context:`), if the fleet names one.
+    pub context: Option<String>,
+}
+
+/// Why `name` cannot be a kubeconfig context name; `None` when it can. kubectl takes any
+/// string as a context name: bounded here, with no control characters (it lands in messages
+/// and a terminal) and no surrounding blanks (a copy-paste slip, never a real name).
+pub fn context_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        Some("is empty".into())
+    } else if name.chars().count() > MAX_CONTEXT_LEN {
+        Some(format!("is longer than {MAX_CONTEXT_LEN} characters"))
+    } else if name.chars().any(char::is_control) {
+        Some("contains a control character".into())
+    } else if name.trim() != name {
+        Some("starts or ends with a blank".into())
+    } else {
+        None
+    }
 }
 
 /// Whether `source` is a fleet file: a top-level `kind: VaultFleet` line.
@@ -144,7 +168,15 @@ pub fn expand(
             vec![]
         }
     };
+    if defaults.contains_key(CONTEXT) {
+        error(
+            &format!("defaults.{CONTEXT}"),
+            "cannot be set in the defaults".into(),
+            "each cluster has its own kubeconfig context: set `context` in its entry under `clusters`",
+        );
+    }
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    let mut contexts: BTreeMap<String, String> = BTreeMap::new();
     let mut parse_errors = Vec::new();
     let mut members = Vec::new();
     for (i, entry) in clusters.iter().enumerate() {
@@ -198,6 +230,37 @@ pub fn expand(
                 "set `gitops.paths` under `defaults`; every cluster gets its own folders below them",
             );
         }
+        let context = match overlay.get(CONTEXT) {
+            None => None,
+            Some(Value::String(c)) => match context_problem(c) {
+                Some(problem) => {
+                    error(
+                        &format!("{at}.{CONTEXT}"),
+                        format!("the kubeconfig context name {problem}"),
+                        "write the name `kubectl config get-contexts` lists for this cluster",
+                    );
+                    None
+                }
+                None => {
+                    if let Some(first) = contexts.insert(c.clone(), name.clone()) {
+                        error(
+                            &format!("{at}.{CONTEXT}"),
+                            format!("clusters {first} and {name} share the kubeconfig context `{c}`"),
+                            "a context reaches one cluster: give each cluster the context of its own API server",
+                        );
+                    }
+                    Some(c.clone())
+                }
+            },
+            Some(_) => {
+                error(
+                    &format!("{at}.{CONTEXT}"),
+                    "must be the name of a kubeconfig context".into(),
+                    "e.g. `context: kind-staging` (see `kubectl config get-contexts`)",
+                );
+                None
+            }
+        };
         let mut without: Vec<String> = vec![];
         if let Some(w) = overlay.get(WITHOUT_APPS) {
             match w.as_sequence() {
@@ -227,7 +290,11 @@ pub fn expand(
             rules,
         });
         match spec::from_value::<Spec>(merged, &index) {
-            Ok(spec) => members.push(Member { spec, index }),
+            Ok(spec) => members.push(Member {
+                spec,
+                index,
+                context,
+            }),
             Err(ds) => {
                 for mut d in ds {
                     d.path = index.written_at(&d.path);
@@ -322,6 +389,7 @@ fn merge(
     let mut patch = overlay.clone();
     patch.remove(NAME);
     patch.remove(WITHOUT_APPS);
+    patch.remove(CONTEXT);
     let overlay_apps = patch.remove("apps");
     deep_merge(&mut merged, &Value::Mapping(patch));
     let mut rules = vec![
@@ -407,6 +475,40 @@ mod tests {
     use super::*;
 
     const FLEET: &str = "apiVersion: kubectl-vault/v1alpha1\nkind: VaultFleet\ndefaults:\n  vault:\n    chart: {version: 0.30.0}\n    tls: vault-tls\n  operator:\n    chart: {version: 0.10.0}\n  apps:\n    - name: api\n      namespace: shop\n      secrets:\n        - {name: api-config, kv: kv/shop/api}\n    - name: worker\n      namespace: shop\nclusters:\n  - name: staging\n    withoutApps: [shop/worker]\n  - name: production\n    vault:\n      replicas: 3\n    apps:\n      - name: api\n        namespace: shop\n        secrets:\n          - {name: api-config, kv: kv/prod/api}\n";
+
+    #[test]
+    fn each_cluster_names_its_own_kube_context() {
+        let fleet = FLEET
+            .replace(
+                "  - name: staging\n",
+                "  - name: staging\n    context: kind-staging\n",
+            )
+            .replace(
+                "  - name: production\n",
+                "  - name: production\n    context: arn:aws:eks:eu-west-1:123456789012:cluster/prod\n",
+            );
+        let (members, _) = expand("fleet.yaml", &fleet)
+            .map_err(|e| e.render())
+            .unwrap();
+        let contexts: Vec<Option<&str>> = members.iter().map(|m| m.context.as_deref()).collect();
+        assert_eq!(
+            contexts,
+            [
+                Some("kind-staging"),
+                Some("arn:aws:eks:eu-west-1:123456789012:cluster/prod")
+            ]
+        );
+        assert_eq!(expand("fleet.yaml", FLEET).unwrap().0[0].context, None);
+        for (bad, problem) in [
+            ("\"\"", "is empty"),
+            ("\" kind\"", "starts or ends with a blank"),
+            (&"x".repeat(254), "is longer than 253 characters"),
+        ] {
+            let text = fleet.replace("context: kind-staging", &format!("context: {bad}"));
+            let e = expand("fleet.yaml", &text).err().expect("refused").render();
+            assert!(e.contains(problem), "{e}");
+        }
+    }
 
     #[test]
     fn overlays_merge_over_the_defaults() {

@@ -4,6 +4,7 @@
 
 pub mod duration;
 pub mod fleet;
+pub mod fleet_report;
 pub mod header;
 pub mod kinds;
 pub mod model;

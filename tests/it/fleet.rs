@@ -618,7 +618,7 @@ fn bad_fleet_specs_name_the_line_and_the_field_and_write_nothing() {
     assert_bad_fleet(
         &fleet.replace("  - name: production\n", "  - name: staging\n"),
         &[
-            "fleet.yaml:59:",
+            "fleet.yaml:60:",
             "clusters[1].name: duplicate cluster `staging` (also clusters[0])",
         ],
     );
@@ -653,7 +653,7 @@ fn bad_fleet_specs_name_the_line_and_the_field_and_write_nothing() {
     assert_bad_fleet(
         &fleet.replace("      antiAffinity: true", "      antiAfinity: true"),
         &[
-            "fleet.yaml:62:",
+            "fleet.yaml:64:",
             "clusters[1].vault.antiAfinity: unknown field, did you mean antiAffinity?",
         ],
     );
@@ -663,7 +663,7 @@ fn bad_fleet_specs_name_the_line_and_the_field_and_write_nothing() {
             "            refreshAfter: soon",
         ),
         &[
-            "fleet.yaml:69:",
+            "fleet.yaml:71:",
             "clusters[1].apps[0].secrets[0].refreshAfter",
             "(cluster production)",
         ],
@@ -672,6 +672,35 @@ fn bad_fleet_specs_name_the_line_and_the_field_and_write_nothing() {
     assert_bad_fleet(
         &fleet.replace("  - name: staging\n", "  - name: Staging_1\n"),
         &["fleet.yaml:56:", "clusters[0].name:"],
+    );
+    // Kube contexts: one per cluster, a real name, never in the defaults.
+    assert_bad_fleet(
+        &fleet.replace("context: kind-production", "context: kind-staging"),
+        &[
+            "fleet.yaml:61:",
+            "clusters[1].context: clusters staging and production share the kubeconfig context `kind-staging`",
+        ],
+    );
+    assert_bad_fleet(
+        &fleet.replace("context: kind-production", "context: \"\""),
+        &[
+            "fleet.yaml:61:",
+            "clusters[1].context: the kubeconfig context name is empty",
+        ],
+    );
+    assert_bad_fleet(
+        &fleet.replace("context: kind-production", "context: [kind]"),
+        &[
+            "fleet.yaml:61:",
+            "clusters[1].context: must be the name of a kubeconfig context",
+        ],
+    );
+    assert_bad_fleet(
+        &fleet.replace("defaults:\n", "defaults:\n  context: kind\n"),
+        &[
+            "fleet.yaml:8:",
+            "defaults.context: cannot be set in the defaults",
+        ],
     );
     // The defaults cannot name a cluster.
     assert_bad_fleet(
@@ -684,22 +713,20 @@ fn bad_fleet_specs_name_the_line_and_the_field_and_write_nothing() {
 }
 
 #[test]
-fn verify_and_the_script_take_one_cluster_of_a_fleet() {
-    for command in [&["configure", "--script"][..], &["verify"]] {
-        let o = bin()
-            .args(command)
-            .args(["-f", fixture("fleet.yaml").to_str().unwrap()])
-            .env("VAULT_ADDR", "http://127.0.0.1:9")
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(2), "{command:?}: {}", stderr(&o));
-        assert!(
-            stderr(&o).contains("is a fleet of 2 clusters (staging, production)")
-                && stderr(&o).contains("pass --cluster NAME"),
-            "{}",
-            stderr(&o)
-        );
-    }
+fn the_script_takes_one_cluster_of_a_fleet() {
+    let o = bin()
+        .args(["configure", "--script", "-f"])
+        .arg(fixture("fleet.yaml"))
+        .env("VAULT_ADDR", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is a fleet of 2 clusters (staging, production)")
+            && stderr(&o).contains("pass --cluster NAME"),
+        "{}",
+        stderr(&o)
+    );
     let o = bin()
         .args(["configure", "--script", "--cluster", "production", "-f"])
         .arg(fixture("fleet.yaml"))

@@ -72,8 +72,7 @@ fn check_manifest(text: &str) -> Result<Vec<(String, String)>, String> {
 
 #[test]
 fn the_repository_holds_an_unreleased_template_without_checksums() {
-    let text =
-        std::fs::read_to_string(Path::new(ROOT).join("krew-manifest.yaml")).unwrap();
+    let text = std::fs::read_to_string(Path::new(ROOT).join("krew-manifest.yaml")).unwrap();
     assert_eq!(
         check_manifest(&text),
         Ok(vec![]),
@@ -87,8 +86,7 @@ fn the_repository_holds_an_unreleased_template_without_checksums() {
 
 #[test]
 fn a_placeholder_checksum_is_refused() {
-    let text =
-        std::fs::read_to_string(Path::new(ROOT).join("krew-manifest.yaml")).unwrap();
+    let text = std::fs::read_to_string(Path::new(ROOT).join("krew-manifest.yaml")).unwrap();
     let version = format!("v{}", env!("CARGO_PKG_VERSION"));
     let with = |sha: &str| {
         text.replace("  platforms: []\n", &format!("  platforms:\n    - selector:\n        matchLabels: {{os: linux, arch: amd64}}\n      uri: https://github.com/kubectl-vault/kubectl-vault/releases/download/{version}/kubectl-vault_{version}_linux_amd64.tar.gz\n      sha256: \"{sha}\"\n      bin: kubectl-vault\n      files: [{{from: kubectl-vault, to: .}}, {{from: LICENSE, to: .}}]\n"))

@@ -12,6 +12,7 @@ mod configure;
 mod configure_script;
 mod diagnostics;
 mod fleet;
+mod fleet_verify;
 mod fuzz_spec;
 mod generate;
 mod health_checks;

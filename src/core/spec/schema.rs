@@ -69,6 +69,10 @@ pub fn json_schema() -> Value {
         "withoutApps".into(),
         json!({"type": "array", "items": {"type": "string"}, "description": "Apps of the defaults this cluster does not run, as `namespace/name`."}),
     );
+    props.insert(
+        "context".into(),
+        json!({"type": "string", "minLength": 1, "maxLength": 253, "description": "The kubeconfig context `verify` uses for this cluster (`--context CLUSTER=NAME` overrides it)."}),
+    );
     overlay["required"] = json!(["name"]);
     let fleet = json!({
         "type": "object",

@@ -74,6 +74,19 @@ pub fn certificate(cn: &str, from: i64, to: i64) -> (String, String) {
 /// Loads a fixture spec through the real pipeline: the objects `generate` renders.
 pub fn rendered_objects(spec: &std::path::Path) -> Vec<Value> {
     let g = kubectl_vault::pipeline::generate(spec, &Default::default()).expect("generate");
+    objects_of(g)
+}
+
+/// The objects `generate` renders for one cluster of a fleet spec.
+pub fn rendered_fleet_objects(spec: &std::path::Path, cluster: &str) -> Vec<Value> {
+    let loaded = kubectl_vault::pipeline::load_all(spec, false, &[cluster.to_string()])
+        .expect("load")
+        .remove(0);
+    let g = kubectl_vault::pipeline::generate_from(loaded, &Default::default()).expect("generate");
+    objects_of(g)
+}
+
+fn objects_of(g: kubectl_vault::pipeline::Generated) -> Vec<Value> {
     let mut out = Vec::new();
     for f in &g.rendered.files {
         if f.path.ends_with(".yaml") && !f.path.ends_with("kustomization.yaml") {
@@ -86,8 +99,17 @@ pub fn rendered_objects(spec: &std::path::Path) -> Vec<Value> {
 /// Everything synced: Flux at REVISION, Vault and VSO released, every CR reconciled and every
 /// destination Secret written by VSO.
 pub fn synced(fake: &FakeApiServer, spec: &std::path::Path) {
+    synced_objects(fake, rendered_objects(spec))
+}
+
+/// Everything of one fleet cluster synced, as [`synced`] does for a single spec.
+pub fn synced_fleet_cluster(fake: &FakeApiServer, spec: &std::path::Path, cluster: &str) {
+    synced_objects(fake, rendered_fleet_objects(spec, cluster))
+}
+
+fn synced_objects(fake: &FakeApiServer, objects: Vec<Value>) {
     let t = now();
-    for mut obj in rendered_objects(spec) {
+    for mut obj in objects {
         let kind = obj["kind"].as_str().unwrap().to_string();
         let meta = obj["metadata"].as_object_mut().unwrap();
         meta.insert("generation".into(), json!(1));

@@ -1,0 +1,252 @@
+//! `verify` over several clusters of a fleet: each cluster checked in its own kubeconfig
+//! context, in parallel (a bounded number of threads, each cluster with its own client and
+//! the same lists as a single verify), merged into one report by [`fleet_report`].
+
+use super::{
+    check_against_vault, expected_revision, observe, unix_now, vault, watchdog, Output, VerifyArgs,
+};
+use crate::core::fleet_report::{self, ClusterResult, Outcome};
+use crate::core::render::Templates;
+use crate::core::verify::{self, ExpectedSpecs, Report};
+use crate::edge::kube::{Cluster, Connection};
+use crate::edge::vault::Vault;
+use crate::error::{Error, Exit};
+use crate::pipeline::Loaded;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Most clusters checked at once: each takes a thread and a connection; more would only
+/// queue on two cores and one network link.
+const PARALLEL: usize = 8;
+
+/// One cluster's run: its client (connected once, kept across `--wait` rounds), the CR specs
+/// the tool generates for it, and its latest outcome.
+struct Run<'a> {
+    loaded: &'a Loaded,
+    context: Option<String>,
+    runtime: Option<tokio::runtime::Runtime>,
+    cluster: Option<Cluster>,
+    expected: Option<ExpectedSpecs>,
+    outcome: Option<Result<Report, Error>>,
+    requests: usize,
+}
+
+/// What every cluster's check shares.
+struct Shared<'a> {
+    args: &'a VerifyArgs,
+    templates: &'a Templates,
+    revision: Option<String>,
+    vault: Option<Vault>,
+    deadline: Instant,
+}
+
+impl Run<'_> {
+    /// Checked again: not checked yet, or (with `--wait`) checked and not synced. A cluster
+    /// that could not be checked stays so, as a single verify stops at the first such error.
+    fn pending(&self, wait: bool) -> bool {
+        match &self.outcome {
+            None => true,
+            Some(Ok(report)) => wait && !report.ok,
+            Some(Err(_)) => false,
+        }
+    }
+
+    fn check(&mut self, shared: &Shared) {
+        let result = self.check_once(shared);
+        self.requests = self.cluster.as_ref().map_or(0, Cluster::requests);
+        self.outcome = Some(result);
+    }
+
+    fn check_once(&mut self, shared: &Shared) -> Result<Report, Error> {
+        let args = shared.args;
+        let Run {
+            loaded,
+            context,
+            runtime,
+            cluster,
+            expected,
+            ..
+        } = self;
+        if runtime.is_none() {
+            *runtime = Some(
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| {
+                        Error::environment(format!("cannot start the async runtime: {e}"))
+                    })?,
+            );
+        }
+        let stack = &loaded.stack;
+        let observed = runtime.as_ref().expect("built").block_on(async {
+            if cluster.is_none() {
+                *cluster = Some(
+                    Cluster::connect(&Connection {
+                        kubeconfig: args.kubeconfig.clone(),
+                        context: context.clone(),
+                        request_timeout: args.request_timeout,
+                        run_deadline: Some((shared.deadline, args.timeout)),
+                    })
+                    .await?,
+                );
+            }
+            observe(
+                cluster.as_ref().expect("connected"),
+                stack,
+                args.namespace.as_deref(),
+            )
+            .await
+        })?;
+        if expected.is_none() {
+            let rendered = crate::core::render::render(stack, &loaded.vault, shared.templates)
+                .map_err(|e| Error::bug(format!("rendering failed: {e}")))?;
+            *expected = Some(verify::expected_specs(&rendered));
+        }
+        let mut report = verify::report(
+            stack,
+            expected.as_ref().expect("rendered"),
+            &observed,
+            shared.revision.as_deref(),
+            args.namespace.as_deref(),
+            unix_now(),
+        );
+        if let Some(v) = &shared.vault {
+            check_against_vault(v, stack, &observed, &mut report)?;
+        }
+        Ok(report)
+    }
+
+    fn result(&mut self) -> ClusterResult {
+        let outcome = match self.outcome.take() {
+            Some(Ok(report)) => Outcome::Checked {
+                report,
+                requests: self.requests,
+            },
+            Some(Err(e)) => Outcome::Failed {
+                cause: e.to_string(),
+                exit: e.exit(),
+            },
+            None => Outcome::Failed {
+                cause: "not checked before --timeout ran out".into(),
+                exit: Exit::Environment,
+            },
+        };
+        ClusterResult {
+            cluster: self.loaded.stack.cluster.clone(),
+            context: self.context.clone(),
+            outcome,
+        }
+    }
+
+    /// The outcome so far, for the progress line.
+    fn snapshot(&self) -> ClusterResult {
+        let outcome = match &self.outcome {
+            Some(Ok(report)) => Outcome::Checked {
+                report: report.clone(),
+                requests: self.requests,
+            },
+            Some(Err(e)) => Outcome::Failed {
+                cause: e.to_string(),
+                exit: e.exit(),
+            },
+            None => Outcome::Failed {
+                cause: String::new(),
+                exit: Exit::Environment,
+            },
+        };
+        ClusterResult {
+            cluster: self.loaded.stack.cluster.clone(),
+            context: self.context.clone(),
+            outcome,
+        }
+    }
+}
+
+/// Checks every cluster of `all` (each in its context), with `--wait` until all are synced
+/// or `--timeout` passes, and prints one report.
+pub(super) fn check(
+    args: &VerifyArgs,
+    all: &[Loaded],
+    contexts: Vec<Option<String>>,
+    templates: &Templates,
+) -> Result<Exit, Error> {
+    let deadline = Instant::now() + args.timeout;
+    let shared = Shared {
+        args,
+        templates,
+        revision: expected_revision(args)?,
+        vault: vault(args)?,
+        deadline,
+    };
+    watchdog(deadline, args.timeout, matches!(args.output, Output::Json));
+    let mut runs: Vec<Run> = all
+        .iter()
+        .zip(contexts)
+        .map(|(loaded, context)| Run {
+            loaded,
+            context,
+            runtime: None,
+            cluster: None,
+            expected: None,
+            outcome: None,
+            requests: 0,
+        })
+        .collect();
+    let tty = std::io::stderr().is_terminal();
+    loop {
+        let pending: Vec<&mut Run> = runs.iter_mut().filter(|r| r.pending(args.wait)).collect();
+        round(pending, &shared);
+        let done = !runs.iter().any(|r| r.pending(true));
+        if done || !args.wait || Instant::now() >= deadline {
+            break;
+        }
+        let snapshot: Vec<ClusterResult> = runs.iter().map(Run::snapshot).collect();
+        let line = fleet_report::progress(&snapshot);
+        let mut err = std::io::stderr();
+        if tty {
+            let _ = write!(err, "\r\x1b[2K{line}");
+        } else {
+            let _ = writeln!(err, "{line}");
+        }
+        let _ = err.flush();
+        std::thread::sleep(
+            Duration::from_secs(2).min(deadline.saturating_duration_since(Instant::now())),
+        );
+    }
+    if args.wait && tty {
+        crate::cli::write_stderr("\r\x1b[2K");
+    }
+    let results: Vec<ClusterResult> = runs.iter_mut().map(Run::result).collect();
+    // Nothing may outlive the run: tasks still blocked (a plugin kube waits on) are left.
+    for run in &mut runs {
+        if let Some(rt) = run.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+    let text = match args.output {
+        Output::Table => fleet_report::table(&results),
+        Output::Json => {
+            serde_json::to_string_pretty(&fleet_report::json(&results)).expect("json") + "\n"
+        }
+    };
+    crate::cli::write_stdout(text.as_bytes())?;
+    Ok(fleet_report::exit(&results))
+}
+
+/// Checks each run once, at most [`PARALLEL`] at a time.
+fn round(runs: Vec<&mut Run>, shared: &Shared) {
+    let workers = runs.len().min(PARALLEL);
+    let queue = Mutex::new(runs.into_iter());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let next = queue.lock().expect("queue").next();
+                match next {
+                    Some(run) => run.check(shared),
+                    None => break,
+                }
+            });
+        }
+    });
+}
