@@ -22,6 +22,9 @@ if [ -z "$(pg_bin)" ] || [ ! -x "$(pg_bin)/initdb" ] || ! command -v psql >/dev/
   apt-get install -y -qq postgresql >/dev/null
 fi
 
+# gnupg: the operator tests make PGP keys at test time (init with --pgp-keys).
+command -v gpg >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnupg >/dev/null; }
+
 export BAO_BIN="$scripts_dir/bao"
 export KUBECTL="$scripts_dir/kubectl"
 export PG_BIN_DIR="$(pg_bin)"

@@ -71,6 +71,16 @@ pub enum Command {
     ///   kubectl vault configure -f vault.yaml --script      # the equivalent vault CLI commands
     #[command(verbatim_doc_comment)]
     Configure(commands::configure::ConfigureArgs),
+    /// Day 2: status, init, unseal and raft snapshots of the Vault pods the tree deploys,
+    /// each reached through the Kubernetes API server's pod proxy (no port-forward).
+    ///
+    /// Examples:
+    ///   kubectl vault operator status -f vault.yaml
+    ///   kubectl vault operator init -f vault.yaml --pgp-keys alice.asc,bob.asc,carol.asc --key-shares 3 --key-threshold 2
+    ///   kubectl vault operator unseal -f vault.yaml < shares.txt
+    ///   VAULT_TOKEN=… kubectl vault operator snapshot save backup.snap -f vault.yaml
+    #[command(verbatim_doc_comment)]
+    Operator(commands::operator::OperatorArgs),
     /// Runs a kubeconfig exec credential plugin with a time limit (verify runs plugins
     /// through this; not for direct use).
     #[command(name = "__exec-credential", hide = true)]
@@ -134,6 +144,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Commit(args) => commands::commit::run(args),
         Command::Verify(args) => commands::verify::run(args),
         Command::Configure(args) => commands::configure::run(args).map(|()| Exit::Ok),
+        Command::Operator(args) => commands::operator::run(args),
         Command::ExecCredential(args) => {
             let code = crate::edge::kube::run_exec_credential(
                 std::time::Duration::from_millis(args.timeout_ms),

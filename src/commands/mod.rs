@@ -4,4 +4,5 @@ pub mod commit;
 pub mod configure;
 pub mod generate;
 pub mod init;
+pub mod operator;
 pub mod verify;

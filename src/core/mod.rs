@@ -7,6 +7,7 @@ pub mod fleet;
 pub mod header;
 pub mod kinds;
 pub mod model;
+pub mod operator;
 pub mod render;
 pub mod selfcheck;
 pub mod spec;

@@ -16,5 +16,6 @@ mod generate;
 mod health_checks;
 mod help;
 mod krew;
+mod operator;
 mod verify;
 mod verify_vault;
