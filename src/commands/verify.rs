@@ -260,6 +260,7 @@ async fn observe(
         pkisecrets,
         secrets,
         events,
+        vault_pods,
     ) = tokio::try_join!(
         cluster.list(Kind::Kustomization, &flux, None, None),
         cluster.list(Kind::HelmRelease, &releases, None, None),
@@ -276,6 +277,7 @@ async fn observe(
             None
         ),
         cluster.list(Kind::Event, &apps, None, Some("type=Warning")),
+        crate::edge::podproxy::list_pods(cluster, &stack.vault.namespace),
     )?;
     // One more request, only when the VaultConnection names a CA Secret.
     let ca_secrets = match &stack.operator.ca_cert_secret {
@@ -301,6 +303,7 @@ async fn observe(
         secrets,
         events,
         ca_secrets,
+        vault_pods,
     })
 }
 

@@ -7,7 +7,9 @@
 //! reachable) is told apart from Vault's answer (relayed as Vault sent it).
 
 use crate::core::operator::{self, VaultPod, VAULT_PORT};
-use crate::edge::kube::{is_tls_rejection, read_body, status_text, with_causes, Cluster};
+use crate::edge::kube::{
+    is_tls_rejection, read_body, status_text, with_causes, Cluster, Kind, Scope,
+};
 use crate::error::Error;
 use http::Method;
 use std::time::{Duration, Instant};
@@ -178,54 +180,18 @@ impl<'c> PodProxy<'c> {
     }
 }
 
-/// The Vault server pods of `namespace` (the chart's labels), one list request.
+/// The Vault server pods of `namespace` (the chart's labels): one list, with the list
+/// machinery of [`crate::edge::kube`] (retries, deadlines, caps, a refusal naming `list pods`).
 pub async fn list_pods(cluster: &Cluster, namespace: &str) -> Result<Vec<VaultPod>, Error> {
-    let params = kube::api::ListParams::default()
-        .labels(&operator::pod_selector())
-        .limit(500);
-    let req = kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/pods"))
-        .list(&params)
-        .map_err(|e| Error::bug(format!("a pod list request: {e}")))?;
-    let path = req.uri().to_string();
-    let (status, body) = send(cluster, &Method::GET, &path, vec![], None, true, |res| {
-        read_limited(res, 64 * 1024 * 1024)
-    })
-    .await
-    .map_err(|e| {
-        let e = match e {
-            ProxyError::Forbidden { message, .. } => ProxyError::Forbidden {
-                verb: "list",
-                resource: "pods",
-                message,
-            },
-            ProxyError::Pod(m) => ProxyError::Pod(m),
-            other => other,
-        };
-        e.into_error("listing the Vault pods", namespace, &cluster.server)
-    })?;
-    if status != 200 {
-        return Err(Error::environment(format!(
-            "listing the Vault pods in namespace {namespace}: {}",
-            status_text(status, &body)
-        )));
-    }
-    let list: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-        Error::environment(format!(
-            "listing the Vault pods in namespace {namespace}: the answer is not a list: {e}"
-        ))
-    })?;
-    if list["kind"] == "Status" {
-        return Err(Error::environment(format!(
-            "listing the Vault pods in namespace {namespace}: {}",
-            status_text(status, &body)
-        )));
-    }
-    Ok(list["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(VaultPod::from_json)
-        .collect())
+    let pods = cluster
+        .list(
+            Kind::Pod,
+            &Scope::Namespaces(vec![namespace.to_string()]),
+            Some(&operator::pod_selector()),
+            None,
+        )
+        .await?;
+    Ok(pods.iter().map(VaultPod::from_json).collect())
 }
 
 async fn read_limited(

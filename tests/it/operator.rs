@@ -546,3 +546,55 @@ fn kubectl_get_raw_reaches_vault_through_the_fake_pod_proxy() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["summary"], "0/1 unsealed, not initialised, no leader, raft voters unknown (set VAULT_TOKEN to read them)");
 }
+
+/// `verify` reports the Vault pods' seal state as a link of the chain, from the labels Vault's
+/// service registration sets (one pod list, no request to Vault).
+#[test]
+fn verify_reports_sealed_vault_pods_as_a_broken_link() {
+    use serde_json::json;
+    let fake = FakeApiServer::start();
+    let spec = fixture("example.yaml");
+    crate::support::cluster_state::synced(&fake, &spec);
+    for (i, sealed) in ["false", "false", "true"].iter().enumerate() {
+        let name = format!("vault-{i}");
+        fake.add_vault_pod(NS, &name, "127.0.0.1:9");
+        fake.modify("Pod", NS, &name, |o| {
+            let labels = &mut o["metadata"]["labels"];
+            labels["vault-sealed"] = json!(sealed);
+            labels["vault-initialized"] = json!("true");
+            labels["vault-active"] = json!(if i == 0 { "true" } else { "false" });
+        });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = fake.write_kubeconfig(dir.path(), "homelab");
+    let verify = || {
+        run(&[
+            "verify",
+            "-f",
+            spec.to_str().unwrap(),
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ])
+    };
+    let o = verify();
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let line = |o: &Output| {
+        stdout(o)
+            .lines()
+            .find(|l| l.contains("VaultPods"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    insta::assert_snapshot!("verify_seal_link_sealed", line(&o));
+    fake.modify("Pod", NS, "vault-2", |o| {
+        o["metadata"]["labels"]["vault-sealed"] = json!("false")
+    });
+    let o = verify();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        line(&o),
+        "ok   VaultPods vault/vault: 3/3 unsealed, leader vault-0"
+    );
+    // No request reached a pod: the labels say it all.
+    assert!(!fake.requests().iter().any(|r| r.contains("/proxy/")));
+}

@@ -38,8 +38,6 @@ static RESOURCES: LazyLock<Vec<Served>> = LazyLock::new(|| {
         "GitRepository".into(),
         true,
     ));
-    // Vault's pods, for `operator` (listed by the chart's labels, reached by the pod proxy).
-    all.push(("".into(), "v1".into(), "pods".into(), "Pod".into(), true));
     all
 });
 
