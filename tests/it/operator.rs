@@ -598,3 +598,51 @@ fn verify_reports_sealed_vault_pods_as_a_broken_link() {
     // No request reached a pod: the labels say it all.
     assert!(!fake.requests().iter().any(|r| r.contains("/proxy/")));
 }
+
+/// With `vault.tls`, the pod proxy is asked for `https:` (the API server then speaks TLS to
+/// the pod). The fake records the path and forwards to its plain-HTTP backend.
+#[test]
+fn tls_vault_is_reached_through_the_https_pod_proxy() {
+    let Some(bao) = BaoCluster::start(1) else {
+        return;
+    };
+    let api = FakeApiServer::start();
+    api.add_vault_pod("vault-system", "vault-0", &bao.backend(0));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = api.write_kubeconfig(dir.path(), "prod");
+    let spec = fixture("production.yaml");
+    let o = run(&[
+        "operator",
+        "status",
+        "-o",
+        "json",
+        "-f",
+        spec.to_str().unwrap(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["namespace"], "vault-system");
+    assert_eq!(v["pods"][0]["initialized"], false);
+    assert!(
+        api.requests().iter().any(|r| r
+            == "GET /api/v1/namespaces/vault-system/pods/https:vault-0:8200/proxy/v1/sys/seal-status"),
+        "{:#?}",
+        api.requests()
+    );
+    // The spec's autoUnseal makes init ask for recovery shares; this test server has a Shamir
+    // seal, so Vault refuses them, and says so.
+    let o = run(&[
+        "operator",
+        "init",
+        "-f",
+        spec.to_str().unwrap(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    let err = &err[err.find("pod vault-0").expect("names the pod")..];
+    insta::assert_snapshot!("init_recovery_shares_on_a_shamir_seal", err);
+}
