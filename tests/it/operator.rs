@@ -646,3 +646,72 @@ fn tls_vault_is_reached_through_the_https_pod_proxy() {
     let err = &err[err.find("pod vault-0").expect("names the pod")..];
     insta::assert_snapshot!("init_recovery_shares_on_a_shamir_seal", err);
 }
+
+/// With `autoUnseal` (a transit seal on a second OpenBao), init creates recovery shares, the
+/// node unseals itself, and unseal has nothing to do.
+#[test]
+fn auto_unseal_init_creates_recovery_shares_and_unseal_has_nothing_to_do() {
+    use serde_json::json;
+    let Some(transit) = crate::support::servers::Bao::start() else {
+        return;
+    };
+    transit.api(
+        "POST",
+        "sys/mounts/transit",
+        Some(json!({"type": "transit"})),
+    );
+    transit.api("POST", "transit/keys/autounseal", None);
+    let seal = format!(
+        "seal \"transit\" {{\n  address = \"{}\"\n  token = \"{}\"\n  mount_path = \"transit/\"\n  key_name = \"autounseal\"\n}}\n",
+        transit.addr, transit.token
+    );
+    let Some(bao) = BaoCluster::start_with(1, &seal) else {
+        return;
+    };
+    let api = FakeApiServer::start();
+    api.add_vault_pod(NS, "vault-0", &bao.backend(0));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = api.write_kubeconfig(dir.path(), "homelab");
+    let spec = dir.path().join("vault.yaml");
+    let text = std::fs::read_to_string(fixture("example.yaml")).unwrap();
+    let text = text.replacen(
+        "  tls: false ",
+        &format!(
+            "  autoUnseal:\n    transit:\n      address: {}\n      mountPath: transit/\n      keyName: autounseal\n  tls: false ",
+            transit.addr
+        ),
+        1,
+    );
+    std::fs::write(&spec, text).unwrap();
+    let op = |args: &[&str]| {
+        let mut all = vec!["operator"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&[
+            "-f",
+            spec.to_str().unwrap(),
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ]);
+        run(&all)
+    };
+    let init = op(&["init", "--key-shares", "3", "--key-threshold", "2"]);
+    assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+    let out = stdout(&init);
+    assert_eq!(out.matches("Recovery key ").count(), 3, "{out}");
+    assert!(
+        stderr(&init).contains("3 recovery shares, threshold 2"),
+        "{}",
+        stderr(&init)
+    );
+    bao.wait_until("vault-0 unseals itself", |b| {
+        let (_, body) = b.api(0, None, "GET", "sys/seal-status", None);
+        serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| v["sealed"] == false)
+    });
+    let unseal = op(&["unseal", "-o", "json"]);
+    assert_eq!(unseal.status.code(), Some(0), "{}", stderr(&unseal));
+    assert!(
+        stderr(&unseal).contains("Vault unseals itself with its auto-unseal seal"),
+        "{}",
+        stderr(&unseal)
+    );
+}

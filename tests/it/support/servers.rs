@@ -334,6 +334,11 @@ pub struct BaoNode {
 
 impl BaoCluster {
     pub fn start(size: usize) -> Option<BaoCluster> {
+        BaoCluster::start_with(size, "")
+    }
+
+    /// With `extra` appended to every node's config (e.g. an auto-unseal `seal` stanza).
+    pub fn start_with(size: usize, extra: &str) -> Option<BaoCluster> {
         let bin = require(find_tool("BAO_BIN", "bao"), "OpenBao (bao)")?;
         let dir = tempfile::tempdir().unwrap();
         let ports: Vec<(u16, u16)> = (0..size).map(|_| (free_port(), free_port())).collect();
@@ -362,7 +367,7 @@ listener "tcp" {{
 api_addr      = "http://127.0.0.1:{api}"
 cluster_addr  = "http://127.0.0.1:{cluster}"
 disable_mlock = true
-"#,
+{extra}"#,
                     data = data.display()
                 ),
             )
