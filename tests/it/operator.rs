@@ -371,6 +371,22 @@ fn a_three_node_raft_cluster_is_initialised_with_pgp_keys_unsealed_watched_and_b
     );
     assert!(err.contains("vault-2: unsealed"), "{err}");
     assert_absent(&[&unseal], &secrets);
+
+    // Every pod restarted at once (a node pool upgrade): all sealed, no leader; one unseal
+    // run brings the whole cluster back, with a leader elected.
+    for i in 0..3 {
+        s.bao.restart(i);
+    }
+    let all_sealed = s.op(&["status", "-o", "json"], None, None);
+    assert_eq!(all_sealed.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&all_sealed.stdout).unwrap();
+    assert_eq!(v["unsealed"], 0, "{v}");
+    let unseal = s.op(&["unseal", "-o", "json"], Some(&input), None);
+    assert_eq!(unseal.status.code(), Some(0), "{}", stderr(&unseal));
+    let v: serde_json::Value = serde_json::from_slice(&unseal.stdout).unwrap();
+    assert_eq!(v["unsealed"], 3, "{v}");
+    assert!(v["leader"].is_string(), "{v}");
+    assert_absent(&[&unseal], &secrets);
 }
 
 #[test]
