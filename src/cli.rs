@@ -76,8 +76,8 @@ pub enum Command {
     ///
     /// Examples:
     ///   kubectl vault operator status -f vault.yaml
-    ///   kubectl vault operator init -f vault.yaml --pgp-keys alice.asc,bob.asc,carol.asc --key-shares 3 --key-threshold 2
-    ///   kubectl vault operator unseal -f vault.yaml < shares.txt
+    ///   kubectl vault operator init -f vault.yaml --pgp-keys a.asc,b.asc,c.asc --key-shares 3
+    ///   kubectl vault operator unseal -f vault.yaml     # shares from a hidden prompt or stdin
     ///   VAULT_TOKEN=… kubectl vault operator snapshot save backup.snap -f vault.yaml
     #[command(verbatim_doc_comment)]
     Operator(commands::operator::OperatorArgs),
