@@ -417,7 +417,22 @@ fn init_without_pgp_keys_prints_the_shares_once_on_stdout_after_a_warning() {
         assert_eq!(stdout(&init).matches(secret.as_str()).count(), 1);
         assert!(!err.contains(secret.as_str()));
     }
-    // Three of the five shares unseal the single node.
+    // One share is not enough: the pod stays sealed with its progress, exit 1.
+    let partial = s.op(&["unseal"], Some(&format!("{}\n", shares[4])), None);
+    assert_eq!(partial.status.code(), Some(1), "{}", stderr(&partial));
+    assert!(
+        stderr(&partial)
+            .contains("vault-0: still sealed: 1/3 shares given; pass at least 3 shares"),
+        "{}",
+        stderr(&partial)
+    );
+    assert!(
+        stdout(&partial).contains("yes (1/3 shares)"),
+        "{}",
+        stdout(&partial)
+    );
+    // Three of the five shares unseal the single node (the one already given is not counted
+    // twice).
     let input = format!("{}\n{}\n{}\n", shares[4], shares[0], shares[2]);
     let unseal = s.op(&["unseal", "-o", "json"], Some(&input), None);
     assert_eq!(unseal.status.code(), Some(0), "{}", stderr(&unseal));
@@ -426,7 +441,7 @@ fn init_without_pgp_keys_prints_the_shares_once_on_stdout_after_a_warning() {
     assert_eq!(status["leader"], "vault-0");
     let mut secrets = shares.clone();
     secrets.push(root);
-    assert_absent(&[&unseal], &secrets);
+    assert_absent(&[&unseal, &partial], &secrets);
 }
 
 #[test]
