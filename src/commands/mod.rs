@@ -5,5 +5,6 @@ pub mod completion;
 pub mod configure;
 pub mod generate;
 pub mod init;
+pub mod operator;
 pub mod schema;
 pub mod verify;

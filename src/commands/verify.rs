@@ -309,6 +309,7 @@ async fn observe(
         pkisecrets,
         secrets,
         events,
+        vault_pods,
     ) = tokio::try_join!(
         cluster.list(Kind::Kustomization, &flux, None, None),
         cluster.list(Kind::HelmRelease, &releases, None, None),
@@ -325,6 +326,7 @@ async fn observe(
             None
         ),
         cluster.list(Kind::Event, &apps, None, Some("type=Warning")),
+        crate::edge::podproxy::list_pods(cluster, &stack.vault.namespace),
     )?;
     // One more request, only when the VaultConnection names a CA Secret.
     let ca_secrets = match &stack.operator.ca_cert_secret {
@@ -350,6 +352,7 @@ async fn observe(
         secrets,
         events,
         ca_secrets,
+        vault_pods,
     })
 }
 

@@ -7,7 +7,7 @@
 //! the tool may write are modelled: a field that is not here is, by construction, a template bug
 //! (e.g. `tlsSecretRef` or `rollout: pods`, which guides print but no CRD has).
 
-use k8s_openapi::api::core::v1::{Event, Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{Event, Namespace, Pod, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use k8s_openapi::NamespaceResourceScope;
 use kube::core::ApiResource;
@@ -27,6 +27,8 @@ pub enum Kind {
     Secret,
     /// Read by `verify` (warnings), never written.
     Event,
+    /// The Vault server pods: read by `verify` (seal labels) and `operator`, never written.
+    Pod,
     VaultConnection,
     VaultAuth,
     VaultStaticSecret,
@@ -47,6 +49,7 @@ macro_rules! with_type {
             Kind::ClusterRoleBinding => $f::<ClusterRoleBinding>($($arg),*),
             Kind::Secret => $f::<Secret>($($arg),*),
             Kind::Event => $f::<Event>($($arg),*),
+            Kind::Pod => $f::<Pod>($($arg),*),
             Kind::VaultConnection => $f::<VaultConnection>($($arg),*),
             Kind::VaultAuth => $f::<VaultAuth>($($arg),*),
             Kind::VaultStaticSecret => $f::<VaultStaticSecret>($($arg),*),
@@ -61,12 +64,13 @@ macro_rules! with_type {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Namespace,
         Kind::ServiceAccount,
         Kind::ClusterRoleBinding,
         Kind::Secret,
         Kind::Event,
+        Kind::Pod,
         Kind::VaultConnection,
         Kind::VaultAuth,
         Kind::VaultStaticSecret,
@@ -468,6 +472,7 @@ mod tests {
                 "rbac.authorization.k8s.io/v1 ClusterRoleBinding clusterrolebindings false",
                 "v1 Secret secrets true",
                 "v1 Event events true",
+                "v1 Pod pods true",
                 "secrets.hashicorp.com/v1beta1 VaultConnection vaultconnections true",
                 "secrets.hashicorp.com/v1beta1 VaultAuth vaultauths true",
                 "secrets.hashicorp.com/v1beta1 VaultStaticSecret vaultstaticsecrets true",
@@ -487,7 +492,7 @@ mod tests {
             let r = k.resource();
             assert_eq!(Kind::of(&r.api_version, &r.kind), Some(k));
         }
-        assert_eq!(Kind::of("v1", "Pod"), None);
+        assert_eq!(Kind::of("v1", "ConfigMap"), None);
         assert_eq!(Kind::of("secrets.hashicorp.com/v1", "VaultAuth"), None);
     }
 }

@@ -8,6 +8,7 @@ pub mod fleet_report;
 pub mod header;
 pub mod kinds;
 pub mod model;
+pub mod operator;
 pub mod render;
 pub mod selfcheck;
 pub mod spec;

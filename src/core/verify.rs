@@ -30,6 +30,8 @@ pub struct Observed {
     /// The Secret the VaultConnection trusts for Vault's CA (operator namespace), when the
     /// tree names one: listed by name, so a missing CA is named as the cause.
     pub ca_secrets: Vec<Value>,
+    /// The Vault server pods (the chart's labels), for the seal link.
+    pub vault_pods: Vec<crate::core::operator::VaultPod>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -250,6 +252,23 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
         });
     }
     out
+}
+
+/// The seal link: a Ready VaultConnection does not prove Vault is unsealed. Read from the
+/// pods' `vault-sealed` labels (no request to Vault); no link when no pod is listed (the
+/// HelmRelease check already reports a Vault that is not deployed).
+pub fn seal_check(stack: &Stack, observed: &Observed) -> Option<FluxCheck> {
+    if observed.vault_pods.is_empty() {
+        return None;
+    }
+    let (ok, detail) = crate::core::operator::seal_link(&observed.vault_pods);
+    Some(FluxCheck {
+        kind: "VaultPods".into(),
+        namespace: stack.vault.namespace.clone(),
+        name: model::VAULT_RELEASE.into(),
+        ok,
+        detail,
+    })
 }
 
 /// `main@sha1:3f9c2a7…` matches `3f9c2a7` (a prefix of the sha) or the full revision.
@@ -729,8 +748,13 @@ pub fn report(
     namespace: Option<&str>,
     now: i64,
 ) -> Report {
-    let flux = check_flux(stack, observed, revision);
+    let mut flux = check_flux(stack, observed, revision);
     let flux_ok = flux.iter().all(|f| f.ok);
+    let seal_ok = seal_check(stack, observed).is_none_or(|link| {
+        let ok = link.ok;
+        flux.push(link);
+        ok
+    });
     let mut secrets = check_secrets(stack, expected, observed, flux_ok, namespace, now);
     if !flux_ok {
         let first = flux.iter().find(|f| !f.ok).expect("a failing check");
@@ -747,7 +771,7 @@ pub fn report(
     Report {
         cluster: stack.cluster.clone(),
         revision: revision.map(str::to_string),
-        ok: flux_ok && synced == total,
+        ok: flux_ok && seal_ok && synced == total,
         flux,
         secrets,
         synced,

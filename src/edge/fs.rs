@@ -204,6 +204,59 @@ pub fn write_new_file(path: &Path, bytes: &[u8], executable: bool) -> std::io::R
     file.write_all(bytes)
 }
 
+/// A file written in place of `path` only when complete: a 0600 temporary file beside it,
+/// renamed over `path` by [`PrivateFile::commit`], removed when dropped uncommitted. For
+/// secrets that may be large (a raft snapshot), streamed rather than held in memory.
+pub struct PrivateFile {
+    pub file: std::fs::File,
+    tmp: std::path::PathBuf,
+    path: std::path::PathBuf,
+    committed: bool,
+}
+
+impl PrivateFile {
+    pub fn create(path: &Path) -> std::io::Result<PrivateFile> {
+        let name = path
+            .file_name()
+            .ok_or_else(|| std::io::Error::other("not a file name"))?
+            .to_string_lossy();
+        let tmp = path.with_file_name(format!(".{name}.kubectl-vault-tmp"));
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        Ok(PrivateFile {
+            file: opts.open(&tmp)?,
+            tmp,
+            path: path.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    /// Flushes to disk and renames over the target.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        self.file.sync_all()?;
+        std::fs::rename(&self.tmp, &self.path)?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for PrivateFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

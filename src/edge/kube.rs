@@ -132,6 +132,22 @@ impl Cluster {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// Hooks for the other edges that speak through the API server (the pod proxy,
+    /// [`crate::edge::podproxy`]): the client, `--request-timeout`, a request's deadline (bounded
+    /// by the run's), and the request counter.
+    pub(crate) fn client(&self) -> Client {
+        self.client.clone()
+    }
+    pub(crate) fn request_timeout(&self) -> Duration {
+        self.timeout
+    }
+    pub(crate) fn request_deadline(&self) -> Instant {
+        self.deadline().0
+    }
+    pub(crate) fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Every object of `kind` in `scope` matching the selectors, as JSON.
     pub async fn list(
         &self,
@@ -332,7 +348,7 @@ impl Cluster {
 }
 
 /// Reads a response body, at most `limit` bytes (`None`: more than that).
-async fn read_body(
+pub(crate) async fn read_body(
     mut body: kube::client::Body,
     limit: usize,
 ) -> Result<Option<Vec<u8>>, kube::Error> {
@@ -364,7 +380,7 @@ enum Failure {
 }
 
 /// A `Status` body's message and reason, or the body's text when it is not a `Status`.
-fn status_text(code: u16, body: &[u8]) -> String {
+pub(crate) fn status_text(code: u16, body: &[u8]) -> String {
     match serde_json::from_slice::<Value>(body) {
         Ok(v) if v["kind"] == "Status" => {
             let message = v["message"].as_str().unwrap_or_default();
@@ -728,7 +744,7 @@ pub fn run_exec_credential(timeout: Duration, command: &[String]) -> u8 {
 
 /// An error with its chain of causes (`client error (Connect): invalid peer certificate:
 /// UnknownIssuer`), de-duplicated: hyper and kube repeat a cause in their own messages.
-fn with_causes(e: &dyn std::error::Error) -> String {
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
@@ -746,7 +762,7 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 /// kubeconfig's CA, or the client certificate refused by the server (a fatal TLS alert).
 /// Decided by the rustls error's type, found in the cause chain (io::Errors nest it as their
 /// inner error, which their `source()` skips).
-fn is_tls_rejection(e: &kube::Error) -> bool {
+pub(crate) fn is_tls_rejection(e: &kube::Error) -> bool {
     let rejection = |e: &(dyn std::error::Error + 'static)| {
         matches!(
             e.downcast_ref::<rustls::Error>(),

@@ -4,4 +4,5 @@
 pub mod fs;
 pub mod git;
 pub mod kube;
+pub mod podproxy;
 pub mod vault;

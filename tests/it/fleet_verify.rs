@@ -314,6 +314,6 @@ fn contexts_from_the_command_line_and_bad_choices() {
     }
     assert_eq!(
         f.staging.request_count() + f.production.request_count(),
-        4 * 11
+        4 * 12
     );
 }

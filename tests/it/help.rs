@@ -26,6 +26,14 @@ fn help_of_every_command() {
         ("help_configure", &["configure", "--help"]),
         ("help_schema", &["schema", "--help"]),
         ("help_completion", &["completion", "--help"]),
+        ("help_operator", &["operator", "--help"]),
+        ("help_operator_status", &["operator", "status", "--help"]),
+        ("help_operator_init", &["operator", "init", "--help"]),
+        ("help_operator_unseal", &["operator", "unseal", "--help"]),
+        (
+            "help_operator_snapshot_save",
+            &["operator", "snapshot", "save", "--help"],
+        ),
     ] {
         let (code, out, err) = text(args);
         assert_eq!(code, Some(0), "{args:?}: {err}");

@@ -18,6 +18,7 @@ mod generate;
 mod health_checks;
 mod help;
 mod krew;
+mod operator;
 mod schema;
 mod verify;
 mod verify_vault;

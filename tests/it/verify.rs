@@ -110,8 +110,8 @@ fn all_synced_exits_0_with_a_constant_number_of_requests() {
     let out = stdout(&o);
     s.stable()
         .bind(|| insta::assert_snapshot!("table_all_synced", out));
-    // One list per kind: 10 kinds, whatever the number of secrets.
-    assert_eq!(s.fake.request_count(), 10, "{:#?}", s.fake.requests());
+    // One list per kind: 11 kinds (the Vault pods too), whatever the number of secrets.
+    assert_eq!(s.fake.request_count(), 11, "{:#?}", s.fake.requests());
     // Never a value: the fixtures' secret data must not appear, not even base64-encoded.
     for needle in [
         "s3cret-api-key",
@@ -139,7 +139,7 @@ fn json_output_has_the_same_content_and_key_names_only() {
         json!(["_raw", "password", "username"])
     );
     assert_eq!(row(&v, "webapp-tls")["status"], "Synced");
-    assert!(v["apiRequests"].as_u64().unwrap() <= 10);
+    assert!(v["apiRequests"].as_u64().unwrap() <= 11);
     let text = v.to_string();
     assert!(!text.contains("A1a-generated-password") && !text.contains("QTFh"));
     s.stable().bind(|| {
@@ -331,8 +331,8 @@ fn a_forbidden_cluster_wide_list_falls_back_to_namespaces() {
     s.fake.forbid_cluster_list("vaultstaticsecrets");
     let o = s.verify(&[]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    // 10 lists + 2 forbidden attempts, each retried once per app namespace (1 here).
-    assert_eq!(s.fake.request_count(), 12, "{:#?}", s.fake.requests());
+    // 11 lists + 2 forbidden attempts, each retried once per app namespace (1 here).
+    assert_eq!(s.fake.request_count(), 13, "{:#?}", s.fake.requests());
 
     let s = synced_cluster();
     s.fake.forbid_everywhere("vaultauths");
@@ -773,7 +773,7 @@ fn endless_pagination_is_capped() {
         "{err}"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
-    assert!(s.fake.request_count() <= 10 + kubectl_vault::edge::kube::MAX_PAGES + 1);
+    assert!(s.fake.request_count() <= 11 + kubectl_vault::edge::kube::MAX_PAGES + 1);
 }
 
 /// --request-timeout bounds each call; --timeout bounds the whole run.

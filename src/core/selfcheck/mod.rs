@@ -340,7 +340,9 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
                 ),
             );
         }
-        Some(Kind::Event) | None => return Err(format!("unexpected kind {api_version}/{kind}")),
+        Some(Kind::Event | Kind::Pod) | None => {
+            return Err(format!("unexpected kind {api_version}/{kind}"))
+        }
     }
     seen.objects.insert(key(kind, &namespace, &name));
     Ok(())

@@ -314,3 +314,163 @@ impl Drop for Postgres {
             .output();
     }
 }
+
+/// A real OpenBao HA cluster: `bao server` processes (not dev mode) with integrated raft
+/// storage and a config file each, on 127.0.0.1 with free ports, every node joining the first
+/// (`retry_join`), as the chart's StatefulSet runs them. They start sealed and uninitialised.
+pub struct BaoCluster {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    pub nodes: Vec<BaoNode>,
+}
+
+pub struct BaoNode {
+    child: Option<Child>,
+    /// The node id, as the pod's name (`vault-0`).
+    pub name: String,
+    pub api_port: u16,
+    config: PathBuf,
+}
+
+impl BaoCluster {
+    pub fn start(size: usize) -> Option<BaoCluster> {
+        BaoCluster::start_with(size, "")
+    }
+
+    /// With `extra` appended to every node's config (e.g. an auto-unseal `seal` stanza).
+    pub fn start_with(size: usize, extra: &str) -> Option<BaoCluster> {
+        let bin = require(find_tool("BAO_BIN", "bao"), "OpenBao (bao)")?;
+        let dir = tempfile::tempdir().unwrap();
+        let ports: Vec<(u16, u16)> = (0..size).map(|_| (free_port(), free_port())).collect();
+        let leader = format!("http://127.0.0.1:{}", ports[0].0);
+        let mut nodes = Vec::new();
+        for (i, (api, cluster)) in ports.into_iter().enumerate() {
+            let name = format!("vault-{i}");
+            let data = dir.path().join(&name);
+            std::fs::create_dir_all(&data).unwrap();
+            let config = dir.path().join(format!("{name}.hcl"));
+            std::fs::write(
+                &config,
+                format!(
+                    r#"storage "raft" {{
+  path    = "{data}"
+  node_id = "{name}"
+  retry_join {{
+    leader_api_addr = "{leader}"
+  }}
+}}
+listener "tcp" {{
+  address         = "127.0.0.1:{api}"
+  cluster_address = "127.0.0.1:{cluster}"
+  tls_disable     = true
+}}
+api_addr      = "http://127.0.0.1:{api}"
+cluster_addr  = "http://127.0.0.1:{cluster}"
+disable_mlock = true
+{extra}"#,
+                    data = data.display()
+                ),
+            )
+            .unwrap();
+            nodes.push(BaoNode {
+                child: None,
+                name,
+                api_port: api,
+                config,
+            });
+        }
+        let mut c = BaoCluster { dir, bin, nodes };
+        for i in 0..size {
+            c.start_node(i);
+        }
+        Some(c)
+    }
+
+    fn start_node(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
+        let log =
+            std::fs::File::create(self.dir.path().join(format!("{}.log", node.name))).unwrap();
+        let child = Command::new(&self.bin)
+            .arg("server")
+            .arg(format!("-config={}", node.config.display()))
+            .env_remove("VAULT_ADDR")
+            .env_remove("BAO_ADDR")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start bao server");
+        node.child = Some(child);
+        wait_for_port(node.api_port, "bao server");
+    }
+
+    /// The address the pod proxy forwards node `i`'s port 8200 to.
+    pub fn backend(&self, i: usize) -> String {
+        format!("127.0.0.1:{}", self.nodes[i].api_port)
+    }
+
+    /// Stops node `i` hard (as a pod killed by its node) and starts it again: it comes back
+    /// sealed.
+    pub fn restart(&mut self, i: usize) {
+        if let Some(mut child) = self.nodes[i].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.start_node(i);
+    }
+
+    /// A raw, unauthenticated or token call to node `i`: (status, body).
+    pub fn api(
+        &self,
+        i: usize,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, Vec<u8>) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("http://{}/v1/{path}", self.backend(i)));
+        if let Some(t) = token {
+            req = req.header("X-Vault-Token", t);
+        }
+        let req = req
+            .body(body.map(|b| b.to_string()).unwrap_or_default())
+            .unwrap();
+        let resp = agent.run(req).expect("bao request");
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .into_body()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_vec()
+            .unwrap_or_default();
+        (status, bytes)
+    }
+
+    /// Waits (bounded) until `check` holds.
+    pub fn wait_until(&self, what: &str, mut check: impl FnMut(&BaoCluster) -> bool) {
+        let start = Instant::now();
+        while !check(self) {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "timed out waiting until {what}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+impl Drop for BaoCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(mut child) = node.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! `kubectl vault operator …`: bring the deployed Vault cluster to life and keep an eye on it
+//! (status, init, unseal, raft snapshots), each pod reached through the API server's pod proxy.
+
+pub mod init;
+pub mod snapshot;
+pub mod status;
+pub mod unseal;
+
+use crate::cli::SpecArgs;
+use crate::commands::verify::Output;
+use crate::core::duration;
+use crate::core::model::Stack;
+use crate::core::operator::{self, PodObservation, RaftServer, StatusReport, VaultPod};
+use crate::edge::kube::{Cluster, Connection};
+use crate::edge::podproxy::{PodProxy, ProxyError};
+use crate::error::{Error, Exit};
+use crate::pipeline;
+use clap::{Args, Subcommand};
+use http::Method;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct OperatorArgs {
+    #[command(subcommand)]
+    pub command: OperatorCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// One row per Vault pod: initialised, sealed (with unseal progress), HA role, raft voter,
+    /// version; then a summary. Exit 1 when a pod is sealed or not initialised.
+    ///
+    /// With VAULT_TOKEN set, the raft configuration is read too (voters); nothing else needs
+    /// a token.
+    ///
+    /// Examples:
+    ///   kubectl vault operator status -f vault.yaml
+    ///   VAULT_TOKEN=… kubectl vault operator status -f vault.yaml -o json
+    #[command(verbatim_doc_comment)]
+    Status(status::StatusArgs),
+    /// Initialise Vault once (refused, exit 1, when it already is): splits the key into
+    /// shares. With --pgp-keys every share (and with --root-token-pgp-key the root token) is
+    /// encrypted by Vault, so no plaintext key ever exists; without them, shares and root token
+    /// are printed once to stdout, after a warning on stderr. With the spec's autoUnseal,
+    /// recovery shares.
+    ///
+    /// Examples:
+    ///   kubectl vault operator init -f vault.yaml --pgp-keys alice.asc,bob.asc,carol.asc \
+    ///       --key-shares 3 --key-threshold 2 --root-token-pgp-key alice.asc
+    ///   kubectl vault operator init -f vault.yaml -o json      # plaintext shares, for scripts
+    #[command(verbatim_doc_comment)]
+    Init(init::InitArgs),
+    /// Unseal every sealed Vault pod, the one holding the cluster first, then the others so
+    /// that they join it. Key shares come from stdin (one per line) or, on a terminal, a hidden
+    /// prompt; never from the command line. Ends with the status table.
+    ///
+    /// Examples:
+    ///   kubectl vault operator unseal -f vault.yaml                    # prompts for shares
+    ///   for f in a.gpg b.gpg c.gpg; do gpg -dq "$f"; echo; done | kubectl vault operator unseal -f vault.yaml
+    #[command(verbatim_doc_comment)]
+    Unseal(unseal::UnsealArgs),
+    /// Raft snapshots (backups) through the active node.
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
+}
+
+/// How to reach the cluster: the spec (namespace, TLS) and kubectl's flags.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Path to the kubeconfig file (default: $KUBECONFIG, which may list several files, then ~/.kube/config).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: the fleet spec's `context` for the cluster, else the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// How long one API request may take, retries included (e.g. 30s).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    duration::Duration::parse(s, duration::Grammar::Vault)
+        .map(duration::Duration::to_std)
+        .ok_or_else(|| format!("`{s}` is not a duration (e.g. 30s, 5m, 1h)"))
+}
+
+pub fn run(args: OperatorArgs) -> Result<Exit, Error> {
+    match args.command {
+        OperatorCommand::Status(a) => status::run(a),
+        OperatorCommand::Init(a) => init::run(a),
+        OperatorCommand::Unseal(a) => unseal::run(a),
+        OperatorCommand::Snapshot(c) => snapshot::run(c),
+    }
+}
+
+/// The spec's model (its warnings on stderr), and the kube context a fleet names for the
+/// chosen cluster (used when `--context` is not given).
+fn load(args: &ClusterArgs) -> Result<(Stack, Option<String>), Error> {
+    let loaded = pipeline::load_one(&args.spec.file, args.spec.strict, &args.spec.cluster)?;
+    crate::cli::write_stderr(&loaded.warnings);
+    Ok((loaded.stack, loaded.context))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::environment(format!("cannot start the async runtime: {e}")))
+}
+
+async fn connect(args: &ClusterArgs, spec_context: Option<String>) -> Result<Cluster, Error> {
+    Cluster::connect(&Connection {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone().or(spec_context),
+        request_timeout: args.request_timeout,
+        run_deadline: None,
+    })
+    .await
+}
+
+fn proxy<'c>(cluster: &'c Cluster, stack: &Stack) -> PodProxy<'c> {
+    PodProxy::new(
+        cluster,
+        &stack.vault.namespace,
+        stack.vault.tls_secret.is_some(),
+    )
+}
+
+/// The token the vault CLI would use: `VAULT_TOKEN` (never a flag: argv is visible to all).
+fn vault_token() -> Option<String> {
+    std::env::var("VAULT_TOKEN")
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// The Vault pods, or an error when there are none.
+async fn pods(proxy: &PodProxy<'_>) -> Result<Vec<VaultPod>, Error> {
+    let pods = proxy.pods().await?;
+    if pods.is_empty() {
+        return Err(Error::environment(format!(
+            "no Vault server pods in namespace {} (labels {})\nhint: has Flux installed the vault HelmRelease? (`kubectl vault verify`)",
+            proxy.namespace(),
+            operator::pod_selector()
+        )));
+    }
+    Ok(pods)
+}
+
+/// A proxy failure as the user's error, naming the pod.
+fn pod_error(proxy: &PodProxy<'_>, pod: &str, e: ProxyError) -> Error {
+    e.into_error(&format!("pod {pod}"), proxy.namespace(), proxy.server())
+}
+
+/// One pod's seal status; `Err(text)` when the API server could not reach the pod (a row of
+/// the status), `Error` for what stops the run (forbidden, API server unreachable).
+async fn seal_status(
+    proxy: &PodProxy<'_>,
+    pod: &str,
+) -> Result<Result<operator::SealStatus, String>, Error> {
+    match proxy
+        .call(pod, Method::GET, "sys/seal-status", None, None)
+        .await
+    {
+        Ok(r) if r.status == 200 => Ok(operator::parse_seal_status(&r.body)),
+        Ok(r) => Ok(Err(format!(
+            "Vault answered {}: {}",
+            r.status,
+            operator::vault_errors(&r.body)
+        ))),
+        Err(ProxyError::Pod(m)) => Ok(Err(format!("unreachable: {m}"))),
+        Err(e) => Err(pod_error(proxy, pod, e)),
+    }
+}
+
+/// What each pod says: seal status, and the HA role of the unsealed ones.
+async fn observe(proxy: &PodProxy<'_>, pods: &[VaultPod]) -> Result<Vec<PodObservation>, Error> {
+    let mut out = Vec::new();
+    for pod in pods {
+        if !pod.running() {
+            out.push(PodObservation {
+                pod: pod.clone(),
+                seal: Err(format!("not running ({})", pod.phase)),
+                leader: None,
+            });
+            continue;
+        }
+        let seal = seal_status(proxy, &pod.name).await?;
+        let leader = match &seal {
+            Ok(s) if !s.sealed => match proxy
+                .call(&pod.name, Method::GET, "sys/leader", None, None)
+                .await
+            {
+                Ok(r) if r.status == 200 => operator::parse_leader(&r.body).ok(),
+                Ok(_) | Err(ProxyError::Pod(_)) => None,
+                Err(e) => return Err(pod_error(proxy, &pod.name, e)),
+            },
+            _ => None,
+        };
+        out.push(PodObservation {
+            pod: pod.clone(),
+            seal,
+            leader,
+        });
+    }
+    Ok(out)
+}
+
+/// The raft configuration, read through the active pod with VAULT_TOKEN (None without a
+/// token or an active pod; a refusal is said on stderr).
+async fn raft_configuration(
+    proxy: &PodProxy<'_>,
+    observed: &[PodObservation],
+) -> Result<Option<Vec<RaftServer>>, Error> {
+    let Some(token) = vault_token() else {
+        return Ok(None);
+    };
+    let Some(active) = observed
+        .iter()
+        .find(|o| o.leader.as_ref().is_some_and(|l| l.is_self))
+    else {
+        return Ok(None);
+    };
+    let pod = &active.pod.name;
+    match proxy
+        .call(
+            pod,
+            Method::GET,
+            "sys/storage/raft/configuration",
+            None,
+            Some(&token),
+        )
+        .await
+    {
+        Ok(r) if r.status == 200 => Ok(operator::parse_raft_configuration(&r.body).ok()),
+        Ok(r) => {
+            let msg = operator::scrub(&operator::vault_errors(&r.body), &[&token]);
+            crate::cli::write_stderr(&format!(
+                "warning: cannot read the raft configuration with VAULT_TOKEN ({pod}: Vault answered {}: {msg}); raft voters unknown\n",
+                r.status
+            ));
+            Ok(None)
+        }
+        Err(ProxyError::Pod(_)) => Ok(None),
+        Err(e) => Err(pod_error(proxy, pod, e)),
+    }
+}
+
+/// The full status: pods, their answers, the raft configuration.
+async fn status_report(proxy: &PodProxy<'_>) -> Result<(Vec<PodObservation>, StatusReport), Error> {
+    let pods = pods(proxy).await?;
+    let observed = observe(proxy, &pods).await?;
+    let raft = raft_configuration(proxy, &observed).await?;
+    let report = operator::status_report(proxy.namespace(), &observed, raft.as_deref());
+    Ok((observed, report))
+}
+
+/// Prints the status (table or JSON) and returns its exit status.
+fn print_status(report: &StatusReport, output: Output) -> Result<Exit, Error> {
+    let text = match output {
+        Output::Table => operator::table(report),
+        Output::Json => serde_json::to_string_pretty(report).expect("json") + "\n",
+    };
+    crate::cli::write_stdout(text.as_bytes())?;
+    Ok(if report.ok {
+        Exit::Ok
+    } else {
+        Exit::CheckFailed
+    })
+}

@@ -1,0 +1,79 @@
+//! `kubectl vault operator snapshot save FILE`: a raft snapshot through the active node.
+
+use super::ClusterArgs;
+use crate::core::operator;
+use crate::edge::fs::PrivateFile;
+use crate::error::{Error, Exit};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Save a raft snapshot of the whole cluster to FILE (mode 0600, written atomically: a
+    /// failed download leaves no file). Needs VAULT_TOKEN with `read` on
+    /// sys/storage/raft/snapshot.
+    ///
+    /// Example: VAULT_TOKEN=… kubectl vault operator snapshot save backup.snap -f vault.yaml
+    Save(SaveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Where to write the snapshot.
+    #[arg(value_name = "FILE")]
+    pub snapshot: PathBuf,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+pub fn run(command: SnapshotCommand) -> Result<Exit, Error> {
+    match command {
+        SnapshotCommand::Save(args) => save(args),
+    }
+}
+
+fn save(args: SaveArgs) -> Result<Exit, Error> {
+    let (stack, spec_context) = super::load(&args.cluster)?;
+    let token = super::vault_token().ok_or_else(|| {
+        Error::usage("VAULT_TOKEN is not set\nhint: export VAULT_TOKEN=… (a token allowed to read sys/storage/raft/snapshot)")
+    })?;
+    let runtime = super::runtime()?;
+    let result = runtime.block_on(async {
+        let cluster = super::connect(&args.cluster, spec_context.clone()).await?;
+        let proxy = super::proxy(&cluster, &stack);
+        let pods = super::pods(&proxy).await?;
+        let observed = super::observe(&proxy, &pods).await?;
+        let Some(active) = observed
+            .iter()
+            .find(|o| o.leader.as_ref().is_some_and(|l| l.is_self))
+        else {
+            return Err(Error::check_failed(
+                "no active Vault node: every pod is sealed or unreachable; nothing was written\nhint: `kubectl vault operator status`, then `operator unseal`",
+            ));
+        };
+        let pod = &active.pod.name;
+        let mut file = PrivateFile::create(&args.snapshot).map_err(|e| {
+            Error::environment_from(format!("cannot create {}: {e}", args.snapshot.display()), e)
+        })?;
+        let (status, body, bytes) = proxy
+            .download(pod, "sys/storage/raft/snapshot", &token, &mut file.file)
+            .await?;
+        if status != 200 {
+            let msg = operator::scrub(&operator::vault_errors(&body), &[&token]);
+            return Err(Error::environment(format!(
+                "pod {pod}: Vault refused the snapshot ({status}): {msg}; nothing was written\nhint: VAULT_TOKEN needs `read` on sys/storage/raft/snapshot"
+            )));
+        }
+        file.commit().map_err(|e| {
+            Error::environment_from(format!("cannot write {}: {e}", args.snapshot.display()), e)
+        })?;
+        Ok((pod.clone(), bytes))
+    });
+    runtime.shutdown_background();
+    let (pod, bytes) = result?;
+    crate::cli::write_stderr(&format!(
+        "saved a raft snapshot from {pod} to {} ({bytes} bytes, mode 0600)\n",
+        args.snapshot.display()
+    ));
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,28 @@
+//! `kubectl vault operator status`: every Vault pod's seal state, HA role and raft role.
+
+use super::ClusterArgs;
+use crate::commands::verify::Output;
+use crate::error::{Error, Exit};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "table")]
+    pub output: Output,
+}
+
+pub fn run(args: StatusArgs) -> Result<Exit, Error> {
+    let (stack, spec_context) = super::load(&args.cluster)?;
+    let runtime = super::runtime()?;
+    let result = runtime.block_on(async {
+        let cluster = super::connect(&args.cluster, spec_context.clone()).await?;
+        let proxy = super::proxy(&cluster, &stack);
+        let (_, report) = super::status_report(&proxy).await?;
+        super::print_status(&report, args.output)
+    });
+    runtime.shutdown_background();
+    result
+}
