@@ -10,7 +10,7 @@
 //! `--prune-mounts`) secrets engines.
 
 use crate::core::duration::{Duration, Grammar};
-use crate::core::vault_side::{Engine, TokenReviewer, VaultSide, OWNER_MARK};
+use crate::core::vault_side::{Ca, Engine, TokenReviewer, VaultSide, OWNER_MARK};
 use crate::error::Error;
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -44,6 +44,20 @@ pub struct Step {
     pub body: Value,
     /// Resolved into `body` only when applying (all of them before the first change).
     pub secrets: Vec<SecretRef>,
+    /// An intermediate CA: the step's write returns a CSR, which these writes carry on.
+    pub intermediate: Option<Intermediate>,
+}
+
+/// The writes that follow an intermediate CA's CSR (`MOUNT/intermediate/generate/internal`,
+/// the step's own write), each from the previous answer: the root signs the CSR, then the
+/// signed certificate is set in the mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intermediate {
+    /// `ROOT/root/sign-intermediate`; its body gets `csr` from the step's answer.
+    pub sign_path: String,
+    pub sign_body: Value,
+    /// `MOUNT/intermediate/set-signed`; its body is `certificate` from the signature.
+    pub set_signed_path: String,
 }
 
 #[derive(Debug, Default)]
@@ -158,6 +172,7 @@ impl Planner {
             path,
             body,
             secrets: vec![],
+            intermediate: None,
         });
     }
 
@@ -526,32 +541,82 @@ fn diff(side: &VaultSide, read: &Lookup, options: &Options) -> Result<Plan, Erro
     for pki in &side.pki {
         let exists = mounts.get(format!("{}/", pki.mount)).is_some();
         let owned = p.mount_owned(&pki.mount);
-        if let Some(ca) = &pki.root_ca {
-            // The mount's default issuer, as the script checks it (`config/issuers`).
-            let has_issuer = exists
-                && read
-                    .read(&format!("{}/config/issuers", pki.mount))
-                    .is_some_and(|c| c["default"].as_str().is_some_and(|d| !d.is_empty()));
-            let mut body = json!({"common_name": ca.common_name});
-            if let Some(t) = &ca.ttl {
-                body["ttl"] = json!(t);
-            }
-            let path = format!("{}/root/generate/internal", pki.mount);
-            if has_issuer {
+        // The mount's default issuer, as the script checks it (`config/issuers`).
+        let has_issuer = pki.ca.is_some()
+            && exists
+            && read
+                .read(&format!("{}/config/issuers", pki.mount))
+                .is_some_and(|c| c["default"].as_str().is_some_and(|d| !d.is_empty()));
+        match &pki.ca {
+            None => {}
+            Some(_) if has_issuer => {
+                let (path, which) = match &pki.ca {
+                    Some(Ca::Intermediate(_)) => ("intermediate/generate/internal", "intermediate"),
+                    _ => ("root/generate/internal", "root"),
+                };
                 p.step(
                     Action::Unchanged,
-                    format!("issuer in {}/ (exists; no new root CA)", pki.mount),
-                    path,
+                    format!("issuer in {}/ (exists; no new {which} CA)", pki.mount),
+                    format!("{}/{path}", pki.mount),
                     Value::Null,
                 );
-            } else {
+            }
+            Some(Ca::Root(ca)) => {
+                let mut body = json!({"common_name": ca.common_name});
+                if let Some(t) = &ca.ttl {
+                    body["ttl"] = json!(t);
+                }
                 p.step(
                     Action::Create,
                     format!("root CA \"{}\" in {}/", ca.common_name, pki.mount),
-                    path,
+                    format!("{}/root/generate/internal", pki.mount),
                     body,
                 );
             }
+            Some(Ca::Intermediate(ca)) => {
+                let mut sign_body = json!({"common_name": ca.common_name, "format": "pem_bundle"});
+                if let Some(t) = &ca.ttl {
+                    sign_body["ttl"] = json!(t);
+                }
+                p.step(
+                    Action::Create,
+                    format!(
+                        "intermediate CA \"{}\" in {}/, signed by the root CA of {}/",
+                        ca.common_name, pki.mount, ca.signed_by
+                    ),
+                    format!("{}/intermediate/generate/internal", pki.mount),
+                    json!({"common_name": ca.common_name}),
+                );
+                if let Some(step) = p.plan.steps.last_mut() {
+                    step.intermediate = Some(Intermediate {
+                        sign_path: format!("{}/root/sign-intermediate", ca.signed_by),
+                        sign_body,
+                        set_signed_path: format!("{}/intermediate/set-signed", pki.mount),
+                    });
+                }
+            }
+        }
+        if let Some(Ca::Intermediate(ca)) = &pki.ca {
+            // Where clients find the CA and its CRL (in the certificates it issues).
+            let path = format!("{}/config/urls", pki.mount);
+            let current = if exists { read.read(&path) } else { None };
+            let body = json!({
+                "issuing_certificates": [ca.issuing_certificates],
+                "crl_distribution_points": [ca.crl_distribution_points],
+            });
+            let want = body.clone();
+            p.converge(
+                format!("CA URLs of {}/", pki.mount),
+                path,
+                body,
+                current,
+                |c| {
+                    strings(&c["issuing_certificates"]) == strings(&want["issuing_certificates"])
+                        && strings(&c["crl_distribution_points"])
+                            == strings(&want["crl_distribution_points"])
+                },
+                owned,
+            );
         }
         for r in &pki.roles {
             let path = format!("{}/roles/{}", pki.mount, r.name);
