@@ -16,5 +16,6 @@ mod generate;
 mod health_checks;
 mod help;
 mod krew;
+mod pki_intermediate;
 mod verify;
 mod verify_vault;
