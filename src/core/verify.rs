@@ -30,6 +30,9 @@ pub struct Observed {
     /// The Secret the VaultConnection trusts for Vault's CA (operator namespace), when the
     /// tree names one: listed by name, so a missing CA is named as the cause.
     pub ca_secrets: Vec<Value>,
+    /// cert-manager's Vault Issuer or ClusterIssuer (`certManager`), listed by name only when
+    /// the tree has one.
+    pub issuers: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -250,6 +253,38 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
         });
     }
     out
+}
+
+/// cert-manager's Vault issuer: present and `Ready` (cert-manager could log in to Vault).
+pub fn check_issuer(stack: &Stack, observed: &Observed) -> Vec<FluxCheck> {
+    use crate::core::spec::types::IssuerKind;
+    let Some(cm) = &stack.cert_manager else {
+        return vec![];
+    };
+    let (kind, namespace) = match cm.kind {
+        IssuerKind::Issuer => ("Issuer", cm.service_account_namespace.as_str()),
+        IssuerKind::ClusterIssuer => ("ClusterIssuer", ""),
+    };
+    let found = observed.issuers.iter().find(|i| {
+        i["kind"].as_str().is_none_or(|k| k == kind) && name_of(i) == (namespace, cm.name.as_str())
+    });
+    let (ok, detail) = match found {
+        None => (
+            false,
+            "not found (is cert-manager installed, and the apps stage applied?)".to_string(),
+        ),
+        Some(i) => match ready(i) {
+            Ok(()) => (true, "Ready".into()),
+            Err(e) => (false, e),
+        },
+    };
+    vec![FluxCheck {
+        kind: kind.into(),
+        namespace: namespace.into(),
+        name: cm.name.clone(),
+        ok,
+        detail,
+    }]
 }
 
 /// `main@sha1:3f9c2a7…` matches `3f9c2a7` (a prefix of the sha) or the full revision.
@@ -729,8 +764,12 @@ pub fn report(
     namespace: Option<&str>,
     now: i64,
 ) -> Report {
-    let flux = check_flux(stack, observed, revision);
+    let mut flux = check_flux(stack, observed, revision);
     let flux_ok = flux.iter().all(|f| f.ok);
+    // The issuer is not on any secret's chain: it fails the report, not the secrets.
+    let issuer = check_issuer(stack, observed);
+    let issuer_ok = issuer.iter().all(|f| f.ok);
+    flux.extend(issuer);
     let mut secrets = check_secrets(stack, expected, observed, flux_ok, namespace, now);
     if !flux_ok {
         let first = flux.iter().find(|f| !f.ok).expect("a failing check");
@@ -747,7 +786,7 @@ pub fn report(
     Report {
         cluster: stack.cluster.clone(),
         revision: revision.map(str::to_string),
-        ok: flux_ok && synced == total,
+        ok: flux_ok && issuer_ok && synced == total,
         flux,
         secrets,
         synced,

@@ -208,3 +208,79 @@ fn the_policy_grants_exactly_sign_on_the_issuer_role() {
         "path \"pki_int/sign/ingress\" {\n  capabilities = [\"update\"]\n}"
     );
 }
+
+/// `verify` on a cluster where VSO synced everything: the issuer is one more row, listed by
+/// name in one more request, and the report fails until cert-manager marks it Ready.
+#[test]
+fn verify_follows_the_issuer_to_ready() {
+    use crate::support::cluster_state;
+    use crate::support::fake_apiserver::FakeApiServer;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("pki-intermediate.yaml");
+    // Plain HTTP: the VaultConnection then names no CA Secret to look up.
+    let text = fixture_text()
+        .replace("  tls: vault-tls\n", "  tls: false\n")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("tlsIssuer:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&spec, text).unwrap();
+    let fake = FakeApiServer::start();
+    cluster_state::synced(&fake, &spec);
+    let kubeconfig = fake.write_kubeconfig(dir.path(), "lab");
+    let verify = || {
+        let o = bin()
+            .args(["verify", "-f", spec.to_str().unwrap(), "--kubeconfig"])
+            .arg(&kubeconfig)
+            .args(["-o", "json"])
+            .env_remove("KUBECONFIG")
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
+        (o.status.code(), v)
+    };
+    let issuer_row = |v: &Value| {
+        v["flux"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "ClusterIssuer")
+            .cloned()
+            .unwrap()
+    };
+    fake.reset_requests();
+    let (code, v) = verify();
+    assert_eq!(code, Some(1), "{v:#}");
+    let row = issuer_row(&v);
+    assert_eq!(row["name"], "vault-issuer");
+    assert_eq!(row["ok"], false);
+    assert_eq!(row["detail"], "not Ready yet (no Ready condition)");
+    // The secrets themselves are synced: the issuer is on none of their chains.
+    assert_eq!(v["synced"], v["total"]);
+    // The usual ten lists, and one for the issuer, by name.
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 11, "{requests:#?}");
+    assert!(
+        requests.iter().any(|r| r.contains("clusterissuers")
+            && r.contains("fieldSelector=metadata.name%3Dvault-issuer")),
+        "{requests:#?}"
+    );
+
+    fake.modify("ClusterIssuer", "", "vault-issuer", |o| {
+        o["status"] = serde_json::json!({"conditions": [{
+            "type": "Ready", "status": "True", "reason": "VaultVerified", "message": "Vault verified",
+        }]});
+    });
+    let (code, v) = verify();
+    assert_eq!(code, Some(0), "{v:#}");
+    assert_eq!(issuer_row(&v)["detail"], "Ready");
+
+    fake.remove("ClusterIssuer", "", "vault-issuer");
+    let (code, v) = verify();
+    assert_eq!(code, Some(1));
+    assert!(issuer_row(&v)["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("not found"));
+}
