@@ -864,6 +864,74 @@ mod tests {
         vault_side::derive(&model::build(&spec, "example.yaml"))
     }
 
+    /// An intermediate whose mount sorts before its root's is still planned after the root
+    /// (the root must exist to sign it), carries the sign and set-signed writes, and is left
+    /// alone once its mount has a default issuer.
+    #[test]
+    fn an_intermediate_is_planned_after_its_root_and_only_without_an_issuer() {
+        let text = include_str!("../../fixtures/pki-intermediate.yaml")
+            .replace("pki_int", "a_int")
+            .replace(
+                "    pki:\n      maxLeaseTtl: 87600h",
+                "    z_root:\n      maxLeaseTtl: 87600h",
+            )
+            .replace("signedBy: pki", "signedBy: z_root");
+        let sourced = spec::parse("pki.yaml", text).unwrap();
+        let findings = validate::check(&sourced.spec, &sourced.index);
+        assert!(findings.errors.is_empty(), "{:?}", findings.errors);
+        let spec = validate::typed(sourced.spec, &sourced.index).unwrap();
+        let side = vault_side::derive(&model::build(&spec, "pki.yaml"));
+        let mounts: Vec<&str> = side.pki.iter().map(|p| p.mount.as_str()).collect();
+        assert_eq!(mounts, ["z_root", "a_int"]);
+
+        let planned = |issuer: Option<&str>| {
+            let mut snapshot = Snapshot::default();
+            loop {
+                match plan(&side, &snapshot, &Options::default()).unwrap() {
+                    Planned::Plan(p) => break p,
+                    Planned::Needs(queries) => {
+                        for q in queries {
+                            match q {
+                                Query::Read(p) if p == "sys/mounts" && issuer.is_some() => {
+                                    snapshot.insert_read(p, Some(json!({"a_int/": {"type": "pki"}, "z_root/": {"type": "pki"}})))
+                                }
+                                Query::Read(p) if p == "a_int/config/issuers" => snapshot
+                                    .insert_read(p, issuer.map(|d| json!({"default": d}))),
+                                Query::Read(p) => snapshot.insert_read(p, None),
+                                Query::List(p) => snapshot.insert_list(p, vec![]),
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let fresh = planned(None);
+        let at = |plan: &Plan, path: &str| {
+            plan.steps
+                .iter()
+                .position(|s| s.path == path)
+                .unwrap_or_else(|| panic!("no step {path}"))
+        };
+        assert!(
+            at(&fresh, "z_root/root/generate/internal")
+                < at(&fresh, "a_int/intermediate/generate/internal")
+        );
+        let step = &fresh.steps[at(&fresh, "a_int/intermediate/generate/internal")];
+        assert_eq!(step.action, Action::Create);
+        assert_eq!(
+            step.intermediate,
+            Some(Intermediate {
+                sign_path: "z_root/root/sign-intermediate".into(),
+                sign_body: json!({"common_name": "Lab Intermediate CA", "format": "pem_bundle", "ttl": "43800h"}),
+                set_signed_path: "a_int/intermediate/set-signed".into(),
+            })
+        );
+        let signed = planned(Some("0b5e6d7a"));
+        let step = &signed.steps[at(&signed, "a_int/intermediate/generate/internal")];
+        assert_eq!(step.action, Action::Unchanged);
+        assert!(step.intermediate.is_none());
+    }
+
     /// The planner asks for what it lacks, rounds end, and an empty Vault means create all.
     #[test]
     fn an_empty_vault_is_planned_from_a_snapshot_filled_in_rounds() {
