@@ -1270,6 +1270,31 @@ fn check_cert_manager(c: &mut Checker, spec: &Spec) {
     if let Some(secret) = &i.ca_bundle_secret {
         c.dns_subdomain(&format!("{base}.caBundleSecret"), secret, "Secret name");
     }
+    // Its ServiceAccount is generated: it must not be an app's (one object, two owners).
+    let cm_namespace = cm
+        .namespace
+        .as_deref()
+        .unwrap_or(crate::core::model::CERT_MANAGER_NAMESPACE);
+    let sa_namespace = match i.kind.unwrap_or(IssuerKind::Issuer) {
+        IssuerKind::Issuer => i.namespace.as_deref().unwrap_or(cm_namespace),
+        IssuerKind::ClusterIssuer => cm_namespace,
+    };
+    let sa = i.service_account.as_deref().unwrap_or(&i.name);
+    for (ai, a) in spec.apps.iter().enumerate() {
+        let app_sa = a.service_account.as_deref().unwrap_or(&a.name);
+        if a.namespace == sa_namespace && app_sa == sa {
+            let field = if i.service_account.is_some() {
+                "serviceAccount"
+            } else {
+                "name"
+            };
+            c.error(
+                &format!("{base}.{field}"),
+                format!("ServiceAccount {sa_namespace}/{sa} is already the one of apps[{ai}]"),
+                "give the issuer a ServiceAccount of its own (`serviceAccount:`): cert-manager may request its tokens",
+            );
+        }
+    }
     let policy = format!("{}-cert-manager-{}", spec.cluster, i.name);
     for (ai, a) in spec.apps.iter().enumerate() {
         if format!("{}-{}-{}", spec.cluster, a.namespace, a.name) == policy {
