@@ -108,10 +108,10 @@ pub fn run(args: ConfigureArgs) -> Result<(), Error> {
     }
     let mut applied: Vec<String> = Vec::new();
     for (step, body) in plans.iter().flat_map(|p| p.changes()).zip(bodies) {
-        let result = if step.action == Action::Delete {
-            vault.apply("DELETE", &step.path, None)
-        } else {
-            vault.apply("POST", &step.path, Some(&body))
+        let result = match (&step.action, &step.intermediate) {
+            (Action::Delete, _) => vault.apply("DELETE", &step.path, None),
+            (_, Some(then)) => vault.intermediate_ca(&step.path, &body, then),
+            _ => vault.apply("POST", &step.path, Some(&body)),
         };
         if let Err(failure) = result {
             let done = if applied.is_empty() {

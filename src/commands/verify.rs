@@ -340,7 +340,30 @@ async fn observe(
         }
         None => vec![],
     };
+    // One more request, only when the tree has cert-manager's issuer; a diagnosis only
+    // (without cert-manager's CRDs or the right to list them, the issuer is reported missing).
+    let issuers = match &stack.cert_manager {
+        Some(cm) => {
+            use crate::core::spec::types::IssuerKind;
+            let (kind, scope) = match cm.kind {
+                IssuerKind::Issuer => (
+                    Kind::Issuer,
+                    Scope::Namespaces(vec![cm.service_account_namespace.clone()]),
+                ),
+                IssuerKind::ClusterIssuer => {
+                    (Kind::ClusterIssuer, Scope::Cluster { fallback: vec![] })
+                }
+            };
+            let by_name = format!("metadata.name={}", cm.name);
+            cluster
+                .list(kind, &scope, None, Some(&by_name))
+                .await
+                .unwrap_or_default()
+        }
+        None => vec![],
+    };
     Ok(Observed {
+        issuers,
         kustomizations,
         helmreleases,
         vaultconnections,

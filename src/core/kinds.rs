@@ -8,7 +8,7 @@
 //! (e.g. `tlsSecretRef` or `rollout: pods`, which guides print but no CRD has).
 
 use k8s_openapi::api::core::v1::{Event, Namespace, Pod, Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::NamespaceResourceScope;
 use kube::core::ApiResource;
 use kube::{CustomResource, Resource};
@@ -38,6 +38,12 @@ pub enum Kind {
     Kustomization,
     HelmRepository,
     HelmRelease,
+    /// cert-manager's Vault issuer (`certManager`), and what lets cert-manager request its
+    /// ServiceAccount's tokens.
+    Issuer,
+    ClusterIssuer,
+    Role,
+    RoleBinding,
 }
 
 /// Calls `$f::<T>($args)` with the type `T` of a [`Kind`]: the one place that maps the two.
@@ -59,12 +65,16 @@ macro_rules! with_type {
             Kind::Kustomization => $f::<Kustomization>($($arg),*),
             Kind::HelmRepository => $f::<HelmRepository>($($arg),*),
             Kind::HelmRelease => $f::<HelmRelease>($($arg),*),
+            Kind::Issuer => $f::<Issuer>($($arg),*),
+            Kind::ClusterIssuer => $f::<ClusterIssuer>($($arg),*),
+            Kind::Role => $f::<Role>($($arg),*),
+            Kind::RoleBinding => $f::<RoleBinding>($($arg),*),
         }
     };
 }
 
 impl Kind {
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 19] = [
         Kind::Namespace,
         Kind::ServiceAccount,
         Kind::ClusterRoleBinding,
@@ -80,6 +90,10 @@ impl Kind {
         Kind::Kustomization,
         Kind::HelmRepository,
         Kind::HelmRelease,
+        Kind::Issuer,
+        Kind::ClusterIssuer,
+        Kind::Role,
+        Kind::RoleBinding,
     ];
 
     /// Group, version, kind and plural, as the API server names them.
@@ -432,6 +446,74 @@ pub struct IssuerRef {
     pub name: String,
 }
 
+/// `spec` of an Issuer and a ClusterIssuer: the tool writes only the `vault` type.
+#[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
+#[kube(
+    group = "cert-manager.io",
+    version = "v1",
+    kind = "Issuer",
+    namespaced,
+    schema = "disabled"
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IssuerSpec {
+    pub vault: VaultIssuer,
+}
+
+/// The same spec as a cluster-scoped kind (one Rust type per kind, as the derive wants).
+#[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
+#[kube(
+    group = "cert-manager.io",
+    version = "v1",
+    kind = "ClusterIssuer",
+    schema = "disabled"
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterIssuerSpec {
+    pub vault: VaultIssuer,
+}
+
+/// `spec.vault` (cert-manager v1.21 CRD): the fields the tool writes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VaultIssuer {
+    pub server: String,
+    /// `MOUNT/sign/ROLE`.
+    pub path: String,
+    pub ca_bundle_secret_ref: Option<SecretKeyRef>,
+    pub auth: VaultIssuerAuth,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretKeyRef {
+    pub name: String,
+    pub key: Option<String>,
+}
+
+/// Only kubernetes auth with a bound token (`serviceAccountRef`): no static token Secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultIssuerAuth {
+    pub kubernetes: VaultIssuerKubernetesAuth,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VaultIssuerKubernetesAuth {
+    pub role: String,
+    /// `/v1/auth/<mount>`.
+    pub mount_path: String,
+    pub service_account_ref: ServiceAccountTokenRef,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccountTokenRef {
+    pub name: String,
+    pub audiences: Option<Vec<String>>,
+}
+
 // ---------- kustomize ----------
 
 /// `kustomization.yaml` (kustomize.config.k8s.io/v1beta1), as the tool writes it.
@@ -482,6 +564,10 @@ mod tests {
                 "kustomize.toolkit.fluxcd.io/v1 Kustomization kustomizations true",
                 "source.toolkit.fluxcd.io/v1 HelmRepository helmrepositories true",
                 "helm.toolkit.fluxcd.io/v2 HelmRelease helmreleases true",
+                "cert-manager.io/v1 Issuer issuers true",
+                "cert-manager.io/v1 ClusterIssuer clusterissuers false",
+                "rbac.authorization.k8s.io/v1 Role roles true",
+                "rbac.authorization.k8s.io/v1 RoleBinding rolebindings true",
             ]
         );
     }

@@ -10,7 +10,7 @@
 //! `--prune-mounts`) secrets engines.
 
 use crate::core::duration::{Duration, Grammar};
-use crate::core::vault_side::{Engine, TokenReviewer, VaultSide, OWNER_MARK};
+use crate::core::vault_side::{Ca, Engine, TokenReviewer, VaultSide, OWNER_MARK};
 use crate::error::Error;
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -44,6 +44,20 @@ pub struct Step {
     pub body: Value,
     /// Resolved into `body` only when applying (all of them before the first change).
     pub secrets: Vec<SecretRef>,
+    /// An intermediate CA: the step's write returns a CSR, which these writes carry on.
+    pub intermediate: Option<Intermediate>,
+}
+
+/// The writes that follow an intermediate CA's CSR (`MOUNT/intermediate/generate/internal`,
+/// the step's own write), each from the previous answer: the root signs the CSR, then the
+/// signed certificate is set in the mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intermediate {
+    /// `ROOT/root/sign-intermediate`; its body gets `csr` from the step's answer.
+    pub sign_path: String,
+    pub sign_body: Value,
+    /// `MOUNT/intermediate/set-signed`; its body is `certificate` from the signature.
+    pub set_signed_path: String,
 }
 
 #[derive(Debug, Default)]
@@ -158,6 +172,7 @@ impl Planner {
             path,
             body,
             secrets: vec![],
+            intermediate: None,
         });
     }
 
@@ -526,32 +541,82 @@ fn diff(side: &VaultSide, read: &Lookup, options: &Options) -> Result<Plan, Erro
     for pki in &side.pki {
         let exists = mounts.get(format!("{}/", pki.mount)).is_some();
         let owned = p.mount_owned(&pki.mount);
-        if let Some(ca) = &pki.root_ca {
-            // The mount's default issuer, as the script checks it (`config/issuers`).
-            let has_issuer = exists
-                && read
-                    .read(&format!("{}/config/issuers", pki.mount))
-                    .is_some_and(|c| c["default"].as_str().is_some_and(|d| !d.is_empty()));
-            let mut body = json!({"common_name": ca.common_name});
-            if let Some(t) = &ca.ttl {
-                body["ttl"] = json!(t);
-            }
-            let path = format!("{}/root/generate/internal", pki.mount);
-            if has_issuer {
+        // The mount's default issuer, as the script checks it (`config/issuers`).
+        let has_issuer = pki.ca.is_some()
+            && exists
+            && read
+                .read(&format!("{}/config/issuers", pki.mount))
+                .is_some_and(|c| c["default"].as_str().is_some_and(|d| !d.is_empty()));
+        match &pki.ca {
+            None => {}
+            Some(_) if has_issuer => {
+                let (path, which) = match &pki.ca {
+                    Some(Ca::Intermediate(_)) => ("intermediate/generate/internal", "intermediate"),
+                    _ => ("root/generate/internal", "root"),
+                };
                 p.step(
                     Action::Unchanged,
-                    format!("issuer in {}/ (exists; no new root CA)", pki.mount),
-                    path,
+                    format!("issuer in {}/ (exists; no new {which} CA)", pki.mount),
+                    format!("{}/{path}", pki.mount),
                     Value::Null,
                 );
-            } else {
+            }
+            Some(Ca::Root(ca)) => {
+                let mut body = json!({"common_name": ca.common_name});
+                if let Some(t) = &ca.ttl {
+                    body["ttl"] = json!(t);
+                }
                 p.step(
                     Action::Create,
                     format!("root CA \"{}\" in {}/", ca.common_name, pki.mount),
-                    path,
+                    format!("{}/root/generate/internal", pki.mount),
                     body,
                 );
             }
+            Some(Ca::Intermediate(ca)) => {
+                let mut sign_body = json!({"common_name": ca.common_name, "format": "pem_bundle"});
+                if let Some(t) = &ca.ttl {
+                    sign_body["ttl"] = json!(t);
+                }
+                p.step(
+                    Action::Create,
+                    format!(
+                        "intermediate CA \"{}\" in {}/, signed by the root CA of {}/",
+                        ca.common_name, pki.mount, ca.signed_by
+                    ),
+                    format!("{}/intermediate/generate/internal", pki.mount),
+                    json!({"common_name": ca.common_name}),
+                );
+                if let Some(step) = p.plan.steps.last_mut() {
+                    step.intermediate = Some(Intermediate {
+                        sign_path: format!("{}/root/sign-intermediate", ca.signed_by),
+                        sign_body,
+                        set_signed_path: format!("{}/intermediate/set-signed", pki.mount),
+                    });
+                }
+            }
+        }
+        if let Some(Ca::Intermediate(ca)) = &pki.ca {
+            // Where clients find the CA and its CRL (in the certificates it issues).
+            let path = format!("{}/config/urls", pki.mount);
+            let current = if exists { read.read(&path) } else { None };
+            let body = json!({
+                "issuing_certificates": [ca.issuing_certificates],
+                "crl_distribution_points": [ca.crl_distribution_points],
+            });
+            let want = body.clone();
+            p.converge(
+                format!("CA URLs of {}/", pki.mount),
+                path,
+                body,
+                current,
+                |c| {
+                    strings(&c["issuing_certificates"]) == strings(&want["issuing_certificates"])
+                        && strings(&c["crl_distribution_points"])
+                            == strings(&want["crl_distribution_points"])
+                },
+                owned,
+            );
         }
         for r in &pki.roles {
             let path = format!("{}/roles/{}", pki.mount, r.name);
@@ -797,6 +862,74 @@ mod tests {
             .is_empty());
         let spec = validate::typed(sourced.spec, &sourced.index).unwrap();
         vault_side::derive(&model::build(&spec, "example.yaml"))
+    }
+
+    /// An intermediate whose mount sorts before its root's is still planned after the root
+    /// (the root must exist to sign it), carries the sign and set-signed writes, and is left
+    /// alone once its mount has a default issuer.
+    #[test]
+    fn an_intermediate_is_planned_after_its_root_and_only_without_an_issuer() {
+        let text = include_str!("../../fixtures/pki-intermediate.yaml")
+            .replace("pki_int", "a_int")
+            .replace(
+                "    pki:\n      maxLeaseTtl: 87600h",
+                "    z_root:\n      maxLeaseTtl: 87600h",
+            )
+            .replace("signedBy: pki", "signedBy: z_root");
+        let sourced = spec::parse("pki.yaml", text).unwrap();
+        let findings = validate::check(&sourced.spec, &sourced.index);
+        assert!(findings.errors.is_empty(), "{:?}", findings.errors);
+        let spec = validate::typed(sourced.spec, &sourced.index).unwrap();
+        let side = vault_side::derive(&model::build(&spec, "pki.yaml"));
+        let mounts: Vec<&str> = side.pki.iter().map(|p| p.mount.as_str()).collect();
+        assert_eq!(mounts, ["z_root", "a_int"]);
+
+        let planned = |issuer: Option<&str>| {
+            let mut snapshot = Snapshot::default();
+            loop {
+                match plan(&side, &snapshot, &Options::default()).unwrap() {
+                    Planned::Plan(p) => break p,
+                    Planned::Needs(queries) => {
+                        for q in queries {
+                            match q {
+                                Query::Read(p) if p == "sys/mounts" && issuer.is_some() => {
+                                    snapshot.insert_read(p, Some(json!({"a_int/": {"type": "pki"}, "z_root/": {"type": "pki"}})))
+                                }
+                                Query::Read(p) if p == "a_int/config/issuers" => snapshot
+                                    .insert_read(p, issuer.map(|d| json!({"default": d}))),
+                                Query::Read(p) => snapshot.insert_read(p, None),
+                                Query::List(p) => snapshot.insert_list(p, vec![]),
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let fresh = planned(None);
+        let at = |plan: &Plan, path: &str| {
+            plan.steps
+                .iter()
+                .position(|s| s.path == path)
+                .unwrap_or_else(|| panic!("no step {path}"))
+        };
+        assert!(
+            at(&fresh, "z_root/root/generate/internal")
+                < at(&fresh, "a_int/intermediate/generate/internal")
+        );
+        let step = &fresh.steps[at(&fresh, "a_int/intermediate/generate/internal")];
+        assert_eq!(step.action, Action::Create);
+        assert_eq!(
+            step.intermediate,
+            Some(Intermediate {
+                sign_path: "z_root/root/sign-intermediate".into(),
+                sign_body: json!({"common_name": "Lab Intermediate CA", "format": "pem_bundle", "ttl": "43800h"}),
+                set_signed_path: "a_int/intermediate/set-signed".into(),
+            })
+        );
+        let signed = planned(Some("0b5e6d7a"));
+        let step = &signed.steps[at(&signed, "a_int/intermediate/generate/internal")];
+        assert_eq!(step.action, Action::Unchanged);
+        assert!(step.intermediate.is_none());
     }
 
     /// The planner asks for what it lacks, rounds end, and an empty Vault means create all.

@@ -17,6 +17,9 @@ pub const OWNER_MARK: &str = "managed by kubectl-vault";
 /// (`tokenReviewer: {mode: serviceAccount}`), in the Vault namespace.
 pub const REVIEWER_SERVICE_ACCOUNT: &str = "vault-token-reviewer";
 
+/// The lifetime of cert-manager's token: it logs in again for each certificate it signs.
+pub const CERT_MANAGER_TOKEN_TTL: &str = "10m";
+
 /// The lifetime of an app's token when the spec names none (`vaultConfig.tokenPeriod`).
 pub const DEFAULT_TOKEN_PERIOD: &str = "1h";
 
@@ -169,14 +172,45 @@ pub struct DatabaseRole {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PkiMount {
     pub mount: String,
-    pub root_ca: Option<RootCa>,
+    /// The CA the tool makes while the mount has no issuer (none: the user brings one).
+    pub ca: Option<Ca>,
     pub roles: Vec<PkiRole>,
+}
+
+/// How a PKI mount gets its CA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ca {
+    /// Self-signed, generated inside the mount (`rootCA`).
+    Root(RootCa),
+    /// A CSR generated inside the mount, signed by another mount's root (`intermediateCA`).
+    Intermediate(IntermediateCa),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RootCa {
     pub common_name: String,
     pub ttl: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntermediateCa {
+    pub common_name: String,
+    pub ttl: Option<String>,
+    /// The mount whose root CA signs it.
+    pub signed_by: String,
+    /// `config/urls`: where clients fetch the CA and its CRL (the Vault address apps use).
+    pub issuing_certificates: String,
+    pub crl_distribution_points: String,
+}
+
+impl PkiMount {
+    /// Intermediates after the roots they need: the root exists before it signs.
+    fn order(&self) -> u8 {
+        match self.ca {
+            Some(Ca::Intermediate(_)) => 1,
+            _ => 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,9 +276,10 @@ pub fn derive(stack: &Stack) -> VaultSide {
         add_mount(
             name,
             Engine::Pki,
-            pki.max_lease_ttl
-                .clone()
-                .or_else(|| pki.root_ca.as_ref().and_then(|c| c.ttl.clone())),
+            pki.max_lease_ttl.clone().or_else(|| {
+                (pki.root_ca.as_ref().and_then(|c| c.ttl.clone()))
+                    .or_else(|| pki.intermediate_ca.as_ref().and_then(|c| c.ttl.clone()))
+            }),
         );
     }
     for app in &stack.apps {
@@ -297,6 +332,41 @@ pub fn derive(stack: &Stack) -> VaultSide {
             token_period: Some("24h".into()),
         });
     }
+    if let Some(cm) = &stack.cert_manager {
+        add_mount(&cm.mount, Engine::Pki, None);
+        policies.push(Policy {
+            name: cm.policy.clone(),
+            owner: owner.clone(),
+            purpose: format!(
+                "cert-manager {} {} signing with {} (kubernetes-auth role {})",
+                match cm.kind {
+                    spec::IssuerKind::Issuer => "Issuer",
+                    spec::IssuerKind::ClusterIssuer => "ClusterIssuer",
+                },
+                match cm.kind {
+                    spec::IssuerKind::Issuer =>
+                        format!("{}/{}", cm.service_account_namespace, cm.name),
+                    spec::IssuerKind::ClusterIssuer => cm.name.clone(),
+                },
+                cm.sign_path(),
+                cm.role
+            ),
+            grants: vec![Grant {
+                path: cm.sign_path(),
+                capabilities: vec!["update"],
+            }],
+        });
+        roles.push(AuthRole {
+            name: cm.role.clone(),
+            service_accounts: vec![cm.service_account.clone()],
+            namespaces: vec![cm.service_account_namespace.clone()],
+            policies: vec![cm.policy.clone()],
+            audience: cm.audience.clone(),
+            // cert-manager logs in for each signing: a short token, never renewed.
+            token_ttl: Some(CERT_MANAGER_TOKEN_TTL.into()),
+            token_period: None,
+        });
+    }
     for app in &stack.apps {
         let mut grants: Vec<Grant> = app.secrets.iter().map(|s| s.source.grant()).collect();
         grants.sort();
@@ -328,15 +398,25 @@ pub fn derive(stack: &Stack) -> VaultSide {
         .iter()
         .map(|(mount, db)| database(mount, db))
         .collect();
-    let pki = vc
+    let mut pki: Vec<PkiMount> = vc
         .pki
         .iter()
         .map(|(mount, p)| PkiMount {
             mount: mount.clone(),
-            root_ca: p.root_ca.as_ref().map(|c| RootCa {
-                common_name: c.common_name.clone(),
-                ttl: c.ttl.clone(),
-            }),
+            ca: match (&p.root_ca, &p.intermediate_ca) {
+                (Some(c), _) => Some(Ca::Root(RootCa {
+                    common_name: c.common_name.clone(),
+                    ttl: c.ttl.clone(),
+                })),
+                (None, Some(c)) => Some(Ca::Intermediate(IntermediateCa {
+                    common_name: c.common_name.clone(),
+                    ttl: c.ttl.clone(),
+                    signed_by: c.signed_by.clone(),
+                    issuing_certificates: format!("{}/v1/{mount}/ca", stack.operator.address),
+                    crl_distribution_points: format!("{}/v1/{mount}/crl", stack.operator.address),
+                })),
+                (None, None) => None,
+            },
             roles: p
                 .roles
                 .iter()
@@ -350,6 +430,7 @@ pub fn derive(stack: &Stack) -> VaultSide {
                 .collect(),
         })
         .collect();
+    pki.sort_by_key(PkiMount::order);
     let audit = vc.audit.as_ref().map(|a| AuditDevice {
         path: a.path.clone().unwrap_or_else(|| "file".into()),
         device_type: a.device_type.clone().unwrap_or_else(|| "file".into()),
@@ -619,7 +700,22 @@ struct ScriptPki<'a> {
     issuers_path: String,
     generate_path: String,
     root_ca: Option<ScriptRootCa<'a>>,
+    intermediate: Option<ScriptIntermediate<'a>>,
     roles: Vec<ScriptPkiRole<'a>>,
+}
+
+/// An intermediate CA: CSR in its mount, signed by the root's, set signed, its URLs.
+#[derive(Serialize)]
+struct ScriptIntermediate<'a> {
+    common_name: &'a str,
+    ttl: Option<&'a str>,
+    signed_by: &'a str,
+    csr_path: String,
+    sign_path: String,
+    set_signed_path: String,
+    urls_path: String,
+    issuing_certificates: &'a str,
+    crl_distribution_points: &'a str,
 }
 
 #[derive(Serialize)]
@@ -774,10 +870,27 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
                 mount: &p.mount,
                 issuers_path: format!("{}/config/issuers", p.mount),
                 generate_path: format!("{}/root/generate/internal", p.mount),
-                root_ca: p.root_ca.as_ref().map(|c| ScriptRootCa {
-                    common_name: &c.common_name,
-                    ttl: c.ttl.as_deref(),
-                }),
+                root_ca: match &p.ca {
+                    Some(Ca::Root(c)) => Some(ScriptRootCa {
+                        common_name: &c.common_name,
+                        ttl: c.ttl.as_deref(),
+                    }),
+                    _ => None,
+                },
+                intermediate: match &p.ca {
+                    Some(Ca::Intermediate(c)) => Some(ScriptIntermediate {
+                        common_name: &c.common_name,
+                        ttl: c.ttl.as_deref(),
+                        signed_by: &c.signed_by,
+                        csr_path: format!("{}/intermediate/generate/internal", p.mount),
+                        sign_path: format!("{}/root/sign-intermediate", c.signed_by),
+                        set_signed_path: format!("{}/intermediate/set-signed", p.mount),
+                        urls_path: format!("{}/config/urls", p.mount),
+                        issuing_certificates: &c.issuing_certificates,
+                        crl_distribution_points: &c.crl_distribution_points,
+                    }),
+                    _ => None,
+                },
                 roles: p
                     .roles
                     .iter()

@@ -32,6 +32,9 @@ pub struct Observed {
     pub ca_secrets: Vec<Value>,
     /// The Vault server pods (the chart's labels), for the seal link.
     pub vault_pods: Vec<crate::core::operator::VaultPod>,
+    /// cert-manager's Vault Issuer or ClusterIssuer (`certManager`), listed by name only when
+    /// the tree has one.
+    pub issuers: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -269,6 +272,38 @@ pub fn seal_check(stack: &Stack, observed: &Observed) -> Option<FluxCheck> {
         ok,
         detail,
     })
+}
+
+/// cert-manager's Vault issuer: present and `Ready` (cert-manager could log in to Vault).
+pub fn check_issuer(stack: &Stack, observed: &Observed) -> Vec<FluxCheck> {
+    use crate::core::spec::types::IssuerKind;
+    let Some(cm) = &stack.cert_manager else {
+        return vec![];
+    };
+    let (kind, namespace) = match cm.kind {
+        IssuerKind::Issuer => ("Issuer", cm.service_account_namespace.as_str()),
+        IssuerKind::ClusterIssuer => ("ClusterIssuer", ""),
+    };
+    let found = observed.issuers.iter().find(|i| {
+        i["kind"].as_str().is_none_or(|k| k == kind) && name_of(i) == (namespace, cm.name.as_str())
+    });
+    let (ok, detail) = match found {
+        None => (
+            false,
+            "not found (is cert-manager installed, and the apps stage applied?)".to_string(),
+        ),
+        Some(i) => match ready(i) {
+            Ok(()) => (true, "Ready".into()),
+            Err(e) => (false, e),
+        },
+    };
+    vec![FluxCheck {
+        kind: kind.into(),
+        namespace: namespace.into(),
+        name: cm.name.clone(),
+        ok,
+        detail,
+    }]
 }
 
 /// `main@sha1:3f9c2a7…` matches `3f9c2a7` (a prefix of the sha) or the full revision.
@@ -755,6 +790,10 @@ pub fn report(
         flux.push(link);
         ok
     });
+    // The issuer is not on any secret's chain: it fails the report, not the secrets.
+    let issuer = check_issuer(stack, observed);
+    let issuer_ok = issuer.iter().all(|f| f.ok);
+    flux.extend(issuer);
     let mut secrets = check_secrets(stack, expected, observed, flux_ok, namespace, now);
     if !flux_ok {
         let first = flux.iter().find(|f| !f.ok).expect("a failing check");
@@ -771,7 +810,7 @@ pub fn report(
     Report {
         cluster: stack.cluster.clone(),
         revision: revision.map(str::to_string),
-        ok: flux_ok && seal_ok && synced == total,
+        ok: flux_ok && seal_ok && issuer_ok && synced == total,
         flux,
         secrets,
         synced,

@@ -200,6 +200,40 @@ impl Vault {
         Ok(v)
     }
 
+    /// Makes an intermediate CA: writes `body` to `csr_path` (its answer holds the CSR), has
+    /// the root sign it, and sets the signed certificate in the mount. A failure after the CSR
+    /// leaves the mount without an issuer, so the next run starts over.
+    pub fn intermediate_ca(
+        &self,
+        csr_path: &str,
+        body: &Value,
+        then: &crate::core::vault_plan::Intermediate,
+    ) -> Result<Value, WriteFailure> {
+        let answer = self.apply("POST", csr_path, Some(body))?;
+        let field = |v: &Value, name: &str, path: &str| {
+            v["data"][name]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| WriteFailure {
+                    error: Error::environment(format!(
+                        "Vault answered POST {path} without `{name}`"
+                    )),
+                    may_have_applied: true,
+                })
+        };
+        let csr = field(&answer, "csr", csr_path)?;
+        let mut sign = then.sign_body.clone();
+        sign["csr"] = Value::String(csr);
+        let signed = self.apply("POST", &then.sign_path, Some(&sign))?;
+        let certificate = field(&signed, "certificate", &then.sign_path)?;
+        self.apply(
+            "POST",
+            &then.set_signed_path,
+            Some(&serde_json::json!({ "certificate": certificate })),
+        )
+    }
+
     /// Checks that the token works and Vault is unsealed.
     pub fn ping(&self) -> Result<(), Error> {
         let (status, v) = self.send("GET", "sys/seal-status", None)?;

@@ -636,6 +636,8 @@ apps:
         commonName: api.shop.svc.cluster.local
       - name: api-aws
         dynamic: {mount: aws, path: creds/deploy}
+certManager:
+  issuer: {name: vault-issuer, pki: {mount: pki_int, role: ingress}}
 vaultConfig:
   tokenPeriod: 2h
   kubernetesAuth:
@@ -666,6 +668,10 @@ vaultConfig:
           allowedDomains: [shop.svc.cluster.local]
           allowSubdomains: true
           maxTtl: 72h
+    pki_int:
+      intermediateCA: {signedBy: pki, commonName: Lab Intermediate CA, ttl: 43800h}
+      roles:
+        ingress: {allowedDomains: [example.com]}
   audit:
     type: file
     path: file
@@ -799,6 +805,54 @@ fn hostile_fields() -> Vec<(&'static str, Mutation)> {
         ("pki.<mount>", |v, p| {
             rename(v, &["vaultConfig", "pki"], "pki", p);
             set(v, &["apps", "0", "secrets", "2", "pki", "mount"], p);
+            set(
+                v,
+                &[
+                    "vaultConfig",
+                    "pki",
+                    "pki_int",
+                    "intermediateCA",
+                    "signedBy",
+                ],
+                p,
+            );
+        }),
+        ("pki.<intermediate mount>", |v, p| {
+            rename(v, &["vaultConfig", "pki"], "pki_int", p);
+            set(v, &["certManager", "issuer", "pki", "mount"], p);
+        }),
+        ("pki.intermediateCA.commonName", |v, p| {
+            set(
+                v,
+                &[
+                    "vaultConfig",
+                    "pki",
+                    "pki_int",
+                    "intermediateCA",
+                    "commonName",
+                ],
+                p,
+            )
+        }),
+        ("pki.intermediateCA.ttl", |v, p| {
+            set(
+                v,
+                &["vaultConfig", "pki", "pki_int", "intermediateCA", "ttl"],
+                p,
+            )
+        }),
+        ("certManager.issuer.name", |v, p| {
+            set(v, &["certManager", "issuer", "name"], p)
+        }),
+        ("certManager.issuer.role", |v, p| {
+            set(v, &["certManager", "issuer", "role"], p)
+        }),
+        ("certManager.issuer.serviceAccount", |v, p| {
+            set(v, &["certManager", "issuer", "serviceAccount"], p)
+        }),
+        ("certManager.issuer.pki.role", |v, p| {
+            rename(v, &["vaultConfig", "pki", "pki_int", "roles"], "ingress", p);
+            set(v, &["certManager", "issuer", "pki", "role"], p);
         }),
         ("pki.maxLeaseTtl", |v, p| {
             set(v, &["vaultConfig", "pki", "pki", "maxLeaseTtl"], p)

@@ -5,6 +5,7 @@
 mod support;
 
 mod bad_specs;
+mod cert_manager;
 mod closed_pipes;
 mod commit;
 mod completion;
@@ -19,6 +20,7 @@ mod health_checks;
 mod help;
 mod krew;
 mod operator;
+mod pki_intermediate;
 mod schema;
 mod verify;
 mod verify_vault;

@@ -479,6 +479,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         r.kustomization(&ns_dir, ns_files)?;
         top.push(ns.to_string());
     }
+    top.extend(cert_manager_issuer(&mut r, stack, &p.apps)?);
     r.kustomization(&p.apps, top)?;
     // Apps are independent: render them in parallel (thousands of files for big specs).
     let app_files: Vec<Result<Vec<RenderedFile>, String>> = stack
@@ -828,6 +829,118 @@ fn script_context<'a>(
     vault: &'a VaultSide,
 ) -> crate::core::vault_side::ScriptContext<'a> {
     crate::core::vault_side::script_context(stack, vault)
+}
+
+/// `certmanager/issuer.yaml.j2`
+#[derive(Serialize)]
+struct IssuerContext<'a> {
+    kind: &'a str,
+    name: &'a str,
+    /// None for a ClusterIssuer.
+    namespace: Option<&'a str>,
+    server: &'a str,
+    path: String,
+    ca_bundle_secret: Option<&'a str>,
+    role: &'a str,
+    mount_path: String,
+    service_account: &'a str,
+}
+
+/// `certmanager/token-request.yaml.j2`
+#[derive(Serialize)]
+struct TokenRequestContext<'a> {
+    service_account: &'a str,
+    namespace: &'a str,
+    role: String,
+    controller_service_account: &'a str,
+    controller_namespace: &'a str,
+}
+
+/// cert-manager's Vault issuer (`certManager`), in the apps stage beside the VaultConnection:
+/// its ServiceAccount with the Role that lets cert-manager request its tokens, the CA it
+/// trusts Vault with, and the Issuer or ClusterIssuer. Returns the files written into `dir`.
+fn cert_manager_issuer(r: &mut Renderer, stack: &Stack, dir: &str) -> Result<Vec<String>, String> {
+    use crate::core::spec::types::IssuerKind;
+    let Some(cm) = &stack.cert_manager else {
+        return Ok(vec![]);
+    };
+    let ns = cm.service_account_namespace.as_str();
+    let mut files = vec![];
+    let generated_namespaces: BTreeSet<&str> = [
+        stack.vault.namespace.as_str(),
+        stack.operator.namespace.as_str(),
+    ]
+    .into_iter()
+    .chain(stack.apps.iter().map(|a| a.namespace.as_str()))
+    .collect();
+    if !generated_namespaces.contains(ns) {
+        // Kept when the issuer goes: cert-manager (or the user's workloads) live there.
+        r.object(
+            of::<Namespace>("", ns),
+            format!("{dir}/cert-manager-namespace.yaml"),
+            "core/namespace.yaml.j2",
+            NamespaceContext::kept(ns),
+        )?;
+        files.push("cert-manager-namespace.yaml".to_string());
+    }
+    r.object(
+        of::<ServiceAccount>(ns, &cm.service_account),
+        format!("{dir}/cert-manager-token-request.yaml"),
+        "certmanager/token-request.yaml.j2",
+        Value::from_serialize(TokenRequestContext {
+            service_account: &cm.service_account,
+            namespace: ns,
+            role: cm.token_role(),
+            controller_service_account: &cm.controller_service_account,
+            controller_namespace: &cm.namespace,
+        }),
+    )?;
+    files.push("cert-manager-token-request.yaml".to_string());
+    let operator_carrier = ns == stack.operator.namespace
+        && stack.operator.ca_cert_secret.as_deref() == Some(model::CA_CARRIER_SECRET);
+    if let (Some(issuer), Some(carrier)) = (&cm.ca_carrier_issuer, &cm.ca_bundle_secret) {
+        if !operator_carrier {
+            // As for the operator: the same ClusterIssuer's ca.crt is the CA of Vault's certificate.
+            r.object(
+                of::<kinds::Certificate>(ns, carrier),
+                format!("{dir}/cert-manager-vault-ca.yaml"),
+                "core/certificate.yaml.j2",
+                Value::from_serialize(CertificateContext {
+                    name: carrier,
+                    namespace: ns,
+                    secret_name: carrier,
+                    common_name: format!("{}-ca-carrier", model::VAULT_RELEASE),
+                    dns_names: vec![],
+                    ip_addresses: vec![],
+                    issuer,
+                }),
+            )?;
+            files.push("cert-manager-vault-ca.yaml".to_string());
+        }
+    }
+    let (kind, namespace) = match cm.kind {
+        IssuerKind::Issuer => (kinds::Kind::Issuer, Some(ns)),
+        IssuerKind::ClusterIssuer => (kinds::Kind::ClusterIssuer, None),
+    };
+    let kind_name = kind.resource().kind;
+    r.object(
+        ObjectRef::new(&kind_name, namespace.unwrap_or_default(), &cm.name),
+        format!("{dir}/cert-manager-issuer.yaml"),
+        "certmanager/issuer.yaml.j2",
+        Value::from_serialize(IssuerContext {
+            kind: &kind_name,
+            name: &cm.name,
+            namespace,
+            server: &cm.server,
+            path: cm.sign_path(),
+            ca_bundle_secret: cm.ca_bundle_secret.as_deref(),
+            role: &cm.role,
+            mount_path: format!("/v1/auth/{}", stack.auth_mount),
+            service_account: &cm.service_account,
+        }),
+    )?;
+    files.push("cert-manager-issuer.yaml".to_string());
+    Ok(files)
 }
 
 /// What the kubernetes auth method of a Vault outside the cluster needs to review tokens

@@ -69,6 +69,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "vault/configure.sh.j2",
         include_str!("../../../templates/vault/configure.sh.j2"),
     ),
+    (
+        "certmanager/issuer.yaml.j2",
+        include_str!("../../../templates/certmanager/issuer.yaml.j2"),
+    ),
+    (
+        "certmanager/token-request.yaml.j2",
+        include_str!("../../../templates/certmanager/token-request.yaml.j2"),
+    ),
 ];
 
 /// The template set: the embedded templates, with any overrides laid over them.

@@ -9,7 +9,7 @@ use crate::core::kinds::*;
 use crate::core::render::{Rendered, RenderedFile};
 use crate::core::versions::VsoLine;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
-use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, Role, RoleBinding};
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
@@ -170,10 +170,12 @@ const METADATA_KEYS: [&str; 4] = ["name", "namespace", "labels", "annotations"];
 
 fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
     let obj = v.as_object().ok_or("a document is not a map")?;
-    let is_binding = obj.get("kind").and_then(Json::as_str) == Some("ClusterRoleBinding");
+    let top_kind = obj.get("kind").and_then(Json::as_str);
+    let is_binding = matches!(top_kind, Some("ClusterRoleBinding" | "RoleBinding"));
     for k in obj.keys() {
-        let allowed =
-            TOP_KEYS.contains(&k.as_str()) || (is_binding && BINDING_KEYS.contains(&k.as_str()));
+        let allowed = TOP_KEYS.contains(&k.as_str())
+            || (is_binding && BINDING_KEYS.contains(&k.as_str()))
+            || (top_kind == Some("Role") && k == "rules");
         if !allowed {
             return Err(format!("unknown top-level field `{k}`"));
         }
@@ -340,6 +342,48 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
                 ),
             );
         }
+        Some(Kind::Role) => {
+            // Only what cert-manager needs: to request tokens of named ServiceAccounts.
+            let r: Role = typed_value(v)?;
+            let only_token_requests = r.rules.iter().flatten().all(|rule| {
+                rule.api_groups.as_deref() == Some(&[String::new()][..])
+                    && rule.resources.as_deref() == Some(&["serviceaccounts/token".to_string()][..])
+                    && rule.verbs == ["create"]
+                    && rule.resource_names.as_ref().is_some_and(|n| !n.is_empty())
+            });
+            if !only_token_requests {
+                return Err(
+                    "a generated Role may only allow `create` on named serviceaccounts/token"
+                        .into(),
+                );
+            }
+        }
+        Some(Kind::RoleBinding) => {
+            let b: RoleBinding = typed_value(v)?;
+            if b.role_ref.kind != "Role" {
+                return Err(format!(
+                    "a generated RoleBinding may only bind a generated Role, not {} {}",
+                    b.role_ref.kind, b.role_ref.name
+                ));
+            }
+            need("roleRef", key("Role", &namespace, &b.role_ref.name));
+        }
+        Some(Kind::Issuer) => {
+            let i: Issuer = typed_value(v)?;
+            check_vault_issuer(&i.spec.vault)?;
+            need(
+                "spec.vault.auth.kubernetes.serviceAccountRef",
+                key(
+                    "ServiceAccount",
+                    &namespace,
+                    &i.spec.vault.auth.kubernetes.service_account_ref.name,
+                ),
+            );
+        }
+        Some(Kind::ClusterIssuer) => {
+            let i: ClusterIssuer = typed_value(v)?;
+            check_vault_issuer(&i.spec.vault)?;
+        }
         Some(Kind::Event | Kind::Pod) | None => {
             return Err(format!("unexpected kind {api_version}/{kind}"))
         }
@@ -394,6 +438,28 @@ fn check_health_exprs(seen: &Seen, problems: &mut Vec<String>) {
             }
         }
     }
+}
+
+/// cert-manager signs through `MOUNT/sign/ROLE` only (never `issue/`, which would hand it
+/// the private key) and logs in at the kubernetes auth mount's login path.
+fn check_vault_issuer(v: &VaultIssuer) -> Result<(), String> {
+    let sign = v
+        .path
+        .rsplit_once("/sign/")
+        .is_some_and(|(m, r)| !m.is_empty() && !r.is_empty() && !r.contains('/'));
+    if !sign {
+        return Err(format!(
+            "spec.vault.path `{}` is not MOUNT/sign/ROLE",
+            v.path
+        ));
+    }
+    if !v.auth.kubernetes.mount_path.starts_with("/v1/auth/") {
+        return Err(format!(
+            "spec.vault.auth.kubernetes.mountPath `{}` is not /v1/auth/<mount>",
+            v.auth.kubernetes.mount_path
+        ));
+    }
+    Ok(())
 }
 
 fn check_destination(d: &Destination) -> Result<(), String> {

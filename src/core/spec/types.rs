@@ -39,6 +39,9 @@ pub struct Spec<S = SecretSpec> {
     pub apps: Vec<AppSpec<S>>,
     #[serde(default)]
     pub vault_config: Option<VaultConfigSpec>,
+    /// A cert-manager issuer that signs with a PKI role of `vaultConfig.pki`.
+    #[serde(default)]
+    pub cert_manager: Option<CertManagerSpec>,
 }
 
 /// The spec after validation: each secret has its one source (parse, don't validate).
@@ -321,6 +324,7 @@ impl<S> Spec<S> {
             operator: self.operator,
             apps,
             vault_config: self.vault_config,
+            cert_manager: self.cert_manager,
         })
     }
 }
@@ -561,6 +565,9 @@ pub struct DatabaseRoleSpec {
 pub struct PkiMountSpec {
     #[serde(rename = "rootCA")]
     pub root_ca: Option<RootCaSpec>,
+    /// An intermediate CA signed by another mount's root CA (instead of `rootCA`).
+    #[serde(rename = "intermediateCA")]
+    pub intermediate_ca: Option<IntermediateCaSpec>,
     pub max_lease_ttl: Option<String>,
     #[serde(default)]
     pub roles: BTreeMap<String, PkiRoleSpec>,
@@ -570,6 +577,17 @@ pub struct PkiMountSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RootCaSpec {
     pub common_name: String,
+    pub ttl: Option<String>,
+}
+
+/// `intermediateCA`: the mount's CA is made from a CSR signed by the root CA of `signedBy`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IntermediateCaSpec {
+    /// The PKI mount (of `vaultConfig.pki`, with a `rootCA`) that signs it.
+    pub signed_by: String,
+    pub common_name: String,
+    /// Lifetime of the intermediate certificate: at most the root's.
     pub ttl: Option<String>,
 }
 
@@ -595,4 +613,42 @@ pub struct AuditSpec {
     pub device_type: Option<String>,
     #[serde(default)]
     pub options: BTreeMap<String, String>,
+}
+
+/// `certManager`: cert-manager (assumed installed) gets a Vault issuer.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CertManagerSpec {
+    pub issuer: CertManagerIssuerSpec,
+    /// The namespace cert-manager runs in (default `cert-manager`): its controller's
+    /// ServiceAccount requests the issuer's tokens, and a ClusterIssuer's ServiceAccount
+    /// lives there (cert-manager's cluster resource namespace).
+    pub namespace: Option<String>,
+    /// cert-manager's controller ServiceAccount (default `cert-manager`).
+    pub controller_service_account: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum IssuerKind {
+    Issuer,
+    ClusterIssuer,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CertManagerIssuerSpec {
+    pub name: String,
+    /// `Issuer` (default, in `namespace`) or `ClusterIssuer`.
+    pub kind: Option<IssuerKind>,
+    /// The Issuer's namespace (kind `Issuer` only).
+    pub namespace: Option<String>,
+    /// The PKI role it signs with: `MOUNT/ROLE`, declared in `vaultConfig.pki`.
+    pub pki: ShortOrLong<PkiSource>,
+    /// The ServiceAccount cert-manager requests tokens for (default: the issuer's name).
+    pub service_account: Option<String>,
+    /// Its Vault kubernetes-auth role (default `cert-manager-<name>`).
+    pub role: Option<String>,
+    /// A Secret (key `ca.crt`) in the issuer's namespace (a ClusterIssuer: cert-manager's)
+    /// with the CA that signed Vault's certificate. With `vault.tlsIssuer` the tree makes one.
+    pub ca_bundle_secret: Option<String>,
 }

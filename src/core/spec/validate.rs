@@ -221,7 +221,9 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     if let Some(vc) = &spec.vault_config {
         check_vault_config(&mut c, vc);
         check_vault_side_settings(&mut c, vc);
+        check_intermediate_cas(&mut c, vc);
     }
+    check_cert_manager(&mut c, spec);
     check_input_rules(&mut c, spec);
     c.found
 }
@@ -1059,6 +1061,252 @@ fn check_vault_side_settings(c: &mut Checker, vc: &VaultConfigSpec) {
     }
 }
 
+/// `intermediateCA`: signed by another mount of `vaultConfig.pki` that has a `rootCA` (so
+/// chains are one level deep and can have no cycle), for no longer than that root lives.
+fn check_intermediate_cas(c: &mut Checker, vc: &VaultConfigSpec) {
+    let seconds = |d: &str| Duration::parse(d, Grammar::Vault).map(Duration::as_secs_f64);
+    for (name, pki) in &vc.pki {
+        let Some(int) = &pki.intermediate_ca else {
+            continue;
+        };
+        let base = format!("vaultConfig.pki.{name}.intermediateCA");
+        if pki.root_ca.is_some() {
+            c.error(
+                &base,
+                format!("pki mount `{name}` declares both rootCA and intermediateCA"),
+                "a mount has one CA: keep rootCA (self-signed) or intermediateCA (signed by another mount's root)",
+            );
+            continue;
+        }
+        c.not_null(&format!("{base}.signedBy"));
+        c.not_null(&format!("{base}.commonName"));
+        if let Some(t) = &int.ttl {
+            c.vault_duration(&format!("{base}.ttl"), t);
+        }
+        let field = format!("{base}.signedBy");
+        let roots: Vec<&str> = vc
+            .pki
+            .iter()
+            .filter(|(_, p)| p.root_ca.is_some())
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let hint = if roots.is_empty() {
+            "declare a root mount with `rootCA: {commonName: ...}` under vaultConfig.pki and name it here".to_string()
+        } else {
+            format!("name a pki mount with a rootCA: {}", roots.join(", "))
+        };
+        let root = if int.signed_by == *name {
+            c.error(
+                &field,
+                format!("pki mount `{name}` cannot be signed by itself"),
+                hint,
+            );
+            continue;
+        } else {
+            match vc.pki.get(&int.signed_by) {
+                None => {
+                    c.error(
+                        &field,
+                        format!(
+                            "pki mount `{}` is not declared in vaultConfig.pki",
+                            int.signed_by
+                        ),
+                        hint,
+                    );
+                    continue;
+                }
+                Some(p) => match &p.root_ca {
+                    Some(root) => (p, root),
+                    None => {
+                        c.error(
+                            &field,
+                            format!(
+                                "pki mount `{}` has no rootCA: only a root CA signs an intermediate here",
+                                int.signed_by
+                            ),
+                            hint,
+                        );
+                        continue;
+                    }
+                },
+            }
+        };
+        // Vault refuses to sign past the root's own expiry or its mount's maximum lease.
+        let (root_mount, root_ca) = root;
+        let limit = [root_ca.ttl.as_deref(), root_mount.max_lease_ttl.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|d| seconds(d).map(|s| (d, s)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let (Some(ttl), Some((shown, max))) = (int.ttl.as_deref().and_then(seconds), limit) {
+            if ttl > max {
+                c.error(
+                    &format!("{base}.ttl"),
+                    format!(
+                        "the intermediate CA would outlive its root: ttl is longer than the {shown} of pki mount `{}`",
+                        int.signed_by
+                    ),
+                    format!("make ttl at most {shown}, e.g. half of it"),
+                );
+            }
+        }
+    }
+}
+
+/// `certManager`: the issuer's names are Kubernetes names, its PKI role is declared, and its
+/// Vault role and policy are its own.
+fn check_cert_manager(c: &mut Checker, spec: &Spec) {
+    let Some(cm) = &spec.cert_manager else {
+        return;
+    };
+    let base = "certManager.issuer";
+    let i = &cm.issuer;
+    c.dns_subdomain(&format!("{base}.name"), &i.name, "issuer name");
+    if let Some(ns) = &cm.namespace {
+        c.dns_label("certManager.namespace", ns, "namespace name");
+    }
+    if let Some(sa) = &cm.controller_service_account {
+        c.dns_subdomain(
+            "certManager.controllerServiceAccount",
+            sa,
+            "ServiceAccount name",
+        );
+    }
+    if let Some(sa) = &i.service_account {
+        c.dns_subdomain(&format!("{base}.serviceAccount"), sa, "ServiceAccount name");
+    }
+    match (i.kind.unwrap_or(IssuerKind::Issuer), &i.namespace) {
+        (IssuerKind::ClusterIssuer, Some(_)) => c.error(
+            &format!("{base}.namespace"),
+            "a ClusterIssuer has no namespace",
+            "remove it: a ClusterIssuer's ServiceAccount lives in cert-manager's namespace (certManager.namespace)",
+        ),
+        (IssuerKind::Issuer, Some(ns)) => {
+            c.dns_label(&format!("{base}.namespace"), ns, "namespace name")
+        }
+        _ => {}
+    }
+    let pki = &i.pki.0;
+    c.vault_path(&format!("{base}.pki"), &pki.mount, "pki mount");
+    c.vault_name(&format!("{base}.pki"), &pki.role, "pki role name");
+    match spec
+        .vault_config
+        .as_ref()
+        .and_then(|vc| vc.pki.get(&pki.mount))
+    {
+        None => c.error(
+            &format!("{base}.pki"),
+            format!(
+                "pki mount `{}` is not declared in vaultConfig.pki",
+                pki.mount
+            ),
+            format!(
+                "add `{}:` with the role `{}` under vaultConfig.pki",
+                pki.mount, pki.role
+            ),
+        ),
+        Some(m) if !m.roles.contains_key(&pki.role) => c.error(
+            &format!("{base}.pki"),
+            format!(
+                "role `{}` is not declared in vaultConfig.pki.{}.roles",
+                pki.role, pki.mount
+            ),
+            format!(
+                "declare it (allowedDomains for the certificates cert-manager will request){}",
+                if m.roles.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", or use one of: {}",
+                        m.roles.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                }
+            ),
+        ),
+        Some(_) => {}
+    }
+    // Its Vault role and policy must not be an app's (or the operator's).
+    let role = i
+        .role
+        .clone()
+        .unwrap_or_else(|| format!("cert-manager-{}", i.name));
+    if i.role.is_some() {
+        c.vault_name(&format!("{base}.role"), &role, "Vault role name");
+    }
+    let app_roles = spec.apps.iter().enumerate().map(|(ai, a)| {
+        (
+            a.role
+                .clone()
+                .unwrap_or_else(|| format!("{}-{}", a.namespace, a.name)),
+            format!("apps[{ai}].role"),
+        )
+    });
+    let cache_role = spec
+        .operator
+        .client_cache
+        .iter()
+        .map(|cc| (cc.role.clone(), "operator.clientCache.role".to_string()));
+    for (other, at) in app_roles.chain(cache_role) {
+        if other == role {
+            c.error(
+                &format!("{base}.role"),
+                format!("Vault role `{role}` is already used by {at}"),
+                "give cert-manager's issuer its own role (`role:`): its policy may only sign",
+            );
+        }
+    }
+    let https = match &spec.operator.address {
+        Some(a) => a.starts_with("https://"),
+        None => spec.vault.tls != TlsSpec::Disabled,
+    };
+    let carried = spec.operator.address.is_none() && spec.vault.tls_issuer.is_some();
+    if https && i.ca_bundle_secret.is_none() && !carried {
+        c.warn(
+            &format!("{base}.name"),
+            "cert-manager will verify Vault's certificate with its own system CAs only",
+            "name a Secret holding Vault's CA (key ca.crt) in the issuer's namespace with `caBundleSecret:`, or let `vault.tlsIssuer` issue Vault's certificate",
+        );
+    }
+    if let Some(secret) = &i.ca_bundle_secret {
+        c.dns_subdomain(&format!("{base}.caBundleSecret"), secret, "Secret name");
+    }
+    // Its ServiceAccount is generated: it must not be an app's (one object, two owners).
+    let cm_namespace = cm
+        .namespace
+        .as_deref()
+        .unwrap_or(crate::core::model::CERT_MANAGER_NAMESPACE);
+    let sa_namespace = match i.kind.unwrap_or(IssuerKind::Issuer) {
+        IssuerKind::Issuer => i.namespace.as_deref().unwrap_or(cm_namespace),
+        IssuerKind::ClusterIssuer => cm_namespace,
+    };
+    let sa = i.service_account.as_deref().unwrap_or(&i.name);
+    for (ai, a) in spec.apps.iter().enumerate() {
+        let app_sa = a.service_account.as_deref().unwrap_or(&a.name);
+        if a.namespace == sa_namespace && app_sa == sa {
+            let field = if i.service_account.is_some() {
+                "serviceAccount"
+            } else {
+                "name"
+            };
+            c.error(
+                &format!("{base}.{field}"),
+                format!("ServiceAccount {sa_namespace}/{sa} is already the one of apps[{ai}]"),
+                "give the issuer a ServiceAccount of its own (`serviceAccount:`): cert-manager may request its tokens",
+            );
+        }
+    }
+    let policy = format!("{}-cert-manager-{}", spec.cluster, i.name);
+    for (ai, a) in spec.apps.iter().enumerate() {
+        if format!("{}-{}-{}", spec.cluster, a.namespace, a.name) == policy {
+            c.error(
+                &format!("{base}.name"),
+                format!("the issuer's Vault policy `{policy}` would be the one of apps[{ai}]"),
+                "rename the issuer",
+            );
+        }
+    }
+}
+
 fn domain_allowed(cn: &str, role: &PkiRoleSpec) -> bool {
     role.allowed_domains.iter().any(|d| {
         (role.allow_bare_domains && cn == d)
@@ -1497,6 +1745,19 @@ fn check_input_rules(c: &mut Checker, spec: &Spec) {
     for (name, pki) in &vc.pki {
         let base = format!("vaultConfig.pki.{name}");
         c.vault_mount(&base, name, "pki mount");
+        if let Some(ca) = &pki.intermediate_ca {
+            c.text(
+                &format!("{base}.intermediateCA.commonName"),
+                &ca.common_name,
+                64,
+                "intermediate CA commonName",
+            );
+            c.vault_mount(
+                &format!("{base}.intermediateCA.signedBy"),
+                &ca.signed_by,
+                "pki mount",
+            );
+        }
         if let Some(ca) = &pki.root_ca {
             c.not_null(&format!("{base}.rootCA.commonName"));
             c.text(

@@ -90,7 +90,10 @@ fn objects_of(g: kubectl_vault::pipeline::Generated) -> Vec<Value> {
     let mut out = Vec::new();
     for f in &g.rendered.files {
         if f.path.ends_with(".yaml") && !f.path.ends_with("kustomization.yaml") {
-            out.push(serde_yaml::from_str::<Value>(&f.body).expect("yaml"));
+            // A file may hold several objects (token-review.yaml, cert-manager-token-request.yaml).
+            for doc in serde_yaml::Deserializer::from_str(&f.body) {
+                out.push(serde::Deserialize::deserialize(doc).expect("yaml"));
+            }
         }
     }
     out
