@@ -633,7 +633,7 @@ fn check_consumers(c: &mut Checker, spec: &Spec) {
                 let word = consumer.as_str();
                 if !s.rollout.is_empty() {
                     c.error(
-                        &format!("{sbase}.rollout"),
+                        &format!("{sbase}.rollout[0]"),
                         format!("rollout restarts are done by VSO; consumer `{word}` has none"),
                         "remove `rollout`, or use consumer `operator`",
                     );
