@@ -9,6 +9,7 @@ mod closed_pipes;
 mod commit;
 mod configure;
 mod configure_script;
+mod consumers;
 mod diagnostics;
 mod fleet;
 mod fuzz_spec;
