@@ -155,3 +155,319 @@ fn the_schema_check_catches_what_the_api_server_would_refuse() {
         ]
     );
 }
+
+// ---------- verify follows each consumer's chain (the fake API server) ----------
+
+mod verify {
+    use crate::support::cluster_state::{self, uid_of, REVISION};
+    use crate::support::common::*;
+    use crate::support::fake_apiserver::FakeApiServer;
+    use base64::Engine;
+    use serde_json::{json, Value};
+
+    fn b64(s: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    fn ready(status: &str, reason: &str, message: &str) -> Value {
+        json!({"conditions": [{"type": "Ready", "status": status, "reason": reason, "message": message,
+               "lastTransitionTime": "2026-11-01T00:00:00Z"}], "refreshTime": "2026-11-01T00:00:00Z"})
+    }
+
+    /// The consumers fixture with everything working: VSO as in the other verify tests, ESO
+    /// synced its ExternalSecrets, the CSI driver mounted the volumes of one pod (and mirrored
+    /// the Secrets), and the injector added the agent to the checkout pod.
+    struct Setup {
+        fake: FakeApiServer,
+        _dir: tempfile::TempDir,
+        kubeconfig: std::path::PathBuf,
+    }
+
+    fn synced() -> Setup {
+        let fake = FakeApiServer::start();
+        let spec = fixture("consumers.yaml");
+        cluster_state::synced(&fake, &spec);
+        // ESO: Ready, and the Secret it owns.
+        for (ns, name, data) in [
+            (
+                "billing",
+                "billing-config",
+                json!({"url": b64("https://billing")}),
+            ),
+            (
+                "billing",
+                "billing-legacy",
+                json!({"password": b64("hunter2-legacy")}),
+            ),
+            (
+                "reports",
+                "reports-config",
+                json!({"dsn": b64("reports-dsn")}),
+            ),
+        ] {
+            fake.modify("ExternalSecret", ns, name, |o| {
+                o["status"] = ready("True", "SecretSynced", "secret synced")
+            });
+            let uid = uid_of(&fake, "ExternalSecret", ns, name);
+            fake.add(json!({
+                "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": name, "namespace": ns,
+                    "labels": {"reconcile.external-secrets.io/managed": "true"},
+                    "ownerReferences": [{"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "name": name, "uid": uid, "controller": true}]},
+                "data": data,
+            }));
+        }
+        // CSI: pod search-0 mounts the three classes; the driver mirrors them.
+        for (name, keys) in [
+            ("search-db", vec!["username", "password"]),
+            ("search-tls", vec!["tls.crt", "tls.key", "ca.crt"]),
+            ("search-api", vec!["token"]),
+        ] {
+            fake.add(json!({
+                "apiVersion": "secrets-store.csi.x-k8s.io/v1", "kind": "SecretProviderClassPodStatus",
+                "metadata": {"name": format!("search-0-search-{name}"), "namespace": "search"},
+                "status": {"mounted": true, "podName": "search-0", "secretProviderClassName": name,
+                           "targetPath": "/var/lib/kubelet/pods/x/volumes/kubernetes.io~csi/secrets/mount"},
+            }));
+            let data: serde_json::Map<String, Value> = keys
+                .iter()
+                .map(|k| (k.to_string(), json!(b64("v"))))
+                .collect();
+            fake.add(json!({
+                "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": name, "namespace": "search",
+                    "labels": {"secrets-store.csi.k8s.io/managed": "true"}},
+                "data": data,
+            }));
+        }
+        // Injector: the checkout pod carries the Component's annotations and the agent.
+        fake.add(checkout_pod(true, true));
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = fake.write_kubeconfig(dir.path(), "shop");
+        Setup {
+            fake,
+            _dir: dir,
+            kubeconfig,
+        }
+    }
+
+    fn checkout_pod(injected: bool, agent_ready: bool) -> Value {
+        let mut annotations = serde_json::Map::new();
+        for s in ["checkout-db", "checkout-stripe", "checkout-legacy"] {
+            annotations.insert(
+                format!("vault.hashicorp.com/agent-inject-secret-{s}"),
+                json!("x"),
+            );
+        }
+        annotations.insert("vault.hashicorp.com/agent-inject".into(), json!("true"));
+        let mut containers = vec![json!({"name": "api", "image": "shop/checkout:1"})];
+        let mut init = vec![];
+        if injected {
+            containers.push(json!({"name": "vault-agent", "image": "hashicorp/vault:1.19"}));
+            init.push(json!({"name": "vault-agent-init", "image": "hashicorp/vault:1.19"}));
+        }
+        let agent_state = if agent_ready {
+            json!({"running": {"startedAt": "2026-11-01T00:00:00Z"}})
+        } else {
+            json!({"waiting": {"reason": "CrashLoopBackOff"}})
+        };
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "checkout-api-7d9f-abcde", "namespace": "shop", "annotations": annotations},
+            "spec": {"serviceAccountName": "checkout", "containers": containers, "initContainers": init},
+            "status": {"phase": "Running", "containerStatuses": [
+                {"name": "api", "ready": true, "state": {"running": {}}},
+                {"name": "vault-agent", "ready": agent_ready, "state": agent_state},
+            ]},
+        })
+    }
+
+    impl Setup {
+        fn json(&self) -> (Option<i32>, Value) {
+            let o = bin()
+                .args([
+                    "verify",
+                    "-f",
+                    fixture("consumers.yaml").to_str().unwrap(),
+                    "--kubeconfig",
+                    self.kubeconfig.to_str().unwrap(),
+                    "--revision",
+                    &REVISION[..7],
+                    "-o",
+                    "json",
+                ])
+                .env_remove("KUBECONFIG")
+                .output()
+                .unwrap();
+            let v: Value = serde_json::from_slice(&o.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
+            (o.status.code(), v)
+        }
+    }
+
+    fn row<'a>(report: &'a Value, secret: &str) -> (&'a str, &'a str, &'a str) {
+        let r = report["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["secret"] == secret)
+            .unwrap_or_else(|| panic!("no row {secret}"));
+        (
+            r["kind"].as_str().unwrap(),
+            r["status"].as_str().unwrap(),
+            r["detail"].as_str().unwrap(),
+        )
+    }
+
+    #[test]
+    fn every_consumer_synced_with_one_list_per_kind() {
+        let s = synced();
+        let (code, v) = s.json();
+        let table: Vec<String> = v["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {} {}: {}",
+                    r["namespace"], r["secret"], r["kind"], r["status"], r["detail"]
+                )
+            })
+            .collect();
+        assert_eq!(code, Some(0), "{table:#?}\n{:#?}", v["flux"]);
+        let flux: Vec<String> = v["flux"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {}/{}", f["kind"], f["namespace"], f["name"]))
+            .collect();
+        assert!(
+            flux.contains(&"\"Kustomization\" \"flux-system\"/\"vault-consumers\"".to_string()),
+            "{flux:?}"
+        );
+        assert!(
+            flux.contains(&"\"HelmRelease\" \"external-secrets\"/\"external-secrets\"".to_string()),
+            "{flux:?}"
+        );
+        assert!(
+            flux.contains(&"\"HelmRelease\" \"vault\"/\"csi-secrets-store\"".to_string()),
+            "{flux:?}"
+        );
+        assert_eq!(row(&v, "billing-config").0, "ExternalSecret");
+        assert_eq!(
+            row(&v, "search-tls"),
+            ("SecretProviderClass", "Synced", "mounted in 1 pod(s)")
+        );
+        assert_eq!(
+            row(&v, "checkout-db"),
+            ("Pod", "Synced", "the agent runs in 1 pod(s)")
+        );
+        assert_eq!(row(&v, "catalog-config").0, "VaultStaticSecret");
+        // The operator's 10 lists and its CA Secret, then one per consumer kind: the same
+        // whatever the number of secrets.
+        assert_eq!(v["apiRequests"], 17, "{:#?}", s.fake.requests());
+        let out = v.to_string();
+        assert!(!out.contains("hunter2") && !out.contains(&b64("hunter2-legacy")));
+    }
+
+    #[test]
+    fn an_external_secret_that_is_not_ready_names_eso_s_reason() {
+        let s = synced();
+        s.fake
+            .modify("ExternalSecret", "billing", "billing-config", |o| {
+                o["status"] = ready(
+                    "False",
+                    "SecretSyncedError",
+                    "could not get secret data from provider: permission denied",
+                )
+            });
+        let (code, v) = s.json();
+        assert_eq!(code, Some(1));
+        assert_eq!(
+            row(&v, "billing-config"),
+            (
+                "ExternalSecret",
+                "NotSynced",
+                "Ready=False: SecretSyncedError: could not get secret data from provider: permission denied"
+            )
+        );
+        assert_eq!(row(&v, "billing-legacy").1, "Synced");
+    }
+
+    #[test]
+    fn an_external_secret_s_secret_missing_or_not_owned() {
+        let s = synced();
+        s.fake.remove("Secret", "billing", "billing-legacy");
+        s.fake.modify("Secret", "reports", "reports-config", |o| {
+            o["metadata"]["ownerReferences"] = json!([])
+        });
+        let (_, v) = s.json();
+        assert_eq!(row(&v, "billing-legacy").1, "SecretMissing");
+        assert_eq!(row(&v, "reports-config").1, "NotOwned");
+    }
+
+    #[test]
+    fn a_missing_or_unmounted_secret_provider_class() {
+        let s = synced();
+        s.fake.remove("SecretProviderClass", "search", "search-db");
+        s.fake.modify(
+            "SecretProviderClassPodStatus",
+            "search",
+            "search-0-search-search-api",
+            |o| o["status"]["mounted"] = json!(false),
+        );
+        let (code, v) = s.json();
+        assert_eq!(code, Some(1));
+        assert_eq!(
+            row(&v, "search-db"),
+            (
+                "SecretProviderClass",
+                "Missing",
+                "SecretProviderClass search/search-db not found in the cluster"
+            )
+        );
+        assert_eq!(row(&v, "search-api").1, "NotMounted");
+        assert_eq!(row(&v, "search-tls").1, "Synced");
+    }
+
+    #[test]
+    fn a_drifted_secret_provider_class() {
+        let s = synced();
+        s.fake
+            .modify("SecretProviderClass", "search", "search-tls", |o| {
+                o["spec"]["parameters"]["roleName"] = json!("someone-else")
+            });
+        let (_, v) = s.json();
+        let (_, status, detail) = row(&v, "search-tls");
+        assert_eq!(status, "Drifted");
+        assert!(detail.contains("spec.parameters.roleName"), "{detail}");
+    }
+
+    #[test]
+    fn injector_pods_without_the_patch_or_the_agent() {
+        let s = synced();
+        s.fake.remove("Pod", "shop", "checkout-api-7d9f-abcde");
+        let (code, v) = s.json();
+        assert_eq!(code, Some(1));
+        let (_, status, detail) = row(&v, "checkout-stripe");
+        assert_eq!(status, "NotInjected");
+        assert!(
+            detail.contains("apps/shop/shop/checkout/vault-agent"),
+            "{detail}"
+        );
+
+        s.fake.add(checkout_pod(false, false));
+        let (_, v) = s.json();
+        let (_, status, detail) = row(&v, "checkout-stripe");
+        assert_eq!(status, "NotInjected");
+        assert!(detail.contains("no vault-agent container"), "{detail}");
+
+        s.fake.remove("Pod", "shop", "checkout-api-7d9f-abcde");
+        s.fake.add(checkout_pod(true, false));
+        let (_, v) = s.json();
+        assert_eq!(
+            row(&v, "checkout-db"),
+            ("Pod", "NotSynced", "the vault-agent of pod checkout-api-7d9f-abcde is not ready: CrashLoopBackOff (see its log: login or template errors)")
+        );
+    }
+}

@@ -76,7 +76,9 @@ pub fn rendered_objects(spec: &std::path::Path) -> Vec<Value> {
     let g = kubectl_vault::pipeline::generate(spec, &Default::default()).expect("generate");
     let mut out = Vec::new();
     for f in &g.rendered.files {
-        if f.path.ends_with(".yaml") && !f.path.ends_with("kustomization.yaml") {
+        // The injector's Component patches the user's workload: it is not an object.
+        let component = f.path.contains("/vault-agent/");
+        if f.path.ends_with(".yaml") && !f.path.ends_with("kustomization.yaml") && !component {
             out.push(serde_yaml::from_str::<Value>(&f.body).expect("yaml"));
         }
     }
