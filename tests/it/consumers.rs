@@ -471,3 +471,303 @@ mod verify {
         );
     }
 }
+
+// ---------- the Vault side is the operator's: real OpenBao ----------
+
+mod vault_side {
+    use crate::support;
+    use crate::support::common::*;
+    use crate::support::servers::Bao;
+    use crate::support::vault_fakes::{login, sa_jwt, FakeTokenReview};
+    use serde_json::{json, Value};
+
+    const REVIEWER_JWT: &str = "reviewer-jwt-for-consumer-tests";
+
+    /// An injector app, a CSI app and an ESO app over kv v2, kv v1 and PKI.
+    fn spec(ca_file: &std::path::Path, k8s_host: &str) -> String {
+        format!(
+            r#"apiVersion: kubectl-vault/v1alpha1
+kind: VaultStack
+cluster: lab
+vault:
+  chart: {{version: 0.30.0}}
+  tls: vault-tls
+  injector: true
+operator:
+  chart: {{version: 0.10.0}}
+apps:
+  - name: agent
+    namespace: shop
+    consumer: injector
+    secrets:
+      - name: agent-config
+        kv: apps-kv/shop/agent
+      - name: agent-legacy
+        kv: {{mount: legacy-kv, path: shop/agent, version: 1}}
+  - name: mounted
+    namespace: shop
+    consumer: csi
+    serviceAccount: mounted-sa
+    secrets:
+      - name: mounted-config
+        kv: apps-kv/shop/mounted
+        keys: [api_key]
+      - name: mounted-tls
+        pki: pki/shop
+        commonName: mounted.shop.svc.cluster.local
+  - name: synced
+    namespace: billing
+    consumer: eso
+    audiences: [eso-audience]
+    secrets:
+      - name: synced-config
+        kv: apps-kv/billing/synced
+      - name: synced-legacy
+        kv: {{mount: legacy-kv, path: billing/synced, version: 1}}
+vaultConfig:
+  kubernetesAuth:
+    mount: kubernetes
+    host: {k8s_host}
+    caCertFrom: file:{ca}
+    disableLocalCaJwt: true
+    tokenReviewer: {{mode: serviceAccount, jwtFrom: env:TEST_REVIEWER_JWT}}
+  pki:
+    pki:
+      maxLeaseTtl: 87600h
+      rootCA: {{commonName: Lab Root CA, ttl: 87600h}}
+      roles:
+        shop:
+          allowedDomains: [shop.svc.cluster.local]
+          allowSubdomains: true
+          maxTtl: 72h
+"#,
+            ca = ca_file.display()
+        )
+    }
+
+    /// Every generated document, parsed.
+    fn documents(spec: &std::path::Path) -> Vec<(String, Value)> {
+        let g = kubectl_vault::pipeline::generate(spec, &Default::default()).expect("generate");
+        g.rendered
+            .files
+            .iter()
+            .filter(|f| f.path.ends_with(".yaml"))
+            .flat_map(|f| {
+                serde_yaml::Deserializer::from_str(&f.body)
+                    .map(|d| (f.path.clone(), serde::Deserialize::deserialize(d).unwrap()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn find<'a>(docs: &'a [(String, Value)], kind: &str, name: &str) -> &'a Value {
+        docs.iter()
+            .map(|(_, d)| d)
+            .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name}"))
+    }
+
+    /// The role, the auth mount and the audience a consumer's generated objects use, and the
+    /// service account that logs in: the Kubernetes side says who logs in, Vault must agree.
+    struct Login {
+        namespace: &'static str,
+        service_account: String,
+        role: String,
+        mount: String,
+        audience: String,
+    }
+
+    #[test]
+    fn each_consumer_logs_in_as_generated_and_reads_exactly_its_paths() {
+        let Some(bao) = Bao::start() else { return };
+        let reviews = FakeTokenReview::start(Some(REVIEWER_JWT.into()));
+        let dir = tempfile::tempdir().unwrap();
+        let spec_path = dir.path().join("vault.yaml");
+        std::fs::write(
+            &spec_path,
+            spec(&support::cluster_state::ca_file(dir.path()), &reviews.url),
+        )
+        .unwrap();
+        let o = bin()
+            .args(["configure", "-f", spec_path.to_str().unwrap()])
+            .env("VAULT_ADDR", &bao.addr)
+            .env("VAULT_TOKEN", &bao.token)
+            .env("TEST_REVIEWER_JWT", REVIEWER_JWT)
+            .env_remove("VAULT_NAMESPACE")
+            .env_remove("VAULT_CACERT")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+        for (path, body) in [
+            ("apps-kv/data/shop/agent", json!({"data": {"k": "a"}})),
+            (
+                "apps-kv/data/shop/mounted",
+                json!({"data": {"api_key": "m"}}),
+            ),
+            ("apps-kv/data/billing/synced", json!({"data": {"k": "s"}})),
+            ("apps-kv/data/shop/other", json!({"data": {"k": "o"}})),
+            ("legacy-kv/shop/agent", json!({"k": "l"})),
+            ("legacy-kv/billing/synced", json!({"k": "l"})),
+        ] {
+            assert!(bao.api("POST", path, Some(body)).0 < 300, "{path}");
+        }
+        let docs = documents(&spec_path);
+
+        // injector: the patch's annotations and its projected token.
+        let patch = &docs
+            .iter()
+            .find(|(p, _)| p.ends_with("/agent/vault-agent/patch.yaml"))
+            .unwrap()
+            .1["spec"]["template"];
+        let a = &patch["metadata"]["annotations"];
+        let injector = Login {
+            namespace: "shop",
+            service_account: patch["spec"]["serviceAccountName"].as_str().unwrap().into(),
+            role: a["vault.hashicorp.com/role"].as_str().unwrap().into(),
+            mount: a["vault.hashicorp.com/auth-path"]
+                .as_str()
+                .unwrap()
+                .strip_prefix("auth/")
+                .unwrap()
+                .into(),
+            audience: patch["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"]
+                ["audience"]
+                .as_str()
+                .unwrap()
+                .into(),
+        };
+        let injector_reads: Vec<(String, &str, Option<Value>)> = a
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.starts_with("vault.hashicorp.com/agent-inject-secret-"))
+            .map(|(_, v)| (v.as_str().unwrap().to_string(), "GET", None))
+            .collect();
+
+        // csi: the SecretProviderClass's parameters and objects.
+        let mut csi_reads = vec![];
+        let mut csi = None;
+        for name in ["mounted-config", "mounted-tls"] {
+            let p = &find(&docs, "SecretProviderClass", name)["spec"]["parameters"];
+            csi = Some(Login {
+                namespace: "shop",
+                service_account: "mounted-sa".into(),
+                role: p["roleName"].as_str().unwrap().into(),
+                mount: p["vaultKubernetesMountPath"].as_str().unwrap().into(),
+                audience: p["audience"].as_str().unwrap().into(),
+            });
+            let objects: Vec<Value> = serde_yaml::from_str(p["objects"].as_str().unwrap()).unwrap();
+            for o in objects {
+                let method = if o["method"] == "PUT" { "PUT" } else { "GET" };
+                let args = (!o["secretArgs"].is_null()).then(|| o["secretArgs"].clone());
+                csi_reads.push((o["secretPath"].as_str().unwrap().to_string(), method, args));
+            }
+        }
+        let csi = csi.unwrap();
+
+        // eso: the stores' auth and paths, and the ExternalSecrets' keys.
+        let mut eso_reads = vec![];
+        let mut eso = None;
+        for (store, secret) in [
+            ("synced.apps-kv", "synced-config"),
+            ("synced.legacy-kv", "synced-legacy"),
+        ] {
+            let v = &find(&docs, "SecretStore", store)["spec"]["provider"]["vault"];
+            let k = &v["auth"]["kubernetes"];
+            eso = Some(Login {
+                namespace: "billing",
+                service_account: k["serviceAccountRef"]["name"].as_str().unwrap().into(),
+                role: k["role"].as_str().unwrap().into(),
+                mount: k["mountPath"].as_str().unwrap().into(),
+                audience: k["serviceAccountRef"]["audiences"][0]
+                    .as_str()
+                    .unwrap()
+                    .into(),
+            });
+            let key = find(&docs, "ExternalSecret", secret)["spec"]["dataFrom"][0]["extract"]
+                ["key"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            // What ESO's Vault provider requests: MOUNT/data/KEY (v2) or MOUNT/KEY (v1).
+            let mount = v["path"].as_str().unwrap();
+            let path = if v["version"] == "v2" {
+                format!("{mount}/data/{key}")
+            } else {
+                format!("{mount}/{key}")
+            };
+            eso_reads.push((path, "GET", None));
+        }
+        let eso = eso.unwrap();
+        assert_eq!(eso.audience, "eso-audience");
+
+        let all: Vec<String> = [&injector_reads, &csi_reads, &eso_reads]
+            .iter()
+            .flat_map(|r| r.iter().map(|(p, _, _)| p.clone()))
+            .collect();
+        for (who, reads) in [
+            (&injector, &injector_reads),
+            (&csi, &csi_reads),
+            (&eso, &eso_reads),
+        ] {
+            let (status, token) = login(
+                &bao,
+                &who.mount,
+                &who.role,
+                &sa_jwt(who.namespace, &who.service_account, &[&who.audience]),
+            );
+            assert_eq!(
+                status, 200,
+                "{} cannot log in as {}",
+                who.service_account, who.role
+            );
+            let token = token.unwrap();
+            // Another service account, or another audience, cannot use the role.
+            assert_eq!(
+                login(
+                    &bao,
+                    &who.mount,
+                    &who.role,
+                    &sa_jwt(who.namespace, "default", &[&who.audience])
+                )
+                .0,
+                403
+            );
+            assert_eq!(
+                login(
+                    &bao,
+                    &who.mount,
+                    &who.role,
+                    &sa_jwt(who.namespace, &who.service_account, &["other"])
+                )
+                .0,
+                403
+            );
+            for (path, method, args) in reads.iter() {
+                let (status, body) = bao.api_as(&token, method, path, args.clone());
+                assert_eq!(status, 200, "{} {method} {path}: {body}", who.role);
+            }
+            // Every other app's path is denied, and so is a sibling.
+            let mine: Vec<&String> = reads.iter().map(|(p, _, _)| p).collect();
+            for other in all.iter().filter(|p| !mine.contains(p)) {
+                let method = if other.contains("/issue/") {
+                    "PUT"
+                } else {
+                    "GET"
+                };
+                let body = (method == "PUT")
+                    .then(|| json!({"common_name": "mounted.shop.svc.cluster.local"}));
+                assert_eq!(
+                    bao.api_as(&token, method, other, body).0,
+                    403,
+                    "{} reads {other}",
+                    who.role
+                );
+            }
+            assert_eq!(
+                bao.api_as(&token, "GET", "apps-kv/data/shop/other", None).0,
+                403
+            );
+        }
+    }
+}
