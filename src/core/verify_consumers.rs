@@ -213,22 +213,23 @@ fn present<'a>(
         v["metadata"]["namespace"] == s.namespace.as_str()
             && v["metadata"]["name"] == s.name.as_str()
     });
-    let obj =
-        match found {
-            Some(o) => o,
-            None if !flux_ok => return Err((
+    let obj = match found {
+        Some(o) => o,
+        None if !flux_ok => {
+            return Err((
                 SecretStatus::NotApplied,
                 format!(
                     "{kind} not found, and Flux has not applied the commit (see the Flux checks)"
                 ),
-            )),
-            None => {
-                return Err((
-                    SecretStatus::Missing,
-                    format!("{kind} {}/{} not found in the cluster", s.namespace, s.name),
-                ))
-            }
-        };
+            ))
+        }
+        None => {
+            return Err((
+                SecretStatus::Missing,
+                format!("{kind} {}/{} not found in the cluster", s.namespace, s.name),
+            ))
+        }
+    };
     if let Some(want) = expected.get(&(kind.to_string(), s.namespace.clone(), s.name.clone())) {
         let drift = drifted_fields(want, &obj["spec"], "spec");
         if !drift.is_empty() {

@@ -513,6 +513,19 @@ fn check_consumers(c: &mut Checker, spec: &Spec) {
                 "set `vault.injector: true` (the Vault chart then runs the injector), or choose another consumer",
             );
         }
+        let client_review = spec
+            .vault_config
+            .as_ref()
+            .and_then(|vc| vc.kubernetes_auth.as_ref())
+            .and_then(|k| k.token_reviewer.as_ref())
+            .is_some_and(|r| r.mode == TokenReviewerMode::Client);
+        if client_review && matches!(consumer, Consumer::Injector | Consumer::Csi) {
+            c.error(
+                &format!("{base}.consumer"),
+                format!("consumer `{}` logs in with a token of one audience, but vaultConfig.kubernetesAuth.tokenReviewer mode `client` needs the API server's audience in it too", consumer.as_str()),
+                "use tokenReviewer mode `serviceAccount`, or consumer `operator` or `eso` for this app",
+            );
+        }
         for (field, owner, present) in [
             ("injector", Consumer::Injector, app.injector.is_some()),
             ("csi", Consumer::Csi, app.csi.is_some()),
