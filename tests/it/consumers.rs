@@ -24,6 +24,9 @@ fn generate(name: &str) -> std::collections::BTreeMap<String, String> {
 /// The openAPIV3Schema of `kind` at `version` from the CRD files in fixtures/crds/.
 fn crd_schema(kind: &str, version: &str) -> Json {
     for e in std::fs::read_dir(fixture("crds")).unwrap().flatten() {
+        if e.path().extension().is_none_or(|x| x != "yaml") {
+            continue;
+        }
         let text = std::fs::read_to_string(e.path()).unwrap();
         let crd: Json = serde_yaml::from_str(&text).unwrap();
         if crd["spec"]["names"]["kind"] != kind {

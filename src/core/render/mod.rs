@@ -486,6 +486,16 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     for (ns, apps) in &by_namespace {
         let ns_dir = format!("{}/{ns}", p.apps);
         let mut ns_files = vec![];
+        if !infra_namespaces.contains(ns) {
+            // Kept when the last app of the namespace goes: the user's workloads live there.
+            r.object(
+                of::<Namespace>("", ns),
+                format!("{ns_dir}/namespace.yaml"),
+                "core/namespace.yaml.j2",
+                NamespaceContext::kept(ns),
+            )?;
+            ns_files.push("namespace.yaml".to_string());
+        }
         if let (Some(carrier), Some(issuer)) = (carriers.get(ns), &stack.vault.tls_issuer) {
             // Vault's CA for the agents and ESO stores of this namespace, as in the operator's.
             r.object(
@@ -503,16 +513,6 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
                 }),
             )?;
             ns_files.push(format!("{carrier}.yaml"));
-        }
-        if !infra_namespaces.contains(ns) {
-            // Kept when the last app of the namespace goes: the user's workloads live there.
-            r.object(
-                of::<Namespace>("", ns),
-                format!("{ns_dir}/namespace.yaml"),
-                "core/namespace.yaml.j2",
-                NamespaceContext::kept(ns),
-            )?;
-            ns_files.push("namespace.yaml".to_string());
         }
         let mut sorted = apps.clone();
         sorted.sort_by(|a, b| a.name.cmp(&b.name));
