@@ -266,7 +266,9 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
             detail,
         });
     }
-    out.extend(crate::core::verify_consumers::flux_checks(stack, observed));
+    out.extend(crate::core::verify_consumers::flux_checks(
+        stack, observed, revision,
+    ));
     out
 }
 

@@ -60,7 +60,7 @@ fn condition_text(c: &Value) -> String {
 }
 
 /// Flux checks of the consumers' controllers (only those the tree deploys).
-pub fn flux_checks(stack: &Stack, observed: &Observed) -> Vec<FluxCheck> {
+pub fn flux_checks(stack: &Stack, observed: &Observed, revision: Option<&str>) -> Vec<FluxCheck> {
     let (eso, csi) = (
         crate::core::render::consumers::uses_eso(stack),
         crate::core::render::consumers::uses_csi(stack),
@@ -71,12 +71,23 @@ pub fn flux_checks(stack: &Stack, observed: &Observed) -> Vec<FluxCheck> {
     }
     let ks = index(&observed.kustomizations);
     let name = &stack.flux.consumers_kustomization;
-    out.push(ready_check(
-        "Kustomization",
-        model::FLUX_NAMESPACE,
-        name,
-        ks.get(&(model::FLUX_NAMESPACE, name.as_str())).copied(),
-    ));
+    let k = ks.get(&(model::FLUX_NAMESPACE, name.as_str())).copied();
+    let mut check = ready_check("Kustomization", model::FLUX_NAMESPACE, name, k);
+    if let (true, Some(k), Some(rev)) = (check.ok, k, revision) {
+        // As for the other stages: Ready at the expected commit.
+        let applied = k["status"]["lastAppliedRevision"]
+            .as_str()
+            .unwrap_or_default();
+        if crate::core::verify::revision_matches(applied, rev) {
+            check.detail = format!("Ready at {applied}");
+        } else {
+            check.ok = false;
+            check.detail = format!(
+                "applied revision {applied}, expected {rev}: Flux has not reconciled the commit yet"
+            );
+        }
+    }
+    out.push(check);
     let hr = index(&observed.helmreleases);
     let mut releases = vec![];
     if eso {

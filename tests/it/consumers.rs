@@ -286,6 +286,23 @@ mod verify {
     }
 
     impl Setup {
+        fn table(&self) -> String {
+            let o = bin()
+                .args([
+                    "verify",
+                    "-f",
+                    fixture("consumers.yaml").to_str().unwrap(),
+                    "--kubeconfig",
+                    self.kubeconfig.to_str().unwrap(),
+                    "--revision",
+                    &REVISION[..7],
+                ])
+                .env_remove("KUBECONFIG")
+                .output()
+                .unwrap();
+            stdout(&o)
+        }
+
         fn json(&self) -> (Option<i32>, Value) {
             let o = bin()
                 .args([
@@ -371,6 +388,7 @@ mod verify {
         assert_eq!(v["apiRequests"], 17, "{:#?}", s.fake.requests());
         let out = v.to_string();
         assert!(!out.contains("hunter2") && !out.contains(&b64("hunter2-legacy")));
+        insta::assert_snapshot!("verify_table_all_consumers_synced", s.table());
     }
 
     #[test]
@@ -431,6 +449,7 @@ mod verify {
         );
         assert_eq!(row(&v, "search-api").1, "NotMounted");
         assert_eq!(row(&v, "search-tls").1, "Synced");
+        insta::assert_snapshot!("verify_table_csi_problems", s.table());
     }
 
     #[test]
