@@ -728,6 +728,16 @@ pub struct KustomizeComponent {
 #[serde(deny_unknown_fields)]
 pub struct KustomizePatch {
     pub path: String,
+    pub target: PatchTarget,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTarget {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub name: String,
 }
 
 /// The strategic-merge patch the Component applies to the user's workload: the agent's

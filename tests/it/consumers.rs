@@ -793,3 +793,69 @@ vaultConfig:
         }
     }
 }
+
+/// The injector's Component, included by a user's own kustomization, patches the workload as
+/// the real kustomize (`kubectl kustomize`) builds it.
+#[test]
+fn the_injector_component_patches_the_user_s_deployment_with_real_kustomize() {
+    use crate::support::servers::{find_tool, require};
+    let Some(kubectl) = require(find_tool("KUBECTL", "kubectl"), "kubectl") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gitops");
+    let o = run(&[
+        "generate",
+        "-f",
+        fixture("consumers.yaml").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The user's workload, elsewhere in the repository.
+    let workload = out.join("workloads/checkout");
+    std::fs::create_dir_all(&workload).unwrap();
+    std::fs::write(
+        workload.join("deployment.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: checkout-api\n  namespace: shop\nspec:\n  selector:\n    matchLabels: {app: checkout}\n  template:\n    metadata:\n      labels: {app: checkout}\n      annotations: {prometheus.io/scrape: \"true\"}\n    spec:\n      containers:\n        - name: api\n          image: shop/checkout:1\n      volumes:\n        - name: cache\n          emptyDir: {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        workload.join("kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\ncomponents:\n  - ../../apps/shop/shop/checkout/vault-agent\n",
+    )
+    .unwrap();
+    let o = std::process::Command::new(kubectl)
+        .args(["kustomize", workload.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let built: Json = serde_yaml::from_slice(&o.stdout).unwrap();
+    let t = &built["spec"]["template"];
+    let a = &t["metadata"]["annotations"];
+    assert_eq!(a["vault.hashicorp.com/agent-inject"], "true");
+    assert_eq!(a["vault.hashicorp.com/role"], "shop-checkout");
+    assert_eq!(a["vault.hashicorp.com/auth-path"], "auth/kubernetes");
+    assert_eq!(
+        a["vault.hashicorp.com/agent-inject-secret-checkout-stripe"],
+        "kvv2/data/checkout/stripe"
+    );
+    assert_eq!(
+        a["prometheus.io/scrape"], "true",
+        "the user's own annotations stay"
+    );
+    assert_eq!(t["spec"]["serviceAccountName"], "checkout");
+    let volumes: Vec<&str> = t["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        volumes.len(),
+        2,
+        "{volumes:?}: merged by name, the user's kept"
+    );
+    assert!(volumes.contains(&"cache") && volumes.contains(&"vault-token"));
+    assert_eq!(t["spec"]["containers"][0]["name"], "api");
+}

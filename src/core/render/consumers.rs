@@ -284,7 +284,11 @@ fn injector(
     r.file(
         format!("{component}/kustomization.yaml"),
         "injector/kustomization.yaml.j2",
-        Value::from_serialize(json!({ "relative_hint": component })),
+        Value::from_serialize(json!({
+            "relative_hint": component,
+            "kind": i.workload.kind,
+            "name": i.workload.name,
+        })),
     )?;
     r.file(
         format!("{component}/patch.yaml"),
