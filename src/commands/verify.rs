@@ -295,6 +295,9 @@ async fn observe(
         stack.vault.namespace.clone(),
         stack.operator.namespace.clone(),
     ];
+    if crate::core::render::consumers::uses_eso(stack) {
+        infra.push(model::ESO_NAMESPACE.to_string());
+    }
     infra.dedup();
     let releases = Scope::Cluster { fallback: infra };
     let operator = Scope::Namespaces(vec![stack.operator.namespace.clone()]);
@@ -362,6 +365,7 @@ async fn observe(
         }
         None => vec![],
     };
+    let consumers = observe_consumers(cluster, stack, namespace, &apps).await?;
     Ok(Observed {
         issuers,
         kustomizations,
@@ -376,6 +380,72 @@ async fn observe(
         events,
         ca_secrets,
         vault_pods,
+        ..consumers
+    })
+}
+
+/// The other consumers' objects: one list per kind, and only for the consumers the spec
+/// uses (a spec without them makes no extra request).
+async fn observe_consumers(
+    cluster: &Cluster,
+    stack: &Stack,
+    namespace: Option<&str>,
+    apps: &Scope,
+) -> Result<Observed, Error> {
+    use crate::core::model::Consumer;
+    use crate::core::verify_consumers::{CSI_MANAGED_LABEL, ESO_MANAGED_LABEL};
+    let uses = |f: fn(&Consumer) -> bool| {
+        stack
+            .apps
+            .iter()
+            .filter(|a| namespace.is_none_or(|n| a.namespace == n))
+            .any(|a| f(&a.consumer))
+    };
+    let eso = uses(|c| matches!(c, Consumer::Eso(_)));
+    let csi = uses(|c| matches!(c, Consumer::Csi(_)));
+    let mirror = uses(|c| matches!(c, Consumer::Csi(o) if o.secret_objects));
+    let mut injector_namespaces: Vec<String> = stack
+        .apps
+        .iter()
+        .filter(|a| namespace.is_none_or(|n| a.namespace == n))
+        .filter(|a| matches!(a.consumer, Consumer::Injector(_)))
+        .map(|a| a.namespace.clone())
+        .collect();
+    injector_namespaces.sort();
+    injector_namespaces.dedup();
+    let pods_scope = Scope::Namespaces(injector_namespaces);
+    let when = |on: bool, kind: Kind, labels: Option<&'static str>, scope: &Scope| {
+        let scope = scope.clone();
+        async move {
+            if on {
+                cluster.list(kind, &scope, labels, None).await
+            } else {
+                Ok(vec![])
+            }
+        }
+    };
+    let (externalsecrets, eso_secrets, secretproviderclasses, spc_pod_statuses, csi_secrets, pods) =
+        tokio::try_join!(
+            when(eso, Kind::ExternalSecret, None, apps),
+            when(eso, Kind::Secret, Some(ESO_MANAGED_LABEL), apps),
+            when(csi, Kind::SecretProviderClass, None, apps),
+            when(csi, Kind::SecretProviderClassPodStatus, None, apps),
+            when(mirror, Kind::Secret, Some(CSI_MANAGED_LABEL), apps),
+            when(
+                matches!(&pods_scope, Scope::Namespaces(n) if !n.is_empty()),
+                Kind::Pod,
+                None,
+                &pods_scope
+            ),
+        )?;
+    Ok(Observed {
+        externalsecrets,
+        eso_secrets,
+        secretproviderclasses,
+        spc_pod_statuses,
+        csi_secrets,
+        pods,
+        ..Observed::default()
     })
 }
 

@@ -27,8 +27,6 @@ pub enum Kind {
     Secret,
     /// Read by `verify` (warnings), never written.
     Event,
-    /// The Vault server pods: read by `verify` (seal labels) and `operator`, never written.
-    Pod,
     VaultConnection,
     VaultAuth,
     VaultStaticSecret,
@@ -44,6 +42,15 @@ pub enum Kind {
     ClusterIssuer,
     Role,
     RoleBinding,
+    ExternalSecret,
+    SecretStore,
+    ClusterSecretStore,
+    SecretProviderClass,
+    /// Read by `verify` (the CSI driver writes one per pod and volume), never written.
+    SecretProviderClassPodStatus,
+    /// Read, never written: by `verify` (the Vault pods' seal labels; injector apps: the agent
+    /// in the pods) and by `operator` (the Vault pods).
+    Pod,
 }
 
 /// Calls `$f::<T>($args)` with the type `T` of a [`Kind`]: the one place that maps the two.
@@ -55,7 +62,6 @@ macro_rules! with_type {
             Kind::ClusterRoleBinding => $f::<ClusterRoleBinding>($($arg),*),
             Kind::Secret => $f::<Secret>($($arg),*),
             Kind::Event => $f::<Event>($($arg),*),
-            Kind::Pod => $f::<Pod>($($arg),*),
             Kind::VaultConnection => $f::<VaultConnection>($($arg),*),
             Kind::VaultAuth => $f::<VaultAuth>($($arg),*),
             Kind::VaultStaticSecret => $f::<VaultStaticSecret>($($arg),*),
@@ -65,6 +71,12 @@ macro_rules! with_type {
             Kind::Kustomization => $f::<Kustomization>($($arg),*),
             Kind::HelmRepository => $f::<HelmRepository>($($arg),*),
             Kind::HelmRelease => $f::<HelmRelease>($($arg),*),
+            Kind::ExternalSecret => $f::<ExternalSecret>($($arg),*),
+            Kind::SecretStore => $f::<SecretStore>($($arg),*),
+            Kind::ClusterSecretStore => $f::<ClusterSecretStore>($($arg),*),
+            Kind::SecretProviderClass => $f::<SecretProviderClass>($($arg),*),
+            Kind::SecretProviderClassPodStatus => $f::<SecretProviderClassPodStatus>($($arg),*),
+            Kind::Pod => $f::<Pod>($($arg),*),
             Kind::Issuer => $f::<Issuer>($($arg),*),
             Kind::ClusterIssuer => $f::<ClusterIssuer>($($arg),*),
             Kind::Role => $f::<Role>($($arg),*),
@@ -74,13 +86,12 @@ macro_rules! with_type {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 24] = [
         Kind::Namespace,
         Kind::ServiceAccount,
         Kind::ClusterRoleBinding,
         Kind::Secret,
         Kind::Event,
-        Kind::Pod,
         Kind::VaultConnection,
         Kind::VaultAuth,
         Kind::VaultStaticSecret,
@@ -94,6 +105,12 @@ impl Kind {
         Kind::ClusterIssuer,
         Kind::Role,
         Kind::RoleBinding,
+        Kind::ExternalSecret,
+        Kind::SecretStore,
+        Kind::ClusterSecretStore,
+        Kind::SecretProviderClass,
+        Kind::SecretProviderClassPodStatus,
+        Kind::Pod,
     ];
 
     /// Group, version, kind and plural, as the API server names them.
@@ -446,6 +463,341 @@ pub struct IssuerRef {
     pub name: String,
 }
 
+// ---------- external-secrets.io/v1 (ESO, the reference CRDs of v2.9.0) ----------
+
+#[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
+#[kube(
+    group = "external-secrets.io",
+    version = "v1",
+    kind = "SecretStore",
+    namespaced,
+    schema = "disabled"
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretStoreSpec {
+    pub provider: StoreProvider,
+    pub conditions: Option<Vec<StoreCondition>>,
+}
+
+/// A ClusterSecretStore has the spec of a SecretStore; `conditions` limit its namespaces.
+#[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
+#[kube(
+    group = "external-secrets.io",
+    version = "v1",
+    kind = "ClusterSecretStore",
+    schema = "disabled"
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterSecretStoreSpec {
+    pub provider: StoreProvider,
+    pub conditions: Option<Vec<StoreCondition>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreCondition {
+    pub namespaces: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreProvider {
+    pub vault: VaultProvider,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VaultProvider {
+    pub server: String,
+    pub path: String,
+    pub version: VaultKvVersion,
+    pub auth: VaultProviderAuth,
+    pub ca_provider: Option<CaProvider>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum VaultKvVersion {
+    #[serde(rename = "v1")]
+    V1,
+    #[serde(rename = "v2")]
+    V2,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultProviderAuth {
+    pub kubernetes: VaultProviderKubernetes,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VaultProviderKubernetes {
+    pub mount_path: String,
+    pub role: String,
+    pub service_account_ref: ServiceAccountSelector,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccountSelector {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub audiences: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaProvider {
+    #[serde(rename = "type")]
+    pub provider_type: CaProviderType,
+    pub name: String,
+    pub key: String,
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum CaProviderType {
+    Secret,
+    ConfigMap,
+}
+
+#[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
+#[kube(
+    group = "external-secrets.io",
+    version = "v1",
+    kind = "ExternalSecret",
+    namespaced,
+    schema = "disabled"
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalSecretSpec {
+    pub refresh_interval: Option<String>,
+    pub secret_store_ref: SecretStoreRef,
+    pub target: ExternalSecretTarget,
+    pub data: Option<Vec<ExternalSecretData>>,
+    pub data_from: Option<Vec<ExternalSecretDataFrom>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretStoreRef {
+    pub kind: StoreKind,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum StoreKind {
+    SecretStore,
+    ClusterSecretStore,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalSecretTarget {
+    pub name: String,
+    pub creation_policy: CreationPolicy,
+    pub template: Option<ExternalSecretTemplate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CreationPolicy {
+    Owner,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalSecretTemplate {
+    #[serde(rename = "type")]
+    pub secret_type: Option<String>,
+    pub engine_version: Option<String>,
+    pub merge_policy: Option<String>,
+    pub metadata: Option<TemplateMetadata>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateMetadata {
+    pub labels: Option<BTreeMap<String, String>>,
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalSecretData {
+    pub secret_key: String,
+    pub remote_ref: RemoteRef,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteRef {
+    pub key: String,
+    pub property: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalSecretDataFrom {
+    pub extract: RemoteRef,
+}
+
+// ---------- secrets-store.csi.x-k8s.io/v1 (the reference CRDs of v1.6.0) ----------
+
+#[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
+#[kube(
+    group = "secrets-store.csi.x-k8s.io",
+    version = "v1",
+    kind = "SecretProviderClass",
+    namespaced,
+    schema = "disabled"
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretProviderClassSpec {
+    pub provider: String,
+    pub parameters: BTreeMap<String, String>,
+    pub secret_objects: Option<Vec<SecretObject>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretObject {
+    pub secret_name: String,
+    #[serde(rename = "type")]
+    pub secret_type: String,
+    pub labels: Option<BTreeMap<String, String>>,
+    pub annotations: Option<BTreeMap<String, String>>,
+    pub data: Vec<SecretObjectData>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretObjectData {
+    pub object_name: String,
+    pub key: String,
+}
+
+/// One object of a SecretProviderClass's `objects` parameter (a YAML string the Vault CSI
+/// provider parses).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CsiVaultObject {
+    pub object_name: String,
+    pub secret_path: String,
+    pub secret_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_args: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// The status the driver writes for each pod volume; no spec.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct SecretProviderClassPodStatus {
+    pub metadata: kube::api::ObjectMeta,
+    pub status: Option<SecretProviderClassPodStatusStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretProviderClassPodStatusStatus {
+    pub mounted: Option<bool>,
+    pub pod_name: Option<String>,
+    pub secret_provider_class_name: Option<String>,
+}
+
+impl Resource for SecretProviderClassPodStatus {
+    type DynamicType = ();
+    type Scope = NamespaceResourceScope;
+    fn kind(_: &()) -> std::borrow::Cow<'_, str> {
+        "SecretProviderClassPodStatus".into()
+    }
+    fn group(_: &()) -> std::borrow::Cow<'_, str> {
+        "secrets-store.csi.x-k8s.io".into()
+    }
+    fn version(_: &()) -> std::borrow::Cow<'_, str> {
+        "v1".into()
+    }
+    fn plural(_: &()) -> std::borrow::Cow<'_, str> {
+        "secretproviderclasspodstatuses".into()
+    }
+    fn meta(&self) -> &kube::api::ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut kube::api::ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+// ---------- the injector's kustomize Component ----------
+
+/// `kustomization.yaml` of a kustomize Component (kustomize.config.k8s.io/v1alpha1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KustomizeComponent {
+    pub api_version: String,
+    pub kind: String,
+    pub patches: Vec<KustomizePatch>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KustomizePatch {
+    pub path: String,
+    pub target: PatchTarget,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTarget {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub name: String,
+}
+
+/// The strategic-merge patch the Component applies to the user's workload: the agent's
+/// annotations, the app's service account and the projected token the agent logs in with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkloadPatch {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: PatchMetadata,
+    pub spec: WorkloadPatchSpec,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchMetadata {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadPatchSpec {
+    pub template: PodTemplatePatch,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodTemplatePatch {
+    pub metadata: PodTemplateMetadata,
+    pub spec: PodSpecPatch,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodTemplateMetadata {
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PodSpecPatch {
+    pub service_account_name: String,
+    pub volumes: Vec<k8s_openapi::api::core::v1::Volume>,
+}
+
 /// `spec` of an Issuer and a ClusterIssuer: the tool writes only the `vault` type.
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
@@ -554,7 +906,6 @@ mod tests {
                 "rbac.authorization.k8s.io/v1 ClusterRoleBinding clusterrolebindings false",
                 "v1 Secret secrets true",
                 "v1 Event events true",
-                "v1 Pod pods true",
                 "secrets.hashicorp.com/v1beta1 VaultConnection vaultconnections true",
                 "secrets.hashicorp.com/v1beta1 VaultAuth vaultauths true",
                 "secrets.hashicorp.com/v1beta1 VaultStaticSecret vaultstaticsecrets true",
@@ -568,6 +919,12 @@ mod tests {
                 "cert-manager.io/v1 ClusterIssuer clusterissuers false",
                 "rbac.authorization.k8s.io/v1 Role roles true",
                 "rbac.authorization.k8s.io/v1 RoleBinding rolebindings true",
+                "external-secrets.io/v1 ExternalSecret externalsecrets true",
+                "external-secrets.io/v1 SecretStore secretstores true",
+                "external-secrets.io/v1 ClusterSecretStore clustersecretstores false",
+                "secrets-store.csi.x-k8s.io/v1 SecretProviderClass secretproviderclasses true",
+                "secrets-store.csi.x-k8s.io/v1 SecretProviderClassPodStatus secretproviderclasspodstatuses true",
+                "v1 Pod pods true",
             ]
         );
     }

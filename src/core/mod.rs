@@ -16,4 +16,5 @@ pub mod tree;
 pub mod vault_plan;
 pub mod vault_side;
 pub mod verify;
+pub mod verify_consumers;
 pub mod versions;

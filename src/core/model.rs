@@ -33,6 +33,27 @@ pub const VAULT_CONNECTION: &str = "vault";
 pub const CA_CARRIER_SECRET: &str = "vault-ca";
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY: &str = "kubectl-vault";
+/// The injector's kustomize Component: a folder in the app's folder, not applied by Flux.
+pub const INJECTOR_COMPONENT: &str = "vault-agent";
+/// The projected volume that carries the app's token (audience included) to the agent.
+pub const INJECTOR_TOKEN_VOLUME: &str = "vault-token";
+/// The Flux Kustomization (and folder) of the External Secrets Operator and the CSI driver.
+pub const CONSUMERS_KUSTOMIZATION: &str = "vault-consumers";
+/// The External Secrets Operator, pinned to the release of the reference CRDs
+/// (external-secrets.io/v1).
+pub const ESO_RELEASE: &str = "external-secrets";
+pub const ESO_NAMESPACE: &str = "external-secrets";
+pub const ESO_REPOSITORY: &str = "https://charts.external-secrets.io";
+pub const ESO_CHART_VERSION: &str = "2.9.0";
+/// The Secrets Store CSI driver, pinned to the release of the reference CRDs
+/// (secrets-store.csi.x-k8s.io/v1); it runs in Vault's namespace beside Vault's CSI provider.
+pub const CSI_RELEASE: &str = "csi-secrets-store";
+pub const CSI_CHART: &str = "secrets-store-csi-driver";
+pub const CSI_REPOSITORY: &str =
+    "https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts";
+pub const CSI_CHART_VERSION: &str = "1.6.0";
+/// Where the Vault chart's CSI provider mounts Vault's TLS Secret (its `ca.crt`).
+pub const CSI_PROVIDER_TLS_DIR: &str = "/vault/tls";
 
 #[derive(Debug, Clone)]
 pub struct Stack {
@@ -105,6 +126,8 @@ pub struct Flux {
     pub vault_kustomization: String,
     pub operator_kustomization: String,
     pub apps_kustomization: String,
+    /// `vault-consumers`: ESO and the CSI driver, when an app uses them.
+    pub consumers_kustomization: String,
 }
 
 /// Folders of the generated tree, relative to the repository root.
@@ -120,6 +143,8 @@ pub struct Paths {
     pub apps: String,
     /// `vault-config/<cluster>`: policies and the configure script, never applied by Flux.
     pub vault_config: String,
+    /// `infrastructure/<cluster>/vault-consumers`: ESO and the CSI driver, when used.
+    pub consumers: String,
 }
 
 impl Paths {
@@ -131,6 +156,7 @@ impl Paths {
             self.operator.clone(),
             self.apps.clone(),
             self.vault_config.clone(),
+            self.consumers.clone(),
         ]
     }
 }
@@ -244,7 +270,110 @@ pub struct App {
     pub audiences: Vec<String>,
     /// The app's VaultAuth (in its namespace).
     pub vault_auth: String,
+    /// How the app's pods receive the secrets; the Vault side is the same for each.
+    pub consumer: Consumer,
+    /// With TLS: the Secret (key `ca.crt`) in the app's namespace that the injector's agent
+    /// or ESO's store trusts Vault's certificate with.
+    pub ca_secret: Option<CaSecret>,
     pub secrets: Vec<DeclaredSecret>,
+}
+
+/// A Secret with Vault's CA in an app namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaSecret {
+    pub name: String,
+    /// The tree holds a cert-manager Certificate of `vault.tlsIssuer` that writes it (its
+    /// `ca.crt`); else the Secret is expected to exist.
+    pub generated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Consumer {
+    Operator,
+    Injector(Injector),
+    Csi(Csi),
+    Eso(Eso),
+}
+
+impl Consumer {
+    pub fn word(&self) -> &'static str {
+        match self {
+            Consumer::Operator => spec::Consumer::Operator.as_str(),
+            Consumer::Injector(_) => spec::Consumer::Injector.as_str(),
+            Consumer::Csi(_) => spec::Consumer::Csi.as_str(),
+            Consumer::Eso(_) => spec::Consumer::Eso.as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Injector {
+    /// The workload the patch applies to.
+    pub workload: RolloutTarget,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Csi {
+    /// Mirror each secret into a Kubernetes Secret (`secretObjects`).
+    pub secret_objects: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Eso {
+    pub cluster_store: bool,
+    /// One store per kv mount the app reads (a store's `path` is one mount).
+    pub stores: Vec<EsoStore>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EsoStore {
+    pub name: String,
+    pub mount: String,
+    /// `v1` or `v2`.
+    pub version: u8,
+}
+
+impl Eso {
+    /// The store of a kv mount.
+    pub fn store(&self, mount: &str) -> Option<&EsoStore> {
+        self.stores.iter().find(|s| s.mount == mount)
+    }
+}
+
+/// The store names of an ESO app: `<app>` when it reads one kv mount, else `<app>.<mount>`
+/// per mount (lower-case, with `_` and `/` as `-`). App names hold no `.`, so no two apps'
+/// stores meet; validation checks that one app's do not.
+pub fn eso_store_names<'a>(app: &str, mounts: &[&'a str]) -> Vec<(&'a str, String)> {
+    let mut distinct: Vec<&str> = vec![];
+    for m in mounts {
+        if !distinct.contains(m) {
+            distinct.push(m);
+        }
+    }
+    let one = distinct.len() == 1;
+    distinct
+        .into_iter()
+        .map(|m| {
+            let name = if one {
+                app.to_string()
+            } else {
+                let slug: String = m
+                    .chars()
+                    .map(|c| match c {
+                        '_' | '/' => '-',
+                        c => c.to_ascii_lowercase(),
+                    })
+                    .collect();
+                format!("{app}.{slug}")
+            };
+            (m, name)
+        })
+        .collect()
+}
+
+/// The cluster-wide name of an app's ClusterSecretStore: namespaces hold no `.`.
+pub fn cluster_store_name(namespace: &str, store: &str) -> String {
+    format!("{namespace}.{store}")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -366,6 +495,17 @@ impl Source {
         }
     }
 
+    /// The keys Vault's response always has (database credentials, a certificate); none for
+    /// kv and generic dynamic paths, whose keys are the user's.
+    pub fn known_keys(&self) -> Vec<String> {
+        let keys: &[&str] = match self {
+            Source::Database { .. } => &["username", "password"],
+            Source::Pki { .. } => &["certificate", "private_key", "issuing_ca"],
+            Source::Kv { .. } | Source::Dynamic { .. } => &[],
+        };
+        keys.iter().map(|k| k.to_string()).collect()
+    }
+
     /// Short human form, e.g. `kv-v2 kvv2/webapp/config`.
     pub fn describe(&self) -> String {
         match self {
@@ -393,6 +533,10 @@ pub struct DeclaredSecret {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub pki: Option<PkiOptions>,
+    /// The keys the consumer reads (csi: one file each); empty: all of them.
+    pub keys: Vec<String>,
+    /// injector: the user's agent template.
+    pub template: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -433,6 +577,11 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
         ),
         apps: join(&g.paths.apps, "apps", c),
         vault_config: join(&g.paths.vault_config, "vault-config", c),
+        consumers: join(
+            &g.paths.infrastructure,
+            "infrastructure",
+            &format!("{c}/{CONSUMERS_KUSTOMIZATION}"),
+        ),
     };
     let vault = VaultServer {
         namespace: spec
@@ -522,7 +671,10 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
     let apps = spec
         .apps
         .iter()
-        .map(|a| app(a, &spec.cluster, vc))
+        .map(|a| {
+            let ca_secret = app_ca_secret(&a.namespace, &vault, &operator);
+            app(a, &spec.cluster, vc, ca_secret)
+        })
         .collect();
     let mut stack = Stack {
         cluster: spec.cluster.clone(),
@@ -540,6 +692,7 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
             vault_kustomization: "vault".into(),
             operator_kustomization: OPERATOR_RELEASE.into(),
             apps_kustomization: "vault-apps".into(),
+            consumers_kustomization: CONSUMERS_KUSTOMIZATION.into(),
         },
         vault,
         operator,
@@ -687,11 +840,106 @@ fn spec_address_is_in_cluster(stack: &Stack) -> bool {
     stack.operator.address == stack.vault.active_address()
 }
 
-fn app(a: &spec::AppSpec<spec::Secret>, cluster: &str, vc: Option<&spec::VaultConfigSpec>) -> App {
+/// Which Secret in `namespace` holds Vault's CA for an agent or an ESO store (TLS on and
+/// verified only).
+fn app_ca_secret(namespace: &str, vault: &VaultServer, operator: &Operator) -> Option<CaSecret> {
+    let tls = vault.tls_secret.as_ref()?;
+    if operator.skip_tls_verify {
+        return None;
+    }
+    let existing = |name: &str| {
+        Some(CaSecret {
+            name: name.to_string(),
+            generated: false,
+        })
+    };
+    if namespace == vault.namespace {
+        return existing(tls);
+    }
+    if namespace == operator.namespace {
+        if let Some(ca) = &operator.ca_cert_secret {
+            return existing(ca);
+        }
+    }
+    if vault.tls_issuer.is_some() {
+        return Some(CaSecret {
+            name: CA_CARRIER_SECRET.into(),
+            generated: true,
+        });
+    }
+    // Vault's certificate is the user's own: a copy of its CA in the app's namespace.
+    existing(operator.ca_cert_secret.as_deref().unwrap_or(tls))
+}
+
+/// What the app's consumer needs beyond the Vault side.
+fn consumer(a: &spec::AppSpec<spec::Secret>) -> Consumer {
+    match a.consumer {
+        spec::Consumer::Operator => Consumer::Operator,
+        spec::Consumer::Injector => Consumer::Injector(Injector {
+            workload: a
+                .injector
+                .as_ref()
+                .and_then(|i| i.workload.as_deref())
+                .and_then(|w| w.split_once('/'))
+                .map(|(k, n)| RolloutTarget {
+                    kind: k.into(),
+                    name: n.into(),
+                })
+                .unwrap_or_else(|| RolloutTarget {
+                    kind: "Deployment".into(),
+                    name: a.name.clone(),
+                }),
+        }),
+        spec::Consumer::Csi => Consumer::Csi(Csi {
+            secret_objects: a.csi.as_ref().is_some_and(|c| c.secret_objects),
+        }),
+        spec::Consumer::Eso => {
+            let kv: Vec<(&str, u8)> = a
+                .secrets
+                .iter()
+                .filter_map(|s| match &s.source {
+                    SecretSource::Kv(kv) => Some((kv.mount.as_str(), kv.version.unwrap_or(2))),
+                    _ => None,
+                })
+                .collect();
+            let mounts: Vec<&str> = kv.iter().map(|(m, _)| *m).collect();
+            Consumer::Eso(Eso {
+                cluster_store: a
+                    .eso
+                    .as_ref()
+                    .is_some_and(|e| e.store == spec::EsoStore::Cluster),
+                stores: eso_store_names(&a.name, &mounts)
+                    .into_iter()
+                    .map(|(mount, name)| EsoStore {
+                        name,
+                        mount: mount.to_string(),
+                        version: kv
+                            .iter()
+                            .find(|(m, _)| *m == mount)
+                            .map(|(_, v)| *v)
+                            .unwrap_or(2),
+                    })
+                    .collect(),
+            })
+        }
+    }
+}
+
+fn app(
+    a: &spec::AppSpec<spec::Secret>,
+    cluster: &str,
+    vc: Option<&spec::VaultConfigSpec>,
+    ca_secret: Option<CaSecret>,
+) -> App {
     let role = a
         .role
         .clone()
         .unwrap_or_else(|| format!("{}-{}", a.namespace, a.name));
+    let consumer = consumer(a);
+    let ca_secret = match consumer {
+        Consumer::Injector(_) | Consumer::Eso(_) => ca_secret,
+        Consumer::Operator | Consumer::Csi(_) => None,
+    };
     App {
         name: a.name.clone(),
         namespace: a.namespace.clone(),
@@ -708,12 +956,19 @@ fn app(a: &spec::AppSpec<spec::Secret>, cluster: &str, vc: Option<&spec::VaultCo
         secrets: a
             .secrets
             .iter()
-            .map(|s| secret(s, &a.namespace, vc))
+            .map(|s| secret(s, &a.namespace, vc, &consumer))
             .collect(),
+        consumer,
+        ca_secret,
     }
 }
 
-fn secret(s: &spec::Secret, namespace: &str, vc: Option<&spec::VaultConfigSpec>) -> DeclaredSecret {
+fn secret(
+    s: &spec::Secret,
+    namespace: &str,
+    vc: Option<&spec::VaultConfigSpec>,
+    consumer: &Consumer,
+) -> DeclaredSecret {
     let source = match &s.source {
         SecretSource::Kv(kv) => Source::Kv {
             mount: kv.mount.clone(),
@@ -753,6 +1008,12 @@ fn secret(s: &spec::Secret, namespace: &str, vc: Option<&spec::VaultConfigSpec>)
         }),
         _ => None,
     };
+    let keys = match (&s.keys, consumer) {
+        (Some(keys), _) => keys.clone(),
+        // The CSI driver mounts one file per key: the keys of what Vault returns.
+        (None, Consumer::Csi(_)) => source.known_keys(),
+        (None, _) => vec![],
+    };
     DeclaredSecret {
         name: s.name.clone(),
         namespace: namespace.to_string(),
@@ -770,6 +1031,8 @@ fn secret(s: &spec::Secret, namespace: &str, vc: Option<&spec::VaultConfigSpec>)
         secret_type: s.secret_type.clone(),
         labels: s.labels.clone(),
         annotations: s.annotations.clone(),
+        keys,
+        template: s.template.clone(),
         pki,
     }
 }

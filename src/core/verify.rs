@@ -35,6 +35,17 @@ pub struct Observed {
     /// cert-manager's Vault Issuer or ClusterIssuer (`certManager`), listed by name only when
     /// the tree has one.
     pub issuers: Vec<Value>,
+    /// The other consumers' objects (listed only when an app uses that consumer; see
+    /// [`crate::core::verify_consumers`]).
+    pub externalsecrets: Vec<Value>,
+    /// Secrets ESO manages (by its label).
+    pub eso_secrets: Vec<Value>,
+    pub secretproviderclasses: Vec<Value>,
+    pub spc_pod_statuses: Vec<Value>,
+    /// Secrets the CSI driver mirrors (by its label).
+    pub csi_secrets: Vec<Value>,
+    /// Pods of the injector apps' namespaces.
+    pub pods: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -89,6 +100,10 @@ pub enum SecretStatus {
     PolicyDenied,
     /// (`--vault`) the Secret's data differs from what Vault holds.
     OutOfDate,
+    /// (injector) no pod carries the agent's annotations, or the agent was not added.
+    NotInjected,
+    /// (csi) a pod mounts the SecretProviderClass, but the volume is not mounted.
+    NotMounted,
 }
 
 impl SecretStatus {
@@ -107,6 +122,8 @@ impl SecretStatus {
             SecretStatus::Expired => "Expired",
             SecretStatus::PolicyDenied => "PolicyDenied",
             SecretStatus::OutOfDate => "OutOfDate",
+            SecretStatus::NotInjected => "NotInjected",
+            SecretStatus::NotMounted => "NotMounted",
         }
     }
 }
@@ -147,10 +164,10 @@ pub fn expected_specs(rendered: &crate::core::render::Rendered) -> ExpectedSpecs
         .files
         .par_iter()
         .filter_map(|f| {
-            let o = f
-                .object
-                .as_ref()
-                .filter(|o| secret_kinds.contains(&o.kind.as_str()))?;
+            let o = f.object.as_ref().filter(|o| {
+                secret_kinds.contains(&o.kind.as_str())
+                    || crate::core::verify_consumers::DRIFT_KINDS.contains(&o.kind.as_str())
+            })?;
             let mut v = serde_yaml::from_str::<Value>(&f.body).ok()?;
             let key = (o.kind.clone(), o.namespace.clone(), o.name.clone());
             Some((key, v["spec"].take()))
@@ -254,6 +271,9 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
             detail,
         });
     }
+    out.extend(crate::core::verify_consumers::flux_checks(
+        stack, observed, revision,
+    ));
     out
 }
 
@@ -402,6 +422,12 @@ pub fn check_secrets(
         .iter()
         .filter(|a| namespace.is_none_or(|n| a.namespace == n))
     {
+        if let Some(consumer_rows) =
+            crate::core::verify_consumers::rows(stack, app, expected, observed, flux_ok)
+        {
+            rows.extend(consumer_rows);
+            continue;
+        }
         let app_problem = app_problem(app, &auths, &sas);
         for s in &app.secrets {
             let kind = s.source.kind();

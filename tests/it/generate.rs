@@ -48,8 +48,18 @@ fn long_forms_tree_snapshot() {
 }
 
 #[test]
+fn consumers_tree_snapshot() {
+    insta::assert_snapshot!("consumers", tree_text(&generate("consumers.yaml")));
+}
+
+#[test]
 fn output_is_byte_identical_across_runs() {
-    for f in ["example.yaml", "production.yaml", "long-forms.yaml"] {
+    for f in [
+        "example.yaml",
+        "production.yaml",
+        "long-forms.yaml",
+        "consumers.yaml",
+    ] {
         assert_eq!(generate(f), generate(f), "{f}: trees differ between runs");
         let a = run(&["generate", "-f", fixture(f).to_str().unwrap()]);
         let b = run(&["generate", "-f", fixture(f).to_str().unwrap()]);
@@ -64,6 +74,7 @@ fn every_file_has_a_valid_header_and_every_object_is_labelled() {
         "minimal.yaml",
         "production.yaml",
         "long-forms.yaml",
+        "consumers.yaml",
     ] {
         for (path, content) in generate(f) {
             let stamp =
@@ -80,7 +91,9 @@ fn every_file_has_a_valid_header_and_every_object_is_labelled() {
                 content.contains(concat!("kubectl-vault ", env!("CARGO_PKG_VERSION"))),
                 "{path}: no version"
             );
-            if path.ends_with(".yaml") && !path.ends_with("kustomization.yaml") {
+            // The injector's patch merges into the user's workload: it adds no label to it.
+            let patch = path.ends_with("/vault-agent/patch.yaml");
+            if path.ends_with(".yaml") && !path.ends_with("kustomization.yaml") && !patch {
                 for doc in content.split("\n---\n") {
                     assert!(
                         doc.contains("app.kubernetes.io/managed-by: kubectl-vault"),

@@ -11,6 +11,7 @@ mod commit;
 mod completion;
 mod configure;
 mod configure_script;
+mod consumers;
 mod diagnostics;
 mod fleet;
 mod fleet_verify;

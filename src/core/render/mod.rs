@@ -10,6 +10,7 @@
 //! vault-config/<cluster>/                 policies/*.hcl and configure.sh, for review; never applied by Flux
 //! ```
 
+pub mod consumers;
 pub mod templates;
 
 use crate::core::header;
@@ -261,7 +262,26 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     let p = &stack.flux.paths;
     let flux = &stack.flux;
 
-    // clusters/<cluster>/: the three Flux Kustomizations, in dependency order.
+    // clusters/<cluster>/: the three Flux Kustomizations, in dependency order (and the
+    // consumers' controllers beside the operator, when an app uses them).
+    let consumers = consumers::render_infrastructure(&mut r, stack)?;
+    if consumers {
+        r.object(
+            of::<kinds::Kustomization>(model::FLUX_NAMESPACE, &flux.consumers_kustomization),
+            format!("{}/{}.yaml", p.cluster, flux.consumers_kustomization),
+            "flux/kustomization.yaml.j2",
+            Value::from_serialize(FluxKustomizationContext {
+                name: &flux.consumers_kustomization,
+                namespace: model::FLUX_NAMESPACE,
+                interval: &flux.interval,
+                path: &p.consumers,
+                source_ref: &flux.source_ref,
+                depends_on: vec![&flux.vault_kustomization],
+                retry_interval: RETRY_INTERVAL,
+                health_check_exprs: vec![],
+            }),
+        )?;
+    }
     let stages = [
         (&flux.vault_kustomization, &p.vault, None, false),
         (
@@ -278,6 +298,10 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         ),
     ];
     for (name, path, depends_on, health) in stages {
+        let mut depends_on: Vec<&String> = depends_on.into_iter().collect();
+        if health && consumers {
+            depends_on.push(&flux.consumers_kustomization);
+        }
         r.object(
             of::<kinds::Kustomization>(model::FLUX_NAMESPACE, name),
             format!("{}/{name}.yaml", p.cluster),
@@ -288,7 +312,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
                 interval: &flux.interval,
                 path,
                 source_ref: &flux.source_ref,
-                depends_on: depends_on.into_iter().collect(),
+                depends_on,
                 retry_interval: RETRY_INTERVAL,
                 health_check_exprs: if health {
                     versions::health_checks(stack.operator.vso)
@@ -458,6 +482,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         stack.operator.namespace.as_str(),
     ]
     .into();
+    let carriers = consumers::ca_carriers(stack);
     for (ns, apps) in &by_namespace {
         let ns_dir = format!("{}/{ns}", p.apps);
         let mut ns_files = vec![];
@@ -470,6 +495,24 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
                 NamespaceContext::kept(ns),
             )?;
             ns_files.push("namespace.yaml".to_string());
+        }
+        if let (Some(carrier), Some(issuer)) = (carriers.get(ns), &stack.vault.tls_issuer) {
+            // Vault's CA for the agents and ESO stores of this namespace, as in the operator's.
+            r.object(
+                of::<kinds::Certificate>(ns, carrier),
+                format!("{ns_dir}/{carrier}.yaml"),
+                "core/certificate.yaml.j2",
+                Value::from_serialize(CertificateContext {
+                    name: carrier,
+                    namespace: ns,
+                    secret_name: carrier,
+                    common_name: format!("{}-ca-carrier", model::VAULT_RELEASE),
+                    dns_names: vec![],
+                    ip_addresses: vec![],
+                    issuer,
+                }),
+            )?;
+            ns_files.push(format!("{carrier}.yaml"));
         }
         let mut sorted = apps.clone();
         sorted.sort_by(|a, b| a.name.cmp(&b.name));
@@ -547,6 +590,10 @@ fn render_app(r: &mut Renderer, stack: &Stack, app: &App, dir: &str) -> Result<(
             }),
         )?;
         files.push("serviceaccount.yaml".to_string());
+    }
+    if app.consumer != model::Consumer::Operator {
+        files.extend(consumers::render_app(r, stack, app, dir)?);
+        return r.kustomization(dir, files);
     }
     r.object(
         of::<kinds::VaultAuth>(&app.namespace, &app.vault_auth),
@@ -775,6 +822,9 @@ fn vault_values(stack: &Stack, server_hcl: &str) -> Json {
         "ui": {"enabled": v.ui},
         "server": server,
     });
+    if let Some(csi) = consumers::vault_csi_values(stack) {
+        values["csi"] = csi;
+    }
     if let Some(user) = &v.values {
         deep_merge(&mut values, user);
     }

@@ -62,6 +62,30 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/vso/vaultpkisecret.yaml.j2"),
     ),
     (
+        "eso/secretstore.yaml.j2",
+        include_str!("../../../templates/eso/secretstore.yaml.j2"),
+    ),
+    (
+        "eso/externalsecret.yaml.j2",
+        include_str!("../../../templates/eso/externalsecret.yaml.j2"),
+    ),
+    (
+        "csi/secretproviderclass.yaml.j2",
+        include_str!("../../../templates/csi/secretproviderclass.yaml.j2"),
+    ),
+    (
+        "injector/kustomization.yaml.j2",
+        include_str!("../../../templates/injector/kustomization.yaml.j2"),
+    ),
+    (
+        "injector/patch.yaml.j2",
+        include_str!("../../../templates/injector/patch.yaml.j2"),
+    ),
+    (
+        "injector/agent.ctmpl.j2",
+        include_str!("../../../templates/injector/agent.ctmpl.j2"),
+    ),
+    (
         "vault/server.hcl.j2",
         include_str!("../../../templates/vault/server.hcl.j2"),
     ),
@@ -117,6 +141,10 @@ impl Templates {
             crate::core::vault_side::shell_comment(&scalar_text(&value))
         });
         env.add_filter("to_yaml", to_yaml);
+        // A Go string literal (consul-template's): JSON's escapes are Go's.
+        env.add_filter("go", |value: Value| {
+            serde_json::to_string(&scalar_text(&value)).expect("strings serialize")
+        });
         for (name, text) in EMBEDDED {
             let source = overrides
                 .get(*name)

@@ -39,12 +39,20 @@ struct Seen {
 /// Checks the rendered tree. `Err` lists every problem found.
 pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), Vec<String>> {
     let all_paths: BTreeSet<&str> = rendered.files.iter().map(|f| f.path.as_str()).collect();
+    // Folders that are kustomize Components (the injector's): included by the user's own
+    // kustomization, so no generated kustomization.yaml lists them.
+    let components: BTreeSet<&str> = rendered
+        .files
+        .iter()
+        .filter(|f| f.template == COMPONENT_TEMPLATE)
+        .filter_map(|f| f.path.strip_suffix("/kustomization.yaml"))
+        .collect();
     // Files are checked independently (in parallel: thousands of documents parse back here),
     // then their references are resolved against everything the output contains.
     let per_file: Vec<(Vec<String>, Seen)> = rendered
         .files
         .par_iter()
-        .map(|f| check_file(f, clusters_dir, &all_paths))
+        .map(|f| check_file(f, clusters_dir, &all_paths, &components))
         .collect();
     let mut problems = Vec::new();
     let mut seen = Seen::default();
@@ -81,19 +89,35 @@ pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), Vec<String>>
     }
 }
 
+const COMPONENT_TEMPLATE: &str = "injector/kustomization.yaml.j2";
+const PATCH_TEMPLATE: &str = "injector/patch.yaml.j2";
+
 fn check_file(
     f: &RenderedFile,
     clusters_dir: &str,
     all_paths: &BTreeSet<&str>,
+    components: &BTreeSet<&str>,
 ) -> (Vec<String>, Seen) {
     let mut problems = Vec::new();
     let mut seen = Seen::default();
     let at = format!("{} (from template {})", f.path, f.template);
+    if f.template == COMPONENT_TEMPLATE {
+        if let Err(e) = check_component(&f.path, &f.body, all_paths) {
+            problems.push(format!("{at}: {e}"));
+        }
+        return (problems, seen);
+    }
+    if f.template == PATCH_TEMPLATE {
+        if let Err(e) = check_workload_patch(&f.body) {
+            problems.push(format!("{at}: {e}"));
+        }
+        return (problems, seen);
+    }
     if f.path.ends_with("/kustomization.yaml") {
         if f.path.starts_with(&format!("{clusters_dir}/")) {
             problems.push(format!("{at}: a kustomization.yaml under {clusters_dir}/ would hide flux-system/ from Flux's root Kustomization"));
         }
-        if let Err(e) = check_kustomize_config(&f.path, &f.body, all_paths) {
+        if let Err(e) = check_kustomize_config(&f.path, &f.body, all_paths, components) {
             problems.push(format!("{at}: {e}"));
         }
         return (problems, seen);
@@ -117,10 +141,75 @@ fn check_file(
     (problems, seen)
 }
 
+/// The injector's Component: its patches exist beside it.
+fn check_component(path: &str, body: &str, all_paths: &BTreeSet<&str>) -> Result<(), String> {
+    let k: KustomizeComponent = typed(body)?;
+    if k.api_version != "kustomize.config.k8s.io/v1alpha1" || k.kind != "Component" {
+        return Err(format!("unexpected {}/{}", k.api_version, k.kind));
+    }
+    let dir = path.trim_end_matches("/kustomization.yaml");
+    for p in &k.patches {
+        if !all_paths.contains(format!("{dir}/{}", p.path).as_str()) {
+            return Err(format!("patches `{}`, which is not in the output", p.path));
+        }
+    }
+    Ok(())
+}
+
+/// The injector's patch: a workload the agent can be injected into, annotated for it.
+fn check_workload_patch(body: &str) -> Result<(), String> {
+    let p: WorkloadPatch = typed(body)?;
+    if p.api_version != "apps/v1"
+        || !crate::core::spec::validate::INJECTOR_WORKLOAD_KINDS.contains(&p.kind.as_str())
+    {
+        return Err(format!("cannot patch {}/{}", p.api_version, p.kind));
+    }
+    let a = &p.spec.template.metadata.annotations;
+    for required in [
+        "vault.hashicorp.com/agent-inject",
+        "vault.hashicorp.com/role",
+        "vault.hashicorp.com/auth-path",
+    ] {
+        if !a.contains_key(required) {
+            return Err(format!("lacks the annotation {required}"));
+        }
+    }
+    // Every secret has its template, and every template its secret.
+    let secrets: BTreeSet<&str> = a
+        .keys()
+        .filter_map(|k| k.strip_prefix("vault.hashicorp.com/agent-inject-secret-"))
+        .collect();
+    let templates: BTreeSet<&str> = a
+        .keys()
+        .filter_map(|k| k.strip_prefix("vault.hashicorp.com/agent-inject-template-"))
+        .collect();
+    if secrets != templates {
+        return Err(
+            "agent-inject-secret-* and agent-inject-template-* annotations do not pair up".into(),
+        );
+    }
+    let volume = a.get("vault.hashicorp.com/agent-service-account-token-volume-name");
+    let has_volume = p.spec.template.spec.volumes.iter().any(|v| {
+        Some(&v.name) == volume
+            && v.projected.as_ref().is_some_and(|pr| {
+                pr.sources.iter().flatten().any(|s| {
+                    s.service_account_token
+                        .as_ref()
+                        .is_some_and(|t| t.audience.is_some())
+                })
+            })
+    });
+    if !has_volume {
+        return Err("the agent's token volume is not a projected token with an audience".into());
+    }
+    Ok(())
+}
+
 fn check_kustomize_config(
     path: &str,
     body: &str,
     all_paths: &BTreeSet<&str>,
+    components: &BTreeSet<&str>,
 ) -> Result<(), String> {
     let k: KustomizeConfig = typed(body)?;
     if k.api_version != "kustomize.config.k8s.io/v1beta1" || k.kind != "Kustomization" {
@@ -131,6 +220,9 @@ fn check_kustomize_config(
     // Every entry exists: a file, or a sub-folder with its own kustomization.yaml.
     for r in &k.resources {
         let file = format!("{dir}/{r}");
+        if components.contains(file.as_str()) {
+            return Err(format!("lists the Component `{r}` as a resource"));
+        }
         let folder = format!("{dir}/{r}/kustomization.yaml");
         if !all_paths.contains(file.as_str()) && !all_paths.contains(folder.as_str()) {
             return Err(format!("lists `{r}`, which is not in the output"));
@@ -148,6 +240,9 @@ fn check_kustomize_config(
         }
         let entry = rest.split('/').next().unwrap_or(rest);
         let is_folder = rest.contains('/');
+        if is_folder && components.contains(format!("{dir}/{entry}").as_str()) {
+            continue;
+        }
         if (is_folder || rest.ends_with(".yaml")) && !listed.contains(entry) {
             return Err(format!("does not list `{entry}`"));
         }
@@ -358,6 +453,26 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
                 );
             }
         }
+        Some(Kind::SecretStore) => {
+            let st: SecretStore = typed_value(v)?;
+            check_store(&st.spec.provider, &namespace, false)?;
+        }
+        Some(Kind::ClusterSecretStore) => {
+            let st: ClusterSecretStore = typed_value(v)?;
+            check_store(&st.spec.provider, &namespace, true)?;
+            // Each app's store serves the app's namespace only.
+            let limited = st
+                .spec
+                .conditions
+                .as_ref()
+                .is_some_and(|c| !c.is_empty() && c.iter().all(|c| !c.namespaces.is_empty()));
+            if !limited {
+                return Err(
+                    "a ClusterSecretStore must be limited to its app's namespace (spec.conditions)"
+                        .into(),
+                );
+            }
+        }
         Some(Kind::RoleBinding) => {
             let b: RoleBinding = typed_value(v)?;
             if b.role_ref.kind != "Role" {
@@ -384,7 +499,33 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
             let i: ClusterIssuer = typed_value(v)?;
             check_vault_issuer(&i.spec.vault)?;
         }
-        Some(Kind::Event | Kind::Pod) | None => {
+        Some(Kind::ExternalSecret) => {
+            let e: ExternalSecret = typed_value(v)?;
+            let r = &e.spec.secret_store_ref;
+            match r.kind {
+                StoreKind::SecretStore => need(
+                    "spec.secretStoreRef",
+                    key("SecretStore", &namespace, &r.name),
+                ),
+                StoreKind::ClusterSecretStore => need(
+                    "spec.secretStoreRef",
+                    key("ClusterSecretStore", "", &r.name),
+                ),
+            }
+            if e.spec.data.as_ref().is_none_or(Vec::is_empty)
+                == e.spec.data_from.as_ref().is_none_or(Vec::is_empty)
+            {
+                return Err(
+                    "an ExternalSecret reads either `data` (listed keys) or `dataFrom` (all keys)"
+                        .into(),
+                );
+            }
+        }
+        Some(Kind::SecretProviderClass) => {
+            let c: SecretProviderClass = typed_value(v)?;
+            check_secret_provider_class(&c.spec)?;
+        }
+        Some(Kind::Event) | Some(Kind::SecretProviderClassPodStatus) | Some(Kind::Pod) | None => {
             return Err(format!("unexpected kind {api_version}/{kind}"))
         }
     }
@@ -458,6 +599,84 @@ fn check_vault_issuer(v: &VaultIssuer) -> Result<(), String> {
             "spec.vault.auth.kubernetes.mountPath `{}` is not /v1/auth/<mount>",
             v.auth.kubernetes.mount_path
         ));
+    }
+    Ok(())
+}
+
+/// Kubernetes auth bound to a service account, and a CA Secret where TLS is on.
+fn check_store(p: &StoreProvider, namespace: &str, cluster: bool) -> Result<(), String> {
+    let k = &p.vault.auth.kubernetes;
+    if k.service_account_ref.audiences.is_empty() {
+        return Err("the store's serviceAccountRef has no audiences".into());
+    }
+    if cluster != k.service_account_ref.namespace.is_some() {
+        return Err("only a ClusterSecretStore names its service account's namespace".into());
+    }
+    if !cluster
+        && p.vault
+            .ca_provider
+            .as_ref()
+            .is_some_and(|c| c.namespace.is_some())
+    {
+        return Err(format!(
+            "a SecretStore reads its CA from its own namespace {namespace}: caProvider.namespace is refused"
+        ));
+    }
+    if p.vault.server.starts_with("https://") != p.vault.ca_provider.is_some() {
+        return Err("the store has a CA exactly when its server is https".into());
+    }
+    Ok(())
+}
+
+/// The Vault provider's parameters, and its `objects` string parsed as the provider does.
+fn check_secret_provider_class(spec: &SecretProviderClassSpec) -> Result<(), String> {
+    if spec.provider != "vault" {
+        return Err(format!("provider `{}` is not `vault`", spec.provider));
+    }
+    const PARAMETERS: [&str; 7] = [
+        "vaultAddress",
+        "roleName",
+        "vaultKubernetesMountPath",
+        "audience",
+        "objects",
+        "vaultCACertPath",
+        "vaultSkipTLSVerify",
+    ];
+    for k in spec.parameters.keys() {
+        if !PARAMETERS.contains(&k.as_str()) {
+            return Err(format!("unknown parameter `{k}` of the Vault CSI provider"));
+        }
+    }
+    for required in [
+        "vaultAddress",
+        "roleName",
+        "vaultKubernetesMountPath",
+        "objects",
+    ] {
+        if !spec.parameters.contains_key(required) {
+            return Err(format!("parameter `{required}` is missing"));
+        }
+    }
+    let objects: Vec<CsiVaultObject> =
+        serde_yaml::from_str(&spec.parameters["objects"]).map_err(|e| {
+            format!("parameter `objects` does not parse as the provider's objects: {e}")
+        })?;
+    if objects.is_empty() {
+        return Err("parameter `objects` lists nothing".into());
+    }
+    let names: BTreeSet<&str> = objects.iter().map(|o| o.object_name.as_str()).collect();
+    if names.len() != objects.len() {
+        return Err("two objects have the same objectName (the same file)".into());
+    }
+    for so in spec.secret_objects.iter().flatten() {
+        for d in &so.data {
+            if !names.contains(d.object_name.as_str()) {
+                return Err(format!(
+                    "secretObjects {} maps objectName `{}`, which `objects` does not list",
+                    so.secret_name, d.object_name
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -246,6 +246,8 @@ impl Scanner<'_> {
         match keys.as_slice() {
             [.., "creationStatements" | "revocationStatements"] => in_list,
             ["apps", "secrets", "annotations", _] => true,
+            // The injector's agent template (consul-template text).
+            ["apps", "secrets", "template"] => !in_list,
             _ => false,
         }
     }

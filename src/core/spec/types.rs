@@ -219,8 +219,76 @@ pub struct AppSpec<S = SecretSpec> {
     pub create_service_account: Option<bool>,
     pub role: Option<String>,
     pub audiences: Option<Vec<String>>,
+    /// How the app's pods receive its secrets (default `operator`, VSO).
+    #[serde(default)]
+    pub consumer: Consumer,
+    /// Options of the `injector` consumer.
+    pub injector: Option<InjectorSpec>,
+    /// Options of the `csi` consumer.
+    pub csi: Option<CsiSpec>,
+    /// Options of the `eso` consumer.
+    pub eso: Option<EsoSpec>,
     #[serde(default)]
     pub secrets: Vec<S>,
+}
+
+/// The route a workload gets its Vault secrets by; the Vault side is the same for each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Consumer {
+    /// The Vault Secrets Operator writes Kubernetes Secrets (VaultStaticSecret & co).
+    #[default]
+    Operator,
+    /// The Vault Agent injector renders files into the pods (a kustomize Component).
+    Injector,
+    /// The Secrets Store CSI driver mounts files (a SecretProviderClass).
+    Csi,
+    /// The External Secrets Operator writes Kubernetes Secrets (SecretStore, ExternalSecret).
+    Eso,
+}
+
+impl Consumer {
+    /// The spec's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Consumer::Operator => "operator",
+            Consumer::Injector => "injector",
+            Consumer::Csi => "csi",
+            Consumer::Eso => "eso",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InjectorSpec {
+    /// The workload the generated patch annotates, `Kind/name` (default `Deployment/<app>`).
+    pub workload: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CsiSpec {
+    /// Also mirror each secret into a Kubernetes Secret of its name (`secretObjects`).
+    #[serde(default)]
+    pub secret_objects: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EsoSpec {
+    /// `namespaced` (default): SecretStores in the app's namespace; `cluster`:
+    /// ClusterSecretStores limited to it.
+    #[serde(default)]
+    pub store: EsoStore,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum EsoStore {
+    #[default]
+    Namespaced,
+    Cluster,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -244,6 +312,10 @@ pub struct SecretSpec {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
+    /// The secret's keys (csi: one file per key; eso, injector: only these keys).
+    pub keys: Option<Vec<String>>,
+    /// injector: the agent template (consul-template) of the file, instead of the default.
+    pub template: Option<String>,
 }
 
 impl SecretSpec {
@@ -281,6 +353,8 @@ impl SecretSpec {
             secret_type: self.secret_type,
             labels: self.labels,
             annotations: self.annotations,
+            keys: self.keys,
+            template: self.template,
         })
     }
 }
@@ -304,6 +378,10 @@ impl<S> Spec<S> {
                 create_service_account: a.create_service_account,
                 role: a.role,
                 audiences: a.audiences,
+                consumer: a.consumer,
+                injector: a.injector,
+                csi: a.csi,
+                eso: a.eso,
                 secrets: a
                     .secrets
                     .into_iter()
@@ -343,6 +421,8 @@ pub struct Secret {
     pub secret_type: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    pub keys: Option<Vec<String>>,
+    pub template: Option<String>,
 }
 
 /// Where a secret's data comes from: exactly one of the spec's `kv`, `database`, `dynamic`, `pki`.

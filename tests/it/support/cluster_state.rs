@@ -89,7 +89,9 @@ pub fn rendered_fleet_objects(spec: &std::path::Path, cluster: &str) -> Vec<Valu
 fn objects_of(g: kubectl_vault::pipeline::Generated) -> Vec<Value> {
     let mut out = Vec::new();
     for f in &g.rendered.files {
-        if f.path.ends_with(".yaml") && !f.path.ends_with("kustomization.yaml") {
+        // The injector's Component patches the user's workload: it is not an object.
+        let component = f.path.contains("/vault-agent/");
+        if f.path.ends_with(".yaml") && !f.path.ends_with("kustomization.yaml") && !component {
             // A file may hold several objects (token-review.yaml, cert-manager-token-request.yaml).
             for doc in serde_yaml::Deserializer::from_str(&f.body) {
                 out.push(serde::Deserialize::deserialize(doc).expect("yaml"));

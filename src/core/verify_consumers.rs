@@ -1,0 +1,495 @@
+//! The pure half of `verify` for the consumers other than the operator: each one's chain.
+//!
+//! - eso: the ExternalSecret exists and matches what was generated → its `Ready` condition is
+//!   True → the Secret exists, is owned by it (ownerReference) and has the declared keys.
+//! - csi: the SecretProviderClass exists and matches → every SecretProviderClassPodStatus of a
+//!   pod that mounts it says mounted → with `secretObjects`, the mirrored Secret has the keys.
+//! - injector: pods carry the Component's annotations → the injector added the agent to them
+//!   (the `vault-agent` containers) → they run as the app's service account → the agent is
+//!   ready.
+//!
+//! Values are never read: key names only.
+
+use crate::core::model::{self, App, Consumer, DeclaredSecret};
+use crate::core::verify::{
+    drifted_fields, ExpectedSpecs, FluxCheck, Observed, SecretRow, SecretStatus,
+};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// The kinds whose generated specs `verify` compares (drift), beside VSO's.
+pub const DRIFT_KINDS: [&str; 2] = ["ExternalSecret", "SecretProviderClass"];
+
+/// The label ESO sets on the Secrets it manages.
+pub const ESO_MANAGED_LABEL: &str = "reconcile.external-secrets.io/managed=true";
+/// The label the CSI driver sets on the Secrets it mirrors (`secretObjects`).
+pub const CSI_MANAGED_LABEL: &str = "secrets-store.csi.k8s.io/managed=true";
+/// The containers the injector adds to a pod.
+const AGENT_CONTAINERS: [&str; 2] = ["vault-agent", "vault-agent-init"];
+
+type Index<'a> = HashMap<(&'a str, &'a str), &'a Value>;
+
+fn index(list: &[Value]) -> Index<'_> {
+    list.iter()
+        .map(|v| {
+            (
+                (
+                    v["metadata"]["namespace"].as_str().unwrap_or_default(),
+                    v["metadata"]["name"].as_str().unwrap_or_default(),
+                ),
+                v,
+            )
+        })
+        .collect()
+}
+
+fn condition<'a>(v: &'a Value, type_: &str) -> Option<&'a Value> {
+    v["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
+}
+
+fn condition_text(c: &Value) -> String {
+    [c["reason"].as_str(), c["message"].as_str()]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// Flux checks of the consumers' controllers (only those the tree deploys).
+pub fn flux_checks(stack: &Stack, observed: &Observed, revision: Option<&str>) -> Vec<FluxCheck> {
+    let (eso, csi) = (
+        crate::core::render::consumers::uses_eso(stack),
+        crate::core::render::consumers::uses_csi(stack),
+    );
+    let mut out = vec![];
+    if !eso && !csi {
+        return out;
+    }
+    let ks = index(&observed.kustomizations);
+    let name = &stack.flux.consumers_kustomization;
+    let k = ks.get(&(model::FLUX_NAMESPACE, name.as_str())).copied();
+    let mut check = ready_check("Kustomization", model::FLUX_NAMESPACE, name, k);
+    if let (true, Some(k), Some(rev)) = (check.ok, k, revision) {
+        // As for the other stages: Ready at the expected commit.
+        let applied = k["status"]["lastAppliedRevision"]
+            .as_str()
+            .unwrap_or_default();
+        if crate::core::verify::revision_matches(applied, rev) {
+            check.detail = format!("Ready at {applied}");
+        } else {
+            check.ok = false;
+            check.detail = format!(
+                "applied revision {applied}, expected {rev}: Flux has not reconciled the commit yet"
+            );
+        }
+    }
+    out.push(check);
+    let hr = index(&observed.helmreleases);
+    let mut releases = vec![];
+    if eso {
+        releases.push((model::ESO_NAMESPACE, model::ESO_RELEASE));
+    }
+    if csi {
+        releases.push((stack.vault.namespace.as_str(), model::CSI_RELEASE));
+    }
+    for (ns, name) in releases {
+        out.push(ready_check(
+            "HelmRelease",
+            ns,
+            name,
+            hr.get(&(ns, name)).copied(),
+        ));
+    }
+    out
+}
+
+use crate::core::model::Stack;
+
+fn ready_check(kind: &str, ns: &str, name: &str, obj: Option<&Value>) -> FluxCheck {
+    let (ok, detail) = match obj {
+        None => (false, "not found".to_string()),
+        Some(o) => match condition(o, "Ready") {
+            Some(c) if c["status"] == "True" => (true, "Ready".to_string()),
+            Some(c) => (false, format!("not Ready ({})", condition_text(c))),
+            None => (false, "not Ready yet (no Ready condition)".to_string()),
+        },
+    };
+    FluxCheck {
+        kind: kind.into(),
+        namespace: ns.into(),
+        name: name.into(),
+        ok,
+        detail,
+    }
+}
+
+type Failure = (SecretStatus, String);
+
+/// The rows of an app whose consumer is not the operator (`None` for an operator app).
+pub fn rows(
+    stack: &Stack,
+    app: &App,
+    expected: &ExpectedSpecs,
+    observed: &Observed,
+    flux_ok: bool,
+) -> Option<Vec<SecretRow>> {
+    let kind = match &app.consumer {
+        Consumer::Operator => return None,
+        Consumer::Eso(_) => "ExternalSecret",
+        Consumer::Csi(_) => "SecretProviderClass",
+        Consumer::Injector(_) => "Pod",
+    };
+    let sa_missing = !observed.serviceaccounts.iter().any(|s| {
+        s["metadata"]["namespace"] == app.namespace.as_str()
+            && s["metadata"]["name"] == app.service_account.as_str()
+    });
+    let rows = app
+        .secrets
+        .iter()
+        .map(|s| {
+            let result = match &app.consumer {
+                Consumer::Eso(_) => eso(s, expected, observed, flux_ok),
+                Consumer::Csi(c) => csi(s, c, expected, observed, flux_ok),
+                Consumer::Injector(_) => injector(stack, app, s, observed),
+                Consumer::Operator => unreachable!("returned above"),
+            }
+            .and_then(|ok| {
+                if sa_missing {
+                    Err((
+                        SecretStatus::AuthInvalid,
+                        format!(
+                            "ServiceAccount {}/{} not found: the Vault role is bound to it",
+                            app.namespace, app.service_account
+                        ),
+                    ))
+                } else {
+                    Ok(ok)
+                }
+            });
+            let (status, detail) = match result {
+                Ok(detail) => (SecretStatus::Synced, detail),
+                Err(f) => f,
+            };
+            SecretRow {
+                namespace: s.namespace.clone(),
+                secret: s.name.clone(),
+                kind: kind.into(),
+                source: s.source.describe(),
+                status,
+                detail,
+                keys: secret_of(app, s, observed)
+                    .map(key_names)
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    Some(rows)
+}
+
+/// The Kubernetes Secret a consumer writes for `s`, if it writes one.
+fn secret_of<'a>(app: &App, s: &DeclaredSecret, observed: &'a Observed) -> Option<&'a Value> {
+    let list = match &app.consumer {
+        Consumer::Eso(_) => &observed.eso_secrets,
+        Consumer::Csi(c) if c.secret_objects => &observed.csi_secrets,
+        _ => return None,
+    };
+    list.iter().find(|v| {
+        v["metadata"]["namespace"] == s.namespace.as_str()
+            && v["metadata"]["name"] == s.name.as_str()
+    })
+}
+
+fn key_names(secret: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = secret["data"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+/// The generated object of `kind` for `s`: present, and as generated.
+fn present<'a>(
+    kind: &str,
+    s: &DeclaredSecret,
+    list: &'a [Value],
+    expected: &ExpectedSpecs,
+    flux_ok: bool,
+) -> Result<&'a Value, Failure> {
+    let found = list.iter().find(|v| {
+        v["metadata"]["namespace"] == s.namespace.as_str()
+            && v["metadata"]["name"] == s.name.as_str()
+    });
+    let obj = match found {
+        Some(o) => o,
+        None if !flux_ok => {
+            return Err((
+                SecretStatus::NotApplied,
+                format!(
+                    "{kind} not found, and Flux has not applied the commit (see the Flux checks)"
+                ),
+            ))
+        }
+        None => {
+            return Err((
+                SecretStatus::Missing,
+                format!("{kind} {}/{} not found in the cluster", s.namespace, s.name),
+            ))
+        }
+    };
+    if let Some(want) = expected.get(&(kind.to_string(), s.namespace.clone(), s.name.clone())) {
+        let drift = drifted_fields(want, &obj["spec"], "spec");
+        if !drift.is_empty() {
+            return Err((
+                SecretStatus::Drifted,
+                format!(
+                    "the {kind} differs from what kubectl-vault generated: {}",
+                    drift.join("; ")
+                ),
+            ));
+        }
+    }
+    Ok(obj)
+}
+
+/// The declared keys the Secret lacks (any key at all when none are declared).
+fn check_keys(
+    s: &DeclaredSecret,
+    secret: &Value,
+    rename: impl Fn(&str) -> String,
+) -> Result<(), Failure> {
+    let keys = key_names(secret);
+    let missing: Vec<String> = if s.keys.is_empty() {
+        if keys.is_empty() {
+            vec!["<any key>".into()]
+        } else {
+            vec![]
+        }
+    } else {
+        s.keys
+            .iter()
+            .map(|k| rename(k))
+            .filter(|k| !keys.contains(k))
+            .collect()
+    };
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err((
+        SecretStatus::MissingKeys,
+        format!(
+            "the Secret lacks {} (has: {})",
+            missing.join(", "),
+            if keys.is_empty() {
+                "nothing".to_string()
+            } else {
+                keys.join(", ")
+            }
+        ),
+    ))
+}
+
+fn eso(
+    s: &DeclaredSecret,
+    expected: &ExpectedSpecs,
+    observed: &Observed,
+    flux_ok: bool,
+) -> Result<String, Failure> {
+    let es = present(
+        "ExternalSecret",
+        s,
+        &observed.externalsecrets,
+        expected,
+        flux_ok,
+    )?;
+    match condition(es, "Ready") {
+        Some(c) if c["status"] == "True" => {}
+        Some(c) => {
+            return Err((
+                SecretStatus::NotSynced,
+                format!(
+                    "Ready={}: {}",
+                    c["status"].as_str().unwrap_or("Unknown"),
+                    condition_text(c)
+                ),
+            ))
+        }
+        None => {
+            return Err((
+                SecretStatus::NotReconciled,
+                "ESO has not reported Ready yet (is the External Secrets Operator running?)".into(),
+            ))
+        }
+    }
+    let secret = observed
+        .eso_secrets
+        .iter()
+        .find(|v| {
+            v["metadata"]["namespace"] == s.namespace.as_str()
+                && v["metadata"]["name"] == s.name.as_str()
+        })
+        .ok_or((
+            SecretStatus::SecretMissing,
+            format!(
+                "Secret {}/{} not found (ESO writes it when the ExternalSecret syncs)",
+                s.namespace, s.name
+            ),
+        ))?;
+    let uid = es["metadata"]["uid"].as_str().unwrap_or_default();
+    let owned = secret["metadata"]["ownerReferences"]
+        .as_array()
+        .is_some_and(|refs| {
+            refs.iter()
+                .any(|r| r["kind"] == "ExternalSecret" && r["uid"] == uid)
+        });
+    if !owned {
+        return Err((
+            SecretStatus::NotOwned,
+            format!("the Secret has no ownerReference to this ExternalSecret (uid {uid})"),
+        ));
+    }
+    check_keys(s, secret, str::to_string)?;
+    Ok("synced by ESO".into())
+}
+
+fn csi(
+    s: &DeclaredSecret,
+    c: &model::Csi,
+    expected: &ExpectedSpecs,
+    observed: &Observed,
+    flux_ok: bool,
+) -> Result<String, Failure> {
+    present(
+        "SecretProviderClass",
+        s,
+        &observed.secretproviderclasses,
+        expected,
+        flux_ok,
+    )?;
+    let mounts: Vec<&Value> = observed
+        .spc_pod_statuses
+        .iter()
+        .filter(|p| {
+            p["metadata"]["namespace"] == s.namespace.as_str()
+                && p["status"]["secretProviderClassName"] == s.name.as_str()
+        })
+        .collect();
+    if mounts.is_empty() {
+        return Ok("SecretProviderClass present; no pod mounts it yet".into());
+    }
+    if let Some(p) = mounts.iter().find(|p| p["status"]["mounted"] != true) {
+        return Err((
+            SecretStatus::NotMounted,
+            format!(
+                "pod {} mounts it, but the CSI driver has not mounted the volume (see the pod's events: FailedMount)",
+                p["status"]["podName"].as_str().unwrap_or_default()
+            ),
+        ));
+    }
+    if c.secret_objects {
+        let secret = observed
+            .csi_secrets
+            .iter()
+            .find(|v| {
+                v["metadata"]["namespace"] == s.namespace.as_str()
+                    && v["metadata"]["name"] == s.name.as_str()
+            })
+            .ok_or((
+                SecretStatus::SecretMissing,
+                format!(
+                    "Secret {}/{} not found: the driver mirrors it while a pod mounts the volume (is syncSecret enabled?)",
+                    s.namespace, s.name
+                ),
+            ))?;
+        let pki = matches!(s.source, model::Source::Pki { .. });
+        check_keys(s, secret, |k| match (pki, k) {
+            (true, "certificate") => "tls.crt".into(),
+            (true, "private_key") => "tls.key".into(),
+            (true, "issuing_ca") => "ca.crt".into(),
+            _ => k.to_string(),
+        })?;
+    }
+    Ok(format!("mounted in {} pod(s)", mounts.len()))
+}
+
+fn injector(
+    stack: &Stack,
+    app: &App,
+    s: &DeclaredSecret,
+    observed: &Observed,
+) -> Result<String, Failure> {
+    let annotation = format!("vault.hashicorp.com/agent-inject-secret-{}", s.name);
+    let pods: Vec<&Value> = observed
+        .pods
+        .iter()
+        .filter(|p| {
+            p["metadata"]["namespace"] == s.namespace.as_str()
+                && p["metadata"]["annotations"][&annotation].is_string()
+        })
+        .collect();
+    if pods.is_empty() {
+        return Err((
+            SecretStatus::NotInjected,
+            format!(
+                "no pod in {} carries {annotation}: include the Component {}/{}/{}/{} in the kustomization of the workload",
+                s.namespace,
+                stack.flux.paths.apps,
+                app.namespace,
+                app.name,
+                model::INJECTOR_COMPONENT
+            ),
+        ));
+    }
+    for p in &pods {
+        let name = p["metadata"]["name"].as_str().unwrap_or_default();
+        let containers: Vec<&Value> = ["initContainers", "containers"]
+            .iter()
+            .flat_map(|k| p["spec"][*k].as_array().into_iter().flatten())
+            .collect();
+        if !containers
+            .iter()
+            .any(|c| AGENT_CONTAINERS.contains(&c["name"].as_str().unwrap_or_default()))
+        {
+            return Err((
+                SecretStatus::NotInjected,
+                format!("pod {name} carries the annotations but has no vault-agent container: is the injector running (vault.injector) and its webhook reachable?"),
+            ));
+        }
+        let sa = p["spec"]["serviceAccountName"]
+            .as_str()
+            .unwrap_or("default");
+        if sa != app.service_account {
+            return Err((
+                SecretStatus::AuthInvalid,
+                format!(
+                    "pod {name} runs as ServiceAccount {sa}, but role {} is bound to {}",
+                    app.role, app.service_account
+                ),
+            ));
+        }
+        let statuses = ["initContainerStatuses", "containerStatuses"]
+            .iter()
+            .flat_map(|k| p["status"][*k].as_array().into_iter().flatten());
+        for st in statuses {
+            let cname = st["name"].as_str().unwrap_or_default();
+            if cname != "vault-agent" {
+                continue;
+            }
+            if st["ready"] != true {
+                let why = st["state"]["waiting"]["reason"]
+                    .as_str()
+                    .or(st["state"]["terminated"]["reason"].as_str())
+                    .unwrap_or("not ready");
+                return Err((
+                    SecretStatus::NotSynced,
+                    format!("the vault-agent of pod {name} is not ready: {why} (see its log: login or template errors)"),
+                ));
+            }
+        }
+    }
+    Ok(format!("the agent runs in {} pod(s)", pods.len()))
+}
