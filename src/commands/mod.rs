@@ -3,5 +3,7 @@
 pub mod commit;
 pub mod configure;
 pub mod generate;
+pub mod import;
 pub mod init;
+pub mod scan;
 pub mod verify;

@@ -8,6 +8,7 @@ pub mod header;
 pub mod kinds;
 pub mod model;
 pub mod render;
+pub mod secrets_scan;
 pub mod selfcheck;
 pub mod spec;
 pub mod tree;

@@ -345,6 +345,8 @@ pub struct DeclaredSecret {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub pki: Option<PkiOptions>,
+    /// VSO may take over an existing Secret (`destination.overwrite: true`).
+    pub adopt: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -663,6 +665,7 @@ fn secret(s: &spec::Secret, namespace: &str, vc: Option<&spec::VaultConfigSpec>)
         labels: s.labels.clone(),
         annotations: s.annotations.clone(),
         pki,
+        adopt: s.adopt,
     }
 }
 

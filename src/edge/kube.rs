@@ -228,6 +228,36 @@ impl Cluster {
         }
     }
 
+    /// One Secret as JSON, `None` when it does not exist. Its values stay in memory: the
+    /// caller (`import`) sends them to Vault and never prints them. `namespace` and `name`
+    /// must be valid Kubernetes names (the caller checks).
+    pub async fn get_secret(&self, namespace: &str, name: &str) -> Result<Option<Value>, Error> {
+        let url =
+            <DynamicObject as kube::Resource>::url_path(&Kind::Secret.resource(), Some(namespace));
+        let request = kube::core::Request::new(url);
+        let body = self
+            .with_retries(|| {
+                let client = self.client.clone();
+                let req = request.get(name, &kube::api::GetParams::default());
+                async move {
+                    let req = req.map_err(kube::Error::BuildRequest)?;
+                    client.send(req.map(kube::client::Body::from)).await
+                }
+            })
+            .await;
+        let what = format!("reading Secret {namespace}/{name}");
+        match body {
+            Ok(body) => serde_json::from_slice(&body).map(Some).map_err(|e| {
+                Error::environment(format!("{what}: the API server's answer is not JSON: {e}"))
+            }),
+            Err(ListError::NotFound(_)) => Ok(None),
+            Err(ListError::Forbidden(m)) => Err(Error::environment(format!(
+                "forbidden: cannot get secrets in namespace {namespace} ({m})\nhint: import needs `get` on secrets in that namespace"
+            ))),
+            Err(e) => Err(e.into_error(Kind::Secret, Some(namespace), &self.server)),
+        }
+    }
+
     /// The deadline of a request starting now: `--request-timeout` from now, or the end of
     /// the run if that comes first (then `true`).
     fn deadline(&self) -> (Instant, bool) {
@@ -394,6 +424,7 @@ fn http_failure(code: u16, body: &[u8]) -> Failure {
         500..=599 => Failure::Failing(text),
         401 => Failure::Fatal(ListError::Unauthorized(message())),
         403 => Failure::Fatal(ListError::Forbidden(message())),
+        404 => Failure::Fatal(ListError::NotFound(text)),
         _ => Failure::Fatal(ListError::Failed(text)),
     }
 }
@@ -843,6 +874,8 @@ enum ListError {
     TooMany(String),
     /// `--timeout` passed.
     RunTimeout(String),
+    /// 404 (for a list: the kind is not served; for a get: no such object).
+    NotFound(String),
     Failed(String),
 }
 
@@ -867,7 +900,7 @@ impl ListError {
             ListError::StatusBody(m) => Error::environment(format!("{what}: the API server at {server} answered 200 OK with a Status instead of a list: {m}\nhint: a proxy or aggregated API server in front of the cluster relayed a failure; try again, or check it")),
             ListError::TooMany(m) => Error::environment(format!("{what}: the API server at {server} sent {m}; stopped\nhint: limit the check with -n NAMESPACE, or check the server (a list that never ends is a server bug)")),
             ListError::RunTimeout(t) => Error::environment(format!("verify did not finish within --timeout {t} ({what} was still running at {server})\nhint: raise --timeout, or check the cluster's responsiveness")),
-            ListError::Failed(m) => Error::environment(format!("{what} failed: {m}")),
+            ListError::Failed(m) | ListError::NotFound(m) => Error::environment(format!("{what} failed: {m}")),
         }
     }
 }

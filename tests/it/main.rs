@@ -15,6 +15,8 @@ mod fuzz_spec;
 mod generate;
 mod health_checks;
 mod help;
+mod import;
 mod krew;
+mod scan;
 mod verify;
 mod verify_vault;

@@ -213,6 +213,10 @@ pub struct SecretSpec {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
+    /// Take over an existing Secret of this name (VSO's `destination.overwrite: true`), as
+    /// `kubectl vault import` writes it.
+    #[serde(default)]
+    pub adopt: bool,
 }
 
 impl SecretSpec {
@@ -250,6 +254,7 @@ impl SecretSpec {
             secret_type: self.secret_type,
             labels: self.labels,
             annotations: self.annotations,
+            adopt: self.adopt,
         })
     }
 }
@@ -311,6 +316,7 @@ pub struct Secret {
     pub secret_type: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    pub adopt: bool,
 }
 
 /// Where a secret's data comes from: exactly one of the spec's `kv`, `database`, `dynamic`, `pki`.
