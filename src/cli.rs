@@ -92,7 +92,8 @@ pub enum Command {
     /// the existing Secret over). Values are never printed, logged or written to a file.
     ///
     /// Example:
-    ///   kubectl vault import -f vault.yaml --from-secret payments/payments-config --to kv:secret/payments/config
+    ///   kubectl vault import -f vault.yaml --from-secret payments/payments-config \
+    ///       --to kv:secret/payments/config
     #[command(verbatim_doc_comment)]
     Import(commands::import::ImportArgs),
     /// Runs a kubeconfig exec credential plugin with a time limit (verify runs plugins

@@ -19,6 +19,8 @@ fn help_of_every_command() {
         ("help_commit", &["commit", "--help"]),
         ("help_verify", &["verify", "--help"]),
         ("help_configure", &["configure", "--help"]),
+        ("help_scan", &["scan", "--help"]),
+        ("help_import", &["import", "--help"]),
     ] {
         let (code, out, err) = text(args);
         assert_eq!(code, Some(0), "{args:?}: {err}");
@@ -29,7 +31,15 @@ fn help_of_every_command() {
 
 #[test]
 fn the_help_subcommand_prints_the_same_as_the_flag() {
-    for cmd in ["init", "generate", "commit", "verify", "configure"] {
+    for cmd in [
+        "init",
+        "generate",
+        "commit",
+        "verify",
+        "configure",
+        "scan",
+        "import",
+    ] {
         assert_eq!(text(&["help", cmd]).1, text(&[cmd, "--help"]).1, "{cmd}");
     }
 }

@@ -73,8 +73,15 @@ pub fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
         }
     }
 
-    // The work tree, hashed as git hashes blobs.
-    let mut worktree: Vec<(Oid, String, Option<Vec<u8>>)> = Vec::new();
+    // The work tree, hashed as git hashes blobs. Work-tree contents git does not hold (new or changed files) are scanned as they are
+    // read, so that at most one file's bytes are held at a time; the others are read from
+    // the object database with the history's blobs.
+    let mut worktree: Vec<(Oid, String)> = Vec::new();
+    let mut by_blob: HashMap<Oid, Vec<Finding>> = HashMap::new();
+    let mut local: HashSet<Oid> = HashSet::new();
+    let odb = repo
+        .odb()
+        .map_err(|e| git_err("open the object database", e))?;
     if let Some(root) = repo.workdir() {
         for path in worktree_paths(&repo)? {
             let full = root.join(&path);
@@ -93,7 +100,14 @@ pub fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
             };
             let oid = Oid::hash_object(ObjectType::Blob, &bytes)
                 .map_err(|e| git_err("hash a work-tree file", e))?;
-            worktree.push((oid, path, Some(bytes)));
+            if !odb.exists(oid) && local.insert(oid) {
+                let found = scan_blob(&path, &bytes);
+                if !found.is_empty() {
+                    by_blob.insert(oid, found);
+                }
+                out.blobs += 1;
+            }
+            worktree.push((oid, path));
         }
     }
 
@@ -105,16 +119,14 @@ pub fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
             *e = path.clone();
         }
     }
-    let on_disk: HashMap<Oid, &[u8]> = worktree
-        .iter()
-        .filter_map(|(o, _, b)| b.as_deref().map(|b| (*o, b)))
-        .collect();
-    for (oid, path, _) in &worktree {
-        blobs.entry(*oid).or_insert_with(|| path.clone());
+    for (oid, path) in &worktree {
+        if odb.exists(*oid) {
+            blobs.entry(*oid).or_insert_with(|| path.clone());
+        }
     }
     let mut list: Vec<(Oid, String)> = blobs.into_iter().collect();
     list.sort();
-    out.blobs = list.len();
+    out.blobs += list.len();
     let scanned: Vec<Result<Scanned, Error>> = list
         .par_chunks(64)
         .map_init(
@@ -128,10 +140,6 @@ pub fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
                     .map_err(|e| git_err("open the object database", e))?;
                 let mut v = Vec::new();
                 for (oid, path) in chunk {
-                    if let Some(bytes) = on_disk.get(oid) {
-                        v.push((*oid, Some(scan_blob(path, bytes))));
-                        continue;
-                    }
                     let (size, _) = odb
                         .read_header(*oid)
                         .map_err(|e| git_err("read a blob header", e))?;
@@ -152,7 +160,6 @@ pub fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
         .flatten()
         .map(Ok)
         .collect();
-    let mut by_blob: HashMap<Oid, Vec<Finding>> = HashMap::new();
     for r in scanned {
         let (oid, f) = r?;
         match f {
@@ -177,7 +184,7 @@ pub fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
             }
         }
     }
-    for (oid, path, _) in worktree {
+    for (oid, path) in worktree {
         if let Some(findings) = by_blob.get(&oid) {
             for f in findings {
                 out.found.push(Located {
