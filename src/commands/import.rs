@@ -110,7 +110,7 @@ pub fn run(args: ImportArgs) -> Result<Exit, Error> {
     };
     let declared = app.secrets.iter().find(|s| s.name == name);
     let plan = match declared {
-        Some(s) if s.source == wanted && s.adopt => SpecPlan::AlreadyDeclared,
+        Some(s) if s.source == wanted => SpecPlan::AlreadyDeclared { adopt: s.adopt },
         Some(s) => {
             return Err(Error::usage(format!(
                 "{}: app {}/{} already declares secret {name} ({}); nothing was changed\nhint: import into the path it declares, or rename one of them",
@@ -229,8 +229,14 @@ pub fn run(args: ImportArgs) -> Result<Exit, Error> {
         ));
     }
     match plan {
-        SpecPlan::AlreadyDeclared => out.push_str(&format!(
+        SpecPlan::AlreadyDeclared { adopt: true } => out.push_str(&format!(
             "{} already declares secret {name} for app {}/{} with adopt: true\n",
+            args.file.display(),
+            app.namespace,
+            app.name
+        )),
+        SpecPlan::AlreadyDeclared { adopt: false } => out.push_str(&format!(
+            "{} already declares secret {name} for app {}/{}: add `adopt: true` to it, so that VSO takes the existing Secret over\n",
             args.file.display(),
             app.namespace,
             app.name
@@ -273,9 +279,18 @@ pub fn run(args: ImportArgs) -> Result<Exit, Error> {
 }
 
 enum SpecPlan {
-    AlreadyDeclared,
-    Edit { text: String, line: usize },
-    ByHand { reason: String, lines: Vec<String> },
+    /// The spec declares this very secret already (a re-import), with or without `adopt`.
+    AlreadyDeclared {
+        adopt: bool,
+    },
+    Edit {
+        text: String,
+        line: usize,
+    },
+    ByHand {
+        reason: String,
+        lines: Vec<String>,
+    },
 }
 
 fn pick_app<'a>(

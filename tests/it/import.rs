@@ -7,7 +7,7 @@ use crate::support::common::*;
 use crate::support::fake_apiserver::FakeApiServer;
 use crate::support::servers::Bao;
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
 const PASSWORD: &str = "Live-Imported-Pa55word";
@@ -284,7 +284,6 @@ fn refusals_change_nothing() {
     assert_eq!(std::fs::read_to_string(&s.spec).unwrap(), SPEC);
     let (status, _) = s.bao.api("GET", "secret/data/x", None);
     assert_eq!(status, 404);
-    let _ = Path::new("");
 }
 
 #[test]
@@ -302,4 +301,42 @@ fn a_layout_it_cannot_edit_gets_the_lines_to_add() {
     let out = stdout(&o);
     s.stable()
         .bind(|| insta::assert_snapshot!("lines_to_add", out));
+}
+
+#[test]
+fn kv_version_1_refuses_an_existing_path_and_prints_the_long_form() {
+    let Some(s) = setup() else { return };
+    let (status, v) = s.bao.api(
+        "POST",
+        "sys/mounts/kv1",
+        Some(json!({"type": "kv", "options": {"version": "1"}})),
+    );
+    assert!(status < 300, "{v}");
+    let args = ["--to", "kv:kv1/payments/config", "--kv-version", "1"];
+    let run = || {
+        bin()
+            .args(["import", "-f"])
+            .arg(&s.spec)
+            .args(["--from-secret", "payments/payments-config"])
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&s.kubeconfig)
+            .env_remove("KUBECONFIG")
+            .env("VAULT_ADDR", &s.bao.addr)
+            .env("VAULT_TOKEN", &s.bao.token)
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_no_value(&o);
+    let out = stdout(&o);
+    s.stable().bind(|| insta::assert_snapshot!("kv_v1", out));
+    let (_, v) = s.bao.api("GET", "kv1/payments/config", None);
+    assert_eq!(v["data"], json!({"password": PASSWORD, "api_key": API_KEY}));
+    // The spec is left alone (the long form is printed), and a second run refuses.
+    assert_eq!(std::fs::read_to_string(&s.spec).unwrap(), SPEC);
+    let o = run();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("kv-v1 kv1/payments/config already holds data"));
 }
