@@ -4,7 +4,8 @@
 //! (`crate::edge::git::history`) hands in each distinct blob once; this module decides.
 //!
 //! Rules ([`Rule`]):
-//! - a Kubernetes `Secret` (`apiVersion: v1`) with a non-empty `data` / `stringData` value;
+//! - a Kubernetes `Secret` (`apiVersion: v1`) with a non-empty `data` / `stringData` value,
+//!   and a kustomize `secretGenerator`'s `literals` (`KEY=value`);
 //! - known token formats anywhere in a text file: Vault/OpenBao service, batch and recovery
 //!   tokens (`hvs.`, `hvb.`, `hvr.`, and the legacy `s.`/`b.`/`r.` with 24 characters),
 //!   PEM private keys (not `ENCRYPTED PRIVATE KEY`), AWS access key ids (`AKIA`/`ASIA` + 16),
@@ -257,6 +258,30 @@ fn yaml_findings(doc: &Node, out: &mut Vec<Finding>) {
         }
     });
     let Node::Map(entries) = doc else { return };
+    // kustomize's secretGenerator: `literals: [KEY=value, ...]` become a Secret's data.
+    if let Some(Node::Seq(generators)) = doc.get("secretGenerator") {
+        for g in generators {
+            let name = g.get("name").and_then(Node::str).unwrap_or("(unnamed)");
+            let Some(Node::Seq(literals)) = g.get("literals") else {
+                continue;
+            };
+            for l in literals.iter().filter_map(scalar) {
+                let Some((k, v)) = l.text.split_once('=') else {
+                    continue;
+                };
+                if is_empty_or_reference(v) {
+                    continue;
+                }
+                out.push(Finding {
+                    line: l.line,
+                    rule: Rule::KubernetesSecret,
+                    key: k.trim().to_string(),
+                    object: Some(name.to_string()),
+                    fingerprint: fingerprint(Rule::KubernetesSecret, k.trim(), v.as_bytes()),
+                });
+            }
+        }
+    }
     for (key, value) in entries {
         if sops && key.text == "sops" {
             continue;
@@ -714,6 +739,23 @@ mod tests {
         let s = "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: hunter2\n";
         assert_eq!(
             scan_blob("b.yml", s.as_bytes())[0].fingerprint,
+            f[0].fingerprint
+        );
+    }
+
+    #[test]
+    fn kustomize_literals() {
+        let k = "secretGenerator:\n  - name: db\n    literals:\n      - password=S3cret\n      - user=${USER}\n";
+        assert_eq!(
+            rules("kustomization.yaml", k),
+            vec![(4, "kubernetes-secret", "password".into())]
+        );
+        let f = scan_blob("k.yaml", k.as_bytes());
+        // The same value as a Secret's stringData: one fingerprint.
+        let s =
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: S3cret\n";
+        assert_eq!(
+            scan_blob("s.yaml", s.as_bytes())[0].fingerprint,
             f[0].fingerprint
         );
     }
