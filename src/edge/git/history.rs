@@ -2,7 +2,7 @@
 //!
 //! 1. Every commit reachable from any ref (branches, tags, remotes, stash) and `HEAD`.
 //! 2. Per commit, the files it added or changed against its first parent (the whole tree for
-//!    a root commit): (blob id, path, commit). Commits are split among threads, each with its
+//!    a root commit), found by comparing tree ids (unchanged folders are never opened): (blob id, path, commit). Commits are split among threads, each with its
 //!    own `Repository` (libgit2 handles are not `Sync`).
 //! 3. Each distinct blob is read and handed to the pure scanner once, in parallel, however
 //!    many commits and paths hold it; blobs over [`MAX_BLOB`] are skipped and counted.
@@ -13,7 +13,7 @@
 
 use crate::core::secrets_scan::{scan_blob, Finding, Located, Seen};
 use crate::error::Error;
-use git2::{Delta, DiffOptions, ObjectType, Oid, Repository, Sort};
+use git2::{ObjectType, Oid, Repository, Sort};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -229,32 +229,50 @@ fn changed_blobs(repo: &Repository, commit: Oid, out: &mut Vec<Introduced>) -> R
         Ok(p) => Some(p.tree().map_err(|e| git_err("read a tree", e))?),
         Err(_) => None,
     };
-    let mut opts = DiffOptions::new();
-    opts.skip_binary_check(true);
-    let diff = repo
-        .diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut opts))
-        .map_err(|e| git_err("compare a commit with its parent", e))?;
     let seen = Seen::Commit {
         id: commit.to_string(),
         time: c.time().seconds(),
     };
-    for d in diff.deltas() {
-        if !matches!(
-            d.status(),
-            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
-        ) {
+    new_blobs(repo, &tree, parent.as_ref(), "", &seen, out)
+}
+
+/// The blobs of `tree` that `parent` (the same folder in the parent commit) does not hold at
+/// the same path. Subtrees with the same id as the parent's are skipped unread: a commit that
+/// changes one file costs one path from the root, whatever the size of the tree.
+fn new_blobs(
+    repo: &Repository,
+    tree: &git2::Tree,
+    parent: Option<&git2::Tree>,
+    prefix: &str,
+    seen: &Seen,
+    out: &mut Vec<Introduced>,
+) -> Result<(), Error> {
+    for entry in tree.iter() {
+        let Ok(name) = entry.name() else { continue };
+        let before = parent.and_then(|p| p.get_name(name));
+        if before.as_ref().is_some_and(|b| b.id() == entry.id()) {
             continue;
         }
-        let f = d.new_file();
-        // Symbolic links and submodules are not file contents.
-        if !matches!(
-            f.mode(),
-            git2::FileMode::Blob | git2::FileMode::BlobExecutable
-        ) {
-            continue;
-        }
-        if let Some(path) = f.path().and_then(|p| p.to_str()) {
-            out.push((f.id(), path.to_string(), seen.clone()));
+        let path = format!("{prefix}{name}");
+        match entry.kind() {
+            Some(ObjectType::Tree) => {
+                let sub = repo
+                    .find_tree(entry.id())
+                    .map_err(|e| git_err("read a tree", e))?;
+                let old = match before {
+                    Some(b) if b.kind() == Some(ObjectType::Tree) => Some(
+                        repo.find_tree(b.id())
+                            .map_err(|e| git_err("read a tree", e))?,
+                    ),
+                    _ => None,
+                };
+                new_blobs(repo, &sub, old.as_ref(), &format!("{path}/"), seen, out)?;
+            }
+            // Regular and executable files; not symbolic links (0o120000) or submodules.
+            Some(ObjectType::Blob) if entry.filemode() & 0o170000 == 0o100000 => {
+                out.push((entry.id(), path, seen.clone()));
+            }
+            _ => {}
         }
     }
     Ok(())
