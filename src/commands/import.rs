@@ -187,6 +187,9 @@ pub fn run(args: ImportArgs) -> Result<Exit, Error> {
         }
     };
 
+    // Vault's address and token are checked before the cluster is read.
+    let vault = Vault::from_env()?;
+
     // 2. The Secret.
     let secret = read_secret(&args, namespace, name)?;
     let Some(secret) = secret else {
@@ -202,7 +205,6 @@ pub fn run(args: ImportArgs) -> Result<Exit, Error> {
     }
 
     // 3. Vault, with check-and-set.
-    let vault = Vault::from_env()?;
     let written = write_kv(&vault, mount, path, args.kv_version, &data, args.force)?;
     let written = match written {
         Ok(v) => v,
