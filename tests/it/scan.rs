@@ -356,6 +356,18 @@ fn work_tree_only_and_a_clean_repository() {
         "0 findings (0 in the work tree, 0 only in history); 1 commit, 3 file contents scanned\n"
     );
 
+    // A file over 1 MiB is skipped and counted, not read.
+    let mut big = "AKIAPLANTEDEXAMPLE12\n".repeat(60_000);
+    big.push('\n');
+    std::fs::write(dir.path().join("big.txt"), big).unwrap();
+    let out = scan(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(", 1 over 1 MiB skipped"),
+        "{}",
+        stdout(&out)
+    );
+
     // Not a repository: exit 2.
     let out = scan(&dir.path().join(".git").join("objects"), &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
