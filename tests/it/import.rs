@@ -7,7 +7,7 @@ use crate::support::common::*;
 use crate::support::fake_apiserver::FakeApiServer;
 use crate::support::servers::Bao;
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 const PASSWORD: &str = "Live-Imported-Pa55word";
@@ -191,6 +191,53 @@ fn a_live_secret_moves_into_vault_and_behind_the_operator() {
         .find(|r| r["secret"] == "payments-config")
         .expect("a row for the imported secret");
     assert_eq!(row["status"], "Synced", "{row}");
+
+    // The GitOps repository still holds the old plaintext manifest: scan names it (and never
+    // the values), so it can be removed and the history purged.
+    let repo_dir = s.dir.path().join("fleet");
+    let repo = git2::Repository::init(&repo_dir).unwrap();
+    let manifest = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: payments-config\n  namespace: payments\ndata:\n  password: {}\n  api_key: {}\n",
+        b64(PASSWORD),
+        b64(API_KEY)
+    );
+    std::fs::create_dir_all(repo_dir.join("apps/payments")).unwrap();
+    std::fs::write(repo_dir.join("apps/payments/secret.yaml"), manifest).unwrap();
+    let mut index = repo.index().unwrap();
+    index
+        .add_path(Path::new("apps/payments/secret.yaml"))
+        .unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("t", "t@example.com").unwrap();
+    repo.commit(Some("HEAD"), &sig, &sig, "secret", &tree, &[])
+        .unwrap();
+    let o = bin()
+        .args(["scan", "-o", "json", "--repo"])
+        .arg(&repo_dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_no_value(&o);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let held: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} {}",
+                f["path"], f["secret"], f["key"], f["inWorkTree"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        held,
+        [
+            r#""apps/payments/secret.yaml" "payments/payments-config" "password" true"#,
+            r#""apps/payments/secret.yaml" "payments/payments-config" "api_key" true"#,
+        ]
+    );
 }
 
 #[test]
