@@ -99,6 +99,31 @@ pub enum Command {
     ///   VAULT_TOKEN=… kubectl vault operator snapshot save backup.snap -f vault.yaml
     #[command(verbatim_doc_comment)]
     Operator(commands::operator::OperatorArgs),
+    /// Find plaintext secrets in a Git repository: its work tree and every commit of every ref.
+    ///
+    /// Kubernetes Secrets with data, Vault/OpenBao tokens, private keys, AWS access keys, URLs
+    /// with a password, high-entropy values under credential-like keys, unencrypted values in
+    /// SOPS files. Reports file, line, commits, key names and a fingerprint per finding —
+    /// never the value. Exit 1 when anything is found (not allow-listed).
+    ///
+    /// Examples:
+    ///   kubectl vault scan --repo ./fleet                    # work tree and full history
+    ///   kubectl vault scan --repo ./fleet -o json --exit-code
+    ///   kubectl vault scan --repo ./fleet --allow reviewed.txt
+    #[command(verbatim_doc_comment)]
+    Scan(commands::scan::ScanArgs),
+    /// Move a live Secret into Vault kv and behind the operator, without downtime.
+    ///
+    /// Reads the Secret from the cluster, writes its keys to Vault with check-and-set (an
+    /// existing version refuses, exit 1, unless --force), and adds the secret to the spec with
+    /// `adopt: true` (the VaultStaticSecret gets `destination.overwrite: true`, so VSO takes
+    /// the existing Secret over). Values are never printed, logged or written to a file.
+    ///
+    /// Example:
+    ///   kubectl vault import -f vault.yaml --from-secret payments/payments-config \
+    ///       --to kv:secret/payments/config
+    #[command(verbatim_doc_comment)]
+    Import(commands::import::ImportArgs),
     /// Print the spec's JSON Schema (VaultStack and VaultFleet) for editors and CI.
     ///
     /// `kubectl vault init` starts the spec with a yaml-language-server modeline that points
@@ -192,6 +217,8 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Completion(args) => commands::completion::run(args).map(|()| Exit::Ok),
         Command::Complete(args) => commands::completion::complete(args).map(|()| Exit::Ok),
         Command::Operator(args) => commands::operator::run(args),
+        Command::Scan(args) => commands::scan::run(args),
+        Command::Import(args) => commands::import::run(args),
         Command::ExecCredential(args) => {
             let code = crate::edge::kube::run_exec_credential(
                 std::time::Duration::from_millis(args.timeout_ms),

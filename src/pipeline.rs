@@ -56,6 +56,17 @@ fn read_spec(path: &Path) -> Result<spec::SourcedSpec, spec::SpecErrors> {
 pub fn load(spec_path: &Path, strict: bool) -> Result<Loaded, Error> {
     let sourced = read_spec(spec_path)
         .map_err(|e| Error::usage(e.render_styled(crate::cli::color_stderr())))?;
+    load_sourced(sourced, strict)
+}
+
+/// [`load`] of a spec's text not (yet) in its file (`import` checks its edit before writing).
+pub fn load_text(spec_path: &Path, text: &str, strict: bool) -> Result<Loaded, Error> {
+    let sourced = spec::from_bytes(spec_path, text.as_bytes().to_vec())
+        .map_err(|e| Error::usage(e.render_styled(crate::cli::color_stderr())))?;
+    load_sourced(sourced, strict)
+}
+
+fn load_sourced(sourced: spec::SourcedSpec, strict: bool) -> Result<Loaded, Error> {
     let findings = validate::check(&sourced.spec, &sourced.index);
     let render_all = |ds: &[Diagnostic]| {
         ds.iter()

@@ -225,6 +225,9 @@ pub struct StorageEncryption {
 pub struct Destination {
     pub name: String,
     pub create: bool,
+    /// Take over an existing Secret VSO does not own yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overwrite: Option<bool>,
     #[serde(rename = "type")]
     pub secret_type: Option<String>,
     pub labels: Option<BTreeMap<String, String>>,

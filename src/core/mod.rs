@@ -10,6 +10,7 @@ pub mod kinds;
 pub mod model;
 pub mod operator;
 pub mod render;
+pub mod secrets_scan;
 pub mod selfcheck;
 pub mod spec;
 pub mod tree;

@@ -537,6 +537,8 @@ pub struct DeclaredSecret {
     pub keys: Vec<String>,
     /// injector: the user's agent template.
     pub template: Option<String>,
+    /// VSO may take over an existing Secret (`destination.overwrite: true`).
+    pub adopt: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1034,6 +1036,7 @@ fn secret(
         keys,
         template: s.template.clone(),
         pki,
+        adopt: s.adopt,
     }
 }
 

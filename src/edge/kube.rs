@@ -254,6 +254,37 @@ impl Cluster {
         }
     }
 
+    /// One Secret as JSON, `None` when it does not exist. Its values stay in memory: the
+    /// caller (`import`) sends them to Vault and never prints them. `namespace` and `name`
+    /// must be valid Kubernetes names (the caller checks).
+    pub async fn get_secret(&self, namespace: &str, name: &str) -> Result<Option<Value>, Error> {
+        let url =
+            <DynamicObject as kube::Resource>::url_path(&Kind::Secret.resource(), Some(namespace));
+        let request = kube::core::Request::new(url);
+        let body = self
+            .with_retries(|| {
+                let client = self.client.clone();
+                let req = request.get(name, &kube::api::GetParams::default());
+                async move {
+                    let req = req.map_err(kube::Error::BuildRequest)?;
+                    client.send(req.map(kube::client::Body::from)).await
+                }
+            })
+            .await;
+        let what = format!("reading Secret {namespace}/{name}");
+        match body {
+            Ok(body) => serde_json::from_slice(&body).map(Some).map_err(|e| {
+                Error::environment(format!("{what}: the API server's answer is not JSON: {e}"))
+            }),
+            // Secrets are always served: a 404 is no such Secret.
+            Err(ListError::NotServed(_)) => Ok(None),
+            Err(ListError::Forbidden(m)) => Err(Error::environment(format!(
+                "forbidden: cannot get secrets in namespace {namespace} ({m})\nhint: import needs `get` on secrets in that namespace"
+            ))),
+            Err(e) => Err(e.into_error(Kind::Secret, Some(namespace), &self.server)),
+        }
+    }
+
     /// The deadline of a request starting now: `--request-timeout` from now, or the end of
     /// the run if that comes first (then `true`).
     fn deadline(&self) -> (Instant, bool) {
@@ -864,7 +895,8 @@ enum ListError {
     Unavailable(String),
     Failing(String),
     Unreachable(String),
-    /// 404 on a list: the API server does not serve the kind (its CRD is not installed).
+    /// 404: on a list, the API server does not serve the kind (its CRD is not installed); on
+    /// a get, no such object.
     NotServed(String),
     /// `200 OK` with a `Status` failure as the body.
     StatusBody(String),

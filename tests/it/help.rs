@@ -34,6 +34,8 @@ fn help_of_every_command() {
             "help_operator_snapshot_save",
             &["operator", "snapshot", "save", "--help"],
         ),
+        ("help_scan", &["scan", "--help"]),
+        ("help_import", &["import", "--help"]),
     ] {
         let (code, out, err) = text(args);
         assert_eq!(code, Some(0), "{args:?}: {err}");
@@ -52,6 +54,8 @@ fn the_help_subcommand_prints_the_same_as_the_flag() {
         "configure",
         "schema",
         "completion",
+        "scan",
+        "import",
     ] {
         assert_eq!(text(&["help", cmd]).1, text(&[cmd, "--help"]).1, "{cmd}");
     }

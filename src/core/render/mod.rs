@@ -658,6 +658,8 @@ struct SecretContext<'a> {
     kv_type: Option<String>,
     #[serde(flatten)]
     pki: Option<PkiContext<'a>>,
+    /// `destination.overwrite: true`: VSO adopts an existing Secret.
+    overwrite: bool,
 }
 
 #[derive(Serialize)]
@@ -699,6 +701,7 @@ fn secret_context<'a>(app: &'a App, s: &'a DeclaredSecret) -> SecretContext<'a> 
         params: BTreeMap::new(),
         kv_type: None,
         pki: None,
+        overwrite: s.adopt,
     };
     match &s.source {
         Source::Kv { version, .. } => c.kv_type = Some(format!("kv-v{version}")),

@@ -3,6 +3,7 @@
 //! Pure: the file's bytes come from the edge ([`crate::edge::fs`]) through [`from_bytes`].
 
 pub mod diagnostic;
+pub mod edit;
 pub mod locate;
 pub mod scan;
 pub mod schema;

@@ -316,6 +316,10 @@ pub struct SecretSpec {
     pub keys: Option<Vec<String>>,
     /// injector: the agent template (consul-template) of the file, instead of the default.
     pub template: Option<String>,
+    /// Take over an existing Secret of this name (VSO's `destination.overwrite: true`), as
+    /// `kubectl vault import` writes it.
+    #[serde(default)]
+    pub adopt: bool,
 }
 
 impl SecretSpec {
@@ -355,6 +359,7 @@ impl SecretSpec {
             annotations: self.annotations,
             keys: self.keys,
             template: self.template,
+            adopt: self.adopt,
         })
     }
 }
@@ -423,6 +428,7 @@ pub struct Secret {
     pub annotations: BTreeMap<String, String>,
     pub keys: Option<Vec<String>>,
     pub template: Option<String>,
+    pub adopt: bool,
 }
 
 /// Where a secret's data comes from: exactly one of the spec's `kv`, `database`, `dynamic`, `pki`.

@@ -19,6 +19,7 @@
 
 mod convert;
 mod guard;
+pub mod history;
 mod push;
 
 pub use push::{push, Pushed};

@@ -158,7 +158,9 @@ fn add_synced_secret(fake: &FakeApiServer, mut cr: Value, kind: &str, t: i64) {
     let finalizer = format!("{}.secrets.hashicorp.com/finalizer", kind.to_lowercase());
     cr["metadata"]["finalizers"] = json!([finalizer]);
     // API-server defaults VSO's CRDs add.
-    cr["spec"]["destination"]["overwrite"] = json!(false);
+    if cr["spec"]["destination"].get("overwrite").is_none() {
+        cr["spec"]["destination"]["overwrite"] = json!(false);
+    }
     let synced = [
         cond("Ready", "True", "Ready", "Reconciled"),
         cond("SecretSynced", "True", "SecretSynced", "Secret synced"),

@@ -1,0 +1,433 @@
+//! `kubectl vault import`: move a live Secret into Vault, behind the operator, without a
+//! window in which the application lacks its Secret.
+//!
+//! Order (each step only once the one before succeeded; values only ever in memory and in
+//! the request body to Vault):
+//! 1. the spec: the app in the Secret's namespace, no secret of that name declared yet (or
+//!    declared with this very kv source: a re-import), the edited spec validated;
+//! 2. the Secret, read from the cluster (`get` on secrets);
+//! 3. Vault: kv v2 written with check-and-set (`cas: 0` creates; an existing version refuses
+//!    unless `--force`, which writes the next version with `cas` = the current one); kv v1
+//!    refuses an existing path unless `--force`;
+//! 4. the spec file: the entry (with `adopt: true`, so the VaultStaticSecret says
+//!    `destination.overwrite: true` and VSO takes the existing Secret over) inserted after
+//!    the app's last secret, comments and layout kept — or, when the layout cannot be edited
+//!    safely, the exact lines to add are printed and the file is left alone.
+
+use crate::core::model::{App, Source};
+use crate::core::spec::edit;
+use crate::edge::kube::{Cluster, Connection};
+use crate::edge::vault::Vault;
+use crate::error::{Error, Exit};
+use crate::pipeline;
+use clap::Args;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The spec file to add the secret to (a VaultStack; for a fleet the lines to add are printed).
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "SPEC",
+        default_value = "vault.yaml"
+    )]
+    pub file: PathBuf,
+    /// The live Secret to move: NAMESPACE/NAME.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub from_secret: String,
+    /// Where in Vault: kv:MOUNT/PATH (split at the first `/`, as the spec's short form).
+    #[arg(long, value_name = "kv:MOUNT/PATH")]
+    pub to: String,
+    /// The kv engine version of MOUNT (1 or 2).
+    #[arg(long, value_name = "1|2", default_value = "2", value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub kv_version: u8,
+    /// The app that reads the secret (needed when several apps run in the namespace).
+    #[arg(long, value_name = "NAME")]
+    pub app: Option<String>,
+    /// Write even when the kv path already holds data (kv v2: a new version).
+    #[arg(long)]
+    pub force: bool,
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// How long one API request may take, retries included (e.g. 30s).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    use crate::core::duration;
+    duration::Duration::parse(s, duration::Grammar::Vault)
+        .map(duration::Duration::to_std)
+        .ok_or_else(|| format!("`{s}` is not a duration (e.g. 30s, 5m, 1h)"))
+}
+
+/// Largest Secret imported: the API server's own limit for a Secret is 1 MiB.
+const MAX_VALUE_BYTES: usize = 1024 * 1024;
+
+pub fn run(args: ImportArgs) -> Result<Exit, Error> {
+    let (namespace, name) = args
+        .from_secret
+        .split_once('/')
+        .filter(|(ns, n)| {
+            crate::core::spec::validate::is_dns_label(ns)
+                && crate::core::spec::validate::is_dns_subdomain(n)
+        })
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "--from-secret `{}` is not NAMESPACE/NAME (a Kubernetes namespace and Secret name)",
+                args.from_secret
+            ))
+        })?;
+    let (mount, path) = args
+        .to
+        .strip_prefix("kv:")
+        .and_then(|t| t.split_once('/'))
+        .filter(|(m, p)| !m.is_empty() && !p.is_empty())
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "--to `{}` is not kv:MOUNT/PATH (e.g. kv:secret/payments/config)",
+                args.to
+            ))
+        })?;
+
+    // 1. The spec, and the edit, checked before anything else is touched.
+    let loaded = pipeline::load_one(&args.file, false, &[])?;
+    let source_text = crate::edge::fs::read_text(&args.file, crate::edge::fs::SPEC_BYTES)
+        .map_err(|e| Error::usage(format!("{}: {e}", args.file.display())))?;
+    let (app_index, app) = pick_app(&loaded.stack.apps, namespace, args.app.as_deref())?;
+    let wanted = Source::Kv {
+        mount: mount.to_string(),
+        path: path.to_string(),
+        version: args.kv_version,
+    };
+    let declared = app.secrets.iter().find(|s| s.name == name);
+    let plan = match declared {
+        Some(s) if s.source == wanted => SpecPlan::AlreadyDeclared { adopt: s.adopt },
+        Some(s) => {
+            return Err(Error::usage(format!(
+                "{}: app {}/{} already declares secret {name} ({}); nothing was changed\nhint: import into the path it declares, or rename one of them",
+                args.file.display(),
+                app.namespace,
+                app.name,
+                s.source.describe()
+            )))
+        }
+        None => {
+            let kv = if args.kv_version == 2 {
+                format!("{mount}/{path}")
+            } else {
+                String::new()
+            };
+            let fields: Vec<edit::Field> = if args.kv_version == 2 {
+                vec![
+                    ("name", edit::Val::Str(name)),
+                    ("kv", edit::Val::Str(&kv)),
+                    ("adopt", edit::Val::Bool(true)),
+                ]
+            } else {
+                vec![]
+            };
+            let is_fleet = source_text
+                .lines()
+                .any(|l| l.trim_end() == "kind: VaultFleet");
+            let by_hand = || {
+                let mut lines = edit::entry_lines(&[("name", edit::Val::Str(name))], 6);
+                if args.kv_version == 2 {
+                    lines.push(format!("        kv: {}", edit::scalar(&kv)));
+                } else {
+                    lines.push(format!(
+                        "        kv: {{mount: {}, path: {}, version: 1}}",
+                        edit::scalar(mount),
+                        edit::scalar(path)
+                    ));
+                }
+                lines.push("        adopt: true".into());
+                lines
+            };
+            let edited = if is_fleet || args.kv_version == 1 {
+                Err(edit::Unplaced(if is_fleet {
+                    "a fleet spec is edited by hand".into()
+                } else {
+                    "a kv v1 source is written in its long form".into()
+                }))
+            } else {
+                edit::add_secret(&source_text, app_index, app.secrets.len(), &fields)
+            };
+            match edited {
+                Ok((text, line)) => {
+                    // The edited spec must load, and declare exactly the new secret.
+                    let check = pipeline::load_text(&args.file, &text, false)?;
+                    let ok = check.stack.apps.get(app_index).is_some_and(|a| {
+                        a.secrets
+                            .iter()
+                            .any(|s| s.name == name && s.source == wanted && s.adopt)
+                    });
+                    if ok {
+                        SpecPlan::Edit { text, line }
+                    } else {
+                        SpecPlan::ByHand {
+                            reason: "the edited spec did not declare the secret".into(),
+                            lines: by_hand(),
+                        }
+                    }
+                }
+                Err(edit::Unplaced(reason)) => SpecPlan::ByHand {
+                    reason,
+                    lines: by_hand(),
+                },
+            }
+        }
+    };
+
+    // Vault's address and token are checked before the cluster is read.
+    let vault = Vault::from_env()?;
+
+    // 2. The Secret.
+    let secret = read_secret(&args, namespace, name)?;
+    let Some(secret) = secret else {
+        return Err(Error::usage(format!(
+            "Secret {namespace}/{name} does not exist in the cluster; nothing was changed\nhint: check --context and the name"
+        )));
+    };
+    let (data, secret_type) = secret_data(&secret, namespace, name)?;
+    if data.is_empty() {
+        return Err(Error::usage(format!(
+            "Secret {namespace}/{name} holds no data; nothing was changed"
+        )));
+    }
+
+    // 3. Vault, with check-and-set.
+    let written = write_kv(&vault, mount, path, args.kv_version, &data, args.force)?;
+    let written = match written {
+        Ok(v) => v,
+        Err(refusal) => {
+            crate::cli::write_stderr(&refusal);
+            return Ok(Exit::CheckFailed);
+        }
+    };
+
+    // 4. The spec.
+    let mut out = String::new();
+    let keys: Vec<&str> = data.keys().map(String::as_str).collect();
+    out.push_str(&format!(
+        "wrote {} key{} ({}) of Secret {namespace}/{name} to kv-v{} {mount}/{path}{}\n",
+        keys.len(),
+        if keys.len() == 1 { "" } else { "s" },
+        keys.join(", "),
+        args.kv_version,
+        written
+    ));
+    if secret_type != "Opaque" {
+        out.push_str(&format!(
+            "note: the Secret's type is {secret_type}: add `type: {secret_type}` to the spec entry\n"
+        ));
+    }
+    match plan {
+        SpecPlan::AlreadyDeclared { adopt: true } => out.push_str(&format!(
+            "{} already declares secret {name} for app {}/{} with adopt: true\n",
+            args.file.display(),
+            app.namespace,
+            app.name
+        )),
+        SpecPlan::AlreadyDeclared { adopt: false } => out.push_str(&format!(
+            "{} already declares secret {name} for app {}/{}: add `adopt: true` to it, so that VSO takes the existing Secret over\n",
+            args.file.display(),
+            app.namespace,
+            app.name
+        )),
+        SpecPlan::Edit { text, line } => {
+            crate::edge::fs::write_atomically(&args.file, text.as_bytes(), false).map_err(
+                |e| {
+                    Error::environment(format!(
+                        "cannot write {}: {e} (Vault already holds the data)\nhint: add the secret to the spec by hand",
+                        args.file.display()
+                    ))
+                },
+            )?;
+            out.push_str(&format!(
+                "added secret {name} (kv {mount}/{path}, adopt: true) to app {}/{} at {}:{line}\n",
+                app.namespace,
+                app.name,
+                args.file.display()
+            ));
+        }
+        SpecPlan::ByHand { reason, lines } => {
+            out.push_str(&format!(
+                "{} was not edited ({reason}); add this item to the `secrets:` list of app {}/{}:\n",
+                args.file.display(),
+                app.namespace,
+                app.name
+            ));
+            for l in lines {
+                out.push_str(&l);
+                out.push('\n');
+            }
+        }
+    }
+    out.push_str(&format!(
+        "next: kubectl vault configure -f {spec}   # the app's policy reads the new path\n      kubectl vault commit -f {spec} --repo <gitops>   # VSO adopts the Secret (overwrite: true)\n      kubectl vault verify -f {spec}\n      kubectl vault scan --repo <gitops>   # the files that still hold the old plaintext: remove them, rotate, purge history\n",
+        spec = args.file.display()
+    ));
+    crate::cli::write_stdout(out.as_bytes())?;
+    Ok(Exit::Ok)
+}
+
+enum SpecPlan {
+    /// The spec declares this very secret already (a re-import), with or without `adopt`.
+    AlreadyDeclared {
+        adopt: bool,
+    },
+    Edit {
+        text: String,
+        line: usize,
+    },
+    ByHand {
+        reason: String,
+        lines: Vec<String>,
+    },
+}
+
+fn pick_app<'a>(
+    apps: &'a [App],
+    namespace: &str,
+    name: Option<&str>,
+) -> Result<(usize, &'a App), Error> {
+    let in_ns: Vec<(usize, &App)> = apps
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.namespace == namespace)
+        .collect();
+    let names = || {
+        in_ns
+            .iter()
+            .map(|(_, a)| a.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (name, in_ns.len()) {
+        (_, 0) => Err(Error::usage(format!(
+            "no app of the spec runs in namespace {namespace}; nothing was changed\nhint: add the app (name, namespace) to the spec first"
+        ))),
+        (None, 1) => Ok(in_ns[0]),
+        (None, _) => Err(Error::usage(format!(
+            "several apps run in namespace {namespace} ({}); nothing was changed\nhint: pass --app NAME",
+            names()
+        ))),
+        (Some(n), _) => in_ns
+            .into_iter()
+            .find(|(_, a)| a.name == n)
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "no app {n} in namespace {namespace} (there: {})",
+                    apps.iter()
+                        .filter(|a| a.namespace == namespace)
+                        .map(|a| a.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }),
+    }
+}
+
+fn read_secret(args: &ImportArgs, namespace: &str, name: &str) -> Result<Option<Value>, Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::environment(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let cluster = Cluster::connect(&Connection {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            request_timeout: args.request_timeout,
+            run_deadline: None,
+        })
+        .await?;
+        cluster.get_secret(namespace, name).await
+    })
+}
+
+/// The Secret's keys and values (base64-decoded; each must be UTF-8, as kv stores strings)
+/// and its type. Error messages name keys, never values.
+fn secret_data(
+    secret: &Value,
+    namespace: &str,
+    name: &str,
+) -> Result<(BTreeMap<String, String>, String), Error> {
+    use base64::Engine;
+    let mut out = BTreeMap::new();
+    let mut total = 0;
+    if let Some(data) = secret["data"].as_object() {
+        for (k, v) in data {
+            let bytes = v
+                .as_str()
+                .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+                .ok_or_else(|| {
+                    Error::environment(format!(
+                        "Secret {namespace}/{name}: key {k} is not base64 as the API server sends it"
+                    ))
+                })?;
+            total += bytes.len();
+            let text = String::from_utf8(bytes).map_err(|_| {
+                Error::usage(format!(
+                    "Secret {namespace}/{name}: the value of key {k} is binary (not UTF-8), which a kv secret cannot hold as it is; nothing was changed\nhint: store it base64-encoded in Vault yourself and decode it in the application"
+                ))
+            })?;
+            out.insert(k.clone(), text);
+        }
+    }
+    if total > MAX_VALUE_BYTES {
+        return Err(Error::environment(format!(
+            "Secret {namespace}/{name} holds more than 1 MiB"
+        )));
+    }
+    let secret_type = secret["type"].as_str().unwrap_or("Opaque").to_string();
+    Ok((out, secret_type))
+}
+
+/// Writes the data; `Ok(Err(message))` is a refusal (the path holds data and no `--force`).
+/// `Ok(Ok(text))` says which version was written.
+fn write_kv(
+    vault: &Vault,
+    mount: &str,
+    path: &str,
+    version: u8,
+    data: &BTreeMap<String, String>,
+    force: bool,
+) -> Result<Result<String, String>, Error> {
+    let object: Map<String, Value> = data
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    if version == 2 {
+        let current = vault
+            .read(&format!("{mount}/metadata/{path}"))?
+            .and_then(|m| m["current_version"].as_u64())
+            .unwrap_or(0);
+        if current > 0 && !force {
+            return Ok(Err(format!(
+                "refusing to import: kv-v2 {mount}/{path} already has version {current}; nothing was written or edited\nhint: pick another path, or pass --force to write version {}\n",
+                current + 1
+            )));
+        }
+        let body = json!({"options": {"cas": current}, "data": object});
+        let answer = vault.write(&format!("{mount}/data/{path}"), &body)?;
+        let written = answer["data"]["version"].as_u64().unwrap_or(current + 1);
+        Ok(Ok(format!(" (version {written}, check-and-set)")))
+    } else {
+        if vault.read(&format!("{mount}/{path}"))?.is_some() && !force {
+            return Ok(Err(format!(
+                "refusing to import: kv-v1 {mount}/{path} already holds data; nothing was written or edited\nhint: pick another path, or pass --force to replace it\n"
+            )));
+        }
+        vault.write(&format!("{mount}/{path}"), &Value::Object(object))?;
+        Ok(Ok(String::new()))
+    }
+}

@@ -1,0 +1,192 @@
+//! `kubectl vault scan`: the plaintext secrets a GitOps repository holds and ever held.
+
+use crate::core::secrets_scan::{self, AllowList, Entry};
+use crate::edge::git::history;
+use crate::error::{Error, Exit};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+/// The allow-list read from the repository's root when `--allow` is not given.
+pub const ALLOW_FILE: &str = ".kubectl-vault-allow";
+/// Largest allow-list file read.
+const ALLOW_BYTES: u64 = 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The Git repository to scan (its work tree and every commit reachable from any ref).
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    pub repo: PathBuf,
+    /// Reviewed findings to leave out: one fingerprint per line, `#` comments
+    /// (default: .kubectl-vault-allow at the repository's root, when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub allow: Option<PathBuf>,
+    /// Only the work tree, not the history.
+    #[arg(long)]
+    pub no_history: bool,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "table")]
+    pub output: Output,
+    /// Exit 1 when anything is found (the default; for scripts that spell it out).
+    #[arg(long, conflicts_with = "exit_zero")]
+    pub exit_code: bool,
+    /// Exit 0 even when something is found (report only).
+    #[arg(long)]
+    pub exit_zero: bool,
+}
+
+pub fn run(args: ScanArgs) -> Result<Exit, Error> {
+    let allow = read_allow(&args)?;
+    let mut scanned = history::scan(&args.repo, !args.no_history)?;
+    let found = std::mem::take(&mut scanned.found);
+    let (entries, allowed) = secrets_scan::report(found, &allow);
+    let text = match args.output {
+        Output::Table => table(&entries, allowed, &scanned),
+        Output::Json => json(&entries, allowed, &scanned),
+    };
+    crate::cli::write_stdout(text.as_bytes())?;
+    Ok(if entries.is_empty() || args.exit_zero {
+        Exit::Ok
+    } else {
+        Exit::CheckFailed
+    })
+}
+
+fn read_allow(args: &ScanArgs) -> Result<AllowList, Error> {
+    let (path, required) = match &args.allow {
+        Some(p) => (p.clone(), true),
+        None => (args.repo.join(ALLOW_FILE), false),
+    };
+    if !required && !path.exists() {
+        return Ok(AllowList::default());
+    }
+    let text = crate::edge::fs::read_text(&path, ALLOW_BYTES)
+        .map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
+    AllowList::parse(&text).map_err(|(line, msg)| {
+        Error::usage(format!(
+            "{}:{line}: {msg}\nhint: one fingerprint per line; `#` starts a comment",
+            path.display()
+        ))
+    })
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+fn table(entries: &[Entry], allowed: usize, h: &history::History) -> String {
+    let mut rows: Vec<[String; 7]> = vec![[
+        "FINGERPRINT".into(),
+        "RULE".into(),
+        "FILE".into(),
+        "KEY".into(),
+        "SECRET".into(),
+        "COMMITS".into(),
+        "WORK TREE".into(),
+    ]];
+    for e in entries {
+        let commits = match e.commits.first() {
+            None => "-".to_string(),
+            Some(first) if e.commits.len() == 1 => short(first).to_string(),
+            Some(first) => format!("{} +{}", short(first), e.commits.len() - 1),
+        };
+        rows.push([
+            e.fingerprint.clone(),
+            e.rule.id().to_string(),
+            format!("{}:{}", e.path, e.line),
+            e.key.clone(),
+            e.object.clone().unwrap_or_else(|| "-".into()),
+            commits,
+            if e.in_work_tree { "yes" } else { "no" }.into(),
+        ]);
+    }
+    let mut out = String::new();
+    if !entries.is_empty() {
+        let widths: Vec<usize> = (0..7)
+            .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+            .collect();
+        for r in &rows {
+            let mut line = String::new();
+            for (i, cell) in r.iter().enumerate() {
+                if i + 1 == r.len() {
+                    line.push_str(cell);
+                } else {
+                    line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+    let live = entries.iter().filter(|e| e.in_work_tree).count();
+    out.push_str(&format!(
+        "{} finding{} ({live} in the work tree, {} only in history); {} commit{}, {} file content{} scanned",
+        entries.len(),
+        plural(entries.len()),
+        entries.len() - live,
+        h.commits,
+        plural(h.commits),
+        h.blobs,
+        plural(h.blobs),
+    ));
+    if h.skipped_large > 0 {
+        out.push_str(&format!(
+            ", {} over {} skipped",
+            h.skipped_large,
+            crate::edge::fs::human(history::MAX_BLOB as u64)
+        ));
+    }
+    if allowed > 0 {
+        out.push_str(&format!("; {allowed} allowed by the allow-list"));
+    }
+    out.push('\n');
+    if !entries.is_empty() {
+        out.push_str(
+            "hint: move each live Secret into Vault (kubectl vault import), rotate every value found, then purge the history (README: Purging history); allow-list a reviewed finding by its fingerprint in .kubectl-vault-allow\n",
+        );
+    }
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn json(entries: &[Entry], allowed: usize, h: &history::History) -> String {
+    let findings: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "fingerprint": e.fingerprint,
+                "rule": e.rule.id(),
+                "path": e.path,
+                "line": e.line,
+                "key": e.key,
+                "secret": e.object,
+                "commits": e.commits,
+                "inWorkTree": e.in_work_tree,
+            })
+        })
+        .collect();
+    let v = serde_json::json!({
+        "findings": findings,
+        "allowed": allowed,
+        "scanned": {
+            "commits": h.commits,
+            "blobs": h.blobs,
+            "skippedLarge": h.skipped_large,
+        },
+    });
+    let mut s = serde_json::to_string_pretty(&v).expect("JSON of plain values");
+    s.push('\n');
+    s
+}
