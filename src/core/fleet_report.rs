@@ -146,15 +146,7 @@ pub fn table(results: &[ClusterResult]) -> String {
         match &r.outcome {
             Outcome::Checked { report, .. } => {
                 for f in &report.flux {
-                    out.push_str(&format!(
-                        "{} {:<cw$}  {} {}/{}: {}\n",
-                        if f.ok { "ok  " } else { "FAIL" },
-                        r.cluster,
-                        f.kind,
-                        f.namespace,
-                        f.name,
-                        f.detail
-                    ));
+                    out.push_str(&verify::flux_line(f, &format!("{:<cw$}  ", r.cluster)));
                 }
             }
             Outcome::Failed { cause, .. } => {
@@ -171,53 +163,21 @@ pub fn table(results: &[ClusterResult]) -> String {
         }
     }
     out.push('\n');
-    let headers = [
-        "CLUSTER",
-        "NAMESPACE",
-        "SECRET",
-        "KIND",
-        "SOURCE",
-        "STATUS",
-        "DETAIL",
-    ];
-    let rows: Vec<[String; 7]> = results
+    let headers: Vec<&str> = std::iter::once("CLUSTER")
+        .chain(verify::SECRET_HEADERS)
+        .collect();
+    let rows: Vec<Vec<String>> = results
         .iter()
         .filter_map(|r| Some((r, r.report()?)))
         .flat_map(|(r, report)| {
             report.secrets.iter().map(|s| {
-                [
-                    r.cluster.clone(),
-                    s.namespace.clone(),
-                    s.secret.clone(),
-                    s.kind.clone(),
-                    s.source.clone(),
-                    s.status.to_string(),
-                    s.detail.clone(),
-                ]
+                std::iter::once(r.cluster.clone())
+                    .chain(verify::secret_cells(s))
+                    .collect()
             })
         })
         .collect();
-    let mut widths = headers.map(str::len);
-    for row in &rows {
-        for (i, c) in row.iter().enumerate().take(6) {
-            widths[i] = widths[i].max(c.len());
-        }
-    }
-    let line = |cells: [&str; 7]| {
-        let mut l = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i < 6 {
-                l.push_str(&format!("{c:<w$}  ", w = widths[i]));
-            } else {
-                l.push_str(c);
-            }
-        }
-        l.trim_end().to_string() + "\n"
-    };
-    out.push_str(&line(headers));
-    for row in &rows {
-        out.push_str(&line(std::array::from_fn(|i| row[i].as_str())));
-    }
+    out.push_str(&verify::columns(&headers, &rows));
     out.push('\n');
     out.push_str(&summary(results));
     out.push('\n');

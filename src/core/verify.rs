@@ -848,54 +848,11 @@ pub fn report(
 pub fn table(r: &Report) -> String {
     let mut out = String::new();
     for f in &r.flux {
-        out.push_str(&format!(
-            "{} {} {}/{}: {}\n",
-            if f.ok { "ok  " } else { "FAIL" },
-            f.kind,
-            f.namespace,
-            f.name,
-            f.detail
-        ));
+        out.push_str(&flux_line(f, ""));
     }
     out.push('\n');
-    let headers = ["NAMESPACE", "SECRET", "KIND", "SOURCE", "STATUS", "DETAIL"];
-    let rows: Vec<[String; 6]> = r
-        .secrets
-        .iter()
-        .map(|s| {
-            [
-                s.namespace.clone(),
-                s.secret.clone(),
-                s.kind.clone(),
-                s.source.clone(),
-                s.status.to_string(),
-                s.detail.clone(),
-            ]
-        })
-        .collect();
-    let mut widths = headers.map(str::len);
-    for row in &rows {
-        for (i, c) in row.iter().enumerate().take(5) {
-            widths[i] = widths[i].max(c.len());
-        }
-    }
-    let line = |cells: [&str; 6]| {
-        let mut l = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i < 5 {
-                l.push_str(&format!("{c:<w$}  ", w = widths[i]));
-            } else {
-                l.push_str(c);
-            }
-        }
-        l.trim_end().to_string() + "\n"
-    };
-    out.push_str(&line(headers));
-    for row in &rows {
-        out.push_str(&line([
-            &row[0], &row[1], &row[2], &row[3], &row[4], &row[5],
-        ]));
-    }
+    let rows: Vec<Vec<String>> = r.secrets.iter().map(secret_cells).collect();
+    out.push_str(&columns(&SECRET_HEADERS, &rows));
     let flux_failed = r.flux.iter().filter(|f| !f.ok).count();
     out.push_str(&format!(
         "\n{}/{} secrets synced{}; {}\n",
@@ -908,6 +865,61 @@ pub fn table(r: &Report) -> String {
         },
         if r.ok { "all good" } else { "NOT SYNCED" }
     ));
+    out
+}
+
+/// One Flux check as a table line; `prefix` (e.g. a padded cluster column) goes after the mark.
+pub fn flux_line(f: &FluxCheck, prefix: &str) -> String {
+    format!(
+        "{} {prefix}{} {}/{}: {}\n",
+        if f.ok { "ok  " } else { "FAIL" },
+        f.kind,
+        f.namespace,
+        f.name,
+        f.detail
+    )
+}
+
+/// The secrets table's headers, one per cell of [`secret_cells`].
+pub const SECRET_HEADERS: [&str; 6] = ["NAMESPACE", "SECRET", "KIND", "SOURCE", "STATUS", "DETAIL"];
+
+/// One secret row's cells, in [`SECRET_HEADERS`]' order.
+pub fn secret_cells(s: &SecretRow) -> Vec<String> {
+    vec![
+        s.namespace.clone(),
+        s.secret.clone(),
+        s.kind.clone(),
+        s.source.clone(),
+        s.status.to_string(),
+        s.detail.clone(),
+    ]
+}
+
+/// A header line and the rows under it: every column but the last padded to its widest
+/// cell and two spaces, trailing blanks trimmed.
+pub fn columns(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let last = headers.len().saturating_sub(1);
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, c) in row.iter().enumerate().take(last) {
+            widths[i] = widths[i].max(c.len());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut l = String::new();
+        for (i, c) in cells.enumerate() {
+            if i < last {
+                l.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            } else {
+                l.push_str(c);
+            }
+        }
+        l.trim_end().to_string() + "\n"
+    };
+    let mut out = line(&mut headers.iter().copied());
+    for row in rows {
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
+    }
     out
 }
 
