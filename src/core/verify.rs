@@ -182,19 +182,19 @@ fn name_of(v: &Value) -> (&str, &str) {
     )
 }
 
-fn index(list: &[Value]) -> HashMap<(&str, &str), &Value> {
+pub(crate) fn index(list: &[Value]) -> HashMap<(&str, &str), &Value> {
     list.iter().map(|v| (name_of(v), v)).collect()
 }
 
 /// The condition of `type_` in `status.conditions`.
-fn condition<'a>(v: &'a Value, type_: &str) -> Option<&'a Value> {
+pub(crate) fn condition<'a>(v: &'a Value, type_: &str) -> Option<&'a Value> {
     v["status"]["conditions"]
         .as_array()?
         .iter()
         .find(|c| c["type"] == type_)
 }
 
-fn condition_text(c: &Value) -> String {
+pub(crate) fn condition_text(c: &Value) -> String {
     let reason = c["reason"].as_str().unwrap_or_default();
     let message = c["message"].as_str().unwrap_or_default();
     match (reason.is_empty(), message.is_empty()) {
@@ -204,7 +204,7 @@ fn condition_text(c: &Value) -> String {
     }
 }
 
-fn ready(v: &Value) -> Result<(), String> {
+pub(crate) fn ready(v: &Value) -> Result<(), String> {
     match condition(v, "Ready") {
         Some(c) if c["status"] == "True" => Ok(()),
         Some(c) => Err(format!("not Ready ({})", condition_text(c))),
@@ -644,25 +644,46 @@ fn check_owner(secret: &Value, cr: &Value, kind: SecretKind) -> Result<(), (Secr
             ),
         ));
     }
+    owner_ref(secret, kind.kind(), uid)
+}
+
+/// An ownerReference from the Secret to the `kind` object of this `uid`.
+pub(crate) fn owner_ref(
+    secret: &Value,
+    kind: &str,
+    uid: &str,
+) -> Result<(), (SecretStatus, String)> {
     let owned = secret["metadata"]["ownerReferences"]
         .as_array()
-        .is_some_and(|refs| {
-            refs.iter()
-                .any(|r| r["uid"] == uid && r["kind"] == kind.kind())
-        });
+        .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid && r["kind"] == kind));
     if !owned {
         return Err((
             SecretStatus::NotOwned,
-            format!(
-                "the Secret has no ownerReference to this {} (uid {uid})",
-                kind.kind()
-            ),
+            format!("the Secret has no ownerReference to this {kind} (uid {uid})"),
         ));
     }
     Ok(())
 }
 
-fn key_names(secret: &Value) -> Vec<String> {
+/// `MissingKeys`: the keys the Secret lacks, and the ones it has.
+pub(crate) fn missing_keys(missing: &[impl AsRef<str>], keys: &[String]) -> (SecretStatus, String) {
+    let missing: Vec<&str> = missing.iter().map(AsRef::as_ref).collect();
+    (
+        SecretStatus::MissingKeys,
+        format!(
+            "the Secret lacks {} (has: {})",
+            missing.join(", "),
+            if keys.is_empty() {
+                "nothing".to_string()
+            } else {
+                keys.join(", ")
+            }
+        ),
+    )
+}
+
+/// The Secret's key names, sorted (never its values).
+pub(crate) fn key_names(secret: &Value) -> Vec<String> {
     let mut keys: Vec<String> = secret["data"]
         .as_object()
         .map(|m| m.keys().cloned().collect())
@@ -702,18 +723,7 @@ fn check_keys(
         }
     };
     if !missing.is_empty() {
-        return Err((
-            SecretStatus::MissingKeys,
-            format!(
-                "the Secret lacks {} (has: {})",
-                missing.join(", "),
-                if keys.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    keys.join(", ")
-                }
-            ),
-        ));
+        return Err(missing_keys(&missing, keys));
     }
     if matches!(s.source, Source::Pki { .. }) && secret["type"] != "kubernetes.io/tls" {
         return Err((

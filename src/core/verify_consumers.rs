@@ -12,10 +12,10 @@
 
 use crate::core::model::{self, App, Consumer, DeclaredSecret};
 use crate::core::verify::{
-    drifted_fields, ExpectedSpecs, FluxCheck, Observed, SecretRow, SecretStatus,
+    condition, condition_text, drifted_fields, index, key_names, missing_keys, owner_ref, ready,
+    ExpectedSpecs, FluxCheck, Observed, SecretRow, SecretStatus,
 };
 use serde_json::Value;
-use std::collections::HashMap;
 
 /// The kinds whose generated specs `verify` compares (drift), beside VSO's.
 pub const DRIFT_KINDS: [&str; 2] = ["ExternalSecret", "SecretProviderClass"];
@@ -26,38 +26,6 @@ pub const ESO_MANAGED_LABEL: &str = "reconcile.external-secrets.io/managed=true"
 pub const CSI_MANAGED_LABEL: &str = "secrets-store.csi.k8s.io/managed=true";
 /// The containers the injector adds to a pod.
 const AGENT_CONTAINERS: [&str; 2] = ["vault-agent", "vault-agent-init"];
-
-type Index<'a> = HashMap<(&'a str, &'a str), &'a Value>;
-
-fn index(list: &[Value]) -> Index<'_> {
-    list.iter()
-        .map(|v| {
-            (
-                (
-                    v["metadata"]["namespace"].as_str().unwrap_or_default(),
-                    v["metadata"]["name"].as_str().unwrap_or_default(),
-                ),
-                v,
-            )
-        })
-        .collect()
-}
-
-fn condition<'a>(v: &'a Value, type_: &str) -> Option<&'a Value> {
-    v["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == type_)
-}
-
-fn condition_text(c: &Value) -> String {
-    [c["reason"].as_str(), c["message"].as_str()]
-        .into_iter()
-        .flatten()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(": ")
-}
 
 /// Flux checks of the consumers' controllers (only those the tree deploys).
 pub fn flux_checks(stack: &Stack, observed: &Observed, revision: Option<&str>) -> Vec<FluxCheck> {
@@ -112,10 +80,9 @@ use crate::core::model::Stack;
 fn ready_check(kind: &str, ns: &str, name: &str, obj: Option<&Value>) -> FluxCheck {
     let (ok, detail) = match obj {
         None => (false, "not found".to_string()),
-        Some(o) => match condition(o, "Ready") {
-            Some(c) if c["status"] == "True" => (true, "Ready".to_string()),
-            Some(c) => (false, format!("not Ready ({})", condition_text(c))),
-            None => (false, "not Ready yet (no Ready condition)".to_string()),
+        Some(o) => match ready(o) {
+            Ok(()) => (true, "Ready".to_string()),
+            Err(e) => (false, e),
         },
     };
     FluxCheck {
@@ -197,19 +164,15 @@ fn secret_of<'a>(app: &App, s: &DeclaredSecret, observed: &'a Observed) -> Optio
         Consumer::Csi(c) if c.secret_objects => &observed.csi_secrets,
         _ => return None,
     };
+    named(list, s)
+}
+
+/// The object in `list` named as `s` (same namespace and name).
+fn named<'a>(list: &'a [Value], s: &DeclaredSecret) -> Option<&'a Value> {
     list.iter().find(|v| {
         v["metadata"]["namespace"] == s.namespace.as_str()
             && v["metadata"]["name"] == s.name.as_str()
     })
-}
-
-fn key_names(secret: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = secret["data"]
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    keys.sort();
-    keys
 }
 
 /// The generated object of `kind` for `s`: present, and as generated.
@@ -220,11 +183,7 @@ fn present<'a>(
     expected: &ExpectedSpecs,
     flux_ok: bool,
 ) -> Result<&'a Value, Failure> {
-    let found = list.iter().find(|v| {
-        v["metadata"]["namespace"] == s.namespace.as_str()
-            && v["metadata"]["name"] == s.name.as_str()
-    });
-    let obj = match found {
+    let obj = match named(list, s) {
         Some(o) => o,
         None if !flux_ok => {
             return Err((
@@ -279,18 +238,7 @@ fn check_keys(
     if missing.is_empty() {
         return Ok(());
     }
-    Err((
-        SecretStatus::MissingKeys,
-        format!(
-            "the Secret lacks {} (has: {})",
-            missing.join(", "),
-            if keys.is_empty() {
-                "nothing".to_string()
-            } else {
-                keys.join(", ")
-            }
-        ),
-    ))
+    Err(missing_keys(&missing, &keys))
 }
 
 fn eso(
@@ -325,33 +273,15 @@ fn eso(
             ))
         }
     }
-    let secret = observed
-        .eso_secrets
-        .iter()
-        .find(|v| {
-            v["metadata"]["namespace"] == s.namespace.as_str()
-                && v["metadata"]["name"] == s.name.as_str()
-        })
-        .ok_or((
-            SecretStatus::SecretMissing,
-            format!(
-                "Secret {}/{} not found (ESO writes it when the ExternalSecret syncs)",
-                s.namespace, s.name
-            ),
-        ))?;
+    let secret = named(&observed.eso_secrets, s).ok_or((
+        SecretStatus::SecretMissing,
+        format!(
+            "Secret {}/{} not found (ESO writes it when the ExternalSecret syncs)",
+            s.namespace, s.name
+        ),
+    ))?;
     let uid = es["metadata"]["uid"].as_str().unwrap_or_default();
-    let owned = secret["metadata"]["ownerReferences"]
-        .as_array()
-        .is_some_and(|refs| {
-            refs.iter()
-                .any(|r| r["kind"] == "ExternalSecret" && r["uid"] == uid)
-        });
-    if !owned {
-        return Err((
-            SecretStatus::NotOwned,
-            format!("the Secret has no ownerReference to this ExternalSecret (uid {uid})"),
-        ));
-    }
+    owner_ref(secret, "ExternalSecret", uid)?;
     check_keys(s, secret, str::to_string)?;
     Ok("synced by ESO".into())
 }
@@ -391,14 +321,7 @@ fn csi(
         ));
     }
     if c.secret_objects {
-        let secret = observed
-            .csi_secrets
-            .iter()
-            .find(|v| {
-                v["metadata"]["namespace"] == s.namespace.as_str()
-                    && v["metadata"]["name"] == s.name.as_str()
-            })
-            .ok_or((
+        let secret = named(&observed.csi_secrets, s).ok_or((
                 SecretStatus::SecretMissing,
                 format!(
                     "Secret {}/{} not found: the driver mirrors it while a pod mounts the volume (is syncSecret enabled?)",
