@@ -91,6 +91,31 @@ impl Renderer<'_> {
         self.render(path, template, ctx, Some(object))
     }
 
+    /// A Certificate from the ClusterIssuer that signs Vault's own: its Secret's ca.crt is the
+    /// CA of Vault's certificate, carried into `namespace` through Git alone.
+    fn ca_carrier(
+        &mut self,
+        namespace: &str,
+        carrier: &str,
+        issuer: &str,
+        path: String,
+    ) -> Result<(), String> {
+        self.object(
+            of::<kinds::Certificate>(namespace, carrier),
+            path,
+            "core/certificate.yaml.j2",
+            Value::from_serialize(CertificateContext {
+                name: carrier,
+                namespace,
+                secret_name: carrier,
+                common_name: format!("{}-ca-carrier", model::VAULT_RELEASE),
+                dns_names: vec![],
+                ip_addresses: vec![],
+                issuer,
+            }),
+        )
+    }
+
     fn render(
         &mut self,
         path: String,
@@ -406,19 +431,11 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         if carrier == model::CA_CARRIER_SECRET {
             // Issued by the same ClusterIssuer, so its Secret's ca.crt is the CA that signed
             // Vault's certificate: the CA reaches the operator namespace through Git alone.
-            r.object(
-                of::<kinds::Certificate>(&stack.operator.namespace, carrier),
+            r.ca_carrier(
+                &stack.operator.namespace,
+                carrier,
+                issuer,
                 format!("{}/vault-ca.yaml", p.operator),
-                "core/certificate.yaml.j2",
-                Value::from_serialize(CertificateContext {
-                    name: carrier,
-                    namespace: &stack.operator.namespace,
-                    secret_name: carrier,
-                    common_name: format!("{}-ca-carrier", model::VAULT_RELEASE),
-                    dns_names: vec![],
-                    ip_addresses: vec![],
-                    issuer,
-                }),
             )?;
             files.push("vault-ca.yaml".to_string());
         }
@@ -498,20 +515,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
         }
         if let (Some(carrier), Some(issuer)) = (carriers.get(ns), &stack.vault.tls_issuer) {
             // Vault's CA for the agents and ESO stores of this namespace, as in the operator's.
-            r.object(
-                of::<kinds::Certificate>(ns, carrier),
-                format!("{ns_dir}/{carrier}.yaml"),
-                "core/certificate.yaml.j2",
-                Value::from_serialize(CertificateContext {
-                    name: carrier,
-                    namespace: ns,
-                    secret_name: carrier,
-                    common_name: format!("{}-ca-carrier", model::VAULT_RELEASE),
-                    dns_names: vec![],
-                    ip_addresses: vec![],
-                    issuer,
-                }),
-            )?;
+            r.ca_carrier(ns, carrier, issuer, format!("{ns_dir}/{carrier}.yaml"))?;
             ns_files.push(format!("{carrier}.yaml"));
         }
         let mut sorted = apps.clone();
@@ -954,19 +958,11 @@ fn cert_manager_issuer(r: &mut Renderer, stack: &Stack, dir: &str) -> Result<Vec
     if let (Some(issuer), Some(carrier)) = (&cm.ca_carrier_issuer, &cm.ca_bundle_secret) {
         if !operator_carrier {
             // As for the operator: the same ClusterIssuer's ca.crt is the CA of Vault's certificate.
-            r.object(
-                of::<kinds::Certificate>(ns, carrier),
+            r.ca_carrier(
+                ns,
+                carrier,
+                issuer,
                 format!("{dir}/cert-manager-vault-ca.yaml"),
-                "core/certificate.yaml.j2",
-                Value::from_serialize(CertificateContext {
-                    name: carrier,
-                    namespace: ns,
-                    secret_name: carrier,
-                    common_name: format!("{}-ca-carrier", model::VAULT_RELEASE),
-                    dns_names: vec![],
-                    ip_addresses: vec![],
-                    issuer,
-                }),
             )?;
             files.push("cert-manager-vault-ca.yaml".to_string());
         }
