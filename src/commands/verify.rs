@@ -244,6 +244,11 @@ fn progress(r: &Report, tty: bool) {
             String::new()
         }
     );
+    show_progress(&line, tty);
+}
+
+/// A progress line on stderr: redrawn in place on a terminal, one line each otherwise.
+fn show_progress(line: &str, tty: bool) {
     let mut err = std::io::stderr();
     if tty {
         let _ = write!(err, "\r\x1b[2K{line}");

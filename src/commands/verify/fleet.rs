@@ -12,7 +12,7 @@ use crate::edge::kube::{Cluster, Connection};
 use crate::edge::vault::Vault;
 use crate::error::{Error, Exit};
 use crate::pipeline::Loaded;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -202,14 +202,7 @@ pub(super) fn check(
             break;
         }
         let snapshot: Vec<ClusterResult> = runs.iter().map(Run::snapshot).collect();
-        let line = fleet_report::progress(&snapshot);
-        let mut err = std::io::stderr();
-        if tty {
-            let _ = write!(err, "\r\x1b[2K{line}");
-        } else {
-            let _ = writeln!(err, "{line}");
-        }
-        let _ = err.flush();
+        super::show_progress(&fleet_report::progress(&snapshot), tty);
         std::thread::sleep(
             Duration::from_secs(2).min(deadline.saturating_duration_since(Instant::now())),
         );
