@@ -14,6 +14,7 @@
 //!    the app's last secret, comments and layout kept — or, when the layout cannot be edited
 //!    safely, the exact lines to add are printed and the file is left alone.
 
+use crate::commands::{parse_duration, runtime};
 use crate::core::model::{App, Source};
 use crate::core::spec::edit;
 use crate::edge::kube::{Cluster, Connection};
@@ -60,13 +61,6 @@ pub struct ImportArgs {
     /// How long one API request may take, retries included (e.g. 30s).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
-}
-
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    use crate::core::duration;
-    duration::Duration::parse(s, duration::Grammar::Vault)
-        .map(duration::Duration::to_std)
-        .ok_or_else(|| format!("`{s}` is not a duration (e.g. 30s, 5m, 1h)"))
 }
 
 /// Largest Secret imported: the API server's own limit for a Secret is 1 MiB.
@@ -338,10 +332,7 @@ fn pick_app<'a>(
 }
 
 fn read_secret(args: &ImportArgs, namespace: &str, name: &str) -> Result<Option<Value>, Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::environment(format!("cannot start the async runtime: {e}")))?;
+    let runtime = runtime()?;
     runtime.block_on(async {
         let cluster = Cluster::connect(&Connection {
             kubeconfig: args.kubeconfig.clone(),

@@ -1,7 +1,7 @@
 //! `kubectl vault verify`: prove in the cluster that every declared Secret is synced.
 
 use crate::cli::SpecArgs;
-use crate::core::duration;
+use crate::commands::{parse_duration, runtime};
 use crate::core::fleet_report;
 use crate::core::model::{self, Stack};
 use crate::core::verify::{self, Observed, Report};
@@ -57,12 +57,6 @@ pub struct VerifyArgs {
     /// has (compared by hash), and each app's policy grants what its secrets need.
     #[arg(long)]
     pub vault: bool,
-}
-
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    duration::Duration::parse(s, duration::Grammar::Vault)
-        .map(duration::Duration::to_std)
-        .ok_or_else(|| format!("`{s}` is not a duration (e.g. 30s, 5m, 1h)"))
 }
 
 /// Runs verify; with `-o json` a failure is also printed on stdout as a JSON error object
@@ -127,10 +121,7 @@ fn check(
 ) -> Result<Exit, Error> {
     let revision = expected_revision(args)?;
     let vault = vault(args)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::environment(format!("cannot start the async runtime: {e}")))?;
+    let runtime = runtime()?;
     let deadline = Instant::now() + args.timeout;
     watchdog(deadline, args.timeout, matches!(args.output, Output::Json));
     let result = runtime.block_on(async {

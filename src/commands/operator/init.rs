@@ -63,12 +63,8 @@ pub fn run(args: InitArgs) -> Result<Exit, Error> {
     };
     // Numbers first, before any request.
     plan.check().map_err(Error::usage)?;
-    let runtime = super::runtime()?;
-    let result = runtime.block_on(async {
-        let cluster = super::connect(&args.cluster, spec_context.clone()).await?;
-        let proxy = super::proxy(&cluster, &stack);
-        let pods = super::pods(&proxy).await?;
-        let observed = super::observe(&proxy, &pods).await?;
+    let result = super::with_proxy(&args.cluster, &stack, spec_context, async |proxy| {
+        let observed = super::observe(proxy).await?;
         if let Some(o) = observed
             .iter()
             .find(|o| o.seal.as_ref().is_ok_and(|s| s.initialized))
@@ -100,7 +96,7 @@ pub fn run(args: InitArgs) -> Result<Exit, Error> {
                 ProxyError::Unreachable(m) => Error::environment(format!(
                     "pod {pod}: no answer to the init request ({m})\nhint: run `kubectl vault operator status`: if Vault is initialised now, the shares are lost; re-deploy Vault's storage and init again"
                 )),
-                other => super::pod_error(&proxy, pod, other),
+                other => super::pod_error(proxy, pod, other),
             })?;
         if reply.status != 200 {
             let msg = operator::vault_errors(&reply.body);
@@ -118,7 +114,6 @@ pub fn run(args: InitArgs) -> Result<Exit, Error> {
             .map_err(|e| Error::environment(format!("pod {pod}: {e}")))
             .map(|r| (r, pod.clone()))
     });
-    runtime.shutdown_background();
     let (result, pod) = result?;
     if !result.shares_encrypted || !result.root_token_encrypted {
         crate::cli::write_stderr(&format!(

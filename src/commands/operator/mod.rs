@@ -8,7 +8,7 @@ pub mod unseal;
 
 use crate::cli::SpecArgs;
 use crate::commands::verify::Output;
-use crate::core::duration;
+use crate::commands::{parse_duration, runtime};
 use crate::core::model::Stack;
 use crate::core::operator::{self, PodObservation, RaftServer, StatusReport, VaultPod};
 use crate::edge::kube::{Cluster, Connection};
@@ -81,12 +81,6 @@ pub struct ClusterArgs {
     pub request_timeout: Duration,
 }
 
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    duration::Duration::parse(s, duration::Grammar::Vault)
-        .map(duration::Duration::to_std)
-        .ok_or_else(|| format!("`{s}` is not a duration (e.g. 30s, 5m, 1h)"))
-}
-
 pub fn run(args: OperatorArgs) -> Result<Exit, Error> {
     match args.command {
         OperatorCommand::Status(a) => status::run(a),
@@ -104,11 +98,22 @@ fn load(args: &ClusterArgs) -> Result<(Stack, Option<String>), Error> {
     Ok((loaded.stack, loaded.context))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::environment(format!("cannot start the async runtime: {e}")))
+/// Runs `f` on a runtime of its own with a proxy to the Vault pods of the cluster `args` name
+/// (`--context`, else the fleet spec's `spec_context`).
+fn with_proxy<T>(
+    args: &ClusterArgs,
+    stack: &Stack,
+    spec_context: Option<String>,
+    f: impl AsyncFnOnce(&PodProxy<'_>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let runtime = runtime()?;
+    let result = runtime.block_on(async {
+        let cluster = connect(args, spec_context).await?;
+        let proxy = proxy(&cluster, stack);
+        f(&proxy).await
+    });
+    runtime.shutdown_background();
+    result
 }
 
 async fn connect(args: &ClusterArgs, spec_context: Option<String>) -> Result<Cluster, Error> {
@@ -176,10 +181,11 @@ async fn seal_status(
     }
 }
 
-/// What each pod says: seal status, and the HA role of the unsealed ones.
-async fn observe(proxy: &PodProxy<'_>, pods: &[VaultPod]) -> Result<Vec<PodObservation>, Error> {
+/// The Vault pods (an error when there are none) and what each says: seal status, and the HA
+/// role of the unsealed ones.
+async fn observe(proxy: &PodProxy<'_>) -> Result<Vec<PodObservation>, Error> {
     let mut out = Vec::new();
-    for pod in pods {
+    for pod in &pods(proxy).await? {
         if !pod.running() {
             out.push(PodObservation {
                 pod: pod.clone(),
@@ -251,8 +257,7 @@ async fn raft_configuration(
 
 /// The full status: pods, their answers, the raft configuration.
 async fn status_report(proxy: &PodProxy<'_>) -> Result<(Vec<PodObservation>, StatusReport), Error> {
-    let pods = pods(proxy).await?;
-    let observed = observe(proxy, &pods).await?;
+    let observed = observe(proxy).await?;
     let raft = raft_configuration(proxy, &observed).await?;
     let report = operator::status_report(proxy.namespace(), &observed, raft.as_deref());
     Ok((observed, report))

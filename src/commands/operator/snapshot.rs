@@ -37,12 +37,8 @@ fn save(args: SaveArgs) -> Result<Exit, Error> {
     let token = super::vault_token().ok_or_else(|| {
         Error::usage("VAULT_TOKEN is not set\nhint: export VAULT_TOKEN=… (a token allowed to read sys/storage/raft/snapshot)")
     })?;
-    let runtime = super::runtime()?;
-    let result = runtime.block_on(async {
-        let cluster = super::connect(&args.cluster, spec_context.clone()).await?;
-        let proxy = super::proxy(&cluster, &stack);
-        let pods = super::pods(&proxy).await?;
-        let observed = super::observe(&proxy, &pods).await?;
+    let result = super::with_proxy(&args.cluster, &stack, spec_context, async |proxy| {
+        let observed = super::observe(proxy).await?;
         let Some(active) = observed
             .iter()
             .find(|o| o.leader.as_ref().is_some_and(|l| l.is_self))
@@ -69,7 +65,6 @@ fn save(args: SaveArgs) -> Result<Exit, Error> {
         })?;
         Ok((pod.clone(), bytes))
     });
-    runtime.shutdown_background();
     let (pod, bytes) = result?;
     crate::cli::write_stderr(&format!(
         "saved a raft snapshot from {pod} to {} ({bytes} bytes, mode 0600)\n",

@@ -16,13 +16,8 @@ pub struct StatusArgs {
 
 pub fn run(args: StatusArgs) -> Result<Exit, Error> {
     let (stack, spec_context) = super::load(&args.cluster)?;
-    let runtime = super::runtime()?;
-    let result = runtime.block_on(async {
-        let cluster = super::connect(&args.cluster, spec_context.clone()).await?;
-        let proxy = super::proxy(&cluster, &stack);
-        let (_, report) = super::status_report(&proxy).await?;
+    super::with_proxy(&args.cluster, &stack, spec_context, async |proxy| {
+        let (_, report) = super::status_report(proxy).await?;
         super::print_status(&report, args.output)
-    });
-    runtime.shutdown_background();
-    result
+    })
 }

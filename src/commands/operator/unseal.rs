@@ -21,7 +21,7 @@ pub struct UnsealArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// How long to wait for a pod to join the raft cluster after its shares (e.g. 2m).
-    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = super::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::commands::parse_duration)]
     pub timeout: Duration,
     /// Output format of the closing status.
     #[arg(short = 'o', long, value_enum, default_value = "table")]
@@ -116,13 +116,12 @@ fn say(line: String) {
 pub fn run(args: UnsealArgs) -> Result<Exit, Error> {
     let (stack, spec_context) = super::load(&args.cluster)?;
     let mut shares = Shares::new();
-    let runtime = super::runtime()?;
-    let result = runtime.block_on(async {
-        let cluster = super::connect(&args.cluster, spec_context.clone()).await?;
-        let proxy = super::proxy(&cluster, &stack);
-        let pods = super::pods(&proxy).await?;
-        let observed = super::observe(&proxy, &pods).await?;
-        let statuses: Vec<&SealStatus> = observed.iter().filter_map(|o| o.seal.as_ref().ok()).collect();
+    super::with_proxy(&args.cluster, &stack, spec_context, async |proxy| {
+        let observed = super::observe(proxy).await?;
+        let statuses: Vec<&SealStatus> = observed
+            .iter()
+            .filter_map(|o| o.seal.as_ref().ok())
+            .collect();
         if !statuses.iter().any(|s| s.initialized) {
             return Err(Error::check_failed(
                 "Vault is not initialised: there is nothing to unseal\nhint: kubectl vault operator init",
@@ -132,7 +131,7 @@ pub fn run(args: UnsealArgs) -> Result<Exit, Error> {
             .iter()
             .any(|s| operator::uses_recovery_shares(stack.vault.seal.is_some(), s))
         {
-            let (_, report) = super::status_report(&proxy).await?;
+            let (_, report) = super::status_report(proxy).await?;
             say("Vault unseals itself with its auto-unseal seal (recovery shares do not unseal); a sealed pod means it cannot reach its seal: see its log".into());
             return super::print_status(&report, args.output);
         }
@@ -146,7 +145,7 @@ pub fn run(args: UnsealArgs) -> Result<Exit, Error> {
         let deadline = Instant::now() + args.timeout;
         let mut failed = false;
         for pod in operator::unseal_order(&observed) {
-            match unseal_pod(&proxy, &pod, &mut shares, deadline, args.timeout).await? {
+            match unseal_pod(proxy, &pod, &mut shares, deadline, args.timeout).await? {
                 Outcome::Unsealed(n) => say(format!("{pod}: unsealed ({n} share(s) given)")),
                 Outcome::Stopped(why) => {
                     say(format!("{pod}: {why}"));
@@ -158,7 +157,7 @@ pub fn run(args: UnsealArgs) -> Result<Exit, Error> {
         // The closing status, once the cluster has settled: a pod just unsealed takes a
         // moment to take or find the leadership.
         let report = loop {
-            let (_, report) = super::status_report(&proxy).await?;
+            let (_, report) = super::status_report(proxy).await?;
             if failed || report.leader.is_some() || Instant::now() >= deadline {
                 break report;
             }
@@ -166,9 +165,7 @@ pub fn run(args: UnsealArgs) -> Result<Exit, Error> {
         };
         let exit = super::print_status(&report, args.output)?;
         Ok(if failed { Exit::CheckFailed } else { exit })
-    });
-    runtime.shutdown_background();
-    result
+    })
 }
 
 enum Outcome {

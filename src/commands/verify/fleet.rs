@@ -69,14 +69,7 @@ impl Run<'_> {
             ..
         } = self;
         if runtime.is_none() {
-            *runtime = Some(
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| {
-                        Error::environment(format!("cannot start the async runtime: {e}"))
-                    })?,
-            );
+            *runtime = Some(crate::commands::runtime()?);
         }
         let stack = &loaded.stack;
         let observed = runtime.as_ref().expect("built").block_on(async {
