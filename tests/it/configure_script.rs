@@ -8,6 +8,7 @@ use crate::support::servers::{Bao, Postgres};
 use crate::support::vault_fakes::{
     login, parse_argv_log, run_script, sa_jwt, FakeTokenReview, VaultCli, API_AUDIENCE,
 };
+use crate::support::vault_setup::{configure, SpecDir};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -109,21 +110,16 @@ fn setup() -> Option<Setup> {
         &pg.password,
         &format!("CREATE ROLE {ROTATED_ADMIN} WITH LOGIN SUPERUSER PASSWORD '{ROTATED_PASSWORD}'")
     ));
-    let reviews = FakeTokenReview::start(Some(REVIEWER_JWT.into()));
-    let dir = tempfile::tempdir().unwrap();
-    let pw_file = dir.path().join("reports-admin-password");
-    std::fs::write(&pw_file, format!("{ROTATED_PASSWORD}\n")).unwrap();
-    let spec_path = dir.path().join("vault.yaml");
-    std::fs::write(
-        &spec_path,
-        spec(
-            pg.port,
-            &support::cluster_state::ca_file(dir.path()),
-            &pw_file,
-            &reviews.url,
-        ),
-    )
-    .unwrap();
+    let SpecDir {
+        reviews,
+        dir,
+        spec_path,
+        ..
+    } = SpecDir::new(REVIEWER_JWT, |dir, ca, k8s_host| {
+        let pw_file = dir.join("reports-admin-password");
+        std::fs::write(&pw_file, format!("{ROTATED_PASSWORD}\n")).unwrap();
+        spec(pg.port, ca, &pw_file, k8s_host)
+    });
     let out = dir.path().join("gitops");
     let o = bin()
         .args([
@@ -180,17 +176,7 @@ impl Setup {
     }
 
     fn configure(&self, extra: &[&str]) -> std::process::Output {
-        let mut c = bin();
-        c.args(["configure", "-f", self.spec_path.to_str().unwrap()])
-            .args(extra)
-            .env("VAULT_ADDR", &self.bao.addr)
-            .env("VAULT_TOKEN", &self.bao.token)
-            .env_remove("VAULT_NAMESPACE")
-            .env_remove("VAULT_CACERT");
-        for (k, v) in self.env() {
-            c.env(k, v);
-        }
-        c.output().unwrap()
+        configure(&self.bao, &self.spec_path, extra, &self.env())
     }
 
     /// `configure` finds everything as the spec says.
@@ -250,16 +236,6 @@ impl Setup {
             }
         }
     }
-}
-
-fn ok(what: &str, o: &std::process::Output) {
-    assert!(
-        o.status.success(),
-        "{what}: exit {:?}\n{}{}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
 }
 
 #[test]

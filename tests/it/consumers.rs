@@ -419,10 +419,10 @@ mod verify {
 // ---------- the Vault side is the operator's: real OpenBao ----------
 
 mod vault_side {
-    use crate::support;
     use crate::support::common::*;
     use crate::support::servers::Bao;
-    use crate::support::vault_fakes::{login, sa_jwt, FakeTokenReview};
+    use crate::support::vault_fakes::{login, sa_jwt};
+    use crate::support::vault_setup::{configure, SpecDir};
     use serde_json::{json, Value};
 
     const REVIEWER_JWT: &str = "reviewer-jwt-for-consumer-tests";
@@ -524,23 +524,9 @@ vaultConfig:
     #[test]
     fn each_consumer_logs_in_as_generated_and_reads_exactly_its_paths() {
         let Some(bao) = Bao::start() else { return };
-        let reviews = FakeTokenReview::start(Some(REVIEWER_JWT.into()));
-        let dir = tempfile::tempdir().unwrap();
-        let spec_path = dir.path().join("vault.yaml");
-        std::fs::write(
-            &spec_path,
-            spec(&support::cluster_state::ca_file(dir.path()), &reviews.url),
-        )
-        .unwrap();
-        let o = bin()
-            .args(["configure", "-f", spec_path.to_str().unwrap()])
-            .env("VAULT_ADDR", &bao.addr)
-            .env("VAULT_TOKEN", &bao.token)
-            .env("TEST_REVIEWER_JWT", REVIEWER_JWT)
-            .env_remove("VAULT_NAMESPACE")
-            .env_remove("VAULT_CACERT")
-            .output()
-            .unwrap();
+        let setup = SpecDir::new(REVIEWER_JWT, |_, ca, k8s_host| spec(ca, k8s_host));
+        let spec_path = &setup.spec_path;
+        let o = configure(&bao, spec_path, &[], &[("TEST_REVIEWER_JWT", REVIEWER_JWT)]);
         assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
         for (path, body) in [
             ("apps-kv/data/shop/agent", json!({"data": {"k": "a"}})),
@@ -555,7 +541,7 @@ vaultConfig:
         ] {
             assert!(bao.api("POST", path, Some(body)).0 < 300, "{path}");
         }
-        let docs = documents(&spec_path);
+        let docs = documents(spec_path);
 
         // injector: the patch's annotations and its projected token.
         let patch = &docs

@@ -8,3 +8,4 @@ pub mod crd_schema;
 pub mod fake_apiserver;
 pub mod servers;
 pub mod vault_fakes;
+pub mod vault_setup;
