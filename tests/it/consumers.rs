@@ -208,8 +208,9 @@ mod verify {
     }
 
     impl Setup {
-        fn table(&self) -> String {
-            let o = bin()
+        /// `verify` of fixtures/consumers.yaml at the fake's revision, with `extra`.
+        fn verify(&self, extra: &[&str]) -> std::process::Output {
+            bin()
                 .args([
                     "verify",
                     "-f",
@@ -219,31 +220,28 @@ mod verify {
                     "--revision",
                     &REVISION[..7],
                 ])
+                .args(extra)
                 .env_remove("KUBECONFIG")
                 .output()
-                .unwrap();
-            stdout(&o)
+                .unwrap()
+        }
+
+        fn table(&self) -> String {
+            stdout(&self.verify(&[]))
         }
 
         fn json(&self) -> (Option<i32>, Value) {
-            let o = bin()
-                .args([
-                    "verify",
-                    "-f",
-                    fixture("consumers.yaml").to_str().unwrap(),
-                    "--kubeconfig",
-                    self.kubeconfig.to_str().unwrap(),
-                    "--revision",
-                    &REVISION[..7],
-                    "-o",
-                    "json",
-                ])
-                .env_remove("KUBECONFIG")
-                .output()
-                .unwrap();
+            let o = self.verify(&["-o", "json"]);
             let v: Value = serde_json::from_slice(&o.stdout)
                 .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
             (o.status.code(), v)
+        }
+
+        /// The JSON report of a check that fails (exit 1).
+        fn failed(&self) -> Value {
+            let (code, v) = self.json();
+            assert_eq!(code, Some(1), "{v}");
+            v
         }
     }
 
@@ -324,8 +322,7 @@ mod verify {
                     "could not get secret data from provider: permission denied",
                 )
             });
-        let (code, v) = s.json();
-        assert_eq!(code, Some(1));
+        let v = s.failed();
         assert_eq!(
             row(&v, "billing-config"),
             (
@@ -359,8 +356,7 @@ mod verify {
             "search-0-search-search-api",
             |o| o["status"]["mounted"] = json!(false),
         );
-        let (code, v) = s.json();
-        assert_eq!(code, Some(1));
+        let v = s.failed();
         assert_eq!(
             row(&v, "search-db"),
             (
@@ -391,8 +387,7 @@ mod verify {
     fn injector_pods_without_the_patch_or_the_agent() {
         let s = synced();
         s.fake.remove("Pod", "shop", "checkout-api-7d9f-abcde");
-        let (code, v) = s.json();
-        assert_eq!(code, Some(1));
+        let v = s.failed();
         let (_, status, detail) = row(&v, "checkout-stripe");
         assert_eq!(status, "NotInjected");
         assert!(
