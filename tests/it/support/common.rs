@@ -112,3 +112,18 @@ pub fn ok(what: &str, o: &Output) {
         stderr(o)
     );
 }
+
+/// Every top-level subcommand a user sees (the hidden `__complete` and `__exec-credential`
+/// are not here).
+pub const SUBCOMMANDS: &[&str] = &[
+    "init",
+    "generate",
+    "commit",
+    "verify",
+    "configure",
+    "operator",
+    "scan",
+    "import",
+    "schema",
+    "completion",
+];
