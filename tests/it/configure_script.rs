@@ -8,7 +8,7 @@ use crate::support::servers::{Bao, Postgres};
 use crate::support::vault_fakes::{
     login, parse_argv_log, run_script, sa_jwt, FakeTokenReview, VaultCli, API_AUDIENCE,
 };
-use crate::support::vault_setup::{configure, SpecDir};
+use crate::support::vault_setup::{assert_no_work, configure, SpecDir};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -181,13 +181,7 @@ impl Setup {
 
     /// `configure` finds everything as the spec says.
     fn assert_nothing_to_do(&self, after: &str) {
-        let o = self.configure(&["--dry-run"]);
-        assert!(
-            o.status.success() && stdout(&o).contains("nothing to do"),
-            "after {after}, configure still has work:\n{}{}",
-            stdout(&o),
-            stderr(&o)
-        );
+        assert_no_work(&self.configure(&["--dry-run"]), after);
     }
 
     /// The app logs in and uses every kind of secret it declares (and only those).

@@ -5,6 +5,7 @@ use crate::support;
 use crate::support::common::*;
 use crate::support::servers::Bao;
 use crate::support::vault_fakes::{login, sa_jwt, vault_state, FakeTokenReview};
+use crate::support::vault_setup::assert_no_work;
 use git2::Repository;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -414,13 +415,9 @@ fn configuring_production_leaves_staging_unchanged_and_each_app_reads_only_its_o
 
     // Both runs again: nothing to do for either, and staging still as it was.
     for c in &clusters {
-        let o = configure(&bao, c, &["--dry-run"]);
-        assert!(
-            o.status.success() && stdout(&o).contains("nothing to do"),
-            "{}: {}{}",
-            c.name,
-            stdout(&o),
-            stderr(&o)
+        assert_no_work(
+            &configure(&bao, c, &["--dry-run"]),
+            &format!("configuring {}", c.name),
         );
     }
     assert_eq!(cluster_state(&bao, "staging"), staging_before);

@@ -6,7 +6,7 @@
 use crate::support::common::*;
 use crate::support::servers::{find_tool, require, Bao};
 use crate::support::vault_fakes::{login, run_script, sa_jwt, FakeTokenReview, VaultCli};
-use crate::support::vault_setup::{configure, SpecDir};
+use crate::support::vault_setup::{assert_no_work, configure, SpecDir};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -100,13 +100,7 @@ impl Setup {
 
     /// `configure` finds everything as the spec says.
     fn assert_nothing_to_do(&self, after: &str) {
-        let o = self.configure(&["--dry-run"]);
-        assert!(
-            o.status.success() && stdout(&o).contains("nothing to do"),
-            "after {after}, configure still has work:\n{}{}",
-            stdout(&o),
-            stderr(&o)
-        );
+        assert_no_work(&self.configure(&["--dry-run"]), after);
     }
 
     /// The intermediate's issuers (its own and the root it was signed by, from the bundle)

@@ -56,3 +56,14 @@ pub fn configure(bao: &Bao, spec: &Path, extra: &[&str], env: &[(&str, &str)]) -
     }
     c.output().unwrap()
 }
+
+/// Asserts that `o`, the output of `configure --dry-run` after `after`, finds everything as
+/// the spec says.
+pub fn assert_no_work(o: &Output, after: &str) {
+    assert!(
+        o.status.success() && super::common::stdout(o).contains("nothing to do"),
+        "after {after}, configure still has work:\n{}{}",
+        super::common::stdout(o),
+        super::common::stderr(o)
+    );
+}
