@@ -359,31 +359,19 @@ fn long_forms(pg_port: u16, ca: &Path, k8s_host: &str) -> String {
 #[test]
 fn a_database_mount_with_slashes_configures_through_both_routes() {
     let Some(pg) = Postgres::start() else { return };
-    let reviews = FakeTokenReview::start(Some(REVIEWER_JWT.into()));
-    let dir = tempfile::tempdir().unwrap();
-    let spec_path = dir.path().join("long-forms.yaml");
-    std::fs::write(
-        &spec_path,
-        long_forms(
-            pg.port,
-            &support::cluster_state::ca_file(dir.path()),
-            &reviews.url,
-        ),
-    )
-    .unwrap();
+    let SpecDir {
+        reviews: _reviews,
+        dir,
+        spec_path,
+        ..
+    } = SpecDir::new(REVIEWER_JWT, |_, ca, k8s_host| {
+        long_forms(pg.port, ca, k8s_host)
+    });
     let env = [
         ("TEST_PG_PASSWORD", pg.password.as_str()),
         ("TEST_REVIEWER_JWT", REVIEWER_JWT),
     ];
-    let configure = |bao: &Bao, extra: &[&str]| {
-        let mut c = bin();
-        c.args(["configure", "-f", spec_path.to_str().unwrap()])
-            .args(extra)
-            .env("VAULT_ADDR", &bao.addr)
-            .env("VAULT_TOKEN", &bao.token)
-            .envs(env);
-        c.output().unwrap()
-    };
+    let configure = |bao: &Bao, extra: &[&str]| configure(bao, &spec_path, extra, &env);
     let check = |bao: &Bao| {
         let config = bao.api("GET", "teams/jobs/db/config/teams-jobs-db", None);
         assert_eq!(config.0, 200, "{}", config.1);
