@@ -3,6 +3,7 @@
 //! fixtures/crds/: unknown fields, types, enums and required fields, as the API server does).
 
 use crate::support::common::*;
+use crate::support::crd_schema::{crd_schema, schema_problems};
 use serde_json::Value;
 
 fn generate_text(spec: &str) -> std::collections::BTreeMap<String, String> {
@@ -41,89 +42,13 @@ fn pki_intermediate_tree_snapshot() {
     );
 }
 
-/// The `openAPIV3Schema` of the served version of a CRD in fixtures/crds/.
-fn crd_schema(file: &str) -> (String, String, Value) {
-    let text = std::fs::read_to_string(fixture(&format!("crds/{file}"))).unwrap();
-    let crd: Value = serde_yaml::from_str(&text).unwrap();
-    let version = crd["spec"]["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["served"] == true && v["storage"] == true)
-        .unwrap();
-    (
-        format!(
-            "{}/{}",
-            crd["spec"]["group"].as_str().unwrap(),
-            version["name"].as_str().unwrap()
-        ),
-        crd["spec"]["names"]["kind"].as_str().unwrap().to_string(),
-        version["schema"]["openAPIV3Schema"].clone(),
-    )
-}
-
-/// What a structural schema refuses in `v` (the API server's pruning would drop unknown
-/// fields silently; here they are errors). `metadata` is the API server's own.
-fn schema_problems(v: &Value, schema: &Value, at: &str, out: &mut Vec<String>) {
-    if at == ".metadata" {
-        return;
-    }
-    let ty = schema["type"].as_str().unwrap_or_default();
-    let ok = match (ty, v) {
-        ("object", Value::Object(_))
-        | ("array", Value::Array(_))
-        | ("string", Value::String(_))
-        | ("boolean", Value::Bool(_)) => true,
-        ("integer", Value::Number(n)) => n.is_i64(),
-        ("number", Value::Number(_)) => true,
-        ("", _) => true,
-        _ => false,
-    };
-    if !ok {
-        out.push(format!("{at}: {v} is not of type {ty}"));
-        return;
-    }
-    if let Some(allowed) = schema["enum"].as_array() {
-        if !allowed.contains(v) {
-            out.push(format!("{at}: {v} is not one of {allowed:?}"));
-        }
-    }
-    match v {
-        Value::Object(map) => {
-            for r in schema["required"].as_array().into_iter().flatten() {
-                let r = r.as_str().unwrap();
-                if !map.contains_key(r) {
-                    out.push(format!("{at}: the required field `{r}` is missing"));
-                }
-            }
-            let open = schema["x-kubernetes-preserve-unknown-fields"] == true;
-            for (k, child) in map {
-                let path = format!("{at}.{k}");
-                match schema["properties"].get(k) {
-                    Some(s) => schema_problems(child, s, &path, out),
-                    None if schema["additionalProperties"].is_object() => {
-                        schema_problems(child, &schema["additionalProperties"], &path, out)
-                    }
-                    None if open => {}
-                    None => out.push(format!("{path}: unknown field")),
-                }
-            }
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                schema_problems(item, &schema["items"], &format!("{at}[{i}]"), out);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Every document of `kind` in the tree, with the problems the CRD finds in it.
+/// Every cert-manager.io/v1 document of `kind` in the tree, with the problems its CRD finds
+/// in it.
 fn check_kind(
     tree: &std::collections::BTreeMap<String, String>,
-    crd: &str,
+    kind: &str,
 ) -> Vec<(Value, Vec<String>)> {
-    let (api_version, kind, schema) = crd_schema(crd);
+    let schema = crd_schema("cert-manager.io", kind, "v1");
     let mut found = vec![];
     for (path, text) in tree {
         if !path.ends_with(".yaml") {
@@ -131,10 +56,9 @@ fn check_kind(
         }
         for doc in serde_yaml::Deserializer::from_str(text) {
             let v: Value = serde::Deserialize::deserialize(doc).unwrap();
-            if v["kind"] == kind.as_str() {
-                assert_eq!(v["apiVersion"], api_version.as_str(), "{path}");
-                let mut problems = vec![];
-                schema_problems(&v, &schema, "", &mut problems);
+            if v["kind"] == kind {
+                assert_eq!(v["apiVersion"], "cert-manager.io/v1", "{path}");
+                let problems = schema_problems(&v, &schema, "");
                 found.push((v, problems));
             }
         }
@@ -145,7 +69,7 @@ fn check_kind(
 #[test]
 fn issuers_match_the_upstream_crds() {
     let tree = generate_text(&fixture_text());
-    let found = check_kind(&tree, "cert-manager/cert-manager.io_clusterissuers.yaml");
+    let found = check_kind(&tree, "ClusterIssuer");
     assert_eq!(found.len(), 1);
     let (issuer, problems) = &found[0];
     assert!(problems.is_empty(), "{problems:?}");
@@ -158,7 +82,7 @@ fn issuers_match_the_upstream_crds() {
     assert_eq!(vault["caBundleSecretRef"]["name"], "vault-ca");
 
     let tree = generate_text(&namespaced_issuer());
-    let found = check_kind(&tree, "cert-manager/cert-manager.io_issuers.yaml");
+    let found = check_kind(&tree, "Issuer");
     assert_eq!(found.len(), 1);
     let (issuer, problems) = &found[0];
     assert!(problems.is_empty(), "{problems:?}");
@@ -176,19 +100,17 @@ fn issuers_match_the_upstream_crds() {
     );
 
     // The check itself refuses what the CRD does not have.
-    let (_, _, schema) = crd_schema("cert-manager/cert-manager.io_issuers.yaml");
+    let schema = crd_schema("cert-manager.io", "Issuer", "v1");
     let mut bad = issuer.clone();
     bad["spec"]["vault"]["tlsSkipVerify"] = true.into();
     bad["spec"]["vault"]["auth"]["kubernetes"]
         .as_object_mut()
         .unwrap()
         .remove("role");
-    let mut problems = vec![];
-    schema_problems(&bad, &schema, "", &mut problems);
     assert_eq!(
-        problems,
+        schema_problems(&bad, &schema, ""),
         [
-            ".spec.vault.auth.kubernetes: the required field `role` is missing",
+            ".spec.vault.auth.kubernetes: required field \"role\" is missing",
             ".spec.vault.tlsSkipVerify: unknown field"
         ]
     );

@@ -52,15 +52,7 @@ fn completion_scripts_for_every_shell() {
 #[test]
 fn plugin_completion_candidates() {
     let top = candidates(&[""]);
-    for cmd in [
-        "init",
-        "generate",
-        "commit",
-        "verify",
-        "configure",
-        "schema",
-        "completion",
-    ] {
+    for &cmd in SUBCOMMANDS {
         assert!(top.iter().any(|c| c == cmd), "{cmd} not in {top:?}");
     }
     assert!(!top.iter().any(|c| c.starts_with("__")), "{top:?}");

@@ -5,6 +5,7 @@ use crate::support;
 use crate::support::common::*;
 use crate::support::servers::{Bao, Postgres};
 use crate::support::vault_fakes::{self, login, sa_jwt, vault_state, FakeTokenReview};
+use crate::support::vault_setup::{configure, SpecDir};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -98,15 +99,12 @@ fn setup() -> Option<Setup> {
     let (Some(bao), Some(pg)) = (Bao::start(), Postgres::start()) else {
         return None;
     };
-    let reviews = FakeTokenReview::start(Some(REVIEWER_JWT.into()));
-    let dir = tempfile::tempdir().unwrap();
-    let spec_path = dir.path().join("vault.yaml");
-    let spec = spec(
-        pg.port,
-        &support::cluster_state::ca_file(dir.path()),
-        &reviews.url,
-    );
-    std::fs::write(&spec_path, &spec).unwrap();
+    let SpecDir {
+        reviews,
+        dir,
+        spec_path,
+        spec,
+    } = SpecDir::new(REVIEWER_JWT, |_, ca, k8s_host| spec(pg.port, ca, k8s_host));
     Some(Setup {
         bao,
         pg,
@@ -125,24 +123,12 @@ impl Setup {
     /// `configure` with the test's environment; `env` entries override it (an empty value
     /// removes the variable).
     fn configure_env(&self, extra: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-        let mut args = vec!["configure", "-f", self.spec_path.to_str().unwrap()];
-        args.extend_from_slice(extra);
-        let mut c = bin();
-        c.args(&args)
-            .env("VAULT_ADDR", &self.bao.addr)
-            .env("VAULT_TOKEN", &self.bao.token)
-            .env("TEST_PG_PASSWORD", &self.pg.password)
-            .env("TEST_REVIEWER_JWT", REVIEWER_JWT)
-            .env_remove("VAULT_NAMESPACE")
-            .env_remove("VAULT_CACERT");
-        for (k, v) in env {
-            if v.is_empty() {
-                c.env_remove(k);
-            } else {
-                c.env(k, v);
-            }
-        }
-        c.output().unwrap()
+        let mut all = vec![
+            ("TEST_PG_PASSWORD", self.pg.password.as_str()),
+            ("TEST_REVIEWER_JWT", REVIEWER_JWT),
+        ];
+        all.extend_from_slice(env);
+        configure(&self.bao, &self.spec_path, extra, &all)
     }
 
     fn write_spec(&self, text: &str) {

@@ -8,6 +8,7 @@ use crate::support::servers::{Bao, Postgres};
 use crate::support::vault_fakes::{
     login, parse_argv_log, run_script, sa_jwt, FakeTokenReview, VaultCli, API_AUDIENCE,
 };
+use crate::support::vault_setup::{assert_no_work, configure, SpecDir};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -109,21 +110,16 @@ fn setup() -> Option<Setup> {
         &pg.password,
         &format!("CREATE ROLE {ROTATED_ADMIN} WITH LOGIN SUPERUSER PASSWORD '{ROTATED_PASSWORD}'")
     ));
-    let reviews = FakeTokenReview::start(Some(REVIEWER_JWT.into()));
-    let dir = tempfile::tempdir().unwrap();
-    let pw_file = dir.path().join("reports-admin-password");
-    std::fs::write(&pw_file, format!("{ROTATED_PASSWORD}\n")).unwrap();
-    let spec_path = dir.path().join("vault.yaml");
-    std::fs::write(
-        &spec_path,
-        spec(
-            pg.port,
-            &support::cluster_state::ca_file(dir.path()),
-            &pw_file,
-            &reviews.url,
-        ),
-    )
-    .unwrap();
+    let SpecDir {
+        reviews,
+        dir,
+        spec_path,
+        ..
+    } = SpecDir::new(REVIEWER_JWT, |dir, ca, k8s_host| {
+        let pw_file = dir.join("reports-admin-password");
+        std::fs::write(&pw_file, format!("{ROTATED_PASSWORD}\n")).unwrap();
+        spec(pg.port, ca, &pw_file, k8s_host)
+    });
     let out = dir.path().join("gitops");
     let o = bin()
         .args([
@@ -180,28 +176,12 @@ impl Setup {
     }
 
     fn configure(&self, extra: &[&str]) -> std::process::Output {
-        let mut c = bin();
-        c.args(["configure", "-f", self.spec_path.to_str().unwrap()])
-            .args(extra)
-            .env("VAULT_ADDR", &self.bao.addr)
-            .env("VAULT_TOKEN", &self.bao.token)
-            .env_remove("VAULT_NAMESPACE")
-            .env_remove("VAULT_CACERT");
-        for (k, v) in self.env() {
-            c.env(k, v);
-        }
-        c.output().unwrap()
+        configure(&self.bao, &self.spec_path, extra, &self.env())
     }
 
     /// `configure` finds everything as the spec says.
     fn assert_nothing_to_do(&self, after: &str) {
-        let o = self.configure(&["--dry-run"]);
-        assert!(
-            o.status.success() && stdout(&o).contains("nothing to do"),
-            "after {after}, configure still has work:\n{}{}",
-            stdout(&o),
-            stderr(&o)
-        );
+        assert_no_work(&self.configure(&["--dry-run"]), after);
     }
 
     /// The app logs in and uses every kind of secret it declares (and only those).
@@ -250,16 +230,6 @@ impl Setup {
             }
         }
     }
-}
-
-fn ok(what: &str, o: &std::process::Output) {
-    assert!(
-        o.status.success(),
-        "{what}: exit {:?}\n{}{}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
 }
 
 #[test]
@@ -389,31 +359,19 @@ fn long_forms(pg_port: u16, ca: &Path, k8s_host: &str) -> String {
 #[test]
 fn a_database_mount_with_slashes_configures_through_both_routes() {
     let Some(pg) = Postgres::start() else { return };
-    let reviews = FakeTokenReview::start(Some(REVIEWER_JWT.into()));
-    let dir = tempfile::tempdir().unwrap();
-    let spec_path = dir.path().join("long-forms.yaml");
-    std::fs::write(
-        &spec_path,
-        long_forms(
-            pg.port,
-            &support::cluster_state::ca_file(dir.path()),
-            &reviews.url,
-        ),
-    )
-    .unwrap();
+    let SpecDir {
+        reviews: _reviews,
+        dir,
+        spec_path,
+        ..
+    } = SpecDir::new(REVIEWER_JWT, |_, ca, k8s_host| {
+        long_forms(pg.port, ca, k8s_host)
+    });
     let env = [
         ("TEST_PG_PASSWORD", pg.password.as_str()),
         ("TEST_REVIEWER_JWT", REVIEWER_JWT),
     ];
-    let configure = |bao: &Bao, extra: &[&str]| {
-        let mut c = bin();
-        c.args(["configure", "-f", spec_path.to_str().unwrap()])
-            .args(extra)
-            .env("VAULT_ADDR", &bao.addr)
-            .env("VAULT_TOKEN", &bao.token)
-            .envs(env);
-        c.output().unwrap()
-    };
+    let configure = |bao: &Bao, extra: &[&str]| configure(bao, &spec_path, extra, &env);
     let check = |bao: &Bao| {
         let config = bao.api("GET", "teams/jobs/db/config/teams-jobs-db", None);
         assert_eq!(config.0, 200, "{}", config.1);

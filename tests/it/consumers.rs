@@ -4,6 +4,7 @@
 //! check it: every field known, of its type and enum, every required field present.
 
 use crate::support::common::*;
+use crate::support::crd_schema::{crd_schema, schema_problems};
 use serde_json::Value as Json;
 
 /// The generated tree of `fixtures/<name>`.
@@ -21,80 +22,6 @@ fn generate(name: &str) -> std::collections::BTreeMap<String, String> {
     read_tree(&out)
 }
 
-/// The openAPIV3Schema of `kind` at `version` from the CRD files in fixtures/crds/.
-fn crd_schema(kind: &str, version: &str) -> Json {
-    for e in std::fs::read_dir(fixture("crds")).unwrap().flatten() {
-        if e.path().extension().is_none_or(|x| x != "yaml") {
-            continue;
-        }
-        let text = std::fs::read_to_string(e.path()).unwrap();
-        let crd: Json = serde_yaml::from_str(&text).unwrap();
-        if crd["spec"]["names"]["kind"] != kind {
-            continue;
-        }
-        for v in crd["spec"]["versions"].as_array().unwrap() {
-            if v["name"] == version {
-                assert_eq!(v["served"], true, "{kind} {version} is not served");
-                return v["schema"]["openAPIV3Schema"].clone();
-            }
-        }
-    }
-    panic!("no CRD for {kind} {version} in fixtures/crds");
-}
-
-/// Structural validation as the API server does it (types, enums, required, unknown fields
-/// pruned there, refused here); `x-kubernetes-preserve-unknown-fields` and maps
-/// (`additionalProperties`) accept any key.
-fn validate(v: &Json, schema: &Json, at: &str, problems: &mut Vec<String>) {
-    if let Some(t) = schema["type"].as_str() {
-        let ok = match t {
-            "object" => v.is_object(),
-            "array" => v.is_array(),
-            "string" => v.is_string(),
-            "integer" => v.is_i64() || v.is_u64(),
-            "number" => v.is_number(),
-            "boolean" => v.is_boolean(),
-            _ => true,
-        };
-        if !ok {
-            problems.push(format!("{at}: expected {t}, found {v}"));
-            return;
-        }
-    }
-    if let Some(allowed) = schema["enum"].as_array() {
-        if !allowed.contains(v) {
-            problems.push(format!("{at}: {v} is not one of {allowed:?}"));
-        }
-    }
-    match v {
-        Json::Object(map) => {
-            for r in schema["required"].as_array().into_iter().flatten() {
-                if !map.contains_key(r.as_str().unwrap()) {
-                    problems.push(format!("{at}: required field {r} is missing"));
-                }
-            }
-            let props = schema["properties"].as_object();
-            for (k, child) in map {
-                let path = format!("{at}.{k}");
-                match props.and_then(|p| p.get(k)) {
-                    Some(s) => validate(child, s, &path, problems),
-                    None if schema["additionalProperties"].is_object() => {
-                        validate(child, &schema["additionalProperties"], &path, problems)
-                    }
-                    None if schema["x-kubernetes-preserve-unknown-fields"] == true => {}
-                    None => problems.push(format!("{path}: unknown field")),
-                }
-            }
-        }
-        Json::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                validate(item, &schema["items"], &format!("{at}[{i}]"), problems);
-            }
-        }
-        _ => {}
-    }
-}
-
 #[test]
 fn eso_and_csi_objects_match_the_upstream_crds() {
     let tree = generate("consumers.yaml");
@@ -105,9 +32,7 @@ fn eso_and_csi_objects_match_the_upstream_crds() {
             continue;
         }
         for doc in serde_yaml::Deserializer::from_str(content) {
-            let mut v: Json = serde::Deserialize::deserialize(doc).unwrap();
-            // ObjectMeta is the API server's, not the CRD's (the self-check types it).
-            v.as_object_mut().map(|o| o.remove("metadata"));
+            let v: Json = serde::Deserialize::deserialize(doc).unwrap();
             let (Some(api), Some(kind)) = (v["apiVersion"].as_str(), v["kind"].as_str()) else {
                 continue;
             };
@@ -117,12 +42,11 @@ fn eso_and_csi_objects_match_the_upstream_crds() {
             if !matches!(group, "external-secrets.io" | "secrets-store.csi.x-k8s.io") {
                 continue;
             }
-            validate(
+            problems.extend(schema_problems(
                 &v,
-                &crd_schema(kind, version),
+                &crd_schema(group, kind, version),
                 &format!("{path}: "),
-                &mut problems,
-            );
+            ));
             *checked.entry(kind.to_string()).or_default() += 1;
         }
     }
@@ -140,17 +64,15 @@ fn eso_and_csi_objects_match_the_upstream_crds() {
 
 #[test]
 fn the_schema_check_catches_what_the_api_server_would_refuse() {
-    let schema = crd_schema("ExternalSecret", "v1");
-    let mut problems = vec![];
+    let schema = crd_schema("external-secrets.io", "ExternalSecret", "v1");
     let bad: Json = serde_json::json!({
         "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
         "spec": {"secretStoreRef": {"kind": "VaultStore", "name": "x"},
                  "target": {"name": "x", "creationPolicy": "Owner"},
                  "dataFrom": [{"extract": {}}], "refreshInterval": "1h", "tlsSecretRef": "x"}
     });
-    validate(&bad, &schema, "", &mut problems);
     assert_eq!(
-        problems,
+        schema_problems(&bad, &schema, ""),
         [
             ".spec.dataFrom[0].extract: required field \"key\" is missing",
             ".spec.secretStoreRef.kind: \"VaultStore\" is not one of [String(\"SecretStore\"), String(\"ClusterSecretStore\")]",
@@ -286,8 +208,9 @@ mod verify {
     }
 
     impl Setup {
-        fn table(&self) -> String {
-            let o = bin()
+        /// `verify` of fixtures/consumers.yaml at the fake's revision, with `extra`.
+        fn verify(&self, extra: &[&str]) -> std::process::Output {
+            bin()
                 .args([
                     "verify",
                     "-f",
@@ -297,31 +220,28 @@ mod verify {
                     "--revision",
                     &REVISION[..7],
                 ])
+                .args(extra)
                 .env_remove("KUBECONFIG")
                 .output()
-                .unwrap();
-            stdout(&o)
+                .unwrap()
+        }
+
+        fn table(&self) -> String {
+            stdout(&self.verify(&[]))
         }
 
         fn json(&self) -> (Option<i32>, Value) {
-            let o = bin()
-                .args([
-                    "verify",
-                    "-f",
-                    fixture("consumers.yaml").to_str().unwrap(),
-                    "--kubeconfig",
-                    self.kubeconfig.to_str().unwrap(),
-                    "--revision",
-                    &REVISION[..7],
-                    "-o",
-                    "json",
-                ])
-                .env_remove("KUBECONFIG")
-                .output()
-                .unwrap();
+            let o = self.verify(&["-o", "json"]);
             let v: Value = serde_json::from_slice(&o.stdout)
                 .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
             (o.status.code(), v)
+        }
+
+        /// The JSON report of a check that fails (exit 1).
+        fn failed(&self) -> Value {
+            let (code, v) = self.json();
+            assert_eq!(code, Some(1), "{v}");
+            v
         }
     }
 
@@ -402,8 +322,7 @@ mod verify {
                     "could not get secret data from provider: permission denied",
                 )
             });
-        let (code, v) = s.json();
-        assert_eq!(code, Some(1));
+        let v = s.failed();
         assert_eq!(
             row(&v, "billing-config"),
             (
@@ -437,8 +356,7 @@ mod verify {
             "search-0-search-search-api",
             |o| o["status"]["mounted"] = json!(false),
         );
-        let (code, v) = s.json();
-        assert_eq!(code, Some(1));
+        let v = s.failed();
         assert_eq!(
             row(&v, "search-db"),
             (
@@ -469,8 +387,7 @@ mod verify {
     fn injector_pods_without_the_patch_or_the_agent() {
         let s = synced();
         s.fake.remove("Pod", "shop", "checkout-api-7d9f-abcde");
-        let (code, v) = s.json();
-        assert_eq!(code, Some(1));
+        let v = s.failed();
         let (_, status, detail) = row(&v, "checkout-stripe");
         assert_eq!(status, "NotInjected");
         assert!(
@@ -497,10 +414,10 @@ mod verify {
 // ---------- the Vault side is the operator's: real OpenBao ----------
 
 mod vault_side {
-    use crate::support;
     use crate::support::common::*;
     use crate::support::servers::Bao;
-    use crate::support::vault_fakes::{login, sa_jwt, FakeTokenReview};
+    use crate::support::vault_fakes::{login, sa_jwt};
+    use crate::support::vault_setup::{configure, SpecDir};
     use serde_json::{json, Value};
 
     const REVIEWER_JWT: &str = "reviewer-jwt-for-consumer-tests";
@@ -602,23 +519,9 @@ vaultConfig:
     #[test]
     fn each_consumer_logs_in_as_generated_and_reads_exactly_its_paths() {
         let Some(bao) = Bao::start() else { return };
-        let reviews = FakeTokenReview::start(Some(REVIEWER_JWT.into()));
-        let dir = tempfile::tempdir().unwrap();
-        let spec_path = dir.path().join("vault.yaml");
-        std::fs::write(
-            &spec_path,
-            spec(&support::cluster_state::ca_file(dir.path()), &reviews.url),
-        )
-        .unwrap();
-        let o = bin()
-            .args(["configure", "-f", spec_path.to_str().unwrap()])
-            .env("VAULT_ADDR", &bao.addr)
-            .env("VAULT_TOKEN", &bao.token)
-            .env("TEST_REVIEWER_JWT", REVIEWER_JWT)
-            .env_remove("VAULT_NAMESPACE")
-            .env_remove("VAULT_CACERT")
-            .output()
-            .unwrap();
+        let setup = SpecDir::new(REVIEWER_JWT, |_, ca, k8s_host| spec(ca, k8s_host));
+        let spec_path = &setup.spec_path;
+        let o = configure(&bao, spec_path, &[], &[("TEST_REVIEWER_JWT", REVIEWER_JWT)]);
         assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
         for (path, body) in [
             ("apps-kv/data/shop/agent", json!({"data": {"k": "a"}})),
@@ -633,7 +536,7 @@ vaultConfig:
         ] {
             assert!(bao.api("POST", path, Some(body)).0 < 300, "{path}");
         }
-        let docs = documents(&spec_path);
+        let docs = documents(spec_path);
 
         // injector: the patch's annotations and its projected token.
         let patch = &docs

@@ -5,6 +5,7 @@ use crate::support;
 use crate::support::common::*;
 use crate::support::servers::Bao;
 use crate::support::vault_fakes::{login, sa_jwt, vault_state, FakeTokenReview};
+use crate::support::vault_setup::assert_no_work;
 use git2::Repository;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -414,13 +415,9 @@ fn configuring_production_leaves_staging_unchanged_and_each_app_reads_only_its_o
 
     // Both runs again: nothing to do for either, and staging still as it was.
     for c in &clusters {
-        let o = configure(&bao, c, &["--dry-run"]);
-        assert!(
-            o.status.success() && stdout(&o).contains("nothing to do"),
-            "{}: {}{}",
-            c.name,
-            stdout(&o),
-            stderr(&o)
+        assert_no_work(
+            &configure(&bao, c, &["--dry-run"]),
+            &format!("configuring {}", c.name),
         );
     }
     assert_eq!(cluster_state(&bao, "staging"), staging_before);
@@ -674,42 +671,29 @@ fn bad_fleet_specs_name_the_line_and_the_field_and_write_nothing() {
         &["fleet.yaml:56:", "clusters[0].name:"],
     );
     // Kube contexts: one per cluster, a real name, never in the defaults.
-    assert_bad_fleet(
-        &fleet.replace("context: kind-production", "context: kind-staging"),
-        &[
-            "fleet.yaml:61:",
-            "clusters[1].context: clusters staging and production share the kubeconfig context `kind-staging`",
-        ],
-    );
-    assert_bad_fleet(
-        &fleet.replace("context: kind-production", "context: \"\""),
-        &[
-            "fleet.yaml:61:",
-            "clusters[1].context: the kubeconfig context name is empty",
-        ],
-    );
-    assert_bad_fleet(
-        &fleet.replace("context: kind-production", "context: [kind]"),
-        &[
-            "fleet.yaml:61:",
-            "clusters[1].context: must be the name of a kubeconfig context",
-        ],
-    );
-    assert_bad_fleet(
-        &fleet.replace("defaults:\n", "defaults:\n  context: kind\n"),
-        &[
-            "fleet.yaml:8:",
-            "defaults.context: cannot be set in the defaults",
-        ],
-    );
-    // The defaults cannot name a cluster.
-    assert_bad_fleet(
-        &fleet.replace("defaults:\n", "defaults:\n  cluster: homelab\n"),
-        &[
-            "fleet.yaml:8:",
-            "defaults.cluster: cannot be set in the defaults",
-        ],
-    );
+    for (context, error) in [
+        (
+            "kind-staging",
+            "clusters staging and production share the kubeconfig context `kind-staging`",
+        ),
+        ("\"\"", "the kubeconfig context name is empty"),
+        ("[kind]", "must be the name of a kubeconfig context"),
+    ] {
+        assert_bad_fleet(
+            &fleet.replace("context: kind-production", &format!("context: {context}")),
+            &["fleet.yaml:61:", &format!("clusters[1].context: {error}")],
+        );
+    }
+    // The defaults can name neither a kube context nor a cluster.
+    for (field, value) in [("context", "kind"), ("cluster", "homelab")] {
+        assert_bad_fleet(
+            &fleet.replace("defaults:\n", &format!("defaults:\n  {field}: {value}\n")),
+            &[
+                "fleet.yaml:8:",
+                &format!("defaults.{field}: cannot be set in the defaults"),
+            ],
+        );
+    }
 }
 
 #[test]

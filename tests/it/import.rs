@@ -73,19 +73,37 @@ fn setup() -> Option<Setup> {
 }
 
 impl Setup {
-    fn import(&self, extra: &[&str]) -> Output {
+    /// `kubectl vault ARGS --kubeconfig K`, with the test's OpenBao (root token).
+    fn kubectl_vault(&self, args: &[&str]) -> Output {
         bin()
-            .args(["import", "-f"])
-            .arg(&self.spec)
-            .args(["--from-secret", "payments/payments-config"])
-            .args(["--to", "kv:secret/payments/config", "--kubeconfig"])
+            .args(args)
+            .arg("--kubeconfig")
             .arg(&self.kubeconfig)
-            .args(extra)
             .env_remove("KUBECONFIG")
             .env("VAULT_ADDR", &self.bao.addr)
             .env("VAULT_TOKEN", &self.bao.token)
             .output()
             .unwrap()
+    }
+
+    /// `import` of the hand-made Secret to `kv_path` (`--to kv:KV_PATH`) with `extra`.
+    fn import_to(&self, kv_path: &str, extra: &[&str]) -> Output {
+        let to = format!("kv:{kv_path}");
+        let mut args = vec![
+            "import",
+            "-f",
+            self.spec.to_str().unwrap(),
+            "--from-secret",
+            "payments/payments-config",
+            "--to",
+            &to,
+        ];
+        args.extend_from_slice(extra);
+        self.kubectl_vault(&args)
+    }
+
+    fn import(&self, extra: &[&str]) -> Output {
+        self.import_to("secret/payments/config", extra)
     }
     fn stable(&self) -> insta::Settings {
         redactions(&[(self.dir.path(), "TMP")])
@@ -243,18 +261,7 @@ fn a_live_secret_moves_into_vault_and_behind_the_operator() {
 #[test]
 fn refusals_change_nothing() {
     let Some(s) = setup() else { return };
-    let run = |args: &[&str]| {
-        bin()
-            .arg("import")
-            .args(args)
-            .arg("--kubeconfig")
-            .arg(&s.kubeconfig)
-            .env_remove("KUBECONFIG")
-            .env("VAULT_ADDR", &s.bao.addr)
-            .env("VAULT_TOKEN", &s.bao.token)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| s.kubectl_vault(&[&["import"], args].concat());
     let spec = s.spec.to_str().unwrap();
     let cases: &[(&[&str], i32, &str)] = &[
         // No such Secret in the cluster.
@@ -359,21 +366,7 @@ fn kv_version_1_refuses_an_existing_path_and_prints_the_long_form() {
         Some(json!({"type": "kv", "options": {"version": "1"}})),
     );
     assert!(status < 300, "{v}");
-    let args = ["--to", "kv:kv1/payments/config", "--kv-version", "1"];
-    let run = || {
-        bin()
-            .args(["import", "-f"])
-            .arg(&s.spec)
-            .args(["--from-secret", "payments/payments-config"])
-            .args(args)
-            .arg("--kubeconfig")
-            .arg(&s.kubeconfig)
-            .env_remove("KUBECONFIG")
-            .env("VAULT_ADDR", &s.bao.addr)
-            .env("VAULT_TOKEN", &s.bao.token)
-            .output()
-            .unwrap()
-    };
+    let run = || s.import_to("kv1/payments/config", &["--kv-version", "1"]);
     let o = run();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_no_value(&o);

@@ -10,6 +10,25 @@ use std::process::{Command, Output, Stdio};
 
 const NS: &str = "vault";
 
+/// A kubeconfig for `api` with the context `context`, in a new temporary folder.
+fn kubeconfig(api: &FakeApiServer, context: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = api.write_kubeconfig(dir.path(), context);
+    (dir, kubeconfig)
+}
+
+/// `kubectl vault ARGS -f SPEC --kubeconfig KUBECONFIG`.
+fn run_on(args: &[&str], spec: &Path, kubeconfig: &Path) -> Output {
+    let mut all = args.to_vec();
+    all.extend_from_slice(&[
+        "-f",
+        spec.to_str().unwrap(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    run(&all)
+}
+
 struct Setup {
     dir: tempfile::TempDir,
     api: FakeApiServer,
@@ -28,8 +47,7 @@ impl Setup {
         for i in 0..nodes {
             api.add_vault_pod(NS, &format!("vault-{i}"), &bao.backend(i));
         }
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = api.write_kubeconfig(dir.path(), "homelab");
+        let (dir, kubeconfig) = kubeconfig(&api, "homelab");
         Some(Setup {
             dir,
             api,
@@ -449,17 +467,12 @@ fn forbidden_pod_proxy_names_the_missing_permission_and_exits_3() {
     let api = FakeApiServer::start();
     api.add_vault_pod(NS, "vault-0", "127.0.0.1:9");
     api.forbid_pod_proxy(&["get", "update"]);
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = api.write_kubeconfig(dir.path(), "homelab");
-    let spec = fixture("example.yaml");
-    let o = run(&[
-        "operator",
-        "status",
-        "-f",
-        spec.to_str().unwrap(),
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-    ]);
+    let (_dir, kubeconfig) = kubeconfig(&api, "homelab");
+    let o = run_on(
+        &["operator", "status"],
+        &fixture("example.yaml"),
+        &kubeconfig,
+    );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let err = stderr(&o);
     let err = err
@@ -490,17 +503,12 @@ fn forbidden_writes_through_the_pod_proxy_name_the_update_verb() {
 #[test]
 fn no_vault_pods_is_an_environment_error() {
     let api = FakeApiServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = api.write_kubeconfig(dir.path(), "homelab");
-    let spec = fixture("example.yaml");
-    let o = run(&[
-        "operator",
-        "status",
-        "-f",
-        spec.to_str().unwrap(),
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-    ]);
+    let (_dir, kubeconfig) = kubeconfig(&api, "homelab");
+    let o = run_on(
+        &["operator", "status"],
+        &fixture("example.yaml"),
+        &kubeconfig,
+    );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("no Vault server pods in namespace vault"),
@@ -512,25 +520,23 @@ fn no_vault_pods_is_an_environment_error() {
 #[test]
 fn init_refuses_a_bad_pgp_key_file_before_any_request() {
     let api = FakeApiServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = api.write_kubeconfig(dir.path(), "homelab");
+    let (dir, kubeconfig) = kubeconfig(&api, "homelab");
     let key = dir.path().join("not-a-key.asc");
     std::fs::write(&key, "hello").unwrap();
-    let spec = fixture("example.yaml");
-    let o = run(&[
-        "operator",
-        "init",
-        "--key-shares",
-        "1",
-        "--key-threshold",
-        "1",
-        "--pgp-keys",
-        key.to_str().unwrap(),
-        "-f",
-        spec.to_str().unwrap(),
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-    ]);
+    let o = run_on(
+        &[
+            "operator",
+            "init",
+            "--key-shares",
+            "1",
+            "--key-threshold",
+            "1",
+            "--pgp-keys",
+            key.to_str().unwrap(),
+        ],
+        &fixture("example.yaml"),
+        &kubeconfig,
+    );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("not a PGP public key"),
@@ -596,17 +602,8 @@ fn verify_reports_sealed_vault_pods_as_a_broken_link() {
             labels["vault-active"] = json!(if i == 0 { "true" } else { "false" });
         });
     }
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = fake.write_kubeconfig(dir.path(), "homelab");
-    let verify = || {
-        run(&[
-            "verify",
-            "-f",
-            spec.to_str().unwrap(),
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-        ])
-    };
+    let (_dir, kubeconfig) = kubeconfig(&fake, "homelab");
+    let verify = || run_on(&["verify"], &spec, &kubeconfig);
     let o = verify();
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     let line = |o: &Output| {
@@ -639,19 +636,9 @@ fn tls_vault_is_reached_through_the_https_pod_proxy() {
     };
     let api = FakeApiServer::start();
     api.add_vault_pod("vault-system", "vault-0", &bao.backend(0));
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = api.write_kubeconfig(dir.path(), "prod");
+    let (_dir, kubeconfig) = kubeconfig(&api, "prod");
     let spec = fixture("production.yaml");
-    let o = run(&[
-        "operator",
-        "status",
-        "-o",
-        "json",
-        "-f",
-        spec.to_str().unwrap(),
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-    ]);
+    let o = run_on(&["operator", "status", "-o", "json"], &spec, &kubeconfig);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["namespace"], "vault-system");
@@ -664,14 +651,7 @@ fn tls_vault_is_reached_through_the_https_pod_proxy() {
     );
     // The spec's autoUnseal makes init ask for recovery shares; this test server has a Shamir
     // seal, so Vault refuses them, and says so.
-    let o = run(&[
-        "operator",
-        "init",
-        "-f",
-        spec.to_str().unwrap(),
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-    ]);
+    let o = run_on(&["operator", "init"], &spec, &kubeconfig);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     let err = &err[err.find("pod vault-0").expect("names the pod")..];
@@ -701,8 +681,7 @@ fn auto_unseal_init_creates_recovery_shares_and_unseal_has_nothing_to_do() {
     };
     let api = FakeApiServer::start();
     api.add_vault_pod(NS, "vault-0", &bao.backend(0));
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = api.write_kubeconfig(dir.path(), "homelab");
+    let (dir, kubeconfig) = kubeconfig(&api, "homelab");
     let spec = dir.path().join("vault.yaml");
     let text = std::fs::read_to_string(fixture("example.yaml")).unwrap();
     let text = text.replacen(
@@ -717,13 +696,7 @@ fn auto_unseal_init_creates_recovery_shares_and_unseal_has_nothing_to_do() {
     let op = |args: &[&str]| {
         let mut all = vec!["operator"];
         all.extend_from_slice(args);
-        all.extend_from_slice(&[
-            "-f",
-            spec.to_str().unwrap(),
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-        ]);
-        run(&all)
+        run_on(&all, &spec, &kubeconfig)
     };
     let init = op(&["init", "--key-shares", "3", "--key-threshold", "2"]);
     assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));

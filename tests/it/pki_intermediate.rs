@@ -3,10 +3,10 @@
 //! run changes nothing), a leaf issued from the intermediate verifies with `openssl verify`
 //! up to the root, and cert-manager's role signs with exactly its own PKI role.
 
-use crate::support;
 use crate::support::common::*;
 use crate::support::servers::{find_tool, require, Bao};
 use crate::support::vault_fakes::{login, run_script, sa_jwt, FakeTokenReview, VaultCli};
+use crate::support::vault_setup::{assert_no_work, configure, SpecDir};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -73,14 +73,12 @@ struct Setup {
 fn setup() -> Option<Setup> {
     let openssl = require(find_tool("OPENSSL", "openssl"), "openssl")?;
     let bao = Bao::start()?;
-    let reviews = FakeTokenReview::start(Some(REVIEWER_JWT.into()));
-    let dir = tempfile::tempdir().unwrap();
-    let spec_path = dir.path().join("vault.yaml");
-    std::fs::write(
-        &spec_path,
-        spec(&support::cluster_state::ca_file(dir.path()), &reviews.url),
-    )
-    .unwrap();
+    let SpecDir {
+        reviews,
+        dir,
+        spec_path,
+        ..
+    } = SpecDir::new(REVIEWER_JWT, |_, ca, k8s_host| spec(ca, k8s_host));
     Some(Setup {
         openssl,
         bao,
@@ -92,27 +90,17 @@ fn setup() -> Option<Setup> {
 
 impl Setup {
     fn configure(&self, extra: &[&str]) -> std::process::Output {
-        bin()
-            .args(["configure", "-f", self.spec_path.to_str().unwrap()])
-            .args(extra)
-            .env("VAULT_ADDR", &self.bao.addr)
-            .env("VAULT_TOKEN", &self.bao.token)
-            .env("TEST_REVIEWER_JWT", REVIEWER_JWT)
-            .env_remove("VAULT_NAMESPACE")
-            .env_remove("VAULT_CACERT")
-            .output()
-            .unwrap()
+        configure(
+            &self.bao,
+            &self.spec_path,
+            extra,
+            &[("TEST_REVIEWER_JWT", REVIEWER_JWT)],
+        )
     }
 
     /// `configure` finds everything as the spec says.
     fn assert_nothing_to_do(&self, after: &str) {
-        let o = self.configure(&["--dry-run"]);
-        assert!(
-            o.status.success() && stdout(&o).contains("nothing to do"),
-            "after {after}, configure still has work:\n{}{}",
-            stdout(&o),
-            stderr(&o)
-        );
+        assert_no_work(&self.configure(&["--dry-run"]), after);
     }
 
     /// The intermediate's issuers (its own and the root it was signed by, from the bundle)
@@ -258,16 +246,6 @@ impl Setup {
             403
         );
     }
-}
-
-fn ok(what: &str, o: &std::process::Output) {
-    assert!(
-        o.status.success(),
-        "{what}: exit {:?}\n{}{}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
 }
 
 #[test]

@@ -101,3 +101,29 @@ fn regex_escape(text: &str) -> String {
     }
     out
 }
+
+/// Asserts that `o` (a step named `what`) succeeded, showing its exit code and output if not.
+pub fn ok(what: &str, o: &Output) {
+    assert!(
+        o.status.success(),
+        "{what}: exit {:?}\n{}{}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// Every top-level subcommand a user sees (the hidden `__complete` and `__exec-credential`
+/// are not here).
+pub const SUBCOMMANDS: &[&str] = &[
+    "init",
+    "generate",
+    "commit",
+    "verify",
+    "configure",
+    "operator",
+    "scan",
+    "import",
+    "schema",
+    "completion",
+];
