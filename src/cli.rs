@@ -244,8 +244,51 @@ pub fn parse() -> Cli {
         };
     }
     let color = color_flag(std::env::args_os().skip(1));
-    let matches = Cli::command().color(color).get_matches();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    let matches = Cli::command()
+        .color(color)
+        .try_get_matches()
+        .unwrap_or_else(|e| usage_exit(e));
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| usage_exit(e))
+}
+
+/// Ends the run on a command line clap rejects (exit 2, its message on stderr). Asked for
+/// JSON (`-o json`), the caller gets the same JSON error object on stdout as from any other
+/// failure, so a CI job that parses stdout always gets JSON.
+fn usage_exit(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let asked_json = json_flag(std::env::args_os().skip(1));
+    if asked_json && !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let message = e.render().to_string();
+        let message = message.trim_start_matches("error: ").trim_end();
+        let text = serde_json::to_string_pretty(&Error::usage(message).to_json())
+            .expect("a JSON value serialises")
+            + "\n";
+        let _ = write_stdout(text.as_bytes());
+    }
+    e.exit()
+}
+
+/// Whether `args` (before a `--`) ask for JSON output: `-o json`, `-ojson`, `-o=json`,
+/// `--output json`, `--output=json`.
+fn json_flag(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let mut args = args.map(|a| a.to_string_lossy().into_owned());
+    while let Some(a) = args.next() {
+        if a == "--" {
+            break;
+        }
+        let value = match a.as_str() {
+            "-o" | "--output" => args.next(),
+            _ => a
+                .strip_prefix("--output=")
+                .or_else(|| a.strip_prefix("-o="))
+                .or_else(|| a.strip_prefix("-o"))
+                .map(str::to_string),
+        };
+        if value.as_deref() == Some("json") {
+            return true;
+        }
+    }
+    false
 }
 
 /// The `--color` value among `args` (before a `--`), `auto` when absent or not a valid value.

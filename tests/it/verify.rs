@@ -1004,6 +1004,16 @@ fn json_output_reports_errors_as_json() {
         v["error"]["message"],
         "no app of the spec runs in namespace elsewhere"
     );
+    // A command line clap rejects is JSON too (exit 2, clap's message on stderr as well).
+    let (code, v) = s.json(&["--timeout", "soon"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(v["error"]["kind"], "usage");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("invalid value 'soon' for '--timeout <DURATION>'"),
+        "{v}"
+    );
+    assert!(!message.contains('\u{1b}'), "no colour in JSON: {v}");
 }
 
 /// An unknown --context lists the contexts the kubeconfig has.
