@@ -430,30 +430,7 @@ fn configuring_production_leaves_staging_unchanged_and_each_app_reads_only_its_o
             Some(json!({"data": {"k": c.name}})),
         );
     }
-    for c in &clusters {
-        let (status, token) = login(
-            &bao,
-            &format!("kubernetes-{}", c.name),
-            "shop-api",
-            &sa_jwt("shop", "api", &["vault"]),
-        );
-        assert_eq!(status, 200, "{} cannot log in", c.name);
-        let token = token.unwrap();
-        for other in &clusters {
-            let (status, body) = bao.api_as(
-                &token,
-                "GET",
-                &format!("apps-kv/data/{}/shop/api", other.name),
-                None,
-            );
-            if other.name == c.name {
-                assert_eq!(status, 200, "{}", body);
-                assert_eq!(body["data"]["data"]["k"], c.name);
-            } else {
-                assert_eq!(status, 403, "{} reads {}'s secret", c.name, other.name);
-            }
-        }
-    }
+    each_app_reads_exactly_its_own(&bao, &clusters);
 
     // Production naming staging's auth mount: a conflict, nothing applied, staging untouched.
     std::fs::write(
@@ -873,27 +850,7 @@ fn configuring_a_fleet_is_one_plan_and_a_shared_object_declared_twice_differentl
             Some(json!({"data": {"k": c.name}})),
         );
     }
-    for c in &clusters {
-        let (status, token) = login(
-            &bao,
-            &format!("kubernetes-{}", c.name),
-            "shop-api",
-            &sa_jwt("shop", "api", &["vault"]),
-        );
-        assert_eq!(status, 200, "{} cannot log in", c.name);
-        let token = token.unwrap();
-        for other in &clusters {
-            let status = bao
-                .api_as(
-                    &token,
-                    "GET",
-                    &format!("apps-kv/data/{}/shop/api", other.name),
-                    None,
-                )
-                .0;
-            assert_eq!(status, if other.name == c.name { 200 } else { 403 });
-        }
-    }
+    each_app_reads_exactly_its_own(&bao, &clusters);
     // One cluster of the fleet: only its own plan.
     let o = run(&["--cluster", "production", "--dry-run"]);
     assert!(
@@ -918,5 +875,34 @@ fn the_benchmark_fleet_generates_every_cluster_with_all_its_apps() {
             .filter(|p| p.starts_with(&format!("apps/{c}/")) && p.ends_with("/vaultauth.yaml"))
             .count();
         assert_eq!(apps, 4, "{c}");
+    }
+}
+
+/// Each cluster's app (`shop/api`, kv data `{"k": <cluster>}` written by the caller) logs in
+/// at its own mount `kubernetes-<cluster>` and reads exactly its own path, none of the others'.
+fn each_app_reads_exactly_its_own(bao: &Bao, clusters: &[Cluster]) {
+    for c in clusters {
+        let (status, token) = login(
+            bao,
+            &format!("kubernetes-{}", c.name),
+            "shop-api",
+            &sa_jwt("shop", "api", &["vault"]),
+        );
+        assert_eq!(status, 200, "{} cannot log in", c.name);
+        let token = token.unwrap();
+        for other in clusters {
+            let (status, body) = bao.api_as(
+                &token,
+                "GET",
+                &format!("apps-kv/data/{}/shop/api", other.name),
+                None,
+            );
+            if other.name == c.name {
+                assert_eq!(status, 200, "{}", body);
+                assert_eq!(body["data"]["data"]["k"], c.name);
+            } else {
+                assert_eq!(status, 403, "{} reads {}'s secret", c.name, other.name);
+            }
+        }
     }
 }
