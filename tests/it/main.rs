@@ -13,6 +13,7 @@ mod configure;
 mod configure_script;
 mod consumers;
 mod diagnostics;
+mod docs;
 mod fleet;
 mod fleet_verify;
 mod fuzz_spec;
