@@ -232,7 +232,8 @@ impl Schema<'_> {
                 } else {
                     ", none required here: the merged spec is checked as a VaultStack"
                 };
-                let note = format!("The fields of `{same}` in a [VaultStack](#vaultstack){optional}.");
+                let note =
+                    format!("The fields of `{same}` in a [VaultStack](#vaultstack){optional}.");
                 row.description = if row.description.is_empty() {
                     note
                 } else {
@@ -306,7 +307,9 @@ fn render_reference(schema: &Value) -> String {
             .and_then(Value::as_object)
             .unwrap_or(&empty),
     };
-    let kinds = schema["oneOf"].as_array().expect("the schema is a oneOf of kinds");
+    let kinds = schema["oneOf"]
+        .as_array()
+        .expect("the schema is a oneOf of kinds");
     let mut earlier: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let mut sections = Vec::new();
     for kind in kinds {
@@ -637,7 +640,10 @@ fn every_link_in_the_readme_and_the_book_resolves() {
             }
         }
     }
-    assert!(checked > 50, "only {checked} links found: is the parser right?");
+    assert!(
+        checked > 50,
+        "only {checked} links found: is the parser right?"
+    );
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
 
@@ -683,6 +689,9 @@ fn the_readme_stays_a_short_front_page() {
     );
     let readme = std::fs::read_to_string(&path).unwrap();
     // CI (.ci/run) runs the README's test command.
-    assert!(readme.contains("\nbash scripts/test.sh\n"), "the Quick start's test command");
+    assert!(
+        readme.contains("\nbash scripts/test.sh\n"),
+        "the Quick start's test command"
+    );
     assert!(readme.contains("cargo install --locked --path ."));
 }
