@@ -23,7 +23,7 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
     /// When to colour the output: auto (on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE
     /// forces it), always or never.
     #[arg(
@@ -34,11 +34,11 @@ pub struct Cli {
         default_value = "auto",
         help_heading = "Global options"
     )]
-    pub color: clap::ColorChoice,
+    pub(crate) color: clap::ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print a commented starter spec (the homelab example) to stdout.
     ///
     /// Its first line is a yaml-language-server modeline: editors that read it (VS Code's
@@ -157,18 +157,18 @@ pub enum Command {
 
 /// The hidden `__exec-credential` subcommand.
 #[derive(Debug, Args)]
-pub struct ExecCredentialArgs {
+pub(crate) struct ExecCredentialArgs {
     /// Stop the plugin after this many milliseconds.
     #[arg(long)]
-    pub timeout_ms: u64,
+    pub(crate) timeout_ms: u64,
     /// The plugin and its arguments (after `--`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
 }
 
 /// Flags every spec-reading command shares.
 #[derive(Debug, Clone, Args)]
-pub struct SpecArgs {
+pub(crate) struct SpecArgs {
     /// The spec file (apiVersion: kubectl-vault/v1alpha1, kind: VaultStack).
     #[arg(
         short = 'f',
@@ -176,24 +176,24 @@ pub struct SpecArgs {
         value_name = "SPEC",
         default_value = "vault.yaml"
     )]
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// Treat warnings (TLS off, skipTLSVerify, an even raft replica count, refreshAfter under
     /// 5s, ...) as errors.
     #[arg(long)]
-    pub strict: bool,
+    pub(crate) strict: bool,
     /// Override templates from this folder (same relative names as the built-in ones, e.g.
     /// vso/vaultauth.yaml.j2); templates not found there stay built in.
     #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
+    pub(crate) templates: Option<PathBuf>,
     /// With a fleet spec (kind: VaultFleet): only this cluster (repeat for several).
     /// Without it, `generate`, `commit`, `configure` and `verify` take every cluster;
     /// `configure --script` works on one cluster and needs it.
     #[arg(long, value_name = "NAME")]
-    pub cluster: Vec<String>,
+    pub(crate) cluster: Vec<String>,
 }
 
 impl SpecArgs {
-    pub fn options(&self) -> crate::pipeline::Options {
+    pub(crate) fn options(&self) -> crate::pipeline::Options {
         crate::pipeline::Options {
             strict: self.strict,
             templates_dir: self.templates.clone(),
@@ -313,7 +313,7 @@ fn color_flag(args: impl Iterator<Item = std::ffi::OsString>) -> clap::ColorChoi
 }
 
 /// Records the `--color` choice for every later [`color_stdout`] / [`color_stderr`].
-pub fn set_color(choice: clap::ColorChoice) {
+pub(crate) fn set_color(choice: clap::ColorChoice) {
     match choice {
         clap::ColorChoice::Auto => anstream::ColorChoice::Auto,
         clap::ColorChoice::Always => anstream::ColorChoice::AlwaysAnsi,
@@ -324,19 +324,19 @@ pub fn set_color(choice: clap::ColorChoice) {
 
 /// Whether output to stdout is coloured: `--color always|never`, else (auto) NO_COLOR off,
 /// and CLICOLOR_FORCE set or stdout a colour terminal (anstream's rules, as clap's help).
-pub fn color_stdout() -> bool {
+pub(crate) fn color_stdout() -> bool {
     anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
 }
 
 /// [`color_stdout`] for stderr (diagnostics).
-pub fn color_stderr() -> bool {
+pub(crate) fn color_stderr() -> bool {
     anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
 }
 
 /// Writes to stdout. A closed stdout (the reader went away, as with `| head -1`) is not an
 /// error: the rest of the output is dropped quietly, as ripgrep and other Unix tools do, and
 /// the run ends with the exit code its work earned. Other write errors are exit 3.
-pub fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {

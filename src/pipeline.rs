@@ -14,29 +14,29 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Treat warnings as errors.
-    pub strict: bool,
+    pub(crate) strict: bool,
     /// A folder of template overrides (same names as the embedded ones).
-    pub templates_dir: Option<PathBuf>,
+    pub(crate) templates_dir: Option<PathBuf>,
     /// Only these clusters of a fleet spec (`--cluster`, repeated); empty: every cluster.
-    pub clusters: Vec<String>,
+    pub(crate) clusters: Vec<String>,
 }
 
 /// A validated spec, as a model, with its warnings already rendered for stderr.
 pub struct Loaded {
-    pub stack: Stack,
-    pub vault: VaultSide,
+    pub(crate) stack: Stack,
+    pub(crate) vault: VaultSide,
     /// Rendered warning diagnostics (empty when there are none).
-    pub warnings: String,
+    pub(crate) warnings: String,
     /// The kubeconfig context a fleet names for this cluster (`clusters[].context`).
-    pub context: Option<String>,
+    pub(crate) context: Option<String>,
 }
 
 pub struct Generated {
-    pub stack: Stack,
+    pub(crate) stack: Stack,
     pub vault: VaultSide,
     pub rendered: Rendered,
-    pub tree: Tree,
-    pub warnings: String,
+    pub(crate) tree: Tree,
+    pub(crate) warnings: String,
 }
 
 /// Reads the spec file, at most [`fs::SPEC_BYTES`] (`-f /dev/zero` fails fast), and parses it.
@@ -53,14 +53,14 @@ fn read_spec(path: &Path) -> Result<spec::SourcedSpec, spec::SpecErrors> {
 }
 
 /// Reads, validates and models the spec. Spec problems are `Error::Usage` (exit 2).
-pub fn load(spec_path: &Path, strict: bool) -> Result<Loaded, Error> {
+pub(crate) fn load(spec_path: &Path, strict: bool) -> Result<Loaded, Error> {
     let sourced = read_spec(spec_path)
         .map_err(|e| Error::usage(e.render_styled(crate::cli::color_stderr())))?;
     load_sourced(sourced, strict)
 }
 
 /// [`load`] of a spec's text not (yet) in its file (`import` checks its edit before writing).
-pub fn load_text(spec_path: &Path, text: &str, strict: bool) -> Result<Loaded, Error> {
+pub(crate) fn load_text(spec_path: &Path, text: &str, strict: bool) -> Result<Loaded, Error> {
     let sourced = spec::from_bytes(spec_path, text.as_bytes().to_vec())
         .map_err(|e| Error::usage(e.render_styled(crate::cli::color_stderr())))?;
     load_sourced(sourced, strict)
@@ -118,7 +118,7 @@ fn load_sourced(sourced: spec::SourcedSpec, strict: bool) -> Result<Loaded, Erro
 }
 
 /// Loads the templates, with overrides from `dir` when given.
-pub fn templates(dir: Option<&Path>) -> Result<Templates, Error> {
+pub(crate) fn templates(dir: Option<&Path>) -> Result<Templates, Error> {
     let Some(dir) = dir else {
         return Ok(Templates::default());
     };
@@ -260,7 +260,7 @@ pub fn load_all(spec_path: &Path, strict: bool, select: &[String]) -> Result<Vec
 }
 
 /// One cluster: the spec's, or the one `select` names of a fleet (which then needs it).
-pub fn load_one(spec_path: &Path, strict: bool, select: &[String]) -> Result<Loaded, Error> {
+pub(crate) fn load_one(spec_path: &Path, strict: bool, select: &[String]) -> Result<Loaded, Error> {
     let mut all = load_all(spec_path, strict, select)?;
     if all.len() > 1 {
         let names: Vec<&str> = all.iter().map(|l| l.stack.cluster.as_str()).collect();
@@ -275,23 +275,23 @@ pub fn load_one(spec_path: &Path, strict: bool, select: &[String]) -> Result<Loa
 }
 
 /// Everything `generate` produces for every cluster of the spec file (or the selected one).
-pub struct GeneratedFleet {
+pub(crate) struct GeneratedFleet {
     /// Each cluster's model and Vault side (their files are in `tree`).
-    pub members: Vec<Generated>,
+    pub(crate) members: Vec<Generated>,
     /// The clusters' trees together: their paths never overlap (each cluster's folders are
     /// its own), checked here.
-    pub tree: Tree,
-    pub warnings: String,
+    pub(crate) tree: Tree,
+    pub(crate) warnings: String,
 }
 
 impl GeneratedFleet {
-    pub fn clusters(&self) -> Vec<String> {
+    pub(crate) fn clusters(&self) -> Vec<String> {
         self.members
             .iter()
             .map(|g| g.stack.cluster.clone())
             .collect()
     }
-    pub fn roots(&self) -> Vec<String> {
+    pub(crate) fn roots(&self) -> Vec<String> {
         self.members
             .iter()
             .flat_map(|g| g.stack.flux.paths.roots())
@@ -299,7 +299,7 @@ impl GeneratedFleet {
     }
 }
 
-pub fn generate_all(spec_path: &Path, options: &Options) -> Result<GeneratedFleet, Error> {
+pub(crate) fn generate_all(spec_path: &Path, options: &Options) -> Result<GeneratedFleet, Error> {
     let templates = templates(options.templates_dir.as_deref())?;
     let mut fleet = GeneratedFleet {
         members: vec![],

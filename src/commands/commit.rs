@@ -11,46 +11,46 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
-pub struct CommitArgs {
+pub(crate) struct CommitArgs {
     #[command(flatten)]
-    pub spec: SpecArgs,
+    pub(crate) spec: SpecArgs,
     /// The checkout of the Flux repository (its work tree root).
     #[arg(long, value_name = "PATH", default_value = ".")]
-    pub repo: PathBuf,
+    pub(crate) repo: PathBuf,
     /// Commit on this branch instead of the current one. A branch that is not checked out is
     /// committed to without touching the work tree.
     #[arg(long, value_name = "NAME")]
-    pub branch: Option<String>,
+    pub(crate) branch: Option<String>,
     /// Create --branch from the current HEAD when it does not exist.
     #[arg(long, requires = "branch")]
-    pub create_branch: bool,
+    pub(crate) create_branch: bool,
     /// Show the diff and the summary; change nothing.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// With --dry-run: exit 1 when there are changes (for CI).
     #[arg(long, requires = "dry_run")]
-    pub exit_code: bool,
+    pub(crate) exit_code: bool,
     /// Overwrite generated files that were edited by hand, and files the tool did not write.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
     /// Push the branch after committing (also when there was nothing new to commit), with your
     /// own Git credentials.
     #[arg(long)]
-    pub push: bool,
+    pub(crate) push: bool,
     /// The remote to push to.
     #[arg(long, value_name = "NAME", default_value = "origin", requires = "push")]
-    pub remote: String,
+    pub(crate) remote: String,
     /// Commit although the repository has commit hooks (pre-commit, prepare-commit-msg,
     /// commit-msg, post-commit, reference-transaction). kubectl-vault never runs hooks;
     /// without this flag it refuses to commit in a repository that has them.
     #[arg(long)]
-    pub no_verify: bool,
+    pub(crate) no_verify: bool,
     /// How long to wait for another run on the same repository before giving up.
     #[arg(long, value_name = "SECONDS", default_value_t = 5)]
-    pub lock_timeout: u64,
+    pub(crate) lock_timeout: u64,
 }
 
-pub fn run(args: CommitArgs) -> Result<Exit, Error> {
+pub(crate) fn run(args: CommitArgs) -> Result<Exit, Error> {
     let generated = pipeline::generate_all(&args.spec.file, &args.spec.options())?;
     let clusters = generated.clusters();
     eprint!("{}", generated.warnings);
@@ -186,7 +186,7 @@ fn summary(plan: &Plan, _message: &str) -> String {
 const SECRET_KINDS: [&str; 3] = ["VaultStaticSecret", "VaultDynamicSecret", "VaultPKISecret"];
 
 /// `vault(homelab): add 2 secrets, update VaultAuth webapp` plus a file list.
-pub fn commit_message(
+pub(crate) fn commit_message(
     cluster: &str,
     changes: &[Change],
     objects: &BTreeMap<String, ObjectRef>,
@@ -246,7 +246,7 @@ pub fn commit_message(
 }
 
 /// A unified diff of one file, coloured for a terminal.
-pub fn unified_diff(path: &str, old: &str, new: &str, color: bool) -> String {
+pub(crate) fn unified_diff(path: &str, old: &str, new: &str, color: bool) -> String {
     let diff = similar::TextDiff::from_lines(old, new);
     let text = diff
         .unified_diff()

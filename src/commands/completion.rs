@@ -5,17 +5,17 @@ use crate::error::Error;
 use clap::{Args, CommandFactory};
 
 #[derive(Debug, Args)]
-pub struct CompletionArgs {
+pub(crate) struct CompletionArgs {
     /// The shell to print the completion script for.
     #[arg(value_enum)]
-    pub shell: clap_complete::Shell,
+    pub(crate) shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
-pub struct CompleteArgs {
+pub(crate) struct CompleteArgs {
     /// The words after `kubectl vault`; the last is the one being completed (may be empty).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub words: Vec<std::ffi::OsString>,
+    pub(crate) words: Vec<std::ffi::OsString>,
 }
 
 /// The binary's name as shells see it (`kubectl vault` is kubectl's, not a shell command).
@@ -24,7 +24,7 @@ const BIN: &str = "kubectl-vault";
 /// Cobra's "no file completion" directive, which kubectl reads from a plugin's helper.
 const DIRECTIVE: &str = ":4";
 
-pub fn run(args: CompletionArgs) -> Result<(), Error> {
+pub(crate) fn run(args: CompletionArgs) -> Result<(), Error> {
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut for_scripts(), BIN, &mut out);
     crate::cli::write_stdout(&out)
@@ -47,7 +47,7 @@ fn for_scripts() -> clap::Command {
 
 /// Prints one candidate per line (`value<TAB>description`), then the directive line, as
 /// kubectl expects from `kubectl_complete-<plugin>` (the format of cobra's `__complete`).
-pub fn complete(args: CompleteArgs) -> Result<(), Error> {
+pub(crate) fn complete(args: CompleteArgs) -> Result<(), Error> {
     let mut words: Vec<std::ffi::OsString> = vec![BIN.into()];
     words.extend(args.words);
     if words.len() == 1 {

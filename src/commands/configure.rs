@@ -11,28 +11,28 @@ use clap::Args;
 use serde_json::json;
 
 #[derive(Debug, Args)]
-pub struct ConfigureArgs {
+pub(crate) struct ConfigureArgs {
     #[command(flatten)]
-    pub spec: SpecArgs,
+    pub(crate) spec: SpecArgs,
     /// Print the plan (create / update / delete / already as wanted) and change nothing.
     #[arg(long, conflicts_with = "script")]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Print the equivalent vault CLI commands instead, as one self-contained bash script
     /// (policies inline; passwords read from the environment or files at run time); needs no
     /// Vault. `kubectl vault configure --script | bash` applies it.
     #[arg(long)]
-    pub script: bool,
+    pub(crate) script: bool,
     /// Also delete this cluster's secrets engines that the spec no longer declares, with all
     /// their data (policies and roles are always cleaned up).
     #[arg(long, conflicts_with = "script")]
-    pub prune_mounts: bool,
+    pub(crate) prune_mounts: bool,
     /// Send again what Vault cannot show back: every database admin password (rotated again
     /// where rotateRoot) and the token reviewer JWT.
     #[arg(long, conflicts_with = "script")]
-    pub reset_connection: bool,
+    pub(crate) reset_connection: bool,
 }
 
-pub fn run(args: ConfigureArgs) -> Result<(), Error> {
+pub(crate) fn run(args: ConfigureArgs) -> Result<(), Error> {
     let templates = pipeline::templates(args.spec.templates.as_deref())?;
     if args.script {
         // One script per cluster: `vault-config/<cluster>/configure.sh`.

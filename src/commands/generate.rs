@@ -10,16 +10,16 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
-pub struct GenerateArgs {
+pub(crate) struct GenerateArgs {
     #[command(flatten)]
-    pub spec: SpecArgs,
+    pub(crate) spec: SpecArgs,
     /// Write the tree into this folder (created if missing) instead of printing the objects.
     /// Files of the tree are overwritten; other files in the folder are left alone.
     #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
-pub fn run(args: GenerateArgs) -> Result<(), Error> {
+pub(crate) fn run(args: GenerateArgs) -> Result<(), Error> {
     let generated = pipeline::generate_all(&args.spec.file, &args.spec.options())?;
     crate::cli::write_stderr(&generated.warnings);
     match &args.out {
@@ -40,7 +40,7 @@ pub fn run(args: GenerateArgs) -> Result<(), Error> {
 }
 
 /// Every Kubernetes object of the tree as one multi-document YAML stream, in path order.
-pub fn objects_stream(tree: &Tree) -> String {
+pub(crate) fn objects_stream(tree: &Tree) -> String {
     let mut out = String::new();
     for (path, content) in &tree.files {
         if !path.ends_with(".yaml") || path.ends_with("/kustomization.yaml") {
@@ -56,7 +56,7 @@ pub fn objects_stream(tree: &Tree) -> String {
 
 /// Writes the tree into `dir`. A file that already exists is replaced through a temporary
 /// file and a rename, so it is never half written; unchanged files are not touched.
-pub fn write_tree(tree: &Tree, dir: &Path) -> Result<(), Error> {
+pub(crate) fn write_tree(tree: &Tree, dir: &Path) -> Result<(), Error> {
     let fail = |what: &str, p: &Path, e: std::io::Error| {
         Error::environment(format!("cannot {what} {}: {e}", p.display()))
     };

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// The spec file to add the secret to (a VaultStack; for a fleet the lines to add are printed).
     #[arg(
         short = 'f',
@@ -36,37 +36,37 @@ pub struct ImportArgs {
         value_name = "SPEC",
         default_value = "vault.yaml"
     )]
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// The live Secret to move: NAMESPACE/NAME.
     #[arg(long, value_name = "NAMESPACE/NAME")]
-    pub from_secret: String,
+    pub(crate) from_secret: String,
     /// Where in Vault: kv:MOUNT/PATH (split at the first `/`, as the spec's short form).
     #[arg(long, value_name = "kv:MOUNT/PATH")]
-    pub to: String,
+    pub(crate) to: String,
     /// The kv engine version of MOUNT (1 or 2).
     #[arg(long, value_name = "1|2", default_value = "2", value_parser = clap::value_parser!(u8).range(1..=2))]
-    pub kv_version: u8,
+    pub(crate) kv_version: u8,
     /// The app that reads the secret (needed when several apps run in the namespace).
     #[arg(long, value_name = "NAME")]
-    pub app: Option<String>,
+    pub(crate) app: Option<String>,
     /// Write even when the kv path already holds data (kv v2: a new version).
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
     /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long, value_name = "PATH")]
-    pub kubeconfig: Option<PathBuf>,
+    pub(crate) kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use (default: the current context).
     #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
+    pub(crate) context: Option<String>,
     /// How long one API request may take, retries included (e.g. 30s).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
 }
 
 /// Largest Secret imported: the API server's own limit for a Secret is 1 MiB.
 const MAX_VALUE_BYTES: usize = 1024 * 1024;
 
-pub fn run(args: ImportArgs) -> Result<Exit, Error> {
+pub(crate) fn run(args: ImportArgs) -> Result<Exit, Error> {
     let (namespace, name) = args
         .from_secret
         .split_once('/')

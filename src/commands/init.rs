@@ -4,17 +4,17 @@ use crate::error::Error;
 use clap::Args;
 
 /// The homelab example from the spec contract, shipped unchanged.
-pub const EXAMPLE_SPEC: &str = include_str!("../../fixtures/example.yaml");
+pub(crate) const EXAMPLE_SPEC: &str = include_str!("../../fixtures/example.yaml");
 
 #[derive(Debug, Args)]
-pub struct InitArgs {}
+pub(crate) struct InitArgs {}
 
 /// What `init` prints: a yaml-language-server modeline (editors then complete and check the
 /// spec against its JSON Schema), then the example.
-pub fn text() -> String {
+pub(crate) fn text() -> String {
     crate::core::spec::schema::modeline() + EXAMPLE_SPEC
 }
 
-pub fn run(_args: InitArgs) -> Result<(), Error> {
+pub(crate) fn run(_args: InitArgs) -> Result<(), Error> {
     crate::cli::write_stdout(text().as_bytes())
 }

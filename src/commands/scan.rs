@@ -7,40 +7,40 @@ use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
 /// The allow-list read from the repository's root when `--allow` is not given.
-pub const ALLOW_FILE: &str = ".kubectl-vault-allow";
+pub(crate) const ALLOW_FILE: &str = ".kubectl-vault-allow";
 /// Largest allow-list file read.
 const ALLOW_BYTES: u64 = 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Output {
+pub(crate) enum Output {
     Table,
     Json,
 }
 
 #[derive(Debug, Args)]
-pub struct ScanArgs {
+pub(crate) struct ScanArgs {
     /// The Git repository to scan (its work tree and every commit reachable from any ref).
     #[arg(long, value_name = "PATH", default_value = ".")]
-    pub repo: PathBuf,
+    pub(crate) repo: PathBuf,
     /// Reviewed findings to leave out: one fingerprint per line, `#` comments
     /// (default: .kubectl-vault-allow at the repository's root, when it exists).
     #[arg(long, value_name = "FILE")]
-    pub allow: Option<PathBuf>,
+    pub(crate) allow: Option<PathBuf>,
     /// Only the work tree, not the history.
     #[arg(long)]
-    pub no_history: bool,
+    pub(crate) no_history: bool,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "table")]
-    pub output: Output,
+    pub(crate) output: Output,
     /// Exit 1 when anything is found (the default; for scripts that spell it out).
     #[arg(long, conflicts_with = "exit_zero")]
-    pub exit_code: bool,
+    pub(crate) exit_code: bool,
     /// Exit 0 even when something is found (report only).
     #[arg(long)]
-    pub exit_zero: bool,
+    pub(crate) exit_zero: bool,
 }
 
-pub fn run(args: ScanArgs) -> Result<Exit, Error> {
+pub(crate) fn run(args: ScanArgs) -> Result<Exit, Error> {
     let allow = read_allow(&args)?;
     let mut scanned = history::scan(&args.repo, !args.no_history)?;
     let found = std::mem::take(&mut scanned.found);

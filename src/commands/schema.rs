@@ -4,14 +4,14 @@ use crate::error::Error;
 use clap::Args;
 
 #[derive(Debug, Args)]
-pub struct SchemaArgs {}
+pub(crate) struct SchemaArgs {}
 
 /// The schema as printed: pretty JSON, one trailing newline (the shipped file is this output).
-pub fn text() -> String {
+pub(crate) fn text() -> String {
     let schema = crate::core::spec::schema::json_schema();
     serde_json::to_string_pretty(&schema).expect("a schema serializes") + "\n"
 }
 
-pub fn run(_args: SchemaArgs) -> Result<(), Error> {
+pub(crate) fn run(_args: SchemaArgs) -> Result<(), Error> {
     crate::cli::write_stdout(text().as_bytes())
 }

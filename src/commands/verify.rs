@@ -16,52 +16,52 @@ use std::time::{Duration, Instant};
 mod fleet;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Output {
+pub(crate) enum Output {
     Table,
     Json,
 }
 
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     #[command(flatten)]
-    pub spec: SpecArgs,
+    pub(crate) spec: SpecArgs,
     /// Path to the kubeconfig file (default: $KUBECONFIG, which may list several files, then ~/.kube/config).
     #[arg(long, value_name = "PATH")]
-    pub kubeconfig: Option<PathBuf>,
+    pub(crate) kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use (default: the spec's `context`, else the current
     /// context). With a fleet, `CLUSTER=NAME` for each cluster (repeat the flag).
     #[arg(long, value_name = "[CLUSTER=]NAME")]
-    pub context: Vec<String>,
+    pub(crate) context: Vec<String>,
     /// Only check apps in this namespace.
     #[arg(short = 'n', long, value_name = "NAMESPACE")]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
     /// The commit Flux must have applied (a sha or its prefix).
     #[arg(long, value_name = "SHA", conflicts_with = "repo")]
-    pub revision: Option<String>,
+    pub(crate) revision: Option<String>,
     /// Take the expected commit from the HEAD of this Git checkout.
     #[arg(long, value_name = "PATH")]
-    pub repo: Option<PathBuf>,
+    pub(crate) repo: Option<PathBuf>,
     /// Re-check until everything is synced or --timeout passes.
     #[arg(long)]
-    pub wait: bool,
+    pub(crate) wait: bool,
     /// How long the whole run may take (e.g. 90s, 5m); with --wait, how long it waits.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// How long one API request may take, retries included (e.g. 30s).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "table")]
-    pub output: Output,
+    pub(crate) output: Output,
     /// Also check against Vault (VAULT_ADDR, VAULT_TOKEN): each kv Secret holds the data Vault
     /// has (compared by hash), and each app's policy grants what its secrets need.
     #[arg(long)]
-    pub vault: bool,
+    pub(crate) vault: bool,
 }
 
 /// Runs verify; with `-o json` a failure is also printed on stdout as a JSON error object
 /// (see [`Error::to_json`]), so a consumer of the JSON always gets JSON.
-pub fn run(args: VerifyArgs) -> Result<Exit, Error> {
+pub(crate) fn run(args: VerifyArgs) -> Result<Exit, Error> {
     let json = matches!(args.output, Output::Json);
     let result = verify(args);
     if let (true, Err(e)) = (json, &result) {

@@ -8,15 +8,15 @@ use std::io::Read;
 use std::path::Path;
 
 /// The largest spec file: 4 MiB, ten times the 1,000-app benchmark spec (~400 KiB).
-pub const SPEC_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const SPEC_BYTES: u64 = 4 * 1024 * 1024;
 /// The largest secret read from a file (`passwordFrom: file:`, a token): 64 KiB.
-pub const SECRET_BYTES: u64 = 64 * 1024;
+pub(crate) const SECRET_BYTES: u64 = 64 * 1024;
 /// The largest PEM bundle read from a file (`caCertFrom`, `VAULT_CACERT`): 1 MiB.
-pub const PEM_BYTES: u64 = 1024 * 1024;
+pub(crate) const PEM_BYTES: u64 = 1024 * 1024;
 
 /// Why a bounded read failed.
 #[derive(Debug)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     /// The file could not be opened or read.
     Io(std::io::Error),
     /// The file holds more than `limit` bytes (or never ends, as `/dev/zero`).
@@ -42,7 +42,7 @@ impl std::fmt::Display for ReadError {
 impl std::error::Error for ReadError {}
 
 /// `4 MiB`, `64 KiB`, `100 bytes`.
-pub fn human(bytes: u64) -> String {
+pub(crate) fn human(bytes: u64) -> String {
     if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
         format!("{} MiB", bytes / (1024 * 1024))
     } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
@@ -53,7 +53,7 @@ pub fn human(bytes: u64) -> String {
 }
 
 /// Reads at most `limit` bytes from `reader`; more is [`ReadError::TooLarge`].
-pub fn read_all(reader: impl Read, limit: u64) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn read_all(reader: impl Read, limit: u64) -> Result<Vec<u8>, ReadError> {
     let mut out = Vec::new();
     reader
         .take(limit.saturating_add(1))
@@ -67,13 +67,13 @@ pub fn read_all(reader: impl Read, limit: u64) -> Result<Vec<u8>, ReadError> {
 
 /// Reads the file at `path`, at most `limit` bytes (devices and FIFOs included: `/dev/zero`
 /// fails after `limit + 1` bytes instead of never ending).
-pub fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let file = std::fs::File::open(path).map_err(ReadError::Io)?;
     read_all(file, limit)
 }
 
 /// [`read_file`], as UTF-8 text.
-pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
+pub(crate) fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     let bytes = read_file(path, limit)?;
     String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8 {
         offset: e.utf8_error().valid_up_to(),
@@ -84,7 +84,7 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
 
 /// Reads a file named in the spec, up to [`PEM_BYTES`] (`/dev/zero` must not exhaust memory);
 /// a problem is a usage error (exit 2, before anything is changed) naming the spec field.
-pub fn read_bounded(path: &str, field: &str) -> Result<String, crate::error::Error> {
+pub(crate) fn read_bounded(path: &str, field: &str) -> Result<String, crate::error::Error> {
     read_text(Path::new(path), PEM_BYTES).map_err(|e| {
         crate::error::Error::usage(format!(
             "{field}: cannot read {path}: {e}; nothing was changed\nhint: fix the path in the spec or create the file, then run again"
@@ -94,7 +94,7 @@ pub fn read_bounded(path: &str, field: &str) -> Result<String, crate::error::Err
 
 /// The value of `env:NAME` or `file:PATH` (trailing newlines of a file removed). Read only when
 /// applying, never printed. Missing or empty is a usage error naming `field`.
-pub fn resolve_secret(source: &str, field: &str) -> Result<String, crate::error::Error> {
+pub(crate) fn resolve_secret(source: &str, field: &str) -> Result<String, crate::error::Error> {
     let value = match source.split_once(':') {
         Some(("env", name)) => match std::env::var(name) {
             Ok(v) => v,
@@ -130,7 +130,7 @@ pub fn resolve_secret(source: &str, field: &str) -> Result<String, crate::error:
 
 /// Why [`read_folder`] failed, and where.
 #[derive(Debug)]
-pub enum FolderError {
+pub(crate) enum FolderError {
     /// A folder could not be listed.
     Folder(std::path::PathBuf, std::io::Error),
     /// An entry of a listed folder could not be read.
@@ -141,7 +141,7 @@ pub enum FolderError {
 
 /// The text of every file below `dir` (sub-folders included) whose name ends in `.{extension}`,
 /// keyed by its `/`-separated path relative to `dir`.
-pub fn read_folder(
+pub(crate) fn read_folder(
     dir: &Path,
     extension: &str,
 ) -> Result<std::collections::BTreeMap<String, String>, FolderError> {
@@ -173,7 +173,7 @@ pub fn read_folder(
 /// Writes `bytes` to `path` so that no reader ever sees it half written: into a temporary
 /// file beside it, then renamed over it (the temporary file is removed on failure).
 /// `executable`: see [`write_new_file`].
-pub fn write_atomically(path: &Path, bytes: &[u8], executable: bool) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8], executable: bool) -> std::io::Result<()> {
     let name = path.file_name().expect("a file").to_string_lossy();
     let tmp = path.with_file_name(format!(".{name}.kubectl-vault-tmp"));
     write_new_file(&tmp, bytes, executable)?;
@@ -185,7 +185,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8], executable: bool) -> std::io:
 /// Creates `path` afresh (a leftover from a killed run is replaced) with the mode git would
 /// give the file on checkout: 0666, or 0777 when `executable`, less the umask (the kernel
 /// applies it at creation).
-pub fn write_new_file(path: &Path, bytes: &[u8], executable: bool) -> std::io::Result<()> {
+pub(crate) fn write_new_file(path: &Path, bytes: &[u8], executable: bool) -> std::io::Result<()> {
     use std::io::Write;
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
@@ -207,15 +207,15 @@ pub fn write_new_file(path: &Path, bytes: &[u8], executable: bool) -> std::io::R
 /// A file written in place of `path` only when complete: a 0600 temporary file beside it,
 /// renamed over `path` by [`PrivateFile::commit`], removed when dropped uncommitted. For
 /// secrets that may be large (a raft snapshot), streamed rather than held in memory.
-pub struct PrivateFile {
-    pub file: std::fs::File,
+pub(crate) struct PrivateFile {
+    pub(crate) file: std::fs::File,
     tmp: std::path::PathBuf,
     path: std::path::PathBuf,
     committed: bool,
 }
 
 impl PrivateFile {
-    pub fn create(path: &Path) -> std::io::Result<PrivateFile> {
+    pub(crate) fn create(path: &Path) -> std::io::Result<PrivateFile> {
         let name = path
             .file_name()
             .ok_or_else(|| std::io::Error::other("not a file name"))?
@@ -241,7 +241,7 @@ impl PrivateFile {
     }
 
     /// Flushes to disk and renames over the target.
-    pub fn commit(mut self) -> std::io::Result<()> {
+    pub(crate) fn commit(mut self) -> std::io::Result<()> {
         self.file.sync_all()?;
         std::fs::rename(&self.tmp, &self.path)?;
         self.committed = true;

@@ -6,7 +6,7 @@
 //! [`MAX_PAGE_BYTES`], and a kubeconfig exec credential plugin by `--request-timeout` (it
 //! runs under [`run_exec_credential`], which stops it when that time is up).
 
-pub use crate::core::kinds::Kind;
+pub(crate) use crate::core::kinds::Kind;
 use crate::error::Error;
 use kube::api::{DynamicObject, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -24,44 +24,44 @@ const PAGE_SIZE: u32 = 5000;
 /// server that keeps sending `continue` tokens is stopped here.
 pub const MAX_PAGES: usize = 100;
 /// Most objects one list may return (all pages, and all namespaces of a fallback).
-pub const MAX_OBJECTS: usize = 250_000;
+pub(crate) const MAX_OBJECTS: usize = 250_000;
 /// Largest response body read for one page.
-pub const MAX_PAGE_BYTES: usize = 256 * 1024 * 1024;
+pub(crate) const MAX_PAGE_BYTES: usize = 256 * 1024 * 1024;
 /// Largest output a kubeconfig exec credential plugin may print.
-pub const MAX_CREDENTIAL_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_CREDENTIAL_BYTES: u64 = 1024 * 1024;
 /// Largest kubeconfig file read.
-pub const MAX_KUBECONFIG_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_KUBECONFIG_BYTES: u64 = 16 * 1024 * 1024;
 /// The hidden subcommand that runs an exec credential plugin with a time limit.
-pub const EXEC_CREDENTIAL_COMMAND: &str = "__exec-credential";
+pub(crate) const EXEC_CREDENTIAL_COMMAND: &str = "__exec-credential";
 
 /// How to reach the cluster, with kubectl's flags.
 #[derive(Debug, Clone, Default)]
-pub struct Connection {
-    pub kubeconfig: Option<PathBuf>,
-    pub context: Option<String>,
-    pub request_timeout: Duration,
+pub(crate) struct Connection {
+    pub(crate) kubeconfig: Option<PathBuf>,
+    pub(crate) context: Option<String>,
+    pub(crate) request_timeout: Duration,
     /// When the whole run must end (`--timeout`), and that flag's value for messages.
-    pub run_deadline: Option<(Instant, Duration)>,
+    pub(crate) run_deadline: Option<(Instant, Duration)>,
 }
 
 /// A client plus the request budget.
-pub struct Cluster {
+pub(crate) struct Cluster {
     client: Client,
     timeout: Duration,
     run_deadline: Option<(Instant, Duration)>,
     requests: Arc<AtomicUsize>,
-    pub server: String,
+    pub(crate) server: String,
 }
 /// Where to list: the whole cluster (falling back to `fallback` namespaces when that is
 /// forbidden), or fixed namespaces.
 #[derive(Debug, Clone)]
-pub enum Scope {
+pub(crate) enum Scope {
     Cluster { fallback: Vec<String> },
     Namespaces(Vec<String>),
 }
 
 impl Cluster {
-    pub async fn connect(c: &Connection) -> Result<Cluster, Error> {
+    pub(crate) async fn connect(c: &Connection) -> Result<Cluster, Error> {
         let mut kubeconfig = match &c.kubeconfig {
             Some(p) => read_kubeconfig(p)
                 .map_err(|e| Error::usage(format!("--kubeconfig {}: {e}", p.display())))?,
@@ -128,7 +128,7 @@ impl Cluster {
         })
     }
 
-    pub fn requests(&self) -> usize {
+    pub(crate) fn requests(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
     }
 
@@ -149,7 +149,7 @@ impl Cluster {
     }
 
     /// Every object of `kind` in `scope` matching the selectors, as JSON.
-    pub async fn list(
+    pub(crate) async fn list(
         &self,
         kind: Kind,
         scope: &Scope,
@@ -257,7 +257,11 @@ impl Cluster {
     /// One Secret as JSON, `None` when it does not exist. Its values stay in memory: the
     /// caller (`import`) sends them to Vault and never prints them. `namespace` and `name`
     /// must be valid Kubernetes names (the caller checks).
-    pub async fn get_secret(&self, namespace: &str, name: &str) -> Result<Option<Value>, Error> {
+    pub(crate) async fn get_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>, Error> {
         let url =
             <DynamicObject as kube::Resource>::url_path(&Kind::Secret.resource(), Some(namespace));
         let request = kube::core::Request::new(url);
@@ -705,7 +709,7 @@ fn bound_exec_plugins(kubeconfig: &mut Kubeconfig, timeout: Duration) {
 /// Runs `command` (a kubeconfig exec credential plugin) with stdin and stderr passed
 /// through and its stdout (at most [`MAX_CREDENTIAL_BYTES`]) relayed; stops it, and its
 /// process group, when `timeout` passes. Returns the exit code to exit with.
-pub fn run_exec_credential(timeout: Duration, command: &[String]) -> u8 {
+pub(crate) fn run_exec_credential(timeout: Duration, command: &[String]) -> u8 {
     use std::io::{IsTerminal, Write};
     let Some((program, args)) = command.split_first() else {
         eprintln!("kubectl-vault: no credential plugin to run");

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
 /// The Vault pods of one namespace, through one cluster connection.
-pub struct PodProxy<'c> {
+pub(crate) struct PodProxy<'c> {
     cluster: &'c Cluster,
     namespace: String,
     https: bool,
@@ -26,14 +26,14 @@ pub struct PodProxy<'c> {
 
 /// Vault's answer: status and body.
 #[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
 }
 
 /// Why a proxied request got no answer from Vault.
 #[derive(Debug)]
-pub enum ProxyError {
+pub(crate) enum ProxyError {
     /// The API server refused (403): which verb on which resource.
     Forbidden {
         verb: &'static str,
@@ -51,7 +51,7 @@ pub enum ProxyError {
 
 impl ProxyError {
     /// The user's error, naming the pod (or the list) and the namespace.
-    pub fn into_error(self, what: &str, namespace: &str, server: &str) -> Error {
+    pub(crate) fn into_error(self, what: &str, namespace: &str, server: &str) -> Error {
         match self {
             ProxyError::Forbidden { verb, resource, message } => Error::environment(format!(
                 "forbidden: {what}: the kubeconfig user may not `{verb} {resource}` in namespace {namespace} ({message})\nhint: grant `{verb}` on `{resource}` in namespace {namespace} (a Role; README: operator RBAC)"
@@ -77,7 +77,7 @@ impl ProxyError {
 }
 
 impl<'c> PodProxy<'c> {
-    pub fn new(cluster: &'c Cluster, namespace: &str, https: bool) -> PodProxy<'c> {
+    pub(crate) fn new(cluster: &'c Cluster, namespace: &str, https: bool) -> PodProxy<'c> {
         PodProxy {
             cluster,
             namespace: namespace.to_string(),
@@ -85,16 +85,16 @@ impl<'c> PodProxy<'c> {
         }
     }
 
-    pub fn namespace(&self) -> &str {
+    pub(crate) fn namespace(&self) -> &str {
         &self.namespace
     }
 
-    pub fn server(&self) -> &str {
+    pub(crate) fn server(&self) -> &str {
         &self.cluster.server
     }
 
     /// The Vault server pods (the chart's labels), in StatefulSet order.
-    pub async fn pods(&self) -> Result<Vec<VaultPod>, Error> {
+    pub(crate) async fn pods(&self) -> Result<Vec<VaultPod>, Error> {
         list_pods(self.cluster, &self.namespace)
             .await
             .map(operator::in_ordinal_order)
@@ -110,7 +110,7 @@ impl<'c> PodProxy<'c> {
 
     /// One call to Vault's API on `pod`. GETs are retried on transport failures and 429
     /// within --request-timeout; a PUT is sent once (an init must never be sent twice).
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         pod: &str,
         method: Method,
@@ -131,7 +131,7 @@ impl<'c> PodProxy<'c> {
     /// A GET whose answer is streamed into `out` (a raft snapshot can be large): each chunk
     /// must come within --request-timeout. Returns Vault's status and, when it is not 200, its
     /// (bounded) error body; on 200 the body is in `out`.
-    pub async fn download(
+    pub(crate) async fn download(
         &self,
         pod: &str,
         api_path: &str,
@@ -182,7 +182,7 @@ impl<'c> PodProxy<'c> {
 
 /// The Vault server pods of `namespace` (the chart's labels): one list, with the list
 /// machinery of [`crate::edge::kube`] (retries, deadlines, caps, a refusal naming `list pods`).
-pub async fn list_pods(cluster: &Cluster, namespace: &str) -> Result<Vec<VaultPod>, Error> {
+pub(crate) async fn list_pods(cluster: &Cluster, namespace: &str) -> Result<Vec<VaultPod>, Error> {
     let pods = cluster
         .list(
             Kind::Pod,

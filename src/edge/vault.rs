@@ -7,7 +7,7 @@ use crate::error::Error;
 use serde_json::Value;
 use std::time::Duration;
 
-pub struct Vault {
+pub(crate) struct Vault {
     agent: ureq::Agent,
     /// `VAULT_ADDR` as given (it may hold credentials): only ever used to send requests.
     url: String,
@@ -18,7 +18,7 @@ pub struct Vault {
 }
 
 impl Vault {
-    pub fn from_env() -> Result<Vault, Error> {
+    pub(crate) fn from_env() -> Result<Vault, Error> {
         let raw = std::env::var("VAULT_ADDR").map_err(|_| {
             Error::usage("VAULT_ADDR is not set\nhint: export VAULT_ADDR=https://vault.example.com:8200 (and VAULT_TOKEN)")
         })?;
@@ -72,7 +72,7 @@ impl Vault {
     }
 
     /// The address, without any credentials it contains.
-    pub fn addr(&self) -> &str {
+    pub(crate) fn addr(&self) -> &str {
         &self.addr
     }
 
@@ -174,13 +174,13 @@ impl Vault {
     }
 
     /// Writes (`POST`) `body` to `path`.
-    pub fn write(&self, path: &str, body: &Value) -> Result<Value, Error> {
+    pub(crate) fn write(&self, path: &str, body: &Value) -> Result<Value, Error> {
         self.apply("POST", path, Some(body)).map_err(|f| f.error)
     }
 
     /// One change: `POST` (write) or `DELETE`. A failure says whether it may have been applied
     /// (the request went out and no answer came back).
-    pub fn apply(
+    pub(crate) fn apply(
         &self,
         method: &str,
         path: &str,
@@ -203,7 +203,7 @@ impl Vault {
     /// Makes an intermediate CA: writes `body` to `csr_path` (its answer holds the CSR), has
     /// the root sign it, and sets the signed certificate in the mount. A failure after the CSR
     /// leaves the mount without an issuer, so the next run starts over.
-    pub fn intermediate_ca(
+    pub(crate) fn intermediate_ca(
         &self,
         csr_path: &str,
         body: &Value,
@@ -235,7 +235,7 @@ impl Vault {
     }
 
     /// Checks that the token works and Vault is unsealed.
-    pub fn ping(&self) -> Result<(), Error> {
+    pub(crate) fn ping(&self) -> Result<(), Error> {
         let (status, v) = self.send("GET", "sys/seal-status", None)?;
         if status == 200 && v["sealed"] == true {
             return Err(Error::environment(format!(
@@ -248,7 +248,11 @@ impl Vault {
     }
 
     /// Capabilities of the calling token, or of `token`, on `paths`.
-    pub fn capabilities(&self, token: Option<&str>, paths: &[String]) -> Result<Value, Error> {
+    pub(crate) fn capabilities(
+        &self,
+        token: Option<&str>,
+        paths: &[String],
+    ) -> Result<Value, Error> {
         let (path, body) = match token {
             Some(t) => (
                 "sys/capabilities",
@@ -262,10 +266,10 @@ impl Vault {
 
 /// A change that failed.
 #[derive(Debug)]
-pub struct WriteFailure {
-    pub error: Error,
+pub(crate) struct WriteFailure {
+    pub(crate) error: Error,
     /// The request was sent and no answer came back: Vault may have applied it.
-    pub may_have_applied: bool,
+    pub(crate) may_have_applied: bool,
 }
 
 /// True when the request certainly never reached the server (no connection was made).
@@ -344,7 +348,7 @@ fn userinfo(addr: &str) -> Option<&str> {
 }
 
 /// `addr` with any `user:password@` replaced by `***@`.
-pub fn redact(addr: &str) -> String {
+pub(crate) fn redact(addr: &str) -> String {
     let (scheme, rest) = match addr.find("://") {
         Some(i) => addr.split_at(i + 3),
         None => ("", addr),
@@ -359,7 +363,7 @@ pub fn redact(addr: &str) -> String {
 
 impl Vault {
     /// Reads the `queries` into `snapshot`, in order; the first failure stops.
-    pub fn fill(&self, snapshot: &mut Snapshot, queries: Vec<Query>) -> Result<(), Error> {
+    pub(crate) fn fill(&self, snapshot: &mut Snapshot, queries: Vec<Query>) -> Result<(), Error> {
         for q in queries {
             match q {
                 Query::Read(path) => {
@@ -376,7 +380,7 @@ impl Vault {
     }
 
     /// `GET /v1/<path>`'s `data`, or `None` on 404.
-    pub fn read(&self, path: &str) -> Result<Option<Value>, Error> {
+    pub(crate) fn read(&self, path: &str) -> Result<Option<Value>, Error> {
         let (status, v) = self.send("GET", path, None)?;
         if status == 404 {
             return Ok(None);
@@ -386,7 +390,7 @@ impl Vault {
     }
 
     /// `LIST /v1/<path>`'s `data.keys`, or empty on 404.
-    pub fn list(&self, path: &str) -> Result<Vec<String>, Error> {
+    pub(crate) fn list(&self, path: &str) -> Result<Vec<String>, Error> {
         // `GET ?list=true` is Vault's portable spelling of the LIST verb.
         let (status, v) = self.send("GET", &format!("{path}?list=true"), None)?;
         if status == 404 {

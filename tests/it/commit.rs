@@ -1715,3 +1715,63 @@ fn the_diff_is_coloured_as_color_no_color_and_clicolor_force_say() {
     assert!(run(&[], &[("CLICOLOR_FORCE", "1")]));
     assert!(!run(&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]));
 }
+
+/// `--push` goes through the user's own git, so what git knows about reaching a remote applies
+/// (here an SSH remote whose transport is the repository's `core.sshCommand`, which libgit2,
+/// built without ssh, could not use); a rejection by the remote's hook is reported with git's
+/// reason and the local commit kept.
+#[test]
+fn push_uses_the_users_git_and_its_ssh_settings() {
+    let env = Env::new();
+    let remote_path = env.path().join("remote.git");
+    let remote = Repository::init_bare(&remote_path).unwrap();
+    let (path, repo) = env.repo("fleet");
+    // A stand-in `ssh`: drops the host and runs the remote command locally, as sshd would.
+    let ssh = env.path().join("fake-ssh");
+    std::fs::write(&ssh, "#!/bin/sh\nshift\nexec sh -c \"$*\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.git(&path, &["config", "core.sshCommand", ssh.to_str().unwrap()]);
+    let url = format!("ssh://git@vault-fleet.example{}", remote_path.display());
+    env.git(&path, &["remote", "add", "origin", &url]);
+    let spec = env.spec("vault.yaml", TWO_APPS);
+    let o = env.commit(&spec, &path, &["--push"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("pushed main to origin: new branch at"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        remote.find_reference("refs/heads/main").unwrap().target(),
+        head_id(&repo)
+    );
+
+    // The remote's pre-receive hook declines: git's reason, exit 3, the local commit kept.
+    let hook = remote_path.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho 'frozen for the audit' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let before = remote.find_reference("refs/heads/main").unwrap().target();
+    let spec2 = env.spec("vault.yaml", &one_app());
+    let o = env.commit(&spec2, &path, &["--push"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("push of main to origin was rejected: pre-receive hook declined"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !stderr(&o).contains("git pull --rebase"),
+        "not a non-fast-forward: {}",
+        stderr(&o)
+    );
+    assert_eq!(commit_count(&repo), 2, "the local commit is kept");
+    assert_eq!(
+        remote.find_reference("refs/heads/main").unwrap().target(),
+        before
+    );
+}

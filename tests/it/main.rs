@@ -22,6 +22,7 @@ mod health_checks;
 mod help;
 mod import;
 mod krew;
+mod layout;
 mod operator;
 mod pki_intermediate;
 mod scan;

@@ -14,25 +14,25 @@ use std::path::{Path, PathBuf};
 const PGP_KEY_BYTES: u64 = 1024 * 1024;
 
 #[derive(Debug, Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub(crate) cluster: ClusterArgs,
     /// Number of key shares to split the key into (recovery shares with autoUnseal).
     #[arg(long, value_name = "N", default_value_t = 5)]
-    pub key_shares: u32,
+    pub(crate) key_shares: u32,
     /// Number of shares needed to unseal (or to recover, with autoUnseal).
     #[arg(long, value_name = "N", default_value_t = 3)]
-    pub key_threshold: u32,
+    pub(crate) key_threshold: u32,
     /// PGP public key files, one per share, comma-separated (armored, base64 or binary, as
     /// `gpg --export [--armor]` writes them): Vault encrypts share i with key i.
     #[arg(long, value_name = "FILE,...", value_delimiter = ',')]
-    pub pgp_keys: Vec<PathBuf>,
+    pub(crate) pgp_keys: Vec<PathBuf>,
     /// A PGP public key file Vault encrypts the root token with.
     #[arg(long, value_name = "FILE")]
-    pub root_token_pgp_key: Option<PathBuf>,
+    pub(crate) root_token_pgp_key: Option<PathBuf>,
     /// Output format (json: the same shares and token, for scripts).
     #[arg(short = 'o', long, value_enum, default_value = "table")]
-    pub output: Output,
+    pub(crate) output: Output,
 }
 
 fn read_pgp_key(path: &Path, flag: &str) -> Result<String, Error> {
@@ -42,7 +42,7 @@ fn read_pgp_key(path: &Path, flag: &str) -> Result<String, Error> {
         .map_err(|e| Error::usage(format!("{flag} {}: {e}", path.display())))
 }
 
-pub fn run(args: InitArgs) -> Result<Exit, Error> {
+pub(crate) fn run(args: InitArgs) -> Result<Exit, Error> {
     let (stack, spec_context) = super::load(&args.cluster)?;
     let pgp_keys = args
         .pgp_keys

@@ -1,10 +1,10 @@
 //! `kubectl vault operator …`: bring the deployed Vault cluster to life and keep an eye on it
 //! (status, init, unseal, raft snapshots), each pod reached through the API server's pod proxy.
 
-pub mod init;
-pub mod snapshot;
-pub mod status;
-pub mod unseal;
+pub(crate) mod init;
+pub(crate) mod snapshot;
+pub(crate) mod status;
+pub(crate) mod unseal;
 
 use crate::cli::SpecArgs;
 use crate::commands::verify::Output;
@@ -21,13 +21,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
-pub struct OperatorArgs {
+pub(crate) struct OperatorArgs {
     #[command(subcommand)]
-    pub command: OperatorCommand,
+    pub(crate) command: OperatorCommand,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum OperatorCommand {
+pub(crate) enum OperatorCommand {
     /// One row per Vault pod: initialised, sealed (with unseal progress), HA role, raft voter,
     /// version; then a summary. Exit 1 when a pod is sealed or not initialised.
     ///
@@ -67,21 +67,21 @@ pub enum OperatorCommand {
 
 /// How to reach the cluster: the spec (namespace, TLS) and kubectl's flags.
 #[derive(Debug, Clone, Args)]
-pub struct ClusterArgs {
+pub(crate) struct ClusterArgs {
     #[command(flatten)]
-    pub spec: SpecArgs,
+    pub(crate) spec: SpecArgs,
     /// Path to the kubeconfig file (default: $KUBECONFIG, which may list several files, then ~/.kube/config).
     #[arg(long, value_name = "PATH")]
-    pub kubeconfig: Option<PathBuf>,
+    pub(crate) kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use (default: the fleet spec's `context` for the cluster, else the current context).
     #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
+    pub(crate) context: Option<String>,
     /// How long one API request may take, retries included (e.g. 30s).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
 }
 
-pub fn run(args: OperatorArgs) -> Result<Exit, Error> {
+pub(crate) fn run(args: OperatorArgs) -> Result<Exit, Error> {
     match args.command {
         OperatorCommand::Status(a) => status::run(a),
         OperatorCommand::Init(a) => init::run(a),

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
-pub enum SnapshotCommand {
+pub(crate) enum SnapshotCommand {
     /// Save a raft snapshot of the whole cluster to FILE (mode 0600, written atomically: a
     /// failed download leaves no file). Needs VAULT_TOKEN with `read` on
     /// sys/storage/raft/snapshot.
@@ -18,15 +18,15 @@ pub enum SnapshotCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct SaveArgs {
+pub(crate) struct SaveArgs {
     /// Where to write the snapshot.
     #[arg(value_name = "FILE")]
-    pub snapshot: PathBuf,
+    pub(crate) snapshot: PathBuf,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub(crate) cluster: ClusterArgs,
 }
 
-pub fn run(command: SnapshotCommand) -> Result<Exit, Error> {
+pub(crate) fn run(command: SnapshotCommand) -> Result<Exit, Error> {
     match command {
         SnapshotCommand::Save(args) => save(args),
     }

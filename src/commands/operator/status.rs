@@ -6,15 +6,15 @@ use crate::error::{Error, Exit};
 use clap::Args;
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub(crate) cluster: ClusterArgs,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "table")]
-    pub output: Output,
+    pub(crate) output: Output,
 }
 
-pub fn run(args: StatusArgs) -> Result<Exit, Error> {
+pub(crate) fn run(args: StatusArgs) -> Result<Exit, Error> {
     let (stack, spec_context) = super::load(&args.cluster)?;
     super::with_proxy(&args.cluster, &stack, spec_context, async |proxy| {
         let (_, report) = super::status_report(proxy).await?;

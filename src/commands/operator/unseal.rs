@@ -17,15 +17,15 @@ const STDIN_BYTES: u64 = 64 * 1024;
 const SHARE_CHARS: usize = 1024;
 
 #[derive(Debug, Args)]
-pub struct UnsealArgs {
+pub(crate) struct UnsealArgs {
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub(crate) cluster: ClusterArgs,
     /// How long to wait for a pod to join the raft cluster after its shares (e.g. 2m).
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::commands::parse_duration)]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Output format of the closing status.
     #[arg(short = 'o', long, value_enum, default_value = "table")]
-    pub output: Output,
+    pub(crate) output: Output,
 }
 
 /// Where shares come from: the lines of stdin (read when the first share is needed: nothing
@@ -113,7 +113,7 @@ fn say(line: String) {
     crate::cli::write_stderr(&(line + "\n"));
 }
 
-pub fn run(args: UnsealArgs) -> Result<Exit, Error> {
+pub(crate) fn run(args: UnsealArgs) -> Result<Exit, Error> {
     let (stack, spec_context) = super::load(&args.cluster)?;
     let mut shares = Shares::new();
     super::with_proxy(&args.cluster, &stack, spec_context, async |proxy| {

@@ -18,11 +18,11 @@ use std::process::{Command, Stdio};
 
 /// How one path is converted. The default (no field set) is "bytes as they are".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Rule {
+pub(crate) struct Rule {
     /// The work tree gets CRLF line endings (the blob keeps LF).
-    pub crlf: bool,
+    pub(crate) crlf: bool,
     /// The filter driver git runs for the path (only when it is configured).
-    pub filter: Option<String>,
+    pub(crate) filter: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,7 @@ enum AutoCrlf {
     Input,
 }
 
-pub struct Converter<'r> {
+pub(crate) struct Converter<'r> {
     repo: &'r Repository,
     workdir: PathBuf,
     autocrlf: AutoCrlf,
@@ -72,7 +72,7 @@ fn attr_error(path: &str, attr: &str, why: &str) -> Error {
 }
 
 impl<'r> Converter<'r> {
-    pub fn new(repo: &'r Repository) -> Converter<'r> {
+    pub(crate) fn new(repo: &'r Repository) -> Converter<'r> {
         let config = repo.config().ok();
         let autocrlf = match config.as_ref().map(|c| c.get_string("core.autocrlf")) {
             Some(Ok(v)) if v.eq_ignore_ascii_case("input") => AutoCrlf::Input,
@@ -126,7 +126,7 @@ impl<'r> Converter<'r> {
     /// apply to them (the common case, and free), else with one `git check-attr` (one lookup
     /// per path and attribute through libgit2 costs a second for 9,000 files). Without a `git`
     /// binary, `attr` asks libgit2 path by path.
-    pub fn preload<'p>(&mut self, paths: impl IntoIterator<Item = &'p str>) {
+    pub(crate) fn preload<'p>(&mut self, paths: impl IntoIterator<Item = &'p str>) {
         let paths: Vec<&str> = paths.into_iter().collect();
         let mut dirs: Vec<&str> = paths
             .iter()
@@ -192,7 +192,7 @@ impl<'r> Converter<'r> {
     }
 
     /// The conversion git applies to `path`, whose generated content is `content`.
-    pub fn rule(&mut self, path: &str, content: &str) -> Result<Rule, Error> {
+    pub(crate) fn rule(&mut self, path: &str, content: &str) -> Result<Rule, Error> {
         if let Val::Value(enc) = self.attr(path, "working-tree-encoding")? {
             if !["utf-8", "utf8"].contains(&enc.to_ascii_lowercase().as_str()) {
                 return Err(attr_error(
@@ -292,7 +292,7 @@ impl<'r> Converter<'r> {
 
     /// The id of the blob git would store for `content` at `path`; with `write`, the blob is
     /// written to the object database (by git itself when a filter runs).
-    pub fn blob_id(
+    pub(crate) fn blob_id(
         &self,
         path: &str,
         rule: &Rule,
@@ -327,7 +327,7 @@ impl<'r> Converter<'r> {
 
     /// The text of blob `id` as it is in the work tree after git's conversion, with LF endings
     /// (for comparison with the generated content).
-    pub fn read_blob(&self, path: &str, rule: &Rule, id: Oid) -> Option<String> {
+    pub(crate) fn read_blob(&self, path: &str, rule: &Rule, id: Oid) -> Option<String> {
         let bytes = match &rule.filter {
             None => self.repo.find_blob(id).ok()?.content().to_vec(),
             Some(driver) => self
@@ -352,7 +352,7 @@ impl<'r> Converter<'r> {
 
     /// The bytes git would check out for `content` (the smudge filter is taken to be the
     /// inverse of the clean filter, as git-crypt and sops-style drivers are).
-    pub fn to_worktree<'c>(rule: &Rule, content: &'c str) -> Cow<'c, [u8]> {
+    pub(crate) fn to_worktree<'c>(rule: &Rule, content: &'c str) -> Cow<'c, [u8]> {
         if rule.crlf {
             Cow::Owned(
                 content
@@ -366,7 +366,7 @@ impl<'r> Converter<'r> {
     }
 
     /// A work-tree file's text with the line endings the blob would have.
-    pub fn from_worktree(rule: &Rule, text: String) -> String {
+    pub(crate) fn from_worktree(rule: &Rule, text: String) -> String {
         if rule.crlf && text.contains("\r\n") {
             text.replace("\r\n", "\n")
         } else {

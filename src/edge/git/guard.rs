@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// (it is then replaced by the file, as git checkout would); a folder on the way to a
 /// generated file must not be a symbolic link at all. Results are cached per folder, so a
 /// 9,000-file tree costs one `lstat` per file and one per folder.
-pub struct Confinement {
+pub(crate) struct Confinement {
     workdir: PathBuf,
     root: PathBuf,
     gitdirs: [PathBuf; 2],
@@ -20,7 +20,7 @@ pub struct Confinement {
 }
 
 impl Confinement {
-    pub fn new(repo: &Repository) -> Result<Confinement, Error> {
+    pub(crate) fn new(repo: &Repository) -> Result<Confinement, Error> {
         let workdir = repo.workdir().expect("not bare").to_path_buf();
         let canon = |p: &Path| {
             p.canonicalize()
@@ -37,7 +37,7 @@ impl Confinement {
 
     /// Why `rel` (a `/`-separated path in the work tree) may not be read or written through,
     /// or None when it is safe.
-    pub fn escape(&mut self, rel: &str) -> Option<String> {
+    pub(crate) fn escape(&mut self, rel: &str) -> Option<String> {
         let mut end = 0;
         for part in rel.split('/') {
             end += part.len();
@@ -105,7 +105,7 @@ impl Confinement {
 
 /// The error for paths that leave the repository (exit 1: the repository is not in a state
 /// the tool may write to; `--force` does not override it).
-pub fn escapes_error(reasons: &[String]) -> Error {
+pub(crate) fn escapes_error(reasons: &[String]) -> Error {
     let mut unique: Vec<&String> = reasons.iter().collect();
     unique.sort();
     unique.dedup();
@@ -122,7 +122,7 @@ pub fn escapes_error(reasons: &[String]) -> Error {
 
 /// Refuses while git is in the middle of a merge, rebase, cherry-pick, revert, bisect or
 /// `git am`: a commit now would be built on a state the user has not finished.
-pub fn check_state(repo: &Repository) -> Result<(), Error> {
+pub(crate) fn check_state(repo: &Repository) -> Result<(), Error> {
     let (what, finish) = match repo.state() {
         RepositoryState::Clean => return Ok(()),
         RepositoryState::Merge => ("a merge", "git merge --continue (or --abort)"),
@@ -148,7 +148,7 @@ pub fn check_state(repo: &Repository) -> Result<(), Error> {
 
 /// The work tree of another worktree that has `branch` checked out (or is rebasing it), as git
 /// checks before it moves a branch.
-pub fn checked_out_elsewhere(repo: &Repository, branch: &str) -> Option<PathBuf> {
+pub(crate) fn checked_out_elsewhere(repo: &Repository, branch: &str) -> Option<PathBuf> {
     let common = repo.commondir();
     let own = repo.path().canonicalize().ok();
     let refname = format!("refs/heads/{branch}");
@@ -194,7 +194,7 @@ pub fn checked_out_elsewhere(repo: &Repository, branch: &str) -> Option<PathBuf>
 
 /// Lock files that make git (and libgit2) refuse to write the index or move the branch. They
 /// are left behind when a git process is killed; only the user can know that none is running.
-pub fn check_locks(repo: &Repository, branch: &str, checked_out: bool) -> Result<(), Error> {
+pub(crate) fn check_locks(repo: &Repository, branch: &str, checked_out: bool) -> Result<(), Error> {
     let mut locks = vec![];
     if checked_out {
         locks.push((repo.path().join("index.lock"), "the index"));
@@ -211,7 +211,7 @@ pub fn check_locks(repo: &Repository, branch: &str, checked_out: bool) -> Result
     Ok(())
 }
 
-pub fn lock_error(lock: &Path, what: &str) -> Error {
+pub(crate) fn lock_error(lock: &Path, what: &str) -> Error {
     Error::environment(format!(
         "{} exists: a git command is writing {what} right now, or one was killed while writing it; nothing was changed\nhint: if no git command is running in this repository, remove it (rm {}) and run again",
         lock.display(),
@@ -230,7 +230,7 @@ const COMMIT_HOOKS: [&str; 5] = [
 
 /// The commit hooks git would run in this repository (executable files in `core.hooksPath` or
 /// `.git/hooks`; git ignores hooks that are not executable, and so does this check).
-pub fn commit_hooks(repo: &Repository) -> Vec<PathBuf> {
+pub(crate) fn commit_hooks(repo: &Repository) -> Vec<PathBuf> {
     let config = repo.config().ok();
     let dir = config
         .as_ref()
@@ -259,7 +259,7 @@ fn is_executable(p: &Path) -> bool {
 }
 
 /// Whether commits must be signed (`commit.gpgsign`), as `git commit` reads it.
-pub fn signing_required(repo: &Repository) -> bool {
+pub(crate) fn signing_required(repo: &Repository) -> bool {
     repo.config()
         .ok()
         .and_then(|c| c.get_bool("commit.gpgsign").ok())
@@ -271,7 +271,7 @@ pub fn signing_required(repo: &Repository) -> bool {
 /// TEST-ONLY: the integration tests set `KUBECTL_VAULT_TEST_ABORT_AT=<point>`; the process
 /// then aborts (like a `kill -9`: no destructor, no cleanup) when it reaches that point. It is
 /// not a user feature and is not documented as one.
-pub fn crash_point(name: &str) {
+pub(crate) fn crash_point(name: &str) {
     if std::env::var_os("KUBECTL_VAULT_TEST_ABORT_AT").is_some_and(|v| v == name) {
         std::process::abort();
     }

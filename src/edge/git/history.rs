@@ -19,14 +19,14 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// Largest file scanned: secrets live in manifests and config files, not in big binaries.
-pub const MAX_BLOB: usize = 1024 * 1024;
+pub(crate) const MAX_BLOB: usize = 1024 * 1024;
 
 #[derive(Debug, Default)]
-pub struct History {
-    pub found: Vec<Located>,
-    pub commits: usize,
-    pub blobs: usize,
-    pub skipped_large: usize,
+pub(crate) struct History {
+    pub(crate) found: Vec<Located>,
+    pub(crate) commits: usize,
+    pub(crate) blobs: usize,
+    pub(crate) skipped_large: usize,
 }
 
 /// A blob a commit added or changed, at a path.
@@ -39,7 +39,7 @@ fn git_err(what: &str, e: git2::Error) -> Error {
 }
 
 /// Scans `repo_dir`: its history unless `history` is false, and its work tree.
-pub fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
+pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
     let repo = Repository::open(repo_dir).map_err(|e| {
         Error::usage(format!(
             "{} is not a Git repository: {}\nhint: --repo names the root of a Git work tree",

@@ -19,10 +19,10 @@
 
 mod convert;
 mod guard;
-pub mod history;
+pub(crate) mod history;
 mod push;
 
-pub use push::{push, Pushed};
+pub(crate) use push::push;
 
 use crate::core::header;
 use crate::core::tree::{ObjectRef, Tree};
@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Action {
+pub(crate) enum Action {
     Add,
     Update,
     Remove,
@@ -41,53 +41,53 @@ pub enum Action {
 
 /// One file the commit changes.
 #[derive(Debug, Clone)]
-pub struct Change {
-    pub path: String,
-    pub action: Action,
+pub(crate) struct Change {
+    pub(crate) path: String,
+    pub(crate) action: Action,
     /// Content on the branch before (None for Add).
-    pub old: Option<String>,
+    pub(crate) old: Option<String>,
     /// Content after (None for Remove).
-    pub new: Option<String>,
+    pub(crate) new: Option<String>,
 }
 
 /// A file the run refuses to overwrite without `--force`.
 #[derive(Debug, Clone)]
-pub struct Conflict {
-    pub path: String,
-    pub reason: String,
+pub(crate) struct Conflict {
+    pub(crate) path: String,
+    pub(crate) reason: String,
     /// What is there now (committed or in the work tree).
-    pub current: String,
+    pub(crate) current: String,
     /// What the tool would write (empty when it would delete the file).
-    pub wanted: String,
+    pub(crate) wanted: String,
 }
 
 #[derive(Debug)]
-pub struct Plan {
-    pub branch: String,
+pub(crate) struct Plan {
+    pub(crate) branch: String,
     /// Whether the branch is checked out (then the work tree and index are updated too).
-    pub checked_out: bool,
-    pub parent: Option<Oid>,
-    pub changes: Vec<Change>,
-    pub conflicts: Vec<Conflict>,
+    pub(crate) checked_out: bool,
+    pub(crate) parent: Option<Oid>,
+    pub(crate) changes: Vec<Change>,
+    pub(crate) conflicts: Vec<Conflict>,
     /// How git converts the paths that are not stored byte for byte (filters, CRLF).
-    pub rules: BTreeMap<String, convert::Rule>,
+    pub(crate) rules: BTreeMap<String, convert::Rule>,
 }
 
 impl Plan {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
 }
 
-pub struct Options<'a> {
+pub(crate) struct Options<'a> {
     /// Commit on this branch (default: the current branch).
-    pub branch: Option<&'a str>,
-    pub create_branch: bool,
+    pub(crate) branch: Option<&'a str>,
+    pub(crate) create_branch: bool,
     /// Folders the tool owns: stale generated files are pruned only inside them.
-    pub roots: &'a [String],
+    pub(crate) roots: &'a [String],
     /// The clusters being generated: only files whose header names one of them are pruned,
     /// and a file another cluster's run generated is never overwritten without `--force`.
-    pub clusters: &'a [String],
+    pub(crate) clusters: &'a [String],
 }
 
 /// Whether a generated file's header lets this run prune or replace it: written for one of the
@@ -101,7 +101,7 @@ fn owned_by_run(stamp: &header::Stamp, clusters: &[String]) -> bool {
 
 /// Opens the repository at `path` (its work tree root).
 /// The commit `HEAD` of the repository at `repo` names (verify's `--repo`).
-pub fn head_of(repo: &Path) -> Result<String, Error> {
+pub(crate) fn head_of(repo: &Path) -> Result<String, Error> {
     let r = Repository::open(repo).map_err(|e| {
         Error::usage(format!(
             "--repo {}: not a Git repository: {}",
@@ -116,7 +116,7 @@ pub fn head_of(repo: &Path) -> Result<String, Error> {
     Ok(head.to_string())
 }
 
-pub fn open(path: &Path) -> Result<Repository, Error> {
+pub(crate) fn open(path: &Path) -> Result<Repository, Error> {
     let repo = Repository::open(path).map_err(|e| {
         Error::usage(format!(
             "{} is not a Git repository: {}\nhint: pass the root of your Flux repository's checkout with --repo",
@@ -138,13 +138,13 @@ pub fn open(path: &Path) -> Result<Repository, Error> {
 /// a run that was killed leaves no stale lock behind. The file itself stays (it is never
 /// removed: removing it would let a waiting run lock an unlinked file while a third run locks a
 /// new one).
-pub struct RepoLock {
+pub(crate) struct RepoLock {
     _file: std::fs::File,
 }
 
 impl RepoLock {
     /// Takes the lock, waiting up to `wait` for another run to finish.
-    pub fn acquire(repo: &Repository, wait: Duration) -> Result<RepoLock, Error> {
+    pub(crate) fn acquire(repo: &Repository, wait: Duration) -> Result<RepoLock, Error> {
         let path = repo.path().join("kubectl-vault.lock");
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -275,7 +275,7 @@ fn committed_blobs<'a>(
 }
 
 /// Compares `tree` with the branch (and, when checked out, the work tree).
-pub fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Error> {
+pub(crate) fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Error> {
     guard::check_state(repo)?;
     let (branch, checked_out, parent) = target_branch(repo, opts)?;
     if let Some(elsewhere) = guard::checked_out_elsewhere(repo, &branch) {
@@ -540,7 +540,9 @@ fn dirty_paths(
 
 /// The author and committer, as git would take them: GIT_AUTHOR_* / GIT_COMMITTER_* from the
 /// environment, else user.name and user.email from the repository's config.
-pub fn signatures(repo: &Repository) -> Result<(Signature<'static>, Signature<'static>), Error> {
+pub(crate) fn signatures(
+    repo: &Repository,
+) -> Result<(Signature<'static>, Signature<'static>), Error> {
     let config = repo.config().ok();
     let from_config = |key: &str| config.as_ref().and_then(|c| c.get_string(key).ok());
     let person = |kind: &str| -> Result<Signature<'static>, Error> {
@@ -577,7 +579,7 @@ const LOOSE_OBJECT_LIMIT: usize = 100;
 
 /// What `apply` does about the repository's commit hooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hooks {
+pub(crate) enum Hooks {
     /// Refuse to commit when git would run a commit hook (the tool does not run hooks).
     Refuse,
     /// Commit without running them: the user asked for it (`--no-verify`).
@@ -589,7 +591,12 @@ pub enum Hooks {
 /// A run killed at any point leaves a state the next run completes: objects are unreferenced
 /// until the ref moves, a work-tree file is either old or new (rename), and a staged entry
 /// that equals the planned content is accepted by `plan`.
-pub fn apply(repo: &Repository, plan: &Plan, message: &str, hooks: Hooks) -> Result<Oid, Error> {
+pub(crate) fn apply(
+    repo: &Repository,
+    plan: &Plan,
+    message: &str,
+    hooks: Hooks,
+) -> Result<Oid, Error> {
     let (author, committer) = signatures(repo)?;
     let found = guard::commit_hooks(repo);
     if !found.is_empty() && hooks == Hooks::Refuse {
@@ -972,7 +979,7 @@ fn remove_empty_parents(workdir: &Path, file: &Path) {
 
 /// Summaries of what a change does: the kind and name of each file's object, as the renderer
 /// made it (`objects`, the tree's).
-pub fn describe(
+pub(crate) fn describe(
     changes: &[Change],
     objects: &BTreeMap<String, ObjectRef>,
 ) -> BTreeMap<Action, Vec<(String, String)>> {

@@ -10,8 +10,8 @@
 //!
 //! Values are never read: key names only.
 
-use crate::core::model::{self, App, Consumer, DeclaredSecret};
-use crate::core::verify::{
+use crate::model::{self, App, Consumer, DeclaredSecret};
+use crate::verify::{
     condition, condition_text, drifted_fields, index, key_names, missing_keys, owner_ref, ready,
     ExpectedSpecs, FluxCheck, Observed, SecretRow, SecretStatus,
 };
@@ -30,8 +30,8 @@ const AGENT_CONTAINERS: [&str; 2] = ["vault-agent", "vault-agent-init"];
 /// Flux checks of the consumers' controllers (only those the tree deploys).
 pub fn flux_checks(stack: &Stack, observed: &Observed, revision: Option<&str>) -> Vec<FluxCheck> {
     let (eso, csi) = (
-        crate::core::render::consumers::uses_eso(stack),
-        crate::core::render::consumers::uses_csi(stack),
+        crate::render::consumers::uses_eso(stack),
+        crate::render::consumers::uses_csi(stack),
     );
     let mut out = vec![];
     if !eso && !csi {
@@ -46,7 +46,7 @@ pub fn flux_checks(stack: &Stack, observed: &Observed, revision: Option<&str>) -
         let applied = k["status"]["lastAppliedRevision"]
             .as_str()
             .unwrap_or_default();
-        if crate::core::verify::revision_matches(applied, rev) {
+        if crate::verify::revision_matches(applied, rev) {
             check.detail = format!("Ready at {applied}");
         } else {
             check.ok = false;
@@ -75,7 +75,7 @@ pub fn flux_checks(stack: &Stack, observed: &Observed, revision: Option<&str>) -
     out
 }
 
-use crate::core::model::Stack;
+use crate::model::Stack;
 
 fn ready_check(kind: &str, ns: &str, name: &str, obj: Option<&Value>) -> FluxCheck {
     let (ok, detail) = match obj {

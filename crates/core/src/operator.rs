@@ -3,7 +3,7 @@
 //! init request, and PGP public keys in the form Vault's API takes them. No I/O here: the pod
 //! proxy edge ([`crate::edge::podproxy`]) fetches, the commands print.
 
-use crate::core::model::VAULT_RELEASE;
+use crate::model::VAULT_RELEASE;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -13,15 +13,15 @@
 pub mod consumers;
 pub mod templates;
 
-use crate::core::header;
-use crate::core::kinds;
-use crate::core::model::{self, App, DeclaredSecret, Source, Stack};
-use crate::core::tree::{ObjectRef, Tree};
-use crate::core::vault_side::VaultSide;
-use crate::core::versions;
+use crate::header;
+use crate::kinds;
+use crate::model::{self, App, DeclaredSecret, Source, Stack};
+use crate::tree::{ObjectRef, Tree};
+use crate::vault_side::VaultSide;
+use crate::versions;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
-use kube::Resource;
+use kube_core::Resource;
 use minijinja::Value;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -51,7 +51,7 @@ impl Rendered {
     pub fn to_tree(&self, spec_file: &str, cluster: &str) -> Tree {
         let mut tree = Tree::default();
         for f in &self.files {
-            let shebang = crate::core::tree::is_script(&f.path).then_some("#!/usr/bin/env bash");
+            let shebang = crate::tree::is_script(&f.path).then_some("#!/usr/bin/env bash");
             tree.insert(
                 f.path.clone(),
                 header::stamp(&f.body, spec_file, cluster, shebang),
@@ -170,7 +170,7 @@ struct FluxKustomizationContext<'a> {
     source_ref: &'a str,
     depends_on: Vec<&'a String>,
     retry_interval: &'a str,
-    /// Flux CEL health checks for the VSO version in use (see [`crate::core::versions`]): the
+    /// Flux CEL health checks for the VSO version in use (see [`crate::versions`]): the
     /// apps stage is Ready only once VSO has synced every secret of the current generation,
     /// and Failed at once where that version reports a failed sync.
     health_check_exprs: Vec<versions::HealthCheck>,
@@ -884,8 +884,8 @@ pub fn deep_merge(base: &mut Json, overlay: &Json) {
 fn script_context<'a>(
     stack: &'a Stack,
     vault: &'a VaultSide,
-) -> crate::core::vault_side::ScriptContext<'a> {
-    crate::core::vault_side::script_context(stack, vault)
+) -> crate::vault_side::ScriptContext<'a> {
+    crate::vault_side::script_context(stack, vault)
 }
 
 /// `certmanager/issuer.yaml.j2`
@@ -917,7 +917,7 @@ struct TokenRequestContext<'a> {
 /// its ServiceAccount with the Role that lets cert-manager request its tokens, the CA it
 /// trusts Vault with, and the Issuer or ClusterIssuer. Returns the files written into `dir`.
 fn cert_manager_issuer(r: &mut Renderer, stack: &Stack, dir: &str) -> Result<Vec<String>, String> {
-    use crate::core::spec::types::IssuerKind;
+    use crate::spec::types::IssuerKind;
     let Some(cm) = &stack.cert_manager else {
         return Ok(vec![]);
     };
@@ -1001,7 +1001,7 @@ fn token_review(
     vault: &VaultSide,
     dir: &str,
 ) -> Result<Vec<String>, String> {
-    use crate::core::vault_side::TokenReviewer;
+    use crate::vault_side::TokenReviewer;
     let (first, ctx) = match &vault.kubernetes_auth.token_reviewer {
         TokenReviewer::Local => return Ok(vec![]),
         TokenReviewer::ServiceAccount {

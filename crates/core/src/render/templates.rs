@@ -7,99 +7,99 @@ use std::collections::BTreeMap;
 pub const EMBEDDED: &[(&str, &str)] = &[
     (
         "flux/kustomization.yaml.j2",
-        include_str!("../../../templates/flux/kustomization.yaml.j2"),
+        include_str!("../../../../templates/flux/kustomization.yaml.j2"),
     ),
     (
         "flux/helmrepository.yaml.j2",
-        include_str!("../../../templates/flux/helmrepository.yaml.j2"),
+        include_str!("../../../../templates/flux/helmrepository.yaml.j2"),
     ),
     (
         "flux/helmrelease.yaml.j2",
-        include_str!("../../../templates/flux/helmrelease.yaml.j2"),
+        include_str!("../../../../templates/flux/helmrelease.yaml.j2"),
     ),
     (
         "core/namespace.yaml.j2",
-        include_str!("../../../templates/core/namespace.yaml.j2"),
+        include_str!("../../../../templates/core/namespace.yaml.j2"),
     ),
     (
         "core/certificate.yaml.j2",
-        include_str!("../../../templates/core/certificate.yaml.j2"),
+        include_str!("../../../../templates/core/certificate.yaml.j2"),
     ),
     (
         "core/serviceaccount.yaml.j2",
-        include_str!("../../../templates/core/serviceaccount.yaml.j2"),
+        include_str!("../../../../templates/core/serviceaccount.yaml.j2"),
     ),
     (
         "core/token-review.yaml.j2",
-        include_str!("../../../templates/core/token-review.yaml.j2"),
+        include_str!("../../../../templates/core/token-review.yaml.j2"),
     ),
     (
         "kustomize/kustomization.yaml.j2",
-        include_str!("../../../templates/kustomize/kustomization.yaml.j2"),
+        include_str!("../../../../templates/kustomize/kustomization.yaml.j2"),
     ),
     (
         "vso/_destination.j2",
-        include_str!("../../../templates/vso/_destination.j2"),
+        include_str!("../../../../templates/vso/_destination.j2"),
     ),
     (
         "vso/vaultconnection.yaml.j2",
-        include_str!("../../../templates/vso/vaultconnection.yaml.j2"),
+        include_str!("../../../../templates/vso/vaultconnection.yaml.j2"),
     ),
     (
         "vso/vaultauth.yaml.j2",
-        include_str!("../../../templates/vso/vaultauth.yaml.j2"),
+        include_str!("../../../../templates/vso/vaultauth.yaml.j2"),
     ),
     (
         "vso/vaultstaticsecret.yaml.j2",
-        include_str!("../../../templates/vso/vaultstaticsecret.yaml.j2"),
+        include_str!("../../../../templates/vso/vaultstaticsecret.yaml.j2"),
     ),
     (
         "vso/vaultdynamicsecret.yaml.j2",
-        include_str!("../../../templates/vso/vaultdynamicsecret.yaml.j2"),
+        include_str!("../../../../templates/vso/vaultdynamicsecret.yaml.j2"),
     ),
     (
         "vso/vaultpkisecret.yaml.j2",
-        include_str!("../../../templates/vso/vaultpkisecret.yaml.j2"),
+        include_str!("../../../../templates/vso/vaultpkisecret.yaml.j2"),
     ),
     (
         "eso/secretstore.yaml.j2",
-        include_str!("../../../templates/eso/secretstore.yaml.j2"),
+        include_str!("../../../../templates/eso/secretstore.yaml.j2"),
     ),
     (
         "eso/externalsecret.yaml.j2",
-        include_str!("../../../templates/eso/externalsecret.yaml.j2"),
+        include_str!("../../../../templates/eso/externalsecret.yaml.j2"),
     ),
     (
         "csi/secretproviderclass.yaml.j2",
-        include_str!("../../../templates/csi/secretproviderclass.yaml.j2"),
+        include_str!("../../../../templates/csi/secretproviderclass.yaml.j2"),
     ),
     (
         "injector/kustomization.yaml.j2",
-        include_str!("../../../templates/injector/kustomization.yaml.j2"),
+        include_str!("../../../../templates/injector/kustomization.yaml.j2"),
     ),
     (
         "injector/patch.yaml.j2",
-        include_str!("../../../templates/injector/patch.yaml.j2"),
+        include_str!("../../../../templates/injector/patch.yaml.j2"),
     ),
     (
         "injector/agent.ctmpl.j2",
-        include_str!("../../../templates/injector/agent.ctmpl.j2"),
+        include_str!("../../../../templates/injector/agent.ctmpl.j2"),
     ),
     (
         "vault/server.hcl.j2",
-        include_str!("../../../templates/vault/server.hcl.j2"),
+        include_str!("../../../../templates/vault/server.hcl.j2"),
     ),
     (
         "vault/configure.sh.j2",
-        include_str!("../../../templates/vault/configure.sh.j2"),
+        include_str!("../../../../templates/vault/configure.sh.j2"),
     ),
     (
         "certmanager/issuer.yaml.j2",
-        include_str!("../../../templates/certmanager/issuer.yaml.j2"),
+        include_str!("../../../../templates/certmanager/issuer.yaml.j2"),
     ),
     (
         "certmanager/token-request.yaml.j2",
-        include_str!("../../../templates/certmanager/token-request.yaml.j2"),
+        include_str!("../../../../templates/certmanager/token-request.yaml.j2"),
     ),
 ];
 
@@ -135,10 +135,10 @@ impl Templates {
         env.add_filter("q", yaml_scalar);
         env.add_filter("sh", shell_quote);
         env.add_filter("vault_arg", |value: Value, key: String| {
-            crate::core::vault_side::vault_arg(&key, &scalar_text(&value))
+            crate::vault_side::vault_arg(&key, &scalar_text(&value))
         });
         env.add_filter("comment", |value: Value| {
-            crate::core::vault_side::shell_comment(&scalar_text(&value))
+            crate::vault_side::shell_comment(&scalar_text(&value))
         });
         env.add_filter("to_yaml", to_yaml);
         // A Go string literal (consul-template's): JSON's escapes are Go's.
@@ -203,7 +203,7 @@ pub fn yaml_quote(s: &str) -> String {
 
 /// A single shell word.
 fn shell_quote(value: Value) -> String {
-    crate::core::vault_side::shell_word(&scalar_text(&value))
+    crate::vault_side::shell_word(&scalar_text(&value))
 }
 
 /// A string as itself, anything else as minijinja prints it.

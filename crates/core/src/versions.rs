@@ -38,10 +38,6 @@ pub enum VsoLine {
 
 /// The supported VSO chart versions, as users read them (diagnostics, README).
 pub const SUPPORTED_VSO: &str = "0.10.x or 1.x (tested: 0.10.0 and 1.4.1)";
-/// Vault chart versions the tree is tested with (its values schema and defaults).
-pub const TESTED_VAULT_CHART: &str = "0.30.x to 0.34.x (tested: 0.30.0 and 0.34.1)";
-/// Health-check expressions need kustomize-controller with `healthCheckExprs`.
-pub const MINIMUM_FLUX: &str = "2.5";
 
 impl VsoLine {
     /// The line a pinned chart version belongs to; `None` when it is not supported.

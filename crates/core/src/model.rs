@@ -4,9 +4,9 @@
 //! the names that must agree across a dozen objects (roles, policies, service accounts,
 //! VaultAuth refs, audiences) are decided exactly once, here.
 
-use crate::core::duration::{Duration, Grammar};
-use crate::core::spec::types::{self as spec, SecretSource, TlsSpec, ValidSpec};
-use crate::core::versions::VsoLine;
+use crate::duration::{Duration, Grammar};
+use crate::spec::types::{self as spec, SecretSource, TlsSpec, ValidSpec};
+use crate::versions::VsoLine;
 use std::collections::BTreeMap;
 
 pub const DEFAULT_SOURCE_REF: &str = "flux-system";
@@ -192,14 +192,6 @@ impl VaultServer {
         } else {
             "http"
         }
-    }
-    /// The in-cluster address of the Vault service the chart creates.
-    pub fn service_address(&self) -> String {
-        format!(
-            "{}://{VAULT_RELEASE}.{}.svc.cluster.local:8200",
-            self.scheme(),
-            self.namespace
-        )
     }
     /// The service that selects only the active (unsealed leader) node. The chart creates it
     /// in its HA mode, which the tree always uses (raft, also for one replica).
@@ -555,7 +547,7 @@ pub struct PkiOptions {
     pub expiry_offset: Option<String>,
 }
 
-/// Builds the model. The spec must have passed [`crate::core::spec::validate::check`].
+/// Builds the model. The spec must have passed [`crate::spec::validate::check`].
 pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
     let g = &spec.gitops;
     let join = |root: &Option<String>, default: &str, leaf: &str| {
@@ -721,7 +713,7 @@ fn add_client_token_review_audience(stack: &mut Stack) {
         .map(|r| {
             r.api_audience
                 .clone()
-                .unwrap_or_else(|| crate::core::spec::validate::DEFAULT_API_AUDIENCE.into())
+                .unwrap_or_else(|| crate::spec::validate::DEFAULT_API_AUDIENCE.into())
         })
     else {
         return;

@@ -1,8 +1,13 @@
 //! The pure core: from the spec's text to the rendered tree, the Vault side, the Vault plan and
 //! verify's verdicts. Nothing here reads or writes files, starts processes or talks to a network;
-//! the edges ([`crate::edge`]) do that and hand the results in.
+//! the binary's edges (`src/edge/`) do that and hand the results in.
+//!
+//! This is its own crate so that the compiler keeps it pure (as kube-core is for kube-rs): its
+//! `Cargo.toml` names no async runtime, HTTP or TLS stack, Git or Kubernetes client, and
+//! `tests/it/layout.rs` checks the whole dependency closure in `Cargo.lock`.
 
 pub mod duration;
+pub mod error;
 pub mod fleet;
 pub mod fleet_report;
 pub mod header;

@@ -4,9 +4,9 @@
 //! `vault` commands); `configure` plans and applies exactly the same data through the API,
 //! so what is reviewed in Git is what gets applied.
 
-use crate::core::model::{Grant, Source, Stack};
-use crate::core::spec::types as spec;
-use crate::core::spec::validate::DATABASE_PLUGINS;
+use crate::model::{Grant, Source, Stack};
+use crate::spec::types as spec;
+use crate::spec::validate::DATABASE_PLUGINS;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -504,7 +504,7 @@ fn token_reviewer(stack: &Stack, spec: Option<&spec::TokenReviewerSpec>) -> Toke
                 api_audience: r
                     .api_audience
                     .clone()
-                    .unwrap_or_else(|| crate::core::spec::validate::DEFAULT_API_AUDIENCE.into()),
+                    .unwrap_or_else(|| crate::spec::validate::DEFAULT_API_AUDIENCE.into()),
             },
         },
     }
@@ -948,9 +948,9 @@ mod tests {
         assert_eq!(connection_name("teams/jobs/db"), "teams-jobs-db");
         assert_eq!(connection_name("/x/"), "x");
         assert_eq!(connection_name("//"), "database");
-        assert!(crate::core::spec::validate::is_vault_name(
-            &connection_name("a b/c.")
-        ));
+        assert!(crate::spec::validate::is_vault_name(&connection_name(
+            "a b/c."
+        )));
     }
 
     #[test]

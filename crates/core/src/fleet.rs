@@ -20,8 +20,8 @@
 //! cluster, validated as any single spec, with every diagnostic pointing at the line of the
 //! fleet file where the value was written. Pure: the caller reads the file.
 
-use crate::core::spec::locate::{LocationIndex, Redirect};
-use crate::core::spec::{self, scan, validate, Diagnostic, Spec};
+use crate::spec::locate::{LocationIndex, Redirect};
+use crate::spec::{self, scan, validate, Diagnostic, Spec};
 use serde_yaml::{Mapping, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -334,7 +334,7 @@ pub fn expand(
             .as_ref()
             .and_then(|vc| vc.kubernetes_auth.as_ref())
             .and_then(|k| k.mount.clone())
-            .unwrap_or_else(|| crate::core::model::default_auth_mount(&m.spec.cluster));
+            .unwrap_or_else(|| crate::model::default_auth_mount(&m.spec.cluster));
         if let Some(first) = mounts.insert(mount.clone(), &m.spec.cluster) {
             let path = m.index.written_at("vaultConfig.kubernetesAuth.mount");
             let mut d = Diagnostic::error(
@@ -518,7 +518,7 @@ mod tests {
         assert!(
             diagnostics
                 .iter()
-                .all(|d| d.severity == crate::core::spec::Severity::Warning),
+                .all(|d| d.severity == crate::spec::Severity::Warning),
             "{diagnostics:?}"
         );
         let [staging, production] = &members[..] else {

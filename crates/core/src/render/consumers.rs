@@ -4,9 +4,9 @@
 //! engines) is the operator's, from the same model: the names agree by construction.
 
 use super::{of, HelmReleaseContext, HelmRepositoryContext, NamedRef, NamespaceContext, Renderer};
-use crate::core::kinds::{self, CsiVaultObject};
-use crate::core::model::{self, App, Consumer, DeclaredSecret, Source, Stack};
-use crate::core::tree::ObjectRef;
+use crate::kinds::{self, CsiVaultObject};
+use crate::model::{self, App, Consumer, DeclaredSecret, Source, Stack};
+use crate::tree::ObjectRef;
 use minijinja::Value;
 use serde::Serialize;
 use serde_json::{json, Value as Json};

@@ -298,7 +298,7 @@ pub fn did_you_mean<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::spec::locate::Location;
+    use crate::spec::locate::Location;
 
     fn at(d: Diagnostic, source: &str, line: usize, column: usize) -> String {
         let mut d = d;

@@ -2,8 +2,8 @@
 //! the clusters' reports (or why a cluster could not be checked) merged into one table, one
 //! summary line, one JSON document and one exit status.
 
-use crate::core::verify::{self, Report};
 use crate::error::Exit;
+use crate::verify::{self, Report};
 use serde_json::{json, Value};
 
 /// One cluster's part of the run.
@@ -88,7 +88,7 @@ pub fn contexts(
         .map(|((_, spec), flag)| flag.or(bare.clone()).or(spec.map(str::to_string)))
         .collect();
     for ctx in chosen.iter().flatten() {
-        if let Some(problem) = crate::core::fleet::context_problem(ctx) {
+        if let Some(problem) = crate::fleet::context_problem(ctx) {
             return Err(format!("--context: the context name `{ctx}` {problem}"));
         }
     }

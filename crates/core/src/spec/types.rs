@@ -2,7 +2,7 @@
 //!
 //! These types mirror the YAML one to one. Parsing is strict: every struct denies unknown
 //! fields, so a typo is an error with a did-you-mean hint rather than a silently ignored key.
-//! Defaults and derived names live in [`crate::core::model`], not here.
+//! Defaults and derived names live in [`crate::model`], not here.
 //!
 //! Every type the loader deserializes also derives `JsonSchema` (next to `Deserialize`):
 //! `kubectl vault schema` prints the JSON Schema editors use, and a test keeps the shipped

@@ -6,7 +6,7 @@
 use super::locate::LocationIndex;
 use super::types::*;
 use super::Diagnostic;
-use crate::core::duration::{Duration, Grammar};
+use crate::duration::{Duration, Grammar};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const API_VERSION: &str = "kubectl-vault/v1alpha1";
@@ -704,7 +704,7 @@ fn check_consumers(c: &mut Checker, spec: &Spec) {
             }
         }
         if consumer == Consumer::Eso {
-            let names = crate::core::model::eso_store_names(&app.name, &eso_mounts);
+            let names = crate::model::eso_store_names(&app.name, &eso_mounts);
             let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
             for (mount, name) in &names {
                 if !is_dns_subdomain(name) || name.len() + app.namespace.len() + 1 > 253 {
@@ -1059,13 +1059,13 @@ fn check_vso_version(c: &mut Checker, o: &OperatorSpec) {
     if v.is_empty() || v.contains(['>', '<', '~', '^', '|', '*', ' ']) {
         return;
     }
-    if crate::core::versions::VsoLine::of(v).is_none() {
+    if crate::versions::VsoLine::of(v).is_none() {
         c.error(
             "operator.chart.version",
             format!("Vault Secrets Operator chart `{v}` is not supported"),
             format!(
                 "pin a supported version: {}",
-                crate::core::versions::SUPPORTED_VSO
+                crate::versions::SUPPORTED_VSO
             ),
         );
     }
@@ -1111,11 +1111,11 @@ fn check_trust(c: &mut Checker, spec: &Spec) {
         .vault
         .namespace
         .as_deref()
-        .unwrap_or(crate::core::model::DEFAULT_VAULT_NAMESPACE);
+        .unwrap_or(crate::model::DEFAULT_VAULT_NAMESPACE);
     let operator_ns = o
         .namespace
         .as_deref()
-        .unwrap_or(crate::core::model::DEFAULT_OPERATOR_NAMESPACE);
+        .unwrap_or(crate::model::DEFAULT_OPERATOR_NAMESPACE);
     match (&spec.vault.tls, &o.address) {
         (TlsSpec::Secret(tls), None) if vault_ns != operator_ns => c.warn(
             "vault.tls",
@@ -1515,7 +1515,7 @@ fn check_cert_manager(c: &mut Checker, spec: &Spec) {
     let cm_namespace = cm
         .namespace
         .as_deref()
-        .unwrap_or(crate::core::model::CERT_MANAGER_NAMESPACE);
+        .unwrap_or(crate::model::CERT_MANAGER_NAMESPACE);
     let sa_namespace = match i.kind.unwrap_or(IssuerKind::Issuer) {
         IssuerKind::Issuer => i.namespace.as_deref().unwrap_or(cm_namespace),
         IssuerKind::ClusterIssuer => cm_namespace,

@@ -5,15 +5,15 @@
 //! may ever be produced. A failure here is a bug in the tool (or in a `--templates` override):
 //! the message names the file and the template that produced it.
 
-use crate::core::kinds::*;
-use crate::core::render::{Rendered, RenderedFile};
-use crate::core::versions::VsoLine;
+use crate::kinds::*;
+use crate::render::{Rendered, RenderedFile};
+use crate::versions::VsoLine;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, Role, RoleBinding};
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// An object found in the output: kind, namespace, name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -160,7 +160,7 @@ fn check_component(path: &str, body: &str, all_paths: &BTreeSet<&str>) -> Result
 fn check_workload_patch(body: &str) -> Result<(), String> {
     let p: WorkloadPatch = typed(body)?;
     if p.api_version != "apps/v1"
-        || !crate::core::spec::validate::INJECTOR_WORKLOAD_KINDS.contains(&p.kind.as_str())
+        || !crate::spec::validate::INJECTOR_WORKLOAD_KINDS.contains(&p.kind.as_str())
     {
         return Err(format!("cannot patch {}/{}", p.api_version, p.kind));
     }
@@ -286,9 +286,9 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
     }
     let managed = meta
         .get("labels")
-        .and_then(|l| l.get(crate::core::model::MANAGED_BY_LABEL))
+        .and_then(|l| l.get(crate::model::MANAGED_BY_LABEL))
         .and_then(Json::as_str);
-    if managed != Some(crate::core::model::MANAGED_BY) {
+    if managed != Some(crate::model::MANAGED_BY) {
         return Err("lacks the label app.kubernetes.io/managed-by: kubectl-vault".into());
     }
     let api_version = obj
@@ -313,7 +313,7 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
     };
     let mut need =
         |what: &str, k: ObjectKey| seen.needs.push((file.to_string(), what.to_string(), k));
-    if !namespace.is_empty() && namespace != crate::core::model::FLUX_NAMESPACE {
+    if !namespace.is_empty() && namespace != crate::model::FLUX_NAMESPACE {
         need("metadata.namespace", key("Namespace", "", &namespace));
     }
     match Kind::of(api_version, kind) {
@@ -565,13 +565,13 @@ fn check_health_exprs(seen: &Seen, problems: &mut Vec<String>) {
     let Some(line) = VsoLine::of(version) else {
         problems.push(format!(
             "the operator HelmRelease pins chart {version}, not a supported VSO version ({})",
-            crate::core::versions::SUPPORTED_VSO
+            crate::versions::SUPPORTED_VSO
         ));
         return;
     };
     for (file, kind, expr) in &seen.health_exprs {
         let written = line.status_fields(kind);
-        for field in crate::core::versions::status_fields_read(expr) {
+        for field in crate::versions::status_fields_read(expr) {
             if !written.contains(&field) {
                 problems.push(format!(
                     "{file}: the health check for {kind} reads status.{field}, which VSO {line} never writes: it could never pass"
@@ -686,20 +686,4 @@ fn check_destination(d: &Destination) -> Result<(), String> {
         return Err("destination.create must be true: VSO should own the Secret it writes".into());
     }
     Ok(())
-}
-
-/// Counts the objects of each kind in a tree (for summaries).
-pub fn count_kinds(rendered: &Rendered) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for f in &rendered.files {
-        if !f.path.ends_with(".yaml") || f.path.ends_with("/kustomization.yaml") {
-            continue;
-        }
-        for line in f.body.lines() {
-            if let Some(kind) = line.strip_prefix("kind: ") {
-                *counts.entry(kind.trim().to_string()).or_insert(0) += 1;
-            }
-        }
-    }
-    counts
 }

@@ -2,7 +2,7 @@
 //!
 //! Field names are taken from the upstream CRDs (VSO 0.10.x and 1.x `secrets.hashicorp.com/v1beta1`:
 //! the spec fields the tool writes are the same in both; their status differs, see
-//! [`crate::core::versions`]),
+//! [`crate::versions`]),
 //! Flux 2.x helm-controller v2, kustomize-controller v1, source-controller v1). Only the fields
 //! the tool may write are modelled: a field that is not here is, by construction, a template bug
 //! (e.g. `tlsSecretRef` or `rollout: pods`, which guides print but no CRD has).
@@ -10,8 +10,9 @@
 use k8s_openapi::api::core::v1::{Event, Namespace, Pod, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::NamespaceResourceScope;
-use kube::core::ApiResource;
-use kube::{CustomResource, Resource};
+use kube_core::ApiResource;
+use kube_core::Resource;
+use kube_derive::CustomResource;
 use serde::{Deserialize, Serialize};
 use std::any::TypeId;
 use std::collections::BTreeMap;
@@ -164,6 +165,7 @@ pub struct NamedRef {
 
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
+    crates(kube_core = "::kube_core"),
     group = "secrets.hashicorp.com",
     version = "v1beta1",
     kind = "VaultConnection",
@@ -182,6 +184,7 @@ pub struct VaultConnectionSpec {
 
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
+    crates(kube_core = "::kube_core"),
     group = "secrets.hashicorp.com",
     version = "v1beta1",
     kind = "VaultAuth",
@@ -252,6 +255,7 @@ pub enum RolloutKind {
 
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
+    crates(kube_core = "::kube_core"),
     group = "secrets.hashicorp.com",
     version = "v1beta1",
     kind = "VaultStaticSecret",
@@ -280,6 +284,7 @@ pub enum KvType {
 
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
+    crates(kube_core = "::kube_core"),
     group = "secrets.hashicorp.com",
     version = "v1beta1",
     kind = "VaultDynamicSecret",
@@ -301,6 +306,7 @@ pub struct VaultDynamicSecretSpec {
 
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
+    crates(kube_core = "::kube_core"),
     group = "secrets.hashicorp.com",
     version = "v1beta1",
     kind = "VaultPKISecret",
@@ -342,6 +348,7 @@ pub struct HealthCheckExpr {
 
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
+    crates(kube_core = "::kube_core"),
     group = "kustomize.toolkit.fluxcd.io",
     version = "v1",
     kind = "Kustomization",
@@ -363,6 +370,7 @@ pub struct KustomizationSpec {
 
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
+    crates(kube_core = "::kube_core"),
     group = "source.toolkit.fluxcd.io",
     version = "v1",
     kind = "HelmRepository",
@@ -379,6 +387,7 @@ pub struct HelmRepositorySpec {
 
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
+    crates(kube_core = "::kube_core"),
     group = "helm.toolkit.fluxcd.io",
     version = "v2",
     kind = "HelmRelease",
@@ -443,6 +452,7 @@ pub struct HelmUpgrade {
 
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
+    crates(kube_core = "::kube_core"),
     group = "cert-manager.io",
     version = "v1",
     kind = "Certificate",
@@ -470,6 +480,7 @@ pub struct IssuerRef {
 
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
+    crates(kube_core = "::kube_core"),
     group = "external-secrets.io",
     version = "v1",
     kind = "SecretStore",
@@ -485,6 +496,7 @@ pub struct SecretStoreSpec {
 /// A ClusterSecretStore has the spec of a SecretStore; `conditions` limit its namespaces.
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
+    crates(kube_core = "::kube_core"),
     group = "external-secrets.io",
     version = "v1",
     kind = "ClusterSecretStore",
@@ -566,6 +578,7 @@ pub enum CaProviderType {
 
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
+    crates(kube_core = "::kube_core"),
     group = "external-secrets.io",
     version = "v1",
     kind = "ExternalSecret",
@@ -648,6 +661,7 @@ pub struct ExternalSecretDataFrom {
 
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
+    crates(kube_core = "::kube_core"),
     group = "secrets-store.csi.x-k8s.io",
     version = "v1",
     kind = "SecretProviderClass",
@@ -696,7 +710,7 @@ pub struct CsiVaultObject {
 /// The status the driver writes for each pod volume; no spec.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct SecretProviderClassPodStatus {
-    pub metadata: kube::api::ObjectMeta,
+    pub metadata: kube_core::ObjectMeta,
     pub status: Option<SecretProviderClassPodStatusStatus>,
 }
 
@@ -723,10 +737,10 @@ impl Resource for SecretProviderClassPodStatus {
     fn plural(_: &()) -> std::borrow::Cow<'_, str> {
         "secretproviderclasspodstatuses".into()
     }
-    fn meta(&self) -> &kube::api::ObjectMeta {
+    fn meta(&self) -> &kube_core::ObjectMeta {
         &self.metadata
     }
-    fn meta_mut(&mut self) -> &mut kube::api::ObjectMeta {
+    fn meta_mut(&mut self) -> &mut kube_core::ObjectMeta {
         &mut self.metadata
     }
 }
@@ -804,6 +818,7 @@ pub struct PodSpecPatch {
 /// `spec` of an Issuer and a ClusterIssuer: the tool writes only the `vault` type.
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
+    crates(kube_core = "::kube_core"),
     group = "cert-manager.io",
     version = "v1",
     kind = "Issuer",
@@ -818,6 +833,7 @@ pub struct IssuerSpec {
 /// The same spec as a cluster-scoped kind (one Rust type per kind, as the derive wants).
 #[derive(CustomResource, Debug, Clone, Serialize, Deserialize)]
 #[kube(
+    crates(kube_core = "::kube_core"),
     group = "cert-manager.io",
     version = "v1",
     kind = "ClusterIssuer",

@@ -7,8 +7,8 @@
 //! by that CR, has the expected keys, and is fresh. Values are never read into the report:
 //! only key names.
 
-use crate::core::duration::{Duration, Grammar};
-use crate::core::model::{self, App, DeclaredSecret, Grant, SecretKind, Source, Stack};
+use crate::duration::{Duration, Grammar};
+use crate::model::{self, App, DeclaredSecret, Grant, SecretKind, Source, Stack};
 use base64::Engine;
 use serde::Serialize;
 use serde_json::Value;
@@ -31,12 +31,12 @@ pub struct Observed {
     /// tree names one: listed by name, so a missing CA is named as the cause.
     pub ca_secrets: Vec<Value>,
     /// The Vault server pods (the chart's labels), for the seal link.
-    pub vault_pods: Vec<crate::core::operator::VaultPod>,
+    pub vault_pods: Vec<crate::operator::VaultPod>,
     /// cert-manager's Vault Issuer or ClusterIssuer (`certManager`), listed by name only when
     /// the tree has one.
     pub issuers: Vec<Value>,
     /// The other consumers' objects (listed only when an app uses that consumer; see
-    /// [`crate::core::verify_consumers`]).
+    /// [`crate::verify_consumers`]).
     pub externalsecrets: Vec<Value>,
     /// Secrets ESO manages (by its label).
     pub eso_secrets: Vec<Value>,
@@ -156,8 +156,8 @@ pub struct Report {
 pub type ExpectedSpecs = HashMap<(String, String, String), Value>;
 
 /// The generated secret CRs' specs (for drift), keyed by the objects the renderer made.
-pub fn expected_specs(rendered: &crate::core::render::Rendered) -> ExpectedSpecs {
-    use crate::core::model::SecretKind;
+pub fn expected_specs(rendered: &crate::render::Rendered) -> ExpectedSpecs {
+    use crate::model::SecretKind;
     use rayon::prelude::*;
     let secret_kinds = [SecretKind::Static, SecretKind::Dynamic, SecretKind::Pki].map(|k| k.kind());
     rendered
@@ -166,7 +166,7 @@ pub fn expected_specs(rendered: &crate::core::render::Rendered) -> ExpectedSpecs
         .filter_map(|f| {
             let o = f.object.as_ref().filter(|o| {
                 secret_kinds.contains(&o.kind.as_str())
-                    || crate::core::verify_consumers::DRIFT_KINDS.contains(&o.kind.as_str())
+                    || crate::verify_consumers::DRIFT_KINDS.contains(&o.kind.as_str())
             })?;
             let mut v = serde_yaml::from_str::<Value>(&f.body).ok()?;
             let key = (o.kind.clone(), o.namespace.clone(), o.name.clone());
@@ -271,7 +271,7 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
             detail,
         });
     }
-    out.extend(crate::core::verify_consumers::flux_checks(
+    out.extend(crate::verify_consumers::flux_checks(
         stack, observed, revision,
     ));
     out
@@ -284,7 +284,7 @@ pub fn seal_check(stack: &Stack, observed: &Observed) -> Option<FluxCheck> {
     if observed.vault_pods.is_empty() {
         return None;
     }
-    let (ok, detail) = crate::core::operator::seal_link(&observed.vault_pods);
+    let (ok, detail) = crate::operator::seal_link(&observed.vault_pods);
     Some(FluxCheck {
         kind: "VaultPods".into(),
         namespace: stack.vault.namespace.clone(),
@@ -296,7 +296,7 @@ pub fn seal_check(stack: &Stack, observed: &Observed) -> Option<FluxCheck> {
 
 /// cert-manager's Vault issuer: present and `Ready` (cert-manager could log in to Vault).
 pub fn check_issuer(stack: &Stack, observed: &Observed) -> Vec<FluxCheck> {
-    use crate::core::spec::types::IssuerKind;
+    use crate::spec::types::IssuerKind;
     let Some(cm) = &stack.cert_manager else {
         return vec![];
     };
@@ -423,7 +423,7 @@ pub fn check_secrets(
         .filter(|a| namespace.is_none_or(|n| a.namespace == n))
     {
         if let Some(consumer_rows) =
-            crate::core::verify_consumers::rows(stack, app, expected, observed, flux_ok)
+            crate::verify_consumers::rows(stack, app, expected, observed, flux_ok)
         {
             rows.extend(consumer_rows);
             continue;
