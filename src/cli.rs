@@ -1,9 +1,10 @@
 //! Command-line interface: flags, help text, and dispatch to one module per subcommand.
 
 use crate::commands;
+use crate::commands::args::Output;
 use crate::error::{Error, Exit};
+use crate::term::Term;
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
 
 /// Wire HashiCorp Vault into Kubernetes the GitOps way.
 ///
@@ -166,59 +167,40 @@ pub(crate) struct ExecCredentialArgs {
     pub(crate) command: Vec<String>,
 }
 
-/// Flags every spec-reading command shares.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct SpecArgs {
-    /// The spec file (apiVersion: kubectl-vault/v1alpha1, kind: VaultStack).
-    #[arg(
-        short = 'f',
-        long = "file",
-        value_name = "SPEC",
-        default_value = "vault.yaml"
-    )]
-    pub(crate) file: PathBuf,
-    /// Treat warnings (TLS off, skipTLSVerify, an even raft replica count, refreshAfter under
-    /// 5s, ...) as errors.
-    #[arg(long)]
-    pub(crate) strict: bool,
-    /// Override templates from this folder (same relative names as the built-in ones, e.g.
-    /// vso/vaultauth.yaml.j2); templates not found there stay built in.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) templates: Option<PathBuf>,
-    /// With a fleet spec (kind: VaultFleet): only this cluster (repeat for several).
-    /// Without it, `generate`, `commit`, `configure` and `verify` take every cluster;
-    /// `configure --script` works on one cluster and needs it.
-    #[arg(long, value_name = "NAME")]
-    pub(crate) cluster: Vec<String>,
-}
-
-impl SpecArgs {
-    pub(crate) fn options(&self) -> crate::pipeline::Options {
-        crate::pipeline::Options {
-            strict: self.strict,
-            templates_dir: self.templates.clone(),
-            clusters: self.cluster.clone(),
+/// The whole run: parse the command line, run the subcommand on the terminal `--color` asks
+/// for, and end it — a failure printed once, here, as text on stderr and (asked for `-o json`)
+/// as a JSON object on stdout.
+pub fn main() -> std::process::ExitCode {
+    let cli = parse();
+    let term = Term::new(cli.color);
+    let json = cli.command.wants_json();
+    let exit = match run(cli, &term) {
+        Ok(exit) => exit,
+        // A closed stdout met below the terminal (e.g. by a child's copy) ends quietly.
+        Err(e) if e.is_broken_pipe() => Exit::Ok,
+        Err(e) => {
+            term.fail(&e, json);
+            e.exit()
         }
-    }
+    };
+    std::process::ExitCode::from(exit.code())
 }
 
-/// Parses the command line and runs the subcommand.
 /// Runs the command; `Ok` carries the exit status (a failed check whose report is printed
 /// is `Exit::CheckFailed`, not an error).
-pub fn run(cli: Cli) -> Result<Exit, Error> {
-    set_color(cli.color);
+pub(crate) fn run(cli: Cli, term: &Term) -> Result<Exit, Error> {
     match cli.command {
-        Command::Init(args) => commands::init::run(args).map(|()| Exit::Ok),
-        Command::Generate(args) => commands::generate::run(args).map(|()| Exit::Ok),
-        Command::Commit(args) => commands::commit::run(args),
-        Command::Verify(args) => commands::verify::run(args),
-        Command::Configure(args) => commands::configure::run(args).map(|()| Exit::Ok),
-        Command::Schema(args) => commands::schema::run(args).map(|()| Exit::Ok),
-        Command::Completion(args) => commands::completion::run(args).map(|()| Exit::Ok),
-        Command::Complete(args) => commands::completion::complete(args).map(|()| Exit::Ok),
-        Command::Operator(args) => commands::operator::run(args),
-        Command::Scan(args) => commands::scan::run(args),
-        Command::Import(args) => commands::import::run(args),
+        Command::Init(args) => commands::init::run(args, term).map(|()| Exit::Ok),
+        Command::Generate(args) => commands::generate::run(args, term).map(|()| Exit::Ok),
+        Command::Commit(args) => commands::commit::run(args, term),
+        Command::Verify(args) => commands::verify::run(args, term),
+        Command::Configure(args) => commands::configure::run(args, term).map(|()| Exit::Ok),
+        Command::Schema(args) => commands::schema::run(args, term).map(|()| Exit::Ok),
+        Command::Completion(args) => commands::completion::run(args, term).map(|()| Exit::Ok),
+        Command::Complete(args) => commands::completion::complete(args, term).map(|()| Exit::Ok),
+        Command::Operator(args) => commands::operator::run(args, term),
+        Command::Scan(args) => commands::scan::run(args, term),
+        Command::Import(args) => commands::import::run(args, term),
         Command::ExecCredential(args) => {
             let code = crate::edge::kube::run_exec_credential(
                 std::time::Duration::from_millis(args.timeout_ms),
@@ -226,6 +208,25 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
             );
             std::process::exit(code.into())
         }
+    }
+}
+
+impl Command {
+    /// Whether the command was asked for JSON (`-o json`): its failures are JSON too.
+    fn wants_json(&self) -> bool {
+        use commands::operator::OperatorCommand as Op;
+        let output = match self {
+            Command::Verify(a) => Some(a.output.output),
+            Command::Scan(a) => Some(a.output.output),
+            Command::Operator(a) => match &a.command {
+                Op::Status(a) => Some(a.output.output),
+                Op::Init(a) => Some(a.output.output),
+                Op::Unseal(a) => Some(a.output.output),
+                Op::Snapshot(_) => None,
+            },
+            _ => None,
+        };
+        output == Some(Output::Json)
     }
 }
 
@@ -263,7 +264,7 @@ fn usage_exit(e: clap::Error) -> ! {
         let text = serde_json::to_string_pretty(&Error::usage(message).to_json())
             .expect("a JSON value serialises")
             + "\n";
-        let _ = write_stdout(text.as_bytes());
+        let _ = Term::plain().out(text);
     }
     e.exit()
 }
@@ -310,72 +311,4 @@ fn color_flag(args: impl Iterator<Item = std::ffi::OsString>) -> clap::ColorChoi
         }
     }
     found.unwrap_or(clap::ColorChoice::Auto)
-}
-
-/// Records the `--color` choice for every later [`color_stdout`] / [`color_stderr`].
-pub(crate) fn set_color(choice: clap::ColorChoice) {
-    match choice {
-        clap::ColorChoice::Auto => anstream::ColorChoice::Auto,
-        clap::ColorChoice::Always => anstream::ColorChoice::AlwaysAnsi,
-        clap::ColorChoice::Never => anstream::ColorChoice::Never,
-    }
-    .write_global();
-}
-
-/// Whether output to stdout is coloured: `--color always|never`, else (auto) NO_COLOR off,
-/// and CLICOLOR_FORCE set or stdout a colour terminal (anstream's rules, as clap's help).
-pub(crate) fn color_stdout() -> bool {
-    anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
-}
-
-/// [`color_stdout`] for stderr (diagnostics).
-pub(crate) fn color_stderr() -> bool {
-    anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
-}
-
-/// Writes to stdout. A closed stdout (the reader went away, as with `| head -1`) is not an
-/// error: the rest of the output is dropped quietly, as ripgrep and other Unix tools do, and
-/// the run ends with the exit code its work earned. Other write errors are exit 3.
-pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::environment_from(
-            format!("cannot write to stdout: {e}"),
-            e,
-        )),
-    }
-}
-
-/// Writes to stderr, ignoring a closed stderr (the exit code still tells the outcome).
-pub fn write_stderr(text: &str) {
-    use std::io::Write;
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
-}
-
-/// Makes a closed stdout or stderr end the run quietly wherever `print!`/`eprint!` meets it
-/// (they panic on a write error): exit 0 for stdout (the reader stopped reading, as with
-/// `| head -1`), 1 for stderr (the outcome could not be reported). Other panics keep the
-/// default report.
-pub fn quiet_on_closed_pipes() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let payload = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or_default();
-        if payload.contains("Broken pipe") || payload.contains("os error 32") {
-            if payload.starts_with("failed printing to stdout") {
-                std::process::exit(0);
-            }
-            if payload.starts_with("failed printing to stderr") {
-                std::process::exit(1);
-            }
-        }
-        default(info)
-    }));
 }

@@ -16,3 +16,4 @@ pub mod cli;
 pub mod commands;
 pub mod edge;
 pub mod pipeline;
+pub(crate) mod term;

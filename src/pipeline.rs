@@ -21,12 +21,12 @@ pub struct Options {
     pub(crate) clusters: Vec<String>,
 }
 
-/// A validated spec, as a model, with its warnings already rendered for stderr.
+/// A validated spec, as a model, with its warnings (printed by the command, on its terminal).
 pub struct Loaded {
     pub(crate) stack: Stack,
     pub(crate) vault: VaultSide,
-    /// Rendered warning diagnostics (empty when there are none).
-    pub(crate) warnings: String,
+    /// The spec's warnings (empty when there are none).
+    pub(crate) warnings: spec::Warnings,
     /// The kubeconfig context a fleet names for this cluster (`clusters[].context`).
     pub(crate) context: Option<String>,
 }
@@ -36,7 +36,7 @@ pub struct Generated {
     pub vault: VaultSide,
     pub rendered: Rendered,
     pub(crate) tree: Tree,
-    pub(crate) warnings: String,
+    pub(crate) warnings: spec::Warnings,
 }
 
 /// Reads the spec file, at most [`fs::SPEC_BYTES`] (`-f /dev/zero` fails fast), and parses it.
@@ -54,31 +54,18 @@ fn read_spec(path: &Path) -> Result<spec::SourcedSpec, spec::SpecErrors> {
 
 /// Reads, validates and models the spec. Spec problems are `Error::Usage` (exit 2).
 pub(crate) fn load(spec_path: &Path, strict: bool) -> Result<Loaded, Error> {
-    let sourced = read_spec(spec_path)
-        .map_err(|e| Error::usage(e.render_styled(crate::cli::color_stderr())))?;
+    let sourced = read_spec(spec_path).map_err(Error::spec)?;
     load_sourced(sourced, strict)
 }
 
 /// [`load`] of a spec's text not (yet) in its file (`import` checks its edit before writing).
 pub(crate) fn load_text(spec_path: &Path, text: &str, strict: bool) -> Result<Loaded, Error> {
-    let sourced = spec::from_bytes(spec_path, text.as_bytes().to_vec())
-        .map_err(|e| Error::usage(e.render_styled(crate::cli::color_stderr())))?;
+    let sourced = spec::from_bytes(spec_path, text.as_bytes().to_vec()).map_err(Error::spec)?;
     load_sourced(sourced, strict)
 }
 
 fn load_sourced(sourced: spec::SourcedSpec, strict: bool) -> Result<Loaded, Error> {
     let findings = validate::check(&sourced.spec, &sourced.index);
-    let render_all = |ds: &[Diagnostic]| {
-        ds.iter()
-            .map(|d| {
-                d.render_styled(
-                    &sourced.file_name,
-                    &sourced.source,
-                    crate::cli::color_stderr(),
-                )
-            })
-            .collect::<String>()
-    };
     if !findings.errors.is_empty() || (strict && !findings.warnings.is_empty()) {
         let mut diagnostics = findings.errors;
         if strict {
@@ -94,18 +81,20 @@ fn load_sourced(sourced: spec::SourcedSpec, strict: bool) -> Result<Loaded, Erro
             source: sourced.source.clone(),
             diagnostics,
         };
-        return Err(Error::usage(
-            errors.render_styled(crate::cli::color_stderr()),
-        ));
+        return Err(Error::spec(errors));
     }
-    let warnings = render_all(&findings.warnings);
+    let warnings = spec::Warnings {
+        file_name: sourced.file_name.clone(),
+        source: sourced.source.clone(),
+        diagnostics: findings.warnings,
+    };
     let spec = validate::typed(sourced.spec, &sourced.index).map_err(|found| {
         let errors = spec::SpecErrors {
             file_name: sourced.file_name.clone(),
             source: sourced.source.clone(),
             diagnostics: found.errors,
         };
-        Error::usage(errors.render_styled(crate::cli::color_stderr()))
+        Error::spec(errors)
     })?;
     let stack = model::build(&spec, &sourced.file_name);
     let vault = vault_side::derive(&stack);
@@ -190,8 +179,8 @@ pub fn load_all(spec_path: &Path, strict: bool, select: &[String]) -> Result<Vec
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| spec_path.display().to_string());
-    let (members, diagnostics) = crate::core::fleet::expand(&file_name, &source)
-        .map_err(|e| Error::usage(e.render_styled(crate::cli::color_stderr())))?;
+    let (members, diagnostics) =
+        crate::core::fleet::expand(&file_name, &source).map_err(Error::spec)?;
     let (mut errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = diagnostics
         .into_iter()
         .partition(|d| d.severity == spec::Severity::Error);
@@ -209,14 +198,13 @@ pub fn load_all(spec_path: &Path, strict: bool, select: &[String]) -> Result<Vec
             source,
             diagnostics: errors,
         };
-        return Err(Error::usage(
-            errors.render_styled(crate::cli::color_stderr()),
-        ));
+        return Err(Error::spec(errors));
     }
-    let warnings: String = warnings
-        .iter()
-        .map(|d| d.render_styled(&file_name, &source, crate::cli::color_stderr()))
-        .collect();
+    let warnings = spec::Warnings {
+        file_name: file_name.clone(),
+        source: source.clone(),
+        diagnostics: warnings,
+    };
     for name in select {
         if !members.iter().any(|m| &m.spec.cluster == name) {
             let names: Vec<&str> = members.iter().map(|m| m.spec.cluster.as_str()).collect();
@@ -248,7 +236,7 @@ pub fn load_all(spec_path: &Path, strict: bool, select: &[String]) -> Result<Vec
         out.push(Loaded {
             stack,
             vault,
-            warnings: String::new(),
+            warnings: spec::Warnings::default(),
             context: m.context.clone(),
         });
     }
@@ -281,7 +269,7 @@ pub(crate) struct GeneratedFleet {
     /// The clusters' trees together: their paths never overlap (each cluster's folders are
     /// its own), checked here.
     pub(crate) tree: Tree,
-    pub(crate) warnings: String,
+    pub(crate) warnings: spec::Warnings,
 }
 
 impl GeneratedFleet {
@@ -304,11 +292,11 @@ pub(crate) fn generate_all(spec_path: &Path, options: &Options) -> Result<Genera
     let mut fleet = GeneratedFleet {
         members: vec![],
         tree: Tree::default(),
-        warnings: String::new(),
+        warnings: spec::Warnings::default(),
     };
     for loaded in load_all(spec_path, options.strict, &options.clusters)? {
         let mut g = generate_from(loaded, &templates)?;
-        fleet.warnings.push_str(&g.warnings);
+        fleet.warnings.append(std::mem::take(&mut g.warnings));
         // Moved, not copied, and the rendered bodies dropped: a fleet of thousands of apps
         // holds each file once.
         for (path, content) in std::mem::take(&mut g.tree.files) {

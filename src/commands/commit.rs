@@ -1,10 +1,11 @@
 //! `kubectl vault commit`: generate into the GitOps repository and commit, safely.
 
-use crate::cli::SpecArgs;
+use crate::commands::args::SpecArgs;
 use crate::core::tree::ObjectRef;
 use crate::edge::git::{self, Action, Change, Plan};
 use crate::error::{Error, Exit};
 use crate::pipeline;
+use crate::term::Term;
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -50,10 +51,10 @@ pub(crate) struct CommitArgs {
     pub(crate) lock_timeout: u64,
 }
 
-pub(crate) fn run(args: CommitArgs) -> Result<Exit, Error> {
+pub(crate) fn run(args: CommitArgs, term: &Term) -> Result<Exit, Error> {
     let generated = pipeline::generate_all(&args.spec.file, &args.spec.options())?;
     let clusters = generated.clusters();
-    eprint!("{}", generated.warnings);
+    term.warnings(&generated.warnings);
     let repo = git::open(&args.repo)?;
     let _lock = git::RepoLock::acquire(&repo, Duration::from_secs(args.lock_timeout))?;
     let roots = generated.roots();
@@ -67,7 +68,7 @@ pub(crate) fn run(args: CommitArgs) -> Result<Exit, Error> {
             clusters: &clusters,
         },
     )?;
-    let color = crate::cli::color_stdout();
+    let color = term.color_out();
 
     if !plan.conflicts.is_empty() && !args.force {
         let mut msg = String::new();
@@ -123,7 +124,7 @@ pub(crate) fn run(args: CommitArgs) -> Result<Exit, Error> {
         if args.push {
             report.line(format!("dry run: {} was not pushed", plan.branch));
         }
-        report.print();
+        report.print(term);
         if args.exit_code && !plan.is_empty() {
             return Ok(Exit::CheckFailed);
         }
@@ -134,12 +135,12 @@ pub(crate) fn run(args: CommitArgs) -> Result<Exit, Error> {
         match git::push(&repo, &args.remote, &plan.branch) {
             Ok(pushed) => report.line(pushed.describe(&plan.branch, &args.remote)),
             Err(e) => {
-                report.print();
+                report.print(term);
                 return Err(e);
             }
         }
     }
-    report.print();
+    report.print(term);
     Ok(Exit::Ok)
 }
 
@@ -157,10 +158,8 @@ impl Report {
     }
     /// Writes to stdout; a reader that went away (EPIPE) is not an error of the run, whose
     /// work is already done.
-    fn print(self) {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(self.0.as_bytes()).and_then(|()| out.flush());
+    fn print(self, term: &Term) {
+        let _ = term.out(self.0);
     }
 }
 

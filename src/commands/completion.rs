@@ -2,6 +2,7 @@
 //! kubectl's plugin completion reaches through the `kubectl_complete-vault` script.
 
 use crate::error::Error;
+use crate::term::Term;
 use clap::{Args, CommandFactory};
 
 #[derive(Debug, Args)]
@@ -24,10 +25,10 @@ const BIN: &str = "kubectl-vault";
 /// Cobra's "no file completion" directive, which kubectl reads from a plugin's helper.
 const DIRECTIVE: &str = ":4";
 
-pub(crate) fn run(args: CompletionArgs) -> Result<(), Error> {
+pub(crate) fn run(args: CompletionArgs, term: &Term) -> Result<(), Error> {
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut for_scripts(), BIN, &mut out);
-    crate::cli::write_stdout(&out)
+    term.out(&out)
 }
 
 /// The command tree as shells see it: named `kubectl-vault` (kubectl's `kubectl vault` is
@@ -47,7 +48,7 @@ fn for_scripts() -> clap::Command {
 
 /// Prints one candidate per line (`value<TAB>description`), then the directive line, as
 /// kubectl expects from `kubectl_complete-<plugin>` (the format of cobra's `__complete`).
-pub(crate) fn complete(args: CompleteArgs) -> Result<(), Error> {
+pub(crate) fn complete(args: CompleteArgs, term: &Term) -> Result<(), Error> {
     let mut words: Vec<std::ffi::OsString> = vec![BIN.into()];
     words.extend(args.words);
     if words.len() == 1 {
@@ -81,5 +82,5 @@ pub(crate) fn complete(args: CompleteArgs) -> Result<(), Error> {
     }
     out.push_str(DIRECTIVE);
     out.push('\n');
-    crate::cli::write_stdout(out.as_bytes())
+    term.out(out)
 }

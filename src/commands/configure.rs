@@ -1,12 +1,13 @@
 //! `kubectl vault configure`: plan and apply the Vault side derived from the spec.
 
-use crate::cli::SpecArgs;
+use crate::commands::args::SpecArgs;
 use crate::core::render;
 use crate::core::vault_plan::{self, Action};
 use crate::edge::fs;
 use crate::edge::vault::Vault;
 use crate::error::Error;
 use crate::pipeline;
+use crate::term::Term;
 use clap::Args;
 use serde_json::json;
 
@@ -32,22 +33,22 @@ pub(crate) struct ConfigureArgs {
     pub(crate) reset_connection: bool,
 }
 
-pub(crate) fn run(args: ConfigureArgs) -> Result<(), Error> {
+pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
     let templates = pipeline::templates(args.spec.templates.as_deref())?;
     if args.script {
         // One script per cluster: `vault-config/<cluster>/configure.sh`.
         let loaded = pipeline::load_one(&args.spec.file, args.spec.strict, &args.spec.cluster)?;
-        eprint!("{}", loaded.warnings);
+        term.warnings(&loaded.warnings);
         let script = render::configure_script(&loaded.stack, &loaded.vault, &templates)
             .map_err(|e| Error::bug(format!("rendering the script: {e}")))?;
-        print!("#!/usr/bin/env bash\n{script}");
+        term.out(format!("#!/usr/bin/env bash\n{script}"))?;
         return Ok(());
     }
     // Every cluster of a fleet (or the one selected) is one plan: all are planned, and any
     // conflict stops them all, before the first change.
     let all = pipeline::load_all(&args.spec.file, args.spec.strict, &args.spec.cluster)?;
     for loaded in &all {
-        eprint!("{}", loaded.warnings);
+        term.warnings(&loaded.warnings);
     }
     let vault = Vault::from_env()?;
     vault.ping()?;
@@ -75,12 +76,12 @@ pub(crate) fn run(args: ConfigureArgs) -> Result<(), Error> {
     }
     let clusters: Vec<String> = all.iter().map(|l| l.stack.cluster.clone()).collect();
     vault_plan::one_plan(&mut plans, &clusters);
-    println!("Vault at {}:", vault.addr());
+    term.outln(format!("Vault at {}:", vault.addr()))?;
     for (loaded, plan) in all.iter().zip(&plans) {
         if all.len() > 1 {
-            println!("cluster {}:", loaded.stack.cluster);
+            term.outln(format!("cluster {}:", loaded.stack.cluster))?;
         }
-        print!("{}", vault_plan::describe(plan));
+        term.out(vault_plan::describe(plan))?;
     }
     let conflicts: usize = plans.iter().map(|p| p.conflicts.len()).sum();
     if conflicts > 0 {
@@ -89,7 +90,7 @@ pub(crate) fn run(args: ConfigureArgs) -> Result<(), Error> {
         )));
     }
     if plans.iter().all(|p| p.changes().next().is_none()) {
-        println!("Vault is already configured as the spec says: nothing to do");
+        term.outln("Vault is already configured as the spec says: nothing to do")?;
         return Ok(());
     }
     // Every secret the changes need is read before the first of them: a missing one stops
@@ -103,7 +104,7 @@ pub(crate) fn run(args: ConfigureArgs) -> Result<(), Error> {
         bodies.push(body);
     }
     if args.dry_run {
-        println!("dry run: nothing was changed");
+        term.outln("dry run: nothing was changed")?;
         return Ok(());
     }
     let mut applied: Vec<String> = Vec::new();
@@ -137,9 +138,9 @@ pub(crate) fn run(args: ConfigureArgs) -> Result<(), Error> {
             Action::Delete => "deleted",
             _ => "updated",
         };
-        println!("{verb}  {}", step.what);
+        term.outln(format!("{verb}  {}", step.what))?;
         applied.push(format!("{verb} {}", step.what));
     }
-    println!("applied {} change(s)", applied.len());
+    term.outln(format!("applied {} change(s)", applied.len()))?;
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! `kubectl vault generate`: the Flux tree for a spec, to stdout or into a folder.
 
-use crate::cli::SpecArgs;
+use crate::commands::args::SpecArgs;
 use crate::core::tree::{self, Tree};
 use crate::edge::fs;
 use crate::error::Error;
 use crate::pipeline;
+use crate::term::Term;
 use clap::Args;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -19,14 +20,14 @@ pub(crate) struct GenerateArgs {
     pub(crate) out: Option<PathBuf>,
 }
 
-pub(crate) fn run(args: GenerateArgs) -> Result<(), Error> {
+pub(crate) fn run(args: GenerateArgs, term: &Term) -> Result<(), Error> {
     let generated = pipeline::generate_all(&args.spec.file, &args.spec.options())?;
-    crate::cli::write_stderr(&generated.warnings);
+    term.warnings(&generated.warnings);
     match &args.out {
         Some(dir) => {
             write_tree(&generated.tree, dir)?;
             let clusters = generated.clusters();
-            crate::cli::write_stderr(&format!(
+            term.err(format!(
                 "wrote {} files for cluster{} {} into {}\n",
                 generated.tree.len(),
                 if clusters.len() == 1 { "" } else { "s" },
@@ -35,7 +36,7 @@ pub(crate) fn run(args: GenerateArgs) -> Result<(), Error> {
             ));
             Ok(())
         }
-        None => crate::cli::write_stdout(objects_stream(&generated.tree).as_bytes()),
+        None => term.out(objects_stream(&generated.tree)),
     }
 }
 

@@ -14,18 +14,19 @@
 //!    the app's last secret, comments and layout kept — or, when the layout cannot be edited
 //!    safely, the exact lines to add are printed and the file is left alone.
 
-use crate::commands::{parse_duration, runtime};
+use crate::commands::args::KubeArgs;
+use crate::commands::runtime;
 use crate::core::model::{App, Source};
 use crate::core::spec::edit;
 use crate::edge::kube::{Cluster, Connection};
 use crate::edge::vault::Vault;
 use crate::error::{Error, Exit};
 use crate::pipeline;
+use crate::term::Term;
 use clap::Args;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub(crate) struct ImportArgs {
@@ -52,21 +53,14 @@ pub(crate) struct ImportArgs {
     /// Write even when the kv path already holds data (kv v2: a new version).
     #[arg(long)]
     pub(crate) force: bool,
-    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long, value_name = "PATH")]
-    pub(crate) kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    pub(crate) context: Option<String>,
-    /// How long one API request may take, retries included (e.g. 30s).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub(crate) request_timeout: Duration,
+    #[command(flatten)]
+    pub(crate) kube: KubeArgs,
 }
 
 /// Largest Secret imported: the API server's own limit for a Secret is 1 MiB.
 const MAX_VALUE_BYTES: usize = 1024 * 1024;
 
-pub(crate) fn run(args: ImportArgs) -> Result<Exit, Error> {
+pub(crate) fn run(args: ImportArgs, term: &Term) -> Result<Exit, Error> {
     let (namespace, name) = args
         .from_secret
         .split_once('/')
@@ -185,7 +179,10 @@ pub(crate) fn run(args: ImportArgs) -> Result<Exit, Error> {
     let vault = Vault::from_env()?;
 
     // 2. The Secret.
-    let secret = read_secret(&args, namespace, name)?;
+    let connection = args
+        .kube
+        .connection(&loaded.stack.cluster, loaded.context.as_deref())?;
+    let secret = read_secret(&connection, namespace, name)?;
     let Some(secret) = secret else {
         return Err(Error::usage(format!(
             "Secret {namespace}/{name} does not exist in the cluster; nothing was changed\nhint: check --context and the name"
@@ -203,7 +200,7 @@ pub(crate) fn run(args: ImportArgs) -> Result<Exit, Error> {
     let written = match written {
         Ok(v) => v,
         Err(refusal) => {
-            crate::cli::write_stderr(&refusal);
+            term.err(&refusal);
             return Ok(Exit::CheckFailed);
         }
     };
@@ -270,7 +267,7 @@ pub(crate) fn run(args: ImportArgs) -> Result<Exit, Error> {
         "next: kubectl vault configure -f {spec}   # the app's policy reads the new path\n      kubectl vault commit -f {spec} --repo <gitops>   # VSO adopts the Secret (overwrite: true)\n      kubectl vault verify -f {spec}\n      kubectl vault scan --repo <gitops>   # the files that still hold the old plaintext: remove them, rotate, purge history\n",
         spec = args.file.display()
     ));
-    crate::cli::write_stdout(out.as_bytes())?;
+    term.out(out)?;
     Ok(Exit::Ok)
 }
 
@@ -331,16 +328,14 @@ fn pick_app<'a>(
     }
 }
 
-fn read_secret(args: &ImportArgs, namespace: &str, name: &str) -> Result<Option<Value>, Error> {
+fn read_secret(
+    connection: &Connection,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<Value>, Error> {
     let runtime = runtime()?;
     runtime.block_on(async {
-        let cluster = Cluster::connect(&Connection {
-            kubeconfig: args.kubeconfig.clone(),
-            context: args.context.clone(),
-            request_timeout: args.request_timeout,
-            run_deadline: None,
-        })
-        .await?;
+        let cluster = Cluster::connect(connection).await?;
         cluster.get_secret(namespace, name).await
     })
 }

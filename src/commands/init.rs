@@ -1,6 +1,7 @@
 //! `kubectl vault init`: a commented starter spec.
 
 use crate::error::Error;
+use crate::term::Term;
 use clap::Args;
 
 /// The homelab example from the spec contract, shipped unchanged.
@@ -15,6 +16,6 @@ pub(crate) fn text() -> String {
     crate::core::spec::schema::modeline() + EXAMPLE_SPEC
 }
 
-pub(crate) fn run(_args: InitArgs) -> Result<(), Error> {
-    crate::cli::write_stdout(text().as_bytes())
+pub(crate) fn run(_args: InitArgs, term: &Term) -> Result<(), Error> {
+    term.out(text())
 }

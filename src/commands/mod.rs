@@ -1,5 +1,6 @@
 //! One module per subcommand, like the flux CLI's one file per command.
 
+pub(crate) mod args;
 pub(crate) mod commit;
 pub(crate) mod completion;
 pub(crate) mod configure;

@@ -1,21 +1,17 @@
 //! `kubectl vault scan`: the plaintext secrets a GitOps repository holds and ever held.
 
+use crate::commands::args::{Output, OutputArgs};
 use crate::core::secrets_scan::{self, AllowList, Entry};
 use crate::edge::git::history;
 use crate::error::{Error, Exit};
-use clap::{Args, ValueEnum};
+use crate::term::Term;
+use clap::Args;
 use std::path::PathBuf;
 
 /// The allow-list read from the repository's root when `--allow` is not given.
 pub(crate) const ALLOW_FILE: &str = ".kubectl-vault-allow";
 /// Largest allow-list file read.
 const ALLOW_BYTES: u64 = 1024 * 1024;
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Output {
-    Table,
-    Json,
-}
 
 #[derive(Debug, Args)]
 pub(crate) struct ScanArgs {
@@ -29,9 +25,8 @@ pub(crate) struct ScanArgs {
     /// Only the work tree, not the history.
     #[arg(long)]
     pub(crate) no_history: bool,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value = "table")]
-    pub(crate) output: Output,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
     /// Exit 1 when anything is found (the default; for scripts that spell it out).
     #[arg(long, conflicts_with = "exit_zero")]
     pub(crate) exit_code: bool,
@@ -40,16 +35,16 @@ pub(crate) struct ScanArgs {
     pub(crate) exit_zero: bool,
 }
 
-pub(crate) fn run(args: ScanArgs) -> Result<Exit, Error> {
+pub(crate) fn run(args: ScanArgs, term: &Term) -> Result<Exit, Error> {
     let allow = read_allow(&args)?;
     let mut scanned = history::scan(&args.repo, !args.no_history)?;
     let found = std::mem::take(&mut scanned.found);
     let (entries, allowed) = secrets_scan::report(found, &allow);
-    let text = match args.output {
+    let text = match args.output.output {
         Output::Table => table(&entries, allowed, &scanned),
         Output::Json => json(&entries, allowed, &scanned),
     };
-    crate::cli::write_stdout(text.as_bytes())?;
+    term.out(text)?;
     Ok(if entries.is_empty() || args.exit_zero {
         Exit::Ok
     } else {

@@ -1,6 +1,7 @@
 //! `kubectl vault schema`: the spec's JSON Schema (both kinds), for editors and CI.
 
 use crate::error::Error;
+use crate::term::Term;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -12,6 +13,6 @@ pub(crate) fn text() -> String {
     serde_json::to_string_pretty(&schema).expect("a schema serializes") + "\n"
 }
 
-pub(crate) fn run(_args: SchemaArgs) -> Result<(), Error> {
-    crate::cli::write_stdout(text().as_bytes())
+pub(crate) fn run(_args: SchemaArgs, term: &Term) -> Result<(), Error> {
+    term.out(text())
 }

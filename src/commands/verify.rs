@@ -1,37 +1,25 @@
 //! `kubectl vault verify`: prove in the cluster that every declared Secret is synced.
 
-use crate::cli::SpecArgs;
+use crate::commands::args::{KubeArgs, Output, OutputArgs, SpecArgs};
 use crate::commands::{parse_duration, runtime};
-use crate::core::fleet_report;
 use crate::core::model::{self, Stack};
 use crate::core::verify::{self, Observed, Report};
 use crate::edge::kube::{Cluster, Connection, Kind, Scope};
 use crate::error::{Error, Exit};
 use crate::pipeline;
-use clap::{Args, ValueEnum};
-use std::io::{IsTerminal, Write};
+use crate::term::Term;
+use clap::Args;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 mod fleet;
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Output {
-    Table,
-    Json,
-}
-
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     #[command(flatten)]
     pub(crate) spec: SpecArgs,
-    /// Path to the kubeconfig file (default: $KUBECONFIG, which may list several files, then ~/.kube/config).
-    #[arg(long, value_name = "PATH")]
-    pub(crate) kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use (default: the spec's `context`, else the current
-    /// context). With a fleet, `CLUSTER=NAME` for each cluster (repeat the flag).
-    #[arg(long, value_name = "[CLUSTER=]NAME")]
-    pub(crate) context: Vec<String>,
+    #[command(flatten)]
+    pub(crate) kube: KubeArgs,
     /// Only check apps in this namespace.
     #[arg(short = 'n', long, value_name = "NAMESPACE")]
     pub(crate) namespace: Option<String>,
@@ -47,36 +35,20 @@ pub(crate) struct VerifyArgs {
     /// How long the whole run may take (e.g. 90s, 5m); with --wait, how long it waits.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub(crate) timeout: Duration,
-    /// How long one API request may take, retries included (e.g. 30s).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub(crate) request_timeout: Duration,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value = "table")]
-    pub(crate) output: Output,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
     /// Also check against Vault (VAULT_ADDR, VAULT_TOKEN): each kv Secret holds the data Vault
     /// has (compared by hash), and each app's policy grants what its secrets need.
     #[arg(long)]
     pub(crate) vault: bool,
 }
 
-/// Runs verify; with `-o json` a failure is also printed on stdout as a JSON error object
-/// (see [`Error::to_json`]), so a consumer of the JSON always gets JSON.
-pub(crate) fn run(args: VerifyArgs) -> Result<Exit, Error> {
-    let json = matches!(args.output, Output::Json);
-    let result = verify(args);
-    if let (true, Err(e)) = (json, &result) {
-        let text = serde_json::to_string_pretty(&e.to_json()).expect("json") + "\n";
-        crate::cli::write_stdout(text.as_bytes())?;
-    }
-    result
-}
-
-fn verify(args: VerifyArgs) -> Result<Exit, Error> {
+pub(crate) fn run(args: VerifyArgs, term: &Term) -> Result<Exit, Error> {
     let options = args.spec.options();
     let templates = pipeline::templates(options.templates_dir.as_deref())?;
     let mut all = pipeline::load_all(&args.spec.file, options.strict, &options.clusters)?;
     for loaded in &all {
-        crate::cli::write_stderr(&loaded.warnings);
+        term.warnings(&loaded.warnings);
     }
     if let Some(ns) = &args.namespace {
         if !all
@@ -92,9 +64,9 @@ fn verify(args: VerifyArgs) -> Result<Exit, Error> {
         .iter()
         .map(|l| (l.stack.cluster.as_str(), l.context.as_deref()))
         .collect();
-    let contexts = fleet_report::contexts(&clusters, &args.context).map_err(Error::usage)?;
+    let contexts = args.kube.contexts(&clusters)?;
     if all.len() > 1 {
-        return fleet::check(&args, &all, contexts, &templates);
+        return fleet::check(&args, &all, contexts, &templates, term);
     }
     let loaded = all.remove(0);
     let context = contexts.into_iter().next().flatten();
@@ -105,7 +77,7 @@ fn verify(args: VerifyArgs) -> Result<Exit, Error> {
                 .map(|rendered| verify::expected_specs(&rendered))
                 .map_err(|e| Error::bug(format!("rendering failed: {e}")))
         });
-        check(&args, &loaded.stack, context, || {
+        check(&args, &loaded.stack, context, term, || {
             expected.join().expect("the rendering thread panicked")
         })
     })
@@ -117,22 +89,21 @@ fn check(
     args: &VerifyArgs,
     stack: &Stack,
     context: Option<String>,
+    term: &Term,
     expected: impl FnOnce() -> Result<verify::ExpectedSpecs, Error>,
 ) -> Result<Exit, Error> {
     let revision = expected_revision(args)?;
     let vault = vault(args)?;
     let runtime = runtime()?;
     let deadline = Instant::now() + args.timeout;
-    watchdog(deadline, args.timeout, matches!(args.output, Output::Json));
+    watchdog(deadline, args.timeout, args.output.json());
     let result = runtime.block_on(async {
         let cluster = Cluster::connect(&Connection {
-            kubeconfig: args.kubeconfig.clone(),
-            context,
-            request_timeout: args.request_timeout,
             run_deadline: Some((deadline, args.timeout)),
+            ..args.kube.connection_in(context)
         })
         .await?;
-        let tty = std::io::stderr().is_terminal();
+        let tty = term.err_is_terminal();
         let mut take_expected = Some(expected);
         let mut expected_specs = None;
         loop {
@@ -155,11 +126,11 @@ fn check(
             }
             if report.ok || !args.wait || Instant::now() >= deadline {
                 if args.wait && tty {
-                    crate::cli::write_stderr("\r\x1b[2K");
+                    term.err("\r\x1b[2K");
                 }
-                return finish(&report, args.output, cluster.requests());
+                return finish(&report, args.output.output, cluster.requests(), term);
             }
-            progress(&report, tty);
+            progress(&report, tty, term);
             tokio::time::sleep(
                 Duration::from_secs(2).min(deadline.saturating_duration_since(Instant::now())),
             )
@@ -205,16 +176,13 @@ fn watchdog(deadline: Instant, timeout: Duration, json: bool) {
         let e = Error::environment(format!(
             "verify did not finish within --timeout {timeout:?} (and {GRACE:?} more); stopped\nhint: raise --timeout, or check the cluster's responsiveness"
         ));
-        let _ = writeln!(std::io::stderr(), "{e}");
-        if json {
-            let text = serde_json::to_string_pretty(&e.to_json()).expect("json") + "\n";
-            let _ = crate::cli::write_stdout(text.as_bytes());
-        }
+        // The watchdog's own terminal: the run's is busy (or blocked) on the other thread.
+        Term::plain().fail(&e, json);
         std::process::exit(e.exit_code().into());
     });
 }
 
-fn progress(r: &Report, tty: bool) {
+fn progress(r: &Report, tty: bool, term: &Term) {
     let pending: Vec<String> = verify::pending(r)
         .into_iter()
         .map(|(s, n)| format!("{n} {s}"))
@@ -235,21 +203,19 @@ fn progress(r: &Report, tty: bool) {
             String::new()
         }
     );
-    show_progress(&line, tty);
+    show_progress(&line, tty, term);
 }
 
 /// A progress line on stderr: redrawn in place on a terminal, one line each otherwise.
-fn show_progress(line: &str, tty: bool) {
-    let mut err = std::io::stderr();
+fn show_progress(line: &str, tty: bool, term: &Term) {
     if tty {
-        let _ = write!(err, "\r\x1b[2K{line}");
+        term.err(format!("\r\x1b[2K{line}"));
     } else {
-        let _ = writeln!(err, "{line}");
+        term.err(format!("{line}\n"));
     }
-    let _ = err.flush();
 }
 
-fn finish(report: &Report, output: Output, requests: usize) -> Result<Exit, Error> {
+fn finish(report: &Report, output: Output, requests: usize, term: &Term) -> Result<Exit, Error> {
     let text = match output {
         Output::Table => verify::table(report),
         Output::Json => {
@@ -258,7 +224,7 @@ fn finish(report: &Report, output: Output, requests: usize) -> Result<Exit, Erro
             serde_json::to_string_pretty(&v).expect("json") + "\n"
         }
     };
-    crate::cli::write_stdout(text.as_bytes())?;
+    term.out(text)?;
     Ok(if report.ok {
         Exit::Ok
     } else {

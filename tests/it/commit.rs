@@ -77,7 +77,9 @@ impl Env {
             .output()
             .unwrap()
     }
-    /// `commit`, aborted (as by kill -9) at the named point of the write.
+    /// `commit`, aborted (as by kill -9) at the named point of the write (a build with the
+    /// `fault-injection` feature).
+    #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
     fn commit_killed_at(&self, point: &str, spec: &Path, repo: &Path) -> Output {
         self.cmd()
             .args(Self::commit_args(spec, repo, &[]))
@@ -909,6 +911,10 @@ fn assert_completed(env: &Env, path: &Path, repo: &Repository, reference: &(git2
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs the fault-injection feature (scripts/test.sh enables it)"
+)]
 fn a_run_killed_at_any_point_is_completed_by_the_next_run() {
     let env = Env::new();
     let reference = reference_commit(&env);
@@ -931,6 +937,10 @@ fn a_run_killed_at_any_point_is_completed_by_the_next_run() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs the fault-injection feature (scripts/test.sh enables it)"
+)]
 fn a_first_commit_killed_at_any_point_is_completed_by_the_next_run() {
     let env = Env::new();
     let spec = env.spec("vault.yaml", TWO_APPS);
@@ -1008,6 +1018,10 @@ fn real_kill_9_at_random_moments_then_the_next_run_completes_or_names_what_to_re
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs the fault-injection feature (scripts/test.sh enables it)"
+)]
 fn a_stale_branch_lock_after_a_kill_is_named_and_the_run_completes_once_it_is_removed() {
     let env = Env::new();
     let reference = reference_commit(&env);

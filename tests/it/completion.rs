@@ -90,6 +90,6 @@ fn the_kubectl_complete_helper_prints_the_candidates() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        "--context\tThe kubeconfig context to use (default: the spec's `context`, else the current context). With a fleet, `CLUSTER=NAME` for each cluster (repeat the flag)\n:4\n"
+        "--context\tThe kubeconfig context to use (default: the spec's `context` for the cluster, else the current context). With a fleet, `CLUSTER=NAME` for each cluster (repeat the flag)\n:4\n"
     );
 }

@@ -10,6 +10,12 @@
 //!
 //! A check that ran and failed, its report already printed, is not an error: the command
 //! returns `Ok(Exit::CheckFailed)` and nothing more is written.
+//!
+//! An [`Error`] is data: its exit status, a message, an optional hint, the spec's diagnostics
+//! when the spec is at fault, and the failure it came from. It is rendered once, at the exit
+//! boundary, where the colour choice is known: as text (`message`, then `hint: …`) or as JSON.
+
+use crate::spec::SpecErrors;
 
 /// The exit status of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,38 +38,48 @@ impl Exit {
 /// for [`std::error::Error::source`] and for classifying by type rather than by message.
 pub type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Bad flags or a bad spec. The message is already formatted for the user (diagnostics included).
-    #[error("{0}")]
-    Usage(String),
-    /// A check ran and failed, with a message to print (e.g. a refused hand-edited file).
-    #[error("{0}")]
-    CheckFailed(String),
-    /// Something outside the tool is unreachable, failing or forbidding the call.
-    #[error("{message}")]
-    Environment {
-        message: String,
-        #[source]
-        source: Option<Source>,
-    },
-    /// A bug in the tool.
-    #[error("internal error (a bug in kubectl-vault, please report it): {0}")]
-    Bug(String),
+#[derive(Debug)]
+pub struct Error {
+    exit: Exit,
+    message: String,
+    hint: Option<String>,
+    /// The spec's diagnostics (a spec error): rendered with their snippets, in colour on a
+    /// terminal, by whoever prints the error.
+    spec: Option<Box<SpecErrors>>,
+    source: Option<Source>,
 }
 
+/// The separator older call sites write between a message and its hint.
+const HINT: &str = "\nhint: ";
+
 impl Error {
-    pub fn usage(msg: impl Into<String>) -> Self {
-        Error::Usage(msg.into())
-    }
-    pub fn check_failed(msg: impl Into<String>) -> Self {
-        Error::CheckFailed(msg.into())
-    }
-    pub fn environment(msg: impl Into<String>) -> Self {
-        Error::Environment {
-            message: msg.into(),
+    /// An error with `exit`; a `"\nhint: …"` tail of `text` becomes the hint.
+    fn new(exit: Exit, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let (message, hint) = match text.split_once(HINT) {
+            Some((m, h)) => (m.to_string(), Some(h.trim_end().to_string())),
+            None => (text, None),
+        };
+        Error {
+            exit,
+            message,
+            hint,
+            spec: None,
             source: None,
         }
+    }
+
+    /// Bad flags or a bad spec (exit 2): nothing was written or changed.
+    pub fn usage(msg: impl Into<String>) -> Self {
+        Error::new(Exit::Usage, msg)
+    }
+    /// A check ran and failed, with a message to print (e.g. a refused hand-edited file).
+    pub fn check_failed(msg: impl Into<String>) -> Self {
+        Error::new(Exit::CheckFailed, msg)
+    }
+    /// Something outside the tool is unreachable, failing or forbidding the call (exit 3).
+    pub fn environment(msg: impl Into<String>) -> Self {
+        Error::new(Exit::Environment, msg)
     }
     /// An environment error that keeps the failure it came from (the message already says
     /// what the user needs; the source is for callers that classify).
@@ -71,47 +87,93 @@ impl Error {
         msg: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        Error::Environment {
-            message: msg.into(),
-            source: Some(Box::new(source)),
-        }
+        Error::environment(msg).with_source(source)
     }
+    /// A bug in the tool (exit 70).
     pub fn bug(msg: impl Into<String>) -> Self {
-        Error::Bug(msg.into())
+        Error::new(Exit::Bug, msg)
+    }
+    /// The spec is not valid (exit 2): its diagnostics, with the summary line as the message.
+    pub fn spec(errors: SpecErrors) -> Self {
+        let mut e = Error::usage(errors.summary());
+        e.spec = Some(Box::new(errors));
+        e
+    }
+
+    /// The same error with `hint` (what to do about it).
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    /// The same error, keeping the failure it came from.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
     }
 
     pub fn exit(&self) -> Exit {
-        match self {
-            Error::CheckFailed(_) => Exit::CheckFailed,
-            Error::Usage(_) => Exit::Usage,
-            Error::Environment { .. } => Exit::Environment,
-            Error::Bug(_) => Exit::Bug,
-        }
+        self.exit
+    }
+    pub fn exit_code(&self) -> u8 {
+        self.exit.code()
+    }
+    /// What went wrong, one or more lines, no hint.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    /// What to do about it.
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+    /// The spec's diagnostics, when the spec is at fault.
+    pub fn spec_errors(&self) -> Option<&SpecErrors> {
+        self.spec.as_deref()
     }
 
-    pub fn exit_code(&self) -> u8 {
-        self.exit().code()
+    /// The error as the terminal shows it: the spec's diagnostics (coloured when `color`)
+    /// or the message, then the hint.
+    pub fn render(&self, color: bool) -> String {
+        if let Some(spec) = &self.spec {
+            return spec.render_styled(color);
+        }
+        let mut out = match self.exit {
+            Exit::Bug => format!(
+                "internal error (a bug in kubectl-vault, please report it): {}",
+                self.message
+            ),
+            _ => self.message.clone(),
+        };
+        if let Some(hint) = &self.hint {
+            out.push_str(HINT);
+            out.push_str(hint);
+        }
+        out
     }
 
     /// The error as JSON, for `-o json` (printed on stdout so a CI job parsing stdout sees
-    /// why the run failed): `{"ok": false, "error": {"exitCode", "kind", "message", "hint"}}`.
+    /// why the run failed): `{"ok": false, "error": {"exitCode", "kind", "message", "hint"}}`,
+    /// plus `diagnostics` (file, line, column, severity, message, hint) for a spec error.
     pub fn to_json(&self) -> serde_json::Value {
-        let kind = match self {
-            Error::Usage(_) => "usage",
-            Error::CheckFailed(_) => "checkFailed",
-            Error::Environment { .. } => "environment",
-            Error::Bug(_) => "internal",
+        let kind = match self.exit {
+            Exit::Usage => "usage",
+            Exit::CheckFailed => "checkFailed",
+            Exit::Environment => "environment",
+            Exit::Bug | Exit::Ok => "internal",
         };
-        // Diagnostics may carry colour for the terminal; JSON carries none.
-        let text = strip_ansi(&self.to_string());
-        let (message, hint) = match text.split_once("\nhint: ") {
-            Some((m, h)) => (m.trim_end(), Some(h.trim_end())),
-            None => (text.trim_end(), None),
+        let message = match &self.spec {
+            // The whole text, as before: the diagnostics, then the summary line.
+            Some(spec) => spec.render_styled(false).trim_end().to_string(),
+            None => self.message.trim_end().to_string(),
         };
-        serde_json::json!({
-            "ok": false,
-            "error": {"exitCode": self.exit_code(), "kind": kind, "message": message, "hint": hint},
-        })
+        let mut error = serde_json::json!({
+            "exitCode": self.exit_code(),
+            "kind": kind,
+            "message": message,
+        });
+        if let Some(hint) = &self.hint {
+            error["hint"] = serde_json::Value::String(hint.trim_end().to_string());
+        }
+        serde_json::json!({"ok": false, "error": error})
     }
 
     /// True when the error is, at its root, a closed pipe (the reader went away).
@@ -129,22 +191,57 @@ impl Error {
     }
 }
 
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// `text` without ANSI colour sequences (`ESC [ … m`).
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_and_hint_are_kept_apart_and_rendered_together() {
+        let e = Error::usage("VAULT_ADDR is not set\nhint: export VAULT_ADDR=…");
+        assert_eq!(e.message(), "VAULT_ADDR is not set");
+        assert_eq!(e.hint(), Some("export VAULT_ADDR=…"));
+        assert_eq!(
+            e.to_string(),
+            "VAULT_ADDR is not set\nhint: export VAULT_ADDR=…"
+        );
+        let e = Error::environment("no route").with_hint("check the address");
+        assert_eq!(e.to_string(), "no route\nhint: check the address");
+        assert_eq!(e.exit_code(), 3);
     }
-    out
+
+    #[test]
+    fn json_has_a_hint_only_when_there_is_one() {
+        let v = Error::check_failed("2 secrets not synced").to_json();
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["error"]["exitCode"], 1);
+        assert_eq!(v["error"]["kind"], "checkFailed");
+        assert!(v["error"].get("hint").is_none(), "{v}");
+        let v = Error::bug("the tree failed its self-check").to_json();
+        assert_eq!(v["error"]["kind"], "internal");
+        assert_eq!(v["error"]["exitCode"], 70);
+    }
+
+    #[test]
+    fn a_bug_says_so() {
+        assert_eq!(
+            Error::bug("x").to_string(),
+            "internal error (a bug in kubectl-vault, please report it): x"
+        );
+    }
 }

@@ -1,11 +1,12 @@
 //! `kubectl vault operator init`: initialise Vault once, through the first pod.
 
 use super::ClusterArgs;
-use crate::commands::verify::Output;
+use crate::commands::args::{Output, OutputArgs};
 use crate::core::operator::{self, InitPlan};
 use crate::edge::fs;
 use crate::edge::podproxy::ProxyError;
 use crate::error::{Error, Exit};
+use crate::term::Term;
 use clap::Args;
 use http::Method;
 use std::path::{Path, PathBuf};
@@ -30,9 +31,8 @@ pub(crate) struct InitArgs {
     /// A PGP public key file Vault encrypts the root token with.
     #[arg(long, value_name = "FILE")]
     pub(crate) root_token_pgp_key: Option<PathBuf>,
-    /// Output format (json: the same shares and token, for scripts).
-    #[arg(short = 'o', long, value_enum, default_value = "table")]
-    pub(crate) output: Output,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 }
 
 fn read_pgp_key(path: &Path, flag: &str) -> Result<String, Error> {
@@ -42,8 +42,8 @@ fn read_pgp_key(path: &Path, flag: &str) -> Result<String, Error> {
         .map_err(|e| Error::usage(format!("{flag} {}: {e}", path.display())))
 }
 
-pub(crate) fn run(args: InitArgs) -> Result<Exit, Error> {
-    let (stack, spec_context) = super::load(&args.cluster)?;
+pub(crate) fn run(args: InitArgs, term: &Term) -> Result<Exit, Error> {
+    let (stack, spec_context) = super::load(&args.cluster, term)?;
     let pgp_keys = args
         .pgp_keys
         .iter()
@@ -116,7 +116,7 @@ pub(crate) fn run(args: InitArgs) -> Result<Exit, Error> {
     });
     let (result, pod) = result?;
     if !result.shares_encrypted || !result.root_token_encrypted {
-        crate::cli::write_stderr(&format!(
+        term.err(format!(
             "warning: {} printed below in plain text, this once: they are not stored anywhere. Give each share to a different person and keep the root token only until configured (revoke it then); --pgp-keys and --root-token-pgp-key avoid plaintext.\n",
             match (result.shares_encrypted, result.root_token_encrypted) {
                 (false, false) => "the key shares and the root token are",
@@ -130,17 +130,17 @@ pub(crate) fn run(args: InitArgs) -> Result<Exit, Error> {
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    let text = match args.output {
+    let text = match args.output.output {
         Output::Table => operator::init_text(&result, &names),
         Output::Json => serde_json::to_string_pretty(&result).expect("json") + "\n",
     };
-    crate::cli::write_stdout(text.as_bytes())?;
+    term.out(text)?;
     let decrypt = if result.shares_encrypted {
         " (each holder decrypts theirs: echo SHARE | base64 -d | gpg -dq)"
     } else {
         ""
     };
-    crate::cli::write_stderr(&format!(
+    term.err(format!(
         "initialised Vault through {pod} with {} {} shares, threshold {}\nnext: kubectl vault operator unseal -f {}{decrypt}\n",
         result.shares.len(),
         result.share_kind,

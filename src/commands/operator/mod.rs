@@ -6,19 +6,17 @@ pub(crate) mod snapshot;
 pub(crate) mod status;
 pub(crate) mod unseal;
 
-use crate::cli::SpecArgs;
-use crate::commands::verify::Output;
-use crate::commands::{parse_duration, runtime};
+use crate::commands::args::{KubeArgs, Output, SpecArgs};
+use crate::commands::runtime;
 use crate::core::model::Stack;
 use crate::core::operator::{self, PodObservation, RaftServer, StatusReport, VaultPod};
-use crate::edge::kube::{Cluster, Connection};
+use crate::edge::kube::Cluster;
 use crate::edge::podproxy::{PodProxy, ProxyError};
 use crate::error::{Error, Exit};
 use crate::pipeline;
+use crate::term::Term;
 use clap::{Args, Subcommand};
 use http::Method;
-use std::path::PathBuf;
-use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub(crate) struct OperatorArgs {
@@ -70,31 +68,24 @@ pub(crate) enum OperatorCommand {
 pub(crate) struct ClusterArgs {
     #[command(flatten)]
     pub(crate) spec: SpecArgs,
-    /// Path to the kubeconfig file (default: $KUBECONFIG, which may list several files, then ~/.kube/config).
-    #[arg(long, value_name = "PATH")]
-    pub(crate) kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use (default: the fleet spec's `context` for the cluster, else the current context).
-    #[arg(long, value_name = "NAME")]
-    pub(crate) context: Option<String>,
-    /// How long one API request may take, retries included (e.g. 30s).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub(crate) request_timeout: Duration,
+    #[command(flatten)]
+    pub(crate) kube: KubeArgs,
 }
 
-pub(crate) fn run(args: OperatorArgs) -> Result<Exit, Error> {
+pub(crate) fn run(args: OperatorArgs, term: &Term) -> Result<Exit, Error> {
     match args.command {
-        OperatorCommand::Status(a) => status::run(a),
-        OperatorCommand::Init(a) => init::run(a),
-        OperatorCommand::Unseal(a) => unseal::run(a),
-        OperatorCommand::Snapshot(c) => snapshot::run(c),
+        OperatorCommand::Status(a) => status::run(a, term),
+        OperatorCommand::Init(a) => init::run(a, term),
+        OperatorCommand::Unseal(a) => unseal::run(a, term),
+        OperatorCommand::Snapshot(c) => snapshot::run(c, term),
     }
 }
 
 /// The spec's model (its warnings on stderr), and the kube context a fleet names for the
 /// chosen cluster (used when `--context` is not given).
-fn load(args: &ClusterArgs) -> Result<(Stack, Option<String>), Error> {
+fn load(args: &ClusterArgs, term: &Term) -> Result<(Stack, Option<String>), Error> {
     let loaded = pipeline::load_one(&args.spec.file, args.spec.strict, &args.spec.cluster)?;
-    crate::cli::write_stderr(&loaded.warnings);
+    term.warnings(&loaded.warnings);
     Ok((loaded.stack, loaded.context))
 }
 
@@ -108,22 +99,15 @@ fn with_proxy<T>(
 ) -> Result<T, Error> {
     let runtime = runtime()?;
     let result = runtime.block_on(async {
-        let cluster = connect(args, spec_context).await?;
+        let connection = args
+            .kube
+            .connection(&stack.cluster, spec_context.as_deref())?;
+        let cluster = Cluster::connect(&connection).await?;
         let proxy = proxy(&cluster, stack);
         f(&proxy).await
     });
     runtime.shutdown_background();
     result
-}
-
-async fn connect(args: &ClusterArgs, spec_context: Option<String>) -> Result<Cluster, Error> {
-    Cluster::connect(&Connection {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone().or(spec_context),
-        request_timeout: args.request_timeout,
-        run_deadline: None,
-    })
-    .await
 }
 
 fn proxy<'c>(cluster: &'c Cluster, stack: &Stack) -> PodProxy<'c> {
@@ -220,6 +204,7 @@ async fn observe(proxy: &PodProxy<'_>) -> Result<Vec<PodObservation>, Error> {
 async fn raft_configuration(
     proxy: &PodProxy<'_>,
     observed: &[PodObservation],
+    term: &Term,
 ) -> Result<Option<Vec<RaftServer>>, Error> {
     let Some(token) = vault_token() else {
         return Ok(None);
@@ -244,7 +229,7 @@ async fn raft_configuration(
         Ok(r) if r.status == 200 => Ok(operator::parse_raft_configuration(&r.body).ok()),
         Ok(r) => {
             let msg = operator::scrub(&operator::vault_errors(&r.body), &[&token]);
-            crate::cli::write_stderr(&format!(
+            term.err(format!(
                 "warning: cannot read the raft configuration with VAULT_TOKEN ({pod}: Vault answered {}: {msg}); raft voters unknown\n",
                 r.status
             ));
@@ -256,20 +241,23 @@ async fn raft_configuration(
 }
 
 /// The full status: pods, their answers, the raft configuration.
-async fn status_report(proxy: &PodProxy<'_>) -> Result<(Vec<PodObservation>, StatusReport), Error> {
+async fn status_report(
+    proxy: &PodProxy<'_>,
+    term: &Term,
+) -> Result<(Vec<PodObservation>, StatusReport), Error> {
     let observed = observe(proxy).await?;
-    let raft = raft_configuration(proxy, &observed).await?;
+    let raft = raft_configuration(proxy, &observed, term).await?;
     let report = operator::status_report(proxy.namespace(), &observed, raft.as_deref());
     Ok((observed, report))
 }
 
 /// Prints the status (table or JSON) and returns its exit status.
-fn print_status(report: &StatusReport, output: Output) -> Result<Exit, Error> {
+fn print_status(report: &StatusReport, output: Output, term: &Term) -> Result<Exit, Error> {
     let text = match output {
         Output::Table => operator::table(report),
         Output::Json => serde_json::to_string_pretty(report).expect("json") + "\n",
     };
-    crate::cli::write_stdout(text.as_bytes())?;
+    term.out(text)?;
     Ok(if report.ok {
         Exit::Ok
     } else {

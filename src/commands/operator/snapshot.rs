@@ -4,6 +4,7 @@ use super::ClusterArgs;
 use crate::core::operator;
 use crate::edge::fs::PrivateFile;
 use crate::error::{Error, Exit};
+use crate::term::Term;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -26,14 +27,14 @@ pub(crate) struct SaveArgs {
     pub(crate) cluster: ClusterArgs,
 }
 
-pub(crate) fn run(command: SnapshotCommand) -> Result<Exit, Error> {
+pub(crate) fn run(command: SnapshotCommand, term: &Term) -> Result<Exit, Error> {
     match command {
-        SnapshotCommand::Save(args) => save(args),
+        SnapshotCommand::Save(args) => save(args, term),
     }
 }
 
-fn save(args: SaveArgs) -> Result<Exit, Error> {
-    let (stack, spec_context) = super::load(&args.cluster)?;
+fn save(args: SaveArgs, term: &Term) -> Result<Exit, Error> {
+    let (stack, spec_context) = super::load(&args.cluster, term)?;
     let token = super::vault_token().ok_or_else(|| {
         Error::usage("VAULT_TOKEN is not set\nhint: export VAULT_TOKEN=… (a token allowed to read sys/storage/raft/snapshot)")
     })?;
@@ -66,7 +67,7 @@ fn save(args: SaveArgs) -> Result<Exit, Error> {
         Ok((pod.clone(), bytes))
     });
     let (pod, bytes) = result?;
-    crate::cli::write_stderr(&format!(
+    term.err(format!(
         "saved a raft snapshot from {pod} to {} ({bytes} bytes, mode 0600)\n",
         args.snapshot.display()
     ));

@@ -2,10 +2,11 @@
 //! stdin or a hidden prompt (never argv), then show the status.
 
 use super::ClusterArgs;
-use crate::commands::verify::Output;
+use crate::commands::args::OutputArgs;
 use crate::core::operator::{self, SealStatus};
 use crate::edge::podproxy::PodProxy;
 use crate::error::{Error, Exit};
+use crate::term::Term;
 use clap::Args;
 use http::Method;
 use std::io::IsTerminal;
@@ -23,9 +24,8 @@ pub(crate) struct UnsealArgs {
     /// How long to wait for a pod to join the raft cluster after its shares (e.g. 2m).
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::commands::parse_duration)]
     pub(crate) timeout: Duration,
-    /// Output format of the closing status.
-    #[arg(short = 'o', long, value_enum, default_value = "table")]
-    pub(crate) output: Output,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 }
 
 /// Where shares come from: the lines of stdin (read when the first share is needed: nothing
@@ -109,12 +109,9 @@ impl Shares {
     }
 }
 
-fn say(line: String) {
-    crate::cli::write_stderr(&(line + "\n"));
-}
-
-pub(crate) fn run(args: UnsealArgs) -> Result<Exit, Error> {
-    let (stack, spec_context) = super::load(&args.cluster)?;
+pub(crate) fn run(args: UnsealArgs, term: &Term) -> Result<Exit, Error> {
+    let say = |line: String| term.err(line + "\n");
+    let (stack, spec_context) = super::load(&args.cluster, term)?;
     let mut shares = Shares::new();
     super::with_proxy(&args.cluster, &stack, spec_context, async |proxy| {
         let observed = super::observe(proxy).await?;
@@ -131,9 +128,9 @@ pub(crate) fn run(args: UnsealArgs) -> Result<Exit, Error> {
             .iter()
             .any(|s| operator::uses_recovery_shares(stack.vault.seal.is_some(), s))
         {
-            let (_, report) = super::status_report(proxy).await?;
+            let (_, report) = super::status_report(proxy, term).await?;
             say("Vault unseals itself with its auto-unseal seal (recovery shares do not unseal); a sealed pod means it cannot reach its seal: see its log".into());
-            return super::print_status(&report, args.output);
+            return super::print_status(&report, args.output.output, term);
         }
         for o in &observed {
             match &o.seal {
@@ -157,13 +154,13 @@ pub(crate) fn run(args: UnsealArgs) -> Result<Exit, Error> {
         // The closing status, once the cluster has settled: a pod just unsealed takes a
         // moment to take or find the leadership.
         let report = loop {
-            let (_, report) = super::status_report(proxy).await?;
+            let (_, report) = super::status_report(proxy, term).await?;
             if failed || report.leader.is_some() || Instant::now() >= deadline {
                 break report;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         };
-        let exit = super::print_status(&report, args.output)?;
+        let exit = super::print_status(&report, args.output.output, term)?;
         Ok(if failed { Exit::CheckFailed } else { exit })
     })
 }

@@ -12,7 +12,7 @@ use crate::edge::kube::{Cluster, Connection};
 use crate::edge::vault::Vault;
 use crate::error::{Error, Exit};
 use crate::pipeline::Loaded;
-use std::io::IsTerminal;
+use crate::term::Term;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -76,10 +76,8 @@ impl Run<'_> {
             if cluster.is_none() {
                 *cluster = Some(
                     Cluster::connect(&Connection {
-                        kubeconfig: args.kubeconfig.clone(),
-                        context: context.clone(),
-                        request_timeout: args.request_timeout,
                         run_deadline: Some((shared.deadline, args.timeout)),
+                        ..args.kube.connection_in(context.clone())
                     })
                     .await?,
                 );
@@ -163,6 +161,7 @@ pub(super) fn check(
     all: &[Loaded],
     contexts: Vec<Option<String>>,
     templates: &Templates,
+    term: &Term,
 ) -> Result<Exit, Error> {
     let deadline = Instant::now() + args.timeout;
     let shared = Shared {
@@ -172,7 +171,7 @@ pub(super) fn check(
         vault: vault(args)?,
         deadline,
     };
-    watchdog(deadline, args.timeout, matches!(args.output, Output::Json));
+    watchdog(deadline, args.timeout, args.output.json());
     let mut runs: Vec<Run> = all
         .iter()
         .zip(contexts)
@@ -186,7 +185,7 @@ pub(super) fn check(
             requests: 0,
         })
         .collect();
-    let tty = std::io::stderr().is_terminal();
+    let tty = term.err_is_terminal();
     loop {
         let pending: Vec<&mut Run> = runs.iter_mut().filter(|r| r.pending(args.wait)).collect();
         round(pending, &shared);
@@ -195,13 +194,13 @@ pub(super) fn check(
             break;
         }
         let snapshot: Vec<ClusterResult> = runs.iter().map(Run::snapshot).collect();
-        super::show_progress(&fleet_report::progress(&snapshot), tty);
+        super::show_progress(&fleet_report::progress(&snapshot), tty, term);
         std::thread::sleep(
             Duration::from_secs(2).min(deadline.saturating_duration_since(Instant::now())),
         );
     }
     if args.wait && tty {
-        crate::cli::write_stderr("\r\x1b[2K");
+        term.err("\r\x1b[2K");
     }
     let results: Vec<ClusterResult> = runs.iter_mut().map(Run::result).collect();
     // Nothing may outlive the run: tasks still blocked (a plugin kube waits on) are left.
@@ -210,13 +209,13 @@ pub(super) fn check(
             rt.shutdown_background();
         }
     }
-    let text = match args.output {
+    let text = match args.output.output {
         Output::Table => fleet_report::table(&results),
         Output::Json => {
             serde_json::to_string_pretty(&fleet_report::json(&results)).expect("json") + "\n"
         }
     };
-    crate::cli::write_stdout(text.as_bytes())?;
+    term.out(text)?;
     Ok(fleet_report::exit(&results))
 }
 

@@ -268,11 +268,16 @@ pub(crate) fn signing_required(repo: &Repository) -> bool {
 
 /// The named points where `apply` can be made to abort, to test recovery from a kill there.
 ///
-/// TEST-ONLY: the integration tests set `KUBECTL_VAULT_TEST_ABORT_AT=<point>`; the process
-/// then aborts (like a `kill -9`: no destructor, no cleanup) when it reaches that point. It is
-/// not a user feature and is not documented as one.
+/// TEST-ONLY, and only in a build with the `fault-injection` feature (scripts/test.sh): the
+/// integration tests set `KUBECTL_VAULT_TEST_ABORT_AT=<point>`; the process then aborts (like a
+/// `kill -9`: no destructor, no cleanup) when it reaches that point. A release build has no
+/// such switch.
+#[cfg(feature = "fault-injection")]
 pub(crate) fn crash_point(name: &str) {
     if std::env::var_os("KUBECTL_VAULT_TEST_ABORT_AT").is_some_and(|v| v == name) {
         std::process::abort();
     }
 }
+
+#[cfg(not(feature = "fault-injection"))]
+pub(crate) fn crash_point(_name: &str) {}

@@ -45,17 +45,57 @@ impl SpecErrors {
         for d in &self.diagnostics {
             out.push_str(&d.render_styled(&self.file_name, &self.source, color));
         }
+        out.push_str("error: ");
+        out.push_str(&self.summary());
+        out.push('\n');
+        out
+    }
+
+    /// One line: `vault.yaml is not a valid spec (2 errors); nothing was written`.
+    pub fn summary(&self) -> String {
         let n = self
             .diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Error)
             .count();
-        out.push_str(&format!(
-            "error: {} is not a valid spec ({n} error{}); nothing was written\n",
+        format!(
+            "{} is not a valid spec ({n} error{}); nothing was written",
             self.file_name,
             if n == 1 { "" } else { "s" }
-        ));
-        out
+        )
+    }
+}
+
+/// A spec's warnings, kept as data until they are printed (with their snippets, in colour on
+/// a terminal) by the terminal's owner.
+#[derive(Debug, Clone, Default)]
+pub struct Warnings {
+    pub file_name: String,
+    pub source: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Warnings {
+    pub fn is_empty(&self) -> bool {
+        self.diagnostics.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.diagnostics.len()
+    }
+    /// Each warning with its snippet, coloured when `color`.
+    pub fn render_styled(&self, color: bool) -> String {
+        self.diagnostics
+            .iter()
+            .map(|d| d.render_styled(&self.file_name, &self.source, color))
+            .collect()
+    }
+    /// Adds `other`'s warnings (of the same spec file) after these.
+    pub fn append(&mut self, other: Warnings) {
+        if self.diagnostics.is_empty() {
+            *self = other;
+        } else {
+            self.diagnostics.extend(other.diagnostics);
+        }
     }
 }
 
