@@ -3,7 +3,7 @@
 use crate::commands;
 use crate::commands::args::Output;
 use crate::error::{Error, Exit};
-use crate::term::Term;
+use crate::term::{DiagnosticsFormat, Term};
 use clap::{Args, Parser, Subcommand};
 
 /// Wire HashiCorp Vault into Kubernetes the GitOps way.
@@ -36,6 +36,17 @@ pub struct Cli {
         help_heading = "Global options"
     )]
     pub(crate) color: clap::ColorChoice,
+    /// How the spec's diagnostics are printed: auto (human on a terminal, short otherwise),
+    /// human (a box with the source line) or short (one `file:line:col:` line each).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "auto",
+        help_heading = "Global options"
+    )]
+    pub(crate) diagnostics: DiagnosticsFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,7 +183,7 @@ pub(crate) struct ExecCredentialArgs {
 /// as a JSON object on stdout.
 pub fn main() -> std::process::ExitCode {
     let cli = parse();
-    let term = Term::new(cli.color);
+    let term = Term::new(cli.color, cli.diagnostics);
     let json = cli.command.wants_json();
     let exit = match run(cli, &term) {
         Ok(exit) => exit,
@@ -242,6 +253,7 @@ pub fn parse() -> Cli {
                 words: raw.collect(),
             }),
             color: clap::ColorChoice::Never,
+            diagnostics: DiagnosticsFormat::Short,
         };
     }
     let color = color_flag(std::env::args_os().skip(1));

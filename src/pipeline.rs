@@ -40,21 +40,32 @@ pub struct Generated {
 }
 
 /// Reads the spec file, at most [`fs::SPEC_BYTES`] (`-f /dev/zero` fails fast), and parses it.
-/// A read failure is a spec error (exit 2) too.
-fn read_spec(path: &Path) -> Result<spec::SourcedSpec, spec::SpecErrors> {
+/// A file that cannot be read is a usage error (exit 2) that says why, not a spec diagnostic.
+fn read_spec(path: &Path) -> Result<spec::SourcedSpec, Error> {
     match fs::read_file(path, fs::SPEC_BYTES) {
-        Ok(bytes) => spec::from_bytes(path, bytes),
-        Err(e) => Err(spec::unreadable(
-            path,
-            &e.to_string(),
-            matches!(e, fs::ReadError::TooLarge { .. }),
-        )),
+        Ok(bytes) => spec::from_bytes(path, bytes).map_err(Error::spec),
+        Err(e) => Err(unreadable(path, &e)),
     }
+}
+
+/// Why the spec file cannot be read, and what to do (`-f` may well have been given).
+fn unreadable(path: &Path, e: &fs::ReadError) -> Error {
+    let hint = match e {
+        fs::ReadError::TooLarge { .. } => {
+            "a spec is a few hundred lines; check that -f names the spec file".to_string()
+        }
+        _ if !path.exists() => format!(
+            "check the path given with -f (default: vault.yaml); `kubectl vault init > {}` starts a new spec",
+            path.display()
+        ),
+        _ => "check the file's permissions".to_string(),
+    };
+    Error::usage(format!("cannot read the spec {}: {e}", path.display())).with_hint(hint)
 }
 
 /// Reads, validates and models the spec. Spec problems are `Error::Usage` (exit 2).
 pub(crate) fn load(spec_path: &Path, strict: bool) -> Result<Loaded, Error> {
-    let sourced = read_spec(spec_path).map_err(Error::spec)?;
+    let sourced = read_spec(spec_path)?;
     load_sourced(sourced, strict)
 }
 

@@ -7,13 +7,25 @@
 //! exit code its work earned. A closed stderr is ignored (the exit code still tells). No
 //! `print!` means no panic on a closed pipe, so no panic hook has to guess from panic text.
 
+use crate::core::spec::{Style, Warnings};
 use crate::error::Error;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// `--diagnostics`: how the spec's diagnostics are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DiagnosticsFormat {
+    /// The human form on a terminal, the short form otherwise (logs, CI).
+    Auto,
+    /// A box with the source line and the hint.
+    Human,
+    /// One line each, `file:line:col: [warning: ]field: message`, then its hint.
+    Short,
+}
+
 pub(crate) struct Term {
     color_out: bool,
-    color_err: bool,
+    diagnostics: Style,
     err_is_terminal: bool,
     /// Set once stdout is found closed: later writes are skipped.
     out_closed: AtomicBool,
@@ -22,7 +34,7 @@ pub(crate) struct Term {
 impl Term {
     /// The terminal as `--color` says: auto (on a terminal, unless NO_COLOR is set;
     /// CLICOLOR_FORCE forces it), always or never — anstream's rules, as clap's help uses.
-    pub(crate) fn new(choice: clap::ColorChoice) -> Term {
+    pub(crate) fn new(choice: clap::ColorChoice, diagnostics: DiagnosticsFormat) -> Term {
         match choice {
             clap::ColorChoice::Auto => anstream::ColorChoice::Auto,
             clap::ColorChoice::Always => anstream::ColorChoice::AlwaysAnsi,
@@ -30,10 +42,21 @@ impl Term {
         }
         .write_global();
         let colored = |choice| choice != anstream::ColorChoice::Never;
+        let color_err = colored(anstream::AutoStream::choice(&std::io::stderr()));
+        let err_is_terminal = std::io::stderr().is_terminal();
+        let short = match diagnostics {
+            DiagnosticsFormat::Auto => !err_is_terminal,
+            DiagnosticsFormat::Human => false,
+            DiagnosticsFormat::Short => true,
+        };
         Term {
             color_out: colored(anstream::AutoStream::choice(&std::io::stdout())),
-            color_err: colored(anstream::AutoStream::choice(&std::io::stderr())),
-            err_is_terminal: std::io::stderr().is_terminal(),
+            diagnostics: if short {
+                Style::Short
+            } else {
+                Style::Human { color: color_err }
+            },
+            err_is_terminal,
             out_closed: AtomicBool::new(false),
         }
     }
@@ -42,7 +65,7 @@ impl Term {
     pub(crate) fn plain() -> Term {
         Term {
             color_out: false,
-            color_err: false,
+            diagnostics: Style::Short,
             err_is_terminal: false,
             out_closed: AtomicBool::new(false),
         }
@@ -88,10 +111,19 @@ impl Term {
         let _ = std::io::stderr().lock().write_all(text.as_ref().as_bytes());
     }
 
-    /// The spec's warnings, each with its snippet (coloured as stderr allows).
-    pub(crate) fn warnings(&self, warnings: &crate::core::spec::Warnings) {
+    /// The spec's warnings, each once, in the `--diagnostics` form (`generate`, whose job is
+    /// to show the spec's consequences).
+    pub(crate) fn warnings(&self, warnings: &Warnings) {
         if !warnings.is_empty() {
-            self.err(warnings.render_styled(self.color_err));
+            self.err(warnings.render_as(self.diagnostics));
+        }
+    }
+
+    /// The spec's warnings as one line (every command but `generate`: the warnings are not
+    /// what they are about, and would bury their own output).
+    pub(crate) fn warnings_summary(&self, warnings: &Warnings) {
+        if !warnings.is_empty() {
+            self.err(warnings.summary());
         }
     }
 
@@ -104,7 +136,7 @@ impl Term {
             let text = serde_json::to_string_pretty(&e.to_json()).expect("a JSON value") + "\n";
             let _ = self.out(text);
         }
-        let mut msg = e.render(self.color_err);
+        let mut msg = e.render(self.diagnostics);
         if !msg.ends_with('\n') {
             msg.push('\n');
         }

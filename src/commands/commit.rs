@@ -54,7 +54,7 @@ pub(crate) struct CommitArgs {
 pub(crate) fn run(args: CommitArgs, term: &Term) -> Result<Exit, Error> {
     let generated = pipeline::generate_all(&args.spec.file, &args.spec.options())?;
     let clusters = generated.clusters();
-    term.warnings(&generated.warnings);
+    term.warnings_summary(&generated.warnings);
     let repo = git::open(&args.repo)?;
     let _lock = git::RepoLock::acquire(&repo, Duration::from_secs(args.lock_timeout))?;
     let roots = generated.roots();

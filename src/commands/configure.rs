@@ -38,7 +38,7 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
     if args.script {
         // One script per cluster: `vault-config/<cluster>/configure.sh`.
         let loaded = pipeline::load_one(&args.spec.file, args.spec.strict, &args.spec.cluster)?;
-        term.warnings(&loaded.warnings);
+        term.warnings_summary(&loaded.warnings);
         let script = render::configure_script(&loaded.stack, &loaded.vault, &templates)
             .map_err(|e| Error::bug(format!("rendering the script: {e}")))?;
         term.out(format!("#!/usr/bin/env bash\n{script}"))?;
@@ -48,7 +48,7 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
     // conflict stops them all, before the first change.
     let all = pipeline::load_all(&args.spec.file, args.spec.strict, &args.spec.cluster)?;
     for loaded in &all {
-        term.warnings(&loaded.warnings);
+        term.warnings_summary(&loaded.warnings);
     }
     let vault = Vault::from_env()?;
     vault.ping()?;

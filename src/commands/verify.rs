@@ -48,7 +48,7 @@ pub(crate) fn run(args: VerifyArgs, term: &Term) -> Result<Exit, Error> {
     let templates = pipeline::templates(options.templates_dir.as_deref())?;
     let mut all = pipeline::load_all(&args.spec.file, options.strict, &options.clusters)?;
     for loaded in &all {
-        term.warnings(&loaded.warnings);
+        term.warnings_summary(&loaded.warnings);
     }
     if let Some(ns) = &args.namespace {
         if !all

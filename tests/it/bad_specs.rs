@@ -41,6 +41,28 @@ fn every_bad_spec_is_rejected_with_a_located_error_and_nothing_written() {
 
         let out = tempfile::tempdir().unwrap();
         std::fs::write(out.path().join("keep.txt"), "untouched").unwrap();
+        let generate = |format: &str| {
+            run(&[
+                "generate",
+                "-f",
+                path.to_str().unwrap(),
+                "--out",
+                out.path().to_str().unwrap(),
+                "--diagnostics",
+                format,
+            ])
+        };
+        // What a person reads on a terminal, pinned per fixture (the diagnostic's text, its
+        // source excerpt, its hint and the closing line).
+        let human = generate("human");
+        redactions(&[(&dir, "FIXTURES"), (out.path(), "OUT")]).bind(|| {
+            insta::assert_snapshot!(
+                format!("bad_{}", name.trim_end_matches(".yaml")),
+                stderr(&human)
+            );
+        });
+        // What a log, CI or an editor reads (the default when stderr is not a terminal): one
+        // `file:line:col: field: message` line each, then its hint.
         let o = run(&[
             "generate",
             "-f",
@@ -49,11 +71,6 @@ fn every_bad_spec_is_rejected_with_a_located_error_and_nothing_written() {
             out.path().to_str().unwrap(),
         ]);
         let err = stderr(&o);
-        // What the user reads, pinned per fixture (the diagnostic's text, its source excerpt,
-        // its hint and the closing line).
-        redactions(&[(&dir, "FIXTURES"), (out.path(), "OUT")]).bind(|| {
-            insta::assert_snapshot!(format!("bad_{}", name.trim_end_matches(".yaml")), err);
-        });
         let first = err.lines().next().unwrap_or_default().to_string();
         let mut why = Vec::new();
         if o.status.code() != Some(2) {

@@ -187,17 +187,23 @@ fn every_unknown_field_is_reported_in_one_run() {
     );
 }
 
-/// Diagnostics are coloured as `--color`, NO_COLOR and CLICOLOR_FORCE say (plain into a pipe
-/// by default), and the text is the same either way.
+/// The human form of the diagnostics is coloured as `--color`, NO_COLOR and CLICOLOR_FORCE
+/// say (plain into a pipe by default), and the text is the same either way.
 #[test]
 fn diagnostics_are_coloured_as_asked() {
     let bad = fixture("bad/unknown-secret-field.yaml");
     let stderr_of = |extra: &[&str], vars: &[(&str, &str)]| {
         let mut c = bin();
-        c.args(["generate", "-f", bad.to_str().unwrap()])
-            .args(extra)
-            .env_remove("NO_COLOR")
-            .env_remove("CLICOLOR_FORCE");
+        c.args([
+            "generate",
+            "-f",
+            bad.to_str().unwrap(),
+            "--diagnostics",
+            "human",
+        ])
+        .args(extra)
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE");
         for (k, v) in vars {
             c.env(k, v);
         }
@@ -225,4 +231,45 @@ fn diagnostics_are_coloured_as_asked() {
     assert_eq!(stripped, plain);
     assert!(stderr_of(&[], &[("CLICOLOR_FORCE", "1")]).contains("\x1b["));
     assert!(!stderr_of(&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\x1b'));
+}
+
+/// Each diagnostic is printed once: the human form (a box) or, by default into a pipe and with
+/// `--diagnostics short`, one `file:line:col:` line and its hint, never both.
+#[test]
+fn each_diagnostic_is_printed_once() {
+    let spec = fixture("minimal.yaml");
+    let out = tempfile::tempdir().unwrap();
+    let generate = |extra: &[&str]| {
+        let o = bin()
+            .args(["generate", "-f", spec.to_str().unwrap(), "--out"])
+            .arg(out.path())
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stderr(&o)
+    };
+    let message = "TLS is off: Vault tokens and secrets cross the cluster network in clear text";
+    for (extra, headline, boxed) in [
+        (&[][..], true, false),
+        (&["--diagnostics", "short"][..], true, false),
+        (&["--diagnostics", "human"][..], false, true),
+    ] {
+        let err = generate(extra);
+        assert_eq!(err.matches(message).count(), 1, "{extra:?}: {err}");
+        assert_eq!(
+            err.contains("minimal.yaml:5:1: warning: vault.tls:"),
+            headline,
+            "{extra:?}: {err}"
+        );
+        assert_eq!(
+            err.contains("┌─ minimal.yaml:5:1"),
+            boxed,
+            "{extra:?}: {err}"
+        );
+        assert!(
+            err.contains("hint: name a kubernetes.io/tls Secret"),
+            "{extra:?}: {err}"
+        );
+    }
 }

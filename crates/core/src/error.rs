@@ -15,7 +15,7 @@
 //! when the spec is at fault, and the failure it came from. It is rendered once, at the exit
 //! boundary, where the colour choice is known: as text (`message`, then `hint: …`) or as JSON.
 
-use crate::spec::SpecErrors;
+use crate::spec::{SpecErrors, Style};
 
 /// The exit status of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,11 +130,11 @@ impl Error {
         self.spec.as_deref()
     }
 
-    /// The error as the terminal shows it: the spec's diagnostics (coloured when `color`)
-    /// or the message, then the hint.
-    pub fn render(&self, color: bool) -> String {
+    /// The error as the terminal shows it: the spec's diagnostics (in `style`) or the
+    /// message, then the hint.
+    pub fn render(&self, style: Style) -> String {
         if let Some(spec) = &self.spec {
-            return spec.render_styled(color);
+            return spec.render_as(style);
         }
         let mut out = match self.exit {
             Exit::Bug => format!(
@@ -161,8 +161,8 @@ impl Error {
             Exit::Bug | Exit::Ok => "internal",
         };
         let message = match &self.spec {
-            // The whole text, as before: the diagnostics, then the summary line.
-            Some(spec) => spec.render_styled(false).trim_end().to_string(),
+            // One line per diagnostic (and its hint), then the summary line.
+            Some(spec) => spec.render_as(Style::Short).trim_end().to_string(),
             None => self.message.trim_end().to_string(),
         };
         let mut error = serde_json::json!({
@@ -193,7 +193,7 @@ impl Error {
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.render(false))
+        f.write_str(&self.render(Style::Human { color: false }))
     }
 }
 

@@ -85,7 +85,7 @@ pub(crate) fn run(args: OperatorArgs, term: &Term) -> Result<Exit, Error> {
 /// chosen cluster (used when `--context` is not given).
 fn load(args: &ClusterArgs, term: &Term) -> Result<(Stack, Option<String>), Error> {
     let loaded = pipeline::load_one(&args.spec.file, args.spec.strict, &args.spec.cluster)?;
-    term.warnings(&loaded.warnings);
+    term.warnings_summary(&loaded.warnings);
     Ok((loaded.stack, loaded.context))
 }
 

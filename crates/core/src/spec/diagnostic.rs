@@ -1,13 +1,24 @@
 //! Located, readable diagnostics for the spec, rendered with `codespan-reporting`.
 //!
-//! Every diagnostic starts with one grep-able line in the compiler convention
-//! (`vault.yaml:31:9: apps[0].secrets[1].refreshAftr: unknown field, did you mean refreshAfter?`),
-//! followed by a source snippet and the hint.
+//! Each diagnostic is printed once, in one of two forms ([`Style`]): the human form (a
+//! `codespan` box: message, location, the source line, the hint), or the short form, one
+//! grep-able line in the compiler convention
+//! (`vault.yaml:31:9: apps[0].secrets[1].refreshAftr: unknown field, did you mean refreshAfter?`)
+//! and its hint on the next line, for logs, CI and editors' problem matchers.
 
 use super::locate::Location;
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, Config};
+
+/// How diagnostics are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// The box with the source line, coloured when `color`.
+    Human { color: bool },
+    /// One line each (`file:line:col: [warning: ]path: message`), then `  hint: …`.
+    Short,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -67,7 +78,7 @@ impl Diagnostic {
         out
     }
 
-    /// Headline, snippet and hint, ready for stderr.
+    /// The human form: message, location, snippet and hint, ready for stderr.
     ///
     /// The snippet is made safe for a terminal: control and text-direction characters are
     /// shown as `?`, lines are cut at [`SNIPPET_WIDTH`] bytes, and a refused literal password
@@ -76,11 +87,30 @@ impl Diagnostic {
         self.render_styled(file_name, source, false)
     }
 
+    /// The diagnostic in `style`.
+    pub fn render_as(&self, file_name: &str, source: &str, style: Style) -> String {
+        match style {
+            Style::Human { color } => self.render_styled(file_name, source, color),
+            Style::Short => self.render_short(file_name),
+        }
+    }
+
+    /// The short form: the headline, then the hint on a line of its own.
+    pub fn render_short(&self, file_name: &str) -> String {
+        let mut out = self.headline(file_name);
+        out.push('\n');
+        if let Some(h) = &self.hint {
+            out.push_str("  hint: ");
+            out.push_str(&super::scan::escaped(h));
+            out.push('\n');
+        }
+        out
+    }
+
     /// [`Diagnostic::render`], with ANSI colours in the snippet when `color` (the caller
     /// decides, from `--color`, NO_COLOR and the terminal).
     pub fn render_styled(&self, file_name: &str, source: &str, color: bool) -> String {
-        let mut out = self.headline(file_name);
-        out.push('\n');
+        let mut out = String::new();
         let mut cs = match self.severity {
             Severity::Error => CsDiagnostic::error(),
             Severity::Warning => CsDiagnostic::warning(),

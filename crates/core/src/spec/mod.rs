@@ -10,7 +10,7 @@ pub mod schema;
 pub mod types;
 pub mod validate;
 
-pub use diagnostic::{Diagnostic, Severity};
+pub use diagnostic::{Diagnostic, Severity, Style};
 pub use types::*;
 
 use locate::LocationIndex;
@@ -41,9 +41,14 @@ impl SpecErrors {
 
     /// [`SpecErrors::render`], with coloured snippets when `color`.
     pub fn render_styled(&self, color: bool) -> String {
+        self.render_as(Style::Human { color })
+    }
+
+    /// Every diagnostic in `style`, then the summary line.
+    pub fn render_as(&self, style: Style) -> String {
         let mut out = String::new();
         for d in &self.diagnostics {
-            out.push_str(&d.render_styled(&self.file_name, &self.source, color));
+            out.push_str(&d.render_as(&self.file_name, &self.source, style));
         }
         out.push_str("error: ");
         out.push_str(&self.summary());
@@ -82,12 +87,23 @@ impl Warnings {
     pub fn len(&self) -> usize {
         self.diagnostics.len()
     }
-    /// Each warning with its snippet, coloured when `color`.
-    pub fn render_styled(&self, color: bool) -> String {
+    /// Each warning in `style`.
+    pub fn render_as(&self, style: Style) -> String {
         self.diagnostics
             .iter()
-            .map(|d| d.render_styled(&self.file_name, &self.source, color))
+            .map(|d| d.render_as(&self.file_name, &self.source, style))
             .collect()
+    }
+
+    /// One line for the commands that act on the spec rather than show it (`generate` shows
+    /// each warning): `warning: vault.yaml has 2 spec warnings; see kubectl vault generate`.
+    pub fn summary(&self) -> String {
+        let n = self.len();
+        format!(
+            "warning: {} has {n} spec warning{}; see kubectl vault generate\n",
+            scan::escaped(&self.file_name),
+            if n == 1 { "" } else { "s" },
+        )
     }
     /// Adds `other`'s warnings (of the same spec file) after these.
     pub fn append(&mut self, other: Warnings) {
@@ -96,33 +112,6 @@ impl Warnings {
         } else {
             self.diagnostics.extend(other.diagnostics);
         }
-    }
-}
-
-/// The diagnostic for a spec file that could not be read (exit 2): `message` says why, as the
-/// edge that read it ([`crate::edge::fs`]) put it; `too_large` points at line 1.
-pub fn unreadable(path: &Path, message: &str, too_large: bool) -> SpecErrors {
-    let hint = if too_large {
-        "a spec is a few hundred lines; check that -f names the spec file"
-    } else {
-        "pass the spec file with -f, e.g. `kubectl vault init > vault.yaml` to start one"
-    };
-    let mut d = Diagnostic::error("", format!("cannot read the spec: {message}")).with_hint(hint);
-    if too_large {
-        d.location = Some(locate::Location {
-            line: 1,
-            column: 1,
-            offset: 0,
-        });
-    }
-    SpecErrors {
-        file_name: if d.location.is_some() {
-            file_name(path)
-        } else {
-            path.display().to_string()
-        },
-        source: String::new(),
-        diagnostics: vec![d],
     }
 }
 
