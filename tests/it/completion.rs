@@ -93,3 +93,93 @@ fn the_kubectl_complete_helper_prints_the_candidates() {
         "--context\tThe kubeconfig context to use (default: the spec's `context` for the cluster, else the current context). With a fleet, `CLUSTER=NAME` for each cluster (repeat the flag)\n:4\n"
     );
 }
+
+/// The bash script, driven as bash drives it (COMP_WORDS, COMP_CWORD, then the function it
+/// registers with `complete -F`): subcommands, nested subcommands and flags after the first
+/// word complete (clap_complete's labels for a binary with `-` in its name never matched).
+#[test]
+fn the_bash_script_completes_past_the_first_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("kubectl-vault.bash");
+    std::fs::write(&script, run(&["completion", "bash"]).stdout).unwrap();
+    let complete = |words: &[&str]| -> Vec<String> {
+        let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let cword = words.len() - 1;
+        let prev = if cword > 0 { words[cword - 1] } else { "" };
+        let body = format!(
+            "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={cword}\nCOMP_LINE='{}'\nCOMP_POINT=${{#COMP_LINE}}\n\
+             $(complete -p kubectl-vault | sed -E 's/.*-F ([^ ]+).*/\\1/') kubectl-vault '{}' '{}'\n\
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            quoted.join(" "),
+            words.join(" "),
+            words[cword],
+            prev,
+        );
+        let o = std::process::Command::new("bash")
+            .args(["--norc", "--noprofile", "-c", &body])
+            .output()
+            .expect("bash");
+        assert!(o.status.success(), "{words:?}: {}", stderr(&o));
+        stdout(&o).lines().map(str::to_string).collect()
+    };
+    assert!(complete(&["kubectl-vault", "ver"]).contains(&"verify".to_string()));
+    assert_eq!(
+        complete(&["kubectl-vault", "verify", "--con"]),
+        ["--context"]
+    );
+    assert_eq!(complete(&["kubectl-vault", "operator", "st"]), ["status"]);
+    assert!(complete(&["kubectl-vault", "operator", "status", "--kube"])
+        .contains(&"--kubeconfig".to_string()));
+    assert!(complete(&["kubectl-vault", "scan", "--no-h"]).contains(&"--no-history".to_string()));
+    let formats = complete(&["kubectl-vault", "verify", "-o", ""]);
+    assert!(formats.contains(&"json".to_string()), "{formats:?}");
+}
+
+/// fish drives its completions itself (`complete -C`); zsh loads its script into compinit.
+#[test]
+fn the_fish_and_zsh_scripts_load_and_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let fish = dir.path().join("kubectl-vault.fish");
+    std::fs::write(&fish, run(&["completion", "fish"]).stdout).unwrap();
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_kubectl-vault"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = std::process::Command::new("fish")
+        .args(["--no-config", "-c"])
+        .arg(format!(
+            "source '{}'; complete -C 'kubectl-vault verify --con'; complete -C 'kubectl-vault operator st'",
+            fish.display()
+        ))
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("XDG_DATA_HOME", dir.path())
+        .env("PATH", &path)
+        .output()
+        .expect("fish (scripts/test-deps.sh installs it)");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.lines().any(|l| l.starts_with("--context\t")), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("status\t")), "{out}");
+
+    let zsh = dir.path().join("_kubectl-vault");
+    std::fs::write(&zsh, run(&["completion", "zsh"]).stdout).unwrap();
+    let o = std::process::Command::new("zsh")
+        .args(["-f", "-c"])
+        .arg(format!(
+            "autoload -U compinit && compinit -u -d '{}' && source '{}' && whence -w _kubectl-vault",
+            dir.path().join("zcompdump").display(),
+            zsh.display()
+        ))
+        .env("HOME", dir.path())
+        .env("ZDOTDIR", dir.path())
+        .output()
+        .expect("zsh (scripts/test-deps.sh installs it)");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "_kubectl-vault: function");
+}
