@@ -51,7 +51,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Print a commented starter spec (the homelab example) to stdout.
+    /// Print a commented starter spec to stdout (clean under --strict: edit its names).
     ///
     /// Its first line is a yaml-language-server modeline: editors that read it (VS Code's
     /// YAML extension, Neovim, ...) complete and check the spec against its JSON Schema

@@ -267,16 +267,16 @@ fn strict_turns_warnings_into_errors_and_writes_nothing() {
 }
 
 #[test]
-fn init_prints_the_example_and_it_generates() {
+fn init_prints_a_starter_that_generates_clean_under_strict() {
     let o = run(&["init"]);
     assert!(o.status.success());
-    // The yaml-language-server modeline (the schema of this version), then the example.
+    // The yaml-language-server modeline (the schema of this version), then the starter.
     assert_eq!(
         stdout(&o),
         format!(
             "# yaml-language-server: $schema=https://raw.githubusercontent.com/kubectl-vault/kubectl-vault/v{}/schema/vault-spec.schema.json\n{}",
             env!("CARGO_PKG_VERSION"),
-            std::fs::read_to_string(fixture("example.yaml")).unwrap()
+            std::fs::read_to_string(fixture("starter.yaml")).unwrap()
         )
     );
     let dir = tempfile::tempdir().unwrap();
@@ -284,10 +284,23 @@ fn init_prints_the_example_and_it_generates() {
     std::fs::write(&spec, &o.stdout).unwrap();
     let g = bin()
         .current_dir(dir.path())
-        .args(["generate", "--out", "gitops"])
+        .args(["generate", "--strict", "--out", "gitops"])
         .output()
         .unwrap();
     assert!(g.status.success(), "{}", stderr(&g));
+    assert!(
+        !stderr(&g).contains("warning"),
+        "not one warning: {}",
+        stderr(&g)
+    );
+    // The newest versions the tool supports (what the references hold).
+    let text = stdout(&o);
+    assert!(
+        text.contains("version: 0.34.1") && text.contains("version: 1.4.1"),
+        "{text}"
+    );
+    // Its comments say what is true: one replica is a single raft node, not "standalone".
+    assert!(!text.contains("standalone"), "{text}");
     assert!(dir
         .path()
         .join("gitops/apps/homelab/app/webapp/vaultauth.yaml")
