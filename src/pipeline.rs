@@ -48,19 +48,25 @@ fn read_spec(path: &Path) -> Result<spec::SourcedSpec, Error> {
     }
 }
 
-/// Why the spec file cannot be read, and what to do (`-f` may well have been given).
+/// Why the spec file cannot be read, and what to do (`-f` may well have been given), in the
+/// compiler convention: `vault.yaml:1:1: …` for a file too large (line 1 is where it starts
+/// to be too much), `path: …` otherwise.
 fn unreadable(path: &Path, e: &fs::ReadError) -> Error {
-    let hint = match e {
-        fs::ReadError::TooLarge { .. } => {
-            "a spec is a few hundred lines; check that -f names the spec file".to_string()
-        }
-        _ if !path.exists() => format!(
-            "check the path given with -f (default: vault.yaml); `kubectl vault init > {}` starts a new spec",
-            path.display()
+    let (at, hint) = match e {
+        fs::ReadError::TooLarge { .. } => (
+            format!("{}:1:1", spec::file_name(path)),
+            "a spec is a few hundred lines; check that -f names the spec file".to_string(),
         ),
-        _ => "check the file's permissions".to_string(),
+        _ if !path.exists() => (
+            path.display().to_string(),
+            format!(
+                "check the path given with -f (default: vault.yaml); `kubectl vault init > {}` starts a new spec",
+                path.display()
+            ),
+        ),
+        _ => (path.display().to_string(), "check the file's permissions".to_string()),
     };
-    Error::usage(format!("cannot read the spec {}: {e}", path.display())).with_hint(hint)
+    Error::usage(format!("{at}: cannot read the spec: {e}")).with_hint(hint)
 }
 
 /// Reads, validates and models the spec. Spec problems are `Error::Usage` (exit 2).
@@ -76,7 +82,11 @@ pub(crate) fn load_text(spec_path: &Path, text: &str, strict: bool) -> Result<Lo
 }
 
 fn load_sourced(sourced: spec::SourcedSpec, strict: bool) -> Result<Loaded, Error> {
-    let findings = validate::check(&sourced.spec, &sourced.index);
+    let mut findings = validate::check(&sourced.spec, &sourced.index);
+    // Unknown fields (taken out so the rest could be checked) are errors with the others.
+    findings
+        .errors
+        .splice(0..0, sourced.unknown_fields.iter().cloned());
     if !findings.errors.is_empty() || (strict && !findings.warnings.is_empty()) {
         let mut diagnostics = findings.errors;
         if strict {

@@ -273,3 +273,34 @@ fn each_diagnostic_is_printed_once() {
         );
     }
 }
+
+/// An unknown field does not hide the spec's other problems: the typo and an invalid value
+/// elsewhere are reported in the same run, in the file's order.
+#[test]
+fn unknown_fields_and_other_errors_are_reported_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = std::fs::read_to_string(fixture("example.yaml"))
+        .unwrap()
+        .replacen("  ui: true\n", "  ui: true\n  uii: true\n", 1)
+        .replacen("  - name: webapp\n", "  - name: Web_App\n", 1);
+    let path = dir.path().join("vault.yaml");
+    std::fs::write(&path, spec).unwrap();
+    let o = run(&["generate", "-f", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    let headlines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("vault.yaml:"))
+        .collect();
+    assert!(
+        headlines
+            .iter()
+            .any(|l| l.contains("vault.uii: unknown field, did you mean ui?")),
+        "{err}"
+    );
+    assert!(
+        headlines.iter().any(|l| l.contains("apps[0].name:")),
+        "{err}"
+    );
+    assert!(err.contains("is not a valid spec (2 errors)"), "{err}");
+}

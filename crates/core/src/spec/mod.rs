@@ -24,6 +24,9 @@ pub struct SourcedSpec {
     pub file_name: String,
     pub source: String,
     pub index: LocationIndex,
+    /// Unknown fields (errors) found and taken out so the rest of the spec could be read: the
+    /// caller reports them together with the rest of its checks, all problems in one run.
+    pub unknown_fields: Vec<Diagnostic>,
 }
 
 /// A spec that failed to load: the diagnostics, already located.
@@ -116,7 +119,7 @@ impl Warnings {
 }
 
 /// The file name as diagnostics and generated headers show it (the path's last component).
-fn file_name(path: &Path) -> String {
+pub fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
@@ -216,14 +219,34 @@ pub fn parse(file_name: &str, mut source: String) -> Result<SourcedSpec, SpecErr
     };
     let index = LocationIndex::build(&source).with_nulls(scanned.nulls);
     let de = serde_yaml::Deserializer::from_str(&source);
-    let spec: Spec = match serde_path_to_error::deserialize(de) {
-        Ok(s) => s,
+    let (spec, unknown_fields): (Spec, Vec<Diagnostic>) = match serde_path_to_error::deserialize(de)
+    {
+        Ok(s) => (s, vec![]),
         Err(e) => {
             // serde stops at the first unknown field; the others are found on the parsed
-            // document (the YAML is known to parse and be bounded by now).
-            let every = unknown_field(&e)
-                .and_then(|_| serde_yaml::from_str::<serde_yaml::Value>(&source).ok())
-                .and_then(|doc| from_value::<Spec>(doc, &index).err());
+            // document (the YAML is known to parse and be bounded by now). When the spec
+            // reads without them, it goes on to be checked, so that every problem is
+            // reported in one run, not the typos first and the rest after they are fixed.
+            let doc = unknown_field(&e)
+                .and_then(|_| serde_yaml::from_str::<serde_yaml::Value>(&source).ok());
+            let every = match doc.map(|doc| read_around_unknown_fields::<Spec>(doc, &index)) {
+                Some(Ok((spec, mut unknown))) => {
+                    for d in &mut unknown {
+                        if d.location.is_none() {
+                            d.location = first_line;
+                        }
+                    }
+                    return Ok(SourcedSpec {
+                        spec,
+                        file_name: file_name.to_string(),
+                        source,
+                        index,
+                        unknown_fields: unknown,
+                    });
+                }
+                Some(Err(ds)) => Some(ds),
+                None => None,
+            };
             let mut ds = every.unwrap_or_else(|| vec![serde_error(e, &index)]);
             for d in &mut ds {
                 if d.location.is_none() {
@@ -238,6 +261,7 @@ pub fn parse(file_name: &str, mut source: String) -> Result<SourcedSpec, SpecErr
         file_name: file_name.to_string(),
         source,
         index,
+        unknown_fields,
     })
 }
 
@@ -257,6 +281,36 @@ pub(crate) fn from_value<T: serde::de::DeserializeOwned>(
         let e = match serde_path_to_error::deserialize::<_, T>(doc.clone()) {
             Ok(t) if found.is_empty() => return Ok(t),
             Ok(_) => return Err(found),
+            Err(e) => e,
+        };
+        match unknown_field(&e) {
+            Some((at, field)) => {
+                let removed = found.len() + 1 < MAX_UNKNOWN_FIELDS && remove(&mut doc, &at, &field);
+                found.push(serde_error(e, index));
+                if !removed {
+                    return Err(found);
+                }
+            }
+            None => {
+                if found.is_empty() {
+                    found.push(serde_error(e, index));
+                }
+                return Err(found);
+            }
+        }
+    }
+}
+
+/// [`from_value`], except that a document that reads once its unknown fields are taken out
+/// is returned with them (as errors for the caller to report with its own checks).
+fn read_around_unknown_fields<T: serde::de::DeserializeOwned>(
+    mut doc: serde_yaml::Value,
+    index: &LocationIndex,
+) -> Result<(T, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut found = Vec::new();
+    loop {
+        let e = match serde_path_to_error::deserialize::<_, T>(doc.clone()) {
+            Ok(t) => return Ok((t, found)),
             Err(e) => e,
         };
         match unknown_field(&e) {
