@@ -84,11 +84,11 @@ pub(crate) enum Command {
     /// Values are never shown: key names only.
     ///
     /// Examples:
-    ///   kubectl vault verify -f vault.yaml                         # current kubeconfig context
-    ///   kubectl vault verify -f vault.yaml --context prod --revision 3f9c2a7 --wait --timeout 5m
-    ///   kubectl vault verify -f vault.yaml -o json                 # for CI
-    ///   kubectl vault verify -f fleet.yaml                         # every cluster of a fleet, in its context
-    ///   kubectl vault verify -f fleet.yaml --context staging=kind-staging --context production=prod
+    ///   kubectl vault verify -f vault.yaml              # in the current kubeconfig context
+    ///   kubectl vault verify -f vault.yaml -o json      # for CI
+    ///   kubectl vault verify -f vault.yaml --context prod --revision 3f9c2a7 --wait
+    ///   kubectl vault verify -f fleet.yaml              # each cluster in its own context
+    ///   kubectl vault verify -f fleet.yaml --context staging=kind-staging
     #[command(verbatim_doc_comment)]
     Verify(commands::verify::VerifyArgs),
     /// Apply the Vault side the spec implies: engines, kubernetes auth, least-privilege
@@ -96,7 +96,7 @@ pub(crate) enum Command {
     /// VAULT_SKIP_VERIFY as the vault CLI does; a second run changes nothing.
     ///
     /// Examples:
-    ///   kubectl vault configure -f vault.yaml --dry-run     # the plan: create / update / already as wanted
+    ///   kubectl vault configure -f vault.yaml --dry-run     # the plan: what would change
     ///   kubectl vault configure -f vault.yaml               # apply to $VAULT_ADDR with $VAULT_TOKEN
     ///   kubectl vault configure -f vault.yaml --script      # the equivalent vault CLI commands
     #[command(verbatim_doc_comment)]

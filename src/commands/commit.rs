@@ -104,6 +104,10 @@ pub(crate) fn run(args: CommitArgs, term: &Term) -> Result<Exit, Error> {
             ));
         }
         report.line(summary(&plan, &message));
+        report.line("the commit message would be:".into());
+        for line in message.lines() {
+            report.line(format!("  {line}").trim_end().to_string());
+        }
         report.line("dry run: nothing was changed".into());
     } else {
         let hooks = if args.no_verify {

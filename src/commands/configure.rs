@@ -116,7 +116,7 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
         };
         if let Err(failure) = result {
             let done = if applied.is_empty() {
-                "nothing".to_string()
+                " nothing".to_string()
             } else {
                 format!("\n  {}", applied.join("\n  "))
             };
@@ -129,7 +129,7 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
                 format!("failed at: {}", step.what)
             };
             return Err(Error::environment(format!(
-                "{}\n{at}\napplied before the failure: {done}\nhint: fix the cause and run again: what is already as wanted is left alone",
+                "{}\n{at}\napplied before the failure:{done}\nhint: fix the cause and run again: what is already as wanted is left alone",
                 failure.error
             )));
         }

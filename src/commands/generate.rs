@@ -25,15 +25,35 @@ pub(crate) fn run(args: GenerateArgs, term: &Term) -> Result<(), Error> {
     term.warnings(&generated.warnings);
     match &args.out {
         Some(dir) => {
-            write_tree(&generated.tree, dir)?;
+            let done = write_tree(&generated.tree, dir)?;
             let clusters = generated.clusters();
-            term.err(format!(
-                "wrote {} files for cluster{} {} into {}\n",
-                generated.tree.len(),
+            let whose = format!(
+                "for cluster{} {}",
                 if clusters.len() == 1 { "" } else { "s" },
-                clusters.join(", "),
-                dir.display()
-            ));
+                clusters.join(", ")
+            );
+            let files = |n: usize| format!("{n} file{}", if n == 1 { "" } else { "s" });
+            term.err(match done {
+                Written {
+                    written: 0,
+                    unchanged,
+                } => format!(
+                    "{} unchanged {whose} in {}: nothing to write\n",
+                    files(unchanged),
+                    dir.display()
+                ),
+                Written {
+                    written,
+                    unchanged: 0,
+                } => {
+                    format!("wrote {} {whose} into {}\n", files(written), dir.display())
+                }
+                Written { written, unchanged } => format!(
+                    "wrote {} ({unchanged} unchanged) {whose} into {}\n",
+                    files(written),
+                    dir.display()
+                ),
+            });
             Ok(())
         }
         None => term.out(objects_stream(&generated.tree)),
@@ -57,13 +77,21 @@ pub(crate) fn objects_stream(tree: &Tree) -> String {
 
 /// Writes the tree into `dir`. A file that already exists is replaced through a temporary
 /// file and a rename, so it is never half written; unchanged files are not touched.
-pub(crate) fn write_tree(tree: &Tree, dir: &Path) -> Result<(), Error> {
+/// What writing a tree did: how many files were written, and how many were already as wanted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Written {
+    pub(crate) written: usize,
+    pub(crate) unchanged: usize,
+}
+
+pub(crate) fn write_tree(tree: &Tree, dir: &Path) -> Result<Written, Error> {
     let fail = |what: &str, p: &Path, e: std::io::Error| {
         Error::environment(format!("cannot {what} {}: {e}", p.display()))
     };
     // Folders this run created hold no old files: skip the read-and-compare there.
     let mut fresh_dirs: HashSet<PathBuf> = HashSet::new();
     let mut known_dirs: HashSet<PathBuf> = HashSet::new();
+    let mut done = Written::default();
     for (rel, content) in &tree.files {
         let path = dir.join(rel);
         let parent = path.parent().expect("files live in folders").to_path_buf();
@@ -78,11 +106,13 @@ pub(crate) fn write_tree(tree: &Tree, dir: &Path) -> Result<(), Error> {
         if fresh_dirs.contains(&parent) {
             fs::write_new_file(&path, content.as_bytes(), script)
         } else if std::fs::read(&path).ok().as_deref() == Some(content.as_bytes()) {
+            done.unchanged += 1;
             continue;
         } else {
             fs::write_atomically(&path, content.as_bytes(), script)
         }
         .map_err(|e| fail("write", &path, e))?;
+        done.written += 1;
     }
-    Ok(())
+    Ok(done)
 }

@@ -746,3 +746,53 @@ fn an_unsupported_operator_version_names_the_supported_range() {
     );
     assert!(err.contains("0.10.x or 1.x"), "{err}");
 }
+
+/// Re-running `generate --out` on an unchanged tree writes nothing and says so; a partial
+/// change says how many files were written and how many were left as they were.
+#[test]
+fn generate_says_what_it_wrote_and_what_was_unchanged() {
+    let out = tempfile::tempdir().unwrap();
+    let spec = fixture("production.yaml");
+    let generate = || {
+        let o = run(&[
+            "generate",
+            "-f",
+            spec.to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o).lines().last().unwrap_or_default().to_string()
+    };
+    let first = generate();
+    assert!(
+        first.starts_with("wrote ") && !first.contains("unchanged"),
+        "{first}"
+    );
+    let total: usize = first["wrote ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let second = generate();
+    assert!(
+        second.starts_with(&format!("{total} files unchanged for cluster "))
+            && second.ends_with("nothing to write"),
+        "{second}"
+    );
+    // One generated file edited by hand: it alone is written again.
+    let edited = read_tree(out.path())
+        .into_keys()
+        .find(|p| p.ends_with(".yaml"))
+        .unwrap();
+    std::fs::write(out.path().join(&edited), "edited\n").unwrap();
+    let third = generate();
+    assert!(
+        third.starts_with(&format!(
+            "wrote 1 file ({} unchanged) for cluster ",
+            total - 1
+        )),
+        "{third}"
+    );
+}

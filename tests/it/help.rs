@@ -117,3 +117,34 @@ fn help_is_coloured_as_asked() {
         &[("CLICOLOR_FORCE", "1")]
     ));
 }
+
+/// The examples in every command's help are printed as written (verbatim): none is wider
+/// than the help's 100 columns less its indent, so none wraps mid-phrase.
+#[test]
+fn no_help_example_wraps() {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, path: &str, long: &mut Vec<String>) {
+        if let Some(about) = cmd.get_long_about() {
+            // Example lines (indented, printed verbatim); prose is reflowed by clap.
+            for line in about.to_string().lines().filter(|l| l.starts_with("  ")) {
+                if line.chars().count() > 98 {
+                    long.push(format!("{path}: {line}"));
+                }
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, &format!("{path} {}", sub.get_name()), long);
+        }
+    }
+    let mut long = Vec::new();
+    walk(
+        &kubectl_vault::cli::Cli::command(),
+        "kubectl vault",
+        &mut long,
+    );
+    assert!(
+        long.is_empty(),
+        "help lines that wrap:\n{}",
+        long.join("\n")
+    );
+}

@@ -55,7 +55,8 @@ pub(crate) enum OperatorCommand {
     ///
     /// Examples:
     ///   kubectl vault operator unseal -f vault.yaml                    # prompts for shares
-    ///   for f in a.gpg b.gpg c.gpg; do gpg -dq "$f"; echo; done | kubectl vault operator unseal -f vault.yaml
+    ///   for f in a.gpg b.gpg c.gpg; do gpg -dq "$f"; echo; done \
+    ///     | kubectl vault operator unseal -f vault.yaml
     #[command(verbatim_doc_comment)]
     Unseal(unseal::UnsealArgs),
     /// Raft snapshots (backups) through the active node.
