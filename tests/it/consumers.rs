@@ -210,20 +210,12 @@ mod verify {
     impl Setup {
         /// `verify` of fixtures/consumers.yaml at the fake's revision, with `extra`.
         fn verify(&self, extra: &[&str]) -> std::process::Output {
-            bin()
-                .args([
-                    "verify",
-                    "-f",
-                    fixture("consumers.yaml").to_str().unwrap(),
-                    "--kubeconfig",
-                    self.kubeconfig.to_str().unwrap(),
-                    "--revision",
-                    &REVISION[..7],
-                ])
-                .args(extra)
-                .env_remove("KUBECONFIG")
-                .output()
-                .unwrap()
+            let revision = ["--revision", &REVISION[..7]];
+            verify(
+                &fixture("consumers.yaml"),
+                &self.kubeconfig,
+                &[&revision[..], extra].concat(),
+            )
         }
 
         fn table(&self) -> String {

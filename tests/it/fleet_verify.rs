@@ -73,21 +73,10 @@ fn synced_fleet() -> Fleet {
 
 impl Fleet {
     fn verify(&self, extra: &[&str]) -> std::process::Output {
-        bin()
-            .args(["verify", "-f"])
-            .arg(&self.spec)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(extra)
-            .env_remove("KUBECONFIG")
-            .output()
-            .unwrap()
+        verify(&self.spec, &self.kubeconfig, extra)
     }
     fn json(&self, extra: &[&str]) -> (Option<i32>, Value) {
-        let o = self.verify(&[&["-o", "json"], extra].concat());
-        let v = serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
-        (o.status.code(), v)
+        verify_json(&self.spec, &self.kubeconfig, extra)
     }
     fn reset(&self) {
         self.staging.reset_requests();

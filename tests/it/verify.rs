@@ -67,15 +67,7 @@ impl Setup {
         settings
     }
     fn verify(&self, extra: &[&str]) -> std::process::Output {
-        let mut args = vec![
-            "verify",
-            "-f",
-            self.spec.to_str().unwrap(),
-            "--kubeconfig",
-            self.kubeconfig.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        bin().args(&args).env_remove("KUBECONFIG").output().unwrap()
+        verify(&self.spec, &self.kubeconfig, extra)
     }
     fn json(&self, extra: &[&str]) -> (Option<i32>, Value) {
         let mut args = vec!["-o", "json"];

@@ -127,3 +127,31 @@ pub const SUBCOMMANDS: &[&str] = &[
     "schema",
     "completion",
 ];
+
+/// `kubectl vault verify -f SPEC --kubeconfig KUBECONFIG EXTRA…`, with no `KUBECONFIG` from
+/// the environment: the one verify runner of the tests.
+pub fn verify(spec: &Path, kubeconfig: &Path, extra: &[&str]) -> Output {
+    bin()
+        .arg("verify")
+        .arg("-f")
+        .arg(spec)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(extra)
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("run kubectl-vault verify")
+}
+
+/// [`verify`] with `-o json`: the exit code and the parsed report (a panic that shows both
+/// streams when stdout is not JSON).
+pub fn verify_json(
+    spec: &Path,
+    kubeconfig: &Path,
+    extra: &[&str],
+) -> (Option<i32>, serde_json::Value) {
+    let o = verify(spec, kubeconfig, &[&["-o", "json"], extra].concat());
+    let v = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
+    (o.status.code(), v)
+}
