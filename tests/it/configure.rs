@@ -851,3 +851,37 @@ fn rotate_root_sends_the_admin_password_once() {
     );
     assert!(out.contains("update     kubernetes auth config"), "{out}");
 }
+
+/// The tests never write outside their own folders: the dev server's `~/.vault-token` lands in
+/// its own HOME, and the binary runs with a HOME of its own (so `configure` never picks up a
+/// token the developer's HOME holds).
+#[test]
+fn vault_test_servers_and_runs_keep_out_of_the_developers_home() {
+    let Some(bao) = crate::support::servers::Bao::start() else {
+        return;
+    };
+    let token = std::fs::read_to_string(bao.home.path().join(".vault-token"));
+    assert_eq!(
+        token.ok().as_deref().map(str::trim),
+        Some(bao.token.as_str())
+    );
+    let real = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    assert_ne!(real.as_deref(), Some(bao.home.path()));
+    assert_ne!(real.as_deref(), Some(crate::support::common::test_home()));
+    // configure without VAULT_TOKEN finds no token (the test HOME has none), whatever the
+    // developer's HOME holds.
+    let o = crate::support::common::bin()
+        .args(["configure", "--dry-run", "-f"])
+        .arg(crate::support::common::fixture("example.yaml"))
+        .env("VAULT_ADDR", &bao.addr)
+        .env_remove("VAULT_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        crate::support::common::stderr(&o)
+    );
+    assert!(crate::support::common::stderr(&o).contains("VAULT_TOKEN is not set"));
+}

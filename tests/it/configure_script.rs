@@ -165,6 +165,7 @@ impl Setup {
         );
         let mut c = std::process::Command::new("bash");
         c.args(["-o", "pipefail", "-c", &cmd])
+            .env("HOME", crate::support::common::test_home())
             .env("PATH", self.cli.path_env())
             .env("VAULT_ADDR", &self.bao.addr)
             .env("VAULT_TOKEN", &self.bao.token)

@@ -4,8 +4,21 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The binary, run with a HOME of its own (an empty folder per test process): nothing it
+/// reads or writes by default (`~/.vault-token`, `~/.kube/config`, git's global config) is
+/// the developer's. Tests that need a kubeconfig or a token pass it explicitly.
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kubectl-vault"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kubectl-vault"));
+    c.env("HOME", test_home())
+        .env("XDG_CONFIG_HOME", test_home());
+    c
+}
+
+/// The HOME every run of the binary gets (see [`bin`]).
+pub fn test_home() -> &'static Path {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| tempfile::tempdir().expect("a HOME for the tests"))
+        .path()
 }
 
 pub fn fixture(name: &str) -> PathBuf {

@@ -62,6 +62,9 @@ pub struct Bao {
     child: Child,
     pub addr: String,
     pub token: String,
+    /// The dev server's own HOME: `bao server -dev` writes the root token to
+    /// `$HOME/.vault-token`, which must never be the developer's.
+    pub home: tempfile::TempDir,
 }
 
 impl Bao {
@@ -69,6 +72,7 @@ impl Bao {
         let bin = require(find_tool("BAO_BIN", "bao"), "OpenBao (bao)")?;
         let port = free_port();
         let token = "root-token-for-tests".to_string();
+        let home = tempfile::tempdir().expect("a HOME for bao");
         let child = Command::new(bin)
             .args([
                 "server",
@@ -76,6 +80,7 @@ impl Bao {
                 &format!("-dev-listen-address=127.0.0.1:{port}"),
                 &format!("-dev-root-token-id={token}"),
             ])
+            .env("HOME", home.path())
             .env_remove("VAULT_ADDR")
             .env_remove("BAO_ADDR")
             .stdout(Stdio::null())
@@ -87,6 +92,7 @@ impl Bao {
             child,
             addr: format!("http://127.0.0.1:{port}"),
             token,
+            home,
         };
         // Wait until unsealed and serving.
         let start = Instant::now();
@@ -393,6 +399,7 @@ disable_mlock = true
         let child = Command::new(&self.bin)
             .arg("server")
             .arg(format!("-config={}", node.config.display()))
+            .env("HOME", self.dir.path())
             .env_remove("VAULT_ADDR")
             .env_remove("BAO_ADDR")
             .stdout(Stdio::null())

@@ -264,6 +264,7 @@ pub fn run_script(
 ) -> std::process::Output {
     let mut c = std::process::Command::new("bash");
     c.arg(script)
+        .env("HOME", super::common::test_home())
         .env("PATH", cli.path_env())
         .env("VAULT_ADDR", &bao.addr)
         .env("VAULT_TOKEN", &bao.token)
