@@ -101,6 +101,13 @@ impl Term {
         }
     }
 
+    /// Writes to stdout when the output must arrive (`operator init`'s shares): a closed or
+    /// failing stdout is the caller's error, never a quiet end.
+    pub(crate) fn out_or_fail(&self, text: impl AsRef<[u8]>) -> Result<(), std::io::Error> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_ref()).and_then(|()| out.flush())
+    }
+
     /// Writes a line (a newline is added) to stdout.
     pub(crate) fn outln(&self, line: impl AsRef<str>) -> Result<(), Error> {
         self.out(format!("{}\n", line.as_ref()))

@@ -257,6 +257,47 @@ impl Drop for PrivateFile {
     }
 }
 
+/// A file that must not exist yet, created with mode 0600 (`operator init --shares-file`):
+/// created before the data it will hold exists, written once, synced to disk.
+pub(crate) struct NewPrivateFile {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+}
+
+impl NewPrivateFile {
+    pub(crate) fn create(path: &Path) -> std::io::Result<NewPrivateFile> {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Not through a symbolic link: create_new already refuses an existing name, and
+            // O_NOFOLLOW makes sure a dangling link is not followed either.
+            opts.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        }
+        Ok(NewPrivateFile {
+            file: opts.open(path)?,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `bytes` and syncs them to disk.
+    pub(crate) fn write_all(mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        self.file.write_all(bytes)?;
+        self.file.sync_all()
+    }
+
+    /// Removes the (still empty) file: nothing was there to keep.
+    pub(crate) fn discard(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

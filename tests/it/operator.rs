@@ -719,3 +719,101 @@ fn auto_unseal_init_creates_recovery_shares_and_unseal_has_nothing_to_do() {
         stderr(&unseal)
     );
 }
+
+/// `operator init` never loses the shares quietly: a reader that goes away before the answer
+/// (`| head -c0`, a gpg that exits first) is a non-zero exit that says Vault IS initialised and
+/// the shares were NOT delivered, and how to start again.
+#[test]
+fn init_into_a_closed_stdout_fails_loudly_and_says_vault_is_initialised() {
+    let Some(s) = Setup::start(1) else { return };
+    let mut child = bin()
+        .args(["operator", "init", "-f"])
+        .arg(&s.spec)
+        .arg("--kubeconfig")
+        .arg(&s.kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before the answer comes
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("Vault IS initialised (through vault-0), but its key shares and root token were NOT delivered"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--shares-file") && err.contains("--pgp-keys"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("next: kubectl vault operator unseal"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("hvs.") && !err.contains("s."),
+        "no secret on stderr: {err}"
+    );
+    let status = s.status_json(None);
+    assert_eq!(status["pods"][0]["initialized"], true, "{status}");
+}
+
+/// `--shares-file` is created (new, 0600) before Vault is asked; an existing file refuses the
+/// init with nothing sent; the answer lands in the file and stdout holds no secret.
+#[test]
+fn init_with_a_shares_file_creates_it_first_and_writes_the_answer_there() {
+    let Some(s) = Setup::start(1) else { return };
+    let file = s.dir.path().join("shares.json");
+    std::fs::write(&file, "someone else's\n").unwrap();
+    let refused = s.op(
+        &[
+            "init",
+            "-o",
+            "json",
+            "--shares-file",
+            file.to_str().unwrap(),
+        ],
+        None,
+        None,
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("Vault was not asked to initialise"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "someone else's\n");
+    assert_eq!(s.status_json(None)["pods"][0]["initialized"], false);
+
+    std::fs::remove_file(&file).unwrap();
+    let init = s.op(
+        &[
+            "init",
+            "-o",
+            "json",
+            "--shares-file",
+            file.to_str().unwrap(),
+        ],
+        None,
+        None,
+    );
+    assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let root = v["rootToken"].as_str().unwrap();
+    assert_eq!(v["shares"].as_array().unwrap().len(), 5);
+    assert!(!stdout(&init).contains(root) && !stderr(&init).contains(root));
+    for share in v["shares"].as_array().unwrap() {
+        assert!(!stdout(&init).contains(share.as_str().unwrap()));
+    }
+    assert!(
+        stderr(&init).contains("wrote the key shares and the root token to"),
+        "{}",
+        stderr(&init)
+    );
+}

@@ -31,6 +31,11 @@ pub(crate) struct InitArgs {
     /// A PGP public key file Vault encrypts the root token with.
     #[arg(long, value_name = "FILE")]
     pub(crate) root_token_pgp_key: Option<PathBuf>,
+    /// Write the shares and root token (in the -o format) to FILE, created new with mode 0600
+    /// before Vault is asked to initialise (init is refused when it cannot be created), instead
+    /// of stdout. PGP keys (--pgp-keys, --root-token-pgp-key) remain the recommended way.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) shares_file: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
 }
@@ -63,6 +68,21 @@ pub(crate) fn run(args: InitArgs, term: &Term) -> Result<Exit, Error> {
     };
     // Numbers first, before any request.
     plan.check().map_err(Error::usage)?;
+    // Where the answer goes exists before Vault is asked: an init whose answer cannot be
+    // delivered loses the shares for good.
+    let mut shares_file = args
+        .shares_file
+        .as_deref()
+        .map(|path| {
+            fs::NewPrivateFile::create(path).map_err(|e| {
+                Error::usage(format!(
+                    "--shares-file {}: cannot create it: {e}; Vault was not asked to initialise",
+                    path.display()
+                ))
+                .with_hint("name a file that does not exist yet, in a folder you can write")
+            })
+        })
+        .transpose()?;
     let result = super::with_proxy(&args.cluster, &stack, spec_context, async |proxy| {
         let observed = super::observe(proxy).await?;
         if let Some(o) = observed
@@ -114,8 +134,18 @@ pub(crate) fn run(args: InitArgs, term: &Term) -> Result<Exit, Error> {
             .map_err(|e| Error::environment(format!("pod {pod}: {e}")))
             .map(|r| (r, pod.clone()))
     });
-    let (result, pod) = result?;
-    if !result.shares_encrypted || !result.root_token_encrypted {
+    let (result, pod) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            // Vault was not initialised (or the failure says what to check): the shares
+            // file, created for nothing, goes.
+            if let Some(f) = shares_file.take() {
+                f.discard();
+            }
+            return Err(e);
+        }
+    };
+    if (!result.shares_encrypted || !result.root_token_encrypted) && shares_file.is_none() {
         term.err(format!(
             "warning: {} printed below in plain text, this once: they are not stored anywhere. Give each share to a different person and keep the root token only until configured (revoke it then); --pgp-keys and --root-token-pgp-key avoid plaintext.\n",
             match (result.shares_encrypted, result.root_token_encrypted) {
@@ -134,7 +164,7 @@ pub(crate) fn run(args: InitArgs, term: &Term) -> Result<Exit, Error> {
         Output::Table => operator::init_text(&result, &names),
         Output::Json => serde_json::to_string_pretty(&result).expect("json") + "\n",
     };
-    term.out(text)?;
+    deliver(&text, shares_file, &pod, term)?;
     let decrypt = if result.shares_encrypted {
         " (each holder decrypts theirs: echo SHARE | base64 -d | gpg -dq)"
     } else {
@@ -148,4 +178,44 @@ pub(crate) fn run(args: InitArgs, term: &Term) -> Result<Exit, Error> {
         args.cluster.spec.file.display()
     ));
     Ok(Exit::Ok)
+}
+
+/// Hands the init answer over: to the shares file, else to stdout, where a closed or failing
+/// stdout is an error (not the quiet end it is for reports). Vault is initialised by now, so
+/// a failure says so plainly, with what was and was not delivered and how to start again.
+fn deliver(
+    text: &str,
+    shares_file: Option<fs::NewPrivateFile>,
+    pod: &str,
+    term: &Term,
+) -> Result<(), Error> {
+    let lost = |how: String| {
+        Error::environment(format!(
+            "Vault IS initialised (through {pod}), but its key shares and root token were NOT delivered: {how}. They cannot be read from Vault again."
+        ))
+        .with_hint(
+            "to start again, delete the Vault release's storage (its raft PersistentVolumeClaims) and pods, then run init with --shares-file FILE or, better, --pgp-keys and --root-token-pgp-key",
+        )
+    };
+    if let Some(file) = shares_file {
+        let path = file.path().display().to_string();
+        return match file.write_all(text.as_bytes()) {
+            Ok(()) => {
+                term.err(format!(
+                    "wrote the key shares and the root token to {path} (mode 0600)\n"
+                ));
+                Ok(())
+            }
+            // The file failed after Vault answered: stdout is the last place they can go.
+            Err(e) => match term.out_or_fail(text) {
+                Ok(()) => Err(Error::environment(format!(
+                    "cannot write the shares file {path}: {e}; the key shares and root token were printed on stdout instead"
+                ))
+                .with_hint("keep that output now: Vault is initialised and they are not stored anywhere else")),
+                Err(out) => Err(lost(format!("{path}: {e}; stdout: {out}"))),
+            },
+        };
+    }
+    term.out_or_fail(text)
+        .map_err(|e| lost(format!("stdout: {e}")))
 }
