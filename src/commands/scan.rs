@@ -52,16 +52,26 @@ pub(crate) fn run(args: ScanArgs, term: &Term) -> Result<Exit, Error> {
     })
 }
 
+/// The allow-list: `--allow FILE`, else `.kubectl-vault-allow` at the repository's root. The
+/// committed one is the repository's content, which scan runs on in CI: it is read only as a
+/// regular file (no symbolic link, FIFO or device), bounded, and its lines are never echoed.
 fn read_allow(args: &ScanArgs) -> Result<AllowList, Error> {
-    let (path, required) = match &args.allow {
+    let (path, explicit) = match &args.allow {
         Some(p) => (p.clone(), true),
         None => (args.repo.join(ALLOW_FILE), false),
     };
-    if !required && !path.exists() {
+    if !explicit && std::fs::symlink_metadata(&path).is_err() {
         return Ok(AllowList::default());
     }
-    let text = crate::edge::fs::read_text(&path, ALLOW_BYTES)
+    let bytes = crate::edge::fs::read_regular_file(&path, ALLOW_BYTES, explicit)
         .map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Error::usage(format!(
+            "{}: not UTF-8 text (byte {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
     AllowList::parse(&text).map_err(|(line, msg)| {
         Error::usage(format!(
             "{}:{line}: {msg}\nhint: one fingerprint per line; `#` starts a comment",

@@ -72,6 +72,43 @@ pub(crate) fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     read_all(file, limit)
 }
 
+/// Reads a regular file only (never a FIFO, a device or a folder: opening does not block, and
+/// the open file is checked), at most `limit` bytes. With `follow_links: false` the file may not
+/// be a symbolic link (a committed `.kubectl-vault-allow` pointing at `/proc/self/environ`).
+pub(crate) fn read_regular_file(
+    path: &Path,
+    limit: u64,
+    follow_links: bool,
+) -> Result<Vec<u8>, ReadError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut flags = libc::O_NONBLOCK;
+        if !follow_links {
+            flags |= libc::O_NOFOLLOW;
+        }
+        opts.custom_flags(flags);
+    }
+    let file = opts.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return ReadError::Io(std::io::Error::other(
+                "is a symbolic link (not read: it must be a regular file)",
+            ));
+        }
+        ReadError::Io(e)
+    })?;
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    if !meta.is_file() {
+        return Err(ReadError::Io(std::io::Error::other(
+            "is not a regular file (not read)",
+        )));
+    }
+    read_all(file, limit)
+}
+
 /// [`read_file`], as UTF-8 text.
 pub(crate) fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     let bytes = read_file(path, limit)?;

@@ -306,15 +306,58 @@ fn the_allow_list_suppresses_reviewed_findings() {
     let out = scan(&f.path, &["--exit-zero"]);
     assert_eq!(out.status.code(), Some(0));
 
-    // A broken allow-list is a usage error naming file and line.
+    // A broken allow-list is a usage error naming file and line, never the line's content.
     std::fs::write(&allow, "# ok\nnot-a-fingerprint\n").unwrap();
     let out = scan(&f.path, &["--allow", allow.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("all-allowed.txt:2: `not-a-fingerprint` is not a scan fingerprint"),
+        stderr(&out).contains("all-allowed.txt:2: not a scan fingerprint"),
         "{}",
         stderr(&out)
     );
+    assert!(
+        !stderr(&out).contains("not-a-fingerprint"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The committed allow-list is the repository's content, which scan runs on in CI: a symbolic
+/// link (to a token file, /proc/self/environ) is refused without reading it, a FIFO does not
+/// hang the scan, and nothing of what is there reaches the output.
+#[test]
+fn a_committed_allow_list_that_is_a_link_or_a_fifo_is_refused_unread() {
+    let f = planted();
+    let secret_file = f.path.parent().unwrap().join("token-file");
+    // Split in the source, so that no token-shaped string is committed.
+    let token = format!("{}.{}", "hvs", "CAESIJ-not-for-the-log-0123456789abcdef");
+    std::fs::write(&secret_file, format!("{token}\n")).unwrap();
+    let allow = f.path.join(".kubectl-vault-allow");
+    std::os::unix::fs::symlink(&secret_file, &allow).unwrap();
+    let out = scan(&f.path, &["--no-history"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is a symbolic link"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("CAESIJ") && !stdout(&out).contains("CAESIJ"));
+
+    std::fs::remove_file(&allow).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(&allow)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let out = scan(&f.path, &["--no-history"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
 
 #[test]
