@@ -334,7 +334,7 @@ pub fn expand(
             .as_ref()
             .and_then(|vc| vc.kubernetes_auth.as_ref())
             .and_then(|k| k.mount.clone())
-            .unwrap_or_else(|| crate::model::default_auth_mount(&m.spec.cluster));
+            .unwrap_or_else(|| crate::model::defaults::default_auth_mount(&m.spec.cluster));
         if let Some(first) = mounts.insert(mount.clone(), &m.spec.cluster) {
             let path = m.index.written_at("vaultConfig.kubernetesAuth.mount");
             let mut d = Diagnostic::error(

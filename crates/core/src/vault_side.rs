@@ -504,7 +504,7 @@ fn token_reviewer(stack: &Stack, spec: Option<&spec::TokenReviewerSpec>) -> Toke
                 api_audience: r
                     .api_audience
                     .clone()
-                    .unwrap_or_else(|| crate::spec::validate::DEFAULT_API_AUDIENCE.into()),
+                    .unwrap_or_else(|| crate::model::defaults::DEFAULT_API_AUDIENCE.into()),
             },
         },
     }

@@ -7,6 +7,7 @@ use super::locate::LocationIndex;
 use super::types::*;
 use super::Diagnostic;
 use crate::duration::{Duration, Grammar};
+use crate::model::defaults::DEFAULT_API_AUDIENCE;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const API_VERSION: &str = "kubectl-vault/v1alpha1";
@@ -1111,11 +1112,11 @@ fn check_trust(c: &mut Checker, spec: &Spec) {
         .vault
         .namespace
         .as_deref()
-        .unwrap_or(crate::model::DEFAULT_VAULT_NAMESPACE);
+        .unwrap_or(crate::model::defaults::DEFAULT_VAULT_NAMESPACE);
     let operator_ns = o
         .namespace
         .as_deref()
-        .unwrap_or(crate::model::DEFAULT_OPERATOR_NAMESPACE);
+        .unwrap_or(crate::model::defaults::DEFAULT_OPERATOR_NAMESPACE);
     match (&spec.vault.tls, &o.address) {
         (TlsSpec::Secret(tls), None) if vault_ns != operator_ns => c.warn(
             "vault.tls",
@@ -1232,9 +1233,6 @@ fn check_lifetimes(c: &mut Checker, spec: &Spec) {
         }
     }
 }
-
-/// The default API server audience a client-JWT token reviewer adds to every app's tokens.
-pub const DEFAULT_API_AUDIENCE: &str = "https://kubernetes.default.svc.cluster.local";
 
 /// The token reviewer, token lifetimes and database connection settings of the Vault side.
 fn check_vault_side_settings(c: &mut Checker, vc: &VaultConfigSpec) {
@@ -1515,7 +1513,7 @@ fn check_cert_manager(c: &mut Checker, spec: &Spec) {
     let cm_namespace = cm
         .namespace
         .as_deref()
-        .unwrap_or(crate::model::CERT_MANAGER_NAMESPACE);
+        .unwrap_or(crate::model::defaults::CERT_MANAGER_NAMESPACE);
     let sa_namespace = match i.kind.unwrap_or(IssuerKind::Issuer) {
         IssuerKind::Issuer => i.namespace.as_deref().unwrap_or(cm_namespace),
         IssuerKind::ClusterIssuer => cm_namespace,
