@@ -77,3 +77,28 @@ fn is_folder(v: &str) -> bool {
         && v.chars()
             .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.' | '/'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders() {
+        for (v, ok) in [
+            ("infrastructure", true),
+            ("platform/vault", true),
+            ("a.b/c_d-e", true),
+            ("", false),
+            ("/abs", false),
+            ("a/", false),
+            ("a//b", false),
+            ("a/../b", false),
+            ("./a", false),
+            (".git", false),
+            ("x/.GIT", false),
+            ("a b", false),
+        ] {
+            assert_eq!(is_folder(v), ok, "{v:?}");
+        }
+    }
+}

@@ -464,109 +464,392 @@ fn is_hcl_token(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn names() {
-        assert!(is_dns_label("app-1"));
-        assert!(!is_dns_label("App"));
-        assert!(!is_dns_label("-a"));
-        assert!(is_dns_subdomain("webapp.tls"));
-        assert!(is_qualified_name("example.com/team"));
-        assert!(!is_qualified_name("bad key"));
-    }
-
-    #[test]
-    fn vault_names_paths_and_versions() {
-        for ok in ["a", "app-readonly", "a.b_c", "A1", "_x_"] {
-            assert!(is_vault_name(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "-a",
-            "a-",
-            ".a",
-            "a;b",
-            "a/b",
-            "a b",
-            "a${IFS}b",
-            &"x".repeat(129),
-        ] {
-            assert!(!is_vault_name(bad), "{bad}");
-        }
-        for ok in ["kv", "team/kv", "kv/app@x/v1.2", "a:b"] {
-            assert!(is_vault_path(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "/kv",
-            "kv/",
-            "a//b",
-            "a/../b",
-            "a/./b",
-            "k*",
-            "k+",
-            "a{{x}}",
-            "a\"b",
-            "k8s;touch${IFS}PWNED;x",
-            "a b",
-        ] {
-            assert!(!is_vault_path(bad), "{bad}");
-        }
-        for ok in [
-            "0.30.0",
-            "v1.2.3",
-            "1.0.0-rc.1",
-            "1.0.0+build.5",
-            "10.20.30",
-        ] {
-            assert!(is_pinned_version(ok), "{ok}");
-        }
-        for bad in [
-            "latest",
-            "0.30.x",
-            "0.30",
-            "*",
-            ">=0.30.0",
-            "~0.30.0",
-            "^1.0.0",
-            "01.2.3",
-            "1.2.3-01",
-            "1.2.3 ",
-            "1.2.3-",
-            "1.2.3||2.0.0",
-            "0.30.0-rc.1 || 1.0",
-        ] {
-            assert!(!is_pinned_version(bad), "{bad}");
+    /// Runs `rule` on each input: `true` where it must accept, `false` where it must refuse.
+    fn table(rule: impl Fn(&str) -> bool, cases: &[(&str, bool)]) {
+        for (input, want) in cases {
+            assert_eq!(rule(input), *want, "{input:?}");
         }
     }
 
+    /// How many errors a Checker method records for `value`, on an empty document.
+    fn errors(check: impl Fn(&mut Checker, &str), value: &str) -> usize {
+        let index = LocationIndex::build("");
+        let mut c = Checker::new(&index);
+        check(&mut c, value);
+        let found = c.finish();
+        assert!(found.warnings.is_empty());
+        found.errors.len()
+    }
+
     #[test]
-    fn urls_hosts_labels_audiences() {
-        assert!(is_url("https://kubernetes.default.svc:443", &["https"]));
-        assert!(is_url("oci://ghcr.io/x", &["oci"]));
-        for bad in [
-            "https://",
-            "ftp://x",
-            "https://x y",
-            "https://x\"",
-            "https://:80",
-            "https://a/{{b}}",
-            "x",
-        ] {
-            assert!(!is_url(bad, &["https", "http"]), "{bad}");
-        }
-        assert!(is_host_name("webapp.app.svc.cluster.local") && is_host_name("*.example.com"));
-        for bad in ["", "a,b", "a b", "-a.com", "a..b", "*", "*.*.x"] {
-            assert!(!is_host_name(bad), "{bad}");
-        }
-        assert!(is_email("ops@example.com") && !is_email("a b@example.com"));
-        assert!(
-            is_label_value("")
-                && is_label_value("v1.2_x")
-                && !is_label_value("~")
-                && !is_label_value("-a")
+    fn dns_labels() {
+        table(
+            is_dns_label,
+            &[
+                ("app-1", true),
+                ("a", true),
+                ("0", true),
+                (&"a".repeat(63), true),
+                ("", false),
+                ("App", false),
+                ("-a", false),
+                ("a-", false),
+                ("a.b", false),
+                ("a_b", false),
+                (&"a".repeat(64), false),
+            ],
         );
-        assert!(!is_label_value(&"a".repeat(64)));
-        assert!(is_audience("vault") && is_audience("https://kubernetes.default.svc"));
-        assert!(!is_audience("a,b") && !is_audience("a b") && !is_audience(""));
+    }
+
+    #[test]
+    fn dns_subdomains() {
+        table(
+            is_dns_subdomain,
+            &[
+                ("webapp.tls", true),
+                ("vault-tls", true),
+                ("a.b.c", true),
+                ("", false),
+                ("a..b", false),
+                (".a", false),
+                ("a.", false),
+                ("Vault", false),
+                (&format!("{}.b", "a".repeat(252)), false),
+            ],
+        );
+    }
+
+    #[test]
+    fn qualified_names() {
+        table(
+            is_qualified_name,
+            &[
+                ("team", true),
+                ("example.com/team", true),
+                ("kubernetes.io/tls", true),
+                ("Opaque", true),
+                ("a.b_c-d", true),
+                ("", false),
+                ("bad key", false),
+                ("/team", false),
+                ("Example.com/team", false),
+                ("example.com/", false),
+                ("-team", false),
+                (&"a".repeat(64), false),
+            ],
+        );
+    }
+
+    #[test]
+    fn label_values() {
+        table(
+            is_label_value,
+            &[
+                ("", true),
+                ("v1.2_x", true),
+                ("A", true),
+                (&"a".repeat(63), true),
+                ("~", false),
+                ("-a", false),
+                ("a.", false),
+                ("a b", false),
+                (&"a".repeat(64), false),
+            ],
+        );
+    }
+
+    #[test]
+    fn secret_keys() {
+        table(
+            is_secret_key,
+            &[
+                ("username", true),
+                ("tls.crt", true),
+                ("a-b_c", true),
+                (".env", true),
+                ("", false),
+                (".", false),
+                ("..", false),
+                ("a/b", false),
+                ("a b", false),
+                (&"k".repeat(254), false),
+            ],
+        );
+    }
+
+    #[test]
+    fn vault_names() {
+        table(
+            is_vault_name,
+            &[
+                ("a", true),
+                ("app-readonly", true),
+                ("a.b_c", true),
+                ("A1", true),
+                ("_x_", true),
+                (&"x".repeat(128), true),
+                ("", false),
+                ("-a", false),
+                ("a-", false),
+                (".a", false),
+                ("a;b", false),
+                ("a/b", false),
+                ("a b", false),
+                ("a${IFS}b", false),
+                (&"x".repeat(129), false),
+            ],
+        );
+    }
+
+    #[test]
+    fn vault_paths() {
+        table(
+            is_vault_path,
+            &[
+                ("kv", true),
+                ("team/kv", true),
+                ("kv/app@x/v1.2", true),
+                ("a:b", true),
+                ("", false),
+                ("/kv", false),
+                ("kv/", false),
+                ("a//b", false),
+                ("a/../b", false),
+                ("a/./b", false),
+                ("k*", false),
+                ("k+", false),
+                ("a{{x}}", false),
+                ("a\"b", false),
+                ("k8s;touch${IFS}PWNED;x", false),
+                ("a b", false),
+                (&"a".repeat(513), false),
+            ],
+        );
+    }
+
+    #[test]
+    fn api_fields() {
+        table(
+            is_api_field,
+            &[
+                ("ttl", true),
+                ("file_path", true),
+                ("A1", true),
+                ("", false),
+                ("file-path", false),
+                ("a.b", false),
+                ("a b", false),
+                (&"f".repeat(129), false),
+            ],
+        );
+    }
+
+    #[test]
+    fn pinned_versions() {
+        table(
+            is_pinned_version,
+            &[
+                ("0.30.0", true),
+                ("v1.2.3", true),
+                ("1.0.0-rc.1", true),
+                ("1.0.0+build.5", true),
+                ("10.20.30", true),
+                ("latest", false),
+                ("0.30.x", false),
+                ("0.30", false),
+                ("*", false),
+                (">=0.30.0", false),
+                ("~0.30.0", false),
+                ("^1.0.0", false),
+                ("01.2.3", false),
+                ("1.2.3-01", false),
+                ("1.2.3 ", false),
+                ("1.2.3-", false),
+                ("1.2.3||2.0.0", false),
+                ("0.30.0-rc.1 || 1.0", false),
+            ],
+        );
+    }
+
+    #[test]
+    fn urls() {
+        let web = |s: &str| is_url(s, &["https", "http"]);
+        table(
+            web,
+            &[
+                ("https://kubernetes.default.svc:443", true),
+                ("http://vault.vault.svc:8200/v1", true),
+                ("https://user@host", true),
+                ("https://", false),
+                ("ftp://x", false),
+                ("oci://ghcr.io/x", false),
+                ("https://x y", false),
+                ("https://x\"", false),
+                ("https://:80", false),
+                ("https://a/{{b}}", false),
+                ("x", false),
+            ],
+        );
+        assert!(is_url("oci://ghcr.io/x", &["oci"]));
+        assert!(!is_url(
+            &format!("https://{}", "a".repeat(2041)),
+            &["https"]
+        ));
+    }
+
+    #[test]
+    fn audiences() {
+        table(
+            is_audience,
+            &[
+                ("vault", true),
+                ("https://kubernetes.default.svc", true),
+                ("vault://ns/issuer", true),
+                ("", false),
+                ("a,b", false),
+                ("a b", false),
+                ("a\"b", false),
+                (&"a".repeat(254), false),
+            ],
+        );
+    }
+
+    #[test]
+    fn host_names_and_emails() {
+        table(
+            is_host_name,
+            &[
+                ("webapp.app.svc.cluster.local", true),
+                ("*.example.com", true),
+                ("Example.COM", true),
+                ("_sip.example.com", true),
+                ("", false),
+                ("a,b", false),
+                ("a b", false),
+                ("-a.com", false),
+                ("a..b", false),
+                ("*", false),
+                ("*.*.x", false),
+            ],
+        );
+        table(
+            is_email,
+            &[
+                ("ops@example.com", true),
+                ("a.b+c@x.io", true),
+                ("a b@example.com", false),
+                ("@example.com", false),
+                ("ops@*.example.com", false),
+                ("ops", false),
+            ],
+        );
+    }
+
+    #[test]
+    fn value_sources() {
+        table(
+            is_value_source,
+            &[
+                ("env:DB_PASSWORD", true),
+                ("env:_X1", true),
+                ("file:/run/secrets/pw", true),
+                ("file:pw", true),
+                ("env:", false),
+                ("env:1X", false),
+                ("env:A-B", false),
+                ("file:", false),
+                ("hunter2", false),
+                ("vault:x", false),
+            ],
+        );
+    }
+
+    #[test]
+    fn hcl_tokens() {
+        table(
+            is_hcl_token,
+            &[
+                ("us-east-1", true),
+                ("arn:aws:kms:eu-west-1:1:key/abc", true),
+                ("a@b.c_d", true),
+                ("", false),
+                ("a\"b", false),
+                ("a b", false),
+                ("${x}", false),
+                (&"a".repeat(513), false),
+            ],
+        );
+    }
+
+    #[test]
+    fn durations() {
+        let vso = |c: &mut Checker, v: &str| {
+            c.vso_duration("d", v, false);
+        };
+        let vso_ttl = |c: &mut Checker, v: &str| {
+            c.vso_duration("d", v, true);
+        };
+        let vault = |c: &mut Checker, v: &str| c.vault_duration("d", v);
+        let flux = |c: &mut Checker, v: &str| c.flux_duration("d", v);
+        // (value, VSO, VSO ttl, Vault, Flux): whether each grammar accepts it.
+        let cases = [
+            ("30s", true, true, true, true),
+            ("1.5h", true, true, true, true),
+            ("72h", true, true, true, true),
+            ("3d", false, true, true, false),
+            ("600", false, false, true, false),
+            ("1h30m", false, false, false, true),
+            ("500ms", false, false, false, true),
+            ("", false, false, false, false),
+            ("10", false, false, true, false),
+            ("-1s", false, false, false, false),
+            ("1w", false, false, false, false),
+        ];
+        for (v, in_vso, in_vso_ttl, in_vault, in_flux) in cases {
+            assert_eq!(errors(vso, v) == 0, in_vso, "vso {v:?}");
+            assert_eq!(errors(vso_ttl, v) == 0, in_vso_ttl, "vso ttl {v:?}");
+            assert_eq!(errors(vault, v) == 0, in_vault, "vault {v:?}");
+            assert_eq!(errors(flux, v) == 0, in_flux, "flux {v:?}");
+        }
+    }
+
+    #[test]
+    fn texts_mounts_and_host_names_in_the_checker() {
+        let text = |c: &mut Checker, v: &str| c.text("t", v, 8, "username");
+        for (v, n) in [
+            ("admin", 0),
+            ("12345678", 0),
+            ("", 1),
+            ("  ", 1),
+            ("123456789", 1),
+        ] {
+            assert_eq!(errors(text, v), n, "text {v:?}");
+        }
+        let mount = |c: &mut Checker, v: &str| c.vault_mount("m", v, "kv mount");
+        for (v, n) in [
+            ("kv", 0),
+            ("team/sys", 0),
+            ("system", 0),
+            ("sys", 1),
+            ("sys/x", 1),
+            ("cubbyhole", 1),
+            ("identity/x", 1),
+            ("auth", 1),
+            ("audit/file", 1),
+            // Not a path at all: reported by vault_path, not here.
+            ("sys//x", 0),
+        ] {
+            assert_eq!(errors(mount, v), n, "mount {v:?}");
+        }
+        let host = |c: &mut Checker, v: &str| c.host_name("h", v, false, "domain");
+        let host_or_email = |c: &mut Checker, v: &str| c.host_name("h", v, true, "name");
+        for (v, as_host, as_either) in [
+            ("svc.cluster.local", 0, 0),
+            ("ops@example.com", 1, 0),
+            ("a b", 1, 1),
+        ] {
+            assert_eq!(errors(host, v), as_host, "host {v:?}");
+            assert_eq!(errors(host_or_email, v), as_either, "host or email {v:?}");
+        }
     }
 }

@@ -417,3 +417,29 @@ pub(super) fn lifetimes(c: &mut Checker, spec: &Spec) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_a_pki_role_allows() {
+        let role = |domains: &[&str], bare: bool, sub: bool| PkiRoleSpec {
+            allowed_domains: domains.iter().map(|d| d.to_string()).collect(),
+            allow_subdomains: sub,
+            allow_bare_domains: bare,
+            max_ttl: None,
+        };
+        let svc = role(&["svc.cluster.local"], false, true);
+        assert!(domain_allowed("web.app.svc.cluster.local", &svc));
+        assert!(!domain_allowed("svc.cluster.local", &svc));
+        assert!(!domain_allowed("example.com", &svc));
+        let bare = role(&["example.com"], true, false);
+        assert!(domain_allowed("example.com", &bare));
+        assert!(!domain_allowed("www.example.com", &bare));
+        assert!(domain_allowed(
+            "anything",
+            &role(&["*.example.com"], false, false)
+        ));
+    }
+}

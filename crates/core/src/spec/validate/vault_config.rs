@@ -328,9 +328,14 @@ mod tests {
 
     #[test]
     fn literal_passwords_are_found() {
-        assert!(has_literal_password("postgresql://admin:hunter2@db:5432/x"));
-        assert!(!has_literal_password(
-            "postgresql://{{username}}:{{password}}@db:5432/x"
-        ));
+        for (url, literal) in [
+            ("postgresql://admin:hunter2@db:5432/x", true),
+            ("postgresql://{{username}}:{{password}}@db:5432/x", false),
+            ("postgresql://admin@db:5432/x", false),
+            ("postgresql://db:5432/x", false),
+            ("db:5432", false),
+        ] {
+            assert_eq!(has_literal_password(url), literal, "{url}");
+        }
     }
 }
