@@ -65,8 +65,8 @@ pub(crate) fn run(args: ImportArgs, term: &Term) -> Result<Exit, Error> {
         .from_secret
         .split_once('/')
         .filter(|(ns, n)| {
-            crate::core::spec::validate::is_dns_label(ns)
-                && crate::core::spec::validate::is_dns_subdomain(n)
+            crate::core::spec::validate::rules::is_dns_label(ns)
+                && crate::core::spec::validate::rules::is_dns_subdomain(n)
         })
         .ok_or_else(|| {
             Error::usage(format!(

@@ -129,10 +129,10 @@ pub fn expand(
             );
         }
     }
-    if top.get("apiVersion").and_then(Value::as_str) != Some(validate::API_VERSION) {
+    if top.get("apiVersion").and_then(Value::as_str) != Some(validate::rules::API_VERSION) {
         error(
             "apiVersion",
-            format!("must be {}", validate::API_VERSION),
+            format!("must be {}", validate::rules::API_VERSION),
             "write `apiVersion: kubectl-vault/v1alpha1`",
         );
     }
@@ -334,7 +334,7 @@ pub fn expand(
             .as_ref()
             .and_then(|vc| vc.kubernetes_auth.as_ref())
             .and_then(|k| k.mount.clone())
-            .unwrap_or_else(|| crate::model::default_auth_mount(&m.spec.cluster));
+            .unwrap_or_else(|| crate::model::defaults::default_auth_mount(&m.spec.cluster));
         if let Some(first) = mounts.insert(mount.clone(), &m.spec.cluster) {
             let path = m.index.written_at("vaultConfig.kubernetesAuth.mount");
             let mut d = Diagnostic::error(
@@ -382,7 +382,7 @@ fn merge(
 ) -> (Value, Vec<(String, Vec<String>)>) {
     let at = format!("clusters[{i}]");
     let mut out = Mapping::new();
-    out.insert("apiVersion".into(), validate::API_VERSION.into());
+    out.insert("apiVersion".into(), validate::rules::API_VERSION.into());
     out.insert("kind".into(), "VaultStack".into());
     out.insert("cluster".into(), name.into());
     let mut merged = Value::Mapping(defaults.clone());

@@ -6,7 +6,7 @@
 
 use crate::model::{Grant, Source, Stack};
 use crate::spec::types as spec;
-use crate::spec::validate::DATABASE_PLUGINS;
+use crate::spec::validate::rules::DATABASE_PLUGINS;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -504,7 +504,7 @@ fn token_reviewer(stack: &Stack, spec: Option<&spec::TokenReviewerSpec>) -> Toke
                 api_audience: r
                     .api_audience
                     .clone()
-                    .unwrap_or_else(|| crate::spec::validate::DEFAULT_API_AUDIENCE.into()),
+                    .unwrap_or_else(|| crate::model::defaults::DEFAULT_API_AUDIENCE.into()),
             },
         },
     }
@@ -948,9 +948,9 @@ mod tests {
         assert_eq!(connection_name("teams/jobs/db"), "teams-jobs-db");
         assert_eq!(connection_name("/x/"), "x");
         assert_eq!(connection_name("//"), "database");
-        assert!(crate::spec::validate::is_vault_name(&connection_name(
-            "a b/c."
-        )));
+        assert!(crate::spec::validate::rules::is_vault_name(
+            &connection_name("a b/c.")
+        ));
     }
 
     #[test]

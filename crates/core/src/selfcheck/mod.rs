@@ -160,7 +160,7 @@ fn check_component(path: &str, body: &str, all_paths: &BTreeSet<&str>) -> Result
 fn check_workload_patch(body: &str) -> Result<(), String> {
     let p: WorkloadPatch = typed(body)?;
     if p.api_version != "apps/v1"
-        || !crate::spec::validate::INJECTOR_WORKLOAD_KINDS.contains(&p.kind.as_str())
+        || !crate::spec::validate::rules::INJECTOR_WORKLOAD_KINDS.contains(&p.kind.as_str())
     {
         return Err(format!("cannot patch {}/{}", p.api_version, p.kind));
     }

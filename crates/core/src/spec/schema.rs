@@ -78,7 +78,7 @@ pub fn json_schema() -> Value {
         "type": "object",
         "description": "Several clusters from one spec: `defaults` (a VaultStack without `cluster`) merged under each entry of `clusters`.",
         "properties": {
-            "apiVersion": {"type": "string", "const": super::validate::API_VERSION},
+            "apiVersion": {"type": "string", "const": super::validate::rules::API_VERSION},
             "kind": {"type": "string", "const": crate::fleet::KIND},
             "defaults": defaults,
             "clusters": {"type": "array", "minItems": 1, "items": overlay},

@@ -1,0 +1,137 @@
+//! The Vault server and the Vault Secrets Operator, as the tree deploys them.
+
+use super::VAULT_RELEASE;
+use crate::spec::types as spec;
+use crate::versions::VsoLine;
+
+#[derive(Debug, Clone)]
+pub struct VaultServer {
+    pub namespace: String,
+    pub chart_repository: String,
+    pub chart_version: String,
+    pub replicas: u32,
+    /// Name of the kubernetes.io/tls Secret; `None` = plain HTTP.
+    pub tls_secret: Option<String>,
+    /// cert-manager ClusterIssuer that issues `tls_secret` (the tree then holds the Certificate).
+    pub tls_issuer: Option<String>,
+    pub ui: bool,
+    pub injector: bool,
+    pub seal: Option<Seal>,
+    /// The chart's required pod anti-affinity (one replica per node); off for small clusters.
+    pub anti_affinity: bool,
+    /// An audit device writes to `/vault/audit`: the chart must give it a volume.
+    pub audit_storage: bool,
+    /// User chart values, merged last.
+    pub values: Option<serde_json::Value>,
+}
+
+impl VaultServer {
+    pub fn ha(&self) -> bool {
+        self.replicas > 1
+    }
+    pub fn scheme(&self) -> &'static str {
+        if self.tls_secret.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+    /// The service that selects only the active (unsealed leader) node. The chart creates it
+    /// in its HA mode, which the tree always uses (raft, also for one replica).
+    pub fn active_address(&self) -> String {
+        format!(
+            "{}://{VAULT_RELEASE}-active.{}.svc.cluster.local:8200",
+            self.scheme(),
+            self.namespace
+        )
+    }
+    /// The DNS names Vault's certificate must carry for the generated addresses to verify.
+    pub fn certificate_names(&self) -> Vec<String> {
+        let ns = &self.namespace;
+        let mut names = vec![];
+        for service in [VAULT_RELEASE.to_string(), format!("{VAULT_RELEASE}-active")] {
+            names.push(format!("{service}.{ns}.svc"));
+            names.push(format!("{service}.{ns}.svc.cluster.local"));
+        }
+        names.push(format!("*.{VAULT_RELEASE}-internal"));
+        names.push(format!("*.{VAULT_RELEASE}-internal.{ns}.svc.cluster.local"));
+        names
+    }
+}
+
+/// An auto-unseal `seal` stanza: type and its HCL attributes, in order.
+#[derive(Debug, Clone)]
+pub struct Seal {
+    pub kind: String,
+    pub attributes: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub namespace: String,
+    pub chart_repository: String,
+    pub chart_version: String,
+    /// The release line of the chart version: decides what status the health checks read.
+    pub vso: VsoLine,
+    pub address: String,
+    pub skip_tls_verify: bool,
+    /// Secret (in the operator namespace, key `ca.crt`) with the CA that signed Vault's
+    /// certificate: `operator.caCertSecret`, else the in-cluster Vault's TLS secret name, when
+    /// TLS is on and verified. VSO reads it from the operator namespace only.
+    pub ca_cert_secret: Option<String>,
+    pub service_account: String,
+    pub client_cache: Option<ClientCache>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientCache {
+    pub transit_mount: String,
+    pub key_name: String,
+    pub role: String,
+    pub policy: String,
+    pub audiences: Vec<String>,
+}
+
+pub(super) fn seal(au: &spec::AutoUnsealSpec) -> Option<Seal> {
+    let attrs = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    if let Some(a) = &au.awskms {
+        return Some(Seal {
+            kind: "awskms".into(),
+            attributes: attrs(&[("region", &a.region), ("kms_key_id", &a.kms_key_id)]),
+        });
+    }
+    if let Some(g) = &au.gcpckms {
+        return Some(Seal {
+            kind: "gcpckms".into(),
+            attributes: attrs(&[
+                ("project", &g.project),
+                ("region", &g.region),
+                ("key_ring", &g.key_ring),
+                ("crypto_key", &g.crypto_key),
+            ]),
+        });
+    }
+    if let Some(a) = &au.azurekeyvault {
+        return Some(Seal {
+            kind: "azurekeyvault".into(),
+            attributes: attrs(&[
+                ("tenant_id", &a.tenant_id),
+                ("vault_name", &a.vault_name),
+                ("key_name", &a.key_name),
+            ]),
+        });
+    }
+    au.transit.as_ref().map(|t| Seal {
+        kind: "transit".into(),
+        attributes: attrs(&[
+            ("address", &t.address),
+            ("mount_path", &t.mount_path),
+            ("key_name", &t.key_name),
+        ]),
+    })
+}

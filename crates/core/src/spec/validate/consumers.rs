@@ -1,0 +1,240 @@
+//! What each consumer can read and which options apply to it (the Vault side is the same
+//! for every consumer, so only the Kubernetes side is checked here).
+
+use super::rules::{is_dns_subdomain, is_secret_key, Checker, INJECTOR_WORKLOAD_KINDS};
+use crate::spec::scan::shown;
+use crate::spec::types::{AppSpec, Consumer, SecretSpec, Spec, TokenReviewerMode};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The agent's annotation keys are `vault.hashicorp.com/agent-inject-template-<secret>`: the
+/// name part of a key is at most 63 characters.
+const INJECTOR_ANNOTATION_NAME: &str = "agent-inject-template-";
+
+/// The app's consumer and its options (`injector`, `csi`, `eso`).
+pub(super) fn app(c: &mut Checker, spec: &Spec, base: &str, app: &AppSpec) {
+    let consumer = app.consumer;
+    if consumer == Consumer::Injector && !spec.vault.injector.unwrap_or(false) {
+        c.error(
+            &format!("{base}.consumer"),
+            "consumer `injector` needs the Vault Agent injector, but vault.injector is off",
+            "set `vault.injector: true` (the Vault chart then runs the injector), or choose another consumer",
+        );
+    }
+    let client_review = spec
+        .vault_config
+        .as_ref()
+        .and_then(|vc| vc.kubernetes_auth.as_ref())
+        .and_then(|k| k.token_reviewer.as_ref())
+        .is_some_and(|r| r.mode == TokenReviewerMode::Client);
+    if client_review && matches!(consumer, Consumer::Injector | Consumer::Csi) {
+        c.error(
+            &format!("{base}.consumer"),
+            format!("consumer `{}` logs in with a token of one audience, but vaultConfig.kubernetesAuth.tokenReviewer mode `client` needs the API server's audience in it too", consumer.as_str()),
+            "use tokenReviewer mode `serviceAccount`, or consumer `operator` or `eso` for this app",
+        );
+    }
+    for (field, owner, present) in [
+        ("injector", Consumer::Injector, app.injector.is_some()),
+        ("csi", Consumer::Csi, app.csi.is_some()),
+        ("eso", Consumer::Eso, app.eso.is_some()),
+    ] {
+        if present && consumer != owner {
+            c.error(
+                &format!("{base}.{field}"),
+                format!(
+                    "`{field}` options apply to consumer `{}`, but this app's consumer is `{}`",
+                    owner.as_str(),
+                    consumer.as_str()
+                ),
+                format!("write `consumer: {}`, or remove `{field}`", owner.as_str()),
+            );
+        }
+    }
+    if let Some(w) = app.injector.as_ref().and_then(|i| i.workload.as_deref()) {
+        match w.split_once('/') {
+            Some((kind, name))
+                if INJECTOR_WORKLOAD_KINDS.contains(&kind) && is_dns_subdomain(name) => {}
+            _ => c.error(
+                &format!("{base}.injector.workload"),
+                format!(
+                    "`{}` is not a workload the injector patch can annotate",
+                    shown(w)
+                ),
+                format!(
+                    "write `Kind/name` with Kind one of {}, e.g. `Deployment/webapp`",
+                    INJECTOR_WORKLOAD_KINDS.join(", ")
+                ),
+            ),
+        }
+    }
+}
+
+/// What the app's consumer can do with one of its secrets (at `sbase`).
+pub(super) fn secret(c: &mut Checker, sbase: &str, app: &AppSpec, s: &SecretSpec) {
+    let consumer = app.consumer;
+    let source = s.sources_written().first().copied().unwrap_or("kv");
+    if consumer == Consumer::Eso && source != "kv" {
+        c.error(
+            &format!("{sbase}.{source}"),
+            format!("consumer `eso` cannot read a {source} secret: ESO's Vault provider reads kv only, and its VaultDynamicSecret generator is not something kubectl-vault generates or checks"),
+            "use consumer `operator`, `csi` or `injector` for this app, or move the secret to an app that does",
+        );
+    }
+    if consumer == Consumer::Eso {
+        if let Some(kv) = &s.kv {
+            if kv.0.path.starts_with(&format!("{}/", kv.0.mount)) {
+                c.error(
+                    &format!("{sbase}.kv"),
+                    format!("ESO strips a leading `{}/` from a key in a store of mount `{}`: it would read `{}` instead", kv.0.mount, kv.0.mount, &kv.0.path[kv.0.mount.len() + 1..]),
+                    "rename the path in Vault, or use consumer `operator`",
+                );
+            }
+        }
+    }
+    if consumer == Consumer::Csi && s.keys.is_none() && (s.kv.is_some() || s.dynamic.is_some()) {
+        c.error(
+            &format!("{sbase}.name"),
+            "the CSI driver mounts one file per key, and this secret's keys are not known",
+            "list them, e.g. `keys: [username, password]`",
+        );
+    }
+    if let Some(keys) = &s.keys {
+        if consumer == Consumer::Operator {
+            c.error(
+                &format!("{sbase}.keys"),
+                "`keys` applies to consumers csi, eso and injector: VSO copies every key",
+                "remove `keys`",
+            );
+        }
+        if keys.is_empty() {
+            c.error(
+                &format!("{sbase}.keys"),
+                "keys is empty",
+                "omit it, or list at least one key",
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for (ki, k) in keys.iter().enumerate() {
+            if !is_secret_key(k) {
+                c.error(
+                    &format!("{sbase}.keys[{ki}]"),
+                    format!("`{}` is not a valid key", shown(k)),
+                    "a key names a file and a Secret key: letters, digits, `-`, `_` and `.`, at most 253 characters, not `.` or `..`",
+                );
+            } else if !seen.insert(k.as_str()) {
+                c.error(
+                    &format!("{sbase}.keys[{ki}]"),
+                    format!("key `{k}` is listed twice"),
+                    "list each key once",
+                );
+            }
+        }
+    }
+    if s.template.is_some() && consumer != Consumer::Injector {
+        c.error(
+            &format!("{sbase}.template"),
+            "`template` applies to consumer `injector` only",
+            "remove `template`",
+        );
+    }
+    if let Some(t) = &s.template {
+        if t.trim().is_empty() || t.len() > 16 * 1024 {
+            c.error(
+                &format!("{sbase}.template"),
+                "template must be a non-empty agent template of at most 16 KiB",
+                "omit it for the default env-file template",
+            );
+        }
+    }
+    if consumer != Consumer::Operator {
+        let word = consumer.as_str();
+        if !s.rollout.is_empty() {
+            c.error(
+                &format!("{sbase}.rollout[0]"),
+                format!("rollout restarts are done by VSO; consumer `{word}` has none"),
+                "remove `rollout`, or use consumer `operator`",
+            );
+        }
+        if s.refresh_after.is_some() && consumer != Consumer::Eso {
+            c.error(
+                &format!("{sbase}.refreshAfter"),
+                format!(
+                    "refreshAfter does not apply to consumer `{word}`: it renews leases itself"
+                ),
+                "remove `refreshAfter`",
+            );
+        }
+        if s.expiry_offset.is_some() {
+            c.error(
+                &format!("{sbase}.expiryOffset"),
+                format!("expiryOffset is VSO's; consumer `{word}` has none"),
+                "remove `expiryOffset`",
+            );
+        }
+    }
+    // Where no Kubernetes Secret is written, its type, labels and annotations have
+    // nothing to land on.
+    let writes_secret = match consumer {
+        Consumer::Operator | Consumer::Eso => true,
+        Consumer::Csi => app.csi.as_ref().is_some_and(|o| o.secret_objects),
+        Consumer::Injector => false,
+    };
+    if !writes_secret {
+        for (field, present) in [
+            ("type", s.secret_type.is_some()),
+            ("labels", !s.labels.is_empty()),
+            ("annotations", !s.annotations.is_empty()),
+        ] {
+            if present {
+                c.error(
+                    &format!("{sbase}.{field}"),
+                    format!("consumer `{}` writes no Kubernetes Secret here: `{field}` has nothing to apply to", consumer.as_str()),
+                    if consumer == Consumer::Csi {
+                        "set `csi: {secretObjects: true}` to mirror the files into a Secret, or remove it"
+                    } else {
+                        "remove it"
+                    },
+                );
+            }
+        }
+    }
+    if consumer == Consumer::Injector && s.name.len() + INJECTOR_ANNOTATION_NAME.len() > 63 {
+        c.error(
+            &format!("{sbase}.name"),
+            format!("the agent's annotation `vault.hashicorp.com/{INJECTOR_ANNOTATION_NAME}{}` would be longer than 63 characters", s.name),
+            format!("use a secret name of at most {} characters", 63 - INJECTOR_ANNOTATION_NAME.len()),
+        );
+    }
+}
+
+/// ESO reads each kv mount through a store named after the app: those names must be
+/// object names, and distinct.
+pub(super) fn eso_stores(c: &mut Checker, base: &str, app: &AppSpec) {
+    if app.consumer != Consumer::Eso {
+        return;
+    }
+    let mounts: Vec<&str> = app
+        .secrets
+        .iter()
+        .filter_map(|s| s.kv.as_ref().map(|kv| kv.0.mount.as_str()))
+        .collect();
+    let names = crate::model::eso_store_names(&app.name, &mounts);
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for (mount, name) in &names {
+        if !is_dns_subdomain(name) || name.len() + app.namespace.len() + 1 > 253 {
+            c.error(
+                &format!("{base}.name"),
+                format!("the SecretStore name `{name}` for kv mount `{mount}` is not a valid object name"),
+                "ESO needs one store per kv mount, named `<app>.<mount>`: use mounts of lower-case letters, digits, `-`, `_` and `/`",
+            );
+        } else if let Some(other) = seen.insert(name, mount) {
+            c.error(
+                &format!("{base}.name"),
+                format!(
+                    "kv mounts `{other}` and `{mount}` would both get the SecretStore `{name}`"
+                ),
+                "read these mounts from two apps",
+            );
+        }
+    }
+}

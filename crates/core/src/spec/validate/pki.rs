@@ -1,0 +1,161 @@
+//! `vaultConfig.pki`: each PKI mount, its root or intermediate CA, and its roles.
+
+use super::rules::Checker;
+use crate::duration::{Duration, Grammar};
+use crate::spec::types::{IntermediateCaSpec, PkiMountSpec, VaultConfigSpec};
+
+pub(super) fn check(c: &mut Checker, vc: &VaultConfigSpec) {
+    for (name, pki) in &vc.pki {
+        mount(c, vc, name, pki);
+    }
+}
+
+/// `vaultConfig.pki.<name>`: the mount, its lifetimes and roles, its CA.
+fn mount(c: &mut Checker, vc: &VaultConfigSpec, name: &str, pki: &PkiMountSpec) {
+    let base = format!("vaultConfig.pki.{name}");
+    c.vault_path(&base, name, "pki mount");
+    if let Some(t) = &pki.max_lease_ttl {
+        c.vault_duration(&format!("{base}.maxLeaseTtl"), t);
+    }
+    if let Some(ca) = &pki.root_ca {
+        if let Some(t) = &ca.ttl {
+            c.vault_duration(&format!("{base}.rootCA.ttl"), t);
+        }
+    }
+    for (rname, role) in &pki.roles {
+        let rbase = format!("{base}.roles.{rname}");
+        c.vault_name(&rbase, rname, "pki role name");
+        if let Some(t) = &role.max_ttl {
+            c.vault_duration(&format!("{rbase}.maxTtl"), t);
+        }
+        if role.allowed_domains.is_empty() {
+            c.error(
+                &format!("{rbase}.allowedDomains"),
+                "allowedDomains is empty",
+                "list the domains certificates may be issued for, e.g. [svc.cluster.local]",
+            );
+        }
+    }
+    if let Some(int) = &pki.intermediate_ca {
+        intermediate(c, vc, name, pki, int);
+    }
+    c.vault_mount(&base, name, "pki mount");
+    if let Some(ca) = &pki.intermediate_ca {
+        c.text(
+            &format!("{base}.intermediateCA.commonName"),
+            &ca.common_name,
+            64,
+            "intermediate CA commonName",
+        );
+        c.vault_mount(
+            &format!("{base}.intermediateCA.signedBy"),
+            &ca.signed_by,
+            "pki mount",
+        );
+    }
+    if let Some(ca) = &pki.root_ca {
+        c.not_null(&format!("{base}.rootCA.commonName"));
+        c.text(
+            &format!("{base}.rootCA.commonName"),
+            &ca.common_name,
+            64,
+            "root CA commonName",
+        );
+    }
+    for (rname, role) in &pki.roles {
+        for (i, d) in role.allowed_domains.iter().enumerate() {
+            c.host_name(
+                &format!("{base}.roles.{rname}.allowedDomains[{i}]"),
+                d,
+                false,
+                "allowed domain",
+            );
+        }
+    }
+}
+
+/// `intermediateCA`: signed by another mount of `vaultConfig.pki` that has a `rootCA` (so
+/// chains are one level deep and can have no cycle), for no longer than that root lives.
+fn intermediate(
+    c: &mut Checker,
+    vc: &VaultConfigSpec,
+    name: &str,
+    pki: &PkiMountSpec,
+    int: &IntermediateCaSpec,
+) {
+    let seconds = |d: &str| Duration::parse(d, Grammar::Vault).map(Duration::as_secs_f64);
+    let base = format!("vaultConfig.pki.{name}.intermediateCA");
+    if pki.root_ca.is_some() {
+        c.error(
+            &base,
+            format!("pki mount `{name}` declares both rootCA and intermediateCA"),
+            "a mount has one CA: keep rootCA (self-signed) or intermediateCA (signed by another mount's root)",
+        );
+        return;
+    }
+    c.not_null(&format!("{base}.signedBy"));
+    c.not_null(&format!("{base}.commonName"));
+    if let Some(t) = &int.ttl {
+        c.vault_duration(&format!("{base}.ttl"), t);
+    }
+    let field = format!("{base}.signedBy");
+    let roots: Vec<&str> = vc
+        .pki
+        .iter()
+        .filter(|(_, p)| p.root_ca.is_some())
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let hint = if roots.is_empty() {
+        "declare a root mount with `rootCA: {commonName: ...}` under vaultConfig.pki and name it here".to_string()
+    } else {
+        format!("name a pki mount with a rootCA: {}", roots.join(", "))
+    };
+    if int.signed_by == name {
+        c.error(
+            &field,
+            format!("pki mount `{name}` cannot be signed by itself"),
+            hint,
+        );
+        return;
+    }
+    let Some(root_mount) = vc.pki.get(&int.signed_by) else {
+        c.error(
+            &field,
+            format!(
+                "pki mount `{}` is not declared in vaultConfig.pki",
+                int.signed_by
+            ),
+            hint,
+        );
+        return;
+    };
+    let Some(root_ca) = &root_mount.root_ca else {
+        c.error(
+            &field,
+            format!(
+                "pki mount `{}` has no rootCA: only a root CA signs an intermediate here",
+                int.signed_by
+            ),
+            hint,
+        );
+        return;
+    };
+    // Vault refuses to sign past the root's own expiry or its mount's maximum lease.
+    let limit = [root_ca.ttl.as_deref(), root_mount.max_lease_ttl.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|d| seconds(d).map(|s| (d, s)))
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    if let (Some(ttl), Some((shown, max))) = (int.ttl.as_deref().and_then(seconds), limit) {
+        if ttl > max {
+            c.error(
+                &format!("{base}.ttl"),
+                format!(
+                    "the intermediate CA would outlive its root: ttl is longer than the {shown} of pki mount `{}`",
+                    int.signed_by
+                ),
+                format!("make ttl at most {shown}, e.g. half of it"),
+            );
+        }
+    }
+}

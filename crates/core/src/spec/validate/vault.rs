@@ -1,0 +1,147 @@
+//! `vault`: the Vault server's namespace, chart, replicas, TLS, seal and chart values.
+
+use super::rules::{is_url, Checker};
+use crate::spec::scan::shown;
+use crate::spec::types::{TlsSpec, VaultSpec};
+
+/// The largest `vault.replicas`: 7, the largest cluster in the deployment table of Vault's
+/// integrated storage (raft) documentation (quorum 4, failure tolerance 3). HashiCorp
+/// recommends 5 voters; more voters make every write slower and add no useful tolerance.
+const MAX_REPLICAS: u32 = 7;
+
+/// Everything of `vault` but `replicas` (see [`replicas`]).
+pub(super) fn check(c: &mut Checker, v: &VaultSpec) {
+    if let Some(ns) = &v.namespace {
+        c.dns_label("vault.namespace", ns, "namespace name");
+    }
+    c.chart("vault", &v.chart);
+    c.not_null("vault.chart.version");
+    match &v.tls {
+        TlsSpec::Disabled => c.warn(
+            "vault.tls",
+            "TLS is off: Vault tokens and secrets cross the cluster network in clear text",
+            "name a kubernetes.io/tls Secret, e.g. `tls: vault-tls`",
+        ),
+        TlsSpec::Secret(name) => c.dns_subdomain("vault.tls", name, "TLS Secret name"),
+    }
+    auto_unseal(c, v);
+    if let Some(values) = &v.values {
+        if !values.is_mapping() {
+            c.error(
+                "vault.values",
+                "values must be a map of chart values",
+                "e.g. `values: {server: {resources: {...}}}`",
+            );
+        }
+    }
+}
+
+/// `vault.replicas`: at least one, at most [`MAX_REPLICAS`], odd for the raft quorum, and
+/// (with the chart's anti-affinity) one schedulable node each. Its warnings come after the
+/// operator's trust warnings (the walk in `mod.rs` calls this late).
+pub(super) fn replicas(c: &mut Checker, v: &VaultSpec) {
+    let replicas = v.replicas.unwrap_or(1);
+    if replicas == 0 {
+        c.error(
+            "vault.replicas",
+            "replicas must be at least 1",
+            "1 = standalone, 3 or 5 = HA with integrated raft",
+        );
+    }
+    if replicas > MAX_REPLICAS {
+        c.error(
+            "vault.replicas",
+            format!("{replicas} replicas: at most {MAX_REPLICAS}"),
+            "a raft cluster is small: 3 or 5 voters (HashiCorp recommends 5; the deployment table ends at 7)",
+        );
+    }
+    if replicas > 1 && replicas.is_multiple_of(2) {
+        c.warn(
+            "vault.replicas",
+            format!(
+                "{replicas} raft replicas: an even number adds no fault tolerance over {}",
+                replicas - 1
+            ),
+            "use an odd number (3 or 5) for the raft quorum",
+        );
+    }
+    // The chart's anti-affinity puts each replica on its own node: on a smaller cluster the
+    // extra pods stay Pending. Said once, unless the choice is written down.
+    if replicas > 1 && v.anti_affinity.is_none() {
+        c.warn(
+            "vault.replicas",
+            format!("{replicas} replicas with the chart's anti-affinity need {replicas} schedulable nodes"),
+            "write `antiAffinity: true` to keep it, or `antiAffinity: false` for a cluster with fewer nodes",
+        );
+    }
+}
+
+/// `vault.autoUnseal`: exactly one seal, its settings plain HCL tokens.
+fn auto_unseal(c: &mut Checker, v: &VaultSpec) {
+    let Some(au) = &v.auto_unseal else {
+        return;
+    };
+    let n = [
+        au.awskms.is_some(),
+        au.gcpckms.is_some(),
+        au.azurekeyvault.is_some(),
+        au.transit.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if n != 1 {
+        c.error(
+            "vault.autoUnseal",
+            format!("autoUnseal needs exactly one seal, found {n}"),
+            "write one of awskms, gcpckms, azurekeyvault, transit",
+        );
+    }
+    let mut fields: Vec<(&str, &str)> = Vec::new();
+    let mut kind = "";
+    if let Some(a) = &au.awskms {
+        kind = "awskms";
+        fields.extend([
+            ("region", a.region.as_str()),
+            ("kmsKeyId", a.kms_key_id.as_str()),
+        ]);
+    }
+    if let Some(g) = &au.gcpckms {
+        kind = "gcpckms";
+        fields.extend([
+            ("project", g.project.as_str()),
+            ("region", g.region.as_str()),
+            ("keyRing", g.key_ring.as_str()),
+            ("cryptoKey", g.crypto_key.as_str()),
+        ]);
+    }
+    if let Some(a) = &au.azurekeyvault {
+        kind = "azurekeyvault";
+        fields.extend([
+            ("tenantId", a.tenant_id.as_str()),
+            ("vaultName", a.vault_name.as_str()),
+            ("keyName", a.key_name.as_str()),
+        ]);
+    }
+    if let Some(t) = &au.transit {
+        kind = "transit";
+        let p = "vault.autoUnseal.transit";
+        c.not_null(&format!("{p}.address"));
+        if !is_url(&t.address, &["https", "http"]) {
+            c.error(
+                &format!("{p}.address"),
+                format!("`{}` is not a Vault address", shown(&t.address)),
+                "write the URL of the Vault that holds the transit key, e.g. https://vault.example.com:8200",
+            );
+        }
+        fields.extend([
+            ("mountPath", t.mount_path.as_str()),
+            ("keyName", t.key_name.as_str()),
+        ]);
+    }
+    for (field, value) in fields {
+        let p = format!("vault.autoUnseal.{kind}.{field}");
+        c.not_null(&p);
+        c.hcl_token(&p, value, "seal setting");
+    }
+}
