@@ -263,7 +263,8 @@ impl PrivateFile {
             _ => {}
         }
         let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
+        // Read too: what was written is checked before it replaces the target.
+        opts.read(true).write(true).create_new(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;

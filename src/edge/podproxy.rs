@@ -137,7 +137,7 @@ impl<'c> PodProxy<'c> {
         api_path: &str,
         token: &str,
         out: &mut dyn std::io::Write,
-    ) -> Result<(u16, Vec<u8>, u64), Error> {
+    ) -> Result<Download, Error> {
         let path = self.pod_path(pod, api_path);
         let idle = self.cluster.request_timeout();
         let what = format!("pod {pod}");
@@ -149,8 +149,18 @@ impl<'c> PodProxy<'c> {
             let body = read_limited(res, MAX_ANSWER_BYTES)
                 .await
                 .map_err(|e| e.into_error(&what, &self.namespace, self.server()))?;
-            return Ok((status, body, 0));
+            return Ok(Download {
+                status,
+                body,
+                written: 0,
+                content_length: None,
+            });
         }
+        let content_length = res
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         use http_body_util::BodyExt;
         let mut body = res.into_body();
         let mut written = 0u64;
@@ -176,8 +186,22 @@ impl<'c> PodProxy<'c> {
                 written += data.len() as u64;
             }
         }
-        Ok((200, vec![], written))
+        Ok(Download {
+            status: 200,
+            body: vec![],
+            written,
+            content_length,
+        })
     }
+}
+
+/// What a download brought: the status, the (bounded) body of a refusal, how many bytes were
+/// written, and the length the answer announced (`Content-Length`), when it did.
+pub(crate) struct Download {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+    pub(crate) written: u64,
+    pub(crate) content_length: Option<u64>,
 }
 
 /// The Vault server pods of `namespace` (the chart's labels): one list, with the list

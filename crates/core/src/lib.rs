@@ -17,6 +17,7 @@ pub mod operator;
 pub mod render;
 pub mod secrets_scan;
 pub mod selfcheck;
+pub mod snapshot;
 pub mod spec;
 pub mod tree;
 pub mod vault_plan;

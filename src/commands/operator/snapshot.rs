@@ -52,15 +52,42 @@ fn save(args: SaveArgs, term: &Term) -> Result<Exit, Error> {
         let mut file = PrivateFile::create(&args.snapshot).map_err(|e| {
             Error::environment_from(format!("cannot create {}: {e}", args.snapshot.display()), e)
         })?;
-        let (status, body, bytes) = proxy
+        let got = proxy
             .download(pod, "sys/storage/raft/snapshot", &token, &mut file.file)
             .await?;
-        if status != 200 {
-            let msg = operator::scrub(&operator::vault_errors(&body), &[&token]);
+        if got.status != 200 {
+            let msg = operator::scrub(&operator::vault_errors(&got.body), &[&token]);
             return Err(Error::environment(format!(
-                "pod {pod}: Vault refused the snapshot ({status}): {msg}; nothing was written\nhint: VAULT_TOKEN needs `read` on sys/storage/raft/snapshot"
+                "pod {pod}: Vault refused the snapshot ({}): {msg}; nothing was written\nhint: VAULT_TOKEN needs `read` on sys/storage/raft/snapshot",
+                got.status
             )));
         }
+        let bytes = got.written;
+        let kept = match args.snapshot.exists() {
+            true => format!("{} is left as it was", args.snapshot.display()),
+            false => "nothing was written".to_string(),
+        };
+        // A body can end cleanly and still be short (a close-delimited answer, a proxy that
+        // cut it): the announced length, then the archive itself, before the rename.
+        if let Some(announced) = got.content_length.filter(|n| *n != bytes) {
+            return Err(Error::environment(format!(
+                "pod {pod}: the snapshot is {bytes} bytes, but Vault announced {announced}; {kept}"
+            ))
+            .with_hint("run it again; if it keeps happening, check what sits between you and the API server"));
+        }
+        use std::io::Seek;
+        file.file.seek(std::io::SeekFrom::Start(0)).map_err(|e| {
+            Error::environment_from(
+                format!("cannot read back {}: {e}", args.snapshot.display()),
+                e,
+            )
+        })?;
+        crate::core::snapshot::check(std::io::BufReader::new(&file.file)).map_err(|e| {
+            Error::environment(format!(
+                "pod {pod}: the snapshot is not a complete archive: {e}; {kept}"
+            ))
+            .with_hint("run it again; a snapshot that fails this check cannot be restored")
+        })?;
         file.commit().map_err(|e| {
             Error::environment_from(format!("cannot write {}: {e}", args.snapshot.display()), e)
         })?;
