@@ -6,7 +6,7 @@ use crate::core::render::{self, Rendered, Templates};
 use crate::core::selfcheck;
 use crate::core::spec::{self, validate, Diagnostic};
 use crate::core::tree::Tree;
-use crate::core::vault_side::{self, VaultSide};
+use crate::core::vault::side::{self as vault_side, VaultSide};
 use crate::edge::fs;
 use crate::error::Error;
 use std::path::{Path, PathBuf};

@@ -2,8 +2,8 @@
 
 use crate::cli::SpecArgs;
 use crate::commands::{parse_duration, runtime};
-use crate::core::fleet_report;
 use crate::core::model::{self, Stack};
+use crate::core::verify::fleet as fleet_report;
 use crate::core::verify::{self, Observed, Report};
 use crate::edge::kube::{Cluster, Connection, Kind, Scope};
 use crate::error::{Error, Exit};
@@ -389,7 +389,7 @@ async fn observe_consumers(
     apps: &Scope,
 ) -> Result<Observed, Error> {
     use crate::core::model::Consumer;
-    use crate::core::verify_consumers::{CSI_MANAGED_LABEL, ESO_MANAGED_LABEL};
+    use crate::core::verify::consumers::{CSI_MANAGED_LABEL, ESO_MANAGED_LABEL};
     let uses = |f: fn(&Consumer) -> bool| {
         stack
             .apps

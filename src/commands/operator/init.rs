@@ -2,7 +2,7 @@
 
 use super::ClusterArgs;
 use crate::commands::verify::Output;
-use crate::core::operator::{self, InitPlan};
+use crate::core::vault_pods::{self, InitPlan};
 use crate::edge::fs;
 use crate::edge::podproxy::ProxyError;
 use crate::error::{Error, Exit};
@@ -38,7 +38,7 @@ pub(crate) struct InitArgs {
 fn read_pgp_key(path: &Path, flag: &str) -> Result<String, Error> {
     let bytes = fs::read_file(path, PGP_KEY_BYTES)
         .map_err(|e| Error::usage(format!("{flag} {}: {e}", path.display())))?;
-    operator::pgp_public_key(&bytes)
+    vault_pods::pgp_public_key(&bytes)
         .map_err(|e| Error::usage(format!("{flag} {}: {e}", path.display())))
 }
 
@@ -85,7 +85,7 @@ pub(crate) fn run(args: InitArgs) -> Result<Exit, Error> {
                 )))
             }
         };
-        plan.recovery = operator::uses_recovery_shares(stack.vault.seal.is_some(), status);
+        plan.recovery = vault_pods::uses_recovery_shares(stack.vault.seal.is_some(), status);
         plan.check().map_err(Error::usage)?;
         let pod = &first.pod.name;
         let reply = proxy
@@ -99,7 +99,7 @@ pub(crate) fn run(args: InitArgs) -> Result<Exit, Error> {
                 other => super::pod_error(proxy, pod, other),
             })?;
         if reply.status != 200 {
-            let msg = operator::vault_errors(&reply.body);
+            let msg = vault_pods::vault_errors(&reply.body);
             if msg.contains("already initialized") {
                 return Err(Error::check_failed(format!(
                     "Vault is already initialised ({pod}: {msg}); nothing was changed"
@@ -110,7 +110,7 @@ pub(crate) fn run(args: InitArgs) -> Result<Exit, Error> {
                 reply.status
             )));
         }
-        operator::parse_init_answer(&reply.body, &plan)
+        vault_pods::parse_init_answer(&reply.body, &plan)
             .map_err(|e| Error::environment(format!("pod {pod}: {e}")))
             .map(|r| (r, pod.clone()))
     });
@@ -131,7 +131,7 @@ pub(crate) fn run(args: InitArgs) -> Result<Exit, Error> {
         .map(|p| p.display().to_string())
         .collect();
     let text = match args.output {
-        Output::Table => operator::init_text(&result, &names),
+        Output::Table => vault_pods::init_text(&result, &names),
         Output::Json => serde_json::to_string_pretty(&result).expect("json") + "\n",
     };
     crate::cli::write_stdout(text.as_bytes())?;

@@ -10,7 +10,7 @@ use crate::cli::SpecArgs;
 use crate::commands::verify::Output;
 use crate::commands::{parse_duration, runtime};
 use crate::core::model::Stack;
-use crate::core::operator::{self, PodObservation, RaftServer, StatusReport, VaultPod};
+use crate::core::vault_pods::{self, PodObservation, RaftServer, StatusReport, VaultPod};
 use crate::edge::kube::{Cluster, Connection};
 use crate::edge::podproxy::{PodProxy, ProxyError};
 use crate::error::{Error, Exit};
@@ -149,7 +149,7 @@ async fn pods(proxy: &PodProxy<'_>) -> Result<Vec<VaultPod>, Error> {
         return Err(Error::environment(format!(
             "no Vault server pods in namespace {} (labels {})\nhint: has Flux installed the vault HelmRelease? (`kubectl vault verify`)",
             proxy.namespace(),
-            operator::pod_selector()
+            vault_pods::pod_selector()
         )));
     }
     Ok(pods)
@@ -165,16 +165,16 @@ fn pod_error(proxy: &PodProxy<'_>, pod: &str, e: ProxyError) -> Error {
 async fn seal_status(
     proxy: &PodProxy<'_>,
     pod: &str,
-) -> Result<Result<operator::SealStatus, String>, Error> {
+) -> Result<Result<vault_pods::SealStatus, String>, Error> {
     match proxy
         .call(pod, Method::GET, "sys/seal-status", None, None)
         .await
     {
-        Ok(r) if r.status == 200 => Ok(operator::parse_seal_status(&r.body)),
+        Ok(r) if r.status == 200 => Ok(vault_pods::parse_seal_status(&r.body)),
         Ok(r) => Ok(Err(format!(
             "Vault answered {}: {}",
             r.status,
-            operator::vault_errors(&r.body)
+            vault_pods::vault_errors(&r.body)
         ))),
         Err(ProxyError::Pod(m)) => Ok(Err(format!("unreachable: {m}"))),
         Err(e) => Err(pod_error(proxy, pod, e)),
@@ -200,7 +200,7 @@ async fn observe(proxy: &PodProxy<'_>) -> Result<Vec<PodObservation>, Error> {
                 .call(&pod.name, Method::GET, "sys/leader", None, None)
                 .await
             {
-                Ok(r) if r.status == 200 => operator::parse_leader(&r.body).ok(),
+                Ok(r) if r.status == 200 => vault_pods::parse_leader(&r.body).ok(),
                 Ok(_) | Err(ProxyError::Pod(_)) => None,
                 Err(e) => return Err(pod_error(proxy, &pod.name, e)),
             },
@@ -241,9 +241,9 @@ async fn raft_configuration(
         )
         .await
     {
-        Ok(r) if r.status == 200 => Ok(operator::parse_raft_configuration(&r.body).ok()),
+        Ok(r) if r.status == 200 => Ok(vault_pods::parse_raft_configuration(&r.body).ok()),
         Ok(r) => {
-            let msg = operator::scrub(&operator::vault_errors(&r.body), &[&token]);
+            let msg = vault_pods::scrub(&vault_pods::vault_errors(&r.body), &[&token]);
             crate::cli::write_stderr(&format!(
                 "warning: cannot read the raft configuration with VAULT_TOKEN ({pod}: Vault answered {}: {msg}); raft voters unknown\n",
                 r.status
@@ -259,14 +259,14 @@ async fn raft_configuration(
 async fn status_report(proxy: &PodProxy<'_>) -> Result<(Vec<PodObservation>, StatusReport), Error> {
     let observed = observe(proxy).await?;
     let raft = raft_configuration(proxy, &observed).await?;
-    let report = operator::status_report(proxy.namespace(), &observed, raft.as_deref());
+    let report = vault_pods::status_report(proxy.namespace(), &observed, raft.as_deref());
     Ok((observed, report))
 }
 
 /// Prints the status (table or JSON) and returns its exit status.
 fn print_status(report: &StatusReport, output: Output) -> Result<Exit, Error> {
     let text = match output {
-        Output::Table => operator::table(report),
+        Output::Table => vault_pods::table(report),
         Output::Json => serde_json::to_string_pretty(report).expect("json") + "\n",
     };
     crate::cli::write_stdout(text.as_bytes())?;

@@ -5,8 +5,8 @@
 use super::{
     check_against_vault, expected_revision, observe, unix_now, vault, watchdog, Output, VerifyArgs,
 };
-use crate::core::fleet_report::{self, ClusterResult, Outcome};
 use crate::core::render::Templates;
+use crate::core::verify::fleet::{self as fleet_report, ClusterResult, Outcome};
 use crate::core::verify::{self, ExpectedSpecs, Report};
 use crate::edge::kube::{Cluster, Connection};
 use crate::edge::vault::Vault;

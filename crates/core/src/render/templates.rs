@@ -135,10 +135,10 @@ impl Templates {
         env.add_filter("q", yaml_scalar);
         env.add_filter("sh", shell_quote);
         env.add_filter("vault_arg", |value: Value, key: String| {
-            crate::vault_side::vault_arg(&key, &scalar_text(&value))
+            crate::vault::side::vault_arg(&key, &scalar_text(&value))
         });
         env.add_filter("comment", |value: Value| {
-            crate::vault_side::shell_comment(&scalar_text(&value))
+            crate::vault::side::shell_comment(&scalar_text(&value))
         });
         env.add_filter("to_yaml", to_yaml);
         // A Go string literal (consul-template's): JSON's escapes are Go's.
@@ -203,7 +203,7 @@ pub fn yaml_quote(s: &str) -> String {
 
 /// A single shell word.
 fn shell_quote(value: Value) -> String {
-    crate::vault_side::shell_word(&scalar_text(&value))
+    crate::vault::side::shell_word(&scalar_text(&value))
 }
 
 /// A string as itself, anything else as minijinja prints it.

@@ -2,8 +2,9 @@
 //! the clusters' reports (or why a cluster could not be checked) merged into one table, one
 //! summary line, one JSON document and one exit status.
 
+use super::report::{columns, flux_line, pending, secret_cells, SECRET_HEADERS};
+use super::Report;
 use crate::error::Exit;
-use crate::verify::{self, Report};
 use serde_json::{json, Value};
 
 /// One cluster's part of the run.
@@ -146,7 +147,7 @@ pub fn table(results: &[ClusterResult]) -> String {
         match &r.outcome {
             Outcome::Checked { report, .. } => {
                 for f in &report.flux {
-                    out.push_str(&verify::flux_line(f, &format!("{:<cw$}  ", r.cluster)));
+                    out.push_str(&flux_line(f, &format!("{:<cw$}  ", r.cluster)));
                 }
             }
             Outcome::Failed { cause, .. } => {
@@ -163,21 +164,19 @@ pub fn table(results: &[ClusterResult]) -> String {
         }
     }
     out.push('\n');
-    let headers: Vec<&str> = std::iter::once("CLUSTER")
-        .chain(verify::SECRET_HEADERS)
-        .collect();
+    let headers: Vec<&str> = std::iter::once("CLUSTER").chain(SECRET_HEADERS).collect();
     let rows: Vec<Vec<String>> = results
         .iter()
         .filter_map(|r| Some((r, r.report()?)))
         .flat_map(|(r, report)| {
             report.secrets.iter().map(|s| {
                 std::iter::once(r.cluster.clone())
-                    .chain(verify::secret_cells(s))
+                    .chain(secret_cells(s))
                     .collect()
             })
         })
         .collect();
-    out.push_str(&verify::columns(&headers, &rows));
+    out.push_str(&columns(&headers, &rows));
     out.push('\n');
     out.push_str(&summary(results));
     out.push('\n');
@@ -295,7 +294,7 @@ pub fn progress(results: &[ClusterResult]) -> String {
         .iter()
         .map(|r| match &r.outcome {
             Outcome::Checked { report, .. } => {
-                let pending: Vec<String> = verify::pending(report)
+                let pending: Vec<String> = pending(report)
                     .into_iter()
                     .map(|(s, n)| format!("{n} {s}"))
                     .collect();
