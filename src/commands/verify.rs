@@ -92,7 +92,7 @@ fn verify(args: VerifyArgs) -> Result<Exit, Error> {
         .iter()
         .map(|l| (l.stack.cluster.as_str(), l.context.as_deref()))
         .collect();
-    let contexts = fleet_report::contexts(&clusters, &args.context).map_err(Error::usage)?;
+    let contexts = fleet_report::contexts(&clusters, &args.context)?;
     if all.len() > 1 {
         return fleet::check(&args, &all, contexts, &templates);
     }
@@ -103,7 +103,7 @@ fn verify(args: VerifyArgs) -> Result<Exit, Error> {
         let expected = scope.spawn(|| {
             crate::core::render::render(&loaded.stack, &loaded.vault, &templates)
                 .map(|rendered| verify::expected_specs(&rendered))
-                .map_err(|e| Error::bug(format!("rendering failed: {e}")))
+                .map_err(Error::from)
         });
         check(&args, &loaded.stack, context, || {
             expected.join().expect("the rendering thread panicked")

@@ -62,7 +62,7 @@ pub(crate) fn run(args: InitArgs) -> Result<Exit, Error> {
         recovery: stack.vault.seal.is_some(),
     };
     // Numbers first, before any request.
-    plan.check().map_err(Error::usage)?;
+    plan.check()?;
     let result = super::with_proxy(&args.cluster, &stack, spec_context, async |proxy| {
         let observed = super::observe(proxy).await?;
         if let Some(o) = observed
@@ -86,7 +86,7 @@ pub(crate) fn run(args: InitArgs) -> Result<Exit, Error> {
             }
         };
         plan.recovery = vault_pods::uses_recovery_shares(stack.vault.seal.is_some(), status);
-        plan.check().map_err(Error::usage)?;
+        plan.check()?;
         let pod = &first.pod.name;
         let reply = proxy
             .call(pod, Method::PUT, "sys/init", Some(&plan.request_body()), None)

@@ -10,7 +10,9 @@ use crate::cli::SpecArgs;
 use crate::commands::verify::Output;
 use crate::commands::{parse_duration, runtime};
 use crate::core::model::Stack;
-use crate::core::vault_pods::{self, PodObservation, RaftServer, StatusReport, VaultPod};
+use crate::core::vault_pods::{
+    self, PodObservation, RaftServer, SealUnknown, StatusReport, VaultPod,
+};
 use crate::edge::kube::{Cluster, Connection};
 use crate::edge::podproxy::{PodProxy, ProxyError};
 use crate::error::{Error, Exit};
@@ -165,18 +167,17 @@ fn pod_error(proxy: &PodProxy<'_>, pod: &str, e: ProxyError) -> Error {
 async fn seal_status(
     proxy: &PodProxy<'_>,
     pod: &str,
-) -> Result<Result<vault_pods::SealStatus, String>, Error> {
+) -> Result<Result<vault_pods::SealStatus, SealUnknown>, Error> {
     match proxy
         .call(pod, Method::GET, "sys/seal-status", None, None)
         .await
     {
-        Ok(r) if r.status == 200 => Ok(vault_pods::parse_seal_status(&r.body)),
-        Ok(r) => Ok(Err(format!(
-            "Vault answered {}: {}",
-            r.status,
-            vault_pods::vault_errors(&r.body)
-        ))),
-        Err(ProxyError::Pod(m)) => Ok(Err(format!("unreachable: {m}"))),
+        Ok(r) if r.status == 200 => Ok(vault_pods::parse_seal_status(&r.body).map_err(Into::into)),
+        Ok(r) => Ok(Err(SealUnknown::Refused {
+            status: r.status,
+            message: vault_pods::vault_errors(&r.body),
+        })),
+        Err(ProxyError::Pod(m)) => Ok(Err(SealUnknown::Unreachable(m))),
         Err(e) => Err(pod_error(proxy, pod, e)),
     }
 }
@@ -189,7 +190,7 @@ async fn observe(proxy: &PodProxy<'_>) -> Result<Vec<PodObservation>, Error> {
         if !pod.running() {
             out.push(PodObservation {
                 pod: pod.clone(),
-                seal: Err(format!("not running ({})", pod.phase)),
+                seal: Err(SealUnknown::NotRunning(pod.phase.clone())),
                 leader: None,
             });
             continue;

@@ -92,8 +92,7 @@ impl Run<'_> {
             .await
         })?;
         if expected.is_none() {
-            let rendered = crate::core::render::render(stack, &loaded.vault, shared.templates)
-                .map_err(|e| Error::bug(format!("rendering failed: {e}")))?;
+            let rendered = crate::core::render::render(stack, &loaded.vault, shared.templates)?;
             *expected = Some(verify::expected_specs(&rendered));
         }
         let mut report = verify::report(

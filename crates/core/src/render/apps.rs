@@ -1,7 +1,7 @@
 //! One app's folder for the Vault Secrets Operator: its ServiceAccount, VaultAuth and one CR
 //! per secret (`apps/<namespace>/<app>/`); other consumers' apps are [`super::consumers`]'.
 
-use super::{consumers, of, Renderer};
+use super::{consumers, of, RenderError, Renderer};
 use crate::kinds;
 use crate::model::{self, App, DeclaredSecret, Source, Stack};
 use crate::tree::ObjectRef;
@@ -36,7 +36,7 @@ pub(super) fn render_app(
     stack: &Stack,
     app: &App,
     dir: &str,
-) -> Result<(), String> {
+) -> Result<(), RenderError> {
     let mut files = vec![];
     if app.create_service_account {
         r.object(

@@ -1,7 +1,7 @@
 //! The Kubernetes identities that log in to Vault or review its logins: cert-manager's Vault
 //! issuer (`certManager`) and the token reviewer of a Vault outside the cluster.
 
-use super::{of, NamespaceContext, Renderer};
+use super::{of, NamespaceContext, RenderError, Renderer};
 use crate::kinds;
 use crate::model::{self, Stack};
 use crate::tree::ObjectRef;
@@ -45,7 +45,7 @@ pub(super) fn cert_manager_issuer(
     r: &mut Renderer,
     stack: &Stack,
     dir: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, RenderError> {
     use crate::spec::types::IssuerKind;
     let Some(cm) = &stack.cert_manager else {
         return Ok(vec![]);
@@ -129,7 +129,7 @@ pub(super) fn token_review(
     stack: &Stack,
     vault: &VaultSide,
     dir: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, RenderError> {
     use crate::vault::side::TokenReviewer;
     let (first, ctx) = match &vault.kubernetes_auth.token_reviewer {
         TokenReviewer::Local => return Ok(vec![]),

@@ -32,6 +32,41 @@ use serde::Serialize;
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 pub use templates::Templates;
+
+/// Why the tree could not be rendered: a template (or a `--templates` override) that does not
+/// compile or render, or a value that does not serialize. A bug, or a bad override.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// An override's file name is no template's.
+    #[error("template override `{name}` does not replace any template; the names are: {}", known.join(", "))]
+    UnknownOverride { name: String, known: Vec<String> },
+    /// A template does not compile or render (minijinja's message, with its causes).
+    #[error("template {name}: {message}")]
+    Template { name: String, message: String },
+    /// A generated value does not serialize to YAML.
+    #[error("{0}")]
+    Yaml(String),
+    /// The model holds what the renderer cannot write (what validation should have refused).
+    #[error("{0}")]
+    Model(String),
+}
+
+impl RenderError {
+    fn template(name: &str, e: &minijinja::Error) -> Self {
+        RenderError::Template {
+            name: name.to_string(),
+            message: format!("{e:#}"),
+        }
+    }
+}
+
+/// A render failure that reaches the binary is a bug in the tool (or in a `--templates`
+/// override).
+impl From<RenderError> for crate::error::Error {
+    fn from(e: RenderError) -> Self {
+        crate::error::Error::bug(format!("rendering failed: {e}"))
+    }
+}
 pub use values::deep_merge;
 use values::{operator_values, vault_server_context, vault_values};
 
@@ -82,7 +117,7 @@ fn of<K: Resource<DynamicType = ()>>(namespace: &str, name: &str) -> ObjectRef {
 
 impl Renderer<'_> {
     /// A file that holds no object.
-    fn file(&mut self, path: String, template: &str, ctx: Value) -> Result<(), String> {
+    fn file(&mut self, path: String, template: &str, ctx: Value) -> Result<(), RenderError> {
         self.render(path, template, ctx, None)
     }
 
@@ -93,7 +128,7 @@ impl Renderer<'_> {
         path: String,
         template: &str,
         ctx: Value,
-    ) -> Result<(), String> {
+    ) -> Result<(), RenderError> {
         self.render(path, template, ctx, Some(object))
     }
 
@@ -105,7 +140,7 @@ impl Renderer<'_> {
         carrier: &str,
         issuer: &str,
         path: String,
-    ) -> Result<(), String> {
+    ) -> Result<(), RenderError> {
         self.object(
             of::<kinds::Certificate>(namespace, carrier),
             path,
@@ -128,7 +163,7 @@ impl Renderer<'_> {
         template: &str,
         ctx: Value,
         object: Option<ObjectRef>,
-    ) -> Result<(), String> {
+    ) -> Result<(), RenderError> {
         let body = self.templates.render(template, ctx)?;
         self.out.files.push(RenderedFile {
             path,
@@ -149,7 +184,7 @@ impl Renderer<'_> {
     }
 
     /// A kustomization.yaml listing exactly `resources` (files and sub-folders of `dir`).
-    fn kustomization(&mut self, dir: &str, resources: Vec<String>) -> Result<(), String> {
+    fn kustomization(&mut self, dir: &str, resources: Vec<String>) -> Result<(), RenderError> {
         self.file(
             format!("{dir}/kustomization.yaml"),
             "kustomize/kustomization.yaml.j2",
@@ -264,7 +299,11 @@ struct VaultConnectionContext<'a> {
 }
 
 /// Renders the whole tree for `stack`. An error here is a template bug (or a bad override).
-pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result<Rendered, String> {
+pub fn render(
+    stack: &Stack,
+    vault: &VaultSide,
+    templates: &Templates,
+) -> Result<Rendered, RenderError> {
     let mut r = Renderer {
         templates,
         out: Rendered::default(),
@@ -514,7 +553,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     top.extend(cert_manager_issuer(&mut r, stack, &p.apps)?);
     r.kustomization(&p.apps, top)?;
     // Apps are independent: render them in parallel (thousands of files for big specs).
-    let app_files: Vec<Result<Vec<RenderedFile>, String>> = stack
+    let app_files: Vec<Result<Vec<RenderedFile>, RenderError>> = stack
         .apps
         .par_iter()
         .map(|app| {
@@ -558,7 +597,7 @@ pub fn configure_script(
     stack: &Stack,
     vault: &VaultSide,
     templates: &Templates,
-) -> Result<String, String> {
+) -> Result<String, RenderError> {
     templates.render(
         "vault/configure.sh.j2",
         Value::from_serialize(script_context(stack, vault)),

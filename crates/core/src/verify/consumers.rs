@@ -83,7 +83,7 @@ fn ready_check(kind: &str, ns: &str, name: &str, obj: Option<&Value>) -> FluxChe
         None => (false, "not found".to_string()),
         Some(o) => match ready(o) {
             Ok(()) => (true, "Ready".to_string()),
-            Err(e) => (false, e),
+            Err(e) => (false, e.to_string()),
         },
     };
     FluxCheck {

@@ -149,7 +149,7 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
                     .to_string(),
             ),
             Some(k) => match ready(k) {
-                Err(e) => (false, e),
+                Err(e) => (false, e.to_string()),
                 Ok(()) => {
                     let applied = k["status"]["lastAppliedRevision"]
                         .as_str()
@@ -181,7 +181,7 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
             None => (false, "not found".to_string()),
             Some(h) => match ready(h) {
                 Ok(()) => (true, "Ready".into()),
-                Err(e) => (false, e),
+                Err(e) => (false, e.to_string()),
             },
         };
         out.push(FluxCheck {
@@ -233,7 +233,7 @@ pub fn check_issuer(stack: &Stack, observed: &Observed) -> Vec<FluxCheck> {
         ),
         Some(i) => match ready(i) {
             Ok(()) => (true, "Ready".into()),
-            Err(e) => (false, e),
+            Err(e) => (false, e.to_string()),
         },
     };
     vec![FluxCheck {
@@ -802,7 +802,7 @@ pub fn kv_verdict(
                 SecretStatus::Synced,
                 "synced; data matches Vault (SHA-256)".into(),
             ),
-            Err(e) => (SecretStatus::OutOfDate, e),
+            Err(e) => (SecretStatus::OutOfDate, e.to_string()),
         },
     }
 }
@@ -813,9 +813,16 @@ pub fn recount(report: &mut Report) {
     report.ok = report.ok && report.synced == report.total;
 }
 
+/// The keys whose values differ between Vault and the Secret (compared by hash, never shown).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("differs from Vault in key(s) {} (compared by SHA-256)", keys.join(", "))]
+pub struct KvMismatch {
+    pub keys: Vec<String>,
+}
+
 /// Compares the kv data in Vault with the Secret VSO wrote, by SHA-256 of each value (never the
 /// values themselves). Keys VSO adds (`_raw`) are ignored.
-pub fn compare_kv(vault_data: &Value, secret: &Value) -> Result<(), String> {
+pub fn compare_kv(vault_data: &Value, secret: &Value) -> Result<(), KvMismatch> {
     use sha2::{Digest, Sha256};
     let hash = |b: &[u8]| hex::encode(Sha256::digest(b));
     let want: BTreeMap<String, String> = vault_data
@@ -857,9 +864,6 @@ pub fn compare_kv(vault_data: &Value, secret: &Value) -> Result<(), String> {
     if differ.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "differs from Vault in key(s) {} (compared by SHA-256)",
-            differ.join(", ")
-        ))
+        Err(KvMismatch { keys: differ })
     }
 }

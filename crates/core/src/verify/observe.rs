@@ -91,11 +91,22 @@ pub(crate) fn condition_text(c: &Value) -> String {
     }
 }
 
-pub(crate) fn ready(v: &Value) -> Result<(), String> {
+/// Why an object with a `Ready` condition (a Flux object, an issuer, an ExternalSecret) is not
+/// ready: the detail of its check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotReady {
+    /// `Ready` is not True: the condition's reason and message.
+    #[error("not Ready ({0})")]
+    Condition(String),
+    #[error("not Ready yet (no Ready condition)")]
+    NoCondition,
+}
+
+pub(crate) fn ready(v: &Value) -> Result<(), NotReady> {
     match condition(v, "Ready") {
         Some(c) if c["status"] == "True" => Ok(()),
-        Some(c) => Err(format!("not Ready ({})", condition_text(c))),
-        None => Err("not Ready yet (no Ready condition)".into()),
+        Some(c) => Err(NotReady::Condition(condition_text(c))),
+        None => Err(NotReady::NoCondition),
     }
 }
 
