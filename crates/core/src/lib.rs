@@ -6,6 +6,7 @@
 //! `Cargo.toml` names no async runtime, HTTP or TLS stack, Git or Kubernetes client, and
 //! `tests/it/layout.rs` checks the whole dependency closure in `Cargo.lock`.
 
+pub mod commit;
 pub mod duration;
 pub mod error;
 pub mod fleet;
