@@ -3,11 +3,35 @@
 
 use super::request::{status_text, ListError};
 use super::{Cluster, Kind, Scope, MAX_OBJECTS, MAX_PAGES, PAGE_SIZE};
+use crate::core::verify::{ListQuery, Observed};
 use crate::error::Error;
 use kube::api::{DynamicObject, ListParams};
 use serde_json::Value;
 
 impl Cluster {
+    /// Reads what the core asks for ([`crate::core::verify::observe`]): each round's lists
+    /// together, the rounds one after the other. A failed list fails the run, but for a
+    /// diagnosis, which reads as empty.
+    pub(crate) async fn observe(&self, rounds: &[Vec<ListQuery>]) -> Result<Observed, Error> {
+        let mut observed = Observed::default();
+        for round in rounds {
+            let lists = futures::future::try_join_all(round.iter().map(|q| async move {
+                let listed = self
+                    .list(q.kind, &q.scope, q.labels.as_deref(), q.fields.as_deref())
+                    .await;
+                match listed {
+                    Err(_) if q.diagnosis => Ok((q.list, vec![])),
+                    other => other.map(|objects| (q.list, objects)),
+                }
+            }))
+            .await?;
+            for (list, objects) in lists {
+                observed.insert(list, objects);
+            }
+        }
+        Ok(observed)
+    }
+
     /// Every object of `kind` in `scope` matching the selectors, as JSON.
     pub(crate) async fn list(
         &self,

@@ -65,13 +65,7 @@ pub(crate) struct Cluster {
     requests: Arc<AtomicUsize>,
     pub(crate) server: String,
 }
-/// Where to list: the whole cluster (falling back to `fallback` namespaces when that is
-/// forbidden), or fixed namespaces.
-#[derive(Debug, Clone)]
-pub(crate) enum Scope {
-    Cluster { fallback: Vec<String> },
-    Namespaces(Vec<String>),
-}
+pub(crate) use crate::core::verify::observe::Scope;
 
 impl Cluster {
     pub(crate) async fn connect(c: &Connection) -> Result<Cluster, Error> {

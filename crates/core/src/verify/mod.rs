@@ -23,7 +23,7 @@ use crate::duration::{Duration, Grammar};
 use crate::model::{self, App, DeclaredSecret, Grant, SecretKind, Source, Stack};
 use base64::Engine;
 use observe::{condition, condition_text, index, key_names, name_of, ready};
-pub use observe::{expected_specs, ExpectedSpecs, Observed};
+pub use observe::{expected_specs, observe, ExpectedSpecs, ListQuery, Observed};
 pub use report::{columns, flux_line, pending, secret_cells, table, SECRET_HEADERS};
 use serde::Serialize;
 use serde_json::Value;
