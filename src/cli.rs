@@ -216,6 +216,7 @@ pub(crate) fn run(cli: Cli, term: &Term) -> Result<Exit, Error> {
             let code = crate::edge::kube::run_exec_credential(
                 std::time::Duration::from_millis(args.timeout_ms),
                 &args.command,
+                term,
             );
             std::process::exit(code.into())
         }

@@ -6,7 +6,7 @@ use crate::core::render::{self, Rendered, Templates};
 use crate::core::selfcheck;
 use crate::core::spec::{self, validate, Diagnostic};
 use crate::core::tree::Tree;
-use crate::core::vault_side::{self, VaultSide};
+use crate::core::vault::side::{self as vault_side, VaultSide};
 use crate::edge::fs;
 use crate::error::Error;
 use std::path::{Path, PathBuf};
@@ -160,14 +160,8 @@ pub fn generate_from(loaded: Loaded, templates: &Templates) -> Result<Generated,
         warnings,
         context: _,
     } = loaded;
-    let rendered = render::render(&stack, &vault, templates)
-        .map_err(|e| Error::bug(format!("rendering failed: {e}")))?;
-    if let Err(problems) = selfcheck::check(&rendered, &stack.flux.paths.cluster) {
-        return Err(Error::bug(format!(
-            "the rendered tree fails its self-check; nothing was written:\n  {}",
-            problems.join("\n  ")
-        )));
-    }
+    let rendered = render::render(&stack, &vault, templates)?;
+    selfcheck::check(&rendered, &stack.flux.paths.cluster)?;
     let tree = rendered.to_tree(&stack.spec_file, &stack.cluster);
     Ok(Generated {
         stack,

@@ -2,7 +2,7 @@
 //! arguments (`#[command(flatten)]`): the spec, the cluster connection, the output format.
 
 use crate::commands::parse_duration;
-use crate::core::fleet_report;
+use crate::core::verify::fleet as fleet_report;
 use crate::edge::kube::Connection;
 use crate::error::Error;
 use clap::{Args, ValueEnum};
@@ -69,7 +69,7 @@ impl KubeArgs {
         &self,
         clusters: &[(&str, Option<&str>)],
     ) -> Result<Vec<Option<String>>, Error> {
-        fleet_report::contexts(clusters, &self.context).map_err(Error::usage)
+        Ok(fleet_report::contexts(clusters, &self.context)?)
     }
 
     /// The connection to one cluster's API server.

@@ -1,8 +1,9 @@
 //! `kubectl vault commit`: generate into the GitOps repository and commit, safely.
 
 use crate::commands::args::SpecArgs;
+use crate::core::commit::{self, Action, Change};
 use crate::core::tree::ObjectRef;
-use crate::edge::git::{self, Action, Change, Plan};
+use crate::edge::git::{self, Plan};
 use crate::error::{Error, Exit};
 use crate::pipeline;
 use crate::term::Term;
@@ -194,7 +195,7 @@ pub(crate) fn commit_message(
     changes: &[Change],
     objects: &BTreeMap<String, ObjectRef>,
 ) -> String {
-    let described = git::describe(changes, objects);
+    let described = commit::describe(changes, objects);
     let mut parts = Vec::new();
     for (action, verb) in [
         (Action::Add, "add"),

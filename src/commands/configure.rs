@@ -2,7 +2,7 @@
 
 use crate::commands::args::SpecArgs;
 use crate::core::render;
-use crate::core::vault_plan::{self, Action};
+use crate::core::vault::plan::{self as vault_plan, Action};
 use crate::edge::fs;
 use crate::edge::vault::Vault;
 use crate::error::Error;

@@ -2,9 +2,9 @@
 
 use crate::commands::args::{KubeArgs, Output, OutputArgs, SpecArgs};
 use crate::commands::{parse_duration, runtime};
-use crate::core::model::{self, Stack};
+use crate::core::model::Stack;
 use crate::core::verify::{self, Observed, Report};
-use crate::edge::kube::{Cluster, Connection, Kind, Scope};
+use crate::edge::kube::{Cluster, Connection};
 use crate::error::{Error, Exit};
 use crate::pipeline;
 use crate::term::Term;
@@ -75,7 +75,7 @@ pub(crate) fn run(args: VerifyArgs, term: &Term) -> Result<Exit, Error> {
         let expected = scope.spawn(|| {
             crate::core::render::render(&loaded.stack, &loaded.vault, &templates)
                 .map(|rendered| verify::expected_specs(&rendered))
-                .map_err(|e| Error::bug(format!("rendering failed: {e}")))
+                .map_err(Error::from)
         });
         check(&args, &loaded.stack, context, term, || {
             expected.join().expect("the rendering thread panicked")
@@ -232,183 +232,14 @@ fn finish(report: &Report, output: Output, requests: usize, term: &Term) -> Resu
     })
 }
 
-/// One list per kind — a constant number of requests, whatever the number of secrets.
+/// Lists what the core asks for ([`verify::observe`]): one list per kind — a constant number
+/// of requests, whatever the number of secrets.
 async fn observe(
     cluster: &Cluster,
     stack: &Stack,
     namespace: Option<&str>,
 ) -> Result<Observed, Error> {
-    let mut app_namespaces: Vec<String> = stack
-        .apps
-        .iter()
-        .filter(|a| namespace.is_none_or(|n| a.namespace == n))
-        .map(|a| a.namespace.clone())
-        .collect();
-    app_namespaces.sort();
-    app_namespaces.dedup();
-    let apps = match namespace {
-        Some(ns) => Scope::Namespaces(vec![ns.to_string()]),
-        None => Scope::Cluster {
-            fallback: app_namespaces,
-        },
-    };
-    let flux = Scope::Namespaces(vec![model::FLUX_NAMESPACE.to_string()]);
-    let mut infra = vec![
-        stack.vault.namespace.clone(),
-        stack.operator.namespace.clone(),
-    ];
-    if crate::core::render::consumers::uses_eso(stack) {
-        infra.push(model::ESO_NAMESPACE.to_string());
-    }
-    infra.dedup();
-    let releases = Scope::Cluster { fallback: infra };
-    let operator = Scope::Namespaces(vec![stack.operator.namespace.clone()]);
-    let (
-        kustomizations,
-        helmreleases,
-        vaultconnections,
-        vaultauths,
-        serviceaccounts,
-        staticsecrets,
-        dynamicsecrets,
-        pkisecrets,
-        secrets,
-        events,
-        vault_pods,
-    ) = tokio::try_join!(
-        cluster.list(Kind::Kustomization, &flux, None, None),
-        cluster.list(Kind::HelmRelease, &releases, None, None),
-        cluster.list(Kind::VaultConnection, &operator, None, None),
-        cluster.list(Kind::VaultAuth, &apps, None, None),
-        cluster.list(Kind::ServiceAccount, &apps, None, None),
-        cluster.list(Kind::VaultStaticSecret, &apps, None, None),
-        cluster.list(Kind::VaultDynamicSecret, &apps, None, None),
-        cluster.list(Kind::VaultPKISecret, &apps, None, None),
-        cluster.list(
-            Kind::Secret,
-            &apps,
-            Some("app.kubernetes.io/managed-by=hashicorp-vso"),
-            None
-        ),
-        cluster.list(Kind::Event, &apps, None, Some("type=Warning")),
-        crate::edge::podproxy::list_pods(cluster, &stack.vault.namespace),
-    )?;
-    // One more request, only when the VaultConnection names a CA Secret.
-    let ca_secrets = match &stack.operator.ca_cert_secret {
-        Some(ca) => {
-            let by_name = format!("metadata.name={ca}");
-            // A diagnosis only: without the right to list Secrets there, the rest still stands.
-            cluster
-                .list(Kind::Secret, &operator, None, Some(&by_name))
-                .await
-                .unwrap_or_default()
-        }
-        None => vec![],
-    };
-    // One more request, only when the tree has cert-manager's issuer; a diagnosis only
-    // (without cert-manager's CRDs or the right to list them, the issuer is reported missing).
-    let issuers = match &stack.cert_manager {
-        Some(cm) => {
-            use crate::core::spec::types::IssuerKind;
-            let (kind, scope) = match cm.kind {
-                IssuerKind::Issuer => (
-                    Kind::Issuer,
-                    Scope::Namespaces(vec![cm.service_account_namespace.clone()]),
-                ),
-                IssuerKind::ClusterIssuer => {
-                    (Kind::ClusterIssuer, Scope::Cluster { fallback: vec![] })
-                }
-            };
-            let by_name = format!("metadata.name={}", cm.name);
-            cluster
-                .list(kind, &scope, None, Some(&by_name))
-                .await
-                .unwrap_or_default()
-        }
-        None => vec![],
-    };
-    let consumers = observe_consumers(cluster, stack, namespace, &apps).await?;
-    Ok(Observed {
-        issuers,
-        kustomizations,
-        helmreleases,
-        vaultconnections,
-        vaultauths,
-        serviceaccounts,
-        staticsecrets,
-        dynamicsecrets,
-        pkisecrets,
-        secrets,
-        events,
-        ca_secrets,
-        vault_pods,
-        ..consumers
-    })
-}
-
-/// The other consumers' objects: one list per kind, and only for the consumers the spec
-/// uses (a spec without them makes no extra request).
-async fn observe_consumers(
-    cluster: &Cluster,
-    stack: &Stack,
-    namespace: Option<&str>,
-    apps: &Scope,
-) -> Result<Observed, Error> {
-    use crate::core::model::Consumer;
-    use crate::core::verify_consumers::{CSI_MANAGED_LABEL, ESO_MANAGED_LABEL};
-    let uses = |f: fn(&Consumer) -> bool| {
-        stack
-            .apps
-            .iter()
-            .filter(|a| namespace.is_none_or(|n| a.namespace == n))
-            .any(|a| f(&a.consumer))
-    };
-    let eso = uses(|c| matches!(c, Consumer::Eso(_)));
-    let csi = uses(|c| matches!(c, Consumer::Csi(_)));
-    let mirror = uses(|c| matches!(c, Consumer::Csi(o) if o.secret_objects));
-    let mut injector_namespaces: Vec<String> = stack
-        .apps
-        .iter()
-        .filter(|a| namespace.is_none_or(|n| a.namespace == n))
-        .filter(|a| matches!(a.consumer, Consumer::Injector(_)))
-        .map(|a| a.namespace.clone())
-        .collect();
-    injector_namespaces.sort();
-    injector_namespaces.dedup();
-    let pods_scope = Scope::Namespaces(injector_namespaces);
-    let when = |on: bool, kind: Kind, labels: Option<&'static str>, scope: &Scope| {
-        let scope = scope.clone();
-        async move {
-            if on {
-                cluster.list(kind, &scope, labels, None).await
-            } else {
-                Ok(vec![])
-            }
-        }
-    };
-    let (externalsecrets, eso_secrets, secretproviderclasses, spc_pod_statuses, csi_secrets, pods) =
-        tokio::try_join!(
-            when(eso, Kind::ExternalSecret, None, apps),
-            when(eso, Kind::Secret, Some(ESO_MANAGED_LABEL), apps),
-            when(csi, Kind::SecretProviderClass, None, apps),
-            when(csi, Kind::SecretProviderClassPodStatus, None, apps),
-            when(mirror, Kind::Secret, Some(CSI_MANAGED_LABEL), apps),
-            when(
-                matches!(&pods_scope, Scope::Namespaces(n) if !n.is_empty()),
-                Kind::Pod,
-                None,
-                &pods_scope
-            ),
-        )?;
-    Ok(Observed {
-        externalsecrets,
-        eso_secrets,
-        secretproviderclasses,
-        spc_pod_statuses,
-        csi_secrets,
-        pods,
-        ..Observed::default()
-    })
+    cluster.observe(&verify::observe(stack, namespace)).await
 }
 
 /// `--vault`: policy capabilities per app (through a short-lived token holding only that

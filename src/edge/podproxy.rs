@@ -6,7 +6,7 @@
 //! An answer the API server gives itself (a `Status` body: forbidden, pod not found, pod not
 //! reachable) is told apart from Vault's answer (relayed as Vault sent it).
 
-use crate::core::operator::{self, VaultPod, VAULT_PORT};
+use crate::core::vault_pods::{self, VaultPod, VAULT_PORT};
 use crate::edge::kube::{
     is_tls_rejection, read_body, status_text, with_causes, Cluster, Kind, Scope,
 };
@@ -97,7 +97,7 @@ impl<'c> PodProxy<'c> {
     pub(crate) async fn pods(&self) -> Result<Vec<VaultPod>, Error> {
         list_pods(self.cluster, &self.namespace)
             .await
-            .map(operator::in_ordinal_order)
+            .map(vault_pods::in_ordinal_order)
     }
 
     fn pod_path(&self, pod: &str, api_path: &str) -> String {
@@ -211,7 +211,7 @@ pub(crate) async fn list_pods(cluster: &Cluster, namespace: &str) -> Result<Vec<
         .list(
             Kind::Pod,
             &Scope::Namespaces(vec![namespace.to_string()]),
-            Some(&operator::pod_selector()),
+            Some(&vault_pods::pod_selector()),
             None,
         )
         .await?;

@@ -2,7 +2,7 @@
 //! the vault CLI is (VAULT_ADDR, VAULT_TOKEN or ~/.vault-token, VAULT_CACERT, VAULT_NAMESPACE,
 //! VAULT_SKIP_VERIFY). Errors map to exit code 3 and say what was refused, and where.
 
-use crate::core::vault_plan::{Query, Snapshot};
+use crate::core::vault::plan::{Query, Snapshot};
 use crate::error::Error;
 use serde_json::Value;
 use std::time::Duration;
@@ -207,7 +207,7 @@ impl Vault {
         &self,
         csr_path: &str,
         body: &Value,
-        then: &crate::core::vault_plan::Intermediate,
+        then: &crate::core::vault::plan::Intermediate,
     ) -> Result<Value, WriteFailure> {
         let answer = self.apply("POST", csr_path, Some(body))?;
         let field = |v: &Value, name: &str, path: &str| {

@@ -178,3 +178,27 @@ fn commands_reach_the_outside_only_through_edges() {
         found.join("\n")
     );
 }
+
+/// One terminal: only `src/term.rs` writes to stdout and stderr; everything else prints
+/// through the `Term` handed to each command (no `print!`, which panics on a closed pipe).
+#[test]
+fn only_the_terminal_prints() {
+    let words = [
+        "println!",
+        "print!",
+        "eprintln!",
+        "eprint!",
+        "std::io::stdout",
+        "std::io::stderr",
+    ];
+    let files: Vec<PathBuf> = files_under("src")
+        .into_iter()
+        .filter(|f| !f.ends_with("src/term.rs"))
+        .collect();
+    let found = occurrences(&files, &words);
+    assert!(
+        found.is_empty(),
+        "printing outside src/term.rs (write through the command's &Term):\n{}",
+        found.join("\n")
+    );
+}

@@ -6,22 +6,20 @@
 //! `Cargo.toml` names no async runtime, HTTP or TLS stack, Git or Kubernetes client, and
 //! `tests/it/layout.rs` checks the whole dependency closure in `Cargo.lock`.
 
+pub mod commit;
 pub mod duration;
 pub mod error;
 pub mod fleet;
-pub mod fleet_report;
 pub mod header;
 pub mod kinds;
 pub mod model;
-pub mod operator;
 pub mod render;
 pub mod secrets_scan;
 pub mod selfcheck;
 pub mod snapshot;
 pub mod spec;
 pub mod tree;
-pub mod vault_plan;
-pub mod vault_side;
+pub mod vault;
+pub mod vault_pods;
 pub mod verify;
-pub mod verify_consumers;
 pub mod versions;

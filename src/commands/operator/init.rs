@@ -2,7 +2,7 @@
 
 use super::ClusterArgs;
 use crate::commands::args::{Output, OutputArgs};
-use crate::core::operator::{self, InitPlan};
+use crate::core::vault_pods::{self, InitPlan};
 use crate::edge::fs;
 use crate::edge::podproxy::ProxyError;
 use crate::error::{Error, Exit};
@@ -43,7 +43,7 @@ pub(crate) struct InitArgs {
 fn read_pgp_key(path: &Path, flag: &str) -> Result<String, Error> {
     let bytes = fs::read_file(path, PGP_KEY_BYTES)
         .map_err(|e| Error::usage(format!("{flag} {}: {e}", path.display())))?;
-    operator::pgp_public_key(&bytes)
+    vault_pods::pgp_public_key(&bytes)
         .map_err(|e| Error::usage(format!("{flag} {}: {e}", path.display())))
 }
 
@@ -67,7 +67,7 @@ pub(crate) fn run(args: InitArgs, term: &Term) -> Result<Exit, Error> {
         recovery: stack.vault.seal.is_some(),
     };
     // Numbers first, before any request.
-    plan.check().map_err(Error::usage)?;
+    plan.check()?;
     // Where the answer goes exists before Vault is asked: an init whose answer cannot be
     // delivered loses the shares for good.
     let mut shares_file = args
@@ -105,8 +105,8 @@ pub(crate) fn run(args: InitArgs, term: &Term) -> Result<Exit, Error> {
                 )))
             }
         };
-        plan.recovery = operator::uses_recovery_shares(stack.vault.seal.is_some(), status);
-        plan.check().map_err(Error::usage)?;
+        plan.recovery = vault_pods::uses_recovery_shares(stack.vault.seal.is_some(), status);
+        plan.check()?;
         let pod = &first.pod.name;
         let reply = proxy
             .call(pod, Method::PUT, "sys/init", Some(&plan.request_body()), None)
@@ -119,7 +119,7 @@ pub(crate) fn run(args: InitArgs, term: &Term) -> Result<Exit, Error> {
                 other => super::pod_error(proxy, pod, other),
             })?;
         if reply.status != 200 {
-            let msg = operator::vault_errors(&reply.body);
+            let msg = vault_pods::vault_errors(&reply.body);
             if msg.contains("already initialized") {
                 return Err(Error::check_failed(format!(
                     "Vault is already initialised ({pod}: {msg}); nothing was changed"
@@ -130,7 +130,7 @@ pub(crate) fn run(args: InitArgs, term: &Term) -> Result<Exit, Error> {
                 reply.status
             )));
         }
-        operator::parse_init_answer(&reply.body, &plan)
+        vault_pods::parse_init_answer(&reply.body, &plan)
             .map_err(|e| Error::environment(format!("pod {pod}: {e}")))
             .map(|r| (r, pod.clone()))
     });
@@ -161,7 +161,7 @@ pub(crate) fn run(args: InitArgs, term: &Term) -> Result<Exit, Error> {
         .map(|p| p.display().to_string())
         .collect();
     let text = match args.output.output {
-        Output::Table => operator::init_text(&result, &names),
+        Output::Table => vault_pods::init_text(&result, &names),
         Output::Json => serde_json::to_string_pretty(&result).expect("json") + "\n",
     };
     deliver(&text, shares_file, &pod, term)?;

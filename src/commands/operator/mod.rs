@@ -9,7 +9,9 @@ pub(crate) mod unseal;
 use crate::commands::args::{KubeArgs, Output, SpecArgs};
 use crate::commands::runtime;
 use crate::core::model::Stack;
-use crate::core::operator::{self, PodObservation, RaftServer, StatusReport, VaultPod};
+use crate::core::vault_pods::{
+    self, PodObservation, RaftServer, SealUnknown, StatusReport, VaultPod,
+};
 use crate::edge::kube::Cluster;
 use crate::edge::podproxy::{PodProxy, ProxyError};
 use crate::error::{Error, Exit};
@@ -134,7 +136,7 @@ async fn pods(proxy: &PodProxy<'_>) -> Result<Vec<VaultPod>, Error> {
         return Err(Error::environment(format!(
             "no Vault server pods in namespace {} (labels {})\nhint: has Flux installed the vault HelmRelease? (`kubectl vault verify`)",
             proxy.namespace(),
-            operator::pod_selector()
+            vault_pods::pod_selector()
         )));
     }
     Ok(pods)
@@ -150,18 +152,17 @@ fn pod_error(proxy: &PodProxy<'_>, pod: &str, e: ProxyError) -> Error {
 async fn seal_status(
     proxy: &PodProxy<'_>,
     pod: &str,
-) -> Result<Result<operator::SealStatus, String>, Error> {
+) -> Result<Result<vault_pods::SealStatus, SealUnknown>, Error> {
     match proxy
         .call(pod, Method::GET, "sys/seal-status", None, None)
         .await
     {
-        Ok(r) if r.status == 200 => Ok(operator::parse_seal_status(&r.body)),
-        Ok(r) => Ok(Err(format!(
-            "Vault answered {}: {}",
-            r.status,
-            operator::vault_errors(&r.body)
-        ))),
-        Err(ProxyError::Pod(m)) => Ok(Err(format!("unreachable: {m}"))),
+        Ok(r) if r.status == 200 => Ok(vault_pods::parse_seal_status(&r.body).map_err(Into::into)),
+        Ok(r) => Ok(Err(SealUnknown::Refused {
+            status: r.status,
+            message: vault_pods::vault_errors(&r.body),
+        })),
+        Err(ProxyError::Pod(m)) => Ok(Err(SealUnknown::Unreachable(m))),
         Err(e) => Err(pod_error(proxy, pod, e)),
     }
 }
@@ -174,7 +175,7 @@ async fn observe(proxy: &PodProxy<'_>) -> Result<Vec<PodObservation>, Error> {
         if !pod.running() {
             out.push(PodObservation {
                 pod: pod.clone(),
-                seal: Err(format!("not running ({})", pod.phase)),
+                seal: Err(SealUnknown::NotRunning(pod.phase.clone())),
                 leader: None,
             });
             continue;
@@ -185,7 +186,7 @@ async fn observe(proxy: &PodProxy<'_>) -> Result<Vec<PodObservation>, Error> {
                 .call(&pod.name, Method::GET, "sys/leader", None, None)
                 .await
             {
-                Ok(r) if r.status == 200 => operator::parse_leader(&r.body).ok(),
+                Ok(r) if r.status == 200 => vault_pods::parse_leader(&r.body).ok(),
                 Ok(_) | Err(ProxyError::Pod(_)) => None,
                 Err(e) => return Err(pod_error(proxy, &pod.name, e)),
             },
@@ -227,9 +228,9 @@ async fn raft_configuration(
         )
         .await
     {
-        Ok(r) if r.status == 200 => Ok(operator::parse_raft_configuration(&r.body).ok()),
+        Ok(r) if r.status == 200 => Ok(vault_pods::parse_raft_configuration(&r.body).ok()),
         Ok(r) => {
-            let msg = operator::scrub(&operator::vault_errors(&r.body), &[&token]);
+            let msg = vault_pods::scrub(&vault_pods::vault_errors(&r.body), &[&token]);
             term.err(format!(
                 "warning: cannot read the raft configuration with VAULT_TOKEN ({pod}: Vault answered {}: {msg}); raft voters unknown\n",
                 r.status
@@ -248,14 +249,14 @@ async fn status_report(
 ) -> Result<(Vec<PodObservation>, StatusReport), Error> {
     let observed = observe(proxy).await?;
     let raft = raft_configuration(proxy, &observed, term).await?;
-    let report = operator::status_report(proxy.namespace(), &observed, raft.as_deref());
+    let report = vault_pods::status_report(proxy.namespace(), &observed, raft.as_deref());
     Ok((observed, report))
 }
 
 /// Prints the status (table or JSON) and returns its exit status.
 fn print_status(report: &StatusReport, output: Output, term: &Term) -> Result<Exit, Error> {
     let text = match output {
-        Output::Table => operator::table(report),
+        Output::Table => vault_pods::table(report),
         Output::Json => serde_json::to_string_pretty(report).expect("json") + "\n",
     };
     term.out(text)?;

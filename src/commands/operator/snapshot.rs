@@ -1,7 +1,7 @@
 //! `kubectl vault operator snapshot save FILE`: a raft snapshot through the active node.
 
 use super::ClusterArgs;
-use crate::core::operator;
+use crate::core::vault_pods;
 use crate::edge::fs::PrivateFile;
 use crate::error::{Error, Exit};
 use crate::term::Term;
@@ -56,7 +56,7 @@ fn save(args: SaveArgs, term: &Term) -> Result<Exit, Error> {
             .download(pod, "sys/storage/raft/snapshot", &token, &mut file.file)
             .await?;
         if got.status != 200 {
-            let msg = operator::scrub(&operator::vault_errors(&got.body), &[&token]);
+            let msg = vault_pods::scrub(&vault_pods::vault_errors(&got.body), &[&token]);
             return Err(Error::environment(format!(
                 "pod {pod}: Vault refused the snapshot ({}): {msg}; nothing was written\nhint: VAULT_TOKEN needs `read` on sys/storage/raft/snapshot",
                 got.status

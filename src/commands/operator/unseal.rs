@@ -3,7 +3,7 @@
 
 use super::ClusterArgs;
 use crate::commands::args::OutputArgs;
-use crate::core::operator::{self, SealStatus};
+use crate::core::vault_pods::{self, SealStatus};
 use crate::edge::podproxy::PodProxy;
 use crate::error::{Error, Exit};
 use crate::term::Term;
@@ -126,7 +126,7 @@ pub(crate) fn run(args: UnsealArgs, term: &Term) -> Result<Exit, Error> {
         }
         if statuses
             .iter()
-            .any(|s| operator::uses_recovery_shares(stack.vault.seal.is_some(), s))
+            .any(|s| vault_pods::uses_recovery_shares(stack.vault.seal.is_some(), s))
         {
             let (_, report) = super::status_report(proxy, term).await?;
             say("Vault unseals itself with its auto-unseal seal (recovery shares do not unseal); a sealed pod means it cannot reach its seal: see its log".into());
@@ -141,7 +141,7 @@ pub(crate) fn run(args: UnsealArgs, term: &Term) -> Result<Exit, Error> {
         }
         let deadline = Instant::now() + args.timeout;
         let mut failed = false;
-        for pod in operator::unseal_order(&observed) {
+        for pod in vault_pods::unseal_order(&observed) {
             match unseal_pod(proxy, &pod, &mut shares, deadline, args.timeout).await? {
                 Outcome::Unsealed(n) => say(format!("{pod}: unsealed ({n} share(s) given)")),
                 Outcome::Stopped(why) => {
@@ -226,12 +226,12 @@ async fn unseal_pod(
             .await
             .map_err(|e| super::pod_error(proxy, pod, e))?;
         if reply.status == 200 {
-            status = operator::parse_seal_status(&reply.body)
+            status = vault_pods::parse_seal_status(&reply.body)
                 .map_err(|e| Error::environment(format!("pod {pod}: {e}")))?;
             continue;
         }
         let secrets: Vec<&str> = shares.all().iter().map(String::as_str).collect();
-        let msg = operator::scrub(&operator::vault_errors(&reply.body), &secrets);
+        let msg = vault_pods::scrub(&vault_pods::vault_errors(&reply.body), &secrets);
         return Ok(Outcome::Stopped(if msg.contains("hex or base64") {
             format!("share {given} is not a key share (Vault: {msg}); still sealed")
         } else {

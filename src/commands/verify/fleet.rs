@@ -5,8 +5,8 @@
 use super::{
     check_against_vault, expected_revision, observe, unix_now, vault, watchdog, Output, VerifyArgs,
 };
-use crate::core::fleet_report::{self, ClusterResult, Outcome};
 use crate::core::render::Templates;
+use crate::core::verify::fleet::{self as fleet_report, ClusterResult, Outcome};
 use crate::core::verify::{self, ExpectedSpecs, Report};
 use crate::edge::kube::{Cluster, Connection};
 use crate::edge::vault::Vault;
@@ -90,8 +90,7 @@ impl Run<'_> {
             .await
         })?;
         if expected.is_none() {
-            let rendered = crate::core::render::render(stack, &loaded.vault, shared.templates)
-                .map_err(|e| Error::bug(format!("rendering failed: {e}")))?;
+            let rendered = crate::core::render::render(stack, &loaded.vault, shared.templates)?;
             *expected = Some(verify::expected_specs(&rendered));
         }
         let mut report = verify::report(

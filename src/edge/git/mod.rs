@@ -1,5 +1,7 @@
-//! The Git edge of `commit`: plan the change of the generated tree against a branch, then
-//! apply it as one commit without disturbing anything else in the repository.
+//! The Git edge of `commit`: read what the core's planner ([`crate::core::commit`]) needs from a
+//! branch, its index and its work tree, then apply the plan as one commit without disturbing
+//! anything else in the repository. Whose file is whose, what is stale and what was edited by
+//! hand is the core's decision; this edge reads and writes.
 //!
 //! Safety rules, in the order they are enforced:
 //! - one run at a time per repository (an OS lock on `.git/kubectl-vault.lock`);
@@ -7,7 +9,7 @@
 //!   unrelated staged, modified and untracked files stay exactly as they were;
 //! - files the tool did not generate (no header) are never modified or deleted; files it did
 //!   generate but that were edited by hand since (header hash mismatch, committed or not) stop
-//!   the run unless `--force`;
+//!   the run unless `--force` (the core's plan says which);
 //! - nothing is read, written or deleted through a symbolic link that leaves the work tree,
 //!   nor written beyond a linked folder (`guard`);
 //! - git's own state is respected: operations in progress, other worktrees, stale lock files,
@@ -24,43 +26,15 @@ mod push;
 
 pub(crate) use push::push;
 
-use crate::core::header;
-use crate::core::tree::{ObjectRef, Tree};
+use crate::core::commit::{self, BlobId, Change, Planned, Query, RepoSnapshot};
+use crate::core::tree::Tree;
 use crate::error::Error;
 use git2::{build::TreeUpdateBuilder, FileMode, ObjectType, Oid, Repository, Signature};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Action {
-    Add,
-    Update,
-    Remove,
-}
-
-/// One file the commit changes.
-#[derive(Debug, Clone)]
-pub(crate) struct Change {
-    pub(crate) path: String,
-    pub(crate) action: Action,
-    /// Content on the branch before (None for Add).
-    pub(crate) old: Option<String>,
-    /// Content after (None for Remove).
-    pub(crate) new: Option<String>,
-}
-
-/// A file the run refuses to overwrite without `--force`.
-#[derive(Debug, Clone)]
-pub(crate) struct Conflict {
-    pub(crate) path: String,
-    pub(crate) reason: String,
-    /// What is there now (committed or in the work tree).
-    pub(crate) current: String,
-    /// What the tool would write (empty when it would delete the file).
-    pub(crate) wanted: String,
-}
-
+/// The core's plan ([`commit::plan`]) with what applying it needs from Git.
 #[derive(Debug)]
 pub(crate) struct Plan {
     pub(crate) branch: String,
@@ -68,7 +42,7 @@ pub(crate) struct Plan {
     pub(crate) checked_out: bool,
     pub(crate) parent: Option<Oid>,
     pub(crate) changes: Vec<Change>,
-    pub(crate) conflicts: Vec<Conflict>,
+    pub(crate) conflicts: Vec<commit::Conflict>,
     /// How git converts the paths that are not stored byte for byte (filters, CRLF).
     pub(crate) rules: BTreeMap<String, convert::Rule>,
 }
@@ -90,16 +64,6 @@ pub(crate) struct Options<'a> {
     pub(crate) clusters: &'a [String],
 }
 
-/// Whether a generated file's header lets this run prune or replace it: written for one of the
-/// clusters being generated, or before headers named a cluster (inside this run's own roots).
-fn owned_by_run(stamp: &header::Stamp, clusters: &[String]) -> bool {
-    stamp
-        .cluster
-        .as_ref()
-        .is_none_or(|c| clusters.iter().any(|x| x == c))
-}
-
-/// Opens the repository at `path` (its work tree root).
 /// The commit `HEAD` of the repository at `repo` names (verify's `--repo`).
 pub(crate) fn head_of(repo: &Path) -> Result<String, Error> {
     let r = Repository::open(repo).map_err(|e| {
@@ -116,6 +80,7 @@ pub(crate) fn head_of(repo: &Path) -> Result<String, Error> {
     Ok(head.to_string())
 }
 
+/// Opens the repository at `path` (its work tree root).
 pub(crate) fn open(path: &Path) -> Result<Repository, Error> {
     let repo = Repository::open(path).map_err(|e| {
         Error::usage(format!(
@@ -241,19 +206,19 @@ fn target_branch(repo: &Repository, opts: &Options) -> Result<(String, bool, Opt
 ///
 /// One walk per folder, not one `get_path` per file: libgit2 does not cache large tree
 /// objects, so per-file lookups re-read and re-hash a 1,000-entry `apps/` tree each time.
-fn committed_blobs<'a>(
+fn committed_blobs(
     repo: &Repository,
     tree: &git2::Tree,
-    folders: impl IntoIterator<Item = &'a str>,
+    folders: Vec<String>,
 ) -> BTreeMap<String, Oid> {
     let mut out = BTreeMap::new();
     for folder in folders {
-        let Ok(entry) = tree.get_path(Path::new(folder)) else {
+        let Ok(entry) = tree.get_path(Path::new(&folder)) else {
             continue;
         };
         match entry.kind() {
             Some(ObjectType::Blob) => {
-                out.insert(folder.to_string(), entry.id());
+                out.insert(folder.clone(), entry.id());
             }
             Some(ObjectType::Tree) => {
                 let Ok(sub) = repo.find_tree(entry.id()) else {
@@ -274,7 +239,9 @@ fn committed_blobs<'a>(
     out
 }
 
-/// Compares `tree` with the branch (and, when checked out, the work tree).
+/// Reads what the core's planner needs ([`commit::RepoSnapshot`]) from the branch, the index
+/// and the work tree, in the rounds it asks for, and returns its plan: the decisions (whose
+/// file, stale or not, edited by hand or not) are the core's.
 pub(crate) fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Plan, Error> {
     guard::check_state(repo)?;
     let (branch, checked_out, parent) = target_branch(repo, opts)?;
@@ -294,47 +261,45 @@ pub(crate) fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Pla
         ),
         None => None,
     };
-    let workdir = repo.workdir().map(Path::to_path_buf);
+    let mut snapshot = RepoSnapshot::default();
     // Paths under the generated roots whose work tree or index differs from HEAD: only those
     // need their content compared (git's stat cache answers for the rest).
-    let dirty = if checked_out {
-        dirty_paths(repo, opts.roots)?
-    } else {
-        Default::default()
-    };
-    // What is staged for the dirty paths: a run killed after writing the index leaves exactly
-    // the planned content staged, which is not a change of the user's.
-    let index = if checked_out && !dirty.is_empty() {
-        Some(repo.index().map_err(git_err("read the index"))?)
-    } else {
-        None
-    };
-    let staged =
-        |path: &str| -> Option<Oid> { index.as_ref()?.get_path(Path::new(path), 0).map(|e| e.id) };
-
+    if checked_out {
+        let dirty = dirty_paths(repo, opts.roots)?;
+        let index = if dirty.is_empty() {
+            None
+        } else {
+            Some(repo.index().map_err(git_err("read the index"))?)
+        };
+        for (path, status) in dirty {
+            let staged = status.intersects(
+                git2::Status::INDEX_NEW
+                    | git2::Status::INDEX_MODIFIED
+                    | git2::Status::INDEX_DELETED
+                    | git2::Status::INDEX_RENAMED,
+            );
+            let index_blob = index
+                .as_ref()
+                .filter(|_| staged)
+                .and_then(|i| i.get_path(Path::new(&path), 0))
+                .map(|e| blob_id(e.id));
+            snapshot
+                .dirty
+                .insert(path, commit::Dirty { staged, index_blob });
+        }
+    }
     // Everything the tool may write or prune lives under these top-level folders.
-    let mut folders: Vec<&str> = tree
-        .files
-        .keys()
-        .map(|p| p.split('/').next().unwrap_or(p))
-        .chain(opts.roots.iter().map(|r| r.split('/').next().unwrap_or(r)))
-        .collect();
-    folders.sort();
-    folders.dedup();
     let committed = match &base {
-        Some(base) => committed_blobs(repo, base, folders),
+        Some(base) => committed_blobs(repo, base, commit::folders(tree, opts.roots)),
         None => BTreeMap::new(),
     };
-    // Generated files under the tool's roots that the spec no longer produces.
-    let stale: Vec<(&String, &Oid)> = committed
+    snapshot.committed = committed
         .iter()
-        .filter(|(path, _)| {
-            !tree.files.contains_key(*path)
-                && opts.roots.iter().any(|r| {
-                    path.strip_prefix(r.as_str())
-                        .is_some_and(|rest| rest.starts_with('/'))
-                })
-        })
+        .map(|(path, id)| (path.clone(), blob_id(*id)))
+        .collect();
+    let stale: Vec<String> = commit::stale(tree, &snapshot, opts.roots)
+        .into_iter()
+        .map(str::to_string)
         .collect();
 
     // Nothing in the work tree is read, written or deleted through a link that leaves it.
@@ -343,7 +308,7 @@ pub(crate) fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Pla
         let escapes: Vec<String> = tree
             .files
             .keys()
-            .chain(stale.iter().map(|(p, _)| *p))
+            .chain(&stale)
             .filter_map(|p| confinement.escape(p))
             .collect();
         if !escapes.is_empty() {
@@ -351,170 +316,71 @@ pub(crate) fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Pla
         }
     }
 
+    // How git converts each path, and the blob each generated file would be: hashing the
+    // wanted text is far cheaper than reading and inflating thousands of unchanged blobs.
     let mut converter = convert::Converter::new(repo);
-    converter.preload(
-        tree.files
-            .keys()
-            .chain(stale.iter().map(|(p, _)| *p))
-            .map(String::as_str),
-    );
+    converter.preload(tree.files.keys().chain(&stale).map(String::as_str));
     let mut rules: BTreeMap<String, convert::Rule> = BTreeMap::new();
-    let mut changes = Vec::new();
-    let mut conflicts = Vec::new();
-
-    let on_disk = |path: &str, rule: &convert::Rule| -> Option<String> {
-        let dir = workdir.as_ref()?;
-        std::fs::read(dir.join(path)).ok().map(|b| {
-            convert::Converter::from_worktree(rule, String::from_utf8_lossy(&b).into_owned())
-        })
-    };
-    let mut check_edits = |path: &str,
-                           rule: &convert::Rule,
-                           committed: Option<&String>,
-                           wanted: &str,
-                           wanted_id: Option<Oid>| {
-        // Committed: the branch holds a file that is not ours, or ours edited by hand.
-        if let Some(old) = committed {
-            match header::read(old) {
-                None => conflicts.push(Conflict {
-                    path: path.into(),
-                    reason: "exists in the branch and was not generated by kubectl-vault".into(),
-                    current: old.clone(),
-                    wanted: wanted.into(),
-                }),
-                Some(s) if !owned_by_run(&s, opts.clusters) => conflicts.push(Conflict {
-                    path: path.into(),
-                    reason: format!(
-                        "was generated for cluster {}, not for this spec's cluster",
-                        s.cluster.as_deref().unwrap_or_default()
-                    ),
-                    current: old.clone(),
-                    wanted: wanted.into(),
-                }),
-                Some(s) if s.is_hand_edited() => conflicts.push(Conflict {
-                    path: path.into(),
-                    reason: "was edited by hand after kubectl-vault generated it (committed)"
-                        .into(),
-                    current: old.clone(),
-                    wanted: wanted.into(),
-                }),
-                _ => {}
-            }
-        }
-        // Uncommitted: the work tree differs from the branch and from what we would write.
-        if let Some(status) = dirty.get(path) {
-            if status.intersects(
-                git2::Status::INDEX_NEW
-                    | git2::Status::INDEX_MODIFIED
-                    | git2::Status::INDEX_DELETED
-                    | git2::Status::INDEX_RENAMED,
-            ) && staged(path) != wanted_id
-            {
-                conflicts.push(Conflict {
-                    path: path.into(),
-                    reason: format!("has staged changes: commit them, or unstage them with `git restore --staged -- {path}`"),
-                    current: on_disk(path, rule).unwrap_or_default(),
-                    wanted: wanted.into(),
-                });
-                return;
-            }
-            if let Some(disk) = on_disk(path, rule) {
-                if Some(&disk) != committed && disk != wanted {
-                    let reason = match header::read(&disk) {
-                        Some(s) if !s.is_hand_edited() => {
-                            "has uncommitted changes (an older generated version)"
-                        }
-                        Some(_) => {
-                            "was edited by hand after kubectl-vault generated it (uncommitted)"
-                        }
-                        None => "has uncommitted changes that kubectl-vault did not write",
-                    };
-                    conflicts.push(Conflict {
-                        path: path.into(),
-                        reason: reason.into(),
-                        current: disk,
-                        wanted: wanted.into(),
-                    });
-                }
-            }
-        }
-    };
-
     for (path, content) in &tree.files {
         let rule = converter.rule(path, content)?;
-        // Compare object ids first: hashing the wanted text is far cheaper than reading and
-        // inflating thousands of unchanged blobs from the object database.
-        let committed_id = committed.get(path).copied();
-        let wanted_id = converter.blob_id(path, &rule, content, false)?;
-        if committed_id == Some(wanted_id) {
-            if dirty.contains_key(path) {
-                check_edits(path, &rule, None, content, Some(wanted_id));
-            }
-            if rule != convert::Rule::default() {
-                rules.insert(path.clone(), rule);
-            }
-            continue;
-        }
-        let old = committed_id.and_then(|id| converter.read_blob(path, &rule, id));
-        match &old {
-            Some(o) if o == content => {
-                if dirty.contains_key(path) {
-                    check_edits(path, &rule, None, content, Some(wanted_id));
+        let wanted = converter.blob_id(path, &rule, content, false)?;
+        snapshot.wanted.insert(path.clone(), blob_id(wanted));
+        rules.insert(path.clone(), rule);
+    }
+    for path in stale {
+        let rule = converter.rule(&path, "")?;
+        rules.insert(path, rule);
+    }
+
+    let workdir = repo.workdir().map(Path::to_path_buf);
+    let plain = convert::Rule::default();
+    let options = commit::Options {
+        roots: opts.roots,
+        clusters: opts.clusters,
+    };
+    let planned = loop {
+        let queries = match commit::plan(tree, &snapshot, &options) {
+            Planned::Plan(plan) => break plan,
+            Planned::Needs(queries) => queries,
+        };
+        for query in queries {
+            match query {
+                Query::Committed(path) => {
+                    let rule = rules.get(&path).unwrap_or(&plain);
+                    let text = committed
+                        .get(&path)
+                        .and_then(|id| converter.read_blob(&path, rule, *id));
+                    snapshot.insert_committed_text(path, text);
+                }
+                Query::WorkTree(path) => {
+                    let rule = rules.get(&path).unwrap_or(&plain);
+                    let text = workdir.as_ref().and_then(|dir| {
+                        std::fs::read(dir.join(&path)).ok().map(|b| {
+                            convert::Converter::from_worktree(
+                                rule,
+                                String::from_utf8_lossy(&b).into_owned(),
+                            )
+                        })
+                    });
+                    snapshot.insert_work_tree_text(path, text);
                 }
             }
-            _ => {
-                check_edits(path, &rule, old.as_ref(), content, Some(wanted_id));
-                changes.push(Change {
-                    path: path.clone(),
-                    action: if committed_id.is_some() {
-                        Action::Update
-                    } else {
-                        Action::Add
-                    },
-                    old,
-                    new: Some(content.clone()),
-                });
-            }
         }
-        if rule != convert::Rule::default() {
-            rules.insert(path.clone(), rule);
-        }
-    }
-    for (path, id) in stale {
-        let path = path.clone();
-        let rule = converter.rule(&path, "")?;
-        let Some(old) = converter.read_blob(&path, &rule, *id) else {
-            continue;
-        };
-        match header::read(&old) {
-            // Not ours, or another cluster's: never touched.
-            None => continue,
-            Some(s) if !owned_by_run(&s, opts.clusters) => continue,
-            Some(_) => {
-                check_edits(&path, &rule, Some(&old), "", None);
-                changes.push(Change {
-                    path: path.clone(),
-                    action: Action::Remove,
-                    old: Some(old),
-                    new: None,
-                });
-            }
-        }
-        if rule != convert::Rule::default() {
-            rules.insert(path, rule);
-        }
-    }
-    changes.sort_by(|a, b| a.path.cmp(&b.path));
-    // A committed foreign file reported twice (branch and work tree) once is enough.
-    conflicts.dedup_by(|a, b| a.path == b.path);
+    };
+    // Only the paths git does not store byte for byte need their rule when applying.
+    rules.retain(|_, rule| *rule != plain);
     Ok(Plan {
         branch,
         checked_out,
         parent,
-        changes,
-        conflicts,
+        changes: planned.changes,
+        conflicts: planned.conflicts,
         rules,
     })
+}
+
+fn blob_id(id: Oid) -> BlobId {
+    BlobId(id.to_string())
 }
 
 /// Status of every path under `roots` that differs from HEAD (work tree or index).
@@ -974,56 +840,5 @@ fn remove_empty_parents(workdir: &Path, file: &Path) {
             break;
         }
         dir = d.parent();
-    }
-}
-
-/// Summaries of what a change does: the kind and name of each file's object, as the renderer
-/// made it (`objects`, the tree's).
-pub(crate) fn describe(
-    changes: &[Change],
-    objects: &BTreeMap<String, ObjectRef>,
-) -> BTreeMap<Action, Vec<(String, String)>> {
-    let mut out: BTreeMap<Action, Vec<(String, String)>> = BTreeMap::new();
-    for c in changes {
-        let object = match (&c.new, &c.old) {
-            (Some(_), _) => objects
-                .get(&c.path)
-                .map(|o| (o.kind.clone(), o.name.clone())),
-            (None, Some(old)) => object_of(old),
-            (None, None) => None,
-        };
-        if let Some((kind, name)) = object {
-            out.entry(c.action).or_default().push((kind, name));
-        }
-    }
-    out
-}
-
-/// The kind and name of the (first) object in a file Git holds: a removed file is no longer
-/// rendered, so only its text can say what it held.
-fn object_of(text: &str) -> Option<(String, String)> {
-    let mut kind = None;
-    let mut name = None;
-    let mut in_metadata = false;
-    for line in text.lines() {
-        if let Some(k) = line.strip_prefix("kind: ") {
-            kind.get_or_insert(k.trim().to_string());
-        }
-        if line == "metadata:" {
-            in_metadata = true;
-        } else if in_metadata {
-            if let Some(n) = line.strip_prefix("  name: ") {
-                name.get_or_insert(n.trim().trim_matches('"').to_string());
-                in_metadata = false;
-            } else if !line.starts_with(' ') {
-                in_metadata = false;
-            }
-        }
-    }
-    match (kind, name) {
-        (Some(k), Some(n)) if k != "Kustomization" || !text.contains("kustomize.config.k8s.io") => {
-            Some((k, n))
-        }
-        _ => None,
     }
 }

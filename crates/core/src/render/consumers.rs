@@ -3,7 +3,10 @@
 //! the controllers ESO and the CSI driver need (through Flux). The Vault side (role, policy,
 //! engines) is the operator's, from the same model: the names agree by construction.
 
-use super::{of, HelmReleaseContext, HelmRepositoryContext, NamedRef, NamespaceContext, Renderer};
+use super::{
+    of, HelmReleaseContext, HelmRepositoryContext, NamedRef, NamespaceContext, RenderError,
+    Renderer,
+};
 use crate::kinds::{self, CsiVaultObject};
 use crate::model::{self, App, Consumer, DeclaredSecret, Source, Stack};
 use crate::tree::ObjectRef;
@@ -48,7 +51,7 @@ pub fn vault_csi_values(stack: &Stack) -> Option<Json> {
 
 /// `infrastructure/<cluster>/vault-consumers/`: ESO and the CSI driver, each pinned. Returns
 /// whether the folder exists (the apps stage then depends on it).
-pub(super) fn render_infrastructure(r: &mut Renderer, stack: &Stack) -> Result<bool, String> {
+pub(super) fn render_infrastructure(r: &mut Renderer, stack: &Stack) -> Result<bool, RenderError> {
     let (eso, csi) = (uses_eso(stack), uses_csi(stack));
     if !eso && !csi {
         return Ok(false);
@@ -123,7 +126,7 @@ fn release(
     dir: &str,
     interval: &str,
     rel: Release,
-) -> Result<(), String> {
+) -> Result<(), RenderError> {
     r.object(
         of::<kinds::HelmRepository>(model::FLUX_NAMESPACE, rel.name),
         format!("{dir}/helmrepository-{}.yaml", rel.name),
@@ -163,7 +166,7 @@ pub(super) fn render_app(
     stack: &Stack,
     app: &App,
     dir: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, RenderError> {
     match &app.consumer {
         Consumer::Operator => Ok(vec![]),
         Consumer::Injector(i) => {
@@ -239,7 +242,7 @@ fn injector(
     app: &App,
     i: &model::Injector,
     dir: &str,
-) -> Result<(), String> {
+) -> Result<(), RenderError> {
     let mut a = BTreeMap::new();
     let mut put = |k: &str, v: String| a.insert(format!("{AGENT}/{k}"), v);
     put("agent-inject", "true".into());
@@ -339,7 +342,7 @@ fn secret_provider_class(
     c: &model::Csi,
     s: &DeclaredSecret,
     dir: &str,
-) -> Result<String, String> {
+) -> Result<String, RenderError> {
     let args: BTreeMap<String, Json> = request_args(s)
         .into_iter()
         .map(|(k, v)| (k, Json::String(v)))
@@ -355,7 +358,7 @@ fn secret_provider_class(
             secret_args: (!args.is_empty()).then(|| args.clone()),
         })
         .collect();
-    let objects = serde_yaml::to_string(&objects).map_err(|e| e.to_string())?;
+    let objects = serde_yaml::to_string(&objects).map_err(|e| RenderError::Yaml(e.to_string()))?;
     let pki = matches!(s.source, Source::Pki { .. });
     let mirror = c.secret_objects.then(|| MirrorContext {
         secret_type: if pki {
@@ -451,7 +454,7 @@ fn eso(
     app: &App,
     e: &model::Eso,
     dir: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, RenderError> {
     let mut files = vec![];
     let kind = if e.cluster_store {
         "ClusterSecretStore"
@@ -493,14 +496,14 @@ fn eso(
     }
     for s in &app.secrets {
         let Source::Kv { mount, path, .. } = &s.source else {
-            return Err(format!(
+            return Err(RenderError::Model(format!(
                 "secret {}: consumer eso reads kv only (a validation bug)",
                 s.name
-            ));
+            )));
         };
-        let store = e
-            .store(mount)
-            .ok_or_else(|| format!("secret {}: no store for mount {mount}", s.name))?;
+        let store = e.store(mount).ok_or_else(|| {
+            RenderError::Model(format!("secret {}: no store for mount {mount}", s.name))
+        })?;
         let file = format!("externalsecret-{}.yaml", s.name);
         r.object(
             ObjectRef::new("ExternalSecret", &s.namespace, &s.name),

@@ -10,17 +10,21 @@
 //! vault-config/<cluster>/                 policies/*.hcl and configure.sh, for review; never applied by Flux
 //! ```
 
+mod apps;
+mod auth;
 pub mod consumers;
 pub mod templates;
+mod values;
 
 use crate::header;
 use crate::kinds;
-use crate::model::{self, App, DeclaredSecret, Source, Stack};
+use crate::model::{self, App, Stack};
 use crate::tree::{ObjectRef, Tree};
-use crate::vault_side::VaultSide;
+use crate::vault::side::VaultSide;
 use crate::versions;
-use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
-use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use apps::render_app;
+use auth::{cert_manager_issuer, token_review};
+use k8s_openapi::api::core::v1::Namespace;
 use kube_core::Resource;
 use minijinja::Value;
 use rayon::prelude::*;
@@ -28,6 +32,43 @@ use serde::Serialize;
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 pub use templates::Templates;
+
+/// Why the tree could not be rendered: a template (or a `--templates` override) that does not
+/// compile or render, or a value that does not serialize. A bug, or a bad override.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// An override's file name is no template's.
+    #[error("template override `{name}` does not replace any template; the names are: {}", known.join(", "))]
+    UnknownOverride { name: String, known: Vec<String> },
+    /// A template does not compile or render (minijinja's message, with its causes).
+    #[error("template {name}: {message}")]
+    Template { name: String, message: String },
+    /// A generated value does not serialize to YAML.
+    #[error("{0}")]
+    Yaml(String),
+    /// The model holds what the renderer cannot write (what validation should have refused).
+    #[error("{0}")]
+    Model(String),
+}
+
+impl RenderError {
+    fn template(name: &str, e: &minijinja::Error) -> Self {
+        RenderError::Template {
+            name: name.to_string(),
+            message: format!("{e:#}"),
+        }
+    }
+}
+
+/// A render failure that reaches the binary is a bug in the tool (or in a `--templates`
+/// override).
+impl From<RenderError> for crate::error::Error {
+    fn from(e: RenderError) -> Self {
+        crate::error::Error::bug(format!("rendering failed: {e}"))
+    }
+}
+pub use values::deep_merge;
+use values::{operator_values, vault_server_context, vault_values};
 
 /// One rendered file and the template it came from (for self-check messages).
 #[derive(Debug, Clone)]
@@ -76,7 +117,7 @@ fn of<K: Resource<DynamicType = ()>>(namespace: &str, name: &str) -> ObjectRef {
 
 impl Renderer<'_> {
     /// A file that holds no object.
-    fn file(&mut self, path: String, template: &str, ctx: Value) -> Result<(), String> {
+    fn file(&mut self, path: String, template: &str, ctx: Value) -> Result<(), RenderError> {
         self.render(path, template, ctx, None)
     }
 
@@ -87,7 +128,7 @@ impl Renderer<'_> {
         path: String,
         template: &str,
         ctx: Value,
-    ) -> Result<(), String> {
+    ) -> Result<(), RenderError> {
         self.render(path, template, ctx, Some(object))
     }
 
@@ -99,7 +140,7 @@ impl Renderer<'_> {
         carrier: &str,
         issuer: &str,
         path: String,
-    ) -> Result<(), String> {
+    ) -> Result<(), RenderError> {
         self.object(
             of::<kinds::Certificate>(namespace, carrier),
             path,
@@ -122,7 +163,7 @@ impl Renderer<'_> {
         template: &str,
         ctx: Value,
         object: Option<ObjectRef>,
-    ) -> Result<(), String> {
+    ) -> Result<(), RenderError> {
         let body = self.templates.render(template, ctx)?;
         self.out.files.push(RenderedFile {
             path,
@@ -143,7 +184,7 @@ impl Renderer<'_> {
     }
 
     /// A kustomization.yaml listing exactly `resources` (files and sub-folders of `dir`).
-    fn kustomization(&mut self, dir: &str, resources: Vec<String>) -> Result<(), String> {
+    fn kustomization(&mut self, dir: &str, resources: Vec<String>) -> Result<(), RenderError> {
         self.file(
             format!("{dir}/kustomization.yaml"),
             "kustomize/kustomization.yaml.j2",
@@ -257,29 +298,12 @@ struct VaultConnectionContext<'a> {
     ca_cert_secret: Option<&'a str>,
 }
 
-/// `core/serviceaccount.yaml.j2`
-#[derive(Serialize)]
-struct ServiceAccountContext<'a> {
-    name: &'a str,
-    namespace: &'a str,
-    app: &'a str,
-}
-
-/// `vso/vaultauth.yaml.j2`
-#[derive(Serialize)]
-struct VaultAuthContext<'a> {
-    name: &'a str,
-    namespace: &'a str,
-    app: &'a str,
-    vault_connection_ref: String,
-    mount: &'a str,
-    role: &'a str,
-    service_account: &'a str,
-    audiences: &'a [String],
-}
-
 /// Renders the whole tree for `stack`. An error here is a template bug (or a bad override).
-pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result<Rendered, String> {
+pub fn render(
+    stack: &Stack,
+    vault: &VaultSide,
+    templates: &Templates,
+) -> Result<Rendered, RenderError> {
     let mut r = Renderer {
         templates,
         out: Rendered::default(),
@@ -529,7 +553,7 @@ pub fn render(stack: &Stack, vault: &VaultSide, templates: &Templates) -> Result
     top.extend(cert_manager_issuer(&mut r, stack, &p.apps)?);
     r.kustomization(&p.apps, top)?;
     // Apps are independent: render them in parallel (thousands of files for big specs).
-    let app_files: Vec<Result<Vec<RenderedFile>, String>> = stack
+    let app_files: Vec<Result<Vec<RenderedFile>, RenderError>> = stack
         .apps
         .par_iter()
         .map(|app| {
@@ -573,162 +597,11 @@ pub fn configure_script(
     stack: &Stack,
     vault: &VaultSide,
     templates: &Templates,
-) -> Result<String, String> {
+) -> Result<String, RenderError> {
     templates.render(
         "vault/configure.sh.j2",
         Value::from_serialize(script_context(stack, vault)),
     )
-}
-
-fn render_app(r: &mut Renderer, stack: &Stack, app: &App, dir: &str) -> Result<(), String> {
-    let mut files = vec![];
-    if app.create_service_account {
-        r.object(
-            of::<ServiceAccount>(&app.namespace, &app.service_account),
-            format!("{dir}/serviceaccount.yaml"),
-            "core/serviceaccount.yaml.j2",
-            Value::from_serialize(ServiceAccountContext {
-                name: &app.service_account,
-                namespace: &app.namespace,
-                app: &app.name,
-            }),
-        )?;
-        files.push("serviceaccount.yaml".to_string());
-    }
-    if app.consumer != model::Consumer::Operator {
-        files.extend(consumers::render_app(r, stack, app, dir)?);
-        return r.kustomization(dir, files);
-    }
-    r.object(
-        of::<kinds::VaultAuth>(&app.namespace, &app.vault_auth),
-        format!("{dir}/vaultauth.yaml"),
-        "vso/vaultauth.yaml.j2",
-        Value::from_serialize(VaultAuthContext {
-            name: &app.vault_auth,
-            namespace: &app.namespace,
-            app: &app.name,
-            vault_connection_ref: format!(
-                "{}/{}",
-                stack.operator.namespace,
-                model::VAULT_CONNECTION
-            ),
-            mount: &stack.auth_mount,
-            role: &app.role,
-            service_account: &app.service_account,
-            audiences: &app.audiences,
-        }),
-    )?;
-    files.push("vaultauth.yaml".to_string());
-    for s in &app.secrets {
-        let kind = s.source.kind();
-        let file = format!("{}-{}.yaml", kind.kind().to_lowercase(), s.name);
-        let template = format!("vso/{}.yaml.j2", kind.kind().to_lowercase());
-        r.object(
-            ObjectRef::new(kind.kind(), &s.namespace, &s.name),
-            format!("{dir}/{file}"),
-            &template,
-            Value::from_serialize(SecretFileContext {
-                secret: secret_context(app, s),
-            }),
-        )?;
-        files.push(file);
-    }
-    r.kustomization(dir, files)
-}
-
-/// `vso/vault*secret.yaml.j2` (and `vso/_destination.j2`): `secret`.
-#[derive(Serialize)]
-struct SecretFileContext<'a> {
-    secret: SecretContext<'a>,
-}
-
-#[derive(Serialize)]
-struct SecretContext<'a> {
-    name: &'a str,
-    namespace: &'a str,
-    app: &'a str,
-    vault_auth: &'a str,
-    mount: &'a str,
-    path: String,
-    refresh_after: Option<&'a str>,
-    #[serde(rename = "type")]
-    secret_type: Option<&'a str>,
-    labels: &'a BTreeMap<String, String>,
-    annotations: &'a BTreeMap<String, String>,
-    rollout: Vec<RolloutContext<'a>>,
-    params: BTreeMap<&'a str, &'a str>,
-    /// A KV secret's `kv-v1` or `kv-v2`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    kv_type: Option<String>,
-    #[serde(flatten)]
-    pki: Option<PkiContext<'a>>,
-    /// `destination.overwrite: true`: VSO adopts an existing Secret.
-    overwrite: bool,
-}
-
-#[derive(Serialize)]
-struct RolloutContext<'a> {
-    kind: &'a str,
-    name: &'a str,
-}
-
-/// A PKI secret's certificate.
-#[derive(Serialize)]
-struct PkiContext<'a> {
-    role: &'a str,
-    common_name: &'a str,
-    alt_names: &'a [String],
-    ttl: Option<&'a str>,
-    expiry_offset: Option<&'a str>,
-}
-
-fn secret_context<'a>(app: &'a App, s: &'a DeclaredSecret) -> SecretContext<'a> {
-    let mut c = SecretContext {
-        name: &s.name,
-        namespace: &s.namespace,
-        app: &app.name,
-        vault_auth: &app.vault_auth,
-        mount: s.source.mount(),
-        path: s.source.cr_path(),
-        refresh_after: s.refresh_after.as_deref(),
-        secret_type: s.secret_type.as_deref(),
-        labels: &s.labels,
-        annotations: &s.annotations,
-        rollout: s
-            .rollout
-            .iter()
-            .map(|t| RolloutContext {
-                kind: &t.kind,
-                name: &t.name,
-            })
-            .collect(),
-        params: BTreeMap::new(),
-        kv_type: None,
-        pki: None,
-        overwrite: s.adopt,
-    };
-    match &s.source {
-        Source::Kv { version, .. } => c.kv_type = Some(format!("kv-v{version}")),
-        Source::Dynamic { params, .. } => {
-            c.params = params
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-        }
-        Source::Pki { role, .. } => {
-            c.pki = s.pki.as_ref().map(|pki| PkiContext {
-                role,
-                common_name: &pki.common_name,
-                alt_names: &pki.alt_names,
-                ttl: pki.ttl.as_deref(),
-                expiry_offset: pki.expiry_offset.as_deref(),
-            });
-            // A certificate is always a TLS Secret.
-            c.secret_type = Some("kubernetes.io/tls");
-        }
-        Source::Database { .. } => {}
-    }
-    c
 }
 
 /// How soon Flux retries a Kustomization whose apply or health check failed (instead of
@@ -741,310 +614,9 @@ fn keep_on_prune() -> Json {
     json!({"kustomize.toolkit.fluxcd.io/prune": "disabled"})
 }
 
-/// `vault/server.hcl.j2`
-#[derive(Serialize)]
-struct VaultServerContext<'a> {
-    ui: bool,
-    tls_secret: Option<&'a str>,
-    ha: bool,
-    peers: Vec<String>,
-    seal: Option<SealContext<'a>>,
-}
-
-/// An auto-unseal `seal` stanza.
-#[derive(Serialize)]
-struct SealContext<'a> {
-    kind: &'a str,
-    attributes: &'a [(String, String)],
-}
-
-fn vault_server_context(stack: &Stack) -> VaultServerContext<'_> {
-    let v = &stack.vault;
-    // A single node has no peer to join; it is still raft, so that scaling up keeps the data.
-    let peers: Vec<String> = (0..if v.ha() { v.replicas } else { 0 })
-        .map(|i| {
-            format!(
-                "{}://{}-{i}.{}-internal:8200",
-                v.scheme(),
-                model::VAULT_RELEASE,
-                model::VAULT_RELEASE
-            )
-        })
-        .collect();
-    VaultServerContext {
-        ui: v.ui,
-        tls_secret: v.tls_secret.as_deref(),
-        ha: true,
-        peers,
-        seal: v.seal.as_ref().map(|s| SealContext {
-            kind: &s.kind,
-            attributes: &s.attributes,
-        }),
-    }
-}
-
-/// Values for the `vault` chart (checked against its values.schema.json).
-fn vault_values(stack: &Stack, server_hcl: &str) -> Json {
-    let v = &stack.vault;
-    let mut server = json!({
-        "dataStorage": {"enabled": true, "size": "10Gi"},
-    });
-    let s = server.as_object_mut().expect("object");
-    // Always the chart's HA mode with raft, also for one replica (single-node raft): scaling
-    // up later joins the new nodes to the same data, and `vault-active` exists for VSO.
-    s.insert("standalone".into(), json!({"enabled": false}));
-    let mut ha = json!({
-        "enabled": true,
-        "replicas": v.replicas,
-        "raft": {"enabled": true, "setNodeId": true, "config": server_hcl},
-    });
-    if !v.ha() {
-        // The chart's budget for one replica is maxUnavailable 0: no node could ever drain.
-        ha["disruptionBudget"] = json!({"enabled": false});
-    }
-    s.insert("ha".into(), ha);
-    if !v.anti_affinity {
-        s.insert("affinity".into(), json!(""));
-    }
-    if v.audit_storage {
-        s.insert("auditStorage".into(), json!({"enabled": true}));
-    }
-    if let Some(tls) = &v.tls_secret {
-        s.insert(
-            "extraVolumes".into(),
-            json!([{"type": "secret", "name": tls}]),
-        );
-        s.insert(
-            "extraEnvironmentVars".into(),
-            json!({"VAULT_CACERT": format!("/vault/userconfig/{tls}/ca.crt")}),
-        );
-    }
-    let mut values = json!({
-        "global": {"enabled": true, "tlsDisable": v.tls_secret.is_none()},
-        "injector": if v.injector {
-            json!({"enabled": true, "authPath": format!("auth/{}", stack.auth_mount)})
-        } else {
-            json!({"enabled": false})
-        },
-        "ui": {"enabled": v.ui},
-        "server": server,
-    });
-    if let Some(csi) = consumers::vault_csi_values(stack) {
-        values["csi"] = csi;
-    }
-    if let Some(user) = &v.values {
-        deep_merge(&mut values, user);
-    }
-    values
-}
-
-/// Values for the `vault-secrets-operator` chart.
-fn operator_values(stack: &Stack) -> Json {
-    let o = &stack.operator;
-    // One VaultConnection: the tree's own (apps/vault-connection.yaml), not also the chart's.
-    let mut values = json!({
-        "defaultVaultConnection": {"enabled": false},
-    });
-    if let Some(cc) = &o.client_cache {
-        values.as_object_mut().expect("object").insert(
-            "controller".into(),
-            json!({"manager": {"clientCache": {
-                "persistenceModel": "direct-encrypted",
-                "storageEncryption": {
-                    "enabled": true,
-                    "vaultConnectionRef": model::VAULT_CONNECTION,
-                    "keyName": cc.key_name,
-                    "transitMount": cc.transit_mount,
-                    "method": "kubernetes",
-                    "mount": stack.auth_mount,
-                    "kubernetes": {
-                        "role": cc.role,
-                        "serviceAccount": o.service_account,
-                        "tokenAudiences": cc.audiences,
-                    },
-                },
-            }}}),
-        );
-    }
-    values
-}
-
-/// Maps merge key by key; anything else in `overlay` replaces what is in `base`.
-pub fn deep_merge(base: &mut Json, overlay: &Json) {
-    match (base, overlay) {
-        (Json::Object(b), Json::Object(o)) => {
-            for (k, v) in o {
-                deep_merge(b.entry(k.clone()).or_insert(Json::Null), v);
-            }
-        }
-        (b, o) => *b = o.clone(),
-    }
-}
-
 fn script_context<'a>(
     stack: &'a Stack,
     vault: &'a VaultSide,
-) -> crate::vault_side::ScriptContext<'a> {
-    crate::vault_side::script_context(stack, vault)
-}
-
-/// `certmanager/issuer.yaml.j2`
-#[derive(Serialize)]
-struct IssuerContext<'a> {
-    kind: &'a str,
-    name: &'a str,
-    /// None for a ClusterIssuer.
-    namespace: Option<&'a str>,
-    server: &'a str,
-    path: String,
-    ca_bundle_secret: Option<&'a str>,
-    role: &'a str,
-    mount_path: String,
-    service_account: &'a str,
-}
-
-/// `certmanager/token-request.yaml.j2`
-#[derive(Serialize)]
-struct TokenRequestContext<'a> {
-    service_account: &'a str,
-    namespace: &'a str,
-    role: String,
-    controller_service_account: &'a str,
-    controller_namespace: &'a str,
-}
-
-/// cert-manager's Vault issuer (`certManager`), in the apps stage beside the VaultConnection:
-/// its ServiceAccount with the Role that lets cert-manager request its tokens, the CA it
-/// trusts Vault with, and the Issuer or ClusterIssuer. Returns the files written into `dir`.
-fn cert_manager_issuer(r: &mut Renderer, stack: &Stack, dir: &str) -> Result<Vec<String>, String> {
-    use crate::spec::types::IssuerKind;
-    let Some(cm) = &stack.cert_manager else {
-        return Ok(vec![]);
-    };
-    let ns = cm.service_account_namespace.as_str();
-    let mut files = vec![];
-    let generated_namespaces: BTreeSet<&str> = [
-        stack.vault.namespace.as_str(),
-        stack.operator.namespace.as_str(),
-    ]
-    .into_iter()
-    .chain(stack.apps.iter().map(|a| a.namespace.as_str()))
-    .collect();
-    if !generated_namespaces.contains(ns) {
-        // Kept when the issuer goes: cert-manager (or the user's workloads) live there.
-        r.object(
-            of::<Namespace>("", ns),
-            format!("{dir}/cert-manager-namespace.yaml"),
-            "core/namespace.yaml.j2",
-            NamespaceContext::kept(ns),
-        )?;
-        files.push("cert-manager-namespace.yaml".to_string());
-    }
-    r.object(
-        of::<ServiceAccount>(ns, &cm.service_account),
-        format!("{dir}/cert-manager-token-request.yaml"),
-        "certmanager/token-request.yaml.j2",
-        Value::from_serialize(TokenRequestContext {
-            service_account: &cm.service_account,
-            namespace: ns,
-            role: cm.token_role(),
-            controller_service_account: &cm.controller_service_account,
-            controller_namespace: &cm.namespace,
-        }),
-    )?;
-    files.push("cert-manager-token-request.yaml".to_string());
-    let operator_carrier = ns == stack.operator.namespace
-        && stack.operator.ca_cert_secret.as_deref() == Some(model::CA_CARRIER_SECRET);
-    if let (Some(issuer), Some(carrier)) = (&cm.ca_carrier_issuer, &cm.ca_bundle_secret) {
-        if !operator_carrier {
-            // As for the operator: the same ClusterIssuer's ca.crt is the CA of Vault's certificate.
-            r.ca_carrier(
-                ns,
-                carrier,
-                issuer,
-                format!("{dir}/cert-manager-vault-ca.yaml"),
-            )?;
-            files.push("cert-manager-vault-ca.yaml".to_string());
-        }
-    }
-    let (kind, namespace) = match cm.kind {
-        IssuerKind::Issuer => (kinds::Kind::Issuer, Some(ns)),
-        IssuerKind::ClusterIssuer => (kinds::Kind::ClusterIssuer, None),
-    };
-    let kind_name = kind.resource().kind;
-    r.object(
-        ObjectRef::new(&kind_name, namespace.unwrap_or_default(), &cm.name),
-        format!("{dir}/cert-manager-issuer.yaml"),
-        "certmanager/issuer.yaml.j2",
-        Value::from_serialize(IssuerContext {
-            kind: &kind_name,
-            name: &cm.name,
-            namespace,
-            server: &cm.server,
-            path: cm.sign_path(),
-            ca_bundle_secret: cm.ca_bundle_secret.as_deref(),
-            role: &cm.role,
-            mount_path: format!("/v1/auth/{}", stack.auth_mount),
-            service_account: &cm.service_account,
-        }),
-    )?;
-    files.push("cert-manager-issuer.yaml".to_string());
-    Ok(files)
-}
-
-/// What the kubernetes auth method of a Vault outside the cluster needs to review tokens
-/// (`vaultConfig.kubernetesAuth.tokenReviewer`): `infrastructure/vault/token-review.yaml`.
-/// Returns the files written into `dir`, for its kustomization.yaml.
-fn token_review(
-    r: &mut Renderer,
-    stack: &Stack,
-    vault: &VaultSide,
-    dir: &str,
-) -> Result<Vec<String>, String> {
-    use crate::vault_side::TokenReviewer;
-    let (first, ctx) = match &vault.kubernetes_auth.token_reviewer {
-        TokenReviewer::Local => return Ok(vec![]),
-        TokenReviewer::ServiceAccount {
-            namespace, name, ..
-        } => (
-            of::<ServiceAccount>(namespace, name),
-            json!({
-                "service_account": {"name": name, "namespace": namespace},
-                "binding": format!("{name}-auth-delegator"),
-                "subjects": [{"name": name, "namespace": namespace}],
-            }),
-        ),
-        TokenReviewer::Client { .. } => {
-            let mut subjects: BTreeSet<(String, String)> = stack
-                .apps
-                .iter()
-                .map(|a| (a.namespace.clone(), a.service_account.clone()))
-                .collect();
-            if stack.operator.client_cache.is_some() {
-                subjects.insert((
-                    stack.operator.namespace.clone(),
-                    stack.operator.service_account.clone(),
-                ));
-            }
-            if subjects.is_empty() {
-                return Ok(vec![]);
-            }
-            let binding = "kubectl-vault-client-token-review";
-            (
-                of::<ClusterRoleBinding>("", binding),
-                json!({
-                    "service_account": null,
-                    "binding": binding,
-                    "subjects": subjects.iter().map(|(ns, n)| json!({"name": n, "namespace": ns})).collect::<Vec<_>>(),
-                }),
-            )
-        }
-    };
-    r.object(
-        first,
-        format!("{dir}/token-review.yaml"),
-        "core/token-review.yaml.j2",
-        Value::from_serialize(ctx),
-    )?;
-    Ok(vec!["token-review.yaml".to_string()])
+) -> crate::vault::side::ScriptContext<'a> {
+    crate::vault::side::script_context(stack, vault)
 }

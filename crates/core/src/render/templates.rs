@@ -1,5 +1,6 @@
 //! The minijinja templates: compiled into the binary, optionally overridden from a folder.
 
+use super::RenderError;
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
 use std::collections::BTreeMap;
 
@@ -117,14 +118,13 @@ impl Default for Templates {
 impl Templates {
     /// `overrides` maps template names (e.g. `vso/vaultauth.yaml.j2`) to their text.
     /// An override of an unknown name is an error, so a typo in a file name is not ignored.
-    pub fn with_overrides(overrides: BTreeMap<String, String>) -> Result<Self, String> {
+    pub fn with_overrides(overrides: BTreeMap<String, String>) -> Result<Self, RenderError> {
         for name in overrides.keys() {
             if !EMBEDDED.iter().any(|(n, _)| n == name) {
-                let known: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
-                return Err(format!(
-                    "template override `{name}` does not replace any template; the names are: {}",
-                    known.join(", ")
-                ));
+                return Err(RenderError::UnknownOverride {
+                    name: name.clone(),
+                    known: EMBEDDED.iter().map(|(n, _)| n.to_string()).collect(),
+                });
             }
         }
         let mut env = Environment::new();
@@ -135,10 +135,10 @@ impl Templates {
         env.add_filter("q", yaml_scalar);
         env.add_filter("sh", shell_quote);
         env.add_filter("vault_arg", |value: Value, key: String| {
-            crate::vault_side::vault_arg(&key, &scalar_text(&value))
+            crate::vault::side::vault_arg(&key, &scalar_text(&value))
         });
         env.add_filter("comment", |value: Value| {
-            crate::vault_side::shell_comment(&scalar_text(&value))
+            crate::vault::side::shell_comment(&scalar_text(&value))
         });
         env.add_filter("to_yaml", to_yaml);
         // A Go string literal (consul-template's): JSON's escapes are Go's.
@@ -151,19 +151,17 @@ impl Templates {
                 .cloned()
                 .unwrap_or_else(|| text.to_string());
             env.add_template_owned(name.to_string(), source)
-                .map_err(|e| format!("template {name}: {e:#}"))?;
+                .map_err(|e| RenderError::template(name, &e))?;
         }
         Ok(Templates { env })
     }
 
-    pub fn render(&self, name: &str, ctx: Value) -> Result<String, String> {
+    pub fn render(&self, name: &str, ctx: Value) -> Result<String, RenderError> {
         let t = self
             .env
             .get_template(name)
-            .map_err(|e| format!("template {name}: {e:#}"))?;
-        let mut out = t
-            .render(ctx)
-            .map_err(|e| format!("template {name}: {e:#}"))?;
+            .map_err(|e| RenderError::template(name, &e))?;
+        let mut out = t.render(ctx).map_err(|e| RenderError::template(name, &e))?;
         if !out.ends_with('\n') {
             out.push('\n');
         }
@@ -203,7 +201,7 @@ pub fn yaml_quote(s: &str) -> String {
 
 /// A single shell word.
 fn shell_quote(value: Value) -> String {
-    crate::vault_side::shell_word(&scalar_text(&value))
+    crate::vault::side::shell_word(&scalar_text(&value))
 }
 
 /// A string as itself, anything else as minijinja prints it.

@@ -36,8 +36,46 @@ struct Seen {
     health_exprs: Vec<(String, String, String)>,
 }
 
+/// The rendered tree fails its self-check: every problem found, each naming its file (and the
+/// template that wrote it). A bug in the tool, or in a `--templates` override.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the rendered tree fails its self-check; nothing was written:\n  {}", problems.join("\n  "))]
+pub struct SelfCheckError {
+    pub problems: Vec<String>,
+}
+
+impl From<SelfCheckError> for crate::error::Error {
+    fn from(e: SelfCheckError) -> Self {
+        crate::error::Error::bug(e.to_string())
+    }
+}
+
+/// One problem of one document or file, before it is placed (`FILE (from template T): ...`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+struct Problem(String);
+
+impl From<String> for Problem {
+    fn from(message: String) -> Self {
+        Problem(message)
+    }
+}
+
+impl From<&str> for Problem {
+    fn from(message: &str) -> Self {
+        Problem(message.to_string())
+    }
+}
+
+/// A [`Problem`] from a format string.
+macro_rules! problem {
+    ($($arg:tt)*) => {
+        Problem(format!($($arg)*))
+    };
+}
+
 /// Checks the rendered tree. `Err` lists every problem found.
-pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), Vec<String>> {
+pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), SelfCheckError> {
     let all_paths: BTreeSet<&str> = rendered.files.iter().map(|f| f.path.as_str()).collect();
     // Folders that are kustomize Components (the injector's): included by the user's own
     // kustomization, so no generated kustomization.yaml lists them.
@@ -85,7 +123,7 @@ pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), Vec<String>>
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(problems)
+        Err(SelfCheckError { problems })
     }
 }
 
@@ -142,27 +180,27 @@ fn check_file(
 }
 
 /// The injector's Component: its patches exist beside it.
-fn check_component(path: &str, body: &str, all_paths: &BTreeSet<&str>) -> Result<(), String> {
+fn check_component(path: &str, body: &str, all_paths: &BTreeSet<&str>) -> Result<(), Problem> {
     let k: KustomizeComponent = typed(body)?;
     if k.api_version != "kustomize.config.k8s.io/v1alpha1" || k.kind != "Component" {
-        return Err(format!("unexpected {}/{}", k.api_version, k.kind));
+        return Err(problem!("unexpected {}/{}", k.api_version, k.kind));
     }
     let dir = path.trim_end_matches("/kustomization.yaml");
     for p in &k.patches {
         if !all_paths.contains(format!("{dir}/{}", p.path).as_str()) {
-            return Err(format!("patches `{}`, which is not in the output", p.path));
+            return Err(problem!("patches `{}`, which is not in the output", p.path));
         }
     }
     Ok(())
 }
 
 /// The injector's patch: a workload the agent can be injected into, annotated for it.
-fn check_workload_patch(body: &str) -> Result<(), String> {
+fn check_workload_patch(body: &str) -> Result<(), Problem> {
     let p: WorkloadPatch = typed(body)?;
     if p.api_version != "apps/v1"
         || !crate::spec::validate::rules::INJECTOR_WORKLOAD_KINDS.contains(&p.kind.as_str())
     {
-        return Err(format!("cannot patch {}/{}", p.api_version, p.kind));
+        return Err(problem!("cannot patch {}/{}", p.api_version, p.kind));
     }
     let a = &p.spec.template.metadata.annotations;
     for required in [
@@ -171,7 +209,7 @@ fn check_workload_patch(body: &str) -> Result<(), String> {
         "vault.hashicorp.com/auth-path",
     ] {
         if !a.contains_key(required) {
-            return Err(format!("lacks the annotation {required}"));
+            return Err(problem!("lacks the annotation {required}"));
         }
     }
     // Every secret has its template, and every template its secret.
@@ -210,10 +248,10 @@ fn check_kustomize_config(
     body: &str,
     all_paths: &BTreeSet<&str>,
     components: &BTreeSet<&str>,
-) -> Result<(), String> {
+) -> Result<(), Problem> {
     let k: KustomizeConfig = typed(body)?;
     if k.api_version != "kustomize.config.k8s.io/v1beta1" || k.kind != "Kustomization" {
-        return Err(format!("unexpected {}/{}", k.api_version, k.kind));
+        return Err(problem!("unexpected {}/{}", k.api_version, k.kind));
     }
     let dir = path.trim_end_matches("/kustomization.yaml");
     let listed: BTreeSet<&str> = k.resources.iter().map(String::as_str).collect();
@@ -221,11 +259,11 @@ fn check_kustomize_config(
     for r in &k.resources {
         let file = format!("{dir}/{r}");
         if components.contains(file.as_str()) {
-            return Err(format!("lists the Component `{r}` as a resource"));
+            return Err(problem!("lists the Component `{r}` as a resource"));
         }
         let folder = format!("{dir}/{r}/kustomization.yaml");
         if !all_paths.contains(file.as_str()) && !all_paths.contains(folder.as_str()) {
-            return Err(format!("lists `{r}`, which is not in the output"));
+            return Err(problem!("lists `{r}`, which is not in the output"));
         }
     }
     // And exactly: every file and sub-folder of the folder is listed.
@@ -244,18 +282,18 @@ fn check_kustomize_config(
             continue;
         }
         if (is_folder || rest.ends_with(".yaml")) && !listed.contains(entry) {
-            return Err(format!("does not list `{entry}`"));
+            return Err(problem!("does not list `{entry}`"));
         }
     }
     Ok(())
 }
 
-fn typed<T: DeserializeOwned>(body: &str) -> Result<T, String> {
-    serde_yaml::from_str(body).map_err(|e| format!("does not match its kind's schema: {e}"))
+fn typed<T: DeserializeOwned>(body: &str) -> Result<T, Problem> {
+    serde_yaml::from_str(body).map_err(|e| problem!("does not match its kind's schema: {e}"))
 }
 
-fn typed_value<T: DeserializeOwned>(v: &Json) -> Result<T, String> {
-    T::deserialize(v).map_err(|e| format!("does not match its kind's schema: {e}"))
+fn typed_value<T: DeserializeOwned>(v: &Json) -> Result<T, Problem> {
+    T::deserialize(v).map_err(|e| problem!("does not match its kind's schema: {e}"))
 }
 
 const TOP_KEYS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
@@ -263,7 +301,7 @@ const TOP_KEYS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
 const BINDING_KEYS: [&str; 2] = ["roleRef", "subjects"];
 const METADATA_KEYS: [&str; 4] = ["name", "namespace", "labels", "annotations"];
 
-fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
+fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), Problem> {
     let obj = v.as_object().ok_or("a document is not a map")?;
     let top_kind = obj.get("kind").and_then(Json::as_str);
     let is_binding = matches!(top_kind, Some("ClusterRoleBinding" | "RoleBinding"));
@@ -272,7 +310,7 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
             || (is_binding && BINDING_KEYS.contains(&k.as_str()))
             || (top_kind == Some("Role") && k == "rules");
         if !allowed {
-            return Err(format!("unknown top-level field `{k}`"));
+            return Err(problem!("unknown top-level field `{k}`"));
         }
     }
     let meta = obj
@@ -281,7 +319,7 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
         .ok_or("no metadata")?;
     for k in meta.keys() {
         if !METADATA_KEYS.contains(&k.as_str()) {
-            return Err(format!("unknown metadata field `{k}`"));
+            return Err(problem!("unknown metadata field `{k}`"));
         }
     }
     let managed = meta
@@ -327,7 +365,7 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
         Some(Kind::ClusterRoleBinding) => {
             let b: ClusterRoleBinding = typed_value(v)?;
             if b.role_ref.kind != "ClusterRole" || b.role_ref.name != "system:auth-delegator" {
-                return Err(format!(
+                return Err(problem!(
                     "a generated ClusterRoleBinding may only grant system:auth-delegator, not {} {}",
                     b.role_ref.kind, b.role_ref.name
                 ));
@@ -476,9 +514,10 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
         Some(Kind::RoleBinding) => {
             let b: RoleBinding = typed_value(v)?;
             if b.role_ref.kind != "Role" {
-                return Err(format!(
+                return Err(problem!(
                     "a generated RoleBinding may only bind a generated Role, not {} {}",
-                    b.role_ref.kind, b.role_ref.name
+                    b.role_ref.kind,
+                    b.role_ref.name
                 ));
             }
             need("roleRef", key("Role", &namespace, &b.role_ref.name));
@@ -526,7 +565,7 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
             check_secret_provider_class(&c.spec)?;
         }
         Some(Kind::Event) | Some(Kind::SecretProviderClassPodStatus) | Some(Kind::Pod) | None => {
-            return Err(format!("unexpected kind {api_version}/{kind}"))
+            return Err(problem!("unexpected kind {api_version}/{kind}"))
         }
     }
     seen.objects.insert(key(kind, &namespace, &name));
@@ -536,13 +575,13 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), String> {
 const PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
 
 /// Objects whose deletion would take the user's data with them must not be pruned by Flux.
-fn keeps_on_prune(meta: &serde_json::Map<String, Json>) -> Result<(), String> {
+fn keeps_on_prune(meta: &serde_json::Map<String, Json>) -> Result<(), Problem> {
     let value = meta
         .get("annotations")
         .and_then(|a| a.get(PRUNE_ANNOTATION))
         .and_then(Json::as_str);
     if value != Some("disabled") {
-        return Err(format!(
+        return Err(problem!(
             "lacks the annotation {PRUNE_ANNOTATION}: disabled (a prune would delete what it holds)"
         ));
     }
@@ -583,19 +622,19 @@ fn check_health_exprs(seen: &Seen, problems: &mut Vec<String>) {
 
 /// cert-manager signs through `MOUNT/sign/ROLE` only (never `issue/`, which would hand it
 /// the private key) and logs in at the kubernetes auth mount's login path.
-fn check_vault_issuer(v: &VaultIssuer) -> Result<(), String> {
+fn check_vault_issuer(v: &VaultIssuer) -> Result<(), Problem> {
     let sign = v
         .path
         .rsplit_once("/sign/")
         .is_some_and(|(m, r)| !m.is_empty() && !r.is_empty() && !r.contains('/'));
     if !sign {
-        return Err(format!(
+        return Err(problem!(
             "spec.vault.path `{}` is not MOUNT/sign/ROLE",
             v.path
         ));
     }
     if !v.auth.kubernetes.mount_path.starts_with("/v1/auth/") {
-        return Err(format!(
+        return Err(problem!(
             "spec.vault.auth.kubernetes.mountPath `{}` is not /v1/auth/<mount>",
             v.auth.kubernetes.mount_path
         ));
@@ -604,7 +643,7 @@ fn check_vault_issuer(v: &VaultIssuer) -> Result<(), String> {
 }
 
 /// Kubernetes auth bound to a service account, and a CA Secret where TLS is on.
-fn check_store(p: &StoreProvider, namespace: &str, cluster: bool) -> Result<(), String> {
+fn check_store(p: &StoreProvider, namespace: &str, cluster: bool) -> Result<(), Problem> {
     let k = &p.vault.auth.kubernetes;
     if k.service_account_ref.audiences.is_empty() {
         return Err("the store's serviceAccountRef has no audiences".into());
@@ -618,7 +657,7 @@ fn check_store(p: &StoreProvider, namespace: &str, cluster: bool) -> Result<(), 
             .as_ref()
             .is_some_and(|c| c.namespace.is_some())
     {
-        return Err(format!(
+        return Err(problem!(
             "a SecretStore reads its CA from its own namespace {namespace}: caProvider.namespace is refused"
         ));
     }
@@ -629,9 +668,9 @@ fn check_store(p: &StoreProvider, namespace: &str, cluster: bool) -> Result<(), 
 }
 
 /// The Vault provider's parameters, and its `objects` string parsed as the provider does.
-fn check_secret_provider_class(spec: &SecretProviderClassSpec) -> Result<(), String> {
+fn check_secret_provider_class(spec: &SecretProviderClassSpec) -> Result<(), Problem> {
     if spec.provider != "vault" {
-        return Err(format!("provider `{}` is not `vault`", spec.provider));
+        return Err(problem!("provider `{}` is not `vault`", spec.provider));
     }
     const PARAMETERS: [&str; 7] = [
         "vaultAddress",
@@ -644,7 +683,9 @@ fn check_secret_provider_class(spec: &SecretProviderClassSpec) -> Result<(), Str
     ];
     for k in spec.parameters.keys() {
         if !PARAMETERS.contains(&k.as_str()) {
-            return Err(format!("unknown parameter `{k}` of the Vault CSI provider"));
+            return Err(problem!(
+                "unknown parameter `{k}` of the Vault CSI provider"
+            ));
         }
     }
     for required in [
@@ -654,7 +695,7 @@ fn check_secret_provider_class(spec: &SecretProviderClassSpec) -> Result<(), Str
         "objects",
     ] {
         if !spec.parameters.contains_key(required) {
-            return Err(format!("parameter `{required}` is missing"));
+            return Err(problem!("parameter `{required}` is missing"));
         }
     }
     let objects: Vec<CsiVaultObject> =
@@ -671,9 +712,10 @@ fn check_secret_provider_class(spec: &SecretProviderClassSpec) -> Result<(), Str
     for so in spec.secret_objects.iter().flatten() {
         for d in &so.data {
             if !names.contains(d.object_name.as_str()) {
-                return Err(format!(
+                return Err(problem!(
                     "secretObjects {} maps objectName `{}`, which `objects` does not list",
-                    so.secret_name, d.object_name
+                    so.secret_name,
+                    d.object_name
                 ));
             }
         }
@@ -681,7 +723,7 @@ fn check_secret_provider_class(spec: &SecretProviderClassSpec) -> Result<(), Str
     Ok(())
 }
 
-fn check_destination(d: &Destination) -> Result<(), String> {
+fn check_destination(d: &Destination) -> Result<(), Problem> {
     if !d.create {
         return Err("destination.create must be true: VSO should own the Secret it writes".into());
     }

@@ -7,46 +7,27 @@
 //! by that CR, has the expected keys, and is fresh. Values are never read into the report:
 //! only key names.
 
+//!
+//! - [`observe`]: what is read from the cluster and how an object is read;
+//! - this module: the verdicts, link by link, and the whole [`report()`];
+//! - [`consumers`]: the chains of the consumers other than the operator (ESO, CSI, injector);
+//! - [`report`](mod@report): the table and progress the user reads;
+//! - [`fleet`]: several clusters' reports merged into one.
+
+pub mod consumers;
+pub mod fleet;
+pub mod observe;
+pub mod report;
+
 use crate::duration::{Duration, Grammar};
 use crate::model::{self, App, DeclaredSecret, Grant, SecretKind, Source, Stack};
 use base64::Engine;
+use observe::{condition, condition_text, index, key_names, name_of, ready};
+pub use observe::{expected_specs, observe, ExpectedSpecs, ListQuery, Observed};
+pub use report::{columns, flux_line, pending, secret_cells, table, SECRET_HEADERS};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-
-/// Everything listed from the cluster, one list per kind.
-#[derive(Debug, Default)]
-pub struct Observed {
-    pub kustomizations: Vec<Value>,
-    pub helmreleases: Vec<Value>,
-    pub vaultconnections: Vec<Value>,
-    pub vaultauths: Vec<Value>,
-    pub serviceaccounts: Vec<Value>,
-    pub staticsecrets: Vec<Value>,
-    pub dynamicsecrets: Vec<Value>,
-    pub pkisecrets: Vec<Value>,
-    pub secrets: Vec<Value>,
-    pub events: Vec<Value>,
-    /// The Secret the VaultConnection trusts for Vault's CA (operator namespace), when the
-    /// tree names one: listed by name, so a missing CA is named as the cause.
-    pub ca_secrets: Vec<Value>,
-    /// The Vault server pods (the chart's labels), for the seal link.
-    pub vault_pods: Vec<crate::operator::VaultPod>,
-    /// cert-manager's Vault Issuer or ClusterIssuer (`certManager`), listed by name only when
-    /// the tree has one.
-    pub issuers: Vec<Value>,
-    /// The other consumers' objects (listed only when an app uses that consumer; see
-    /// [`crate::verify_consumers`]).
-    pub externalsecrets: Vec<Value>,
-    /// Secrets ESO manages (by its label).
-    pub eso_secrets: Vec<Value>,
-    pub secretproviderclasses: Vec<Value>,
-    pub spc_pod_statuses: Vec<Value>,
-    /// Secrets the CSI driver mirrors (by its label).
-    pub csi_secrets: Vec<Value>,
-    /// Pods of the injector apps' namespaces.
-    pub pods: Vec<Value>,
-}
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -152,66 +133,6 @@ pub struct Report {
     pub ok: bool,
 }
 
-/// Expected CR specs from the rendered tree, keyed by (kind, namespace, name).
-pub type ExpectedSpecs = HashMap<(String, String, String), Value>;
-
-/// The generated secret CRs' specs (for drift), keyed by the objects the renderer made.
-pub fn expected_specs(rendered: &crate::render::Rendered) -> ExpectedSpecs {
-    use crate::model::SecretKind;
-    use rayon::prelude::*;
-    let secret_kinds = [SecretKind::Static, SecretKind::Dynamic, SecretKind::Pki].map(|k| k.kind());
-    rendered
-        .files
-        .par_iter()
-        .filter_map(|f| {
-            let o = f.object.as_ref().filter(|o| {
-                secret_kinds.contains(&o.kind.as_str())
-                    || crate::verify_consumers::DRIFT_KINDS.contains(&o.kind.as_str())
-            })?;
-            let mut v = serde_yaml::from_str::<Value>(&f.body).ok()?;
-            let key = (o.kind.clone(), o.namespace.clone(), o.name.clone());
-            Some((key, v["spec"].take()))
-        })
-        .collect()
-}
-
-fn name_of(v: &Value) -> (&str, &str) {
-    (
-        v["metadata"]["namespace"].as_str().unwrap_or_default(),
-        v["metadata"]["name"].as_str().unwrap_or_default(),
-    )
-}
-
-pub(crate) fn index(list: &[Value]) -> HashMap<(&str, &str), &Value> {
-    list.iter().map(|v| (name_of(v), v)).collect()
-}
-
-/// The condition of `type_` in `status.conditions`.
-pub(crate) fn condition<'a>(v: &'a Value, type_: &str) -> Option<&'a Value> {
-    v["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == type_)
-}
-
-pub(crate) fn condition_text(c: &Value) -> String {
-    let reason = c["reason"].as_str().unwrap_or_default();
-    let message = c["message"].as_str().unwrap_or_default();
-    match (reason.is_empty(), message.is_empty()) {
-        (false, false) => format!("{reason}: {message}"),
-        (false, true) => reason.to_string(),
-        _ => message.to_string(),
-    }
-}
-
-pub(crate) fn ready(v: &Value) -> Result<(), String> {
-    match condition(v, "Ready") {
-        Some(c) if c["status"] == "True" => Ok(()),
-        Some(c) => Err(format!("not Ready ({})", condition_text(c))),
-        None => Err("not Ready yet (no Ready condition)".into()),
-    }
-}
-
 /// Flux: the three Kustomizations and two HelmReleases.
 pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) -> Vec<FluxCheck> {
     let mut out = Vec::new();
@@ -228,7 +149,7 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
                     .to_string(),
             ),
             Some(k) => match ready(k) {
-                Err(e) => (false, e),
+                Err(e) => (false, e.to_string()),
                 Ok(()) => {
                     let applied = k["status"]["lastAppliedRevision"]
                         .as_str()
@@ -260,7 +181,7 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
             None => (false, "not found".to_string()),
             Some(h) => match ready(h) {
                 Ok(()) => (true, "Ready".into()),
-                Err(e) => (false, e),
+                Err(e) => (false, e.to_string()),
             },
         };
         out.push(FluxCheck {
@@ -271,9 +192,7 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
             detail,
         });
     }
-    out.extend(crate::verify_consumers::flux_checks(
-        stack, observed, revision,
-    ));
+    out.extend(consumers::flux_checks(stack, observed, revision));
     out
 }
 
@@ -284,7 +203,7 @@ pub fn seal_check(stack: &Stack, observed: &Observed) -> Option<FluxCheck> {
     if observed.vault_pods.is_empty() {
         return None;
     }
-    let (ok, detail) = crate::operator::seal_link(&observed.vault_pods);
+    let (ok, detail) = crate::vault_pods::seal_link(&observed.vault_pods);
     Some(FluxCheck {
         kind: "VaultPods".into(),
         namespace: stack.vault.namespace.clone(),
@@ -314,7 +233,7 @@ pub fn check_issuer(stack: &Stack, observed: &Observed) -> Vec<FluxCheck> {
         ),
         Some(i) => match ready(i) {
             Ok(()) => (true, "Ready".into()),
-            Err(e) => (false, e),
+            Err(e) => (false, e.to_string()),
         },
     };
     vec![FluxCheck {
@@ -422,9 +341,7 @@ pub fn check_secrets(
         .iter()
         .filter(|a| namespace.is_none_or(|n| a.namespace == n))
     {
-        if let Some(consumer_rows) =
-            crate::verify_consumers::rows(stack, app, expected, observed, flux_ok)
-        {
+        if let Some(consumer_rows) = consumers::rows(stack, app, expected, observed, flux_ok) {
             rows.extend(consumer_rows);
             continue;
         }
@@ -682,16 +599,6 @@ pub(crate) fn missing_keys(missing: &[impl AsRef<str>], keys: &[String]) -> (Sec
     )
 }
 
-/// The Secret's key names, sorted (never its values).
-pub(crate) fn key_names(secret: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = secret["data"]
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    keys.sort();
-    keys
-}
-
 fn check_keys(
     s: &DeclaredSecret,
     secret: &Value,
@@ -854,94 +761,6 @@ pub fn report(
     }
 }
 
-/// The report as a table and a summary line.
-pub fn table(r: &Report) -> String {
-    let mut out = String::new();
-    for f in &r.flux {
-        out.push_str(&flux_line(f, ""));
-    }
-    out.push('\n');
-    let rows: Vec<Vec<String>> = r.secrets.iter().map(secret_cells).collect();
-    out.push_str(&columns(&SECRET_HEADERS, &rows));
-    let flux_failed = r.flux.iter().filter(|f| !f.ok).count();
-    out.push_str(&format!(
-        "\n{}/{} secrets synced{}; {}\n",
-        r.synced,
-        r.total,
-        if flux_failed > 0 {
-            format!(", {flux_failed} Flux check(s) failing")
-        } else {
-            String::new()
-        },
-        if r.ok { "all good" } else { "NOT SYNCED" }
-    ));
-    out
-}
-
-/// One Flux check as a table line; `prefix` (e.g. a padded cluster column) goes after the mark.
-pub fn flux_line(f: &FluxCheck, prefix: &str) -> String {
-    format!(
-        "{} {prefix}{} {}/{}: {}\n",
-        if f.ok { "ok  " } else { "FAIL" },
-        f.kind,
-        f.namespace,
-        f.name,
-        f.detail
-    )
-}
-
-/// The secrets table's headers, one per cell of [`secret_cells`].
-pub const SECRET_HEADERS: [&str; 6] = ["NAMESPACE", "SECRET", "KIND", "SOURCE", "STATUS", "DETAIL"];
-
-/// One secret row's cells, in [`SECRET_HEADERS`]' order.
-pub fn secret_cells(s: &SecretRow) -> Vec<String> {
-    vec![
-        s.namespace.clone(),
-        s.secret.clone(),
-        s.kind.clone(),
-        s.source.clone(),
-        s.status.to_string(),
-        s.detail.clone(),
-    ]
-}
-
-/// A header line and the rows under it: every column but the last padded to its widest
-/// cell and two spaces, trailing blanks trimmed.
-pub fn columns(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let last = headers.len().saturating_sub(1);
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (i, c) in row.iter().enumerate().take(last) {
-            widths[i] = widths[i].max(c.len());
-        }
-    }
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut l = String::new();
-        for (i, c) in cells.enumerate() {
-            if i < last {
-                l.push_str(&format!("{c:<w$}  ", w = widths[i]));
-            } else {
-                l.push_str(c);
-            }
-        }
-        l.trim_end().to_string() + "\n"
-    };
-    let mut out = line(&mut headers.iter().copied());
-    for row in rows {
-        out.push_str(&line(&mut row.iter().map(String::as_str)));
-    }
-    out
-}
-
-/// Counts by status, for the progress line.
-pub fn pending(r: &Report) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for s in r.secrets.iter().filter(|s| !s.synced()) {
-        *m.entry(s.status.to_string()).or_insert(0) += 1;
-    }
-    m
-}
-
 /// (`--vault`) `PolicyDenied` when the app's policy lacks a capability the secret's grant
 /// needs; `have` is what Vault reports the policy grants on the grant's path.
 pub fn policy_verdict(
@@ -983,7 +802,7 @@ pub fn kv_verdict(
                 SecretStatus::Synced,
                 "synced; data matches Vault (SHA-256)".into(),
             ),
-            Err(e) => (SecretStatus::OutOfDate, e),
+            Err(e) => (SecretStatus::OutOfDate, e.to_string()),
         },
     }
 }
@@ -994,9 +813,16 @@ pub fn recount(report: &mut Report) {
     report.ok = report.ok && report.synced == report.total;
 }
 
+/// The keys whose values differ between Vault and the Secret (compared by hash, never shown).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("differs from Vault in key(s) {} (compared by SHA-256)", keys.join(", "))]
+pub struct KvMismatch {
+    pub keys: Vec<String>,
+}
+
 /// Compares the kv data in Vault with the Secret VSO wrote, by SHA-256 of each value (never the
 /// values themselves). Keys VSO adds (`_raw`) are ignored.
-pub fn compare_kv(vault_data: &Value, secret: &Value) -> Result<(), String> {
+pub fn compare_kv(vault_data: &Value, secret: &Value) -> Result<(), KvMismatch> {
     use sha2::{Digest, Sha256};
     let hash = |b: &[u8]| hex::encode(Sha256::digest(b));
     let want: BTreeMap<String, String> = vault_data
@@ -1038,9 +864,6 @@ pub fn compare_kv(vault_data: &Value, secret: &Value) -> Result<(), String> {
     if differ.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "differs from Vault in key(s) {} (compared by SHA-256)",
-            differ.join(", ")
-        ))
+        Err(KvMismatch { keys: differ })
     }
 }

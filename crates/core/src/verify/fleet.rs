@@ -2,8 +2,9 @@
 //! the clusters' reports (or why a cluster could not be checked) merged into one table, one
 //! summary line, one JSON document and one exit status.
 
+use super::report::{columns, flux_line, pending, secret_cells, SECRET_HEADERS};
+use super::Report;
 use crate::error::Exit;
-use crate::verify::{self, Report};
 use serde_json::{json, Value};
 
 /// One cluster's part of the run.
@@ -33,6 +34,45 @@ impl ClusterResult {
     }
 }
 
+/// Why the clusters' contexts cannot be chosen (the flags' or the spec's fault: a usage
+/// error): what is wrong, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl ContextError {
+    fn new(message: String) -> Self {
+        ContextError {
+            message,
+            hint: None,
+        }
+    }
+    fn hint(mut self, hint: String) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+}
+
+impl std::fmt::Display for ContextError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        match &self.hint {
+            Some(hint) => write!(f, "\nhint: {hint}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for ContextError {}
+
+impl From<ContextError> for crate::error::Error {
+    fn from(e: ContextError) -> Self {
+        crate::error::Error::usage(e.to_string())
+    }
+}
+
 /// The kubeconfig context of each cluster, in `clusters`' order: `--context CLUSTER=NAME`
 /// first, then a bare `--context NAME` (only when one cluster is checked), then the spec's
 /// `context`, else the current context (`None`). A value whose part before the first `=` is
@@ -41,7 +81,7 @@ impl ClusterResult {
 pub fn contexts(
     clusters: &[(&str, Option<&str>)],
     flags: &[String],
-) -> Result<Vec<Option<String>>, String> {
+) -> Result<Vec<Option<String>>, ContextError> {
     let names: Vec<&str> = clusters.iter().map(|(n, _)| *n).collect();
     let mut mapped: Vec<Option<String>> = vec![None; clusters.len()];
     let mut bare: Vec<&str> = vec![];
@@ -52,10 +92,10 @@ pub fn contexts(
         {
             Some((i, ctx)) => {
                 if let Some(first) = &mapped[i] {
-                    return Err(format!(
+                    return Err(ContextError::new(format!(
                         "--context {flag}: cluster {} already has --context {}={first}",
                         names[i], names[i]
-                    ));
+                    )));
                 }
                 mapped[i] = Some(ctx.to_string());
             }
@@ -66,20 +106,26 @@ pub fn contexts(
         ([], _) => None,
         ([one], 1) => Some(one.to_string()),
         ([one], _) => {
-            return Err(format!(
-                "--context {one}: {} clusters are checked ({}): name the cluster of each context\nhint: --context CLUSTER=CONTEXT, e.g. --context {}={one}",
+            return Err(ContextError::new(format!(
+                "--context {one}: {} clusters are checked ({}): name the cluster of each context",
                 names.len(),
                 names.join(", "),
-                names[0]
             ))
+            .hint(format!(
+                "--context CLUSTER=CONTEXT, e.g. --context {}={one}",
+                names[0]
+            )))
         }
         (several, _) => {
-            return Err(format!(
-                "--context given {} times without a cluster ({}): name the cluster of each context\nhint: --context CLUSTER=CONTEXT (clusters: {})",
+            return Err(ContextError::new(format!(
+                "--context given {} times without a cluster ({}): name the cluster of each context",
                 several.len(),
                 several.join(", "),
-                names.join(", ")
             ))
+            .hint(format!(
+                "--context CLUSTER=CONTEXT (clusters: {})",
+                names.join(", ")
+            )))
         }
     };
     let chosen: Vec<Option<String>> = clusters
@@ -89,7 +135,9 @@ pub fn contexts(
         .collect();
     for ctx in chosen.iter().flatten() {
         if let Some(problem) = crate::fleet::context_problem(ctx) {
-            return Err(format!("--context: the context name `{ctx}` {problem}"));
+            return Err(ContextError::new(format!(
+                "--context: the context name `{ctx}` {problem}"
+            )));
         }
     }
     if clusters.len() > 1 {
@@ -101,10 +149,11 @@ pub fn contexts(
                         "the current context (neither the spec nor --context names one)".to_string()
                     }
                 };
-                return Err(format!(
-                    "clusters {} and {} would both be checked in {place}\nhint: give each cluster its own `context:` in the fleet spec, or pass --context CLUSTER=CONTEXT for each",
+                return Err(ContextError::new(format!(
+                    "clusters {} and {} would both be checked in {place}",
                     names[j], names[i]
-                ));
+                ))
+                .hint("give each cluster its own `context:` in the fleet spec, or pass --context CLUSTER=CONTEXT for each".into()));
             }
         }
     }
@@ -146,7 +195,7 @@ pub fn table(results: &[ClusterResult]) -> String {
         match &r.outcome {
             Outcome::Checked { report, .. } => {
                 for f in &report.flux {
-                    out.push_str(&verify::flux_line(f, &format!("{:<cw$}  ", r.cluster)));
+                    out.push_str(&flux_line(f, &format!("{:<cw$}  ", r.cluster)));
                 }
             }
             Outcome::Failed { cause, .. } => {
@@ -163,21 +212,19 @@ pub fn table(results: &[ClusterResult]) -> String {
         }
     }
     out.push('\n');
-    let headers: Vec<&str> = std::iter::once("CLUSTER")
-        .chain(verify::SECRET_HEADERS)
-        .collect();
+    let headers: Vec<&str> = std::iter::once("CLUSTER").chain(SECRET_HEADERS).collect();
     let rows: Vec<Vec<String>> = results
         .iter()
         .filter_map(|r| Some((r, r.report()?)))
         .flat_map(|(r, report)| {
             report.secrets.iter().map(|s| {
                 std::iter::once(r.cluster.clone())
-                    .chain(verify::secret_cells(s))
+                    .chain(secret_cells(s))
                     .collect()
             })
         })
         .collect();
-    out.push_str(&verify::columns(&headers, &rows));
+    out.push_str(&columns(&headers, &rows));
     out.push('\n');
     out.push_str(&summary(results));
     out.push('\n');
@@ -295,7 +342,7 @@ pub fn progress(results: &[ClusterResult]) -> String {
         .iter()
         .map(|r| match &r.outcome {
             Outcome::Checked { report, .. } => {
-                let pending: Vec<String> = verify::pending(report)
+                let pending: Vec<String> = pending(report)
                     .into_iter()
                     .map(|(s, n)| format!("{n} {s}"))
                     .collect();
@@ -341,10 +388,12 @@ mod tests {
             [Some("kind-staging".into()), None]
         );
         // A bare context with several clusters is ambiguous.
-        let e = contexts(&two, &flags(&["prod"])).unwrap_err();
+        let e = contexts(&two, &flags(&["prod"])).unwrap_err().to_string();
         assert!(e.contains("--context CLUSTER=CONTEXT"), "{e}");
         // Two clusters in one context.
-        let e = contexts(&two, &flags(&["production=kind-staging"])).unwrap_err();
+        let e = contexts(&two, &flags(&["production=kind-staging"]))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains(
                 "clusters staging and production would both be checked in the context kind-staging"
@@ -352,9 +401,11 @@ mod tests {
             "{e}"
         );
         let none = [("staging", None), ("production", None)];
-        let e = contexts(&none, &[]).unwrap_err();
+        let e = contexts(&none, &[]).unwrap_err().to_string();
         assert!(e.contains("the current context"), "{e}");
-        let e = contexts(&two, &flags(&["production=a", "production=b"])).unwrap_err();
+        let e = contexts(&two, &flags(&["production=a", "production=b"]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("already has --context production=a"), "{e}");
         // One cluster: a bare value is its context, `=` included.
         let one = [("homelab", None)];

@@ -10,11 +10,12 @@
 //!
 //! Values are never read: key names only.
 
-use crate::model::{self, App, Consumer, DeclaredSecret};
-use crate::verify::{
-    condition, condition_text, drifted_fields, index, key_names, missing_keys, owner_ref, ready,
-    ExpectedSpecs, FluxCheck, Observed, SecretRow, SecretStatus,
+use super::observe::{condition, condition_text, index, key_names, ready};
+use super::{
+    drifted_fields, missing_keys, owner_ref, ExpectedSpecs, FluxCheck, Observed, SecretRow,
+    SecretStatus,
 };
+use crate::model::{self, App, Consumer, DeclaredSecret};
 use serde_json::Value;
 
 /// The kinds whose generated specs `verify` compares (drift), beside VSO's.
@@ -46,7 +47,7 @@ pub fn flux_checks(stack: &Stack, observed: &Observed, revision: Option<&str>) -
         let applied = k["status"]["lastAppliedRevision"]
             .as_str()
             .unwrap_or_default();
-        if crate::verify::revision_matches(applied, rev) {
+        if super::revision_matches(applied, rev) {
             check.detail = format!("Ready at {applied}");
         } else {
             check.ok = false;
@@ -82,7 +83,7 @@ fn ready_check(kind: &str, ns: &str, name: &str, obj: Option<&Value>) -> FluxChe
         None => (false, "not found".to_string()),
         Some(o) => match ready(o) {
             Ok(()) => (true, "Ready".to_string()),
-            Err(e) => (false, e),
+            Err(e) => (false, e.to_string()),
         },
     };
     FluxCheck {

@@ -122,15 +122,33 @@ pub struct RaftServer {
     pub voter: bool,
 }
 
-pub fn parse_seal_status(body: &[u8]) -> Result<SealStatus, String> {
-    serde_json::from_slice(body).map_err(|e| format!("not a seal status: {e}"))
+/// An answer of Vault's (through a pod) that is not what the request returns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnswerError {
+    /// The body does not parse as `what` (e.g. `a seal status`).
+    #[error("not {what}: {message}")]
+    NotA { what: &'static str, message: String },
+    /// The init answer lacks a field.
+    #[error("the init answer has no {0}")]
+    InitLacks(&'static str),
 }
 
-pub fn parse_leader(body: &[u8]) -> Result<Leader, String> {
-    serde_json::from_slice(body).map_err(|e| format!("not a leader status: {e}"))
+fn not_a(what: &'static str) -> impl Fn(serde_json::Error) -> AnswerError {
+    move |e| AnswerError::NotA {
+        what,
+        message: e.to_string(),
+    }
 }
 
-pub fn parse_raft_configuration(body: &[u8]) -> Result<Vec<RaftServer>, String> {
+pub fn parse_seal_status(body: &[u8]) -> Result<SealStatus, AnswerError> {
+    serde_json::from_slice(body).map_err(not_a("a seal status"))
+}
+
+pub fn parse_leader(body: &[u8]) -> Result<Leader, AnswerError> {
+    serde_json::from_slice(body).map_err(not_a("a leader status"))
+}
+
+pub fn parse_raft_configuration(body: &[u8]) -> Result<Vec<RaftServer>, AnswerError> {
     #[derive(Deserialize)]
     struct Answer {
         data: Data,
@@ -146,7 +164,7 @@ pub fn parse_raft_configuration(body: &[u8]) -> Result<Vec<RaftServer>, String> 
     }
     serde_json::from_slice::<Answer>(body)
         .map(|a| a.data.config.servers)
-        .map_err(|e| format!("not a raft configuration: {e}"))
+        .map_err(not_a("a raft configuration"))
 }
 
 /// Vault's `{"errors": [...]}`, joined; the body's text when it is not that.
@@ -172,7 +190,7 @@ pub fn vault_errors(body: &[u8]) -> String {
 pub struct PodObservation {
     pub pod: VaultPod,
     /// The pod's seal status, or why it could not be read.
-    pub seal: Result<SealStatus, String>,
+    pub seal: Result<SealStatus, SealUnknown>,
     /// Its HA answer (unsealed pods only).
     pub leader: Option<Leader>,
 }
@@ -276,7 +294,7 @@ pub fn status_report(
                     raft: raft_role,
                     leader: false,
                     version: None,
-                    error: Some(e.clone()),
+                    error: Some(e.to_string()),
                 },
                 Ok(s) => {
                     let ha = match (&o.leader, s.sealed) {
@@ -442,6 +460,42 @@ pub fn uses_recovery_shares(spec_auto_unseal: bool, status: &SealStatus) -> bool
         || (!status.seal_type.is_empty() && status.seal_type != "shamir")
 }
 
+/// Why `operator init`'s numbers cannot work (the flags' fault: a usage error).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InitPlanError {
+    #[error("--key-shares {shares}: must be between 1 and {}", MAX_SHARES)]
+    Shares { shares: u32 },
+    #[error("--key-threshold {threshold}: must be between 1 and --key-shares ({shares})")]
+    Threshold { threshold: u32, shares: u32 },
+    /// `what`: `key` or `recovery`.
+    #[error("--key-threshold 1 with {shares} {what} shares: Vault needs a threshold of at least 2 when there is more than one share")]
+    ThresholdOfOne { shares: u32, what: &'static str },
+    #[error("--pgp-keys names {keys} key(s) but --key-shares is {shares}: one key per share")]
+    PgpKeys { keys: usize, shares: u32 },
+}
+
+impl From<InitPlanError> for crate::error::Error {
+    fn from(e: InitPlanError) -> Self {
+        crate::error::Error::usage(e.to_string())
+    }
+}
+
+/// Why a pod's seal status is not known (a row of `operator status`, not a failure of the run).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SealUnknown {
+    /// The pod is not running: its phase.
+    #[error("not running ({0})")]
+    NotRunning(String),
+    /// Vault answered, but not 200: the status and Vault's errors.
+    #[error("Vault answered {status}: {message}")]
+    Refused { status: u16, message: String },
+    /// The API server could not reach the pod.
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    #[error(transparent)]
+    Answer(#[from] AnswerError),
+}
+
 /// What `operator init` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InitPlan {
@@ -456,32 +510,30 @@ pub struct InitPlan {
 
 impl InitPlan {
     /// Checks the numbers as Vault's Shamir split will (so a refusal comes before any call).
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InitPlanError> {
         let what = if self.recovery { "recovery" } else { "key" };
         if self.shares == 0 || self.shares > MAX_SHARES {
-            return Err(format!(
-                "--key-shares {}: must be between 1 and {MAX_SHARES}",
-                self.shares
-            ));
+            return Err(InitPlanError::Shares {
+                shares: self.shares,
+            });
         }
         if self.threshold == 0 || self.threshold > self.shares {
-            return Err(format!(
-                "--key-threshold {}: must be between 1 and --key-shares ({})",
-                self.threshold, self.shares
-            ));
+            return Err(InitPlanError::Threshold {
+                threshold: self.threshold,
+                shares: self.shares,
+            });
         }
         if self.shares > 1 && self.threshold == 1 {
-            return Err(format!(
-                "--key-threshold 1 with {} {what} shares: Vault needs a threshold of at least 2 when there is more than one share",
-                self.shares
-            ));
+            return Err(InitPlanError::ThresholdOfOne {
+                shares: self.shares,
+                what,
+            });
         }
         if !self.pgp_keys.is_empty() && self.pgp_keys.len() != self.shares as usize {
-            return Err(format!(
-                "--pgp-keys names {} key(s) but --key-shares is {}: one key per share",
-                self.pgp_keys.len(),
-                self.shares
-            ));
+            return Err(InitPlanError::PgpKeys {
+                keys: self.pgp_keys.len(),
+                shares: self.shares,
+            });
         }
         Ok(())
     }
@@ -520,8 +572,8 @@ pub struct InitResult {
     pub root_token_encrypted: bool,
 }
 
-pub fn parse_init_answer(body: &[u8], plan: &InitPlan) -> Result<InitResult, String> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| format!("not an init answer: {e}"))?;
+pub fn parse_init_answer(body: &[u8], plan: &InitPlan) -> Result<InitResult, AnswerError> {
+    let v: Value = serde_json::from_slice(body).map_err(not_a("an init answer"))?;
     let key = if plan.recovery {
         "recovery_keys_base64"
     } else {
@@ -529,13 +581,13 @@ pub fn parse_init_answer(body: &[u8], plan: &InitPlan) -> Result<InitResult, Str
     };
     let shares: Vec<String> = v[key]
         .as_array()
-        .ok_or_else(|| format!("the init answer has no {key}"))?
+        .ok_or(AnswerError::InitLacks(key))?
         .iter()
         .filter_map(|k| k.as_str().map(str::to_string))
         .collect();
     let root_token = v["root_token"]
         .as_str()
-        .ok_or("the init answer has no root_token")?
+        .ok_or(AnswerError::InitLacks("root_token"))?
         .to_string();
     Ok(InitResult {
         share_kind: if plan.recovery { "recovery" } else { "unseal" },
@@ -576,9 +628,20 @@ pub fn init_text(r: &InitResult, key_names: &[String]) -> String {
     out
 }
 
+/// Why a file is not a PGP public key Vault can encrypt to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PgpKeyError {
+    #[error("not a PGP public key (export it with `gpg --export NAME > key.gpg` or `gpg --export --armor NAME > key.asc`)")]
+    NotAKey,
+    #[error("empty")]
+    Empty,
+    #[error("the armored key's data is not base64: {0}")]
+    Armor(String),
+}
+
 /// A PGP public key file as Vault's API takes it: base64 of the binary key. Accepts what the
 /// vault CLI accepts: an ASCII-armored key, base64 of a binary key, or a binary key.
-pub fn pgp_public_key(bytes: &[u8]) -> Result<String, String> {
+pub fn pgp_public_key(bytes: &[u8]) -> Result<String, PgpKeyError> {
     let b64 = base64::engine::general_purpose::STANDARD;
     let text = std::str::from_utf8(bytes).ok().map(str::trim);
     let binary = match text {
@@ -595,14 +658,14 @@ pub fn pgp_public_key(bytes: &[u8]) -> Result<String, String> {
     // A public-key packet (tag 6): old format 0x98..0x9b, new format 0xc6.
     match binary.first() {
         Some(b) if (0x98..=0x9b).contains(b) || *b == 0xc6 => Ok(b64.encode(&binary)),
-        Some(_) => Err("not a PGP public key (export it with `gpg --export NAME > key.gpg` or `gpg --export --armor NAME > key.asc`)".into()),
-        None => Err("empty".into()),
+        Some(_) => Err(PgpKeyError::NotAKey),
+        None => Err(PgpKeyError::Empty),
     }
 }
 
 /// The binary packets of an ASCII-armored block (RFC 4880 §6.2): the base64 lines between the
 /// armor headers' blank line and the checksum (`=XXXX`) or END line.
-fn dearmor(text: &str) -> Result<Vec<u8>, String> {
+fn dearmor(text: &str) -> Result<Vec<u8>, PgpKeyError> {
     let mut lines = text.lines().map(str::trim).skip(1);
     // Armor headers (`Version: ...`, `Comment: ...`) end at the first blank line; a block
     // without headers starts its data at once.
@@ -629,7 +692,7 @@ fn dearmor(text: &str) -> Result<Vec<u8>, String> {
     }
     base64::engine::general_purpose::STANDARD
         .decode(data.as_bytes())
-        .map_err(|e| format!("the armored key's data is not base64: {e}"))
+        .map_err(|e| PgpKeyError::Armor(e.to_string()))
 }
 
 /// `text` with every secret replaced by `[REDACTED]`: messages from Vault or the API server
@@ -789,7 +852,11 @@ mod tests {
         assert!(p.check().is_err());
         p.threshold = 3;
         p.pgp_keys = vec!["a".into()];
-        assert!(p.check().unwrap_err().contains("one key per share"));
+        assert!(p
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("one key per share"));
     }
 
     #[test]

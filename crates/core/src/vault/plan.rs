@@ -11,7 +11,7 @@
 
 use crate::duration::{Duration, Grammar};
 use crate::error::Error;
-use crate::vault_side::{Ca, Engine, TokenReviewer, VaultSide, OWNER_MARK};
+use crate::vault::side::{Ca, Engine, TokenReviewer, VaultSide, OWNER_MARK};
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -851,11 +851,12 @@ pub fn describe(plan: &Plan) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model;
     use crate::spec::{self, validate};
-    use crate::{model, vault_side};
+    use crate::vault::side as vault_side;
 
     fn side() -> VaultSide {
-        let text = include_str!("../../../fixtures/example.yaml").to_string();
+        let text = include_str!("../../../../fixtures/example.yaml").to_string();
         let sourced = spec::parse("example.yaml", text).unwrap();
         assert!(validate::check(&sourced.spec, &sourced.index)
             .errors
@@ -869,7 +870,7 @@ mod tests {
     /// alone once its mount has a default issuer.
     #[test]
     fn an_intermediate_is_planned_after_its_root_and_only_without_an_issuer() {
-        let text = include_str!("../../../fixtures/pki-intermediate.yaml")
+        let text = include_str!("../../../../fixtures/pki-intermediate.yaml")
             .replace("pki_int", "a_int")
             .replace(
                 "    pki:\n      maxLeaseTtl: 87600h",

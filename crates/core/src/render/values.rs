@@ -1,0 +1,146 @@
+//! The Helm values of the two charts: Vault's (with its raft `server.hcl`) and the operator's.
+
+use super::consumers;
+use crate::model::{self, Stack};
+use serde::Serialize;
+use serde_json::{json, Value as Json};
+
+/// `vault/server.hcl.j2`
+#[derive(Serialize)]
+pub(super) struct VaultServerContext<'a> {
+    ui: bool,
+    tls_secret: Option<&'a str>,
+    ha: bool,
+    peers: Vec<String>,
+    seal: Option<SealContext<'a>>,
+}
+
+/// An auto-unseal `seal` stanza.
+#[derive(Serialize)]
+pub(super) struct SealContext<'a> {
+    kind: &'a str,
+    attributes: &'a [(String, String)],
+}
+
+pub(super) fn vault_server_context(stack: &Stack) -> VaultServerContext<'_> {
+    let v = &stack.vault;
+    // A single node has no peer to join; it is still raft, so that scaling up keeps the data.
+    let peers: Vec<String> = (0..if v.ha() { v.replicas } else { 0 })
+        .map(|i| {
+            format!(
+                "{}://{}-{i}.{}-internal:8200",
+                v.scheme(),
+                model::VAULT_RELEASE,
+                model::VAULT_RELEASE
+            )
+        })
+        .collect();
+    VaultServerContext {
+        ui: v.ui,
+        tls_secret: v.tls_secret.as_deref(),
+        ha: true,
+        peers,
+        seal: v.seal.as_ref().map(|s| SealContext {
+            kind: &s.kind,
+            attributes: &s.attributes,
+        }),
+    }
+}
+
+/// Values for the `vault` chart (checked against its values.schema.json).
+pub(super) fn vault_values(stack: &Stack, server_hcl: &str) -> Json {
+    let v = &stack.vault;
+    let mut server = json!({
+        "dataStorage": {"enabled": true, "size": "10Gi"},
+    });
+    let s = server.as_object_mut().expect("object");
+    // Always the chart's HA mode with raft, also for one replica (single-node raft): scaling
+    // up later joins the new nodes to the same data, and `vault-active` exists for VSO.
+    s.insert("standalone".into(), json!({"enabled": false}));
+    let mut ha = json!({
+        "enabled": true,
+        "replicas": v.replicas,
+        "raft": {"enabled": true, "setNodeId": true, "config": server_hcl},
+    });
+    if !v.ha() {
+        // The chart's budget for one replica is maxUnavailable 0: no node could ever drain.
+        ha["disruptionBudget"] = json!({"enabled": false});
+    }
+    s.insert("ha".into(), ha);
+    if !v.anti_affinity {
+        s.insert("affinity".into(), json!(""));
+    }
+    if v.audit_storage {
+        s.insert("auditStorage".into(), json!({"enabled": true}));
+    }
+    if let Some(tls) = &v.tls_secret {
+        s.insert(
+            "extraVolumes".into(),
+            json!([{"type": "secret", "name": tls}]),
+        );
+        s.insert(
+            "extraEnvironmentVars".into(),
+            json!({"VAULT_CACERT": format!("/vault/userconfig/{tls}/ca.crt")}),
+        );
+    }
+    let mut values = json!({
+        "global": {"enabled": true, "tlsDisable": v.tls_secret.is_none()},
+        "injector": if v.injector {
+            json!({"enabled": true, "authPath": format!("auth/{}", stack.auth_mount)})
+        } else {
+            json!({"enabled": false})
+        },
+        "ui": {"enabled": v.ui},
+        "server": server,
+    });
+    if let Some(csi) = consumers::vault_csi_values(stack) {
+        values["csi"] = csi;
+    }
+    if let Some(user) = &v.values {
+        deep_merge(&mut values, user);
+    }
+    values
+}
+
+/// Values for the `vault-secrets-operator` chart.
+pub(super) fn operator_values(stack: &Stack) -> Json {
+    let o = &stack.operator;
+    // One VaultConnection: the tree's own (apps/vault-connection.yaml), not also the chart's.
+    let mut values = json!({
+        "defaultVaultConnection": {"enabled": false},
+    });
+    if let Some(cc) = &o.client_cache {
+        values.as_object_mut().expect("object").insert(
+            "controller".into(),
+            json!({"manager": {"clientCache": {
+                "persistenceModel": "direct-encrypted",
+                "storageEncryption": {
+                    "enabled": true,
+                    "vaultConnectionRef": model::VAULT_CONNECTION,
+                    "keyName": cc.key_name,
+                    "transitMount": cc.transit_mount,
+                    "method": "kubernetes",
+                    "mount": stack.auth_mount,
+                    "kubernetes": {
+                        "role": cc.role,
+                        "serviceAccount": o.service_account,
+                        "tokenAudiences": cc.audiences,
+                    },
+                },
+            }}}),
+        );
+    }
+    values
+}
+
+/// Maps merge key by key; anything else in `overlay` replaces what is in `base`.
+pub fn deep_merge(base: &mut Json, overlay: &Json) {
+    match (base, overlay) {
+        (Json::Object(b), Json::Object(o)) => {
+            for (k, v) in o {
+                deep_merge(b.entry(k.clone()).or_insert(Json::Null), v);
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}

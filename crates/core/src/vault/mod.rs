@@ -1,0 +1,6 @@
+//! The Vault side: what the spec asks of Vault ([`side`]: policies, kubernetes-auth roles,
+//! secrets engines, derived from the model) and `configure`'s plan to make Vault hold it
+//! ([`plan`]: a diff against the snapshot the edge read).
+
+pub mod plan;
+pub mod side;

@@ -1,0 +1,434 @@
+//! What `verify` reads from the cluster, and how it reads an object: the lists it gets
+//! ([`Observed`]), the specs it expects ([`ExpectedSpecs`]), and the accessors the verdicts use
+//! (names, conditions, key names; never values).
+
+use super::consumers::{CSI_MANAGED_LABEL, ESO_MANAGED_LABEL};
+use crate::kinds::Kind;
+use crate::model::{self, Consumer, Stack};
+use crate::vault_pods::{self, VaultPod};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Where to list: the whole cluster (falling back to `fallback` namespaces when that is
+/// forbidden), or fixed namespaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Cluster { fallback: Vec<String> },
+    Namespaces(Vec<String>),
+}
+
+/// Which list of [`Observed`] a [`ListQuery`] fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List {
+    Kustomizations,
+    HelmReleases,
+    VaultConnections,
+    VaultAuths,
+    ServiceAccounts,
+    StaticSecrets,
+    DynamicSecrets,
+    PkiSecrets,
+    Secrets,
+    Events,
+    VaultPods,
+    CaSecrets,
+    Issuers,
+    ExternalSecrets,
+    EsoSecrets,
+    SecretProviderClasses,
+    SpcPodStatuses,
+    CsiSecrets,
+    Pods,
+}
+
+/// One list `verify` reads: every object of a kind in a scope, matching the selectors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub list: List,
+    pub kind: Kind,
+    pub scope: Scope,
+    /// A label selector.
+    pub labels: Option<String>,
+    /// A field selector.
+    pub fields: Option<String>,
+    /// A diagnosis only (a link's cause, not a link): when the list fails (no right to list,
+    /// no such CRD), it reads as empty and the rest of the report still stands.
+    pub diagnosis: bool,
+}
+
+impl ListQuery {
+    fn new(list: List, kind: Kind, scope: &Scope) -> Self {
+        ListQuery {
+            list,
+            kind,
+            scope: scope.clone(),
+            labels: None,
+            fields: None,
+            diagnosis: false,
+        }
+    }
+    fn labels(mut self, labels: impl Into<String>) -> Self {
+        self.labels = Some(labels.into());
+        self
+    }
+    fn named(mut self, name: &str) -> Self {
+        self.fields = Some(format!("metadata.name={name}"));
+        self.diagnosis = true;
+        self
+    }
+}
+
+/// What `verify` lists for the apps of `stack` (in `namespace`, when given): one list per kind,
+/// a constant number of requests whatever the number of secrets, and nothing for a consumer no
+/// app uses. In rounds: a round's lists are read together, the next round once it is done.
+pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
+    use List as L;
+    let in_scope = || {
+        stack
+            .apps
+            .iter()
+            .filter(move |a| namespace.is_none_or(|n| a.namespace == n))
+    };
+    let mut app_namespaces: Vec<String> = in_scope().map(|a| a.namespace.clone()).collect();
+    app_namespaces.sort();
+    app_namespaces.dedup();
+    let apps = match namespace {
+        Some(ns) => Scope::Namespaces(vec![ns.to_string()]),
+        None => Scope::Cluster {
+            fallback: app_namespaces,
+        },
+    };
+    let flux = Scope::Namespaces(vec![model::FLUX_NAMESPACE.to_string()]);
+    let mut infra = vec![
+        stack.vault.namespace.clone(),
+        stack.operator.namespace.clone(),
+    ];
+    if crate::render::consumers::uses_eso(stack) {
+        infra.push(model::ESO_NAMESPACE.to_string());
+    }
+    infra.dedup();
+    let releases = Scope::Cluster { fallback: infra };
+    let operator = Scope::Namespaces(vec![stack.operator.namespace.clone()]);
+    let vault = Scope::Namespaces(vec![stack.vault.namespace.clone()]);
+    let mut rounds = vec![vec![
+        ListQuery::new(L::Kustomizations, Kind::Kustomization, &flux),
+        ListQuery::new(L::HelmReleases, Kind::HelmRelease, &releases),
+        ListQuery::new(L::VaultConnections, Kind::VaultConnection, &operator),
+        ListQuery::new(L::VaultAuths, Kind::VaultAuth, &apps),
+        ListQuery::new(L::ServiceAccounts, Kind::ServiceAccount, &apps),
+        ListQuery::new(L::StaticSecrets, Kind::VaultStaticSecret, &apps),
+        ListQuery::new(L::DynamicSecrets, Kind::VaultDynamicSecret, &apps),
+        ListQuery::new(L::PkiSecrets, Kind::VaultPKISecret, &apps),
+        ListQuery::new(L::Secrets, Kind::Secret, &apps)
+            .labels("app.kubernetes.io/managed-by=hashicorp-vso"),
+        ListQuery {
+            fields: Some("type=Warning".into()),
+            ..ListQuery::new(L::Events, Kind::Event, &apps)
+        },
+        ListQuery::new(L::VaultPods, Kind::Pod, &vault).labels(vault_pods::pod_selector()),
+    ]];
+    // One more list, only when the VaultConnection names a CA Secret.
+    if let Some(ca) = &stack.operator.ca_cert_secret {
+        rounds.push(vec![
+            ListQuery::new(L::CaSecrets, Kind::Secret, &operator).named(ca)
+        ]);
+    }
+    // One more, only when the tree has cert-manager's issuer (without cert-manager's CRDs or
+    // the right to list them, the issuer is reported missing).
+    if let Some(cm) = &stack.cert_manager {
+        use crate::spec::types::IssuerKind;
+        let (kind, scope) = match cm.kind {
+            IssuerKind::Issuer => (
+                Kind::Issuer,
+                Scope::Namespaces(vec![cm.service_account_namespace.clone()]),
+            ),
+            IssuerKind::ClusterIssuer => (Kind::ClusterIssuer, Scope::Cluster { fallback: vec![] }),
+        };
+        rounds.push(vec![
+            ListQuery::new(L::Issuers, kind, &scope).named(&cm.name)
+        ]);
+    }
+    // The other consumers' objects, only for the consumers the apps use.
+    let uses = |f: fn(&Consumer) -> bool| in_scope().any(|a| f(&a.consumer));
+    let mut consumers = vec![];
+    if uses(|c| matches!(c, Consumer::Eso(_))) {
+        consumers.push(ListQuery::new(
+            L::ExternalSecrets,
+            Kind::ExternalSecret,
+            &apps,
+        ));
+        consumers
+            .push(ListQuery::new(L::EsoSecrets, Kind::Secret, &apps).labels(ESO_MANAGED_LABEL));
+    }
+    if uses(|c| matches!(c, Consumer::Csi(_))) {
+        consumers.push(ListQuery::new(
+            L::SecretProviderClasses,
+            Kind::SecretProviderClass,
+            &apps,
+        ));
+        consumers.push(ListQuery::new(
+            L::SpcPodStatuses,
+            Kind::SecretProviderClassPodStatus,
+            &apps,
+        ));
+    }
+    if uses(|c| matches!(c, Consumer::Csi(o) if o.secret_objects)) {
+        consumers
+            .push(ListQuery::new(L::CsiSecrets, Kind::Secret, &apps).labels(CSI_MANAGED_LABEL));
+    }
+    let mut injector_namespaces: Vec<String> = in_scope()
+        .filter(|a| matches!(a.consumer, Consumer::Injector(_)))
+        .map(|a| a.namespace.clone())
+        .collect();
+    injector_namespaces.sort();
+    injector_namespaces.dedup();
+    if !injector_namespaces.is_empty() {
+        let pods = Scope::Namespaces(injector_namespaces);
+        consumers.push(ListQuery::new(L::Pods, Kind::Pod, &pods));
+    }
+    if !consumers.is_empty() {
+        rounds.push(consumers);
+    }
+    rounds
+}
+
+/// Everything listed from the cluster, one list per kind.
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub kustomizations: Vec<Value>,
+    pub helmreleases: Vec<Value>,
+    pub vaultconnections: Vec<Value>,
+    pub vaultauths: Vec<Value>,
+    pub serviceaccounts: Vec<Value>,
+    pub staticsecrets: Vec<Value>,
+    pub dynamicsecrets: Vec<Value>,
+    pub pkisecrets: Vec<Value>,
+    pub secrets: Vec<Value>,
+    pub events: Vec<Value>,
+    /// The Secret the VaultConnection trusts for Vault's CA (operator namespace), when the
+    /// tree names one: listed by name, so a missing CA is named as the cause.
+    pub ca_secrets: Vec<Value>,
+    /// The Vault server pods (the chart's labels), for the seal link.
+    pub vault_pods: Vec<crate::vault_pods::VaultPod>,
+    /// cert-manager's Vault Issuer or ClusterIssuer (`certManager`), listed by name only when
+    /// the tree has one.
+    pub issuers: Vec<Value>,
+    /// The other consumers' objects (listed only when an app uses that consumer; see
+    /// [`super::consumers`]).
+    pub externalsecrets: Vec<Value>,
+    /// Secrets ESO manages (by its label).
+    pub eso_secrets: Vec<Value>,
+    pub secretproviderclasses: Vec<Value>,
+    pub spc_pod_statuses: Vec<Value>,
+    /// Secrets the CSI driver mirrors (by its label).
+    pub csi_secrets: Vec<Value>,
+    /// Pods of the injector apps' namespaces.
+    pub pods: Vec<Value>,
+}
+
+impl Observed {
+    /// Puts the objects a [`ListQuery`] listed where the verdicts read them.
+    pub fn insert(&mut self, list: List, objects: Vec<Value>) {
+        let field = match list {
+            List::VaultPods => {
+                self.vault_pods = objects.iter().map(VaultPod::from_json).collect();
+                return;
+            }
+            List::Kustomizations => &mut self.kustomizations,
+            List::HelmReleases => &mut self.helmreleases,
+            List::VaultConnections => &mut self.vaultconnections,
+            List::VaultAuths => &mut self.vaultauths,
+            List::ServiceAccounts => &mut self.serviceaccounts,
+            List::StaticSecrets => &mut self.staticsecrets,
+            List::DynamicSecrets => &mut self.dynamicsecrets,
+            List::PkiSecrets => &mut self.pkisecrets,
+            List::Secrets => &mut self.secrets,
+            List::Events => &mut self.events,
+            List::CaSecrets => &mut self.ca_secrets,
+            List::Issuers => &mut self.issuers,
+            List::ExternalSecrets => &mut self.externalsecrets,
+            List::EsoSecrets => &mut self.eso_secrets,
+            List::SecretProviderClasses => &mut self.secretproviderclasses,
+            List::SpcPodStatuses => &mut self.spc_pod_statuses,
+            List::CsiSecrets => &mut self.csi_secrets,
+            List::Pods => &mut self.pods,
+        };
+        *field = objects;
+    }
+}
+
+/// Expected CR specs from the rendered tree, keyed by (kind, namespace, name).
+pub type ExpectedSpecs = HashMap<(String, String, String), Value>;
+
+/// The generated secret CRs' specs (for drift), keyed by the objects the renderer made.
+pub fn expected_specs(rendered: &crate::render::Rendered) -> ExpectedSpecs {
+    use crate::model::SecretKind;
+    use rayon::prelude::*;
+    let secret_kinds = [SecretKind::Static, SecretKind::Dynamic, SecretKind::Pki].map(|k| k.kind());
+    rendered
+        .files
+        .par_iter()
+        .filter_map(|f| {
+            let o = f.object.as_ref().filter(|o| {
+                secret_kinds.contains(&o.kind.as_str())
+                    || super::consumers::DRIFT_KINDS.contains(&o.kind.as_str())
+            })?;
+            let mut v = serde_yaml::from_str::<Value>(&f.body).ok()?;
+            let key = (o.kind.clone(), o.namespace.clone(), o.name.clone());
+            Some((key, v["spec"].take()))
+        })
+        .collect()
+}
+
+pub(crate) fn name_of(v: &Value) -> (&str, &str) {
+    (
+        v["metadata"]["namespace"].as_str().unwrap_or_default(),
+        v["metadata"]["name"].as_str().unwrap_or_default(),
+    )
+}
+
+pub(crate) fn index(list: &[Value]) -> HashMap<(&str, &str), &Value> {
+    list.iter().map(|v| (name_of(v), v)).collect()
+}
+
+/// The condition of `type_` in `status.conditions`.
+pub(crate) fn condition<'a>(v: &'a Value, type_: &str) -> Option<&'a Value> {
+    v["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
+}
+
+pub(crate) fn condition_text(c: &Value) -> String {
+    let reason = c["reason"].as_str().unwrap_or_default();
+    let message = c["message"].as_str().unwrap_or_default();
+    match (reason.is_empty(), message.is_empty()) {
+        (false, false) => format!("{reason}: {message}"),
+        (false, true) => reason.to_string(),
+        _ => message.to_string(),
+    }
+}
+
+/// Why an object with a `Ready` condition (a Flux object, an issuer, an ExternalSecret) is not
+/// ready: the detail of its check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotReady {
+    /// `Ready` is not True: the condition's reason and message.
+    #[error("not Ready ({0})")]
+    Condition(String),
+    #[error("not Ready yet (no Ready condition)")]
+    NoCondition,
+}
+
+pub(crate) fn ready(v: &Value) -> Result<(), NotReady> {
+    match condition(v, "Ready") {
+        Some(c) if c["status"] == "True" => Ok(()),
+        Some(c) => Err(NotReady::Condition(condition_text(c))),
+        None => Err(NotReady::NoCondition),
+    }
+}
+
+/// The Secret's key names, sorted (never its values).
+pub(crate) fn key_names(secret: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = secret["data"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{self, validate};
+
+    fn stack(file: &str, text: &str) -> Stack {
+        let sourced = spec::parse(file, text.to_string()).unwrap();
+        let spec = validate::typed(sourced.spec, &sourced.index).unwrap();
+        model::build(&spec, file)
+    }
+
+    fn lists(rounds: &[Vec<ListQuery>]) -> Vec<Vec<List>> {
+        rounds
+            .iter()
+            .map(|r| r.iter().map(|q| q.list).collect())
+            .collect()
+    }
+
+    #[test]
+    fn one_list_per_kind_and_a_consumers_lists_only_when_an_app_uses_it() {
+        use List::*;
+        let example = stack(
+            "example.yaml",
+            include_str!("../../../../fixtures/example.yaml"),
+        );
+        let rounds = observe(&example, None);
+        assert_eq!(
+            lists(&rounds)[0],
+            [
+                Kustomizations,
+                HelmReleases,
+                VaultConnections,
+                VaultAuths,
+                ServiceAccounts,
+                StaticSecrets,
+                DynamicSecrets,
+                PkiSecrets,
+                Secrets,
+                Events,
+                VaultPods
+            ]
+        );
+        assert!(rounds.iter().flatten().all(|q| !matches!(
+            q.list,
+            ExternalSecrets | EsoSecrets | SecretProviderClasses | Pods
+        )));
+        let vso = &rounds[0][8];
+        assert_eq!(
+            vso.labels.as_deref(),
+            Some("app.kubernetes.io/managed-by=hashicorp-vso")
+        );
+        assert!(matches!(vso.scope, Scope::Cluster { .. }));
+
+        let consumers = stack(
+            "consumers.yaml",
+            include_str!("../../../../fixtures/consumers.yaml"),
+        );
+        let all = lists(&observe(&consumers, None));
+        assert_eq!(
+            all.last().unwrap(),
+            &[
+                ExternalSecrets,
+                EsoSecrets,
+                SecretProviderClasses,
+                SpcPodStatuses,
+                CsiSecrets,
+                Pods
+            ]
+        );
+        // `-n billing`: that namespace only, and only its consumer's lists.
+        let billing = observe(&consumers, Some("billing"));
+        assert_eq!(
+            lists(&billing).last().unwrap(),
+            &[ExternalSecrets, EsoSecrets]
+        );
+        let only_billing = Scope::Namespaces(vec!["billing".into()]);
+        for q in billing.iter().flatten() {
+            if matches!(
+                q.list,
+                VaultAuths | StaticSecrets | Secrets | ExternalSecrets
+            ) {
+                assert_eq!(q.scope, only_billing, "{q:?}");
+            }
+        }
+        // The CA Secret is a diagnosis, listed by name in a round of its own.
+        let ca: Vec<&ListQuery> = billing
+            .iter()
+            .filter(|r| r.iter().any(|q| q.list == CaSecrets))
+            .flatten()
+            .collect();
+        assert_eq!(ca.len(), 1);
+        assert!(ca[0].diagnosis && ca[0].fields.is_some(), "{ca:?}");
+    }
+}
