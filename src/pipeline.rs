@@ -162,7 +162,7 @@ pub fn generate_from(loaded: Loaded, templates: &Templates) -> Result<Generated,
     } = loaded;
     let rendered = render::render(&stack, &vault, templates)?;
     selfcheck::check(&rendered, &stack.flux.paths.cluster)?;
-    let tree = rendered.to_tree(&stack.spec_file, &stack.cluster);
+    let tree = rendered.to_tree(&stack.cluster);
     Ok(Generated {
         stack,
         vault,

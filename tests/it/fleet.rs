@@ -285,7 +285,7 @@ fn a_tree_from_before_fleets_is_taken_over_in_its_cluster_folders_and_left_alone
     }
     // The cluster's own folder: replaced and pruned as its own.
     let entry = String::from_utf8_lossy(&files["clusters/dev/vault.yaml"]).into_owned();
-    assert!(entry.contains("for cluster dev from vault.yaml"), "{entry}");
+    assert!(entry.contains("for cluster dev. Do not edit"), "{entry}");
     assert!(
         entry.contains("path: ./infrastructure/dev/vault"),
         "{entry}"

@@ -6,7 +6,7 @@ const SPEC: &str = "vault.yaml";
 
 /// A file generated for `cluster`.
 fn ours(cluster: &str, body: &str) -> String {
-    header::stamp(body, SPEC, cluster, None)
+    header::stamp(body, cluster, None)
 }
 
 /// A file generated for `cluster`, then edited by hand.

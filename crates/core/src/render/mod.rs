@@ -89,14 +89,11 @@ pub struct Rendered {
 
 impl Rendered {
     /// The tree: every file with its header.
-    pub fn to_tree(&self, spec_file: &str, cluster: &str) -> Tree {
+    pub fn to_tree(&self, cluster: &str) -> Tree {
         let mut tree = Tree::default();
         for f in &self.files {
             let shebang = crate::tree::is_script(&f.path).then_some("#!/usr/bin/env bash");
-            tree.insert(
-                f.path.clone(),
-                header::stamp(&f.body, spec_file, cluster, shebang),
-            );
+            tree.insert(f.path.clone(), header::stamp(&f.body, cluster, shebang));
             if let Some(object) = &f.object {
                 tree.objects.insert(f.path.clone(), object.clone());
             }
