@@ -12,6 +12,7 @@ mod completion;
 mod configure;
 mod configure_script;
 mod consumers;
+mod credential_files;
 mod diagnostics;
 mod docs;
 mod fleet;

@@ -159,11 +159,35 @@ pub(super) fn read_kubeconfig(path: &std::path::Path) -> Result<Kubeconfig, Stri
                 MAX_KUBECONFIG_BYTES / (1024 * 1024)
             ));
         }
-        return Kubeconfig::read_from(path).map_err(|e| e.to_string());
+        return Kubeconfig::read_from(path).map_err(|e| credential_file_error(&e.to_string()));
     }
     // A pipe or device (`--kubeconfig <(...)`): read what it gives, bounded.
     let text = crate::edge::fs::read_text(path, MAX_KUBECONFIG_BYTES).map_err(|e| e.to_string())?;
-    Kubeconfig::from_yaml(&text).map_err(|e| e.to_string())
+    Kubeconfig::from_yaml(&text).map_err(|e| credential_file_error(&e.to_string()))
+}
+
+/// An error about a credential file (a kubeconfig holds tokens, passwords, keys) as it may be
+/// shown: its position and reason only. The YAML parser's excerpt of neighbouring lines (a
+/// `token:` line among them) is cut, control characters are escaped, and a path the library
+/// quoted twice (`'"/root/.kube/config"'`) is quoted once.
+pub(super) fn credential_file_error(message: &str) -> String {
+    let mut first = message;
+    for marker in ["\n -->", "\n  |", "\n-->"] {
+        if let Some(i) = first.find(marker) {
+            first = &first[..i];
+        }
+    }
+    let line = first.lines().next().unwrap_or_default().trim_end();
+    let once = line.replace("'\"", "'").replace("\"'", "'");
+    once.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 /// The kubeconfig as kubectl finds it: the files listed in `KUBECONFIG` that exist, merged
@@ -195,7 +219,8 @@ pub(super) fn kubeconfig_from_env() -> Result<Kubeconfig, Error> {
     }
     Kubeconfig::read().map_err(|e| {
         Error::environment(format!(
-            "no kubeconfig: {e}\nhint: set KUBECONFIG or pass --kubeconfig"
+            "no kubeconfig: {}\nhint: set KUBECONFIG or pass --kubeconfig",
+            credential_file_error(&e.to_string())
         ))
     })
 }

@@ -100,7 +100,10 @@ impl Cluster {
                     K::CurrentContextNotSet | K::LoadContext(_) | K::LoadClusterOfContext(_) => {
                         Error::usage(format!("kubeconfig: {e}"))
                     }
-                    other => Error::environment(format!("kubeconfig: {other}")),
+                    other => Error::environment(format!(
+                        "kubeconfig: {}",
+                        config::credential_file_error(&other.to_string())
+                    )),
                 }
             })?;
         config.connect_timeout = Some(c.request_timeout);
