@@ -29,5 +29,6 @@ mod operator;
 mod pki_intermediate;
 mod scan;
 mod schema;
+mod unreachable;
 mod verify;
 mod verify_vault;

@@ -78,6 +78,11 @@ impl Cluster {
                 }
                 // A rejected certificate (either side) does not heal with retries.
                 Err(e) if is_tls_rejection(&e) => return Err(ListError::Tls(with_causes(&e))),
+                // Nothing listens there, or the name does not resolve: an answer, as kubectl
+                // takes it, not a reason to retry until --request-timeout.
+                Err(e) if is_definite_refusal(&e) => {
+                    return Err(ListError::Unreachable(with_causes(&e)))
+                }
                 Err(e) => (Failure::Transport(with_causes(&e)), None),
             };
             let wait = retry_after
@@ -200,6 +205,30 @@ pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
 /// kubeconfig's CA, or the client certificate refused by the server (a fatal TLS alert).
 /// Decided by the rustls error's type, found in the cause chain (io::Errors nest it as their
 /// inner error, which their `source()` skips).
+/// Whether a transport error is a refused connection or a name that does not resolve.
+pub(crate) fn is_definite_refusal(e: &kube::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return true;
+            }
+        }
+        let text = c.to_string();
+        if text.starts_with("dns error") || text.contains("failed to lookup address information") {
+            return true;
+        }
+        cause = match c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
+    }
+    false
+}
+
 pub(crate) fn is_tls_rejection(e: &kube::Error) -> bool {
     let rejection = |e: &(dyn std::error::Error + 'static)| {
         matches!(
