@@ -220,6 +220,7 @@ fn finish(report: &Report, output: Output, requests: usize, term: &Term) -> Resu
         Output::Table => verify::table(report),
         Output::Json => {
             let mut v = serde_json::to_value(report).expect("serializable");
+            crate::core::outside::bound_json(&mut v);
             v["apiRequests"] = serde_json::json!(requests);
             serde_json::to_string_pretty(&v).expect("json") + "\n"
         }

@@ -26,6 +26,7 @@ mod json_errors;
 mod krew;
 mod layout;
 mod operator;
+mod outside_text;
 mod pki_intermediate;
 mod scan;
 mod schema;

@@ -13,6 +13,7 @@ pub mod fleet;
 pub mod header;
 pub mod kinds;
 pub mod model;
+pub mod outside;
 pub mod render;
 pub mod secrets_scan;
 pub mod selfcheck;

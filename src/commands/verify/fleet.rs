@@ -211,7 +211,9 @@ pub(super) fn check(
     let text = match args.output.output {
         Output::Table => fleet_report::table(&results),
         Output::Json => {
-            serde_json::to_string_pretty(&fleet_report::json(&results)).expect("json") + "\n"
+            let mut v = fleet_report::json(&results);
+            crate::core::outside::bound_json(&mut v);
+            serde_json::to_string_pretty(&v).expect("json") + "\n"
         }
     };
     term.out(text)?;

@@ -199,14 +199,18 @@ pub fn table(results: &[ClusterResult]) -> String {
                 }
             }
             Outcome::Failed { cause, .. } => {
-                let mut lines = cause.lines();
+                let mut lines = cause.lines().take(20);
                 out.push_str(&format!(
                     "FAIL {:<cw$}  not checked: {}\n",
                     r.cluster,
-                    lines.next().unwrap_or_default()
+                    crate::outside::shown(lines.next().unwrap_or_default())
                 ));
                 for more in lines {
-                    out.push_str(&format!("     {:<cw$}  {more}\n", ""));
+                    out.push_str(&format!(
+                        "     {:<cw$}  {}\n",
+                        "",
+                        crate::outside::shown(more)
+                    ));
                 }
             }
         }

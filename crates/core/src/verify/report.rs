@@ -1,6 +1,7 @@
 //! `verify`'s report as the user reads it: the table, its columns, the progress counts.
 
 use super::{FluxCheck, Report, SecretRow};
+use crate::outside::shown;
 use std::collections::BTreeMap;
 
 /// The report as a table and a summary line.
@@ -28,14 +29,16 @@ pub fn table(r: &Report) -> String {
 }
 
 /// One Flux check as a table line; `prefix` (e.g. a padded cluster column) goes after the mark.
+/// What the cluster sent (names, the condition's message) is shown escaped and bounded: an
+/// ESC sequence in a message cannot forge an `ok` or erase a `FAIL`.
 pub fn flux_line(f: &FluxCheck, prefix: &str) -> String {
     format!(
         "{} {prefix}{} {}/{}: {}\n",
         if f.ok { "ok  " } else { "FAIL" },
-        f.kind,
-        f.namespace,
-        f.name,
-        f.detail
+        shown(&f.kind),
+        shown(&f.namespace),
+        shown(&f.name),
+        shown(&f.detail)
     )
 }
 
@@ -56,7 +59,13 @@ pub fn secret_cells(s: &SecretRow) -> Vec<String> {
 
 /// A header line and the rows under it: every column but the last padded to its widest
 /// cell and two spaces, trailing blanks trimmed.
+/// Every cell is outside text made safe ([`shown`]): escaped and bounded.
 pub fn columns(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| shown(c)).collect())
+        .collect();
+    let rows = &rows;
     let last = headers.len().saturating_sub(1);
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in rows {
