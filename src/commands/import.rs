@@ -53,6 +53,9 @@ pub(crate) struct ImportArgs {
     /// Write even when the kv path already holds data (kv v2: a new version).
     #[arg(long)]
     pub(crate) force: bool,
+    /// With a fleet spec (kind: VaultFleet): the cluster the Secret lives in.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) cluster: Option<String>,
     #[command(flatten)]
     pub(crate) kube: KubeArgs,
 }
@@ -87,7 +90,8 @@ pub(crate) fn run(args: ImportArgs, term: &Term) -> Result<Exit, Error> {
         })?;
 
     // 1. The spec, and the edit, checked before anything else is touched.
-    let loaded = pipeline::load_one(&args.file, false, &[])?;
+    let select: Vec<String> = args.cluster.iter().cloned().collect();
+    let loaded = pipeline::load_one(&args.file, false, &select)?;
     let source_text = crate::edge::fs::read_text(&args.file, crate::edge::fs::SPEC_BYTES)
         .map_err(|e| Error::usage(format!("{}: {e}", args.file.display())))?;
     let (app_index, app) = pick_app(&loaded.stack.apps, namespace, args.app.as_deref())?;
@@ -195,7 +199,8 @@ pub(crate) fn run(args: ImportArgs, term: &Term) -> Result<Exit, Error> {
         )));
     }
 
-    // 3. Vault, with check-and-set.
+    // 3. Vault, with check-and-set, into a kv mount of the version it really is.
+    check_kv_mount(&vault, mount, path, args.kv_version)?;
     let written = write_kv(&vault, mount, path, args.kv_version, &data, args.force)?;
     let written = match written {
         Ok(v) => v,
@@ -235,7 +240,7 @@ pub(crate) fn run(args: ImportArgs, term: &Term) -> Result<Exit, Error> {
             app.name
         )),
         SpecPlan::Edit { text, line } => {
-            crate::edge::fs::write_atomically(&args.file, text.as_bytes(), false).map_err(
+            crate::edge::fs::replace_keeping_mode(&args.file, text.as_bytes()).map_err(
                 |e| {
                     Error::environment(format!(
                         "cannot write {}: {e} (Vault already holds the data)\nhint: add the secret to the spec by hand",
@@ -376,6 +381,45 @@ fn secret_data(
     }
     let secret_type = secret["type"].as_str().unwrap_or("Opaque").to_string();
     Ok((out, secret_type))
+}
+
+/// `--to kv:MOUNT/PATH` must name a path inside a kv mount whose version is `--kv-version`:
+/// Vault says which mount a path is in (`sys/internal/ui/mounts/PATH`, which any token with a
+/// capability on the path may read). Anything else (`sys/policies/…`, a database mount, a kv
+/// v1 mount written as v2) is refused before anything is written.
+fn check_kv_mount(vault: &Vault, mount: &str, path: &str, version: u8) -> Result<(), Error> {
+    let to = format!("kv:{mount}/{path}");
+    let info = vault.read(&format!("sys/internal/ui/mounts/{mount}/{path}"))?;
+    let Some(info) = info else {
+        return Err(Error::usage(format!(
+            "--to {to}: Vault has no mount at {mount}/; nothing was written"
+        ))
+        .with_hint("name a path inside a kv secrets engine, e.g. kv:secret/payments/config"));
+    };
+    let kind = info["type"].as_str().unwrap_or_default();
+    let at = info["path"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_end_matches('/');
+    if !matches!(kind, "kv" | "generic") || at != mount {
+        return Err(Error::usage(format!(
+            "--to {to}: {mount}/{path} is not inside a kv mount named {mount} (Vault: a `{}` mount at `{}/`); nothing was written",
+            crate::core::outside::shown(kind),
+            crate::core::outside::shown(at)
+        ))
+        .with_hint("name a path inside a kv secrets engine, e.g. kv:secret/payments/config"));
+    }
+    let actual: u8 = match info["options"]["version"].as_str() {
+        Some("2") => 2,
+        _ => 1,
+    };
+    if actual != version {
+        return Err(Error::usage(format!(
+            "--to {to}: {mount} is a kv version {actual} mount, but --kv-version is {version}; nothing was written"
+        ))
+        .with_hint(format!("pass --kv-version {actual}")));
+    }
+    Ok(())
 }
 
 /// Writes the data; `Ok(Err(message))` is a refusal (the path holds data and no `--force`).

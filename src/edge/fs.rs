@@ -219,6 +219,22 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8], executable: bool) -> s
     })
 }
 
+/// Replaces a file the user owns (`import` editing the spec) as an editor would: through the
+/// symbolic link to its target (the link stays a link), keeping the target's mode (a 0400 spec
+/// stays 0400), atomically (temporary file beside the target, then rename).
+pub(crate) fn replace_keeping_mode(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let target = std::fs::canonicalize(path)?;
+    let mode = std::fs::metadata(&target)?.permissions();
+    let name = target.file_name().expect("a file").to_string_lossy();
+    let tmp = target.with_file_name(format!(".{name}.kubectl-vault-tmp"));
+    write_new_file(&tmp, bytes, false)?;
+    std::fs::set_permissions(&tmp, mode)
+        .and_then(|()| std::fs::rename(&tmp, &target))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+}
+
 /// Creates `path` afresh (a leftover from a killed run is replaced) with the mode git would
 /// give the file on checkout: 0666, or 0777 when `executable`, less the umask (the kernel
 /// applies it at creation).

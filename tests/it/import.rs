@@ -380,3 +380,80 @@ fn kv_version_1_refuses_an_existing_path_and_prints_the_long_form() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("kv-v1 kv1/payments/config already holds data"));
 }
+
+/// `--to` must be inside a kv mount of the version given: a kv v1 mount imported as v2 (the
+/// default) and a path outside any kv mount (`sys/policies/acl/x`) are refused with nothing
+/// written, naming the fix.
+#[test]
+fn the_target_must_be_a_kv_mount_of_the_right_version() {
+    let Some(s) = setup() else { return };
+    let (status, v) = s.bao.api(
+        "POST",
+        "sys/mounts/kv1",
+        Some(json!({"type": "kv", "options": {"version": "1"}})),
+    );
+    assert!(status < 300, "{v}");
+    let o = s.import_to("kv1/payments/config", &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("kv1 is a kv version 1 mount, but --kv-version is 2"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("hint: pass --kv-version 1"),
+        "{}",
+        stderr(&o)
+    );
+    let (status, _) = s.bao.api("GET", "kv1/data/payments/config", None);
+    assert_eq!(status, 404, "nothing written");
+    let (status, _) = s.bao.api("GET", "kv1/payments/config", None);
+    assert_eq!(status, 404, "nothing written");
+
+    // Vault's own paths are refused by the spec check already; another engine's mount by
+    // Vault's answer about the mount.
+    let o = s.import_to("sys/policies/acl/x", &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let (status, _) = s.bao.api("GET", "sys/policies/acl/x", None);
+    assert_eq!(status, 404, "no policy written");
+    let (status, v) = s
+        .bao
+        .api("POST", "sys/mounts/tr", Some(json!({"type": "transit"})));
+    assert!(status < 300, "{v}");
+    let o = s.import_to("tr/keys/x", &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not inside a kv mount named tr (Vault: a `transit` mount"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&s.spec).unwrap(), SPEC);
+}
+
+/// The spec is edited as an editor would: through a symbolic link to its target (the link
+/// stays), keeping its mode.
+#[test]
+fn a_linked_read_only_spec_is_edited_in_place_through_the_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(mut s) = setup() else { return };
+    let real = s.dir.path().join("specs/real.yaml");
+    std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+    std::fs::rename(&s.spec, &real).unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o400)).unwrap();
+    std::os::unix::fs::symlink(&real, &s.spec).unwrap();
+    let link = s.spec.clone();
+    s.spec = link.clone();
+    let o = s.import(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "still a link"
+    );
+    let edited = std::fs::read_to_string(&real).unwrap();
+    assert!(edited.contains("adopt: true"), "{edited}");
+    let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o400);
+}
