@@ -34,9 +34,10 @@ impl Exit {
     }
 }
 
-/// The underlying failure an error came from (an I/O, Git, Kubernetes or HTTP error), kept
-/// for [`std::error::Error::source`] and for classifying by type rather than by message.
-pub type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// The underlying failure an error came from (an I/O, Git, Kubernetes or HTTP error) with its
+/// own causes, kept for [`std::error::Error::source`] and for classifying by type rather than
+/// by message.
+pub type Source = anyhow::Error;
 
 #[derive(Debug)]
 pub struct Error {
@@ -107,7 +108,7 @@ impl Error {
     }
     /// The same error, keeping the failure it came from.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
+        self.source = Some(anyhow::Error::new(source));
         self
     }
 
@@ -178,16 +179,12 @@ impl Error {
 
     /// True when the error is, at its root, a closed pipe (the reader went away).
     pub fn is_broken_pipe(&self) -> bool {
-        let mut cause = std::error::Error::source(self);
-        while let Some(e) = cause {
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            {
-                return true;
-            }
-            cause = e.source();
-        }
-        false
+        self.source.as_ref().is_some_and(|source| {
+            source.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            })
+        })
     }
 }
 
@@ -200,8 +197,8 @@ impl std::fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.source
-            .as_deref()
-            .map(|s| s as &(dyn std::error::Error + 'static))
+            .as_ref()
+            .map(|s| s.as_ref() as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -243,5 +240,20 @@ mod tests {
             Error::bug("x").to_string(),
             "internal error (a bug in kubectl-vault, please report it): x"
         );
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+
+    #[test]
+    fn the_source_chain_is_kept_and_a_closed_pipe_is_found_in_it() {
+        let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "reader went away");
+        let e = Error::environment_from("cannot write to stdout", io);
+        assert!(e.is_broken_pipe());
+        let source = std::error::Error::source(&e).expect("kept");
+        assert_eq!(source.to_string(), "reader went away");
+        assert!(!Error::environment("no route").is_broken_pipe());
     }
 }

@@ -22,7 +22,7 @@
 
 use crate::spec::locate::{LocationIndex, Redirect};
 use crate::spec::{self, scan, validate, Diagnostic, Spec};
-use serde_yaml::{Mapping, Value};
+use crate::yaml::{Mapping, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -100,7 +100,7 @@ pub fn expand(
         Err(ds) => return Err(fail(ds)),
     };
     let index = Arc::new(LocationIndex::build(source).with_nulls(scanned.nulls));
-    let doc: Value = serde_yaml::from_str(source).map_err(|e| {
+    let doc: Value = crate::yaml::from_str(source).map_err(|e| {
         let mut d = Diagnostic::error("", format!("the YAML does not parse: {e}"));
         d.location = index.key("");
         fail(vec![d])

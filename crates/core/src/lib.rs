@@ -24,3 +24,4 @@ pub mod vault;
 pub mod vault_pods;
 pub mod verify;
 pub mod versions;
+pub mod yaml;

@@ -358,7 +358,7 @@ fn secret_provider_class(
             secret_args: (!args.is_empty()).then(|| args.clone()),
         })
         .collect();
-    let objects = serde_yaml::to_string(&objects).map_err(|e| RenderError::Yaml(e.to_string()))?;
+    let objects = crate::yaml::to_string(&objects).map_err(|e| RenderError::Yaml(e.to_string()))?;
     let pki = matches!(s.source, Source::Pki { .. });
     let mirror = c.secret_objects.then(|| MirrorContext {
         secret_type: if pki {

@@ -215,7 +215,7 @@ fn scalar_text(value: &Value) -> String {
 fn to_yaml(value: Value) -> Result<String, Error> {
     let json: serde_json::Value = serde_json::to_value(&value)
         .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
-    let text = serde_yaml::to_string(&json)
+    let text = crate::yaml::to_string(&json)
         .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
     Ok(text.trim_end().to_string())
 }

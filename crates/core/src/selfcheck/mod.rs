@@ -163,7 +163,7 @@ fn check_file(
     if !f.path.ends_with(".yaml") {
         return (problems, seen);
     }
-    for doc in serde_yaml::Deserializer::from_str(&f.body) {
+    for doc in crate::yaml::Deserializer::from_str(&f.body) {
         let value = match <Json as serde::Deserialize>::deserialize(doc) {
             Ok(v) => v,
             Err(e) => {
@@ -289,7 +289,7 @@ fn check_kustomize_config(
 }
 
 fn typed<T: DeserializeOwned>(body: &str) -> Result<T, Problem> {
-    serde_yaml::from_str(body).map_err(|e| problem!("does not match its kind's schema: {e}"))
+    crate::yaml::from_str(body).map_err(|e| problem!("does not match its kind's schema: {e}"))
 }
 
 fn typed_value<T: DeserializeOwned>(v: &Json) -> Result<T, Problem> {
@@ -699,7 +699,7 @@ fn check_secret_provider_class(spec: &SecretProviderClassSpec) -> Result<(), Pro
         }
     }
     let objects: Vec<CsiVaultObject> =
-        serde_yaml::from_str(&spec.parameters["objects"]).map_err(|e| {
+        crate::yaml::from_str(&spec.parameters["objects"]).map_err(|e| {
             format!("parameter `objects` does not parse as the provider's objects: {e}")
         })?;
     if objects.is_empty() {

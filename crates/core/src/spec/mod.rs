@@ -218,7 +218,7 @@ pub fn parse(file_name: &str, mut source: String) -> Result<SourcedSpec, SpecErr
         Err(diagnostics) => return Err(fail(diagnostics, source)),
     };
     let index = LocationIndex::build(&source).with_nulls(scanned.nulls);
-    let de = serde_yaml::Deserializer::from_str(&source);
+    let de = crate::yaml::Deserializer::from_str(&source);
     let (spec, unknown_fields): (Spec, Vec<Diagnostic>) = match serde_path_to_error::deserialize(de)
     {
         Ok(s) => (s, vec![]),
@@ -228,7 +228,7 @@ pub fn parse(file_name: &str, mut source: String) -> Result<SourcedSpec, SpecErr
             // reads without them, it goes on to be checked, so that every problem is
             // reported in one run, not the typos first and the rest after they are fixed.
             let doc = unknown_field(&e)
-                .and_then(|_| serde_yaml::from_str::<serde_yaml::Value>(&source).ok());
+                .and_then(|_| crate::yaml::from_str::<crate::yaml::Value>(&source).ok());
             let every = match doc.map(|doc| read_around_unknown_fields::<Spec>(doc, &index)) {
                 Some(Ok((spec, mut unknown))) => {
                     for d in &mut unknown {
@@ -273,7 +273,7 @@ pub const MAX_UNKNOWN_FIELDS: usize = 50;
 /// reported when they come first; after an unknown field, only further unknown fields are
 /// (taking a typo out may leave a required field missing, which its did-you-mean says).
 pub(crate) fn from_value<T: serde::de::DeserializeOwned>(
-    mut doc: serde_yaml::Value,
+    mut doc: crate::yaml::Value,
     index: &LocationIndex,
 ) -> Result<T, Vec<Diagnostic>> {
     let mut found = Vec::new();
@@ -304,7 +304,7 @@ pub(crate) fn from_value<T: serde::de::DeserializeOwned>(
 /// [`from_value`], except that a document that reads once its unknown fields are taken out
 /// is returned with them (as errors for the caller to report with its own checks).
 fn read_around_unknown_fields<T: serde::de::DeserializeOwned>(
-    mut doc: serde_yaml::Value,
+    mut doc: crate::yaml::Value,
     index: &LocationIndex,
 ) -> Result<(T, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut found = Vec::new();
@@ -334,7 +334,7 @@ fn read_around_unknown_fields<T: serde::de::DeserializeOwned>(
 /// Where an "unknown field" error was found (the path serde_path_to_error reports) and the
 /// field's name; `None` for any other error.
 fn unknown_field(
-    e: &serde_path_to_error::Error<serde_yaml::Error>,
+    e: &serde_path_to_error::Error<crate::yaml::Error>,
 ) -> Option<(Vec<serde_path_to_error::Segment>, String)> {
     let raw = clean_message(&e.inner().to_string());
     let rest = raw.strip_prefix("unknown field `")?;
@@ -343,12 +343,12 @@ fn unknown_field(
 }
 
 /// Takes `field` out of the map at `at` (or `at` itself when it ends with that field).
-fn remove(doc: &mut serde_yaml::Value, at: &[serde_path_to_error::Segment], field: &str) -> bool {
+fn remove(doc: &mut crate::yaml::Value, at: &[serde_path_to_error::Segment], field: &str) -> bool {
     use serde_path_to_error::Segment;
     fn walk<'v>(
-        mut v: &'v mut serde_yaml::Value,
+        mut v: &'v mut crate::yaml::Value,
         at: &[Segment],
-    ) -> Option<&'v mut serde_yaml::Value> {
+    ) -> Option<&'v mut crate::yaml::Value> {
         for seg in at {
             v = match seg {
                 Segment::Seq { index } => v.as_sequence_mut()?.get_mut(*index)?,
@@ -358,7 +358,7 @@ fn remove(doc: &mut serde_yaml::Value, at: &[serde_path_to_error::Segment], fiel
         }
         Some(v)
     }
-    let key = serde_yaml::Value::String(field.to_string());
+    let key = crate::yaml::Value::String(field.to_string());
     if let Some(m) = walk(doc, at).and_then(|v| v.as_mapping_mut()) {
         if m.remove(&key).is_some() {
             return true;
@@ -374,7 +374,7 @@ fn remove(doc: &mut serde_yaml::Value, at: &[serde_path_to_error::Segment], fiel
 
 /// Turns a serde error into a located diagnostic with a hint.
 pub(crate) fn serde_error(
-    e: serde_path_to_error::Error<serde_yaml::Error>,
+    e: serde_path_to_error::Error<crate::yaml::Error>,
     index: &LocationIndex,
 ) -> Diagnostic {
     let mut path = e.path().to_string();
@@ -478,7 +478,7 @@ fn trailing_line_column(msg: &str) -> Option<locate::Location> {
     })
 }
 
-fn to_location(l: serde_yaml::Location) -> locate::Location {
+fn to_location(l: crate::yaml::Location) -> locate::Location {
     locate::Location {
         line: l.line(),
         column: l.column(),

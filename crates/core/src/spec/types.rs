@@ -98,7 +98,7 @@ pub struct VaultSpec {
     pub tls_issuer: Option<String>,
     /// Raw chart values, merged last.
     #[schemars(with = "Option<serde_json::Value>")]
-    pub values: Option<serde_yaml::Value>,
+    pub values: Option<crate::yaml::Value>,
 }
 
 /// `tls: false` (plain HTTP) or `tls: <name of a kubernetes.io/tls Secret>`.

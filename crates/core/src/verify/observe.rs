@@ -273,7 +273,7 @@ pub fn expected_specs(rendered: &crate::render::Rendered) -> ExpectedSpecs {
                 secret_kinds.contains(&o.kind.as_str())
                     || super::consumers::DRIFT_KINDS.contains(&o.kind.as_str())
             })?;
-            let mut v = serde_yaml::from_str::<Value>(&f.body).ok()?;
+            let mut v = crate::yaml::from_str::<Value>(&f.body).ok()?;
             let key = (o.kind.clone(), o.namespace.clone(), o.name.clone());
             Some((key, v["spec"].take()))
         })
