@@ -695,3 +695,73 @@ fn the_readme_stays_a_short_front_page() {
     );
     assert!(readme.contains("cargo install --locked --path ."));
 }
+
+/// The developer map (docs/src/development.md) matches the tree: every path it names exists,
+/// and every module of the core and of the binary's top level and edges is named.
+#[test]
+fn the_developer_map_matches_the_tree() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(root.join("docs/src/development.md")).unwrap();
+    let block = page
+        .split("```text\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the layout block");
+    // Paths as written, resolved against the section they are in (crates/core/ or src/).
+    let mut named = std::collections::BTreeSet::new();
+    let mut base = "";
+    let mut parent = "";
+    for line in block.lines() {
+        let word = line.split_whitespace().next().unwrap_or_default();
+        let indent = line.len() - line.trim_start().len();
+        if word == "crates/core/" {
+            base = "crates/core/";
+            continue;
+        }
+        if word == "src/" && indent <= 2 {
+            base = "src/";
+            continue;
+        }
+        let word = word.trim_end_matches(',');
+        if !(word.ends_with(".rs") || word.ends_with('/')) {
+            continue;
+        }
+        let path = if base == "src/" && indent >= 6 {
+            format!("src/{parent}{word}")
+        } else if base == "src/" {
+            parent = word;
+            format!("src/{word}")
+        } else {
+            format!("{base}{word}")
+        };
+        named.insert(path);
+    }
+    for p in &named {
+        assert!(
+            root.join(p).exists(),
+            "the developer map names {p}, which does not exist"
+        );
+    }
+    let mut missing = Vec::new();
+    for dir in ["crates/core/src", "src", "src/edge"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == "mod.rs" {
+                continue;
+            }
+            let shown = if entry.path().is_dir() {
+                format!("{dir}/{name}/")
+            } else {
+                format!("{dir}/{name}")
+            };
+            let listed = named.contains(&shown)
+                || block.contains(&name)
+                || (dir == "crates/core/src" && name == "lib.rs");
+            if !listed {
+                missing.push(shown);
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not in the developer map: {missing:?}");
+}
