@@ -6,6 +6,7 @@
 //! An answer the API server gives itself (a `Status` body: forbidden, pod not found, pod not
 //! reachable) is told apart from Vault's answer (relayed as Vault sent it).
 
+use crate::core::model::VAULT_RELEASE as VAULT_RELEASE_NAME;
 use crate::core::vault_pods::{self, VaultPod, VAULT_PORT};
 use crate::edge::kube::{
     is_tls_rejection, read_body, status_text, with_causes, Cluster, Kind, Scope,
@@ -94,10 +95,24 @@ impl<'c> PodProxy<'c> {
     }
 
     /// The Vault server pods (the chart's labels), in StatefulSet order.
-    pub(crate) async fn pods(&self) -> Result<Vec<VaultPod>, Error> {
-        list_pods(self.cluster, &self.namespace)
-            .await
-            .map(vault_pods::in_ordinal_order)
+    /// The pods of the Vault StatefulSet (by controller UID and ordinal name), and the other
+    /// pods that wear Vault's labels (never talked to). No StatefulSet: an environment error.
+    pub(crate) async fn pods(&self) -> Result<(Vec<VaultPod>, Vec<vault_pods::Impostor>), Error> {
+        let sts = self
+            .cluster
+            .get_statefulset(&self.namespace, VAULT_RELEASE_NAME)
+            .await?
+            .as_ref()
+            .and_then(vault_pods::VaultStatefulSet::from_json)
+            .ok_or_else(|| {
+                Error::environment(format!(
+                    "no Vault StatefulSet `{VAULT_RELEASE_NAME}` in namespace {}: there are no Vault pods to talk to",
+                    self.namespace
+                ))
+                .with_hint("has Flux installed the vault HelmRelease? (`kubectl vault verify`)")
+            })?;
+        let pods = list_pods(self.cluster, &self.namespace).await?;
+        Ok(vault_pods::own_pods(pods, &sts))
     }
 
     fn pod_path(&self, pod: &str, api_path: &str) -> String {

@@ -38,6 +38,9 @@ pub struct VaultPod {
     pub sealed_label: Option<bool>,
     pub active_label: Option<bool>,
     pub initialized_label: Option<bool>,
+    /// The UID of the pod's controller (`ownerReferences[controller=true]`), when that is a
+    /// StatefulSet: who made the pod, not which labels it wears.
+    pub controller_uid: Option<String>,
 }
 
 impl VaultPod {
@@ -59,6 +62,13 @@ impl VaultPod {
             sealed_label: label(LABEL_SEALED),
             active_label: label(LABEL_ACTIVE),
             initialized_label: label(LABEL_INITIALIZED),
+            controller_uid: v["metadata"]["ownerReferences"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|r| r["controller"] == true && r["kind"] == "StatefulSet")
+                .and_then(|r| r["uid"].as_str())
+                .map(str::to_string),
         }
     }
 
@@ -68,6 +78,91 @@ impl VaultPod {
 }
 
 /// Pods by name in StatefulSet order: `vault-2` before `vault-10`.
+/// The live Vault StatefulSet, as far as choosing its pods needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultStatefulSet {
+    pub uid: String,
+    pub replicas: u32,
+}
+
+impl VaultStatefulSet {
+    pub fn from_json(v: &Value) -> Option<VaultStatefulSet> {
+        Some(VaultStatefulSet {
+            uid: v["metadata"]["uid"]
+                .as_str()
+                .filter(|u| !u.is_empty())?
+                .to_string(),
+            replicas: v["spec"]["replicas"]
+                .as_u64()
+                .unwrap_or(1)
+                .min(u32::MAX as u64) as u32,
+        })
+    }
+}
+
+/// A pod wearing Vault's labels that is not one of the StatefulSet's, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Impostor {
+    pub name: String,
+    pub why: String,
+}
+
+/// The pods the operator may talk to (unseal shares, tokens, init, snapshots): those whose
+/// controller is the live Vault StatefulSet (by UID) and whose name is `vault-N`, N below its
+/// replicas — labels alone are not enough (anyone who can create a pod in the namespace can
+/// wear them). The others are named, to be warned about. In ordinal order.
+pub fn own_pods(pods: Vec<VaultPod>, sts: &VaultStatefulSet) -> (Vec<VaultPod>, Vec<Impostor>) {
+    let mut own = Vec::new();
+    let mut others = Vec::new();
+    for pod in pods {
+        let ordinal = pod
+            .name
+            .strip_prefix(&format!("{VAULT_RELEASE}-"))
+            .filter(|n| {
+                !n.is_empty()
+                    && n.bytes().all(|b| b.is_ascii_digit())
+                    && (n.len() == 1 || !n.starts_with('0'))
+            })
+            .and_then(|n| n.parse::<u32>().ok());
+        let why = if pod.controller_uid.as_deref() != Some(sts.uid.as_str()) {
+            Some("not created by the Vault StatefulSet".to_string())
+        } else if ordinal.is_none_or(|n| n >= sts.replicas) {
+            Some(format!(
+                "not a pod name of the Vault StatefulSet ({VAULT_RELEASE}-0 … {VAULT_RELEASE}-{})",
+                sts.replicas.saturating_sub(1)
+            ))
+        } else {
+            None
+        };
+        match why {
+            None => own.push(pod),
+            Some(why) => others.push(Impostor {
+                name: crate::outside::shown(&pod.name),
+                why,
+            }),
+        }
+    }
+    (in_ordinal_order(own), others)
+}
+
+/// The one active node, or why there is none (`Ok(None)`) — two claiming it is an error, never
+/// "the first one".
+pub fn the_active(observed: &[PodObservation]) -> Result<Option<&PodObservation>, String> {
+    let active: Vec<&PodObservation> = observed
+        .iter()
+        .filter(|o| o.leader.as_ref().is_some_and(|l| l.is_self))
+        .collect();
+    match active[..] {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        ref several => Err(format!(
+            "{} pods claim to be the active Vault node ({}): a split brain or an impostor; nothing was sent",
+            several.len(),
+            several.iter().map(|o| o.pod.name.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
 pub fn in_ordinal_order(mut pods: Vec<VaultPod>) -> Vec<VaultPod> {
     pods.sort_by_key(|p| ordinal_key(&p.name));
     pods
@@ -320,13 +415,34 @@ pub fn status_report(
         .collect();
     let unsealed = pods.iter().filter(|p| p.unsealed()).count();
     let total = pods.len();
-    let leader = pods.iter().find(|p| p.leader).map(|p| p.pod.clone());
+    let claiming: Vec<&str> = pods
+        .iter()
+        .filter(|p| p.leader)
+        .map(|p| p.pod.as_str())
+        .collect();
+    // Two claiming the leadership is a problem to show, not "leader <the first>".
+    let leader = match claiming[..] {
+        [one] => Some(one.to_string()),
+        _ => None,
+    };
     let voters = raft.map(|servers| servers.iter().filter(|s| s.voter).count());
     let ok = total > 0
+        && claiming.len() <= 1
         && pods
             .iter()
             .all(|p| p.initialized == Some(true) && p.unsealed());
-    let summary = summary(&pods, unsealed, leader.as_deref(), voters);
+    let mut summary = summary(&pods, unsealed, leader.as_deref(), voters);
+    if claiming.len() > 1 {
+        summary = summary.replacen(
+            "no leader",
+            &format!(
+                "{} pods claim the leadership ({})",
+                claiming.len(),
+                claiming.join(", ")
+            ),
+            1,
+        );
+    }
     StatusReport {
         namespace: namespace.to_string(),
         pods,
@@ -746,6 +862,49 @@ pub fn seal_link(pods: &[VaultPod]) -> (bool, String) {
 }
 
 #[cfg(test)]
+mod own_pods_tests {
+    use super::*;
+
+    fn pod(name: &str, owner: Option<&str>) -> VaultPod {
+        let mut v = serde_json::json!({"metadata": {"name": name}, "status": {"phase": "Running"}});
+        if let Some(uid) = owner {
+            v["metadata"]["ownerReferences"] = serde_json::json!([
+                {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "vault", "uid": uid, "controller": true}
+            ]);
+        }
+        VaultPod::from_json(&v)
+    }
+
+    #[test]
+    fn only_the_statefulsets_own_pods_are_talked_to() {
+        let sts = VaultStatefulSet {
+            uid: "u-1".into(),
+            replicas: 3,
+        };
+        let (own, others) = own_pods(
+            vec![
+                pod("vault-2", Some("u-1")),
+                pod("vault-0", Some("u-1")),
+                pod("vault-1", None),        // labels, no owner
+                pod("vault-3", Some("u-1")), // above replicas
+                pod("aaa-0", Some("u-1")),   // not a pod name of the set
+                pod("vault-01", Some("u-1")),
+                pod("vault-1", Some("u-2")), // another StatefulSet's
+            ],
+            &sts,
+        );
+        assert_eq!(
+            own.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["vault-0", "vault-2"]
+        );
+        assert_eq!(others.len(), 5, "{others:?}");
+        assert!(others
+            .iter()
+            .any(|i| i.name == "aaa-0" && i.why.contains("not a pod name")));
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -756,6 +915,7 @@ mod tests {
             sealed_label: None,
             active_label: None,
             initialized_label: None,
+            controller_uid: Some("sts-uid".into()),
         }
     }
 
@@ -810,6 +970,22 @@ mod tests {
         let r = status_report("vault", &sealed, None);
         assert!(!r.ok);
         assert_eq!(r.pods[1].unseal_progress.as_deref(), Some("1/3"));
+        // Two pods claiming the leadership: not ok, said so, no "leader <the first>".
+        let split = [
+            obs("vault-0", seal(true, false, 0), Some(true)),
+            obs("vault-1", seal(true, false, 0), Some(true)),
+        ];
+        let two = status_report("vault", &split, None);
+        assert!(!two.ok);
+        assert_eq!(two.leader, None);
+        assert!(
+            two.summary
+                .contains("2 pods claim the leadership (vault-0, vault-1)"),
+            "{}",
+            two.summary
+        );
+        assert!(the_active(&split).is_err());
+        assert_eq!(the_active(&healthy).unwrap().unwrap().pod.name, "vault-0");
         assert_eq!(
             r.summary,
             "2/3 unsealed, leader vault-0, raft voters unknown (set VAULT_TOKEN to read them)"

@@ -84,7 +84,7 @@ pub(crate) fn run(args: InitArgs, term: &Term) -> Result<Exit, Error> {
         })
         .transpose()?;
     let result = super::with_proxy(&args.cluster, &stack, spec_context, async |proxy| {
-        let observed = super::observe(proxy).await?;
+        let observed = super::observe(proxy, term).await?;
         if let Some(o) = observed
             .iter()
             .find(|o| o.seal.as_ref().is_ok_and(|s| s.initialized))

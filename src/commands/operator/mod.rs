@@ -130,8 +130,14 @@ fn vault_token() -> Option<String> {
 }
 
 /// The Vault pods, or an error when there are none.
-async fn pods(proxy: &PodProxy<'_>) -> Result<Vec<VaultPod>, Error> {
-    let pods = proxy.pods().await?;
+async fn pods(proxy: &PodProxy<'_>, term: &Term) -> Result<Vec<VaultPod>, Error> {
+    let (pods, impostors) = proxy.pods().await?;
+    for i in &impostors {
+        term.err(format!(
+            "warning: pod {} wears Vault's labels but is {}: skipped (no share, token or request is sent to it)\n",
+            i.name, i.why
+        ));
+    }
     if pods.is_empty() {
         return Err(Error::environment(format!(
             "no Vault server pods in namespace {} (labels {})\nhint: has Flux installed the vault HelmRelease? (`kubectl vault verify`)",
@@ -169,9 +175,9 @@ async fn seal_status(
 
 /// The Vault pods (an error when there are none) and what each says: seal status, and the HA
 /// role of the unsealed ones.
-async fn observe(proxy: &PodProxy<'_>) -> Result<Vec<PodObservation>, Error> {
+async fn observe(proxy: &PodProxy<'_>, term: &Term) -> Result<Vec<PodObservation>, Error> {
     let mut out = Vec::new();
-    for pod in &pods(proxy).await? {
+    for pod in &pods(proxy, term).await? {
         if !pod.running() {
             out.push(PodObservation {
                 pod: pod.clone(),
@@ -211,10 +217,8 @@ async fn raft_configuration(
     let Some(token) = vault_token() else {
         return Ok(None);
     };
-    let Some(active) = observed
-        .iter()
-        .find(|o| o.leader.as_ref().is_some_and(|l| l.is_self))
-    else {
+    // Two pods claiming the leadership: the token goes to neither.
+    let Ok(Some(active)) = vault_pods::the_active(observed) else {
         return Ok(None);
     };
     let pod = &active.pod.name;
@@ -247,7 +251,7 @@ async fn status_report(
     proxy: &PodProxy<'_>,
     term: &Term,
 ) -> Result<(Vec<PodObservation>, StatusReport), Error> {
-    let observed = observe(proxy).await?;
+    let observed = observe(proxy, term).await?;
     let raft = raft_configuration(proxy, &observed, term).await?;
     let report = vault_pods::status_report(proxy.namespace(), &observed, raft.as_deref());
     Ok((observed, report))

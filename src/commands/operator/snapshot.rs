@@ -39,11 +39,9 @@ fn save(args: SaveArgs, term: &Term) -> Result<Exit, Error> {
         Error::usage("VAULT_TOKEN is not set\nhint: export VAULT_TOKEN=… (a token allowed to read sys/storage/raft/snapshot)")
     })?;
     let result = super::with_proxy(&args.cluster, &stack, spec_context, async |proxy| {
-        let observed = super::observe(proxy).await?;
-        let Some(active) = observed
-            .iter()
-            .find(|o| o.leader.as_ref().is_some_and(|l| l.is_self))
-        else {
+        let observed = super::observe(proxy, term).await?;
+        let active = crate::core::vault_pods::the_active(&observed).map_err(Error::check_failed)?;
+        let Some(active) = active else {
             return Err(Error::check_failed(
                 "no active Vault node: every pod is sealed or unreachable; nothing was written\nhint: `kubectl vault operator status`, then `operator unseal`",
             ));

@@ -114,7 +114,7 @@ pub(crate) fn run(args: UnsealArgs, term: &Term) -> Result<Exit, Error> {
     let (stack, spec_context) = super::load(&args.cluster, term)?;
     let mut shares = Shares::new();
     super::with_proxy(&args.cluster, &stack, spec_context, async |proxy| {
-        let observed = super::observe(proxy).await?;
+        let observed = super::observe(proxy, term).await?;
         let statuses: Vec<&SealStatus> = observed
             .iter()
             .filter_map(|o| o.seal.as_ref().ok())

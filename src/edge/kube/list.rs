@@ -138,6 +138,45 @@ impl Cluster {
         }
     }
 
+    /// The Vault StatefulSet `name` in `namespace` as JSON, `None` when it does not exist
+    /// (`operator` chooses Vault's pods by it: their controller).
+    pub(crate) async fn get_statefulset(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>, Error> {
+        let resource = kube::core::ApiResource {
+            group: "apps".into(),
+            version: "v1".into(),
+            api_version: "apps/v1".into(),
+            kind: "StatefulSet".into(),
+            plural: "statefulsets".into(),
+        };
+        let url = <DynamicObject as kube::Resource>::url_path(&resource, Some(namespace));
+        let request = kube::core::Request::new(url);
+        let body = self
+            .with_retries(|| {
+                let client = self.client.clone();
+                let req = request.get(name, &kube::api::GetParams::default());
+                async move {
+                    let req = req.map_err(kube::Error::BuildRequest)?;
+                    client.send(req.map(kube::client::Body::from)).await
+                }
+            })
+            .await;
+        let what = format!("reading StatefulSet {namespace}/{name}");
+        match body {
+            Ok(body) => serde_json::from_slice(&body).map(Some).map_err(|e| {
+                Error::environment(format!("{what}: the API server's answer is not JSON: {e}"))
+            }),
+            Err(ListError::NotServed(_)) => Ok(None),
+            Err(ListError::Forbidden(m)) => Err(Error::environment(format!(
+                "forbidden: cannot get statefulsets in namespace {namespace} ({m})\nhint: operator needs `get` on statefulsets (apps) in the Vault namespace, to tell Vault's own pods from others"
+            ))),
+            Err(e) => Err(e.into_error(Kind::Pod, Some(namespace), &self.server)),
+        }
+    }
+
     /// One Secret as JSON, `None` when it does not exist. Its values stay in memory: the
     /// caller (`import`) sends them to Vault and never prints them. `namespace` and `name`
     /// must be valid Kubernetes names (the caller checks).

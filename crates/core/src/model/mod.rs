@@ -31,7 +31,7 @@ use defaults::{
 /// Flux objects (Kustomizations, HelmRepository, HelmReleases) live where Flux itself lives.
 pub const FLUX_NAMESPACE: &str = "flux-system";
 /// Helm release names; the charts derive service and service-account names from them.
-pub(crate) const VAULT_RELEASE: &str = "vault";
+pub const VAULT_RELEASE: &str = "vault";
 pub(crate) const OPERATOR_RELEASE: &str = "vault-secrets-operator";
 /// The chart names the service account `<release>-controller-manager`.
 pub(crate) const OPERATOR_SERVICE_ACCOUNT: &str = "vault-secrets-operator-controller-manager";
