@@ -22,6 +22,7 @@ mod generate;
 mod health_checks;
 mod help;
 mod import;
+mod injector_agent;
 mod json_errors;
 mod krew;
 mod layout;

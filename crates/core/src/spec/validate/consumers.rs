@@ -10,6 +10,19 @@ use std::collections::{BTreeMap, BTreeSet};
 /// name part of a key is at most 63 characters.
 const INJECTOR_ANNOTATION_NAME: &str = "agent-inject-template-";
 
+/// The fields of Vault's answer to a certificate request that the agent writes as PEM.
+const PKI_FIELDS: [&str; 4] = ["certificate", "private_key", "issuing_ca", "ca_chain"];
+
+/// A POSIX shell variable name (`^[A-Za-z_][A-Za-z0-9_]*$`): what the agent's env file may
+/// `export` (the same rule is in its template, for the keys of a whole response).
+fn is_shell_name(k: &str) -> bool {
+    let mut chars = k.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// The app's consumer and its options (`injector`, `csi`, `eso`).
 pub(super) fn app(c: &mut Checker, spec: &Spec, base: &str, app: &AppSpec) {
     let consumer = app.consumer;
@@ -113,6 +126,9 @@ pub(super) fn secret(c: &mut Checker, sbase: &str, app: &AppSpec, s: &SecretSpec
                 "omit it, or list at least one key",
             );
         }
+        // The injector's default template: an env file of the keys (a variable each), or
+        // the PEM blocks of a certificate (a field of Vault's answer each).
+        let agent_default = consumer == Consumer::Injector && s.template.is_none();
         let mut seen = BTreeSet::new();
         for (ki, k) in keys.iter().enumerate() {
             if !is_secret_key(k) {
@@ -126,6 +142,18 @@ pub(super) fn secret(c: &mut Checker, sbase: &str, app: &AppSpec, s: &SecretSpec
                     &format!("{sbase}.keys[{ki}]"),
                     format!("key `{k}` is listed twice"),
                     "list each key once",
+                );
+            } else if agent_default && source == "pki" && !PKI_FIELDS.contains(&k.as_str()) {
+                c.error(
+                    &format!("{sbase}.keys[{ki}]"),
+                    format!("`{k}` is not a field of Vault's certificate: the agent would write nothing for it"),
+                    format!("list some of {}", PKI_FIELDS.join(", ")),
+                );
+            } else if agent_default && source != "pki" && !is_shell_name(k) {
+                c.error(
+                    &format!("{sbase}.keys[{ki}]"),
+                    format!("key `{k}` is not a shell variable name: the agent's env file defines one variable per key"),
+                    "list keys of letters, digits and `_`, not starting with a digit (rename the key in Vault), or write your own `template` for this secret",
                 );
             }
         }
@@ -235,6 +263,30 @@ pub(super) fn eso_stores(c: &mut Checker, base: &str, app: &AppSpec) {
                 ),
                 "read these mounts from two apps",
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_shell_name;
+
+    #[test]
+    fn shell_names() {
+        for (k, ok) in [
+            ("api_key", true),
+            ("_x", true),
+            ("A1", true),
+            ("a", true),
+            ("", false),
+            ("1a", false),
+            ("api-key", false),
+            ("tls.crt", false),
+            ("x;touch PWNED;y", false),
+            ("é", false),
+            ("a b", false),
+        ] {
+            assert_eq!(is_shell_name(k), ok, "{k:?}");
         }
     }
 }
