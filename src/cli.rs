@@ -149,7 +149,7 @@ pub(crate) enum Command {
     /// Print a shell completion script (bash, zsh, fish, powershell) for kubectl-vault.
     ///
     /// For `kubectl vault <TAB>`, kubectl (1.26+) asks the `kubectl_complete-vault` script
-    /// shipped in the repository (completion/), which must be on PATH; see the README.
+    /// shipped in the repository (completion/), which must be on PATH (docs: install.md).
     ///
     /// Examples:
     ///   source <(kubectl vault completion bash)

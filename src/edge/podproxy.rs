@@ -55,7 +55,7 @@ impl ProxyError {
     pub(crate) fn into_error(self, what: &str, namespace: &str, server: &str) -> Error {
         match self {
             ProxyError::Forbidden { verb, resource, message } => Error::environment(format!(
-                "forbidden: {what}: the kubeconfig user may not `{verb} {resource}` in namespace {namespace} ({message})\nhint: grant `{verb}` on `{resource}` in namespace {namespace} (a Role; README: operator RBAC)"
+                "forbidden: {what}: the kubeconfig user may not `{verb} {resource}` in namespace {namespace} ({message})\nhint: grant `{verb}` on `{resource}` in namespace {namespace} (a Role; docs: commands/operator.md, RBAC)"
             )),
             ProxyError::Unauthorized(m) => Error::environment(format!(
                 "the cluster at {server} rejected the credentials: {m}\nhint: check the kubeconfig user (token, client certificate or exec plugin)"

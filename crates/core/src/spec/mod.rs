@@ -426,7 +426,7 @@ pub(crate) fn serde_error(
         let field = rest.split('`').next().unwrap_or(rest);
         let full = join_path(&path, field);
         let mut d = Diagnostic::error(&full, "required field is missing").with_hint(format!(
-            "add `{field}:` here; see the spec reference in the README"
+            "add `{field}:` here; see the spec reference (docs/src/reference/spec.md)"
         ));
         d.location = index.key(&path).or(yaml_location.map(to_location));
         return d;
@@ -443,14 +443,14 @@ pub(crate) fn serde_error(
     }
     let mut d = Diagnostic::error(&path, raw.clone());
     if raw.starts_with("invalid type") {
-        d = d.with_hint("check the type of this value against the spec reference in the README");
+        d = d.with_hint("check the type of this value against the spec reference (docs/src/reference/spec.md)");
     } else if raw.contains(" while ") || raw.contains("unexpected end") {
         d = d.with_hint(
             "the YAML does not parse here: check quotes, indentation and `key: value` pairs",
         );
     } else if !path.is_empty() {
         d = d.with_hint(
-            "see the spec reference in the README; `kubectl vault init` prints a complete example",
+            "see the spec reference (docs/src/reference/spec.md); `kubectl vault init` prints a complete example",
         );
     } else if path.is_empty() {
         d = d.with_hint("the spec must be one YAML document (a map) starting with `apiVersion: kubectl-vault/v1alpha1`");
