@@ -62,6 +62,40 @@ fn eso_and_csi_objects_match_the_upstream_crds() {
     );
 }
 
+/// The Vault chart's CSI provider runs on every node: it mounts Vault's CA (`ca.crt`) and
+/// never the server's private key from the same Secret.
+#[test]
+fn the_csi_provider_mounts_only_vaults_ca() {
+    let tree = generate("consumers.yaml");
+    let (_, release) = tree
+        .iter()
+        .find(|(p, body)| {
+            p.ends_with(".yaml") && body.contains("kind: HelmRelease") && body.contains("csi:")
+        })
+        .expect("the Vault HelmRelease with csi values");
+    let doc: serde_yaml::Value = serde_yaml::from_str(
+        release
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_str(),
+    )
+    .unwrap();
+    let volumes = &doc["spec"]["values"]["csi"]["volumes"];
+    let secret = &volumes[0]["secret"];
+    assert_eq!(
+        secret["items"][0]["key"].as_str(),
+        Some("ca.crt"),
+        "{volumes:?}"
+    );
+    assert_eq!(
+        secret["items"].as_sequence().map(Vec::len),
+        Some(1),
+        "{volumes:?}"
+    );
+}
+
 #[test]
 fn the_schema_check_catches_what_the_api_server_would_refuse() {
     let schema = crd_schema("external-secrets.io", "ExternalSecret", "v1");

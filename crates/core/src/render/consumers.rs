@@ -32,14 +32,18 @@ pub fn uses_csi(stack: &Stack) -> bool {
 }
 
 /// The Vault chart's CSI provider values (only when an app uses the CSI driver): with TLS,
-/// the provider pod mounts Vault's TLS Secret for its `ca.crt`.
+/// the provider pod mounts Vault's CA, and only it (`items: ca.crt`): the provider runs on
+/// every node, which must not all hold Vault's server key (`tls.key`).
 pub fn vault_csi_values(stack: &Stack) -> Option<Json> {
     if !uses_csi(stack) {
         return None;
     }
     let mut csi = json!({"enabled": true});
     if let Some(tls) = &stack.vault.tls_secret {
-        csi["volumes"] = json!([{"name": "vault-tls", "secret": {"secretName": tls}}]);
+        csi["volumes"] = json!([{"name": "vault-tls", "secret": {
+            "secretName": tls,
+            "items": [{"key": "ca.crt", "path": "ca.crt"}],
+        }}]);
         csi["volumeMounts"] = json!([{
             "name": "vault-tls",
             "mountPath": model::CSI_PROVIDER_TLS_DIR,

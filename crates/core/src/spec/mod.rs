@@ -443,7 +443,9 @@ pub(crate) fn serde_error(
     }
     let mut d = Diagnostic::error(&path, raw.clone());
     if raw.starts_with("invalid type") {
-        d = d.with_hint("check the type of this value against the spec reference (docs/src/reference/spec.md)");
+        d = d.with_hint(
+            "check the type of this value against the spec reference (docs/src/reference/spec.md)",
+        );
     } else if raw.contains(" while ") || raw.contains("unexpected end") {
         d = d.with_hint(
             "the YAML does not parse here: check quotes, indentation and `key: value` pairs",
