@@ -9,9 +9,8 @@
 //! `start_tls` serves HTTPS with a certificate from a CA made at start (never committed) and
 //! accepts, like a real API server, either a bearer token or a client certificate issued by
 //! that CA.
-#![allow(dead_code)]
 
-use kubectl_vault::core::kinds::Kind;
+use kubectl_vault_core::kinds::Kind;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
