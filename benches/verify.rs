@@ -3,22 +3,19 @@
 //! `cargo bench --bench verify`
 
 mod measure;
-// The integration tests' fake API server and cluster states (the bench uses part of them).
-#[path = "../tests/it/support"]
-#[allow(dead_code)]
-mod support {
-    pub mod cluster_state;
-    pub mod fake_apiserver;
-}
 
+use kubectl_vault_testkit::cluster_state;
+use kubectl_vault_testkit::fake_apiserver::FakeApiServer;
 use std::process::Command;
 
 fn main() {
     measure::serve_as_launcher();
     let bin = env!("CARGO_BIN_EXE_kubectl-vault");
     let (dir, spec) = measure::big_spec();
-    let fake = support::fake_apiserver::FakeApiServer::start();
-    support::cluster_state::synced(&fake, &spec);
+    let fake = FakeApiServer::start();
+    let generated =
+        kubectl_vault::pipeline::generate(&spec, &Default::default()).expect("generate");
+    cluster_state::synced_objects(&fake, cluster_state::objects_of(&generated.rendered));
     let kubeconfig = fake.write_kubeconfig(dir.path(), "bench");
     let runs = 5;
     let mut best = measure::Best::default();

@@ -2,8 +2,7 @@
 //! second number a fleet of that many clusters sharing the apps:
 //! `cargo run --example bigspec -- 200 50 > fleet.yaml`.
 
-#[path = "../tests/it/support/big_spec.rs"]
-mod big_spec;
+use kubectl_vault_testkit::big_spec;
 
 fn main() {
     let arg = |i: usize| std::env::args().nth(i).and_then(|s| s.parse().ok());

@@ -5,12 +5,9 @@
 //! bench holds a fake API server with thousands of objects) inherits that process's memory
 //! high-water mark in its `ru_maxrss`, which would be reported as the tool's own.
 
+use kubectl_vault_testkit::big_spec as big_spec_gen;
 use std::process::{Command, Stdio};
 use std::time::Instant;
-
-// The spec generator the integration tests use too.
-#[path = "../../tests/it/support/big_spec.rs"]
-mod big_spec_gen;
 
 const LAUNCHER: &str = "KUBECTL_VAULT_BENCH_LAUNCHER";
 

@@ -511,10 +511,68 @@ fn no_vault_pods_is_an_environment_error() {
     );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(
+        stderr(&o).contains("no Vault StatefulSet `vault` in namespace vault"),
+        "{}",
+        stderr(&o)
+    );
+    // The StatefulSet, but no pod of it yet.
+    api.vault_statefulset("vault", 3);
+    let o = run_on(
+        &["operator", "status"],
+        &fixture("example.yaml"),
+        &kubeconfig,
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
         stderr(&o).contains("no Vault server pods in namespace vault"),
         "{}",
         stderr(&o)
     );
+}
+
+/// A pod that wears Vault's labels but was not made by the Vault StatefulSet (or is not one of
+/// its ordinals) receives nothing — not the unseal shares, not VAULT_TOKEN — and is named in a
+/// warning; two pods claiming the leadership stop a snapshot.
+#[test]
+fn rogue_pods_with_vaults_labels_get_nothing() {
+    let Some(s) = Setup::start(1) else { return };
+    // A listener that records whether anything ever reaches it.
+    let trap = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let trap_addr = trap.local_addr().unwrap().to_string();
+    trap.set_nonblocking(true).unwrap();
+    for name in ["vault-1", "vault-7", "vault-evil"] {
+        s.api.add(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": NS, "labels": {
+                "app.kubernetes.io/name": "vault", "app.kubernetes.io/instance": "vault",
+                "component": "server"}},
+            "status": {"phase": "Running", "podIP": "127.0.0.1"},
+        }));
+        s.api.set_pod_backend(NS, name, &trap_addr);
+    }
+    let init = s.op(&["init", "-o", "json"], None, None);
+    assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+    for name in ["vault-1", "vault-7", "vault-evil"] {
+        assert!(
+            stderr(&init).contains(&format!("warning: pod {name} wears Vault's labels but is not created by the Vault StatefulSet: skipped")),
+            "{}",
+            stderr(&init)
+        );
+    }
+    let v: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
+    let shares: Vec<&str> = v["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    let root = v["rootToken"].as_str().unwrap();
+    let input = format!("{}\n{}\n{}\n", shares[0], shares[1], shares[2]);
+    let unseal = s.op(&["unseal"], Some(&input), None);
+    assert_eq!(unseal.status.code(), Some(0), "{}", stderr(&unseal));
+    let status = s.op(&["status"], None, Some(root));
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    assert!(trap.accept().is_err(), "a rogue pod was sent a request");
 }
 
 #[test]

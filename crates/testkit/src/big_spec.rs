@@ -1,4 +1,4 @@
-//! Synthetic specs for the scale tests and the benchmarks (which include this file by path).
+//! Synthetic specs for the scale tests, the benchmarks and `examples/bigspec.rs`.
 
 use std::fmt::Write;
 
