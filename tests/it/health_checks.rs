@@ -422,7 +422,9 @@ fn connection_and_auth_behave(checks: &BTreeMap<String, Check>, vso: Vso) {
 }
 
 /// Flux's CEL environment has the standard macros and functions plus the strings, sets and
-/// encoders extensions; the expressions use only macros every CEL has.
+/// encoders extensions; the expressions use only macros and functions every CEL has
+/// (`has`, `exists`; `startsWith` and the `string` conversion of cel-spec's standard
+/// definitions).
 fn uses_only_standard_functions(checks: &BTreeMap<String, Check>) {
     for c in checks.values() {
         for e in [&c.in_progress, &c.failed, &Some(c.current.clone())]
@@ -441,7 +443,7 @@ fn uses_only_standard_functions(checks: &BTreeMap<String, Check>) {
                     .rev()
                     .collect();
                 assert!(
-                    ["has", "exists"].contains(&name.as_str()),
+                    ["has", "exists", "startsWith", "string"].contains(&name.as_str()),
                     "{}: `{name}(` is not one of the macros relied on: {e}",
                     c.kind
                 );
@@ -547,4 +549,109 @@ fn a_health_check_on_status_the_pinned_vso_never_writes_fails_the_self_check() {
         dir.path().to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+// ---------- ESO and cert-manager (issue: a broken store is a timeout without them) ----------
+
+/// The non-VSO `healthCheckExprs` of the apps Kustomization generated for `fixture_name`.
+fn consumer_checks(fixture_name: &str, cluster: &str) -> BTreeMap<String, Check> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gitops");
+    let o = run(&[
+        "generate",
+        "-f",
+        fixture(fixture_name).to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tree = read_tree(&out);
+    let k: Json =
+        serde_yaml::from_str(&tree[&format!("clusters/{cluster}/vault-apps.yaml")]).unwrap();
+    k["spec"]["healthCheckExprs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["apiVersion"] != "secrets.hashicorp.com/v1beta1")
+        .map(|h| {
+            let s = |f: &str| h[f].as_str().map(str::to_string);
+            let kind = s("kind").unwrap();
+            (
+                kind.clone(),
+                Check {
+                    kind,
+                    in_progress: s("inProgress"),
+                    failed: s("failed"),
+                    current: s("current").unwrap(),
+                },
+            )
+        })
+        .collect()
+}
+
+fn ready(status: &str, observed_generation: Option<i64>) -> Json {
+    let mut c = json!({"type": "Ready", "status": status, "reason": "R", "message": "m", "lastTransitionTime": "2026-11-01T00:00:00Z"});
+    if let Some(g) = observed_generation {
+        c["observedGeneration"] = json!(g);
+    }
+    c
+}
+
+#[test]
+fn external_secrets_and_stores_fail_fast_and_are_current_only_when_synced() {
+    let checks = consumer_checks("consumers.yaml", "shop");
+    for kind in ["ExternalSecret", "SecretStore", "ClusterSecretStore"] {
+        assert!(checks.contains_key(kind), "{kind}: {checks:?}");
+    }
+    uses_only_standard_functions(&checks);
+    let es = &checks["ExternalSecret"];
+    // Not reconciled yet: no status.
+    assert_eq!(flux_status(es, &object("ExternalSecret", 2, None)), Unknown);
+    // ESO's failure (SecretSyncedError): Failed at once, not a 10-minute timeout.
+    let failed = object(
+        "ExternalSecret",
+        2,
+        Some(json!({"conditions": [ready("False", None)]})),
+    );
+    assert_eq!(flux_status(es, &failed), Failed);
+    // Synced for this generation: Current. Synced for the previous spec only: not yet.
+    let synced = |rv: &str| {
+        object(
+            "ExternalSecret",
+            2,
+            Some(
+                json!({"conditions": [ready("True", None)], "syncedResourceVersion": rv, "refreshTime": "2026-11-01T00:00:00Z"}),
+            ),
+        )
+    };
+    assert_eq!(flux_status(es, &synced("2-9c0e…")), Current);
+    assert_eq!(flux_status(es, &synced("1-77ab…")), InProgress);
+    assert_eq!(
+        flux_status(es, &synced("12-77ab…")),
+        InProgress,
+        "generation 12 is not 1 or 2"
+    );
+    for kind in ["SecretStore", "ClusterSecretStore"] {
+        let c = &checks[kind];
+        let with = |s| object(kind, 1, Some(json!({"conditions": [ready(s, None)]})));
+        assert_eq!(flux_status(c, &with("False")), Failed, "{kind}");
+        assert_eq!(flux_status(c, &with("True")), Current, "{kind}");
+    }
+}
+
+#[test]
+fn cert_manager_issuers_are_judged_on_the_current_generation() {
+    let checks = consumer_checks("pki-intermediate.yaml", "lab");
+    let kind = ["Issuer", "ClusterIssuer"]
+        .into_iter()
+        .find(|k| checks.contains_key(*k))
+        .expect("an issuer check");
+    uses_only_standard_functions(&checks);
+    let c = &checks[kind];
+    let with = |s, g| object(kind, 3, Some(json!({"conditions": [ready(s, Some(g))]})));
+    assert_eq!(flux_status(c, &with("False", 3)), Failed);
+    assert_eq!(flux_status(c, &with("True", 3)), Current);
+    // A verdict on an older spec is neither.
+    assert_eq!(flux_status(c, &with("True", 2)), InProgress);
+    assert_eq!(flux_status(c, &with("False", 2)), InProgress);
 }

@@ -185,6 +185,74 @@ pub fn health_checks(line: VsoLine) -> Vec<HealthCheck> {
     out
 }
 
+/// Health checks for the other kinds the apps stage may hold, which kstatus cannot judge (it
+/// reads `Ready=False` as InProgress, so a broken store shows only as a timeout after 10
+/// minutes). As for VSO: a failure fails the Kustomization at once, and only a verdict on the
+/// current spec is Current.
+/// - ESO (`external-secrets.io/v1`): `Ready` is the verdict. An ExternalSecret records the
+///   generation it synced in `status.syncedResourceVersion` (`<generation>-<hash>`, written on
+///   a successful sync only); stores record none.
+/// - cert-manager (`cert-manager.io/v1`): an Issuer's `Ready` condition carries the generation
+///   it judged (`observedGeneration`).
+pub fn consumer_health_checks(eso: bool, cert_manager: bool) -> Vec<HealthCheck> {
+    let ready = |status: &str| condition("Ready", status);
+    let mut out = Vec::new();
+    if eso {
+        out.push(HealthCheck {
+            api_version: "external-secrets.io/v1",
+            kind: "ExternalSecret",
+            in_progress: None,
+            failed: Some(ready("False")),
+            current: format!(
+                "has(status.syncedResourceVersion) && status.syncedResourceVersion.startsWith(string(metadata.generation) + '-') && {}",
+                ready("True")
+            ),
+        });
+        for kind in ["SecretStore", "ClusterSecretStore"] {
+            out.push(HealthCheck {
+                api_version: "external-secrets.io/v1",
+                kind,
+                in_progress: None,
+                failed: Some(ready("False")),
+                current: ready("True"),
+            });
+        }
+    }
+    if cert_manager {
+        let judged = |status: &str| {
+            format!(
+                "has(status.conditions) && status.conditions.exists(c, c.type == 'Ready' && c.status == '{status}' && has(c.observedGeneration) && c.observedGeneration == metadata.generation)"
+            )
+        };
+        for kind in ["Issuer", "ClusterIssuer"] {
+            out.push(HealthCheck {
+                api_version: "cert-manager.io/v1",
+                kind,
+                in_progress: None,
+                failed: Some(judged("False")),
+                current: judged("True"),
+            });
+        }
+    }
+    out
+}
+
+/// The status fields the pinned ESO and cert-manager CRDs define for the kinds
+/// [`consumer_health_checks`] judges (`None`: not one of them).
+pub fn consumer_status_fields(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "ExternalSecret" => &[
+            "binding",
+            "conditions",
+            "refreshTime",
+            "syncedResourceVersion",
+        ],
+        "SecretStore" | "ClusterSecretStore" => &["capabilities", "conditions"],
+        "Issuer" | "ClusterIssuer" => &["acme", "conditions"],
+        _ => return None,
+    })
+}
+
 /// The `status.<field>` names an expression reads (for the self-check).
 pub fn status_fields_read(expr: &str) -> Vec<&str> {
     let mut out = Vec::new();

@@ -361,7 +361,12 @@ pub fn render(
                 depends_on,
                 retry_interval: RETRY_INTERVAL,
                 health_check_exprs: if health {
-                    versions::health_checks(stack.operator.vso)
+                    let mut checks = versions::health_checks(stack.operator.vso);
+                    checks.extend(versions::consumer_health_checks(
+                        consumers::uses_eso(stack),
+                        stack.cert_manager.is_some(),
+                    ));
+                    checks
                 } else {
                     vec![]
                 },

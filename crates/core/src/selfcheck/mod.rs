@@ -609,11 +609,14 @@ fn check_health_exprs(seen: &Seen, problems: &mut Vec<String>) {
         return;
     };
     for (file, kind, expr) in &seen.health_exprs {
-        let written = line.status_fields(kind);
+        let (written, whose) = match crate::versions::consumer_status_fields(kind) {
+            Some(fields) => (fields, "its CRD".to_string()),
+            None => (line.status_fields(kind), format!("VSO {line}")),
+        };
         for field in crate::versions::status_fields_read(expr) {
             if !written.contains(&field) {
                 problems.push(format!(
-                    "{file}: the health check for {kind} reads status.{field}, which VSO {line} never writes: it could never pass"
+                    "{file}: the health check for {kind} reads status.{field}, which {whose} never writes: it could never pass"
                 ));
             }
         }
