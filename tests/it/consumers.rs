@@ -96,6 +96,32 @@ fn the_csi_provider_mounts_only_vaults_ca() {
     );
 }
 
+/// An HA Vault gets an HA injector: two replicas (the chart elects a leader among them).
+#[test]
+fn the_injector_of_an_ha_vault_runs_two_replicas() {
+    let tree = generate("production.yaml");
+    let (_, release) = tree
+        .iter()
+        .find(|(p, body)| {
+            p.ends_with(".yaml") && body.contains("kind: HelmRelease") && body.contains("injector:")
+        })
+        .expect("the Vault HelmRelease");
+    let doc: serde_yaml::Value = serde_yaml::from_str(
+        release
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_str(),
+    )
+    .unwrap();
+    assert_eq!(
+        doc["spec"]["values"]["injector"]["replicas"].as_u64(),
+        Some(2),
+        "{release}"
+    );
+}
+
 #[test]
 fn the_schema_check_catches_what_the_api_server_would_refuse() {
     let schema = crd_schema("external-secrets.io", "ExternalSecret", "v1");

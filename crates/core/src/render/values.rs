@@ -85,8 +85,18 @@ pub(super) fn vault_values(stack: &Stack, server_hcl: &str) -> Json {
     }
     let mut values = json!({
         "global": {"enabled": true, "tlsDisable": v.tls_secret.is_none()},
+        // With an HA Vault, the injector is HA too: two replicas (the chart elects a leader
+        // for its certificate work), so one node's loss does not leave pods without their
+        // agent. The webhook keeps the chart's failurePolicy Ignore: Fail would block the
+        // creation of every pod the webhook sees while the injector is down, the injector's
+        // own replacement included (docs: consumers.md).
         "injector": if v.injector {
-            json!({"enabled": true, "authPath": format!("auth/{}", stack.auth_mount)})
+            let mut injector =
+                json!({"enabled": true, "authPath": format!("auth/{}", stack.auth_mount)});
+            if v.replicas > 1 {
+                injector["replicas"] = json!(2);
+            }
+            injector
         } else {
             json!({"enabled": false})
         },
