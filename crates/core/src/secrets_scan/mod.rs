@@ -1,0 +1,131 @@
+//! `scan`'s pure half: which plaintext secrets one file's bytes hold.
+//!
+//! Not to be confused with [`super::spec::scan`] (the bounds check of a spec). The edge
+//! (`crate::edge::git::history`) hands in each distinct blob once; this module decides.
+//!
+//! Rules ([`Rule`]):
+//! - a Kubernetes `Secret` (`apiVersion: v1`) with a non-empty `data` / `stringData` value,
+//!   and a kustomize `secretGenerator`'s `literals` (`KEY=value`);
+//! - known token formats anywhere in a text file: Vault/OpenBao service, batch and recovery
+//!   tokens (`hvs.`, `hvb.`, `hvr.`, and the legacy `s.`/`b.`/`r.` with 24 characters),
+//!   PEM private keys (not `ENCRYPTED PRIVATE KEY`), AWS access key ids (`AKIA`/`ASIA` + 16),
+//!   URLs with a password (`scheme://user:password@host`);
+//! - in YAML, a high-entropy value under a credential-like key (`password`, `secret`, `token`,
+//!   `apiKey`, … as the key's last word);
+//! - a SOPS file (a top-level `sops:` block) holding a value that is not `ENC[…]` where SOPS
+//!   would have encrypted it (a Secret's data, a credential-like key, or a map whose other
+//!   values are encrypted).
+//!
+//! Not findings (false friends): manifests without values (VaultStaticSecret and the other
+//! generated kinds), a Secret with empty data, SOPS `ENC[…]` values, and references rather
+//! than values: `${VAR}`, `$(VAR)`, `{{ template }}`, `<placeholder>`, `*****`.
+//!
+//! A [`Finding`] never holds the value, nor any part of it: only its line, rule, key name and
+//! a [`fingerprint`].
+//!
+//! The module's parts: `yaml` (the YAML rules), `tokens` (the token formats in any text),
+//! `report` (findings grouped per secret and file, the allow-list).
+
+mod report;
+mod tokens;
+mod yaml;
+
+pub use report::{report, AllowList, Entry, Located, Seen};
+
+use sha2::{Digest, Sha256};
+
+/// What kind of plaintext secret a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rule {
+    KubernetesSecret,
+    SopsUnencrypted,
+    PrivateKey,
+    VaultToken,
+    AwsAccessKey,
+    ConnectionString,
+    HighEntropy,
+}
+
+impl Rule {
+    /// The rule's stable name (output, JSON, fingerprints).
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::KubernetesSecret => "kubernetes-secret",
+            Rule::SopsUnencrypted => "sops-unencrypted",
+            Rule::PrivateKey => "private-key",
+            Rule::VaultToken => "vault-token",
+            Rule::AwsAccessKey => "aws-access-key",
+            Rule::ConnectionString => "connection-string",
+            Rule::HighEntropy => "high-entropy",
+        }
+    }
+}
+
+/// One plaintext secret in one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// 1-based line of the value (of the key for block values).
+    pub line: u32,
+    pub rule: Rule,
+    /// The key the value sits under (a Secret's data key, a YAML key), or the token kind for a
+    /// token outside YAML (`pem`, `url`, ...).
+    pub key: String,
+    /// `namespace/name` of the Kubernetes Secret holding it, for [`Rule::KubernetesSecret`]
+    /// and SOPS-encrypted Secrets.
+    pub object: Option<String>,
+    pub fingerprint: String,
+}
+
+/// The finding's identity: hex of SHA-256 over the rule, the key and SHA-256 of the value,
+/// cut to 24 hex digits (96 bits). It does not depend on the path, the line or the commit, so
+/// it stays the same when a file is moved, reformatted or the secret is copied to another
+/// commit; it changes when the value changes (a rotated secret is a new finding). It holds no
+/// part of the value; like any hash of a value, it lets someone who guesses a weak password
+/// confirm the guess, so treat scan reports as internal.
+pub fn fingerprint(rule: Rule, key: &str, value: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"kubectl-vault scan v1\n");
+    h.update(rule.id().as_bytes());
+    h.update(b"\n");
+    h.update(key.as_bytes());
+    h.update(b"\n");
+    h.update(Sha256::digest(value));
+    hex::encode(&h.finalize()[..12])
+}
+
+/// Whether `s` looks like a fingerprint (allow-list entries).
+pub fn is_fingerprint(s: &str) -> bool {
+    s.len() == 24
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+/// The findings in one file: `path` decides whether it is read as YAML (`.yaml`, `.yml`,
+/// `.json`); binary content (a NUL byte) and invalid UTF-8 have none. Sorted by line, one
+/// finding per line and rule at most.
+pub fn scan_blob(path: &str, bytes: &[u8]) -> Vec<Finding> {
+    if bytes.contains(&0) {
+        return Vec::new();
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Vec::new();
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut out = Vec::new();
+    let lower = path.to_ascii_lowercase();
+    if [".yaml", ".yml", ".json"]
+        .iter()
+        .any(|x| lower.ends_with(x))
+    {
+        yaml::findings(text, &mut out);
+    }
+    tokens::token_findings(text, &mut out);
+    // One finding per line, the most specific rule (in `Rule`'s order): a Secret's data over
+    // a token format, a token format over the entropy guess.
+    out.sort_by(|a, b| (a.line, a.rule, &a.key).cmp(&(b.line, b.rule, &b.key)));
+    out.dedup_by_key(|f| f.line);
+    out
+}
+
+#[cfg(test)]
+mod tests;

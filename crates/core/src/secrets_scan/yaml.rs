@@ -1,0 +1,374 @@
+//! The YAML rules: a Kubernetes Secret's data, kustomize literals, credential-like keys, SOPS.
+
+use super::{fingerprint, Finding, Rule};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+/// Deepest YAML nesting looked into (deeper values are skipped, not an error).
+const MAX_DEPTH: usize = 64;
+/// Shortest value the entropy rule considers.
+const ENTROPY_MIN_LEN: usize = 8;
+/// Shannon entropy (bits per character) from which a value under a credential-like key counts
+/// as a secret: `changeme` (2.75) does not, `S3cr3t-Pa55w0rd` (3.7) and random tokens do.
+const ENTROPY_MIN_BITS: f64 = 3.0;
+
+// ---------------------------------------------------------------------------------------
+// YAML: a small tree with lines, no alias expansion.
+
+#[derive(Debug)]
+enum Node {
+    Map(Vec<(Scalar, Node)>),
+    Seq(Vec<Node>),
+    Scalar(Scalar),
+    /// An alias, or what lies deeper than [`MAX_DEPTH`].
+    Other,
+}
+
+#[derive(Debug, Clone)]
+struct Scalar {
+    text: String,
+    line: u32,
+}
+
+impl Node {
+    fn get(&self, key: &str) -> Option<&Node> {
+        match self {
+            Node::Map(entries) => entries.iter().find(|(k, _)| k.text == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+    fn str(&self) -> Option<&str> {
+        match self {
+            Node::Scalar(s) => Some(&s.text),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    /// Open collections: a map with its pending key, or a list.
+    stack: Vec<(Node, Option<Scalar>)>,
+    docs: Vec<Node>,
+    /// Nesting beyond MAX_DEPTH being skipped.
+    skipping: usize,
+}
+
+impl Builder {
+    fn push_value(&mut self, node: Node) {
+        match self.stack.last_mut() {
+            None => self.docs.push(node),
+            Some((Node::Map(entries), pending)) => match pending.take() {
+                None => {
+                    // A key: only scalar keys are kept (complex keys hold no field names).
+                    let key = match node {
+                        Node::Scalar(s) => s,
+                        _ => Scalar {
+                            text: String::new(),
+                            line: 0,
+                        },
+                    };
+                    *pending = Some(key);
+                }
+                Some(key) => entries.push((key, node)),
+            },
+            Some((Node::Seq(items), _)) => items.push(node),
+            Some(_) => {}
+        }
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        let line = mark.line().max(1) as u32;
+        match ev {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                if self.skipping > 0 || self.stack.len() >= MAX_DEPTH {
+                    self.skipping += 1;
+                    return;
+                }
+                let node = if matches!(ev, Event::MappingStart(..)) {
+                    Node::Map(Vec::new())
+                } else {
+                    Node::Seq(Vec::new())
+                };
+                self.stack.push((node, None));
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                if self.skipping > 0 {
+                    self.skipping -= 1;
+                    if self.skipping == 0 {
+                        self.push_value(Node::Other);
+                    }
+                    return;
+                }
+                if let Some((node, _)) = self.stack.pop() {
+                    self.push_value(node);
+                }
+            }
+            Event::Scalar(text, ..) if self.skipping == 0 => {
+                self.push_value(Node::Scalar(Scalar { text, line }))
+            }
+            Event::Alias(_) if self.skipping == 0 => self.push_value(Node::Other),
+            _ => {}
+        }
+    }
+}
+
+/// The YAML rules' findings in `text` (none when it is not YAML: templates, broken files).
+pub(super) fn findings(text: &str, out: &mut Vec<Finding>) {
+    if let Some(docs) = parse_yaml(text) {
+        for doc in &docs {
+            yaml_findings(doc, out);
+        }
+    }
+}
+
+/// The documents of `text`, or None when it is not YAML (templates, broken files).
+fn parse_yaml(text: &str) -> Option<Vec<Node>> {
+    let mut b = Builder::default();
+    Parser::new_from_str(text).load(&mut b, true).ok()?;
+    Some(b.docs)
+}
+
+fn yaml_findings(doc: &Node, out: &mut Vec<Finding>) {
+    let sops = doc.get("sops").is_some_and(|s| matches!(s, Node::Map(_)));
+    let is_secret = doc.get("kind").and_then(Node::str) == Some("Secret")
+        && doc.get("apiVersion").and_then(Node::str) == Some("v1");
+    let object = is_secret.then(|| {
+        let meta = doc.get("metadata");
+        let name = meta.and_then(|m| m.get("name")).and_then(Node::str);
+        let ns = meta.and_then(|m| m.get("namespace")).and_then(Node::str);
+        match (ns, name) {
+            (Some(ns), Some(n)) => format!("{ns}/{n}"),
+            (None, Some(n)) => n.to_string(),
+            _ => "(unnamed)".to_string(),
+        }
+    });
+    let Node::Map(entries) = doc else { return };
+    // kustomize's secretGenerator: `literals: [KEY=value, ...]` become a Secret's data.
+    if let Some(Node::Seq(generators)) = doc.get("secretGenerator") {
+        for g in generators {
+            let name = g.get("name").and_then(Node::str).unwrap_or("(unnamed)");
+            let Some(Node::Seq(literals)) = g.get("literals") else {
+                continue;
+            };
+            for l in literals.iter().filter_map(scalar) {
+                let Some((k, v)) = l.text.split_once('=') else {
+                    continue;
+                };
+                if is_empty_or_reference(v) {
+                    continue;
+                }
+                out.push(Finding {
+                    line: l.line,
+                    rule: Rule::KubernetesSecret,
+                    key: k.trim().to_string(),
+                    object: Some(name.to_string()),
+                    fingerprint: fingerprint(Rule::KubernetesSecret, k.trim(), v.as_bytes()),
+                });
+            }
+        }
+    }
+    for (key, value) in entries {
+        if sops && key.text == "sops" {
+            continue;
+        }
+        let secret_data = is_secret && (key.text == "data" || key.text == "stringData");
+        if secret_data {
+            let Node::Map(items) = value else { continue };
+            for (k, v) in items {
+                let Some(s) = scalar(v) else { continue };
+                if sops && is_encrypted(&s.text) {
+                    continue;
+                }
+                if is_empty_or_reference(&s.text) {
+                    continue;
+                }
+                let bytes = if key.text == "data" {
+                    decode_base64(&s.text).unwrap_or_else(|| s.text.as_bytes().to_vec())
+                } else {
+                    s.text.as_bytes().to_vec()
+                };
+                if bytes.is_empty() || is_empty_or_reference(&String::from_utf8_lossy(&bytes)) {
+                    continue;
+                }
+                let rule = if sops {
+                    Rule::SopsUnencrypted
+                } else {
+                    Rule::KubernetesSecret
+                };
+                out.push(Finding {
+                    line: k.line,
+                    rule,
+                    key: k.text.clone(),
+                    object: object.clone(),
+                    fingerprint: fingerprint(rule, &k.text, &bytes),
+                });
+            }
+            continue;
+        }
+        walk(key, value, sops, out);
+    }
+}
+
+/// A scalar value, also a one-line block scalar's (`key: |`).
+fn scalar(n: &Node) -> Option<&Scalar> {
+    match n {
+        Node::Scalar(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// The credential-like and SOPS rules over every `key: value` below a top-level field.
+fn walk(key: &Scalar, value: &Node, sops: bool, out: &mut Vec<Finding>) {
+    match value {
+        Node::Scalar(s) => {
+            let credential = is_credential_key(&key.text);
+            if sops {
+                if !is_encrypted(&s.text)
+                    && credential
+                    && !is_empty_or_reference(&s.text)
+                    && !key.text.ends_with("_unencrypted")
+                {
+                    out.push(Finding {
+                        line: key.line,
+                        rule: Rule::SopsUnencrypted,
+                        key: key.text.clone(),
+                        object: None,
+                        fingerprint: fingerprint(
+                            Rule::SopsUnencrypted,
+                            &key.text,
+                            s.text.as_bytes(),
+                        ),
+                    });
+                }
+                return;
+            }
+            if credential && is_high_entropy(&s.text) {
+                out.push(Finding {
+                    line: key.line,
+                    rule: Rule::HighEntropy,
+                    key: key.text.clone(),
+                    object: None,
+                    fingerprint: fingerprint(Rule::HighEntropy, &key.text, s.text.as_bytes()),
+                });
+            }
+        }
+        Node::Map(entries) => {
+            // In a SOPS file, a plain value beside encrypted ones was meant to be encrypted.
+            let encrypted_siblings = sops
+                && entries
+                    .iter()
+                    .any(|(_, v)| v.str().is_some_and(is_encrypted));
+            for (k, v) in entries {
+                if let (true, Some(s)) = (encrypted_siblings, scalar(v)) {
+                    if !is_encrypted(&s.text)
+                        && !is_empty_or_reference(&s.text)
+                        && !k.text.ends_with("_unencrypted")
+                    {
+                        out.push(Finding {
+                            line: k.line,
+                            rule: Rule::SopsUnencrypted,
+                            key: k.text.clone(),
+                            object: None,
+                            fingerprint: fingerprint(
+                                Rule::SopsUnencrypted,
+                                &k.text,
+                                s.text.as_bytes(),
+                            ),
+                        });
+                    }
+                    continue;
+                }
+                walk(k, v, sops, out);
+            }
+        }
+        Node::Seq(items) => {
+            for item in items {
+                walk(key, item, sops, out);
+            }
+        }
+        Node::Other => {}
+    }
+}
+
+fn is_encrypted(v: &str) -> bool {
+    v.starts_with("ENC[") && v.ends_with(']')
+}
+
+/// Empty, null, a boolean, or a reference to a value kept elsewhere.
+pub(super) fn is_empty_or_reference(v: &str) -> bool {
+    let t = v.trim();
+    t.is_empty()
+        || matches!(t, "~" | "null" | "true" | "false")
+        || t.contains("${")
+        || t.contains("$(")
+        || t.contains("{{")
+        || (t.starts_with('<') && t.ends_with('>'))
+        || t.chars()
+            .all(|c| c == '*' || c == 'x' || c == 'X' || c == '.')
+}
+
+/// A key whose last word names a credential (`password`, `DB_PASSWORD`, `clientSecret`,
+/// `api-key`), not a key that refers to one (`secretName`, `passwordFrom`, `tokenPath`).
+pub(super) fn is_credential_key(key: &str) -> bool {
+    let k: String = key
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    const ENDINGS: &[&str] = &[
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "secret",
+        "token",
+        "apikey",
+        "accesskey",
+        "secretkey",
+        "privatekey",
+        "credential",
+        "credentials",
+        "passphrase",
+        "authkey",
+    ];
+    ENDINGS.iter().any(|e| k.ends_with(e)) && !["bypass", "compass"].iter().any(|e| k.ends_with(e))
+}
+
+fn is_high_entropy(v: &str) -> bool {
+    let v = v.trim();
+    if v.chars().count() < ENTROPY_MIN_LEN
+        || v.chars().any(char::is_whitespace)
+        || is_empty_or_reference(v)
+        || is_encrypted(v)
+    {
+        return false;
+    }
+    shannon(v) >= ENTROPY_MIN_BITS
+}
+
+fn shannon(v: &str) -> f64 {
+    let mut counts = std::collections::HashMap::new();
+    let mut n = 0usize;
+    for c in v.chars() {
+        *counts.entry(c).or_insert(0usize) += 1;
+        n += 1;
+    }
+    counts
+        .values()
+        .map(|&c| {
+            let p = c as f64 / n as f64;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+fn decode_base64(v: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let compact: String = v.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
+}
