@@ -12,6 +12,8 @@ use std::path::PathBuf;
 pub(crate) const ALLOW_FILE: &str = ".kubectl-vault-allow";
 /// Largest allow-list file read.
 const ALLOW_BYTES: u64 = 1024 * 1024;
+/// Files named per list in the table (`-o json` names them all).
+const LISTED: usize = 20;
 
 #[derive(Debug, Args)]
 pub(crate) struct ScanArgs {
@@ -146,16 +148,42 @@ fn table(entries: &[Entry], allowed: usize, h: &history::History) -> String {
             crate::edge::fs::human(history::MAX_BLOB as u64)
         ));
     }
+    if !h.unparsed.is_empty() {
+        out.push_str(&format!(
+            ", {} file{} not parsed as YAML",
+            h.unparsed.len(),
+            plural(h.unparsed.len())
+        ));
+    }
     if allowed > 0 {
         out.push_str(&format!("; {allowed} allowed by the allow-list"));
     }
     out.push('\n');
+    let unparsed: Vec<String> = h
+        .unparsed
+        .iter()
+        .map(|(path, u)| format!("{path}:{}: {}", u.line, u.reason))
+        .collect();
+    list(&mut out, "not parsed as YAML (scanned as text)", &unparsed);
     if !entries.is_empty() {
         out.push_str(
             "hint: move each live Secret into Vault (kubectl vault import), rotate every value found, then purge the history (README: Purging history); allow-list a reviewed finding by its fingerprint in .kubectl-vault-allow\n",
         );
     }
     out
+}
+
+/// One line per item, `title: item`, at most [`LISTED`].
+fn list(out: &mut String, title: &str, items: &[String]) {
+    for item in items.iter().take(LISTED) {
+        out.push_str(&format!("{title}: {item}\n"));
+    }
+    if items.len() > LISTED {
+        out.push_str(&format!(
+            "{title}: and {} more (-o json lists them all)\n",
+            items.len() - LISTED
+        ));
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -189,7 +217,13 @@ fn json(entries: &[Entry], allowed: usize, h: &history::History) -> String {
             "commits": h.commits,
             "blobs": h.blobs,
             "skippedLarge": h.skipped_large,
+            "unparsed": h.unparsed.len(),
         },
+        "unparsed": h.unparsed.iter().map(|(path, u)| serde_json::json!({
+            "path": path,
+            "line": u.line,
+            "reason": u.reason,
+        })).collect::<Vec<_>>(),
     });
     let mut s = serde_json::to_string_pretty(&v).expect("JSON of plain values");
     s.push('\n');

@@ -27,6 +27,7 @@ mod layout;
 mod operator;
 mod pki_intermediate;
 mod scan;
+mod scan_inputs;
 mod schema;
 mod verify;
 mod verify_vault;

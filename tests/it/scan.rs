@@ -52,7 +52,7 @@ struct Fixture {
 }
 
 /// Commits `changes` (path → Some(content) or None to delete) on top of `parent` at `branch`.
-fn commit(
+pub(crate) fn commit(
     repo: &Repository,
     branch: &str,
     parent: Option<Oid>,
@@ -183,7 +183,7 @@ fn planted() -> Fixture {
     }
 }
 
-fn scan(repo: &Path, extra: &[&str]) -> Output {
+pub(crate) fn scan(repo: &Path, extra: &[&str]) -> Output {
     bin()
         .arg("scan")
         .arg("--repo")

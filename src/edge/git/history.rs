@@ -11,7 +11,7 @@
 //!
 //! It decides nothing: the findings come from `core::secrets_scan`.
 
-use crate::core::secrets_scan::{scan_blob, Finding, Located, Seen};
+use crate::core::secrets_scan::{scan_blob, Located, Scanned, Seen, Unparsed};
 use crate::error::Error;
 use git2::{ObjectType, Oid, Repository, Sort};
 use rayon::prelude::*;
@@ -27,12 +27,14 @@ pub(crate) struct History {
     pub(crate) commits: usize,
     pub(crate) blobs: usize,
     pub(crate) skipped_large: usize,
+    /// YAML files not parsed (in full), by path: they were scanned as text.
+    pub(crate) unparsed: Vec<(String, Unparsed)>,
 }
 
 /// A blob a commit added or changed, at a path.
 type Introduced = (Oid, String, Seen);
 /// A blob's findings (`None`: too large to scan).
-type Scanned = (Oid, Option<Vec<Finding>>);
+type BlobScan = (Oid, Option<Scanned>);
 
 fn git_err(what: &str, e: git2::Error) -> Error {
     Error::environment_from(format!("{what}: {}", e.message()), e)
@@ -77,7 +79,7 @@ pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
     // read, so that at most one file's bytes are held at a time; the others are read from
     // the object database with the history's blobs.
     let mut worktree: Vec<(Oid, String)> = Vec::new();
-    let mut by_blob: HashMap<Oid, Vec<Finding>> = HashMap::new();
+    let mut by_blob: HashMap<Oid, Scanned> = HashMap::new();
     let mut local: HashSet<Oid> = HashSet::new();
     let odb = repo
         .odb()
@@ -127,7 +129,7 @@ pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
     let mut list: Vec<(Oid, String)> = blobs.into_iter().collect();
     list.sort();
     out.blobs += list.len();
-    let scanned: Vec<Result<Scanned, Error>> = list
+    let scanned: Vec<Result<BlobScan, Error>> = list
         .par_chunks(64)
         .map_init(
             || Repository::open(&git_dir),
@@ -171,10 +173,14 @@ pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
         }
     }
 
+    let mut unparsed = std::collections::BTreeSet::new();
     for ((oid, path), seen) in introduced {
-        if let Some(findings) = by_blob.get(&oid) {
+        if let Some(scanned) = by_blob.get(&oid) {
+            if let Some(u) = &scanned.unparsed {
+                unparsed.insert((path.clone(), u.clone()));
+            }
             for s in seen {
-                for f in findings {
+                for f in &scanned.findings {
                     out.found.push(Located {
                         path: path.clone(),
                         seen: s.clone(),
@@ -185,8 +191,11 @@ pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
         }
     }
     for (oid, path) in worktree {
-        if let Some(findings) = by_blob.get(&oid) {
-            for f in findings {
+        if let Some(scanned) = by_blob.get(&oid) {
+            if let Some(u) = &scanned.unparsed {
+                unparsed.insert((path.clone(), u.clone()));
+            }
+            for f in &scanned.findings {
                 out.found.push(Located {
                     path: path.clone(),
                     seen: Seen::WorkTree,
@@ -195,6 +204,7 @@ pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
             }
         }
     }
+    out.unparsed = unparsed.into_iter().collect();
     Ok(out)
 }
 

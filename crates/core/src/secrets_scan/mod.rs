@@ -100,31 +100,59 @@ pub fn is_fingerprint(s: &str) -> bool {
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
+/// What one file holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scanned {
+    /// Sorted by line, one finding per line at most.
+    pub findings: Vec<Finding>,
+    /// Where its YAML could not be parsed (it was scanned as text all the same).
+    pub unparsed: Option<Unparsed>,
+}
+
+impl Scanned {
+    /// Nothing found and nothing to report.
+    pub fn is_empty(&self) -> bool {
+        self.findings.is_empty() && self.unparsed.is_none()
+    }
+}
+
+/// Where and why a YAML file was not parsed (in full).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Unparsed {
+    /// 1-based.
+    pub line: u32,
+    pub reason: String,
+}
+
 /// The findings in one file: `path` decides whether it is read as YAML (`.yaml`, `.yml`,
 /// `.json`); binary content (a NUL byte) and invalid UTF-8 have none. Sorted by line, one
 /// finding per line and rule at most.
-pub fn scan_blob(path: &str, bytes: &[u8]) -> Vec<Finding> {
+pub fn scan_blob(path: &str, bytes: &[u8]) -> Scanned {
     if bytes.contains(&0) {
-        return Vec::new();
+        return Scanned::default();
     }
     let Ok(text) = std::str::from_utf8(bytes) else {
-        return Vec::new();
+        return Scanned::default();
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
+    let mut unparsed = None;
     let lower = path.to_ascii_lowercase();
     if [".yaml", ".yml", ".json"]
         .iter()
         .any(|x| lower.ends_with(x))
     {
-        yaml::findings(text, &mut out);
+        unparsed = yaml::findings(text, &mut out);
     }
     tokens::token_findings(text, &mut out);
     // One finding per line, the most specific rule (in `Rule`'s order): a Secret's data over
     // a token format, a token format over the entropy guess.
     out.sort_by(|a, b| (a.line, a.rule, &a.key).cmp(&(b.line, b.rule, &b.key)));
     out.dedup_by_key(|f| f.line);
-    out
+    Scanned {
+        findings: out,
+        unparsed,
+    }
 }
 
 #[cfg(test)]

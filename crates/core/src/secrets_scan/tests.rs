@@ -3,6 +3,7 @@ use super::*;
 
 fn rules(path: &str, text: &str) -> Vec<(u32, &'static str, String)> {
     scan_blob(path, text.as_bytes())
+        .findings
         .into_iter()
         .map(|f| (f.line, f.rule.id(), f.key))
         .collect()
@@ -18,13 +19,13 @@ fn secret_data_and_string_data() {
             (10, "kubernetes-secret", "user".into())
         ]
     );
-    let f = scan_blob("a.yaml", y.as_bytes());
+    let f = scan_blob("a.yaml", y.as_bytes()).findings;
     assert_eq!(f[0].object.as_deref(), Some("shop/db"));
     // data (base64) and stringData of the same value share a fingerprint.
     let s =
         "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: hunter2\n";
     assert_eq!(
-        scan_blob("b.yml", s.as_bytes())[0].fingerprint,
+        scan_blob("b.yml", s.as_bytes()).findings[0].fingerprint,
         f[0].fingerprint
     );
 }
@@ -36,11 +37,11 @@ fn kustomize_literals() {
         rules("kustomization.yaml", k),
         vec![(4, "kubernetes-secret", "password".into())]
     );
-    let f = scan_blob("k.yaml", k.as_bytes());
+    let f = scan_blob("k.yaml", k.as_bytes()).findings;
     // The same value as a Secret's stringData: one fingerprint.
     let s = "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: S3cret\n";
     assert_eq!(
-        scan_blob("s.yaml", s.as_bytes())[0].fingerprint,
+        scan_blob("s.yaml", s.as_bytes()).findings[0].fingerprint,
         f[0].fingerprint
     );
 }
@@ -119,7 +120,43 @@ fn fingerprint_holds_no_value_and_is_stable() {
     );
     let moved = "\n\napiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: hunter2\n";
     assert_eq!(
-        scan_blob("other/path.yaml", moved.as_bytes())[0].fingerprint,
+        scan_blob("other/path.yaml", moved.as_bytes()).findings[0].fingerprint,
         a
     );
+}
+
+/// 23.5: nesting is bounded (the parser used to recurse once per level and overflow the
+/// stack): what lies deeper is skipped and reported, the rest of the file is still read.
+#[test]
+fn nesting_is_bounded_and_reported() {
+    let block = format!("{}x\n", "- ".repeat(50_000));
+    let s = scan_blob("deep.yaml", block.as_bytes());
+    assert_eq!(
+        s.unparsed,
+        Some(Unparsed {
+            line: 1,
+            reason: "nesting deeper than 64 levels".into()
+        })
+    );
+    // Flow nesting stops the parser at 255 levels: reported too.
+    let flow = format!("a: 1\nb: {}\n", "[".repeat(50_000));
+    assert_eq!(
+        scan_blob("deep.json", flow.as_bytes())
+            .unparsed
+            .map(|u| u.line),
+        Some(2)
+    );
+    // 65 levels beside a Secret's data: the data is found, the depth reported.
+    let mut nested = String::from("apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: hunter2\nx:\n");
+    for i in 1..=65 {
+        nested.push_str(&format!("{}- \n", "  ".repeat(i)));
+    }
+    let s = scan_blob("n.yaml", nested.as_bytes());
+    assert_eq!(
+        rules("n.yaml", &nested),
+        vec![(5, "kubernetes-secret", "password".into())]
+    );
+    assert!(s.unparsed.is_some());
+    // Not YAML by its name: not parsed, nothing to report.
+    assert_eq!(scan_blob("deep.txt", block.as_bytes()).unparsed, None);
 }

@@ -1,11 +1,14 @@
 //! The YAML rules: a Kubernetes Secret's data, kustomize literals, credential-like keys, SOPS.
 
-use super::{fingerprint, Finding, Rule};
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use super::{fingerprint, Finding, Rule, Unparsed};
+use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::Marker;
 
-/// Deepest YAML nesting looked into (deeper values are skipped, not an error).
-const MAX_DEPTH: usize = 64;
+/// Deepest YAML nesting parsed, as the spec loader's (`spec::scan::MAX_DEPTH`): deeper
+/// values are skipped and the file is reported as not parsed there (it is still scanned as
+/// text). The parser is driven event by event and the tree is built on a stack of its own, so
+/// no input's nesting reaches the call stack.
+pub(super) const MAX_DEPTH: usize = 64;
 /// Shortest value the entropy rule considers.
 const ENTROPY_MIN_LEN: usize = 8;
 /// Shannon entropy (bits per character) from which a value under a credential-like key counts
@@ -52,6 +55,8 @@ struct Builder {
     docs: Vec<Node>,
     /// Nesting beyond MAX_DEPTH being skipped.
     skipping: usize,
+    /// The line where the nesting first went beyond MAX_DEPTH.
+    too_deep: Option<u32>,
 }
 
 impl Builder {
@@ -78,12 +83,13 @@ impl Builder {
     }
 }
 
-impl MarkedEventReceiver for Builder {
+impl Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         let line = mark.line().max(1) as u32;
         match ev {
             Event::MappingStart(..) | Event::SequenceStart(..) => {
                 if self.skipping > 0 || self.stack.len() >= MAX_DEPTH {
+                    self.too_deep.get_or_insert(line);
                     self.skipping += 1;
                     return;
                 }
@@ -115,20 +121,38 @@ impl MarkedEventReceiver for Builder {
     }
 }
 
-/// The YAML rules' findings in `text` (none when it is not YAML: templates, broken files).
-pub(super) fn findings(text: &str, out: &mut Vec<Finding>) {
-    if let Some(docs) = parse_yaml(text) {
-        for doc in &docs {
-            yaml_findings(doc, out);
-        }
+/// The YAML rules' findings in `text` (none when it is not YAML: templates, broken files),
+/// and where it could not be parsed.
+pub(super) fn findings(text: &str, out: &mut Vec<Finding>) -> Option<Unparsed> {
+    let (docs, too_deep) = parse_yaml(text);
+    for doc in docs.iter().flatten() {
+        yaml_findings(doc, out);
     }
+    too_deep.map(|line| Unparsed {
+        line,
+        reason: format!("nesting deeper than {MAX_DEPTH} levels"),
+    })
 }
 
-/// The documents of `text`, or None when it is not YAML (templates, broken files).
-fn parse_yaml(text: &str) -> Option<Vec<Node>> {
+/// The documents of `text` (None when it is not YAML: templates, broken files), and the line
+/// from which it is nested deeper than [`MAX_DEPTH`].
+fn parse_yaml(text: &str) -> (Option<Vec<Node>>, Option<u32>) {
     let mut b = Builder::default();
-    Parser::new_from_str(text).load(&mut b, true).ok()?;
-    Some(b.docs)
+    // Not `Parser::load`: it recurses once per level of nesting.
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        match parser.next_token() {
+            Ok((Event::StreamEnd, _)) => return (Some(b.docs), b.too_deep),
+            Ok((ev, mark)) => b.on_event(ev, mark),
+            Err(e) => {
+                // yaml-rust2 stops flow nesting (`[[[…`) at 255 levels, as an error.
+                if e.info().contains("recursion limit") {
+                    b.too_deep.get_or_insert(e.marker().line().max(1) as u32);
+                }
+                return (None, b.too_deep);
+            }
+        }
+    }
 }
 
 fn yaml_findings(doc: &Node, out: &mut Vec<Finding>) {
