@@ -1,7 +1,7 @@
 //! `kubectl vault scan`: the plaintext secrets a GitOps repository holds and ever held.
 
 use crate::commands::args::{Output, OutputArgs};
-use crate::core::secrets_scan::{self, AllowList, Entry};
+use crate::core::secrets_scan::{self, AllowList, Entry, Unread};
 use crate::edge::git::history;
 use crate::error::{Error, Exit};
 use crate::term::Term;
@@ -47,11 +47,13 @@ pub(crate) fn run(args: ScanArgs, term: &Term) -> Result<Exit, Error> {
         Output::Json => json(&entries, allowed, &scanned),
     };
     term.out(text)?;
-    Ok(if entries.is_empty() || args.exit_zero {
-        Exit::Ok
-    } else {
-        Exit::CheckFailed
-    })
+    Ok(
+        if args.exit_zero || !secrets_scan::fails(entries.len(), scanned.unread.len()) {
+            Exit::Ok
+        } else {
+            Exit::CheckFailed
+        },
+    )
 }
 
 /// The allow-list: `--allow FILE`, else `.kubectl-vault-allow` at the repository's root. The
@@ -141,11 +143,11 @@ fn table(entries: &[Entry], allowed: usize, h: &history::History) -> String {
         h.blobs,
         plural(h.blobs),
     ));
-    if h.skipped_large > 0 {
+    if !h.unread.is_empty() {
         out.push_str(&format!(
-            ", {} over {} skipped",
-            h.skipped_large,
-            crate::edge::fs::human(history::MAX_BLOB as u64)
+            ", {} file{} not read",
+            h.unread.len(),
+            plural(h.unread.len())
         ));
     }
     if !h.unparsed.is_empty() {
@@ -164,7 +166,18 @@ fn table(entries: &[Entry], allowed: usize, h: &history::History) -> String {
         .iter()
         .map(|(path, u)| format!("{path}:{}: {}", u.line, u.reason))
         .collect();
+    let unread: Vec<String> = h
+        .unread
+        .iter()
+        .map(|(path, why)| format!("{path}: {}", why.reason()))
+        .collect();
+    list(&mut out, "not read", &unread);
     list(&mut out, "not parsed as YAML (scanned as text)", &unparsed);
+    if !h.unread.is_empty() {
+        out.push_str(
+            "hint: a file that was not read was not scanned and may hold a secret: check it another way; --exit-zero reports without failing\n",
+        );
+    }
     if !entries.is_empty() {
         out.push_str(
             "hint: move each live Secret into Vault (kubectl vault import), rotate every value found, then purge the history (README: Purging history); allow-list a reviewed finding by its fingerprint in .kubectl-vault-allow\n",
@@ -216,9 +229,14 @@ fn json(entries: &[Entry], allowed: usize, h: &history::History) -> String {
         "scanned": {
             "commits": h.commits,
             "blobs": h.blobs,
-            "skippedLarge": h.skipped_large,
+            "skippedLarge": h.unread.iter().filter(|(_, why)| *why == Unread::TooLarge).count(),
+            "unread": h.unread.len(),
             "unparsed": h.unparsed.len(),
         },
+        "unread": h.unread.iter().map(|(path, why)| serde_json::json!({
+            "path": path,
+            "reason": why.reason(),
+        })).collect::<Vec<_>>(),
         "unparsed": h.unparsed.iter().map(|(path, u)| serde_json::json!({
             "path": path,
             "line": u.line,

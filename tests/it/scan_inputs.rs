@@ -78,3 +78,236 @@ fn deep_nesting_neither_crashes_the_scan_nor_hides_the_file() {
     );
     assert!(!text.contains(&token()), "{text}");
 }
+
+/// Commits `files` (byte paths and contents) on `master`, on top of `parent`.
+fn commit_bytes(
+    repo: &Repository,
+    parent: Option<git2::Oid>,
+    n: i64,
+    files: &[(&[u8], &[u8])],
+) -> git2::Oid {
+    let sig =
+        git2::Signature::new("Planter", "planter@example.com", &git2::Time::new(n, 0)).unwrap();
+    let parent = parent.map(|p| repo.find_commit(p).unwrap());
+    let base = match &parent {
+        Some(p) => p.tree().unwrap(),
+        None => repo
+            .find_tree(repo.treebuilder(None).unwrap().write().unwrap())
+            .unwrap(),
+    };
+    let mut b = git2::build::TreeUpdateBuilder::new();
+    for (path, content) in files {
+        b.upsert(*path, repo.blob(content).unwrap(), git2::FileMode::Blob);
+    }
+    let tree = repo
+        .find_tree(b.create_updated(repo, &base).unwrap())
+        .unwrap();
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    repo.commit(
+        Some("refs/heads/master"),
+        &sig,
+        &sig,
+        &format!("change {n}"),
+        &tree,
+        &parents,
+    )
+    .unwrap()
+}
+
+fn secret_yaml(name: &str, key: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: shop\nstringData:\n  {key}: {value}\n"
+    )
+}
+
+/// 23.6: a content is judged under every path it is held at. A byte-identical copy of a
+/// Secret at a path that is not YAML (`0-notes.txt`, sorting first) used to be the only path
+/// the content was scanned under, and the Secret's own finding was lost.
+#[test]
+fn a_content_is_judged_at_every_path_it_is_held_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init(dir.path()).unwrap();
+    let s = secret_yaml("db", "password", "Copied-Secret-Value-1");
+    commit_bytes(
+        &repo,
+        None,
+        1,
+        &[
+            (b"0-notes.txt", s.as_bytes()),
+            (b"apps/db-secret.yaml", s.as_bytes()),
+        ],
+    );
+    // The same in the work tree (untracked, so not in the object database): judged per path too.
+    let w = secret_yaml("local", "token", "Copied-Secret-Value-2");
+    std::fs::write(dir.path().join("0-copy.txt"), &w).unwrap();
+    std::fs::write(dir.path().join("local.yaml"), &w).unwrap();
+    let out = scan(dir.path(), &["-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        found(&json(&out)),
+        [
+            (
+                "kubernetes-secret".to_string(),
+                "apps/db-secret.yaml".to_string()
+            ),
+            ("kubernetes-secret".to_string(), "local.yaml".to_string()),
+        ]
+    );
+}
+
+/// 23.6: what used to be skipped silently while counted as scanned: names that are not UTF-8
+/// (a folder and a file, in history and in the work tree), UTF-16 with a BOM (PowerShell's
+/// `>`), a Latin-1 byte, a NUL byte.
+#[test]
+fn names_and_contents_that_are_not_utf8_are_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init(dir.path()).unwrap();
+    let line = format!("TOKEN={}\n", token());
+    let mut utf16 = vec![0xff, 0xfe];
+    for u in format!("# PowerShell\r\n{line}").encode_utf16() {
+        utf16.extend(u.to_le_bytes());
+    }
+    let mut latin1 = b"# caf\xe9\n".to_vec();
+    latin1.extend(line.as_bytes());
+    let mut nul = line.as_bytes().to_vec();
+    nul.extend(b"\0\x01\x02 binary tail\n");
+    let c1 = commit_bytes(
+        &repo,
+        None,
+        1,
+        &[
+            (b"caf\xe9/t\xf6ken.env", line.as_bytes()),
+            (b"utf16.env", &utf16),
+            (b"latin1.env", &latin1),
+            (b"nul.bin", &nul),
+        ],
+    );
+    // The history only: each content changed in the next commit.
+    commit_bytes(
+        &repo,
+        Some(c1),
+        2,
+        &[
+            (b"caf\xe9/t\xf6ken.env", b"gone\n"),
+            (b"utf16.env", b"gone\n"),
+            (b"latin1.env", b"gone\n"),
+            (b"nul.bin", b"gone\n"),
+        ],
+    );
+    // A work-tree file whose name is not UTF-8 (untracked), in a UTF-16 Secret manifest.
+    let manifest = secret_yaml("ps", "password", "Utf16-Secret-Value");
+    let mut utf16_yaml = vec![0xff, 0xfe];
+    for u in manifest.encode_utf16() {
+        utf16_yaml.extend(u.to_le_bytes());
+    }
+    use std::os::unix::ffi::OsStrExt;
+    std::fs::write(
+        dir.path()
+            .join(std::ffi::OsStr::from_bytes(b"secr\xe8t.yaml")),
+        &utf16_yaml,
+    )
+    .unwrap();
+
+    let out = scan(dir.path(), &["-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    let mut got = found(&v);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "kubernetes-secret".to_string(),
+                r"secr\xe8t.yaml".to_string()
+            ),
+            (
+                "vault-token".to_string(),
+                r"caf\xe9/t\xf6ken.env".to_string()
+            ),
+            ("vault-token".to_string(), "latin1.env".to_string()),
+            ("vault-token".to_string(), "nul.bin".to_string()),
+            ("vault-token".to_string(), "utf16.env".to_string()),
+        ]
+    );
+    // The line is the line in the decoded text.
+    let utf = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "utf16.env")
+        .unwrap();
+    assert_eq!(utf["line"], 2);
+    assert!(!stdout(&out).contains(&token()));
+}
+
+/// 23.6: what cannot be read is named and counted (table and JSON) and fails the run unless
+/// `--exit-zero`: a file over 1 MiB (in the work tree, and only in history), a blob missing
+/// from the object database (as in a partial clone). Files over 1 MiB used to be skipped with
+/// exit 0; a missing blob stopped the whole scan (exit 3).
+#[test]
+fn what_cannot_be_read_is_named_and_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init(dir.path()).unwrap();
+    let big = "# padding line, no secret here\n".repeat(40_000);
+    let c1 = commit_bytes(
+        &repo,
+        None,
+        1,
+        &[
+            (b"history/big.log", big.as_bytes()),
+            (b"lost.yaml", b"kind: ConfigMap\n"),
+        ],
+    );
+    commit_bytes(
+        &repo,
+        Some(c1),
+        2,
+        &[
+            (b"history/big.log", b"small\n"),
+            (b"lost.yaml", b"kind: Other\n"),
+        ],
+    );
+    // Remove one blob from the object database (a partial clone has none of the old ones).
+    let lost = repo.blob(b"kind: ConfigMap\n").unwrap().to_string();
+    std::fs::remove_file(
+        dir.path()
+            .join(".git/objects")
+            .join(&lost[..2])
+            .join(&lost[2..]),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("big.txt"), &big).unwrap();
+
+    let out = scan(dir.path(), &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    assert!(text.starts_with("0 findings"), "{text}");
+    assert!(text.contains(", 3 files not read"), "{text}");
+    assert!(text.contains("not read: big.txt: over 1 MiB\n"), "{text}");
+    assert!(
+        text.contains("not read: history/big.log: over 1 MiB\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not read: lost.yaml: not in the object database"),
+        "{text}"
+    );
+
+    let out = scan(dir.path(), &["-o", "json", "--exit-code"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(
+        paths(&v["unread"]),
+        ["big.txt", "history/big.log", "lost.yaml"]
+    );
+    assert_eq!(v["scanned"]["unread"], 3);
+
+    let out = scan(dir.path(), &["--exit-zero"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

@@ -1,7 +1,12 @@
 //! `scan`'s pure half: which plaintext secrets one file's bytes hold.
 //!
 //! Not to be confused with [`super::spec::scan`] (the bounds check of a spec). The edge
-//! (`crate::edge::git::history`) hands in each distinct blob once; this module decides.
+//! (`crate::edge::git::history`) hands in each distinct blob once per [`Syntax`] its paths
+//! read it as, and reports the result at each path; this module decides.
+//!
+//! Every file is text ([`scan_blob`]: UTF-16/32 with a BOM decoded, other bytes that are not
+//! UTF-8 replaced); a YAML file is read document by document, a broken document losing only
+//! what follows its error, a `List` (`kubectl get secrets -o yaml`) item by item.
 //!
 //! Rules ([`Rule`]):
 //! - a Kubernetes `Secret` (`apiVersion: v1`) with a non-empty `data` / `stringData` value,
@@ -24,13 +29,20 @@
 //! a [`fingerprint`].
 //!
 //! The module's parts: `yaml` (the YAML rules), `tokens` (the token formats in any text),
-//! `report` (findings grouped per secret and file, the allow-list).
+//! `text` (bytes to text), `report` (findings grouped per secret and file, the allow-list,
+//! what was not read, whether the run fails).
 
 mod report;
+mod text;
 mod tokens;
 mod yaml;
 
-pub use report::{report, AllowList, Entry, Located, Seen};
+pub use report::{fails, report, AllowList, Entry, Located, Seen, Unread};
+pub use text::shown_path;
+
+/// Largest file content scanned (1 MiB): secrets live in manifests and config files. A larger
+/// one is not read; it is named in the report ([`Unread::TooLarge`]) and fails the run.
+pub const MAX_FILE: u64 = 1024 * 1024;
 
 use sha2::{Digest, Sha256};
 
@@ -124,24 +136,38 @@ pub struct Unparsed {
     pub reason: String,
 }
 
-/// The findings in one file: `path` decides whether it is read as YAML (`.yaml`, `.yml`,
-/// `.json`); binary content (a NUL byte) and invalid UTF-8 have none. Sorted by line, one
-/// finding per line and rule at most.
-pub fn scan_blob(path: &str, bytes: &[u8]) -> Scanned {
-    if bytes.contains(&0) {
-        return Scanned::default();
+/// How a file's content is read, as its path says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Syntax {
+    /// `.yaml`, `.yml`, `.json` (any case): the YAML rules and the token formats.
+    Yaml,
+    /// Anything else: the token formats.
+    Text,
+}
+
+impl Syntax {
+    pub fn of(path: &str) -> Syntax {
+        let lower = path.to_ascii_lowercase();
+        if [".yaml", ".yml", ".json"]
+            .iter()
+            .any(|x| lower.ends_with(x))
+        {
+            Syntax::Yaml
+        } else {
+            Syntax::Text
+        }
     }
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return Scanned::default();
-    };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+}
+
+/// The findings in one file's content, read as `syntax`. Every content is text: UTF-8, UTF-16
+/// or UTF-32 with a BOM, anything else read as UTF-8 with what is not replaced (a Latin-1 byte,
+/// a NUL, a binary file). Sorted by line, one finding per line at most.
+pub fn scan_blob(syntax: Syntax, bytes: &[u8]) -> Scanned {
+    let text = text::decode(bytes);
+    let text = text.as_ref();
     let mut out = Vec::new();
     let mut unparsed = None;
-    let lower = path.to_ascii_lowercase();
-    if [".yaml", ".yml", ".json"]
-        .iter()
-        .any(|x| lower.ends_with(x))
-    {
+    if syntax == Syntax::Yaml {
         unparsed = yaml::findings(text, &mut out);
     }
     tokens::token_findings(text, &mut out);

@@ -1,6 +1,7 @@
-//! The report: findings grouped per secret and file, minus the allow-list.
+//! The report: findings grouped per secret and file, minus the allow-list; what was not read;
+//! whether the run fails.
 
-use super::{is_fingerprint, Finding, Rule};
+use super::{is_fingerprint, Finding, Rule, MAX_FILE};
 
 /// Where a file content was seen.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,4 +120,33 @@ pub fn report(found: Vec<Located>, allow: &AllowList) -> (Vec<Entry>, usize) {
         (&a.path, a.line, a.rule, &a.fingerprint).cmp(&(&b.path, b.line, b.rule, &b.fingerprint))
     });
     (entries, allowed.len())
+}
+
+/// Why a file's content was not scanned.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Unread {
+    /// Larger than [`MAX_FILE`].
+    TooLarge,
+    /// Not in the repository's object database (a partial clone, a damaged repository).
+    Missing,
+    /// Reading it failed: what the system said.
+    Failed(String),
+}
+
+impl Unread {
+    pub fn reason(&self) -> String {
+        match self {
+            Unread::TooLarge => format!("over {} MiB", MAX_FILE / (1024 * 1024)),
+            Unread::Missing => {
+                "not in the object database (a partial clone? fetch the blobs)".to_string()
+            }
+            Unread::Failed(e) => format!("could not be read: {e}"),
+        }
+    }
+}
+
+/// Whether the run fails (exit 1, unless `--exit-zero`): a finding the allow-list does not
+/// hold, or a file that was not read (it may hold one).
+pub fn fails(findings: usize, unread: usize) -> bool {
+    findings > 0 || unread > 0
 }

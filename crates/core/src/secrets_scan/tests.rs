@@ -1,8 +1,13 @@
 use super::yaml::is_credential_key;
 use super::*;
 
+/// The content read as its path says.
+fn scan(path: &str, bytes: &[u8]) -> Scanned {
+    scan_blob(Syntax::of(path), bytes)
+}
+
 fn rules(path: &str, text: &str) -> Vec<(u32, &'static str, String)> {
-    scan_blob(path, text.as_bytes())
+    scan(path, text.as_bytes())
         .findings
         .into_iter()
         .map(|f| (f.line, f.rule.id(), f.key))
@@ -19,13 +24,13 @@ fn secret_data_and_string_data() {
             (10, "kubernetes-secret", "user".into())
         ]
     );
-    let f = scan_blob("a.yaml", y.as_bytes()).findings;
+    let f = scan("a.yaml", y.as_bytes()).findings;
     assert_eq!(f[0].object.as_deref(), Some("shop/db"));
     // data (base64) and stringData of the same value share a fingerprint.
     let s =
         "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: hunter2\n";
     assert_eq!(
-        scan_blob("b.yml", s.as_bytes()).findings[0].fingerprint,
+        scan("b.yml", s.as_bytes()).findings[0].fingerprint,
         f[0].fingerprint
     );
 }
@@ -37,11 +42,11 @@ fn kustomize_literals() {
         rules("kustomization.yaml", k),
         vec![(4, "kubernetes-secret", "password".into())]
     );
-    let f = scan_blob("k.yaml", k.as_bytes()).findings;
+    let f = scan("k.yaml", k.as_bytes()).findings;
     // The same value as a Secret's stringData: one fingerprint.
     let s = "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: S3cret\n";
     assert_eq!(
-        scan_blob("s.yaml", s.as_bytes()).findings[0].fingerprint,
+        scan("s.yaml", s.as_bytes()).findings[0].fingerprint,
         f[0].fingerprint
     );
 }
@@ -101,7 +106,8 @@ fn tokens_and_entropy() {
         .len(),
         1
     );
-    assert!(rules("bin", "AKIAIOSFODNN7EXAMPLE\0").is_empty());
+    // A NUL does not make a file unreadable (23.6).
+    assert_eq!(rules("bin", "AKIAIOSFODNN7EXAMPLE\0").len(), 1);
     assert!(!is_credential_key("secretName"));
     assert!(is_credential_key("DB_PASSWORD"));
 }
@@ -120,7 +126,7 @@ fn fingerprint_holds_no_value_and_is_stable() {
     );
     let moved = "\n\napiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: hunter2\n";
     assert_eq!(
-        scan_blob("other/path.yaml", moved.as_bytes()).findings[0].fingerprint,
+        scan("other/path.yaml", moved.as_bytes()).findings[0].fingerprint,
         a
     );
 }
@@ -130,7 +136,7 @@ fn fingerprint_holds_no_value_and_is_stable() {
 #[test]
 fn nesting_is_bounded_and_reported() {
     let block = format!("{}x\n", "- ".repeat(50_000));
-    let s = scan_blob("deep.yaml", block.as_bytes());
+    let s = scan("deep.yaml", block.as_bytes());
     assert_eq!(
         s.unparsed,
         Some(Unparsed {
@@ -141,9 +147,7 @@ fn nesting_is_bounded_and_reported() {
     // Flow nesting stops the parser at 255 levels: reported too.
     let flow = format!("a: 1\nb: {}\n", "[".repeat(50_000));
     assert_eq!(
-        scan_blob("deep.json", flow.as_bytes())
-            .unparsed
-            .map(|u| u.line),
+        scan("deep.json", flow.as_bytes()).unparsed.map(|u| u.line),
         Some(2)
     );
     // 65 levels beside a Secret's data: the data is found, the depth reported.
@@ -151,12 +155,137 @@ fn nesting_is_bounded_and_reported() {
     for i in 1..=65 {
         nested.push_str(&format!("{}- \n", "  ".repeat(i)));
     }
-    let s = scan_blob("n.yaml", nested.as_bytes());
+    let s = scan("n.yaml", nested.as_bytes());
     assert_eq!(
         rules("n.yaml", &nested),
         vec![(5, "kubernetes-secret", "password".into())]
     );
     assert!(s.unparsed.is_some());
     // Not YAML by its name: not parsed, nothing to report.
-    assert_eq!(scan_blob("deep.txt", block.as_bytes()).unparsed, None);
+    assert_eq!(scan("deep.txt", block.as_bytes()).unparsed, None);
+}
+
+/// 23.6: `kubectl get secrets -o yaml` writes a `List` of Secrets (and the API a `SecretList`
+/// whose items name no kind): each item is a Secret, not a guess of the entropy rule.
+#[test]
+fn list_items_are_secrets() {
+    let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: db\n    namespace: shop\n  data:\n    password: aHVudGVyMg==\n    port: NTQzMg==\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: cm}\n  data: {password: hunter2}\nmetadata:\n  resourceVersion: \"\"\n";
+    assert_eq!(
+        rules("secrets.yaml", list),
+        vec![
+            (10, "kubernetes-secret", "password".into()),
+            (11, "kubernetes-secret", "port".into())
+        ]
+    );
+    let f = scan("secrets.yaml", list.as_bytes()).findings;
+    assert_eq!(f[0].object.as_deref(), Some("shop/db"));
+    // The same value as a Secret of its own: one fingerprint.
+    let one =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: hunter2\n";
+    assert_eq!(
+        scan("s.yaml", one.as_bytes()).findings[0].fingerprint,
+        f[0].fingerprint
+    );
+    let raw = r#"{"apiVersion": "v1", "kind": "SecretList", "items": [{"metadata": {"name": "x"}, "data": {"token": "aHVudGVyMg=="}}]}"#;
+    assert_eq!(
+        rules("raw.json", raw),
+        vec![(1, "kubernetes-secret", "token".into())]
+    );
+}
+
+/// 23.6: each document of a stream is read on its own: a broken one loses only itself (and
+/// keeps what was read before its error).
+#[test]
+fn a_broken_document_does_not_hide_the_others() {
+    let s = "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData:\n  password: first-one\n  broken: [unclosed\n---\nkey: {{ template }} more: x: y\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: b}\nstringData:\n  password: second-one\n";
+    assert_eq!(
+        rules("multi.yaml", s),
+        vec![
+            (5, "kubernetes-secret", "password".into()),
+            (14, "kubernetes-secret", "password".into())
+        ]
+    );
+    // `---` inside a line, or followed by text, is not a marker.
+    let docs = yaml::documents("a: x---\n--- b\n---x: 1\n...\n---\n");
+    assert_eq!(
+        docs,
+        [(0, "a: x---\n"), (1, "--- b\n---x: 1\n...\n"), (4, "---\n")]
+    );
+}
+
+/// 23.6: contents that are not UTF-8 are text too: UTF-16 and UTF-32 with a BOM decoded,
+/// anything else read with its invalid bytes replaced. Lines are the file's.
+#[test]
+fn every_encoding_is_text() {
+    let secret =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: hunter2\n";
+    let utf8 = scan("s.yaml", secret.as_bytes()).findings;
+    let encode16 = |be: bool| {
+        let mut v = if be {
+            vec![0xfe, 0xff]
+        } else {
+            vec![0xff, 0xfe]
+        };
+        for u in secret.encode_utf16() {
+            v.extend(if be { u.to_be_bytes() } else { u.to_le_bytes() });
+        }
+        v
+    };
+    let encode32 = |be: bool| {
+        let mut v = if be {
+            vec![0, 0, 0xfe, 0xff]
+        } else {
+            vec![0xff, 0xfe, 0, 0]
+        };
+        for c in secret.chars() {
+            v.extend(if be {
+                (c as u32).to_be_bytes()
+            } else {
+                (c as u32).to_le_bytes()
+            });
+        }
+        v
+    };
+    for bytes in [
+        encode16(false),
+        encode16(true),
+        encode32(false),
+        encode32(true),
+    ] {
+        assert_eq!(scan("s.yaml", &bytes).findings, utf8);
+    }
+    let mut bom = b"\xef\xbb\xbf".to_vec();
+    bom.extend(secret.as_bytes());
+    assert_eq!(scan("s.yaml", &bom).findings, utf8);
+    // A Latin-1 byte and a NUL: the token formats still found, on their line.
+    let token = concat!("hv", "s.CAESIJ7q3xYbFzA0mEwO9lTqkTz1");
+    let latin1 = [b"caf\xe9 \0\n".as_slice(), token.as_bytes()].concat();
+    assert_eq!(rules_of(&latin1), vec![(2, "vault-token")]);
+    // An odd UTF-16 tail does not lose the rest.
+    let mut odd = vec![0xff, 0xfe];
+    for u in format!("x: {token}\n").encode_utf16() {
+        odd.extend(u.to_le_bytes());
+    }
+    odd.push(b'x');
+    assert_eq!(rules_of(&odd), vec![(1, "vault-token")]);
+}
+
+fn rules_of(bytes: &[u8]) -> Vec<(u32, &'static str)> {
+    scan("f.txt", bytes)
+        .findings
+        .into_iter()
+        .map(|f| (f.line, f.rule.id()))
+        .collect()
+}
+
+#[test]
+fn paths_are_shown_one_to_one() {
+    assert_eq!(shown_path(b"apps/db.yaml"), "apps/db.yaml");
+    assert_eq!(shown_path(b"caf\xc3\xa9/t\xf6ken"), r"café/t\xf6ken");
+    assert_eq!(shown_path(b"a\\xf6"), r"a\\xf6");
+    assert_eq!(shown_path(b"evil\x1b[2J\nname"), r"evil\x1b[2J\x0aname");
+    assert_eq!(
+        shown_path("rtl\u{202e}txt.exe".as_bytes()),
+        r"rtl\u{202e}txt.exe"
+    );
 }

@@ -50,6 +50,8 @@ impl Node {
 
 #[derive(Default)]
 struct Builder {
+    /// Lines before the document being parsed.
+    offset: u32,
     /// Open collections: a map with its pending key, or a list.
     stack: Vec<(Node, Option<Scalar>)>,
     docs: Vec<Node>,
@@ -81,11 +83,20 @@ impl Builder {
             Some(_) => {}
         }
     }
+
+    /// The documents read, the open collections of a document cut short closed where they
+    /// stopped (what was read before a syntax error still counts).
+    fn finish(mut self) -> (Vec<Node>, Option<u32>) {
+        while let Some((node, _)) = self.stack.pop() {
+            self.push_value(node);
+        }
+        (self.docs, self.too_deep)
+    }
 }
 
 impl Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
-        let line = mark.line().max(1) as u32;
+        let line = self.offset + mark.line().max(1) as u32;
         match ev {
             Event::MappingStart(..) | Event::SequenceStart(..) => {
                 if self.skipping > 0 || self.stack.len() >= MAX_DEPTH {
@@ -121,12 +132,16 @@ impl Builder {
     }
 }
 
-/// The YAML rules' findings in `text` (none when it is not YAML: templates, broken files),
-/// and where it could not be parsed.
+/// The YAML rules' findings in `text` (what parses of it: templates and broken documents
+/// are text to the other rules), and where it could not be parsed.
 pub(super) fn findings(text: &str, out: &mut Vec<Finding>) -> Option<Unparsed> {
-    let (docs, too_deep) = parse_yaml(text);
-    for doc in docs.iter().flatten() {
-        yaml_findings(doc, out);
+    let mut too_deep = None;
+    for (offset, document) in documents(text) {
+        let (docs, deep) = parse_yaml(offset, document);
+        for doc in &docs {
+            yaml_findings(doc, false, out);
+        }
+        too_deep = too_deep.or(deep);
     }
     too_deep.map(|line| Unparsed {
         line,
@@ -134,31 +149,72 @@ pub(super) fn findings(text: &str, out: &mut Vec<Finding>) -> Option<Unparsed> {
     })
 }
 
-/// The documents of `text` (None when it is not YAML: templates, broken files), and the line
+/// The documents of a YAML stream, split where a line starts with `---` (a document marker at
+/// the start of a line ends any content before it), each with the number of lines before it:
+/// each is parsed on its own, so a broken one does not hide the others.
+pub(super) fn documents(text: &str) -> Vec<(u32, &str)> {
+    let mut out = Vec::new();
+    let (mut start, mut start_line) = (0, 0u32);
+    let (mut pos, mut line) = (0, 0u32);
+    for l in text.split_inclusive('\n') {
+        let marker = l
+            .strip_prefix("---")
+            .is_some_and(|rest| rest.chars().next().is_none_or(char::is_whitespace));
+        if marker && pos > start {
+            out.push((start_line, &text[start..pos]));
+            (start, start_line) = (pos, line);
+        }
+        pos += l.len();
+        line += 1;
+    }
+    out.push((start_line, &text[start..]));
+    out
+}
+
+/// The documents of one YAML document's text (more than one when `...` ends them), as far as
+/// they parse (a syntax error ends the reading; what was read before it is kept), and the line
 /// from which it is nested deeper than [`MAX_DEPTH`].
-fn parse_yaml(text: &str) -> (Option<Vec<Node>>, Option<u32>) {
-    let mut b = Builder::default();
+fn parse_yaml(offset: u32, text: &str) -> (Vec<Node>, Option<u32>) {
+    let mut b = Builder {
+        offset,
+        ..Builder::default()
+    };
     // Not `Parser::load`: it recurses once per level of nesting.
     let mut parser = Parser::new_from_str(text);
     loop {
         match parser.next_token() {
-            Ok((Event::StreamEnd, _)) => return (Some(b.docs), b.too_deep),
+            Ok((Event::StreamEnd, _)) => break,
             Ok((ev, mark)) => b.on_event(ev, mark),
             Err(e) => {
                 // yaml-rust2 stops flow nesting (`[[[…`) at 255 levels, as an error.
                 if e.info().contains("recursion limit") {
-                    b.too_deep.get_or_insert(e.marker().line().max(1) as u32);
+                    b.too_deep
+                        .get_or_insert(offset + e.marker().line().max(1) as u32);
                 }
-                return (None, b.too_deep);
+                break;
             }
         }
     }
+    b.finish()
 }
 
-fn yaml_findings(doc: &Node, out: &mut Vec<Finding>) {
+/// The YAML rules over one document; `secret_item`: an item of a `SecretList`, a Secret
+/// without saying so.
+fn yaml_findings(doc: &Node, secret_item: bool, out: &mut Vec<Finding>) {
     let sops = doc.get("sops").is_some_and(|s| matches!(s, Node::Map(_)));
-    let is_secret = doc.get("kind").and_then(Node::str) == Some("Secret")
-        && doc.get("apiVersion").and_then(Node::str) == Some("v1");
+    let kind = doc.get("kind").and_then(Node::str);
+    let v1 = doc.get("apiVersion").and_then(Node::str) == Some("v1");
+    // `kubectl get secrets -o yaml` (and `-o json`): a v1 `List` whose items are objects; the
+    // API's own `SecretList` (its items name no kind). Each item is read as a document.
+    if let (true, Some(list @ ("List" | "SecretList")), Some(Node::Seq(items))) =
+        (v1, kind, doc.get("items"))
+    {
+        for item in items {
+            yaml_findings(item, list == "SecretList", out);
+        }
+        return;
+    }
+    let is_secret = secret_item || (kind == Some("Secret") && v1);
     let object = is_secret.then(|| {
         let meta = doc.get("metadata");
         let name = meta.and_then(|m| m.get("name")).and_then(Node::str);
