@@ -311,3 +311,76 @@ fn what_cannot_be_read_is_named_and_fails_the_run() {
     let out = scan(dir.path(), &["--exit-zero"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// 23.7: a token that is the key of its line (a YAML key, an `AKIA…:secret` line, a Secret's
+/// data key) used to be printed in full in the KEY column and in JSON. No part of a detected
+/// value is printed, keys included: such a key is shown as a placeholder.
+#[test]
+fn a_token_that_is_a_key_is_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init(dir.path()).unwrap();
+    let vault = [
+        format!("{}.{}", "hvs", "CAESIKeyOfItsLine00000000001"),
+        format!("{}.{}", "hvs", "CAESIKeyOfItsLine00000000002"),
+        format!("{}.{}", "hvs", "CAESIKeyOfItsLine00000000003"),
+    ];
+    let aws = format!("{}{}", "AKIA", "KEYOFITSLINE0001");
+    let tokens_yaml = format!(
+        "tokens:\n  {}: admin\ninline: {{{}: admin}}\n",
+        vault[0], vault[1]
+    );
+    let creds = format!("{aws}:not-shown-either\n");
+    let secret = secret_yaml("api", &vault[2], "Value-Under-A-Token-Key");
+    let same = secret_yaml("same", "Key-Equal-To-Value", "Key-Equal-To-Value");
+    commit_bytes(
+        &repo,
+        None,
+        1,
+        &[
+            (b"tokens.yaml", tokens_yaml.as_bytes()),
+            (b"creds.txt", creds.as_bytes()),
+            (b"secret.yaml", secret.as_bytes()),
+            (b"same.yaml", same.as_bytes()),
+        ],
+    );
+    for args in [&[][..], &["-o", "json"][..]] {
+        let out = scan(dir.path(), args);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        for v in vault.iter().chain([&aws]) {
+            assert!(!all.contains(v.as_str()), "a token was printed: {all}");
+            assert!(
+                !all.contains(&v[4..16]),
+                "part of a token was printed: {all}"
+            );
+        }
+        assert!(!all.contains("Key-Equal-To-Value"), "{all}");
+        assert!(all.contains("<redacted: vault-token>"), "{all}");
+        assert!(all.contains("<redacted: aws-access-key>"), "{all}");
+        assert!(all.contains("<redacted: kubernetes-secret>"), "{all}");
+    }
+    let v = json(&scan(dir.path(), &["-o", "json"]));
+    let mut keys: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["key"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            ("creds.txt", "<redacted: aws-access-key>"),
+            ("same.yaml", "<redacted: kubernetes-secret>"),
+            ("secret.yaml", "<redacted: vault-token>"),
+            ("tokens.yaml", "<redacted: vault-token>"),
+            ("tokens.yaml", "inline"),
+        ]
+        .map(|(p, k)| (p.to_string(), k.to_string()))
+    );
+}

@@ -88,6 +88,43 @@ pub struct Finding {
     pub fingerprint: String,
 }
 
+impl Finding {
+    /// A finding of `rule` for `value` under `key`, in `object`. The key and the object are
+    /// the repository's text and are shown as [`shown`] says.
+    pub(super) fn new(
+        line: u32,
+        rule: Rule,
+        key: &str,
+        object: Option<&str>,
+        value: &[u8],
+        fingerprint: String,
+    ) -> Finding {
+        Finding {
+            line,
+            rule,
+            key: shown(key, rule, value),
+            object: object.map(|o| shown(o, rule, value)),
+            fingerprint,
+        }
+    }
+}
+
+/// A key or an object's name as a report may show it. No part of a detected value is shown,
+/// keys included: a key holding a token (`hvs.…: admin`, an `AKIA…:secret` line, a Secret's data
+/// key) or the finding's own value (`user: user`) is shown as `<redacted: RULE>`, the rule
+/// of the token it holds or of the finding. Control and bidirectional characters are escaped.
+fn shown(s: &str, rule: Rule, value: &[u8]) -> String {
+    if let Some(token) = tokens::token_in(s) {
+        return format!("<redacted: {}>", token.id());
+    }
+    let value = String::from_utf8_lossy(value);
+    let value = value.trim();
+    if !value.is_empty() && (s == value || (value.chars().count() >= 4 && s.contains(value))) {
+        return format!("<redacted: {}>", rule.id());
+    }
+    text::escape_hidden(s)
+}
+
 /// The finding's identity: hex of SHA-256 over the rule, the key and SHA-256 of the value,
 /// cut to 24 hex digits (96 bits). It does not depend on the path, the line or the commit, so
 /// it stays the same when a file is moved, reformatted or the secret is copied to another

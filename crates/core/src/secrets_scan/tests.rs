@@ -289,3 +289,55 @@ fn paths_are_shown_one_to_one() {
         r"rtl\u{202e}txt.exe"
     );
 }
+
+/// 23.7: no part of a detected value is shown, keys included.
+#[test]
+fn keys_holding_a_value_are_redacted() {
+    let token = concat!("hv", "s.CAESIJ7q3xYbFzA0mEwO9lTqkTz1");
+    let aws = concat!("AKIA", "IOSFODNN7EXAMPLE");
+    let keys = |path: &str, text: &str| -> Vec<(u32, String)> {
+        scan(path, text.as_bytes())
+            .findings
+            .into_iter()
+            .map(|f| (f.line, f.key))
+            .collect()
+    };
+    let y = format!("tokens:\n  {token}: admin\nother: {{{token}: admin}}\n");
+    assert_eq!(
+        keys("t.yaml", &y),
+        vec![(2, "<redacted: vault-token>".into()), (3, "other".into())]
+    );
+    assert_eq!(
+        keys("c.txt", &format!("{aws}:secret\n")),
+        vec![(1, "<redacted: aws-access-key>".into())]
+    );
+    let s = format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: {aws}}}\nstringData:\n  {token}: v4lue\n  user: user\n  admin-password: admin\n  pw: hunter2\n");
+    let f = scan("s.yaml", s.as_bytes()).findings;
+    let aws_name = Some("<redacted: aws-access-key>".to_string());
+    let shown: Vec<(u32, String, Option<String>)> = f
+        .iter()
+        .map(|f| (f.line, f.key.clone(), f.object.clone()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            // The name holds a token: found as one, on its line.
+            (3, "metadata".into(), None),
+            (5, "<redacted: vault-token>".into(), aws_name.clone()),
+            (6, "<redacted: kubernetes-secret>".into(), aws_name.clone()),
+            (7, "<redacted: kubernetes-secret>".into(), aws_name.clone()),
+            (8, "pw".into(), aws_name),
+        ]
+    );
+    // The fingerprint is the key's, not the placeholder's: allow-lists keep working.
+    assert_eq!(
+        f[4].fingerprint,
+        fingerprint(Rule::KubernetesSecret, "pw", b"hunter2")
+    );
+    // Control characters in a key are escaped.
+    let esc = "db:\n  \"\\e[2Jpassword\": S3cr3t-Pa55w0rd\n";
+    assert_eq!(
+        keys("e.yaml", esc),
+        vec![(2, "\\u{001b}[2Jpassword".into())]
+    );
+}

@@ -70,6 +70,23 @@ pub fn shown_path(raw: &[u8]) -> String {
     out
 }
 
+/// `s` with its control and bidirectional formatting characters escaped (`\u{NNNN}`): text of
+/// the repository shown in a terminal.
+pub(super) fn escape_hidden(s: &str) -> String {
+    if !s.chars().any(is_hidden) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if is_hidden(c) {
+                format!("\\u{{{:04x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Control characters and the bidirectional formatting ones (which reorder what a terminal
 /// shows).
 fn is_hidden(c: char) -> bool {

@@ -9,6 +9,9 @@ struct Patterns {
     aws: regex::Regex,
     url: regex::Regex,
     pem_begin: regex::Regex,
+    /// Anywhere in a key or a name, what looks like a token of each format: looser than the
+    /// rules (no boundaries asked for), so that a key is redacted on less than a finding takes.
+    in_key: Vec<(Rule, regex::Regex)>,
 }
 
 fn patterns() -> &'static Patterns {
@@ -26,7 +29,27 @@ fn patterns() -> &'static Patterns {
         .expect("static regex"),
         pem_begin: regex::Regex::new(r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----")
             .expect("static regex"),
+        in_key: [
+            (
+                Rule::VaultToken,
+                r"hv[sbr]\.[A-Za-z0-9_-]{24,}|(?:^|[^A-Za-z0-9_])[sbr]\.[A-Za-z0-9]{24}",
+            ),
+            (Rule::AwsAccessKey, r"(?:AKIA|ASIA)[0-9A-Z]{16}"),
+            (Rule::ConnectionString, r"://[^/\s:@]*:[^/\s@]+@"),
+        ]
+        .into_iter()
+        .map(|(rule, re)| (rule, regex::Regex::new(re).expect("static regex")))
+        .collect(),
     })
+}
+
+/// The token format `s` (a key, a name) holds, if any.
+pub(super) fn token_in(s: &str) -> Option<Rule> {
+    patterns()
+        .in_key
+        .iter()
+        .find(|(_, re)| re.is_match(s))
+        .map(|(rule, _)| *rule)
 }
 
 pub(super) fn token_findings(text: &str, out: &mut Vec<Finding>) {
@@ -50,13 +73,14 @@ pub(super) fn token_findings(text: &str, out: &mut Vec<Finding>) {
                     }
                     j += 1;
                 }
-                out.push(Finding {
-                    line: n,
-                    rule: Rule::PrivateKey,
-                    key: key_of(line).unwrap_or("pem").to_string(),
-                    object: None,
-                    fingerprint: fingerprint(Rule::PrivateKey, "pem", body.as_bytes()),
-                });
+                out.push(Finding::new(
+                    n,
+                    Rule::PrivateKey,
+                    key_of(line).unwrap_or("pem"),
+                    None,
+                    body.as_bytes(),
+                    fingerprint(Rule::PrivateKey, "pem", body.as_bytes()),
+                ));
                 i = j.max(i) + 1;
                 continue;
             }
@@ -68,14 +92,15 @@ pub(super) fn token_findings(text: &str, out: &mut Vec<Finding>) {
         } else if let Some(c) = p.url.captures(line) {
             let password = &c[3];
             if !is_empty_or_reference(password) && !password.starts_with('$') {
-                let key = key_of(line).unwrap_or("url").to_string();
-                out.push(Finding {
-                    line: n,
-                    rule: Rule::ConnectionString,
-                    fingerprint: fingerprint(Rule::ConnectionString, &key, password.as_bytes()),
+                let key = key_of(line).unwrap_or("url");
+                out.push(Finding::new(
+                    n,
+                    Rule::ConnectionString,
                     key,
-                    object: None,
-                });
+                    None,
+                    password.as_bytes(),
+                    fingerprint(Rule::ConnectionString, key, password.as_bytes()),
+                ));
             }
         }
         i += 1;
@@ -83,15 +108,15 @@ pub(super) fn token_findings(text: &str, out: &mut Vec<Finding>) {
 }
 
 fn push_token(out: &mut Vec<Finding>, line: u32, rule: Rule, text: &str, token: &str) {
-    let key = key_of(text).unwrap_or(rule.id()).to_string();
-    out.push(Finding {
+    out.push(Finding::new(
         line,
         rule,
+        key_of(text).unwrap_or(rule.id()),
+        None,
+        token.as_bytes(),
         // The token alone identifies it: the key it sits under does not change it.
-        fingerprint: fingerprint(rule, "", token.as_bytes()),
-        key,
-        object: None,
-    });
+        fingerprint(rule, "", token.as_bytes()),
+    ));
 }
 
 /// The key of a `key: value` / `key=value` line, when it has one.

@@ -240,13 +240,14 @@ fn yaml_findings(doc: &Node, secret_item: bool, out: &mut Vec<Finding>) {
                 if is_empty_or_reference(v) {
                     continue;
                 }
-                out.push(Finding {
-                    line: l.line,
-                    rule: Rule::KubernetesSecret,
-                    key: k.trim().to_string(),
-                    object: Some(name.to_string()),
-                    fingerprint: fingerprint(Rule::KubernetesSecret, k.trim(), v.as_bytes()),
-                });
+                out.push(Finding::new(
+                    l.line,
+                    Rule::KubernetesSecret,
+                    k.trim(),
+                    Some(name),
+                    v.as_bytes(),
+                    fingerprint(Rule::KubernetesSecret, k.trim(), v.as_bytes()),
+                ));
             }
         }
     }
@@ -278,13 +279,14 @@ fn yaml_findings(doc: &Node, secret_item: bool, out: &mut Vec<Finding>) {
                 } else {
                     Rule::KubernetesSecret
                 };
-                out.push(Finding {
-                    line: k.line,
+                out.push(Finding::new(
+                    k.line,
                     rule,
-                    key: k.text.clone(),
-                    object: object.clone(),
-                    fingerprint: fingerprint(rule, &k.text, &bytes),
-                });
+                    &k.text,
+                    object.as_deref(),
+                    &bytes,
+                    fingerprint(rule, &k.text, &bytes),
+                ));
             }
             continue;
         }
@@ -311,28 +313,26 @@ fn walk(key: &Scalar, value: &Node, sops: bool, out: &mut Vec<Finding>) {
                     && !is_empty_or_reference(&s.text)
                     && !key.text.ends_with("_unencrypted")
                 {
-                    out.push(Finding {
-                        line: key.line,
-                        rule: Rule::SopsUnencrypted,
-                        key: key.text.clone(),
-                        object: None,
-                        fingerprint: fingerprint(
-                            Rule::SopsUnencrypted,
-                            &key.text,
-                            s.text.as_bytes(),
-                        ),
-                    });
+                    out.push(Finding::new(
+                        key.line,
+                        Rule::SopsUnencrypted,
+                        &key.text,
+                        None,
+                        s.text.as_bytes(),
+                        fingerprint(Rule::SopsUnencrypted, &key.text, s.text.as_bytes()),
+                    ));
                 }
                 return;
             }
             if credential && is_high_entropy(&s.text) {
-                out.push(Finding {
-                    line: key.line,
-                    rule: Rule::HighEntropy,
-                    key: key.text.clone(),
-                    object: None,
-                    fingerprint: fingerprint(Rule::HighEntropy, &key.text, s.text.as_bytes()),
-                });
+                out.push(Finding::new(
+                    key.line,
+                    Rule::HighEntropy,
+                    &key.text,
+                    None,
+                    s.text.as_bytes(),
+                    fingerprint(Rule::HighEntropy, &key.text, s.text.as_bytes()),
+                ));
             }
         }
         Node::Map(entries) => {
@@ -347,17 +347,14 @@ fn walk(key: &Scalar, value: &Node, sops: bool, out: &mut Vec<Finding>) {
                         && !is_empty_or_reference(&s.text)
                         && !k.text.ends_with("_unencrypted")
                     {
-                        out.push(Finding {
-                            line: k.line,
-                            rule: Rule::SopsUnencrypted,
-                            key: k.text.clone(),
-                            object: None,
-                            fingerprint: fingerprint(
-                                Rule::SopsUnencrypted,
-                                &k.text,
-                                s.text.as_bytes(),
-                            ),
-                        });
+                        out.push(Finding::new(
+                            k.line,
+                            Rule::SopsUnencrypted,
+                            &k.text,
+                            None,
+                            s.text.as_bytes(),
+                            fingerprint(Rule::SopsUnencrypted, &k.text, s.text.as_bytes()),
+                        ));
                     }
                     continue;
                 }
