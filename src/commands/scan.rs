@@ -35,6 +35,10 @@ pub(crate) struct ScanArgs {
     /// Exit 0 even when something is found (report only).
     #[arg(long)]
     pub(crate) exit_zero: bool,
+    /// Pass on a shallow history (a shallow clone, CI's default checkout): scan what was
+    /// fetched; the report still says where the history ends.
+    #[arg(long)]
+    pub(crate) allow_shallow: bool,
 }
 
 pub(crate) fn run(args: ScanArgs, term: &Term) -> Result<Exit, Error> {
@@ -43,17 +47,21 @@ pub(crate) fn run(args: ScanArgs, term: &Term) -> Result<Exit, Error> {
     let found = std::mem::take(&mut scanned.found);
     let (entries, allowed) = secrets_scan::report(found, &allow);
     let text = match args.output.output {
-        Output::Table => table(&entries, allowed, &scanned),
+        Output::Table => table(&entries, allowed, &scanned, args.allow_shallow),
         Output::Json => json(&entries, allowed, &scanned),
     };
     term.out(text)?;
-    Ok(
-        if args.exit_zero || !secrets_scan::fails(entries.len(), scanned.unread.len()) {
-            Exit::Ok
-        } else {
-            Exit::CheckFailed
-        },
-    )
+    let fails = secrets_scan::fails(
+        entries.len(),
+        scanned.unread.len(),
+        scanned.shallow.is_some(),
+        args.allow_shallow,
+    );
+    Ok(if fails && !args.exit_zero {
+        Exit::CheckFailed
+    } else {
+        Exit::Ok
+    })
 }
 
 /// The allow-list: `--allow FILE`, else `.kubectl-vault-allow` at the repository's root. The
@@ -88,7 +96,7 @@ fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 
-fn table(entries: &[Entry], allowed: usize, h: &history::History) -> String {
+fn table(entries: &[Entry], allowed: usize, h: &history::History, allow_shallow: bool) -> String {
     let mut rows: Vec<[String; 7]> = vec![[
         "FINGERPRINT".into(),
         "RULE".into(),
@@ -173,9 +181,17 @@ fn table(entries: &[Entry], allowed: usize, h: &history::History) -> String {
         .collect();
     list(&mut out, "not read", &unread);
     list(&mut out, "not parsed as YAML (scanned as text)", &unparsed);
+    if let Some(s) = &h.shallow {
+        out.push_str(&shallow_line(s));
+    }
     if !h.unread.is_empty() {
         out.push_str(
             "hint: a file that was not read was not scanned and may hold a secret: check it another way; --exit-zero reports without failing\n",
+        );
+    }
+    if h.shallow.is_some() && !allow_shallow {
+        out.push_str(
+            "hint: fetch the whole history (git fetch --unshallow; actions/checkout: fetch-depth: 0), or pass --allow-shallow to scan only what was fetched\n",
         );
     }
     if !entries.is_empty() {
@@ -184,6 +200,32 @@ fn table(entries: &[Entry], allowed: usize, h: &history::History) -> String {
         );
     }
     out
+}
+
+/// Where a shallow history ends, and what that leaves unseen.
+fn shallow_line(s: &secrets_scan::Shallow) -> String {
+    let n = s.boundary.len();
+    let mut ids: Vec<&str> = s.boundary.iter().take(LISTED).map(|id| short(id)).collect();
+    if n > LISTED {
+        ids.push("…");
+    }
+    let ends = if n == 0 {
+        "its boundary commits could not be read".to_string()
+    } else {
+        format!(
+            "it ends at {n} commit{} ({}) whose {} parent{} {} not fetched",
+            plural(n),
+            ids.join(", "),
+            s.missing_parents,
+            plural(s.missing_parents),
+            if s.missing_parents == 1 {
+                "was"
+            } else {
+                "were"
+            },
+        )
+    };
+    format!("history is shallow: {ends}; older commits were not scanned\n")
 }
 
 /// One line per item, `title: item`, at most [`LISTED`].
@@ -224,6 +266,9 @@ fn json(entries: &[Entry], allowed: usize, h: &history::History) -> String {
         })
         .collect();
     let v = serde_json::json!({
+        "shallow": h.shallow.is_some(),
+        "shallowBoundary": h.shallow.as_ref().map(|s| s.boundary.clone()).unwrap_or_default(),
+        "shallowMissingParents": h.shallow.as_ref().map_or(0, |s| s.missing_parents),
         "findings": findings,
         "allowed": allowed,
         "scanned": {

@@ -384,3 +384,97 @@ fn a_token_that_is_a_key_is_never_printed() {
         .map(|(p, k)| (p.to_string(), k.to_string()))
     );
 }
+
+/// The real `git`, isolated from the developer's configuration; panics when it fails.
+fn git(home: &std::path::Path, args: &[&str]) {
+    let o = std::process::Command::new("git")
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+}
+
+/// 23.8: a shallow clone (the default CI checkout) was scanned silently as if it were the whole
+/// history. The report says it is shallow, names its boundary commits and how many parents were
+/// not fetched, and the run fails unless `--allow-shallow` (or `--exit-zero`).
+#[test]
+fn a_shallow_history_is_said_and_fails_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let repo = Repository::init(&src).unwrap();
+    repo.set_head("refs/heads/master").unwrap();
+    let old = secret_yaml("db", "password", "Older-Than-The-Clone");
+    let c1 = commit(&repo, "master", None, 1, &[("old-secret.yaml", Some(&old))]);
+    let c2 = commit(&repo, "master", Some(c1), 2, &[("old-secret.yaml", None)]);
+    let c3 = commit(
+        &repo,
+        "master",
+        Some(c2),
+        3,
+        &[("README.md", Some("# x\n"))],
+    );
+    let clone = dir.path().join("clone");
+    git(
+        dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            &format!("file://{}", src.display()),
+            clone.to_str().unwrap(),
+        ],
+    );
+
+    let out = scan(&clone, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    let short = &c3.to_string()[..12];
+    assert!(
+        text.contains(&format!(
+            "history is shallow: it ends at 1 commit ({short}) whose 1 parent was not fetched"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("--allow-shallow"), "{text}");
+
+    let out = scan(&clone, &["-o", "json", "--exit-code"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["shallow"], true);
+    assert_eq!(v["shallowBoundary"], serde_json::json!([c3.to_string()]));
+    assert_eq!(v["shallowMissingParents"], 1);
+
+    // Allowed: the run passes, and still says so.
+    let out = scan(&clone, &["--allow-shallow"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("history is shallow"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(scan(&clone, &["--exit-zero"]).status.code(), Some(0));
+    // The work tree alone does not look at the history.
+    assert_eq!(scan(&clone, &["--no-history"]).status.code(), Some(0));
+
+    // The whole history: not shallow, and the old Secret is found.
+    let out = scan(&src, &["-o", "json"]);
+    let v = json(&out);
+    assert_eq!(v["shallow"], false);
+    assert_eq!(
+        found(&v),
+        [(
+            "kubernetes-secret".to_string(),
+            "old-secret.yaml".to_string()
+        )]
+    );
+}

@@ -13,11 +13,13 @@
 //! 4. The work tree: tracked and untracked (not ignored) files as they are on disk, hashed as
 //!    git would (a file equal to a committed blob is not read again); one that cannot be read
 //!    is named too.
+//! 5. A shallow repository (a shallow clone) says where its history ends: the commits listed
+//!    in `shallow`, and the parents they name that were never fetched.
 //!
 //! It decides nothing: the findings come from `core::secrets_scan`.
 
 use crate::core::secrets_scan::{
-    scan_blob, shown_path, Located, Scanned, Seen, Syntax, Unparsed, Unread, MAX_FILE,
+    scan_blob, shown_path, Located, Scanned, Seen, Shallow, Syntax, Unparsed, Unread, MAX_FILE,
 };
 use crate::edge::fs::ReadError;
 use crate::error::Error;
@@ -36,7 +38,12 @@ pub(crate) struct History {
     pub(crate) unread: Vec<(String, Unread)>,
     /// YAML files not parsed (in full), by path, sorted: they were scanned as text.
     pub(crate) unparsed: Vec<(String, Unparsed)>,
+    /// Where the history ends, when it was scanned and is shallow.
+    pub(crate) shallow: Option<Shallow>,
 }
+
+/// Largest `shallow` file read (a million boundary commits).
+const SHALLOW_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A blob a commit added or changed, at a path.
 type Introduced = (Oid, String, Seen);
@@ -62,6 +69,9 @@ pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
     // (blob, path) → commits introducing it.
     let mut introduced: HashMap<(Oid, String), Vec<Seen>> = HashMap::new();
     if history {
+        if repo.is_shallow() {
+            out.shallow = Some(shallow(&repo));
+        }
         let commits = all_commits(&repo)?;
         out.commits = commits.len();
         let per_chunk: Vec<Result<Vec<Introduced>, Error>> = commits
@@ -206,6 +216,36 @@ pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
     out.unread = unread.into_iter().collect();
     out.unparsed = unparsed.into_iter().collect();
     Ok(out)
+}
+
+/// Where a shallow repository's history ends: the commits its `shallow` file lists (in the
+/// common Git folder, for linked work trees too), and how many parents they name that are
+/// not in the object database. What cannot be read leaves the list empty: the history is
+/// still said to be shallow.
+fn shallow(repo: &Repository) -> Shallow {
+    let file = repo.commondir().join("shallow");
+    let text = crate::edge::fs::read_regular_file(&file, SHALLOW_BYTES, true)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let odb = repo.odb().ok();
+    let mut out = Shallow::default();
+    for id in text.split_whitespace() {
+        let Ok(oid) = Oid::from_str(id) else { continue };
+        out.boundary.push(oid.to_string());
+        let Some(odb) = &odb else { continue };
+        // The commit as stored: libgit2 hides a boundary commit's parents.
+        let Ok(raw) = odb.read(oid) else { continue };
+        out.missing_parents += String::from_utf8_lossy(raw.data())
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .filter_map(|l| l.strip_prefix("parent "))
+            .filter_map(|p| Oid::from_str(p.trim()).ok())
+            .filter(|p| !odb.exists(*p))
+            .count();
+    }
+    out.boundary.sort();
+    out.boundary.dedup();
+    out
 }
 
 /// A blob of the object database scanned as each of `syntaxes`, or why it was not read.

@@ -37,7 +37,7 @@ mod text;
 mod tokens;
 mod yaml;
 
-pub use report::{fails, report, AllowList, Entry, Located, Seen, Unread};
+pub use report::{fails, report, AllowList, Entry, Located, Seen, Shallow, Unread};
 pub use text::shown_path;
 
 /// Largest file content scanned (1 MiB): secrets live in manifests and config files. A larger

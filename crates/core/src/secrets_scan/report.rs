@@ -145,8 +145,19 @@ impl Unread {
     }
 }
 
+/// A history cut short (a shallow clone): its older commits were never seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shallow {
+    /// The commits it ends at (their parents were not fetched), full ids, sorted.
+    pub boundary: Vec<String>,
+    /// Parents those commits name that are not in the repository: at least that many commits
+    /// (and all before them) were not scanned.
+    pub missing_parents: usize,
+}
+
 /// Whether the run fails (exit 1, unless `--exit-zero`): a finding the allow-list does not
-/// hold, or a file that was not read (it may hold one).
-pub fn fails(findings: usize, unread: usize) -> bool {
-    findings > 0 || unread > 0
+/// hold, a file that was not read (it may hold one), or a shallow history (its older commits
+/// were not scanned) unless `--allow-shallow`.
+pub fn fails(findings: usize, unread: usize, shallow: bool, allow_shallow: bool) -> bool {
+    findings > 0 || unread > 0 || (shallow && !allow_shallow)
 }
