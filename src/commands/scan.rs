@@ -1,7 +1,7 @@
 //! `kubectl vault scan`: the plaintext secrets a GitOps repository holds and ever held.
 
 use crate::commands::args::{Output, OutputArgs};
-use crate::core::secrets_scan::{self, AllowList, Entry};
+use crate::core::secrets_scan::{self, AllowList, Entry, Unread};
 use crate::edge::git::history;
 use crate::error::{Error, Exit};
 use crate::term::Term;
@@ -12,6 +12,8 @@ use std::path::PathBuf;
 pub(crate) const ALLOW_FILE: &str = ".kubectl-vault-allow";
 /// Largest allow-list file read.
 const ALLOW_BYTES: u64 = 1024 * 1024;
+/// Files named per list in the table (`-o json` names them all).
+const LISTED: usize = 20;
 
 #[derive(Debug, Args)]
 pub(crate) struct ScanArgs {
@@ -33,6 +35,10 @@ pub(crate) struct ScanArgs {
     /// Exit 0 even when something is found (report only).
     #[arg(long)]
     pub(crate) exit_zero: bool,
+    /// Pass on a shallow history (a shallow clone, CI's default checkout): scan what was
+    /// fetched; the report still says where the history ends.
+    #[arg(long)]
+    pub(crate) allow_shallow: bool,
 }
 
 pub(crate) fn run(args: ScanArgs, term: &Term) -> Result<Exit, Error> {
@@ -41,14 +47,20 @@ pub(crate) fn run(args: ScanArgs, term: &Term) -> Result<Exit, Error> {
     let found = std::mem::take(&mut scanned.found);
     let (entries, allowed) = secrets_scan::report(found, &allow);
     let text = match args.output.output {
-        Output::Table => table(&entries, allowed, &scanned),
+        Output::Table => table(&entries, allowed, &scanned, args.allow_shallow),
         Output::Json => json(&entries, allowed, &scanned),
     };
     term.out(text)?;
-    Ok(if entries.is_empty() || args.exit_zero {
-        Exit::Ok
-    } else {
+    let fails = secrets_scan::fails(
+        entries.len(),
+        scanned.unread.len(),
+        scanned.shallow.is_some(),
+        args.allow_shallow,
+    );
+    Ok(if fails && !args.exit_zero {
         Exit::CheckFailed
+    } else {
+        Exit::Ok
     })
 }
 
@@ -84,7 +96,7 @@ fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 
-fn table(entries: &[Entry], allowed: usize, h: &history::History) -> String {
+fn table(entries: &[Entry], allowed: usize, h: &history::History, allow_shallow: bool) -> String {
     let mut rows: Vec<[String; 7]> = vec![[
         "FINGERPRINT".into(),
         "RULE".into(),
@@ -139,23 +151,94 @@ fn table(entries: &[Entry], allowed: usize, h: &history::History) -> String {
         h.blobs,
         plural(h.blobs),
     ));
-    if h.skipped_large > 0 {
+    if !h.unread.is_empty() {
         out.push_str(&format!(
-            ", {} over {} skipped",
-            h.skipped_large,
-            crate::edge::fs::human(history::MAX_BLOB as u64)
+            ", {} file{} not read",
+            h.unread.len(),
+            plural(h.unread.len())
+        ));
+    }
+    if !h.unparsed.is_empty() {
+        out.push_str(&format!(
+            ", {} file{} not parsed as YAML",
+            h.unparsed.len(),
+            plural(h.unparsed.len())
         ));
     }
     if allowed > 0 {
         out.push_str(&format!("; {allowed} allowed by the allow-list"));
     }
     out.push('\n');
+    let unparsed: Vec<String> = h
+        .unparsed
+        .iter()
+        .map(|(path, u)| format!("{path}:{}: {}", u.line, u.reason))
+        .collect();
+    let unread: Vec<String> = h
+        .unread
+        .iter()
+        .map(|(path, why)| format!("{path}: {}", why.reason()))
+        .collect();
+    list(&mut out, "not read", &unread);
+    list(&mut out, "not parsed as YAML (scanned as text)", &unparsed);
+    if let Some(s) = &h.shallow {
+        out.push_str(&shallow_line(s));
+    }
+    if !h.unread.is_empty() {
+        out.push_str(
+            "hint: a file that was not read was not scanned and may hold a secret: check it another way; --exit-zero reports without failing\n",
+        );
+    }
+    if h.shallow.is_some() && !allow_shallow {
+        out.push_str(
+            "hint: fetch the whole history (git fetch --unshallow; actions/checkout: fetch-depth: 0), or pass --allow-shallow to scan only what was fetched\n",
+        );
+    }
     if !entries.is_empty() {
         out.push_str(
             "hint: move each live Secret into Vault (kubectl vault import), rotate every value found, then purge the history (README: Purging history); allow-list a reviewed finding by its fingerprint in .kubectl-vault-allow\n",
         );
     }
     out
+}
+
+/// Where a shallow history ends, and what that leaves unseen.
+fn shallow_line(s: &secrets_scan::Shallow) -> String {
+    let n = s.boundary.len();
+    let mut ids: Vec<&str> = s.boundary.iter().take(LISTED).map(|id| short(id)).collect();
+    if n > LISTED {
+        ids.push("…");
+    }
+    let ends = if n == 0 {
+        "its boundary commits could not be read".to_string()
+    } else {
+        format!(
+            "it ends at {n} commit{} ({}) whose {} parent{} {} not fetched",
+            plural(n),
+            ids.join(", "),
+            s.missing_parents,
+            plural(s.missing_parents),
+            if s.missing_parents == 1 {
+                "was"
+            } else {
+                "were"
+            },
+        )
+    };
+    format!("history is shallow: {ends}; older commits were not scanned\n")
+}
+
+/// One line per item, `title: item`, at most [`LISTED`].
+fn list(out: &mut String, title: &str, items: &[String]) {
+    for item in items.iter().take(LISTED) {
+        out.push_str(&format!("{title}: {item}\n"));
+    }
+    if items.len() > LISTED {
+        out.push_str(&format!(
+            "{title}: and {} more (-o json lists them all)\n",
+            items.len() - LISTED
+        ));
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -183,13 +266,27 @@ fn json(entries: &[Entry], allowed: usize, h: &history::History) -> String {
         })
         .collect();
     let v = serde_json::json!({
+        "shallow": h.shallow.is_some(),
+        "shallowBoundary": h.shallow.as_ref().map(|s| s.boundary.clone()).unwrap_or_default(),
+        "shallowMissingParents": h.shallow.as_ref().map_or(0, |s| s.missing_parents),
         "findings": findings,
         "allowed": allowed,
         "scanned": {
             "commits": h.commits,
             "blobs": h.blobs,
-            "skippedLarge": h.skipped_large,
+            "skippedLarge": h.unread.iter().filter(|(_, why)| *why == Unread::TooLarge).count(),
+            "unread": h.unread.len(),
+            "unparsed": h.unparsed.len(),
         },
+        "unread": h.unread.iter().map(|(path, why)| serde_json::json!({
+            "path": path,
+            "reason": why.reason(),
+        })).collect::<Vec<_>>(),
+        "unparsed": h.unparsed.iter().map(|(path, u)| serde_json::json!({
+            "path": path,
+            "line": u.line,
+            "reason": u.reason,
+        })).collect::<Vec<_>>(),
     });
     let mut s = serde_json::to_string_pretty(&v).expect("JSON of plain values");
     s.push('\n');

@@ -52,7 +52,7 @@ struct Fixture {
 }
 
 /// Commits `changes` (path → Some(content) or None to delete) on top of `parent` at `branch`.
-fn commit(
+pub(crate) fn commit(
     repo: &Repository,
     branch: &str,
     parent: Option<Oid>,
@@ -183,7 +183,7 @@ fn planted() -> Fixture {
     }
 }
 
-fn scan(repo: &Path, extra: &[&str]) -> Output {
+pub(crate) fn scan(repo: &Path, extra: &[&str]) -> Output {
     bin()
         .arg("scan")
         .arg("--repo")
@@ -403,17 +403,18 @@ fn work_tree_only_and_a_clean_repository() {
         "0 findings (0 in the work tree, 0 only in history); 1 commit, 3 file contents scanned\n"
     );
 
-    // A file over 1 MiB is skipped and counted, not read.
+    // A file over 1 MiB is not read: named and counted, and the run fails (23.6).
     let mut big = "AKIAPLANTEDEXAMPLE12\n".repeat(60_000);
     big.push('\n');
     std::fs::write(dir.path().join("big.txt"), big).unwrap();
     let out = scan(dir.path(), &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains(", 1 over 1 MiB skipped"),
+        stdout(&out).contains(", 1 file not read\nnot read: big.txt: over 1 MiB\n"),
         "{}",
         stdout(&out)
     );
+    assert_no_value(&out);
 
     // Not a repository: exit 2.
     let out = scan(&dir.path().join(".git").join("objects"), &[]);

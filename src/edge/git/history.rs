@@ -1,38 +1,54 @@
-//! `scan`'s Git edge: every file content a repository ever held, each read once.
+//! `scan`'s Git edge: every file content a repository ever held, at every path it was held at.
 //!
 //! 1. Every commit reachable from any ref (branches, tags, remotes, stash) and `HEAD`.
 //! 2. Per commit, the files it added or changed against its first parent (the whole tree for
-//!    a root commit), found by comparing tree ids (unchanged folders are never opened): (blob id, path, commit). Commits are split among threads, each with its
-//!    own `Repository` (libgit2 handles are not `Sync`).
-//! 3. Each distinct blob is read and handed to the pure scanner once, in parallel, however
-//!    many commits and paths hold it; blobs over [`MAX_BLOB`] are skipped and counted.
+//!    a root commit), found by comparing tree ids (unchanged folders are never opened): (blob
+//!    id, path, commit). Commits are split among threads, each with its own `Repository`
+//!    (libgit2 handles are not `Sync`). Git's paths are bytes: a name that is not UTF-8 is kept
+//!    and shown escaped (`secrets_scan::shown_path`).
+//! 3. Each distinct blob is read once, in parallel, and handed to the pure scanner once per
+//!    [`Syntax`] its paths read it as (YAML, text), however many commits and paths hold it; its
+//!    findings are then reported at each of its paths. A blob over [`MAX_FILE`], or missing from
+//!    the object database (a partial clone), is named at each of its paths as not read.
 //! 4. The work tree: tracked and untracked (not ignored) files as they are on disk, hashed as
-//!    git would (a file equal to a committed blob is not scanned again).
+//!    git would (a file equal to a committed blob is not read again); one that cannot be read
+//!    is named too.
+//! 5. A shallow repository (a shallow clone) says where its history ends: the commits listed
+//!    in `shallow`, and the parents they name that were never fetched.
 //!
 //! It decides nothing: the findings come from `core::secrets_scan`.
 
-use crate::core::secrets_scan::{scan_blob, Finding, Located, Seen};
+use crate::core::secrets_scan::{
+    scan_blob, shown_path, Located, Scanned, Seen, Shallow, Syntax, Unparsed, Unread, MAX_FILE,
+};
+use crate::edge::fs::ReadError;
 use crate::error::Error;
-use git2::{ObjectType, Oid, Repository, Sort};
+use git2::{ErrorCode, ObjectType, Oid, Repository, Sort};
 use rayon::prelude::*;
-use std::collections::{HashMap, HashSet};
-use std::path::Path;
-
-/// Largest file scanned: secrets live in manifests and config files, not in big binaries.
-pub(crate) const MAX_BLOB: usize = 1024 * 1024;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default)]
 pub(crate) struct History {
     pub(crate) found: Vec<Located>,
     pub(crate) commits: usize,
+    /// Distinct file contents read and scanned.
     pub(crate) blobs: usize,
-    pub(crate) skipped_large: usize,
+    /// Files not read (so not scanned), by path, sorted.
+    pub(crate) unread: Vec<(String, Unread)>,
+    /// YAML files not parsed (in full), by path, sorted: they were scanned as text.
+    pub(crate) unparsed: Vec<(String, Unparsed)>,
+    /// Where the history ends, when it was scanned and is shallow.
+    pub(crate) shallow: Option<Shallow>,
 }
+
+/// Largest `shallow` file read (a million boundary commits).
+const SHALLOW_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A blob a commit added or changed, at a path.
 type Introduced = (Oid, String, Seen);
-/// A blob's findings (`None`: too large to scan).
-type Scanned = (Oid, Option<Vec<Finding>>);
+/// A blob's scans, one per syntax asked for, or why it was not read.
+type BlobScan = (Oid, Result<Vec<(Syntax, Scanned)>, Unread>);
 
 fn git_err(what: &str, e: git2::Error) -> Error {
     Error::environment_from(format!("{what}: {}", e.message()), e)
@@ -53,6 +69,9 @@ pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
     // (blob, path) → commits introducing it.
     let mut introduced: HashMap<(Oid, String), Vec<Seen>> = HashMap::new();
     if history {
+        if repo.is_shallow() {
+            out.shallow = Some(shallow(&repo));
+        }
         let commits = all_commits(&repo)?;
         out.commits = commits.len();
         let per_chunk: Vec<Result<Vec<Introduced>, Error>> = commits
@@ -73,61 +92,62 @@ pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
         }
     }
 
-    // The work tree, hashed as git hashes blobs. Work-tree contents git does not hold (new or changed files) are scanned as they are
-    // read, so that at most one file's bytes are held at a time; the others are read from
-    // the object database with the history's blobs.
+    // What each (blob, syntax) holds, when it holds anything: the cache of the per-blob work.
+    let mut by_blob: HashMap<(Oid, Syntax), Scanned> = HashMap::new();
+    let mut unread: BTreeSet<(String, Unread)> = BTreeSet::new();
+
+    // The work tree, hashed as git hashes blobs. Work-tree contents git does not hold (new or
+    // changed files) are scanned as they are read, so that at most one file's bytes are held
+    // at a time; the others are read from the object database with the history's blobs.
     let mut worktree: Vec<(Oid, String)> = Vec::new();
-    let mut by_blob: HashMap<Oid, Vec<Finding>> = HashMap::new();
-    let mut local: HashSet<Oid> = HashSet::new();
+    let mut local: HashSet<(Oid, Syntax)> = HashSet::new();
+    let mut local_blobs: HashSet<Oid> = HashSet::new();
     let odb = repo
         .odb()
         .map_err(|e| git_err("open the object database", e))?;
     if let Some(root) = repo.workdir() {
-        for path in worktree_paths(&repo)? {
-            let full = root.join(&path);
-            let Ok(meta) = std::fs::symlink_metadata(&full) else {
-                continue;
-            };
-            if !meta.is_file() {
-                continue;
-            }
-            if meta.len() as usize > MAX_BLOB {
-                out.skipped_large += 1;
-                continue;
-            }
-            let Ok(bytes) = crate::edge::fs::read_file(&full, MAX_BLOB as u64) else {
-                continue;
+        for raw in worktree_paths(&repo)? {
+            let path = shown_path(&raw);
+            let bytes = match read_worktree_file(&root.join(os_path(&raw))) {
+                Ok(Some(b)) => b,
+                Ok(None) => continue,
+                Err(why) => {
+                    unread.insert((path, why));
+                    continue;
+                }
             };
             let oid = Oid::hash_object(ObjectType::Blob, &bytes)
                 .map_err(|e| git_err("hash a work-tree file", e))?;
-            if !odb.exists(oid) && local.insert(oid) {
-                let found = scan_blob(&path, &bytes);
-                if !found.is_empty() {
-                    by_blob.insert(oid, found);
+            if !odb.exists(oid) {
+                let syntax = Syntax::of(&path);
+                if local.insert((oid, syntax)) {
+                    local_blobs.insert(oid);
+                    let found = scan_blob(syntax, &bytes);
+                    if !found.is_empty() {
+                        by_blob.insert((oid, syntax), found);
+                    }
                 }
-                out.blobs += 1;
             }
             worktree.push((oid, path));
         }
     }
+    out.blobs = local_blobs.len();
 
-    // Each distinct blob once, with one of its paths (the path only says whether it is YAML).
-    let mut blobs: HashMap<Oid, String> = HashMap::new();
+    // Each distinct blob of the object database once, with the syntaxes its paths read it as.
+    let mut wanted: BTreeMap<Oid, BTreeSet<Syntax>> = BTreeMap::new();
     for (oid, path) in introduced.keys() {
-        let e = blobs.entry(*oid).or_insert_with(|| path.clone());
-        if path < e {
-            *e = path.clone();
-        }
+        wanted.entry(*oid).or_default().insert(Syntax::of(path));
     }
     for (oid, path) in &worktree {
-        if odb.exists(*oid) {
-            blobs.entry(*oid).or_insert_with(|| path.clone());
+        if !local_blobs.contains(oid) {
+            wanted.entry(*oid).or_default().insert(Syntax::of(path));
         }
     }
-    let mut list: Vec<(Oid, String)> = blobs.into_iter().collect();
-    list.sort();
-    out.blobs += list.len();
-    let scanned: Vec<Result<Scanned, Error>> = list
+    let list: Vec<(Oid, Vec<Syntax>)> = wanted
+        .into_iter()
+        .map(|(oid, s)| (oid, s.into_iter().collect()))
+        .collect();
+    let scanned: Vec<BlobScan> = list
         .par_chunks(64)
         .map_init(
             || Repository::open(&git_dir),
@@ -138,64 +158,151 @@ pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
                 let odb = repo
                     .odb()
                     .map_err(|e| git_err("open the object database", e))?;
-                let mut v = Vec::new();
-                for (oid, path) in chunk {
-                    let (size, _) = odb
-                        .read_header(*oid)
-                        .map_err(|e| git_err("read a blob header", e))?;
-                    if size > MAX_BLOB {
-                        v.push((*oid, None));
-                        continue;
-                    }
-                    let blob = repo
-                        .find_blob(*oid)
-                        .map_err(|e| git_err("read a blob", e))?;
-                    v.push((*oid, Some(scan_blob(path, blob.content()))));
-                }
-                Ok(v)
+                Ok(chunk
+                    .iter()
+                    .map(|(oid, syntaxes)| (*oid, scan_stored(repo, &odb, *oid, syntaxes)))
+                    .collect::<Vec<_>>())
             },
         )
         .collect::<Result<Vec<_>, Error>>()?
         .into_iter()
         .flatten()
-        .map(Ok)
         .collect();
-    for r in scanned {
-        let (oid, f) = r?;
-        match f {
-            None => out.skipped_large += 1,
-            Some(f) if !f.is_empty() => {
-                by_blob.insert(oid, f);
+    let mut unread_blobs: HashMap<Oid, Unread> = HashMap::new();
+    for (oid, r) in scanned {
+        match r {
+            Ok(scans) => {
+                out.blobs += 1;
+                for (syntax, found) in scans {
+                    if !found.is_empty() {
+                        by_blob.insert((oid, syntax), found);
+                    }
+                }
             }
-            Some(_) => {}
+            Err(why) => {
+                unread_blobs.insert(oid, why);
+            }
         }
     }
 
-    for ((oid, path), seen) in introduced {
-        if let Some(findings) = by_blob.get(&oid) {
-            for s in seen {
-                for f in findings {
-                    out.found.push(Located {
-                        path: path.clone(),
-                        seen: s.clone(),
-                        finding: f.clone(),
-                    });
-                }
-            }
+    // Each path reports what its content holds, read as that path says.
+    let mut unparsed = BTreeSet::new();
+    let mut at_path = |oid: Oid, path: &str, seen: &mut dyn Iterator<Item = Seen>| {
+        if let Some(why) = unread_blobs.get(&oid) {
+            unread.insert((path.to_string(), why.clone()));
         }
-    }
-    for (oid, path) in worktree {
-        if let Some(findings) = by_blob.get(&oid) {
-            for f in findings {
+        let Some(scanned) = by_blob.get(&(oid, Syntax::of(path))) else {
+            return;
+        };
+        if let Some(u) = &scanned.unparsed {
+            unparsed.insert((path.to_string(), u.clone()));
+        }
+        for s in seen {
+            for f in &scanned.findings {
                 out.found.push(Located {
-                    path: path.clone(),
-                    seen: Seen::WorkTree,
+                    path: path.to_string(),
+                    seen: s.clone(),
                     finding: f.clone(),
                 });
             }
         }
+    };
+    for ((oid, path), seen) in introduced {
+        at_path(oid, &path, &mut seen.into_iter());
     }
+    for (oid, path) in worktree {
+        at_path(oid, &path, &mut std::iter::once(Seen::WorkTree));
+    }
+    out.unread = unread.into_iter().collect();
+    out.unparsed = unparsed.into_iter().collect();
     Ok(out)
+}
+
+/// Where a shallow repository's history ends: the commits its `shallow` file lists (in the
+/// common Git folder, for linked work trees too), and how many parents they name that are
+/// not in the object database. What cannot be read leaves the list empty: the history is
+/// still said to be shallow.
+fn shallow(repo: &Repository) -> Shallow {
+    let file = repo.commondir().join("shallow");
+    let text = crate::edge::fs::read_regular_file(&file, SHALLOW_BYTES, true)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let odb = repo.odb().ok();
+    let mut out = Shallow::default();
+    for id in text.split_whitespace() {
+        let Ok(oid) = Oid::from_str(id) else { continue };
+        out.boundary.push(oid.to_string());
+        let Some(odb) = &odb else { continue };
+        // The commit as stored: libgit2 hides a boundary commit's parents.
+        let Ok(raw) = odb.read(oid) else { continue };
+        out.missing_parents += String::from_utf8_lossy(raw.data())
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .filter_map(|l| l.strip_prefix("parent "))
+            .filter_map(|p| Oid::from_str(p.trim()).ok())
+            .filter(|p| !odb.exists(*p))
+            .count();
+    }
+    out.boundary.sort();
+    out.boundary.dedup();
+    out
+}
+
+/// A blob of the object database scanned as each of `syntaxes`, or why it was not read.
+fn scan_stored(
+    repo: &Repository,
+    odb: &git2::Odb,
+    oid: Oid,
+    syntaxes: &[Syntax],
+) -> Result<Vec<(Syntax, Scanned)>, Unread> {
+    let not_read = |e: git2::Error| match e.code() {
+        ErrorCode::NotFound => Unread::Missing,
+        _ => Unread::Failed(e.message().to_string()),
+    };
+    let (size, _) = odb.read_header(oid).map_err(not_read)?;
+    if size as u64 > MAX_FILE {
+        return Err(Unread::TooLarge);
+    }
+    let blob = repo.find_blob(oid).map_err(not_read)?;
+    Ok(syntaxes
+        .iter()
+        .map(|&s| (s, scan_blob(s, blob.content())))
+        .collect())
+}
+
+/// A work-tree file's bytes; `None` when it is not a regular file (a symbolic link, a
+/// submodule, a file deleted since the index was written).
+fn read_worktree_file(full: &Path) -> Result<Option<Vec<u8>>, Unread> {
+    let meta = match std::fs::symlink_metadata(full) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Unread::Failed(e.to_string())),
+    };
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    if meta.len() > MAX_FILE {
+        return Err(Unread::TooLarge);
+    }
+    // Never a link followed or a FIFO opened, should the file change under us.
+    match crate::edge::fs::read_regular_file(full, MAX_FILE, false) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(ReadError::TooLarge { .. }) => Err(Unread::TooLarge),
+        Err(e) => Err(Unread::Failed(e.to_string())),
+    }
+}
+
+/// A Git path (bytes) as a path of this system.
+fn os_path(raw: &[u8]) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(std::ffi::OsStr::from_bytes(raw))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(String::from_utf8_lossy(raw).into_owned())
+    }
 }
 
 /// Every commit reachable from a ref or HEAD, each once.
@@ -248,12 +355,12 @@ fn new_blobs(
     out: &mut Vec<Introduced>,
 ) -> Result<(), Error> {
     for entry in tree.iter() {
-        let Ok(name) = entry.name() else { continue };
-        let before = parent.and_then(|p| p.get_name(name));
+        let name = entry.name_bytes();
+        let before = parent.and_then(|p| p.get_name_bytes(name));
         if before.as_ref().is_some_and(|b| b.id() == entry.id()) {
             continue;
         }
-        let path = format!("{prefix}{name}");
+        let path = format!("{prefix}{}", shown_path(name));
         match entry.kind() {
             Some(ObjectType::Tree) => {
                 let sub = repo
@@ -278,14 +385,13 @@ fn new_blobs(
     Ok(())
 }
 
-/// Tracked files and untracked files git does not ignore, relative to the work tree.
-fn worktree_paths(repo: &Repository) -> Result<Vec<String>, Error> {
-    let mut paths: HashSet<String> = HashSet::new();
+/// Tracked files and untracked files git does not ignore, relative to the work tree (as Git's
+/// bytes: names that are not UTF-8 too).
+fn worktree_paths(repo: &Repository) -> Result<Vec<Vec<u8>>, Error> {
+    let mut paths: HashSet<Vec<u8>> = HashSet::new();
     let index = repo.index().map_err(|e| git_err("read the index", e))?;
     for e in index.iter() {
-        if let Ok(p) = String::from_utf8(e.path) {
-            paths.insert(p);
-        }
+        paths.insert(e.path);
     }
     let mut opts = git2::StatusOptions::new();
     opts.include_untracked(true)
@@ -297,12 +403,10 @@ fn worktree_paths(repo: &Repository) -> Result<Vec<String>, Error> {
         .map_err(|e| git_err("read the work tree's status", e))?;
     for s in statuses.iter() {
         if s.status().contains(git2::Status::WT_NEW) {
-            if let Ok(p) = s.path() {
-                paths.insert(p.to_string());
-            }
+            paths.insert(s.path_bytes().to_vec());
         }
     }
-    let mut v: Vec<String> = paths.into_iter().collect();
+    let mut v: Vec<Vec<u8>> = paths.into_iter().collect();
     v.sort();
     Ok(v)
 }
