@@ -196,7 +196,7 @@ fn table(entries: &[Entry], allowed: usize, h: &history::History, allow_shallow:
     }
     if !entries.is_empty() {
         out.push_str(
-            "hint: move each live Secret into Vault (kubectl vault import), rotate every value found, then purge the history (README: Purging history); allow-list a reviewed finding by its fingerprint in .kubectl-vault-allow\n",
+            "hint: move each live Secret into Vault (kubectl vault import), rotate every value found, then purge the history (docs: purging-history.md); allow-list a reviewed finding by its fingerprint in .kubectl-vault-allow\n",
         );
     }
     out
