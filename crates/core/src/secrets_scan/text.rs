@@ -53,6 +53,11 @@ fn utf32(bytes: &[u8], unit: fn([u8; 4]) -> u32) -> String {
 /// control and bidirectional formatting characters as `\u{NNNN}` (a file name cannot rewrite
 /// the terminal or the CI log, nor reorder what is shown).
 pub fn shown_path(raw: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(raw) {
+        if !s.chars().any(|c| c == '\\' || is_hidden(c)) {
+            return s.to_string();
+        }
+    }
     let mut out = String::with_capacity(raw.len());
     for chunk in raw.utf8_chunks() {
         for c in chunk.valid().chars() {
