@@ -184,11 +184,10 @@ pub enum Syntax {
 
 impl Syntax {
     pub fn of(path: &str) -> Syntax {
-        let lower = path.to_ascii_lowercase();
-        if [".yaml", ".yml", ".json"]
-            .iter()
-            .any(|x| lower.ends_with(x))
-        {
+        let p = path.as_bytes();
+        if [".yaml", ".yml", ".json"].iter().any(|x| {
+            p.len() >= x.len() && p[p.len() - x.len()..].eq_ignore_ascii_case(x.as_bytes())
+        }) {
             Syntax::Yaml
         } else {
             Syntax::Text

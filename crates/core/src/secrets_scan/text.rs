@@ -29,7 +29,7 @@ fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> String {
     let mut s: String = char::decode_utf16(units)
         .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         s.push(char::REPLACEMENT_CHARACTER);
     }
     s
@@ -42,7 +42,7 @@ fn utf32(bytes: &[u8], unit: fn([u8; 4]) -> u32) -> String {
             char::from_u32(unit([c[0], c[1], c[2], c[3]])).unwrap_or(char::REPLACEMENT_CHARACTER)
         })
         .collect();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         s.push(char::REPLACEMENT_CHARACTER);
     }
     s
@@ -53,6 +53,11 @@ fn utf32(bytes: &[u8], unit: fn([u8; 4]) -> u32) -> String {
 /// control and bidirectional formatting characters as `\u{NNNN}` (a file name cannot rewrite
 /// the terminal or the CI log, nor reorder what is shown).
 pub fn shown_path(raw: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(raw) {
+        if !s.chars().any(|c| c == '\\' || is_hidden(c)) {
+            return s.to_string();
+        }
+    }
     let mut out = String::with_capacity(raw.len());
     for chunk in raw.utf8_chunks() {
         for c in chunk.valid().chars() {

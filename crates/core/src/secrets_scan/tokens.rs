@@ -9,9 +9,6 @@ struct Patterns {
     aws: regex::Regex,
     url: regex::Regex,
     pem_begin: regex::Regex,
-    /// Anywhere in a key or a name, what looks like a token of each format: looser than the
-    /// rules (no boundaries asked for), so that a key is redacted on less than a finding takes.
-    in_key: Vec<(Rule, regex::Regex)>,
 }
 
 fn patterns() -> &'static Patterns {
@@ -29,24 +26,28 @@ fn patterns() -> &'static Patterns {
         .expect("static regex"),
         pem_begin: regex::Regex::new(r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----")
             .expect("static regex"),
-        in_key: [
-            (
-                Rule::VaultToken,
-                r"hv[sbr]\.[A-Za-z0-9_-]{24,}|(?:^|[^A-Za-z0-9_])[sbr]\.[A-Za-z0-9]{24}",
-            ),
-            (Rule::AwsAccessKey, r"(?:AKIA|ASIA)[0-9A-Z]{16}"),
-            (Rule::ConnectionString, r"://[^/\s:@]*:[^/\s@]+@"),
-        ]
-        .into_iter()
-        .map(|(rule, re)| (rule, regex::Regex::new(re).expect("static regex")))
-        .collect(),
     })
 }
 
-/// The token format `s` (a key, a name) holds, if any.
+/// The token format `s` (a key, a name) holds, if any: what looks like a token anywhere in it,
+/// looser than the rules (no boundaries asked for), so that a key is redacted on less than a
+/// finding takes. Built on the first finding only.
 pub(super) fn token_in(s: &str) -> Option<Rule> {
-    patterns()
-        .in_key
+    static IN_KEY: OnceLock<Vec<(Rule, regex::Regex)>> = OnceLock::new();
+    IN_KEY
+        .get_or_init(|| {
+            [
+                (
+                    Rule::VaultToken,
+                    r"hv[sbr]\.[A-Za-z0-9_-]{24,}|(?:^|[^A-Za-z0-9_])[sbr]\.[A-Za-z0-9]{24}",
+                ),
+                (Rule::AwsAccessKey, r"(?:AKIA|ASIA)[0-9A-Z]{16}"),
+                (Rule::ConnectionString, r"://[^/\s:@]*:[^/\s@]+@"),
+            ]
+            .into_iter()
+            .map(|(rule, re)| (rule, regex::Regex::new(re).expect("static regex")))
+            .collect()
+        })
         .iter()
         .find(|(_, re)| re.is_match(s))
         .map(|(rule, _)| *rule)
