@@ -182,7 +182,11 @@ fn summary(plan: &Plan, _message: &str) -> String {
             Action::Update => 'M',
             Action::Remove => 'D',
         };
-        s.push_str(&format!("\n  {mark} {}", c.path));
+        // A path is the repository's content: escaped and bounded for the terminal.
+        s.push_str(&format!(
+            "\n  {mark} {}",
+            crate::core::outside::shown(&c.path)
+        ));
     }
     s
 }

@@ -163,6 +163,8 @@ impl Vault {
                     .join("; ")
             })
             .unwrap_or_default();
+        // Vault's answer is outside text: escaped and bounded before it reaches a terminal.
+        let errors = crate::core::outside::shown(&errors);
         match status {
             200..=299 => Ok(()),
             403 => Err(Error::environment(format!(
