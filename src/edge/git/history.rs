@@ -25,7 +25,7 @@ use crate::edge::fs::ReadError;
 use crate::error::Error;
 use git2::{ErrorCode, ObjectType, Oid, Repository, Sort};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default)]
@@ -47,8 +47,10 @@ const SHALLOW_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A blob a commit added or changed, at a path.
 type Introduced = (Oid, String, Seen);
-/// A blob's scans, one per syntax asked for, or why it was not read.
+/// A blob's scans that found something, one per syntax asked for, or why it was not read.
 type BlobScan = (Oid, Result<Vec<(Syntax, Scanned)>, Unread>);
+/// The syntaxes a blob's paths read it as: (YAML, text).
+type Wanted = (bool, bool);
 
 fn git_err(what: &str, e: git2::Error) -> Error {
     Error::environment_from(format!("{what}: {}", e.message()), e)
@@ -134,19 +136,21 @@ pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
     out.blobs = local_blobs.len();
 
     // Each distinct blob of the object database once, with the syntaxes its paths read it as.
-    let mut wanted: BTreeMap<Oid, BTreeSet<Syntax>> = BTreeMap::new();
-    for (oid, path) in introduced.keys() {
-        wanted.entry(*oid).or_default().insert(Syntax::of(path));
-    }
-    for (oid, path) in &worktree {
-        if !local_blobs.contains(oid) {
-            wanted.entry(*oid).or_default().insert(Syntax::of(path));
+    let mut wanted: HashMap<Oid, Wanted> = HashMap::new();
+    let stored = introduced
+        .keys()
+        .map(|(oid, path)| (oid, path))
+        .chain(worktree.iter().map(|(oid, path)| (oid, path)))
+        .filter(|(oid, _)| !local_blobs.contains(oid));
+    for (oid, path) in stored {
+        let w = wanted.entry(*oid).or_default();
+        match Syntax::of(path) {
+            Syntax::Yaml => w.0 = true,
+            Syntax::Text => w.1 = true,
         }
     }
-    let list: Vec<(Oid, Vec<Syntax>)> = wanted
-        .into_iter()
-        .map(|(oid, s)| (oid, s.into_iter().collect()))
-        .collect();
+    let mut list: Vec<(Oid, Wanted)> = wanted.into_iter().collect();
+    list.sort_unstable_by_key(|(oid, _)| *oid);
     let scanned: Vec<BlobScan> = list
         .par_chunks(64)
         .map_init(
@@ -160,7 +164,7 @@ pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
                     .map_err(|e| git_err("open the object database", e))?;
                 Ok(chunk
                     .iter()
-                    .map(|(oid, syntaxes)| (*oid, scan_stored(repo, &odb, *oid, syntaxes)))
+                    .map(|(oid, wanted)| (*oid, scan_stored(repo, &odb, *oid, *wanted)))
                     .collect::<Vec<_>>())
             },
         )
@@ -174,9 +178,7 @@ pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
             Ok(scans) => {
                 out.blobs += 1;
                 for (syntax, found) in scans {
-                    if !found.is_empty() {
-                        by_blob.insert((oid, syntax), found);
-                    }
+                    by_blob.insert((oid, syntax), found);
                 }
             }
             Err(why) => {
@@ -248,12 +250,13 @@ fn shallow(repo: &Repository) -> Shallow {
     out
 }
 
-/// A blob of the object database scanned as each of `syntaxes`, or why it was not read.
+/// A blob of the object database scanned as each syntax `wanted` (what found something), or why
+/// it was not read.
 fn scan_stored(
     repo: &Repository,
     odb: &git2::Odb,
     oid: Oid,
-    syntaxes: &[Syntax],
+    (yaml, text): Wanted,
 ) -> Result<Vec<(Syntax, Scanned)>, Unread> {
     let not_read = |e: git2::Error| match e.code() {
         ErrorCode::NotFound => Unread::Missing,
@@ -264,9 +267,11 @@ fn scan_stored(
         return Err(Unread::TooLarge);
     }
     let blob = repo.find_blob(oid).map_err(not_read)?;
-    Ok(syntaxes
-        .iter()
-        .map(|&s| (s, scan_blob(s, blob.content())))
+    Ok([(Syntax::Yaml, yaml), (Syntax::Text, text)]
+        .into_iter()
+        .filter(|(_, wanted)| *wanted)
+        .map(|(s, _)| (s, scan_blob(s, blob.content())))
+        .filter(|(_, found)| !found.is_empty())
         .collect())
 }
 
