@@ -268,11 +268,12 @@ pub(crate) fn load_one(spec_path: &Path, strict: bool, select: &[String]) -> Res
     if all.len() > 1 {
         let names: Vec<&str> = all.iter().map(|l| l.stack.cluster.as_str()).collect();
         return Err(Error::usage(format!(
-            "{} is a fleet of {} clusters ({}): this command works on one\nhint: pass --cluster NAME",
+            "{} is a fleet of {} clusters ({}): this command works on one",
             spec_path.display(),
             all.len(),
             names.join(", ")
-        )));
+        ))
+        .with_hint("pass --cluster NAME"));
     }
     Ok(all.remove(0))
 }

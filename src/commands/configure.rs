@@ -85,9 +85,7 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
     }
     let conflicts: usize = plans.iter().map(|p| p.conflicts.len()).sum();
     if conflicts > 0 {
-        return Err(Error::check_failed(format!(
-            "{conflicts} conflict(s) with settings kubectl-vault did not create; nothing was applied\nhint: rename the spec's mount, policy or role, or remove the foreign one by hand",
-        )));
+        return Err(Error::check_failed(format!("{conflicts} conflict(s) with settings kubectl-vault did not create; nothing was applied")).with_hint("rename the spec's mount, policy or role, or remove the foreign one by hand"));
     }
     if plans.iter().all(|p| p.changes().next().is_none()) {
         term.outln("Vault is already configured as the spec says: nothing to do")?;
@@ -129,9 +127,10 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
                 format!("failed at: {}", step.what)
             };
             return Err(Error::environment(format!(
-                "{}\n{at}\napplied before the failure:{done}\nhint: fix the cause and run again: what is already as wanted is left alone",
+                "{}\n{at}\napplied before the failure:{done}",
                 failure.error
-            )));
+            ))
+            .with_hint("fix the cause and run again: what is already as wanted is left alone"));
         }
         let verb = match step.action {
             Action::Create => "created",

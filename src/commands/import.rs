@@ -105,12 +105,13 @@ pub(crate) fn run(args: ImportArgs, term: &Term) -> Result<Exit, Error> {
         Some(s) if s.source == wanted => SpecPlan::AlreadyDeclared { adopt: s.adopt },
         Some(s) => {
             return Err(Error::usage(format!(
-                "{}: app {}/{} already declares secret {name} ({}); nothing was changed\nhint: import into the path it declares, or rename one of them",
+                "{}: app {}/{} already declares secret {name} ({}); nothing was changed",
                 args.file.display(),
                 app.namespace,
                 app.name,
                 s.source.describe()
-            )))
+            ))
+            .with_hint("import into the path it declares, or rename one of them"))
         }
         None => {
             let kv = if args.kv_version == 2 {
@@ -189,8 +190,9 @@ pub(crate) fn run(args: ImportArgs, term: &Term) -> Result<Exit, Error> {
     let secret = read_secret(&connection, namespace, name)?;
     let Some(secret) = secret else {
         return Err(Error::usage(format!(
-            "Secret {namespace}/{name} does not exist in the cluster; nothing was changed\nhint: check --context and the name"
-        )));
+            "Secret {namespace}/{name} does not exist in the cluster; nothing was changed"
+        ))
+        .with_hint("check --context and the name"));
     };
     let (data, secret_type) = secret_data(&secret, namespace, name)?;
     if data.is_empty() {
@@ -243,9 +245,9 @@ pub(crate) fn run(args: ImportArgs, term: &Term) -> Result<Exit, Error> {
             crate::edge::fs::replace_keeping_mode(&args.file, text.as_bytes()).map_err(
                 |e| {
                     Error::environment(format!(
-                        "cannot write {}: {e} (Vault already holds the data)\nhint: add the secret to the spec by hand",
-                        args.file.display()
-                    ))
+            "cannot write {}: {e} (Vault already holds the data)",
+            args.file.display()
+        )).with_hint("add the secret to the spec by hand")
                 },
             )?;
             out.push_str(&format!(
@@ -310,26 +312,25 @@ fn pick_app<'a>(
     };
     match (name, in_ns.len()) {
         (_, 0) => Err(Error::usage(format!(
-            "no app of the spec runs in namespace {namespace}; nothing was changed\nhint: add the app (name, namespace) to the spec first"
-        ))),
+            "no app of the spec runs in namespace {namespace}; nothing was changed"
+        ))
+        .with_hint("add the app (name, namespace) to the spec first")),
         (None, 1) => Ok(in_ns[0]),
         (None, _) => Err(Error::usage(format!(
-            "several apps run in namespace {namespace} ({}); nothing was changed\nhint: pass --app NAME",
+            "several apps run in namespace {namespace} ({}); nothing was changed",
             names()
-        ))),
-        (Some(n), _) => in_ns
-            .into_iter()
-            .find(|(_, a)| a.name == n)
-            .ok_or_else(|| {
-                Error::usage(format!(
-                    "no app {n} in namespace {namespace} (there: {})",
-                    apps.iter()
-                        .filter(|a| a.namespace == namespace)
-                        .map(|a| a.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            }),
+        ))
+        .with_hint("pass --app NAME")),
+        (Some(n), _) => in_ns.into_iter().find(|(_, a)| a.name == n).ok_or_else(|| {
+            Error::usage(format!(
+                "no app {n} in namespace {namespace} (there: {})",
+                apps.iter()
+                    .filter(|a| a.namespace == namespace)
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }),
     }
 }
 
@@ -367,9 +368,7 @@ fn secret_data(
                 })?;
             total += bytes.len();
             let text = String::from_utf8(bytes).map_err(|_| {
-                Error::usage(format!(
-                    "Secret {namespace}/{name}: the value of key {k} is binary (not UTF-8), which a kv secret cannot hold as it is; nothing was changed\nhint: store it base64-encoded in Vault yourself and decode it in the application"
-                ))
+                Error::usage(format!("Secret {namespace}/{name}: the value of key {k} is binary (not UTF-8), which a kv secret cannot hold as it is; nothing was changed")).with_hint("store it base64-encoded in Vault yourself and decode it in the application")
             })?;
             out.insert(k.clone(), text);
         }

@@ -85,10 +85,8 @@ fn read_allow(args: &ScanArgs) -> Result<AllowList, Error> {
         ))
     })?;
     AllowList::parse(&text).map_err(|(line, msg)| {
-        Error::usage(format!(
-            "{}:{line}: {msg}\nhint: one fingerprint per line; `#` starts a comment",
-            path.display()
-        ))
+        Error::usage(format!("{}:{line}: {msg}", path.display()))
+            .with_hint("one fingerprint per line; `#` starts a comment")
     })
 }
 

@@ -174,8 +174,9 @@ fn watchdog(deadline: Instant, timeout: Duration, json: bool) {
     std::thread::spawn(move || {
         std::thread::sleep(deadline.saturating_duration_since(Instant::now()) + GRACE);
         let e = Error::environment(format!(
-            "verify did not finish within --timeout {timeout:?} (and {GRACE:?} more); stopped\nhint: raise --timeout, or check the cluster's responsiveness"
-        ));
+            "verify did not finish within --timeout {timeout:?} (and {GRACE:?} more); stopped"
+        ))
+        .with_hint("raise --timeout, or check the cluster's responsiveness");
         // The watchdog's own terminal: the run's is busy (or blocked) on the other thread.
         Term::plain().fail(&e, json);
         std::process::exit(e.exit_code().into());

@@ -124,8 +124,9 @@ pub(crate) fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
 pub(crate) fn read_bounded(path: &str, field: &str) -> Result<String, crate::error::Error> {
     read_text(Path::new(path), PEM_BYTES).map_err(|e| {
         crate::error::Error::usage(format!(
-            "{field}: cannot read {path}: {e}; nothing was changed\nhint: fix the path in the spec or create the file, then run again"
+            "{field}: cannot read {path}: {e}; nothing was changed"
         ))
+        .with_hint("fix the path in the spec or create the file, then run again")
     })
 }
 
@@ -136,9 +137,7 @@ pub(crate) fn resolve_secret(source: &str, field: &str) -> Result<String, crate:
         Some(("env", name)) => match std::env::var(name) {
             Ok(v) => v,
             Err(std::env::VarError::NotPresent) => {
-                return Err(crate::error::Error::usage(format!(
-                    "{field} is {source}, but the environment variable {name} is not set; nothing was changed\nhint: export {name}=… and run again"
-                )))
+                return Err(crate::error::Error::usage(format!("{field} is {source}, but the environment variable {name} is not set; nothing was changed")).with_hint(format!("export {name}=… and run again")))
             }
             Err(std::env::VarError::NotUnicode(_)) => {
                 return Err(crate::error::Error::usage(format!(

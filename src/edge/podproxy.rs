@@ -54,21 +54,11 @@ impl ProxyError {
     /// The user's error, naming the pod (or the list) and the namespace.
     pub(crate) fn into_error(self, what: &str, namespace: &str, server: &str) -> Error {
         match self {
-            ProxyError::Forbidden { verb, resource, message } => Error::environment(format!(
-                "forbidden: {what}: the kubeconfig user may not `{verb} {resource}` in namespace {namespace} ({message})\nhint: grant `{verb}` on `{resource}` in namespace {namespace} (a Role; docs: commands/operator.md, RBAC)"
-            )),
-            ProxyError::Unauthorized(m) => Error::environment(format!(
-                "the cluster at {server} rejected the credentials: {m}\nhint: check the kubeconfig user (token, client certificate or exec plugin)"
-            )),
-            ProxyError::Pod(m) => Error::environment(format!(
-                "{what}: the API server could not reach it: {m}\nhint: is the pod running and listening on {VAULT_PORT}? (`kubectl -n {namespace} get pods`)"
-            )),
-            ProxyError::Unreachable(m) => Error::environment(format!(
-                "the API server at {server} is unreachable: {m}\nhint: check --context and the cluster's address; --request-timeout bounds the wait"
-            )),
-            ProxyError::Tls(m) => Error::environment(format!(
-                "the TLS handshake with the API server at {server} failed: {m}\nhint: check the kubeconfig's certificate-authority"
-            )),
+            ProxyError::Forbidden { verb, resource, message } => Error::environment(format!("forbidden: {what}: the kubeconfig user may not `{verb} {resource}` in namespace {namespace} ({message})")).with_hint(format!("grant `{verb}` on `{resource}` in namespace {namespace} (a Role; docs: commands/operator.md, RBAC)")),
+            ProxyError::Unauthorized(m) => Error::environment(format!("the cluster at {server} rejected the credentials: {m}")).with_hint("check the kubeconfig user (token, client certificate or exec plugin)"),
+            ProxyError::Pod(m) => Error::environment(format!("{what}: the API server could not reach it: {m}")).with_hint(format!("is the pod running and listening on {VAULT_PORT}? (`kubectl -n {namespace} get pods`)")),
+            ProxyError::Unreachable(m) => Error::environment(format!("the API server at {server} is unreachable: {m}")).with_hint("check --context and the cluster's address; --request-timeout bounds the wait"),
+            ProxyError::Tls(m) => Error::environment(format!("the TLS handshake with the API server at {server} failed: {m}")).with_hint("check the kubeconfig's certificate-authority"),
             ProxyError::TooLarge => Error::environment(format!(
                 "{what}: an answer larger than {} MiB; stopped",
                 MAX_ANSWER_BYTES / (1024 * 1024)

@@ -20,7 +20,8 @@ pub(crate) struct Vault {
 impl Vault {
     pub(crate) fn from_env() -> Result<Vault, Error> {
         let raw = std::env::var("VAULT_ADDR").map_err(|_| {
-            Error::usage("VAULT_ADDR is not set\nhint: export VAULT_ADDR=https://vault.example.com:8200 (and VAULT_TOKEN)")
+            Error::usage("VAULT_ADDR is not set")
+                .with_hint("export VAULT_ADDR=https://vault.example.com:8200 (and VAULT_TOKEN)")
         })?;
         let addr = check_addr(&raw)?;
         let token = match std::env::var("VAULT_TOKEN") {
@@ -33,7 +34,10 @@ impl Vault {
                 })
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
-                .ok_or_else(|| Error::usage("VAULT_TOKEN is not set (and there is no ~/.vault-token)\nhint: export VAULT_TOKEN=… or `vault login`"))?,
+                .ok_or_else(|| {
+                    Error::usage("VAULT_TOKEN is not set (and there is no ~/.vault-token)")
+                        .with_hint("export VAULT_TOKEN=… or `vault login`")
+                })?,
         };
         let skip_verify = std::env::var("VAULT_SKIP_VERIFY")
             .is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
@@ -105,10 +109,11 @@ impl Vault {
             .body(payload)
             .map_err(|e| WriteFailure {
                 error: Error::usage(format!(
-                    "cannot make a request to Vault at {} for {path}: {}\nhint: check VAULT_ADDR and VAULT_NAMESPACE",
+                    "cannot make a request to Vault at {} for {path}: {}",
                     self.addr,
                     self.hide(&e.to_string())
-                )),
+                ))
+                .with_hint("check VAULT_ADDR and VAULT_NAMESPACE"),
                 may_have_applied: false,
             })?;
         let resp = self.agent.run(req).map_err(|e| {
@@ -167,9 +172,7 @@ impl Vault {
         let errors = crate::core::outside::shown(&errors);
         match status {
             200..=299 => Ok(()),
-            403 => Err(Error::environment(format!(
-                "permission denied: {method} {path} needs the `{capability}` capability on `{path}` ({errors})\nhint: use a token whose policy grants it"
-            ))),
+            403 => Err(Error::environment(format!("permission denied: {method} {path} needs the `{capability}` capability on `{path}` ({errors})")).with_hint("use a token whose policy grants it")),
             503 if errors.contains("sealed") => Err(Error::environment(format!("Vault at {} is sealed: unseal it, then run again", self.addr))),
             _ => Err(Error::environment(format!("Vault refused {method} {path}: {status} {errors}"))),
         }
@@ -322,8 +325,9 @@ fn check_addr(raw: &str) -> Result<String, Error> {
             "https://vault.example.com:8200".to_string()
         };
         return Err(Error::usage(format!(
-            "VAULT_ADDR `{shown}` is not a Vault URL: it needs the scheme http:// or https://\nhint: export VAULT_ADDR={example}"
-        )));
+            "VAULT_ADDR `{shown}` is not a Vault URL: it needs the scheme http:// or https://"
+        ))
+        .with_hint(format!("export VAULT_ADDR={example}")));
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = authority.rsplit('@').next().unwrap_or_default();
@@ -332,9 +336,11 @@ fn check_addr(raw: &str) -> Result<String, Error> {
         || addr.chars().any(|c| c.is_whitespace() || c.is_control())
         || ureq::http::Uri::try_from(format!("{addr}/v1/sys/health")).is_err();
     if bad {
-        return Err(Error::usage(format!(
-            "VAULT_ADDR `{shown}` is not a Vault URL\nhint: export VAULT_ADDR=https://vault.example.com:8200 (scheme, host and port)"
-        )));
+        return Err(
+            Error::usage(format!("VAULT_ADDR `{shown}` is not a Vault URL")).with_hint(
+                "export VAULT_ADDR=https://vault.example.com:8200 (scheme, host and port)",
+            ),
+        );
     }
     Ok(addr)
 }

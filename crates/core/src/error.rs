@@ -210,7 +210,7 @@ mod tests {
 
     #[test]
     fn message_and_hint_are_kept_apart_and_rendered_together() {
-        let e = Error::usage("VAULT_ADDR is not set\nhint: export VAULT_ADDR=…");
+        let e = Error::usage("VAULT_ADDR is not set").with_hint("export VAULT_ADDR=…");
         assert_eq!(e.message(), "VAULT_ADDR is not set");
         assert_eq!(e.hint(), Some("export VAULT_ADDR=…"));
         assert_eq!(

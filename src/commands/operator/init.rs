@@ -90,19 +90,18 @@ pub(crate) fn run(args: InitArgs, term: &Term) -> Result<Exit, Error> {
             .find(|o| o.seal.as_ref().is_ok_and(|s| s.initialized))
         {
             return Err(Error::check_failed(format!(
-                "Vault is already initialised ({} says so); nothing was changed\nhint: `kubectl vault operator unseal` unseals it with the existing shares",
+                "Vault is already initialised ({} says so); nothing was changed",
                 o.pod.name
-            )));
+            ))
+            .with_hint("`kubectl vault operator unseal` unseals it with the existing shares"));
         }
         // The first pod (vault-0): the others join it (retry_join).
         let first = &observed[0];
         let status = match &first.seal {
             Ok(s) => s,
             Err(e) => {
-                return Err(Error::environment(format!(
-                    "pod {}: {e}\nhint: init goes through the first pod; wait until it runs",
-                    first.pod.name
-                )))
+                return Err(Error::environment(format!("pod {}: {e}", first.pod.name))
+                    .with_hint("init goes through the first pod; wait until it runs"))
             }
         };
         plan.recovery = vault_pods::uses_recovery_shares(stack.vault.seal.is_some(), status);
@@ -113,9 +112,7 @@ pub(crate) fn run(args: InitArgs, term: &Term) -> Result<Exit, Error> {
             .await
             .map_err(|e| match e {
                 // Sent once, never again: an init that was not answered may have happened.
-                ProxyError::Unreachable(m) => Error::environment(format!(
-                    "pod {pod}: no answer to the init request ({m})\nhint: run `kubectl vault operator status`: if Vault is initialised now, the shares are lost; re-deploy Vault's storage and init again"
-                )),
+                ProxyError::Unreachable(m) => Error::environment(format!("pod {pod}: no answer to the init request ({m})")).with_hint("run `kubectl vault operator status`: if Vault is initialised now, the shares are lost; re-deploy Vault's storage and init again"),
                 other => super::pod_error(proxy, pod, other),
             })?;
         if reply.status != 200 {

@@ -140,10 +140,11 @@ async fn pods(proxy: &PodProxy<'_>, term: &Term) -> Result<Vec<VaultPod>, Error>
     }
     if pods.is_empty() {
         return Err(Error::environment(format!(
-            "no Vault server pods in namespace {} (labels {})\nhint: has Flux installed the vault HelmRelease? (`kubectl vault verify`)",
+            "no Vault server pods in namespace {} (labels {})",
             proxy.namespace(),
             vault_pods::pod_selector()
-        )));
+        ))
+        .with_hint("has Flux installed the vault HelmRelease? (`kubectl vault verify`)"));
     }
     Ok(pods)
 }

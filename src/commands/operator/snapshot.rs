@@ -36,7 +36,8 @@ pub(crate) fn run(command: SnapshotCommand, term: &Term) -> Result<Exit, Error> 
 fn save(args: SaveArgs, term: &Term) -> Result<Exit, Error> {
     let (stack, spec_context) = super::load(&args.cluster, term)?;
     let token = super::vault_token().ok_or_else(|| {
-        Error::usage("VAULT_TOKEN is not set\nhint: export VAULT_TOKEN=… (a token allowed to read sys/storage/raft/snapshot)")
+        Error::usage("VAULT_TOKEN is not set")
+            .with_hint("export VAULT_TOKEN=… (a token allowed to read sys/storage/raft/snapshot)")
     })?;
     let result = super::with_proxy(&args.cluster, &stack, spec_context, async |proxy| {
         let observed = super::observe(proxy, term).await?;
@@ -56,9 +57,10 @@ fn save(args: SaveArgs, term: &Term) -> Result<Exit, Error> {
         if got.status != 200 {
             let msg = vault_pods::scrub(&vault_pods::vault_errors(&got.body), &[&token]);
             return Err(Error::environment(format!(
-                "pod {pod}: Vault refused the snapshot ({}): {msg}; nothing was written\nhint: VAULT_TOKEN needs `read` on sys/storage/raft/snapshot",
+                "pod {pod}: Vault refused the snapshot ({}): {msg}; nothing was written",
                 got.status
-            )));
+            ))
+            .with_hint("VAULT_TOKEN needs `read` on sys/storage/raft/snapshot"));
         }
         let bytes = got.written;
         let kept = match args.snapshot.exists() {

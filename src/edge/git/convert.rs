@@ -65,9 +65,12 @@ enum Val {
 }
 
 fn attr_error(path: &str, attr: &str, why: &str) -> Error {
+    let name = attr.split('=').next().unwrap_or(attr);
     Error::usage(format!(
-        "{path}: the .gitattributes attribute `{attr}` applies to this generated file, and {why}; nothing was changed\nhint: exclude the generated folders from that attribute in .gitattributes (e.g. `apps/** -{name}`), then run again",
-        name = attr.split('=').next().unwrap_or(attr)
+        "{path}: the .gitattributes attribute `{attr}` applies to this generated file, and {why}; nothing was changed"
+    ))
+    .with_hint(format!(
+        "exclude the generated folders from that attribute in .gitattributes (e.g. `apps/** -{name}`), then run again"
     ))
 }
 
@@ -382,9 +385,7 @@ impl<'r> Converter<'r> {
         driver: &str,
     ) -> Result<Vec<u8>, Error> {
         self.run_git(args, stdin).map_err(|why| {
-            Error::environment(format!(
-                "git: cannot run the `{driver}` filter (.gitattributes `filter={driver}`) for {path}: {why}\nhint: the filter driver must work as it does for `git add` (e.g. `git-crypt unlock`)"
-            ))
+            Error::environment(format!("git: cannot run the `{driver}` filter (.gitattributes `filter={driver}`) for {path}: {why}")).with_hint("the filter driver must work as it does for `git add` (e.g. `git-crypt unlock`)")
         })
     }
 

@@ -141,9 +141,9 @@ pub(crate) fn check_state(repo: &Repository) -> Result<(), Error> {
         }
     };
     Err(Error::usage(format!(
-        "{what} is in progress in {}: refusing to commit on top of an unfinished operation; nothing was changed\nhint: finish it with {finish}, then run again",
-        repo.workdir().unwrap_or(repo.path()).display()
-    )))
+            "{what} is in progress in {}: refusing to commit on top of an unfinished operation; nothing was changed",
+            repo.workdir().unwrap_or(repo.path()).display()
+        )).with_hint(format!("finish it with {finish}, then run again")))
 }
 
 /// The work tree of another worktree that has `branch` checked out (or is rebasing it), as git

@@ -60,10 +60,11 @@ fn git_err(what: &str, e: git2::Error) -> Error {
 pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
     let repo = Repository::open(repo_dir).map_err(|e| {
         Error::usage(format!(
-            "{} is not a Git repository: {}\nhint: --repo names the root of a Git work tree",
+            "{} is not a Git repository: {}",
             repo_dir.display(),
             e.message()
         ))
+        .with_hint("--repo names the root of a Git work tree")
     })?;
     let git_dir = repo.path().to_path_buf();
     let mut out = History::default();

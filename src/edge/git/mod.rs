@@ -84,10 +84,11 @@ pub(crate) fn head_of(repo: &Path) -> Result<String, Error> {
 pub(crate) fn open(path: &Path) -> Result<Repository, Error> {
     let repo = Repository::open(path).map_err(|e| {
         Error::usage(format!(
-            "{} is not a Git repository: {}\nhint: pass the root of your Flux repository's checkout with --repo",
+            "{} is not a Git repository: {}",
             path.display(),
             e.message()
         ))
+        .with_hint("pass the root of your Flux repository's checkout with --repo")
     })?;
     if repo.is_bare() {
         return Err(Error::usage(format!(
@@ -129,10 +130,11 @@ impl RepoLock {
                 Err(std::fs::TryLockError::WouldBlock) => {
                     if start.elapsed() >= wait {
                         return Err(Error::environment(format!(
-                            "another kubectl-vault run holds {} (waited {}s)\nhint: wait for it to finish, or raise --lock-timeout",
+                            "another kubectl-vault run holds {} (waited {}s)",
                             path.display(),
                             wait.as_secs()
-                        )));
+                        ))
+                        .with_hint("wait for it to finish, or raise --lock-timeout"));
                     }
                     std::thread::sleep(Duration::from_millis(100));
                 }
@@ -184,13 +186,17 @@ fn target_branch(repo: &Repository, opts: &Options) -> Result<(String, bool, Opt
     }
     let checked_out = !detached && head_branch.as_deref() == Some(wanted.as_str());
     let tip = match repo.find_branch(&wanted, git2::BranchType::Local) {
-        Ok(b) => Some(b.get().peel_to_commit().map_err(git_err("read the branch"))?.id()),
+        Ok(b) => Some(
+            b.get()
+                .peel_to_commit()
+                .map_err(git_err("read the branch"))?
+                .id(),
+        ),
         Err(_) if checked_out => None, // unborn: the first commit creates it
         Err(_) if opts.create_branch => None,
         Err(_) => {
-            return Err(Error::usage(format!(
-                "branch `{wanted}` does not exist\nhint: pass --create-branch to create it from the current HEAD"
-            )))
+            return Err(Error::usage(format!("branch `{wanted}` does not exist"))
+                .with_hint("pass --create-branch to create it from the current HEAD"))
         }
     };
     // A new branch starts from the current HEAD commit (if any).
@@ -468,9 +474,9 @@ pub(crate) fn apply(
     if !found.is_empty() && hooks == Hooks::Refuse {
         let list: Vec<String> = found.iter().map(|p| format!("  {}", p.display())).collect();
         return Err(Error::usage(format!(
-            "the repository has commit hooks that `git commit` would run:\n{}\nkubectl-vault writes its commit without running hooks, and refuses rather than skip them silently; nothing was changed\nhint: review the change with --dry-run, then pass --no-verify to commit without running the hooks (as `git commit --no-verify` would skip pre-commit and commit-msg), or commit the generated files yourself",
+            "the repository has commit hooks that `git commit` would run:\n{}\nkubectl-vault writes its commit without running hooks, and refuses rather than skip them silently; nothing was changed",
             list.join("\n")
-        )));
+        )).with_hint("review the change with --dry-run, then pass --no-verify to commit without running the hooks (as `git commit --no-verify` would skip pre-commit and commit-msg), or commit the generated files yourself"));
     }
     guard::check_locks(repo, &plan.branch, plan.checked_out)?;
     let sign = guard::signing_required(repo);
@@ -584,9 +590,9 @@ pub(crate) fn apply(
             format!("{state}the branch moved during the run (or could not be written); run again")
         };
         Error::environment(format!(
-            "git: move {refname}: {}\nhint: {hint}",
+            "git: move {refname}: {}",
             e.message()
-        ))
+        )).with_hint(hint)
     })?;
     guard::crash_point("ref");
     Ok(commit_id)
@@ -684,9 +690,7 @@ fn signed_commit(
         )
     };
     let fail = |why: String| {
-        Error::environment(format!(
-            "commit.gpgsign is set, and signing the commit failed: {why}; nothing was changed\nhint: check that `git commit -S` works in this repository (user.signingkey, gpg.format, the gpg or ssh agent)"
-        ))
+        Error::environment(format!("commit.gpgsign is set, and signing the commit failed: {why}; nothing was changed")).with_hint("check that `git commit -S` works in this repository (user.signingkey, gpg.format, the gpg or ssh agent)")
     };
     let mut cmd = std::process::Command::new("git");
     cmd.arg("--git-dir")

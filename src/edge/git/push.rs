@@ -56,10 +56,10 @@ const MAX_GIT_OUTPUT: u64 = 64 * 1024;
 /// pushed too.
 pub(crate) fn push(repo: &Repository, remote_name: &str, branch: &str) -> Result<Pushed, Error> {
     if let Err(e) = repo.find_remote(remote_name) {
-        return Err(Error::usage(format!(
-            "no remote `{remote_name}`: {}\nhint: pass --remote NAME",
-            e.message()
-        )));
+        return Err(
+            Error::usage(format!("no remote `{remote_name}`: {}", e.message()))
+                .with_hint("pass --remote NAME"),
+        );
     }
     let local = repo
         .find_reference(&format!("refs/heads/{branch}"))
@@ -79,9 +79,7 @@ pub(crate) fn push(repo: &Repository, remote_name: &str, branch: &str) -> Result
     // top, or the git folder of a bare repository.
     cmd.current_dir(repo.workdir().unwrap_or_else(|| repo.path()));
     let mut child = cmd.spawn().map_err(|e| {
-        Error::environment(format!(
-            "cannot run git to push {branch} to {remote_name}: {e}\nhint: install git (kubectl vault commit --push pushes with your git, its SSH and credential settings)"
-        ))
+        Error::environment(format!("cannot run git to push {branch} to {remote_name}: {e}")).with_hint("install git (kubectl vault commit --push pushes with your git, its SSH and credential settings)")
     })?;
     // Both pipes are read to their end (bounded) on two threads, so neither can fill and
     // block git.
@@ -231,8 +229,9 @@ fn push_failure(remote: &str, branch: &str, reason: &str, non_ff: bool) -> Error
         format!("kubectl vault pushes with your git: check that `git push {remote} {branch}` works here (the remote URL, your SSH config and agent, or a credential helper)")
     };
     Error::environment(format!(
-        "push of {branch} to {remote} was rejected: {reason}\nhint: {hint}"
+        "push of {branch} to {remote} was rejected: {reason}"
     ))
+    .with_hint(hint)
 }
 
 #[cfg(test)]

@@ -201,9 +201,14 @@ pub(super) fn kubeconfig_from_env() -> Result<Kubeconfig, Error> {
             let existing: Vec<&PathBuf> = paths.iter().filter(|p| p.exists()).collect();
             if existing.is_empty() {
                 return Err(Error::environment(format!(
-                    "no kubeconfig: none of the files in KUBECONFIG exists ({})\nhint: set KUBECONFIG to your kubeconfig file or pass --kubeconfig",
-                    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-                )));
+                    "no kubeconfig: none of the files in KUBECONFIG exists ({})",
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .with_hint("set KUBECONFIG to your kubeconfig file or pass --kubeconfig"));
             }
             let mut merged = Kubeconfig::default();
             for p in existing {
@@ -219,9 +224,10 @@ pub(super) fn kubeconfig_from_env() -> Result<Kubeconfig, Error> {
     }
     Kubeconfig::read().map_err(|e| {
         Error::environment(format!(
-            "no kubeconfig: {}\nhint: set KUBECONFIG or pass --kubeconfig",
+            "no kubeconfig: {}",
             credential_file_error(&e.to_string())
         ))
+        .with_hint("set KUBECONFIG or pass --kubeconfig")
     })
 }
 

@@ -170,9 +170,7 @@ impl Cluster {
                 Error::environment(format!("{what}: the API server's answer is not JSON: {e}"))
             }),
             Err(ListError::NotServed(_)) => Ok(None),
-            Err(ListError::Forbidden(m)) => Err(Error::environment(format!(
-                "forbidden: cannot get statefulsets in namespace {namespace} ({m})\nhint: operator needs `get` on statefulsets (apps) in the Vault namespace, to tell Vault's own pods from others"
-            ))),
+            Err(ListError::Forbidden(m)) => Err(Error::environment(format!("forbidden: cannot get statefulsets in namespace {namespace} ({m})")).with_hint("operator needs `get` on statefulsets (apps) in the Vault namespace, to tell Vault's own pods from others")),
             Err(e) => Err(e.into_error(Kind::Pod, Some(namespace), &self.server)),
         }
     }
@@ -206,8 +204,9 @@ impl Cluster {
             // Secrets are always served: a 404 is no such Secret.
             Err(ListError::NotServed(_)) => Ok(None),
             Err(ListError::Forbidden(m)) => Err(Error::environment(format!(
-                "forbidden: cannot get secrets in namespace {namespace} ({m})\nhint: import needs `get` on secrets in that namespace"
-            ))),
+                "forbidden: cannot get secrets in namespace {namespace} ({m})"
+            ))
+            .with_hint("import needs `get` on secrets in that namespace")),
             Err(e) => Err(e.into_error(Kind::Secret, Some(namespace), &self.server)),
         }
     }

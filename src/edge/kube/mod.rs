@@ -119,10 +119,10 @@ impl Cluster {
         let client = build_client(config).map_err(|e| match e {
             kube::Error::Auth(kube::client::AuthError::AuthExecRun { out, .. }) => {
                 Error::environment(format!(
-                    "the kubeconfig user's exec credential plugin failed ({}): {}\nhint: run the plugin by hand to see why; --request-timeout bounds how long it may take",
-                    out.status,
+            "the kubeconfig user's exec credential plugin failed ({}): {}",
+            out.status,
                     String::from_utf8_lossy(&out.stderr).trim()
-                ))
+        )).with_hint("run the plugin by hand to see why; --request-timeout bounds how long it may take")
             }
             other => Error::environment(format!(
                 "cannot build a client for {server}: {}",

@@ -284,16 +284,16 @@ impl ListError {
                 "forbidden: cannot list {} {scope} ({m})\nhint: grant `list` on {} (a ClusterRole for cluster scope, or a Role in each app namespace)",
                 kind.qualified(), kind.qualified()
             )),
-            ListError::Tls(m) => Error::environment(format!("the TLS handshake with the API server at {server} failed: {m}\nhint: check the kubeconfig: the cluster's certificate-authority(-data) must have issued the server's certificate, and a user's client-certificate must be issued by the cluster's client CA")),
-            ListError::Unauthorized(m) => Error::environment(format!("the cluster at {server} rejected the credentials: {m}\nhint: check the kubeconfig user (token, client certificate or exec plugin)")),
-            ListError::Throttled(m) => Error::environment(format!("the API server at {server} is throttling requests: {what}: {m}; still throttled when --request-timeout ran out\nhint: the server is up but overloaded (API priority and fairness): try again later, or raise --request-timeout")),
-            ListError::Unavailable(m) => Error::environment(format!("the API server at {server} is unavailable: {what}: {m}; still unavailable when --request-timeout ran out\nhint: the server (or a proxy in front of it) answers but cannot serve now: try again later, or raise --request-timeout")),
+            ListError::Tls(m) => Error::environment(format!("the TLS handshake with the API server at {server} failed: {m}")).with_hint("check the kubeconfig: the cluster's certificate-authority(-data) must have issued the server's certificate, and a user's client-certificate must be issued by the cluster's client CA"),
+            ListError::Unauthorized(m) => Error::environment(format!("the cluster at {server} rejected the credentials: {m}")).with_hint("check the kubeconfig user (token, client certificate or exec plugin)"),
+            ListError::Throttled(m) => Error::environment(format!("the API server at {server} is throttling requests: {what}: {m}; still throttled when --request-timeout ran out")).with_hint("the server is up but overloaded (API priority and fairness): try again later, or raise --request-timeout"),
+            ListError::Unavailable(m) => Error::environment(format!("the API server at {server} is unavailable: {what}: {m}; still unavailable when --request-timeout ran out")).with_hint("the server (or a proxy in front of it) answers but cannot serve now: try again later, or raise --request-timeout"),
             ListError::Failing(m) => Error::environment(format!("the API server at {server} is failing: {what}: {m}")),
-            ListError::Unreachable(m) => Error::environment(format!("the API server at {server} is unreachable: {m}\nhint: check --context and the cluster's address; --request-timeout bounds the wait")),
+            ListError::Unreachable(m) => Error::environment(format!("the API server at {server} is unreachable: {m}")).with_hint("check --context and the cluster's address; --request-timeout bounds the wait"),
             ListError::NotServed(m) => not_served(kind, &what, server, &m),
-            ListError::StatusBody(m) => Error::environment(format!("{what}: the API server at {server} answered 200 OK with a Status instead of a list: {m}\nhint: a proxy or aggregated API server in front of the cluster relayed a failure; try again, or check it")),
-            ListError::TooMany(m) => Error::environment(format!("{what}: the API server at {server} sent {m}; stopped\nhint: limit the check with -n NAMESPACE, or check the server (a list that never ends is a server bug)")),
-            ListError::RunTimeout(t) => Error::environment(format!("verify did not finish within --timeout {t} ({what} was still running at {server})\nhint: raise --timeout, or check the cluster's responsiveness")),
+            ListError::StatusBody(m) => Error::environment(format!("{what}: the API server at {server} answered 200 OK with a Status instead of a list: {m}")).with_hint("a proxy or aggregated API server in front of the cluster relayed a failure; try again, or check it"),
+            ListError::TooMany(m) => Error::environment(format!("{what}: the API server at {server} sent {m}; stopped")).with_hint("limit the check with -n NAMESPACE, or check the server (a list that never ends is a server bug)"),
+            ListError::RunTimeout(t) => Error::environment(format!("verify did not finish within --timeout {t} ({what} was still running at {server})")).with_hint("raise --timeout, or check the cluster's responsiveness"),
             ListError::Failed(m) => Error::environment(format!("{what} failed: {m}")),
         }
     }
@@ -321,11 +321,7 @@ fn not_served(kind: Kind, what: &str, server: &str, answer: &str) -> Error {
     let r = kind.resource();
     let at = format!("{}/{}", kind.qualified(), r.version);
     match installed_by(&r.group) {
-        Some((component, hint)) => Error::environment(format!(
-            "{component}'s CRDs are not installed ({at}): the API server at {server} answered {answer} when {what}\nhint: {hint}; or check that --context names the cluster the spec is for"
-        )),
-        None => Error::environment(format!(
-            "{what}: the API server at {server} does not serve {at}: {answer}\nhint: check that --context names the cluster the spec is for"
-        )),
+        Some((component, hint)) => Error::environment(format!("{component}'s CRDs are not installed ({at}): the API server at {server} answered {answer} when {what}")).with_hint(format!("{hint}; or check that --context names the cluster the spec is for")),
+        None => Error::environment(format!("{what}: the API server at {server} does not serve {at}: {answer}")).with_hint("check that --context names the cluster the spec is for"),
     }
 }
