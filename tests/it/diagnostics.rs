@@ -304,3 +304,40 @@ fn unknown_fields_and_other_errors_are_reported_in_one_run() {
     );
     assert!(err.contains("is not a valid spec (2 errors)"), "{err}");
 }
+
+/// Without vault.tlsIssuer, every app namespace whose injector agents or ESO store read Vault's
+/// CA is named, with the command that creates the Secret there (not only the operator's).
+#[test]
+fn every_namespace_that_needs_vaults_ca_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = std::fs::read_to_string(fixture("consumers.yaml"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("tlsIssuer:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let path = dir.path().join("vault.yaml");
+    std::fs::write(&path, spec).unwrap();
+    let o = run(&["generate", "-f", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    for ns in ["shop", "billing", "reports"] {
+        assert!(
+            err.contains(&format!(
+                "in namespace `{ns}`, which this tree does not create"
+            )) && err.contains(&format!("kubectl -n {ns} create secret generic vault-tls")),
+            "{ns}: {err}"
+        );
+    }
+    // With the issuer, the tree makes them: no such warning.
+    let o = run(&[
+        "generate",
+        "-f",
+        fixture("consumers.yaml").to_str().unwrap(),
+    ]);
+    assert!(
+        !stderr(&o).contains("which this tree does not create"),
+        "{}",
+        stderr(&o)
+    );
+}

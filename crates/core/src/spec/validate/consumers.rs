@@ -13,6 +13,56 @@ const INJECTOR_ANNOTATION_NAME: &str = "agent-inject-template-";
 /// The fields of Vault's answer to a certificate request that the agent writes as PEM.
 const PKI_FIELDS: [&str; 4] = ["certificate", "private_key", "issuing_ca", "ca_chain"];
 
+/// The injector's agents (`tls-secret`) and ESO's stores (`caProvider`) read Vault's CA from a
+/// Secret in the app's own namespace. With `vault.tlsIssuer` the tree makes it; otherwise
+/// nothing does, and every such namespace is named (not only the operator's).
+fn ca_in_the_apps_namespace(c: &mut Checker, spec: &Spec, base: &str, app: &AppSpec) {
+    use crate::model::defaults::{DEFAULT_OPERATOR_NAMESPACE, DEFAULT_VAULT_NAMESPACE};
+    use crate::spec::types::TlsSpec;
+    let TlsSpec::Secret(tls) = &spec.vault.tls else {
+        return;
+    };
+    let operator = &spec.operator;
+    if spec.vault.tls_issuer.is_some() || operator.skip_tls_verify {
+        return;
+    }
+    if !matches!(app.consumer, Consumer::Injector | Consumer::Eso) {
+        return;
+    }
+    let vault_ns = spec
+        .vault
+        .namespace
+        .as_deref()
+        .unwrap_or(DEFAULT_VAULT_NAMESPACE);
+    let operator_ns = operator
+        .namespace
+        .as_deref()
+        .unwrap_or(DEFAULT_OPERATOR_NAMESPACE);
+    let ca = operator.ca_cert_secret.as_deref();
+    if app.namespace == vault_ns || (app.namespace == operator_ns && ca.is_some()) {
+        return;
+    }
+    let name = ca.unwrap_or(tls);
+    let reader = if app.consumer == Consumer::Injector {
+        "the injected agents read"
+    } else {
+        "its ESO store reads"
+    };
+    c.warn(
+        &format!("{base}.namespace"),
+        format!(
+            "{reader} Vault's CA from Secret `{}` (key ca.crt) in namespace `{}`, which this tree does not create",
+            shown(name),
+            shown(&app.namespace)
+        ),
+        format!(
+            "create it there before the app syncs (e.g. `kubectl -n {} create secret generic {} --from-file=ca.crt=vault-ca.pem`, or with trust-manager), or set vault.tlsIssuer and the tree makes it",
+            shown(&app.namespace),
+            shown(name)
+        ),
+    );
+}
+
 /// A POSIX shell variable name (`^[A-Za-z_][A-Za-z0-9_]*$`): what the agent's env file may
 /// `export` (the same rule is in its template, for the keys of a whole response).
 fn is_shell_name(k: &str) -> bool {
@@ -26,6 +76,7 @@ fn is_shell_name(k: &str) -> bool {
 /// The app's consumer and its options (`injector`, `csi`, `eso`).
 pub(super) fn app(c: &mut Checker, spec: &Spec, base: &str, app: &AppSpec) {
     let consumer = app.consumer;
+    ca_in_the_apps_namespace(c, spec, base, app);
     if consumer == Consumer::Injector && !spec.vault.injector.unwrap_or(false) {
         c.error(
             &format!("{base}.consumer"),
