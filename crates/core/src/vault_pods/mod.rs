@@ -265,13 +265,16 @@ pub fn parse_raft_configuration(body: &[u8]) -> Result<Vec<RaftServer>, AnswerEr
 /// Vault's `{"errors": [...]}`, joined; the body's text when it is not that.
 pub fn vault_errors(body: &[u8]) -> String {
     match serde_json::from_slice::<Value>(body) {
-        Ok(v) if v["errors"].is_array() => v["errors"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join("; "),
+        // What the pod answered is outside text: escaped and bounded for the terminal.
+        Ok(v) if v["errors"].is_array() => crate::outside::shown(
+            &v["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
         _ => String::from_utf8_lossy(body)
             .chars()
             .filter(|c| !c.is_control())
