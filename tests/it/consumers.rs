@@ -62,27 +62,24 @@ fn eso_and_csi_objects_match_the_upstream_crds() {
     );
 }
 
+/// The values of the Vault HelmRelease `generate` writes for `fixture_name`.
+fn vault_release_values(fixture_name: &str) -> serde_yaml::Value {
+    let tree = generate(fixture_name);
+    let (_, release) = tree
+        .iter()
+        .find(|(p, body)| {
+            p.ends_with(".yaml") && body.contains("kind: HelmRelease") && body.contains("server:")
+        })
+        .expect("the Vault HelmRelease");
+    let doc: serde_yaml::Value = serde_yaml::from_str(release).unwrap();
+    doc["spec"]["values"].clone()
+}
+
 /// The Vault chart's CSI provider runs on every node: it mounts Vault's CA (`ca.crt`) and
 /// never the server's private key from the same Secret.
 #[test]
 fn the_csi_provider_mounts_only_vaults_ca() {
-    let tree = generate("consumers.yaml");
-    let (_, release) = tree
-        .iter()
-        .find(|(p, body)| {
-            p.ends_with(".yaml") && body.contains("kind: HelmRelease") && body.contains("csi:")
-        })
-        .expect("the Vault HelmRelease with csi values");
-    let doc: serde_yaml::Value = serde_yaml::from_str(
-        release
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .collect::<Vec<_>>()
-            .join("\n")
-            .as_str(),
-    )
-    .unwrap();
-    let volumes = &doc["spec"]["values"]["csi"]["volumes"];
+    let volumes = &vault_release_values("consumers.yaml")["csi"]["volumes"];
     let secret = &volumes[0]["secret"];
     assert_eq!(
         secret["items"][0]["key"].as_str(),
@@ -99,26 +96,11 @@ fn the_csi_provider_mounts_only_vaults_ca() {
 /// An HA Vault gets an HA injector: two replicas (the chart elects a leader among them).
 #[test]
 fn the_injector_of_an_ha_vault_runs_two_replicas() {
-    let tree = generate("production.yaml");
-    let (_, release) = tree
-        .iter()
-        .find(|(p, body)| {
-            p.ends_with(".yaml") && body.contains("kind: HelmRelease") && body.contains("injector:")
-        })
-        .expect("the Vault HelmRelease");
-    let doc: serde_yaml::Value = serde_yaml::from_str(
-        release
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .collect::<Vec<_>>()
-            .join("\n")
-            .as_str(),
-    )
-    .unwrap();
+    let values = vault_release_values("production.yaml");
     assert_eq!(
-        doc["spec"]["values"]["injector"]["replicas"].as_u64(),
+        values["injector"]["replicas"].as_u64(),
         Some(2),
-        "{release}"
+        "{values:?}"
     );
 }
 

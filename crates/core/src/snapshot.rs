@@ -201,18 +201,10 @@ fn octal(bytes: &[u8]) -> Option<u64> {
     u64::from_str_radix(text, 8).ok()
 }
 
-/// A member name as it may be shown: control characters escaped, at most 100 characters.
+/// A member name as it may be shown: at most 100 characters (a tar name field's size),
+/// escaped as all outside text is.
 fn printable(name: &str) -> String {
-    name.chars()
-        .take(100)
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
+    crate::outside::shown(&name.chars().take(100).collect::<String>())
 }
 
 #[cfg(test)]

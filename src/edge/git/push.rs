@@ -179,19 +179,7 @@ fn last_lines(text: &str) -> Option<String> {
         return None;
     }
     let tail = lines[lines.len().saturating_sub(3)..].join("; ");
-    Some(mask_credentials(&escape_controls(&tail)))
-}
-
-fn escape_controls(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
+    Some(mask_credentials(&crate::core::outside::shown(&tail)))
 }
 
 /// `scheme://user:password@host` → `scheme://***@host`.

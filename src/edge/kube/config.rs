@@ -171,23 +171,10 @@ pub(super) fn read_kubeconfig(path: &std::path::Path) -> Result<Kubeconfig, Stri
 /// `token:` line among them) is cut, control characters are escaped, and a path the library
 /// quoted twice (`'"/root/.kube/config"'`) is quoted once.
 pub(super) fn credential_file_error(message: &str) -> String {
-    let mut first = message;
-    for marker in ["\n -->", "\n  |", "\n-->"] {
-        if let Some(i) = first.find(marker) {
-            first = &first[..i];
-        }
-    }
-    let line = first.lines().next().unwrap_or_default().trim_end();
+    // The excerpt starts on the second line (` --> <input>:7:11`, then `N | …`).
+    let line = message.lines().next().unwrap_or_default().trim_end();
     let once = line.replace("'\"", "'").replace("\"'", "'");
-    once.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
+    crate::core::outside::shown(&once)
 }
 
 /// The kubeconfig as kubectl finds it: the files listed in `KUBECONFIG` that exist, merged

@@ -152,27 +152,14 @@ impl Cluster {
             kind: "StatefulSet".into(),
             plural: "statefulsets".into(),
         };
-        let url = <DynamicObject as kube::Resource>::url_path(&resource, Some(namespace));
-        let request = kube::core::Request::new(url);
-        let body = self
-            .with_retries(|| {
-                let client = self.client.clone();
-                let req = request.get(name, &kube::api::GetParams::default());
-                async move {
-                    let req = req.map_err(kube::Error::BuildRequest)?;
-                    client.send(req.map(kube::client::Body::from)).await
-                }
-            })
-            .await;
-        let what = format!("reading StatefulSet {namespace}/{name}");
-        match body {
-            Ok(body) => serde_json::from_slice(&body).map(Some).map_err(|e| {
-                Error::environment(format!("{what}: the API server's answer is not JSON: {e}"))
-            }),
-            Err(ListError::NotServed(_)) => Ok(None),
-            Err(ListError::Forbidden(m)) => Err(Error::environment(format!("forbidden: cannot get statefulsets in namespace {namespace} ({m})")).with_hint("operator needs `get` on statefulsets (apps) in the Vault namespace, to tell Vault's own pods from others")),
-            Err(e) => Err(e.into_error(Kind::Pod, Some(namespace), &self.server)),
-        }
+        self.get_object(
+            &resource,
+            Kind::Pod,
+            namespace,
+            name,
+            "operator needs `get` on statefulsets (apps) in the Vault namespace, to tell Vault's own pods from others",
+        )
+        .await
     }
 
     /// One Secret as JSON, `None` when it does not exist. Its values stay in memory: the
@@ -183,8 +170,29 @@ impl Cluster {
         namespace: &str,
         name: &str,
     ) -> Result<Option<Value>, Error> {
-        let url =
-            <DynamicObject as kube::Resource>::url_path(&Kind::Secret.resource(), Some(namespace));
+        // Secrets are always served: a 404 is no such Secret.
+        self.get_object(
+            &Kind::Secret.resource(),
+            Kind::Secret,
+            namespace,
+            name,
+            "import needs `get` on secrets in that namespace",
+        )
+        .await
+    }
+
+    /// One object as JSON (`None`: a 404), with the list machinery's retries and deadlines; a
+    /// refusal names the missing `get` with `forbidden_hint`, other failures are reported as for
+    /// `kind`.
+    async fn get_object(
+        &self,
+        resource: &kube::core::ApiResource,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+        forbidden_hint: &str,
+    ) -> Result<Option<Value>, Error> {
+        let url = <DynamicObject as kube::Resource>::url_path(resource, Some(namespace));
         let request = kube::core::Request::new(url);
         let body = self
             .with_retries(|| {
@@ -196,18 +204,20 @@ impl Cluster {
                 }
             })
             .await;
-        let what = format!("reading Secret {namespace}/{name}");
         match body {
             Ok(body) => serde_json::from_slice(&body).map(Some).map_err(|e| {
-                Error::environment(format!("{what}: the API server's answer is not JSON: {e}"))
+                Error::environment(format!(
+                    "reading {} {namespace}/{name}: the API server's answer is not JSON: {e}",
+                    resource.kind
+                ))
             }),
-            // Secrets are always served: a 404 is no such Secret.
             Err(ListError::NotServed(_)) => Ok(None),
             Err(ListError::Forbidden(m)) => Err(Error::environment(format!(
-                "forbidden: cannot get secrets in namespace {namespace} ({m})"
+                "forbidden: cannot get {} in namespace {namespace} ({m})",
+                resource.plural
             ))
-            .with_hint("import needs `get` on secrets in that namespace")),
-            Err(e) => Err(e.into_error(Kind::Secret, Some(namespace), &self.server)),
+            .with_hint(forbidden_hint)),
+            Err(e) => Err(e.into_error(kind, Some(namespace), &self.server)),
         }
     }
 }
