@@ -23,6 +23,7 @@ mod health_checks;
 mod help;
 mod import;
 mod injector_agent;
+mod injector_workloads;
 mod json_errors;
 mod krew;
 mod layout;

@@ -230,6 +230,8 @@ struct AgentTemplateContext<'a> {
 /// `injector/patch.yaml.j2`
 #[derive(Serialize)]
 struct PatchContext<'a> {
+    /// `apps` or `batch` (every kind is at `v1`).
+    group: &'a str,
     kind: &'a str,
     name: &'a str,
     annotations: BTreeMap<String, String>,
@@ -250,6 +252,12 @@ fn injector(
     let mut a = BTreeMap::new();
     let mut put = |k: &str, v: String| a.insert(format!("{AGENT}/{k}"), v);
     put("agent-inject", "true".into());
+    if i.runs_to_completion() {
+        // Only the init container: a sidecar agent never exits, so the Job's pod would never
+        // complete (vault-k8s agent-inject/agent/agent.go: no sidecar when PrePopulateOnly;
+        // hashicorp/vault-k8s#120).
+        put("agent-pre-populate-only", "true".into());
+    }
     put("role", app.role.clone());
     put("auth-path", format!("auth/{}", stack.auth_mount));
     put("service", stack.operator.address.clone());
@@ -293,6 +301,7 @@ fn injector(
         "injector/kustomization.yaml.j2",
         Value::from_serialize(json!({
             "relative_hint": component,
+            "group": i.group(),
             "kind": i.workload.kind,
             "name": i.workload.name,
         })),
@@ -301,6 +310,7 @@ fn injector(
         format!("{component}/patch.yaml"),
         "injector/patch.yaml.j2",
         Value::from_serialize(PatchContext {
+            group: i.group(),
             kind: &i.workload.kind,
             name: &i.workload.name,
             annotations: a,
