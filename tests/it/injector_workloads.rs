@@ -15,6 +15,7 @@
 //!   hashicorp/vault-helm#527 (a pod NotReady after its command ended).
 //! - `agent-inject/agent/annotations.go` (`AnnotationAgentPrePopulateOnly`, line 129): "If
 //!   true, no sidecar container will be injected at runtime of the application".
+//!
 //! The cost: a Job's secrets are rendered once, at its start, and never renewed — fine for a
 //! pod that lives less than its secrets' lease.
 
@@ -82,13 +83,26 @@ fn the_component_patches_a_deployment_a_job_and_a_cronjob_with_real_kustomize() 
             &built["spec"]["template"]
         };
         let a = &t["metadata"]["annotations"];
-        assert_eq!(a["vault.hashicorp.com/agent-inject"], "true", "{app}: {built}");
-        assert_eq!(a["vault.hashicorp.com/role"], format!("reports-{app}"), "{app}");
-        assert_eq!(a["prometheus.io/scrape"], "true", "{app}: the user's annotation stays");
+        assert_eq!(
+            a["vault.hashicorp.com/agent-inject"], "true",
+            "{app}: {built}"
+        );
+        assert_eq!(
+            a["vault.hashicorp.com/role"],
+            format!("reports-{app}"),
+            "{app}"
+        );
+        assert_eq!(
+            a["prometheus.io/scrape"], "true",
+            "{app}: the user's annotation stays"
+        );
         let only = &a["vault.hashicorp.com/agent-pre-populate-only"];
         match kind {
             "Job" | "CronJob" => assert_eq!(only, "true", "{app}: {built}"),
-            _ => assert!(only.is_null(), "{app}: a Deployment keeps its sidecar: {built}"),
+            _ => assert!(
+                only.is_null(),
+                "{app}: a Deployment keeps its sidecar: {built}"
+            ),
         }
         assert_eq!(t["spec"]["serviceAccountName"], app, "{app}");
         let mut volumes: Vec<&str> = t["spec"]["volumes"]
@@ -115,7 +129,10 @@ fn an_injector_workload_of_another_kind_names_the_kinds_it_can_patch() {
     let dir = tempfile::tempdir().unwrap();
     let spec = std::fs::read_to_string(fixture("injector-jobs.yaml"))
         .unwrap()
-        .replace("workload: Job/reports-migrate", "workload: Pod/reports-migrate");
+        .replace(
+            "workload: Job/reports-migrate",
+            "workload: Pod/reports-migrate",
+        );
     let path = dir.path().join("vault.yaml");
     std::fs::write(&path, &spec).unwrap();
     let line = spec.lines().position(|l| l.contains("Pod/")).unwrap() + 1;

@@ -13,6 +13,7 @@ mod configure;
 mod configure_script;
 mod consumers;
 mod credential_files;
+mod csi_agent;
 mod diagnostics;
 mod docs;
 mod fleet;

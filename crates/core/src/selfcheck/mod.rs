@@ -698,28 +698,28 @@ fn check_secret_provider_class(spec: &SecretProviderClassSpec) -> Result<(), Pro
     if spec.provider != "vault" {
         return Err(problem!("provider `{}` is not `vault`", spec.provider));
     }
-    const PARAMETERS: [&str; 7] = [
-        "vaultAddress",
+    const PARAMETERS: [&str; 4] = [
         "roleName",
         "vaultKubernetesMountPath",
         "audience",
         "objects",
-        "vaultCACertPath",
-        "vaultSkipTLSVerify",
     ];
+    // The provider's own connection to Vault: set in a class, it overrides the chart's
+    // VAULT_ADDR (the CSI agent's socket) and bypasses the agent's cache and renewal.
+    const BYPASS: [&str; 3] = ["vaultAddress", "vaultCACertPath", "vaultSkipTLSVerify"];
     for k in spec.parameters.keys() {
+        if BYPASS.contains(&k.as_str()) {
+            return Err(problem!(
+                "parameter `{k}` would make the provider talk to Vault itself, not through the Vault chart's CSI agent"
+            ));
+        }
         if !PARAMETERS.contains(&k.as_str()) {
             return Err(problem!(
                 "unknown parameter `{k}` of the Vault CSI provider"
             ));
         }
     }
-    for required in [
-        "vaultAddress",
-        "roleName",
-        "vaultKubernetesMountPath",
-        "objects",
-    ] {
+    for required in ["roleName", "vaultKubernetesMountPath", "objects"] {
         if !spec.parameters.contains_key(required) {
             return Err(problem!("parameter `{required}` is missing"));
         }
