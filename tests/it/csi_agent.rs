@@ -743,3 +743,88 @@ fn generate_says_what_csi_secrets_cost_and_sets_the_poll() {
     assert!(!stderr(&o).contains("per pod per day"), "{}", stderr(&o));
     assert_eq!(poll(&read_tree(&out)), "2m");
 }
+
+/// The agent's flags follow how the operator trusts Vault: the CA under TLS, nothing more
+/// without TLS, `-tls-skip-verify` where the spec skips verification.
+#[test]
+fn the_agent_s_flags_follow_the_operator_s_tls_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(
+        None,
+        &dir.path().join("cluster-ca.pem"),
+        "https://kubernetes.default.svc:443",
+    );
+    let args = |text: &str| -> Vec<String> {
+        let path = dir.path().join("vault.yaml");
+        std::fs::write(&path, text).unwrap();
+        let docs = documents(&path);
+        let release = docs
+            .iter()
+            .find(|d| d["kind"] == "HelmRelease" && d["metadata"]["name"] == "vault")
+            .unwrap();
+        serde_json::from_value(release["spec"]["values"]["csi"]["agent"]["extraArgs"].clone())
+            .unwrap()
+    };
+    assert_eq!(
+        args(&spec),
+        [
+            "-address=https://vault-active.vault.svc.cluster.local:8200",
+            "-ca-cert=/vault/tls/ca.crt"
+        ]
+    );
+    let plain = spec.replace("  tls: vault-tls\n", "  tls: false\n");
+    assert_ne!(plain, spec);
+    assert_eq!(
+        args(&plain),
+        ["-address=http://vault-active.vault.svc.cluster.local:8200"]
+    );
+    let skip = spec.replace(
+        "operator:\n  chart: {version: 0.10.0}\n",
+        "operator:\n  chart: {version: 0.10.0}\n  skipTLSVerify: true\n",
+    );
+    assert_ne!(skip, spec);
+    assert_eq!(
+        args(&skip),
+        [
+            "-address=https://vault-active.vault.svc.cluster.local:8200",
+            "-tls-skip-verify"
+        ]
+    );
+}
+
+/// A class that names its own Vault address (a `--templates` override, or a bug) is refused
+/// by the self-check: the provider would bypass the chart's agent. Exit 70, nothing written.
+#[test]
+fn the_self_check_refuses_a_class_that_bypasses_the_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = dir.path().join("templates/csi");
+    std::fs::create_dir_all(&tpl).unwrap();
+    let embedded = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("templates/csi/secretproviderclass.yaml.j2"),
+    )
+    .unwrap();
+    let bypass = embedded.replace(
+        "    roleName: {{ role | q }}\n",
+        "    vaultAddress: \"https://vault-active.vault.svc.cluster.local:8200\"\n    roleName: {{ role | q }}\n",
+    );
+    assert_ne!(bypass, embedded);
+    std::fs::write(tpl.join("secretproviderclass.yaml.j2"), bypass).unwrap();
+    let out = dir.path().join("gitops");
+    let o = run(&[
+        "generate",
+        "-f",
+        fixture("consumers.yaml").to_str().unwrap(),
+        "--templates",
+        dir.path().join("templates").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(70), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("parameter `vaultAddress` would make the provider talk to Vault itself, not through the Vault chart's CSI agent"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
