@@ -52,6 +52,13 @@ fn consumers_tree_snapshot() {
     insta::assert_snapshot!("consumers", tree_text(&generate("consumers.yaml")));
 }
 
+/// The injector's Components for a Deployment, a Job and a CronJob (batch/v1, the pod
+/// template in the jobTemplate; the Job's and CronJob's with agent-pre-populate-only).
+#[test]
+fn injector_jobs_tree_snapshot() {
+    insta::assert_snapshot!("injector_jobs", tree_text(&generate("injector-jobs.yaml")));
+}
+
 #[test]
 fn output_is_byte_identical_across_runs() {
     for f in [

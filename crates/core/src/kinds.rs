@@ -789,9 +789,24 @@ pub struct PatchMetadata {
     pub name: String,
 }
 
+/// `spec` of the patch: the pod template, or a CronJob's `jobTemplate` around it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkloadPatchSpec {
+    pub template: Option<PodTemplatePatch>,
+    pub job_template: Option<JobTemplatePatch>,
+}
+
+/// A CronJob's `spec.jobTemplate`: its `spec.template` is the pod template.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WorkloadPatchSpec {
+pub struct JobTemplatePatch {
+    pub spec: JobSpecPatch,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpecPatch {
     pub template: PodTemplatePatch,
 }
 

@@ -1,11 +1,11 @@
 //! Real servers for the configure tests: OpenBao's `bao` in dev mode and PostgreSQL, both on
 //! 127.0.0.1 with free ports, stopped when dropped.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -13,7 +13,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for_port(port: u16, what: &str) {
+pub fn wait_for_port(port: u16, what: &str) {
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -69,17 +69,27 @@ pub struct Bao {
 
 impl Bao {
     pub fn start() -> Option<Bao> {
+        Bao::start_with(None)
+    }
+
+    /// A dev server that also reads `config` (e.g. a second, TLS listener; the dev listener
+    /// stays plain HTTP for the tests' own calls).
+    pub fn start_with(config: Option<&Path>) -> Option<Bao> {
         let bin = require(find_tool("BAO_BIN", "bao"), "OpenBao (bao)")?;
         let port = free_port();
         let token = "root-token-for-tests".to_string();
         let home = tempfile::tempdir().expect("a HOME for bao");
-        let child = Command::new(bin)
-            .args([
-                "server",
-                "-dev",
-                &format!("-dev-listen-address=127.0.0.1:{port}"),
-                &format!("-dev-root-token-id={token}"),
-            ])
+        let mut command = Command::new(bin);
+        command.args([
+            "server",
+            "-dev",
+            &format!("-dev-listen-address=127.0.0.1:{port}"),
+            &format!("-dev-root-token-id={token}"),
+        ]);
+        if let Some(config) = config {
+            command.arg(format!("-config={}", config.display()));
+        }
+        let child = command
             .env("HOME", home.path())
             .env_remove("VAULT_ADDR")
             .env_remove("BAO_ADDR")

@@ -60,6 +60,23 @@ pub struct Injector {
     pub workload: RolloutTarget,
 }
 
+impl Injector {
+    /// A Job or a CronJob: its pods run to completion, which a sidecar agent would prevent.
+    pub fn runs_to_completion(&self) -> bool {
+        matches!(self.workload.kind.as_str(), "Job" | "CronJob")
+    }
+
+    /// The workload's API group (`batch` for Jobs and CronJobs, `apps` otherwise); every
+    /// workload kind the injector patches is at `v1` of its group.
+    pub fn group(&self) -> &'static str {
+        if self.runs_to_completion() {
+            "batch"
+        } else {
+            "apps"
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Csi {
     /// Mirror each secret into a Kubernetes Secret (`secretObjects`).

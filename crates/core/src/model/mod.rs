@@ -5,10 +5,12 @@
 //! VaultAuth refs, audiences) are decided exactly once, here.
 //!
 //! The defaults are in [`defaults`]; the parts of the stack in `vault.rs` (the server and the
-//! operator), `apps.rs` (apps, consumers, secrets) and `cert_manager.rs`.
+//! operator), `apps.rs` (apps, consumers, secrets) and `cert_manager.rs`; how often the CSI
+//! driver re-reads the CSI apps' secrets in [`csi`].
 
 mod apps;
 mod cert_manager;
+pub(crate) mod csi;
 pub(crate) mod defaults;
 mod vault;
 

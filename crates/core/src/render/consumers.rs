@@ -31,14 +31,28 @@ pub fn uses_csi(stack: &Stack) -> bool {
         .any(|a| matches!(a.consumer, Consumer::Csi(_)))
 }
 
-/// The Vault chart's CSI provider values (only when an app uses the CSI driver): with TLS,
-/// the provider pod mounts Vault's CA, and only it (`items: ca.crt`): the provider runs on
-/// every node, which must not all hold Vault's server key (`tls.key`).
+/// The Vault chart's CSI provider values (only when an app uses the CSI driver).
+///
+/// The provider reaches Vault through the chart's CSI agent (`csi.agent`, on by default): the
+/// chart points the provider's `VAULT_ADDR` at the agent's unix socket, and the
+/// SecretProviderClasses name no `vaultAddress` that would bypass it. The agent (caching
+/// leases, renewing them and the pods' tokens) talks to Vault at the operator's address, with
+/// Vault's CA: flags on the command line win over the address the chart writes into its
+/// config (`vault.<namespace>.svc`), which need not be the active node's or in Vault's
+/// certificate. With TLS the pod mounts Vault's CA, and only it (`items: ca.crt`): the
+/// DaemonSet runs on every node, which must not all hold Vault's server key (`tls.key`); the
+/// chart mounts `csi.volumeMounts` into the provider and the agent alike.
 pub fn vault_csi_values(stack: &Stack) -> Option<Json> {
     if !uses_csi(stack) {
         return None;
     }
-    let mut csi = json!({"enabled": true});
+    let mut agent_args = vec![format!("-address={}", stack.operator.address)];
+    if stack.operator.skip_tls_verify {
+        agent_args.push("-tls-skip-verify".into());
+    } else if stack.vault.tls_secret.is_some() {
+        agent_args.push(format!("-ca-cert={}/ca.crt", model::CSI_PROVIDER_TLS_DIR));
+    }
+    let mut csi = json!({"enabled": true, "agent": {"extraArgs": agent_args}});
     if let Some(tls) = &stack.vault.tls_secret {
         csi["volumes"] = json!([{"name": "vault-tls", "secret": {
             "secretName": tls,
@@ -103,9 +117,13 @@ pub(super) fn render_infrastructure(r: &mut Renderer, stack: &Stack) -> Result<b
                 chart: model::CSI_CHART,
                 version: model::CSI_CHART_VERSION,
                 repository: model::CSI_REPOSITORY,
-                // Rotation re-reads leases; secretObjects need the driver's Secret sync.
+                // Rotation re-reads the secrets at the poll derived from what the CSI apps
+                // read (model::csi); secretObjects need the driver's Secret sync.
                 values: json!({
                     "enableSecretRotation": true,
+                    "rotationPollInterval": model::csi::go_duration(
+                        model::csi::rotation_poll_of(stack).unwrap_or(model::csi::DRIVER_DEFAULT_POLL),
+                    ),
                     "syncSecret": {"enabled": mirrors},
                 }),
             },
@@ -230,6 +248,8 @@ struct AgentTemplateContext<'a> {
 /// `injector/patch.yaml.j2`
 #[derive(Serialize)]
 struct PatchContext<'a> {
+    /// `apps` or `batch` (every kind is at `v1`).
+    group: &'a str,
     kind: &'a str,
     name: &'a str,
     annotations: BTreeMap<String, String>,
@@ -250,6 +270,12 @@ fn injector(
     let mut a = BTreeMap::new();
     let mut put = |k: &str, v: String| a.insert(format!("{AGENT}/{k}"), v);
     put("agent-inject", "true".into());
+    if i.runs_to_completion() {
+        // Only the init container: a sidecar agent never exits, so the Job's pod would never
+        // complete (vault-k8s agent-inject/agent/agent.go: no sidecar when PrePopulateOnly;
+        // hashicorp/vault-k8s#120).
+        put("agent-pre-populate-only", "true".into());
+    }
     put("role", app.role.clone());
     put("auth-path", format!("auth/{}", stack.auth_mount));
     put("service", stack.operator.address.clone());
@@ -293,6 +319,7 @@ fn injector(
         "injector/kustomization.yaml.j2",
         Value::from_serialize(json!({
             "relative_hint": component,
+            "group": i.group(),
             "kind": i.workload.kind,
             "name": i.workload.name,
         })),
@@ -301,6 +328,7 @@ fn injector(
         format!("{component}/patch.yaml"),
         "injector/patch.yaml.j2",
         Value::from_serialize(PatchContext {
+            group: i.group(),
             kind: &i.workload.kind,
             name: &i.workload.name,
             annotations: a,
@@ -319,12 +347,9 @@ struct SpcContext<'a> {
     name: &'a str,
     namespace: &'a str,
     app: &'a str,
-    address: &'a str,
     role: &'a str,
     auth_mount: &'a str,
     audience: &'a str,
-    ca_cert_path: Option<String>,
-    skip_tls_verify: bool,
     /// The provider's `objects` parameter: YAML, one object per key.
     objects: String,
     mirror: Option<MirrorContext>,
@@ -385,7 +410,6 @@ fn secret_provider_class(
             })
             .collect(),
     });
-    let tls = !stack.operator.skip_tls_verify && stack.vault.tls_secret.is_some();
     let file = format!("secretproviderclass-{}.yaml", s.name);
     r.object(
         ObjectRef::new("SecretProviderClass", &s.namespace, &s.name),
@@ -395,12 +419,9 @@ fn secret_provider_class(
             name: &s.name,
             namespace: &s.namespace,
             app: &app.name,
-            address: &stack.operator.address,
             role: &app.role,
             auth_mount: &stack.auth_mount,
             audience: &app.audiences[0],
-            ca_cert_path: tls.then(|| format!("{}/ca.crt", model::CSI_PROVIDER_TLS_DIR)),
-            skip_tls_verify: stack.operator.skip_tls_verify,
             objects,
             mirror,
             labels: &s.labels,

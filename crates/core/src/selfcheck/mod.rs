@@ -197,12 +197,25 @@ fn check_component(path: &str, body: &str, all_paths: &BTreeSet<&str>) -> Result
 /// The injector's patch: a workload the agent can be injected into, annotated for it.
 fn check_workload_patch(body: &str) -> Result<(), Problem> {
     let p: WorkloadPatch = typed(body)?;
-    if p.api_version != "apps/v1"
+    let completes = matches!(p.kind.as_str(), "Job" | "CronJob");
+    let api_version = if completes { "batch/v1" } else { "apps/v1" };
+    if p.api_version != api_version
         || !crate::spec::validate::rules::INJECTOR_WORKLOAD_KINDS.contains(&p.kind.as_str())
     {
         return Err(problem!("cannot patch {}/{}", p.api_version, p.kind));
     }
-    let a = &p.spec.template.metadata.annotations;
+    // A CronJob's pod template is in its jobTemplate; every other kind's in spec.template.
+    let template = match (&p.spec.template, &p.spec.job_template, p.kind.as_str()) {
+        (None, Some(j), "CronJob") => &j.spec.template,
+        (Some(t), None, kind) if kind != "CronJob" => t,
+        _ => {
+            return Err(problem!(
+                "the pod template of a {} is not where the patch puts it",
+                p.kind
+            ))
+        }
+    };
+    let a = &template.metadata.annotations;
     for required in [
         "vault.hashicorp.com/agent-inject",
         "vault.hashicorp.com/role",
@@ -211,6 +224,16 @@ fn check_workload_patch(body: &str) -> Result<(), Problem> {
         if !a.contains_key(required) {
             return Err(problem!("lacks the annotation {required}"));
         }
+    }
+    // Pods that run to completion get the init container only: a sidecar would keep them
+    // running; long-running pods keep the sidecar that re-renders their secrets.
+    let only = a.get("vault.hashicorp.com/agent-pre-populate-only");
+    if completes != (only.map(String::as_str) == Some("true")) {
+        return Err(problem!(
+            "a {} must {}carry vault.hashicorp.com/agent-pre-populate-only: \"true\"",
+            p.kind,
+            if completes { "" } else { "not " }
+        ));
     }
     // Every secret has its template, and every template its secret.
     let secrets: BTreeSet<&str> = a
@@ -227,7 +250,7 @@ fn check_workload_patch(body: &str) -> Result<(), Problem> {
         );
     }
     let volume = a.get("vault.hashicorp.com/agent-service-account-token-volume-name");
-    let has_volume = p.spec.template.spec.volumes.iter().any(|v| {
+    let has_volume = template.spec.volumes.iter().any(|v| {
         Some(&v.name) == volume
             && v.projected.as_ref().is_some_and(|pr| {
                 pr.sources.iter().flatten().any(|s| {
@@ -675,28 +698,28 @@ fn check_secret_provider_class(spec: &SecretProviderClassSpec) -> Result<(), Pro
     if spec.provider != "vault" {
         return Err(problem!("provider `{}` is not `vault`", spec.provider));
     }
-    const PARAMETERS: [&str; 7] = [
-        "vaultAddress",
+    const PARAMETERS: [&str; 4] = [
         "roleName",
         "vaultKubernetesMountPath",
         "audience",
         "objects",
-        "vaultCACertPath",
-        "vaultSkipTLSVerify",
     ];
+    // The provider's own connection to Vault: set in a class, it overrides the chart's
+    // VAULT_ADDR (the CSI agent's socket) and bypasses the agent's cache and renewal.
+    const BYPASS: [&str; 3] = ["vaultAddress", "vaultCACertPath", "vaultSkipTLSVerify"];
     for k in spec.parameters.keys() {
+        if BYPASS.contains(&k.as_str()) {
+            return Err(problem!(
+                "parameter `{k}` would make the provider talk to Vault itself, not through the Vault chart's CSI agent"
+            ));
+        }
         if !PARAMETERS.contains(&k.as_str()) {
             return Err(problem!(
                 "unknown parameter `{k}` of the Vault CSI provider"
             ));
         }
     }
-    for required in [
-        "vaultAddress",
-        "roleName",
-        "vaultKubernetesMountPath",
-        "objects",
-    ] {
+    for required in ["roleName", "vaultKubernetesMountPath", "objects"] {
         if !spec.parameters.contains_key(required) {
             return Err(problem!("parameter `{required}` is missing"));
         }

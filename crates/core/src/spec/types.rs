@@ -262,7 +262,9 @@ impl Consumer {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InjectorSpec {
-    /// The workload the generated patch annotates, `Kind/name` (default `Deployment/<app>`).
+    /// The workload the generated patch annotates, `Kind/name` (default `Deployment/<app>`):
+    /// a Deployment, StatefulSet or DaemonSet, or a Job or CronJob (whose pods get the agent's
+    /// init container only, `agent-pre-populate-only`, so that they can complete).
     pub workload: Option<String>,
 }
 

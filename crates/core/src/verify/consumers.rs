@@ -355,6 +355,11 @@ fn injector(
                 && p["metadata"]["annotations"][&annotation].is_string()
         })
         .collect();
+    let completes = matches!(&app.consumer, Consumer::Injector(i) if i.runs_to_completion());
+    if pods.is_empty() && completes {
+        // A Job's pods may be gone, a CronJob's exist only while it runs: no pod is no fault.
+        return Ok("no pod runs now (a Job or CronJob): nothing to check".into());
+    }
     if pods.is_empty() {
         return Err((
             SecretStatus::NotInjected,

@@ -11,6 +11,7 @@
 mod apps;
 mod cert_manager;
 mod consumers;
+mod csi;
 mod gitops;
 mod operator;
 mod pki;
@@ -67,6 +68,8 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
         pki::check(&mut c, vc);
     }
     secrets::lifetimes(&mut c, spec);
+    // What the CSI apps' secrets cost at the driver's poll, derived from those lifetimes.
+    csi::check(&mut c, spec);
     cert_manager::check(&mut c, spec);
     c.finish()
 }

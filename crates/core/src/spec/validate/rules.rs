@@ -26,8 +26,10 @@ pub(crate) const DATABASE_PLUGINS: [(&str, &str); 6] = [
     ("redis", "redis-database-plugin"),
 ];
 
-/// Kinds whose pod template the injector's patch can annotate (strategic merge).
-pub(crate) const INJECTOR_WORKLOAD_KINDS: [&str; 3] = ["Deployment", "StatefulSet", "DaemonSet"];
+/// Kinds whose pod template the injector's patch can annotate (strategic merge): apps/v1's
+/// workloads, and batch/v1's Job and CronJob (whose pods get the agent's init container only).
+pub(crate) const INJECTOR_WORKLOAD_KINDS: [&str; 5] =
+    ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"];
 
 /// Mount paths Vault reserves: it refuses to mount a secrets engine at or below them
 /// (`protectedMounts` in Vault's mount table code: `audit/`, `auth/`, `sys/`, `cubbyhole/`,
