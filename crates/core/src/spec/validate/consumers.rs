@@ -84,6 +84,16 @@ pub(super) fn app(c: &mut Checker, spec: &Spec, base: &str, app: &AppSpec) {
             "set `vault.injector: true` (the Vault chart then runs the injector), or choose another consumer",
         );
     }
+    if consumer == Consumer::Eso && spec.operator.skip_tls_verify {
+        // ESO's Vault provider has no option to skip certificate verification (its
+        // SecretStore takes `caBundle` or `caProvider` only), so a store for an https Vault
+        // must trust a CA.
+        c.error(
+            &format!("{base}.consumer"),
+            "consumer `eso` cannot skip verifying Vault's certificate (ESO's Vault provider has no such option), but operator.skipTLSVerify is set",
+            "trust Vault's CA instead (operator.caCertSecret or vault.tlsIssuer) and remove operator.skipTLSVerify, or choose another consumer for this app",
+        );
+    }
     let client_review = spec
         .vault_config
         .as_ref()
