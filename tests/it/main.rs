@@ -10,6 +10,7 @@ mod closed_pipes;
 mod commit;
 mod completion;
 mod configure;
+mod configure_fields;
 mod configure_script;
 mod consumers;
 mod credential_files;

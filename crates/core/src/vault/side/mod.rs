@@ -221,6 +221,51 @@ pub struct PkiRole {
     pub max_ttl: Option<String>,
 }
 
+impl PkiRole {
+    /// The role's settings the spec manages, in the order they are written: the fields it
+    /// names (and the defaults the tool decides). Every other field of the role is Vault's or
+    /// the operator's: `configure` and the script never send it, so it keeps its value.
+    pub fn settings(&self) -> Vec<(&'static str, Setting)> {
+        let mut out = vec![
+            (
+                "allowed_domains",
+                Setting::List(self.allowed_domains.clone()),
+            ),
+            ("allow_subdomains", Setting::Bool(self.allow_subdomains)),
+            ("allow_bare_domains", Setting::Bool(self.allow_bare_domains)),
+        ];
+        if let Some(t) = &self.max_ttl {
+            out.push(("max_ttl", Setting::Duration(t.clone())));
+        }
+        out
+    }
+}
+
+/// One field of a Vault object as the spec sets it: how `configure` compares it with what
+/// Vault holds and how the script writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Setting {
+    Bool(bool),
+    Int(u64),
+    Text(String),
+    /// A Vault duration (`72h`): Vault answers in seconds.
+    Duration(String),
+    /// Written as one comma-separated value.
+    List(Vec<String>),
+}
+
+impl Setting {
+    /// The value as one `key=value` argument of the vault CLI takes it.
+    pub fn cli_value(&self) -> String {
+        match self {
+            Setting::Bool(b) => b.to_string(),
+            Setting::Int(n) => n.to_string(),
+            Setting::Text(t) | Setting::Duration(t) => t.clone(),
+            Setting::List(l) => l.join(","),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransitKey {
     pub mount: String,

@@ -160,8 +160,9 @@ struct ScriptDatabase<'a> {
 #[derive(Serialize)]
 struct ScriptDatabaseRole<'a> {
     path: String,
-    default_ttl: &'a str,
-    max_ttl: &'a str,
+    /// Only where the spec names them: a write without them keeps what Vault holds.
+    default_ttl: Option<&'a str>,
+    max_ttl: Option<&'a str>,
     creation_statements: &'a [String],
     revocation_statements: &'a [String],
 }
@@ -173,7 +174,7 @@ struct ScriptPki<'a> {
     generate_path: String,
     root_ca: Option<ScriptRootCa<'a>>,
     intermediate: Option<ScriptIntermediate<'a>>,
-    roles: Vec<ScriptPkiRole<'a>>,
+    roles: Vec<ScriptPkiRole>,
 }
 
 /// An intermediate CA: CSR in its mount, signed by the root's, set signed, its URLs.
@@ -197,12 +198,10 @@ struct ScriptRootCa<'a> {
 }
 
 #[derive(Serialize)]
-struct ScriptPkiRole<'a> {
+struct ScriptPkiRole {
     path: String,
-    allowed_domains: String,
-    allow_subdomains: bool,
-    allow_bare_domains: bool,
-    max_ttl: Option<&'a str>,
+    /// `key=value` arguments: the settings the spec manages ([`super::PkiRole::settings`]).
+    args: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -293,8 +292,8 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
                     .iter()
                     .map(|r| ScriptDatabaseRole {
                         path: format!("{}/roles/{}", d.mount, r.name),
-                        default_ttl: or_zero(&r.default_ttl),
-                        max_ttl: or_zero(&r.max_ttl),
+                        default_ttl: r.default_ttl.as_deref(),
+                        max_ttl: r.max_ttl.as_deref(),
                         creation_statements: &r.creation_statements,
                         revocation_statements: &r.revocation_statements,
                     })
@@ -368,10 +367,11 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
                     .iter()
                     .map(|r| ScriptPkiRole {
                         path: format!("{}/roles/{}", p.mount, r.name),
-                        allowed_domains: r.allowed_domains.join(","),
-                        allow_subdomains: r.allow_subdomains,
-                        allow_bare_domains: r.allow_bare_domains,
-                        max_ttl: r.max_ttl.as_deref(),
+                        args: r
+                            .settings()
+                            .iter()
+                            .map(|(k, v)| vault_arg(k, &v.cli_value()))
+                            .collect(),
                     })
                     .collect(),
             })
