@@ -30,6 +30,7 @@ mod layout;
 mod operator;
 mod outside_text;
 mod pki_intermediate;
+mod pki_roles;
 mod scan;
 mod scan_inputs;
 mod schema;

@@ -657,6 +657,20 @@ pub struct PkiMountSpec {
     pub max_lease_ttl: Option<String>,
     #[serde(default)]
     pub roles: BTreeMap<String, PkiRoleSpec>,
+    /// `config/auto-tidy`: expired certificates and revocations are removed from storage on a
+    /// schedule (on by default: every 12h, 72h after they expire).
+    pub auto_tidy: Option<AutoTidySpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoTidySpec {
+    /// Default `true`; `false` turns auto-tidy off.
+    pub enabled: Option<bool>,
+    /// How often it runs (default `12h`).
+    pub interval: Option<String>,
+    /// How long after expiry a certificate is removed (default `72h`).
+    pub safety_buffer: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -687,6 +701,26 @@ pub struct PkiRoleSpec {
     #[serde(default)]
     pub allow_bare_domains: bool,
     pub max_ttl: Option<String>,
+    /// IP addresses as subject alternative names (default `false`).
+    pub allow_ip_sans: Option<bool>,
+    /// `localhost` and `localdomain` names (default `false`).
+    pub allow_localhost: Option<bool>,
+    /// Wildcard names such as `*.example.com` (default `false`).
+    pub allow_wildcard_certificates: Option<bool>,
+    /// `rsa`, `ec`, `ed25519` or `any` (unset: Vault's, `rsa`).
+    pub key_type: Option<String>,
+    /// With `rsa`: 2048, 3072, 4096 or 8192; with `ec`: 224, 256, 384 or 521 (unset: Vault's).
+    pub key_bits: Option<u32>,
+    /// The server authentication usage (unset: Vault's, `true`).
+    pub server_flag: Option<bool>,
+    /// The client authentication usage (unset: Vault's, `true`).
+    pub client_flag: Option<bool>,
+    /// Do not store the certificates it issues (they then cannot be revoked by serial; unset:
+    /// Vault's, `false`).
+    pub no_store: Option<bool>,
+    /// Refuse requests without a common name (unset: Vault's, `true`; the role
+    /// `certManager` signs with: `false`, as cert-manager sends CSRs without one).
+    pub require_cn: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

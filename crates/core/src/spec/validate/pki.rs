@@ -28,12 +28,23 @@ fn mount(c: &mut Checker, vc: &VaultConfigSpec, name: &str, pki: &PkiMountSpec) 
         if let Some(t) = &role.max_ttl {
             c.vault_duration(&format!("{rbase}.maxTtl"), t);
         }
+        key(c, &rbase, role.key_type.as_deref(), role.key_bits);
         if role.allowed_domains.is_empty() {
             c.error(
                 &format!("{rbase}.allowedDomains"),
                 "allowedDomains is empty",
                 "list the domains certificates may be issued for, e.g. [svc.cluster.local]",
             );
+        }
+    }
+    if let Some(t) = &pki.auto_tidy {
+        for (field, value) in [
+            ("interval", &t.interval),
+            ("safetyBuffer", &t.safety_buffer),
+        ] {
+            if let Some(v) = value {
+                c.vault_duration(&format!("{base}.autoTidy.{field}"), v);
+            }
         }
     }
     if let Some(int) = &pki.intermediate_ca {
@@ -71,6 +82,54 @@ fn mount(c: &mut Checker, vc: &VaultConfigSpec, name: &str, pki: &PkiMountSpec) 
                 "allowed domain",
             );
         }
+    }
+}
+
+/// The key a role's certificates get: a type Vault knows, and a size that type has.
+fn key(c: &mut Checker, rbase: &str, key_type: Option<&str>, bits: Option<u32>) {
+    const TYPES: [&str; 4] = ["rsa", "ec", "ed25519", "any"];
+    if let Some(t) = key_type {
+        if !TYPES.contains(&t) {
+            c.error(
+                &format!("{rbase}.keyType"),
+                format!(
+                    "`{}` is not a key type Vault knows",
+                    crate::outside::shown(t)
+                ),
+                "write rsa, ec, ed25519 or any",
+            );
+            return;
+        }
+    }
+    let Some(bits) = bits else { return };
+    let sizes: &[u32] = match key_type.unwrap_or("rsa") {
+        "rsa" => &[2048, 3072, 4096, 8192],
+        "ec" => &[224, 256, 384, 521],
+        _ => &[],
+    };
+    if !sizes.contains(&bits) {
+        let t = key_type.unwrap_or("rsa");
+        c.error(
+            &format!("{rbase}.keyBits"),
+            format!("keyBits {bits} is not a size of an {t} key"),
+            if sizes.is_empty() {
+                format!("drop keyBits: an {t} key has no size to choose")
+            } else {
+                format!(
+                    "write one of {}{}",
+                    sizes
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if key_type.is_none() {
+                        " (keyType is rsa unless named)"
+                    } else {
+                        ""
+                    }
+                )
+            },
+        );
     }
 }
 

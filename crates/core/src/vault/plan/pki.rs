@@ -89,6 +89,19 @@ pub(super) fn mounts(p: &mut Planner) {
                 |r| r.read(&path),
             );
         }
+        // Auto-tidy: expired and revoked certificates leave storage on a schedule.
+        let path = format!("{}/config/auto-tidy", pki.mount);
+        let named: Vec<Field> = (pki.auto_tidy.settings().iter())
+            .map(|(name, s)| Field::setting(name, s))
+            .collect();
+        p.mount_setting(
+            &pki.mount,
+            exists,
+            format!("auto-tidy of {}/", pki.mount),
+            path.clone(),
+            &named,
+            |r| r.read(&path),
+        );
         for r in &pki.roles {
             let path = format!("{}/roles/{}", pki.mount, r.name);
             let current = if exists { p.read.read(&path) } else { None };

@@ -171,6 +171,7 @@ pub struct DatabaseRole {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PkiMount {
     pub mount: String,
+    pub auto_tidy: AutoTidy,
     /// The CA the tool makes while the mount has no issuer (none: the user brings one).
     pub ca: Option<Ca>,
     pub roles: Vec<PkiRole>,
@@ -219,6 +220,18 @@ pub struct PkiRole {
     pub allow_subdomains: bool,
     pub allow_bare_domains: bool,
     pub max_ttl: Option<String>,
+    /// Safe by default: no IP SANs, no `localhost`, no wildcards unless the spec asks.
+    pub allow_ip_sans: bool,
+    pub allow_localhost: bool,
+    pub allow_wildcard_certificates: bool,
+    /// Only where the spec names them (the role cert-manager signs with: `require_cn` false
+    /// unless named); otherwise Vault's value, or one set by hand, stays.
+    pub key_type: Option<String>,
+    pub key_bits: Option<u32>,
+    pub server_flag: Option<bool>,
+    pub client_flag: Option<bool>,
+    pub no_store: Option<bool>,
+    pub require_cn: Option<bool>,
 }
 
 impl PkiRole {
@@ -237,7 +250,66 @@ impl PkiRole {
         if let Some(t) = &self.max_ttl {
             out.push(("max_ttl", Setting::Duration(t.clone())));
         }
+        out.extend([
+            ("allow_ip_sans", Setting::Bool(self.allow_ip_sans)),
+            ("allow_localhost", Setting::Bool(self.allow_localhost)),
+            (
+                "allow_wildcard_certificates",
+                Setting::Bool(self.allow_wildcard_certificates),
+            ),
+        ]);
+        if let Some(t) = &self.key_type {
+            out.push(("key_type", Setting::Text(t.clone())));
+        }
+        if let Some(b) = self.key_bits {
+            out.push(("key_bits", Setting::Int(b.into())));
+        }
+        for (name, flag) in [
+            ("server_flag", self.server_flag),
+            ("client_flag", self.client_flag),
+            ("no_store", self.no_store),
+            ("require_cn", self.require_cn),
+        ] {
+            if let Some(b) = flag {
+                out.push((name, Setting::Bool(b)));
+            }
+        }
         out
+    }
+}
+
+/// `config/auto-tidy` of a PKI mount: what is removed from storage, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoTidy {
+    pub enabled: bool,
+    pub interval: String,
+    pub safety_buffer: String,
+}
+
+/// How often auto-tidy runs, and how long after expiry it removes a certificate.
+pub const AUTO_TIDY_INTERVAL: &str = "12h";
+pub const AUTO_TIDY_SAFETY_BUFFER: &str = "72h";
+
+impl AutoTidy {
+    /// On: expired certificates and revoked ones are removed after the safety buffer. Off:
+    /// only `enabled: false` (the rest stays as Vault holds it).
+    pub fn settings(&self) -> Vec<(&'static str, Setting)> {
+        if !self.enabled {
+            return vec![("enabled", Setting::Bool(false))];
+        }
+        vec![
+            ("enabled", Setting::Bool(true)),
+            ("tidy_cert_store", Setting::Bool(true)),
+            ("tidy_revoked_certs", Setting::Bool(true)),
+            (
+                "interval_duration",
+                Setting::Duration(self.interval.clone()),
+            ),
+            (
+                "safety_buffer",
+                Setting::Duration(self.safety_buffer.clone()),
+            ),
+        ]
     }
 }
 
@@ -447,6 +519,13 @@ pub fn derive(stack: &Stack) -> VaultSide {
         .iter()
         .map(|(mount, p)| PkiMount {
             mount: mount.clone(),
+            auto_tidy: AutoTidy {
+                enabled: p.auto_tidy.as_ref().and_then(|t| t.enabled).unwrap_or(true),
+                interval: (p.auto_tidy.as_ref().and_then(|t| t.interval.clone()))
+                    .unwrap_or_else(|| AUTO_TIDY_INTERVAL.into()),
+                safety_buffer: (p.auto_tidy.as_ref().and_then(|t| t.safety_buffer.clone()))
+                    .unwrap_or_else(|| AUTO_TIDY_SAFETY_BUFFER.into()),
+            },
             ca: match (&p.root_ca, &p.intermediate_ca) {
                 (Some(c), _) => Some(Ca::Root(RootCa {
                     common_name: c.common_name.clone(),
@@ -470,6 +549,22 @@ pub fn derive(stack: &Stack) -> VaultSide {
                     allow_subdomains: r.allow_subdomains,
                     allow_bare_domains: r.allow_bare_domains,
                     max_ttl: r.max_ttl.clone(),
+                    allow_ip_sans: r.allow_ip_sans.unwrap_or(false),
+                    allow_localhost: r.allow_localhost.unwrap_or(false),
+                    allow_wildcard_certificates: r.allow_wildcard_certificates.unwrap_or(false),
+                    key_type: r.key_type.clone(),
+                    key_bits: r.key_bits,
+                    server_flag: r.server_flag,
+                    client_flag: r.client_flag,
+                    no_store: r.no_store,
+                    // cert-manager sends CSRs without a common name (ingress-shim).
+                    require_cn: r.require_cn.or_else(|| {
+                        stack
+                            .cert_manager
+                            .as_ref()
+                            .filter(|cm| cm.mount == *mount && cm.pki_role == *name)
+                            .map(|_| false)
+                    }),
                 })
                 .collect(),
         })

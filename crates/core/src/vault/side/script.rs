@@ -175,6 +175,9 @@ struct ScriptPki<'a> {
     root_ca: Option<ScriptRootCa<'a>>,
     intermediate: Option<ScriptIntermediate<'a>>,
     roles: Vec<ScriptPkiRole>,
+    /// `MOUNT/config/auto-tidy` and its `key=value` arguments.
+    auto_tidy_path: String,
+    auto_tidy: Vec<String>,
 }
 
 /// An intermediate CA: CSR in its mount, signed by the root's, set signed, its URLs.
@@ -340,6 +343,10 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
             .map(|p| ScriptPki {
                 mount: &p.mount,
                 issuers_path: format!("{}/config/issuers", p.mount),
+                auto_tidy_path: format!("{}/config/auto-tidy", p.mount),
+                auto_tidy: (p.auto_tidy.settings().iter())
+                    .map(|(k, v)| vault_arg(k, &v.cli_value()))
+                    .collect(),
                 generate_path: format!("{}/root/generate/internal", p.mount),
                 root_ca: match &p.ca {
                     Some(Ca::Root(c)) => Some(ScriptRootCa {
