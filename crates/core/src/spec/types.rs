@@ -657,9 +657,21 @@ pub struct PkiMountSpec {
     pub max_lease_ttl: Option<String>,
     #[serde(default)]
     pub roles: BTreeMap<String, PkiRoleSpec>,
+    /// `config/urls`: where clients fetch the CA and its CRL, named in every certificate the
+    /// mount issues (and, for a root, in the intermediates it signs).
+    pub urls: Option<PkiUrlsSpec>,
     /// `config/auto-tidy`: expired certificates and revocations are removed from storage on a
     /// schedule (on by default: every 12h, 72h after they expire).
     pub auto_tidy: Option<AutoTidySpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PkiUrlsSpec {
+    /// The Vault address the certificates' users reach, e.g. `https://vault.example.com:8200`:
+    /// the CA is at `<base>/v1/<mount>/ca`, the CRL at `<base>/v1/<mount>/crl`. Default: the
+    /// operator's address (in the cluster, which outside clients cannot reach: warned).
+    pub base: String,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -689,6 +701,9 @@ pub struct IntermediateCaSpec {
     pub common_name: String,
     /// Lifetime of the intermediate certificate: at most the root's.
     pub ttl: Option<String>,
+    /// How many CAs may be below it in a chain (default 0, `pathlen:0`: it signs leaf
+    /// certificates only).
+    pub max_path_length: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

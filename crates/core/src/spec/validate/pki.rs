@@ -1,12 +1,40 @@
 //! `vaultConfig.pki`: each PKI mount, its root or intermediate CA, and its roles.
 
-use super::rules::Checker;
+use super::rules::{is_url, Checker};
 use crate::duration::{Duration, Grammar};
 use crate::spec::types::{IntermediateCaSpec, PkiMountSpec, VaultConfigSpec};
 
-pub(super) fn check(c: &mut Checker, vc: &VaultConfigSpec) {
+/// `in_cluster`: the spec names no `operator.address`, so the default CA and CRL URLs are the
+/// in-cluster Vault's.
+pub(super) fn check(c: &mut Checker, vc: &VaultConfigSpec, in_cluster: bool) {
     for (name, pki) in &vc.pki {
         mount(c, vc, name, pki);
+        urls(c, name, pki, in_cluster);
+    }
+}
+
+/// `urls.base`: a URL clients can fetch the CA and CRL from; without it, in the cluster, a
+/// warning that the certificates name an address outside clients cannot reach.
+fn urls(c: &mut Checker, name: &str, pki: &PkiMountSpec, in_cluster: bool) {
+    let base = format!("vaultConfig.pki.{name}");
+    match &pki.urls {
+        Some(u) => {
+            let field = format!("{base}.urls.base");
+            c.not_null(&field);
+            if !is_url(&u.base, &["http", "https"]) || u.base.contains(['?', '#']) {
+                c.error(
+                    &field,
+                    format!("`{}` is not a Vault address", crate::outside::shown(&u.base)),
+                    "write the address clients reach Vault at, e.g. `https://vault.example.com:8200` (the CA is then at <base>/v1/<mount>/ca)",
+                );
+            }
+        }
+        None if in_cluster => c.warn(
+            &base,
+            format!("the certificates of pki mount `{name}` name the in-cluster Vault address for its CA and CRL: clients outside the cluster cannot fetch them"),
+            format!("set `urls: {{base: https://vault.example.com:8200}}` on {base} to the address outside clients reach Vault at (or keep it, if only the cluster uses these certificates)"),
+        ),
+        None => {}
     }
 }
 

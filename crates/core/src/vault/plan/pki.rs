@@ -2,7 +2,7 @@
 //! URLs, and its roles (changed with `PATCH`: a role's `POST` resets every field it does not
 //! carry).
 
-use super::fields::{Field, Kind, Write};
+use super::fields::{Field, Write};
 use super::{Action, Intermediate, Planner};
 use crate::vault::side::Ca;
 use serde_json::{json, Value};
@@ -18,6 +18,20 @@ pub(super) fn mounts(p: &mut Planner) {
             && p.read
                 .read(&format!("{}/config/issuers", pki.mount))
                 .is_some_and(|c| c["default"].as_str().is_some_and(|d| !d.is_empty()));
+        // Where clients find the CA and its CRL, named in the certificates the mount issues:
+        // before the CA, so that a root's URLs are in the intermediates it signs.
+        let path = format!("{}/config/urls", pki.mount);
+        let named: Vec<Field> = (pki.urls.settings().iter())
+            .map(|(name, s)| Field::setting(name, s))
+            .collect();
+        p.mount_setting(
+            &pki.mount,
+            exists,
+            format!("CA URLs of {}/", pki.mount),
+            path.clone(),
+            &named,
+            |r| r.read(&path),
+        );
         match &pki.ca {
             None => {}
             Some(_) if has_issuer => {
@@ -45,7 +59,11 @@ pub(super) fn mounts(p: &mut Planner) {
                 );
             }
             Some(Ca::Intermediate(ca)) => {
-                let mut sign_body = json!({"common_name": ca.common_name, "format": "pem_bundle"});
+                let mut sign_body = json!({
+                    "common_name": ca.common_name,
+                    "format": "pem_bundle",
+                    "max_path_length": ca.max_path_length,
+                });
                 if let Some(t) = &ca.ttl {
                     sign_body["ttl"] = json!(t);
                 }
@@ -64,30 +82,6 @@ pub(super) fn mounts(p: &mut Planner) {
                     set_signed_path: format!("{}/intermediate/set-signed", pki.mount),
                 });
             }
-        }
-        if let Some(Ca::Intermediate(ca)) = &pki.ca {
-            // Where clients find the CA and its CRL (in the certificates it issues).
-            let path = format!("{}/config/urls", pki.mount);
-            let named = [
-                Field::new(
-                    "issuing_certificates",
-                    Kind::List,
-                    json!([ca.issuing_certificates]),
-                ),
-                Field::new(
-                    "crl_distribution_points",
-                    Kind::List,
-                    json!([ca.crl_distribution_points]),
-                ),
-            ];
-            p.mount_setting(
-                &pki.mount,
-                exists,
-                format!("CA URLs of {}/", pki.mount),
-                path.clone(),
-                &named,
-                |r| r.read(&path),
-            );
         }
         // Auto-tidy: expired and revoked certificates leave storage on a schedule.
         let path = format!("{}/config/auto-tidy", pki.mount);

@@ -171,6 +171,7 @@ pub struct DatabaseRole {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PkiMount {
     pub mount: String,
+    pub urls: PkiUrls,
     pub auto_tidy: AutoTidy,
     /// The CA the tool makes while the mount has no issuer (none: the user brings one).
     pub ca: Option<Ca>,
@@ -198,9 +199,31 @@ pub struct IntermediateCa {
     pub ttl: Option<String>,
     /// The mount whose root CA signs it.
     pub signed_by: String,
-    /// `config/urls`: where clients fetch the CA and its CRL (the Vault address apps use).
+    /// `max_path_length` of its certificate (0: it signs leaves only).
+    pub max_path_length: u32,
+}
+
+/// `config/urls` of a PKI mount: where clients fetch the CA and its CRL, named in the
+/// certificates it issues (`urls.base`, else the operator's address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PkiUrls {
     pub issuing_certificates: String,
     pub crl_distribution_points: String,
+}
+
+impl PkiUrls {
+    pub fn settings(&self) -> Vec<(&'static str, Setting)> {
+        vec![
+            (
+                "issuing_certificates",
+                Setting::List(vec![self.issuing_certificates.clone()]),
+            ),
+            (
+                "crl_distribution_points",
+                Setting::List(vec![self.crl_distribution_points.clone()]),
+            ),
+        ]
+    }
 }
 
 impl PkiMount {
@@ -519,6 +542,14 @@ pub fn derive(stack: &Stack) -> VaultSide {
         .iter()
         .map(|(mount, p)| PkiMount {
             mount: mount.clone(),
+            urls: {
+                let base = (p.urls.as_ref().map(|u| u.base.trim_end_matches('/')))
+                    .unwrap_or(&stack.operator.address);
+                PkiUrls {
+                    issuing_certificates: format!("{base}/v1/{mount}/ca"),
+                    crl_distribution_points: format!("{base}/v1/{mount}/crl"),
+                }
+            },
             auto_tidy: AutoTidy {
                 enabled: p.auto_tidy.as_ref().and_then(|t| t.enabled).unwrap_or(true),
                 interval: (p.auto_tidy.as_ref().and_then(|t| t.interval.clone()))
@@ -535,8 +566,7 @@ pub fn derive(stack: &Stack) -> VaultSide {
                     common_name: c.common_name.clone(),
                     ttl: c.ttl.clone(),
                     signed_by: c.signed_by.clone(),
-                    issuing_certificates: format!("{}/v1/{mount}/ca", stack.operator.address),
-                    crl_distribution_points: format!("{}/v1/{mount}/crl", stack.operator.address),
+                    max_path_length: c.max_path_length.unwrap_or(0),
                 })),
                 (None, None) => None,
             },

@@ -175,6 +175,9 @@ struct ScriptPki<'a> {
     root_ca: Option<ScriptRootCa<'a>>,
     intermediate: Option<ScriptIntermediate<'a>>,
     roles: Vec<ScriptPkiRole>,
+    /// `MOUNT/config/urls` and its `key=value` arguments.
+    urls_path: String,
+    urls: Vec<String>,
     /// `MOUNT/config/auto-tidy` and its `key=value` arguments.
     auto_tidy_path: String,
     auto_tidy: Vec<String>,
@@ -189,9 +192,7 @@ struct ScriptIntermediate<'a> {
     csr_path: String,
     sign_path: String,
     set_signed_path: String,
-    urls_path: String,
-    issuing_certificates: &'a str,
-    crl_distribution_points: &'a str,
+    max_path_length: u32,
 }
 
 #[derive(Serialize)]
@@ -343,6 +344,10 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
             .map(|p| ScriptPki {
                 mount: &p.mount,
                 issuers_path: format!("{}/config/issuers", p.mount),
+                urls_path: format!("{}/config/urls", p.mount),
+                urls: (p.urls.settings().iter())
+                    .map(|(k, v)| vault_arg(k, &v.cli_value()))
+                    .collect(),
                 auto_tidy_path: format!("{}/config/auto-tidy", p.mount),
                 auto_tidy: (p.auto_tidy.settings().iter())
                     .map(|(k, v)| vault_arg(k, &v.cli_value()))
@@ -363,9 +368,7 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
                         csr_path: format!("{}/intermediate/generate/internal", p.mount),
                         sign_path: format!("{}/root/sign-intermediate", c.signed_by),
                         set_signed_path: format!("{}/intermediate/set-signed", p.mount),
-                        urls_path: format!("{}/config/urls", p.mount),
-                        issuing_certificates: &c.issuing_certificates,
-                        crl_distribution_points: &c.crl_distribution_points,
+                        max_path_length: c.max_path_length,
                     }),
                     _ => None,
                 },
