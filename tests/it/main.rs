@@ -35,5 +35,6 @@ mod scan;
 mod scan_inputs;
 mod schema;
 mod unreachable;
+mod vault_tls;
 mod verify;
 mod verify_vault;

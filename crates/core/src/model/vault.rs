@@ -64,7 +64,13 @@ impl VaultServer {
 pub struct Seal {
     pub kind: String,
     pub attributes: Vec<(String, String)>,
+    /// A Secret the seal reads a CA from (mounted at `/vault/userconfig/<name>/`).
+    pub ca_cert_secret: Option<String>,
 }
+
+/// The image's public roots (Alpine's `ca-certificates`, in the Vault and OpenBao images): what
+/// an https transit unsealer is verified against when the spec names no CA of its own.
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 #[derive(Debug, Clone)]
 pub struct Operator {
@@ -103,6 +109,7 @@ pub(super) fn seal(au: &spec::AutoUnsealSpec) -> Option<Seal> {
         return Some(Seal {
             kind: "awskms".into(),
             attributes: attrs(&[("region", &a.region), ("kms_key_id", &a.kms_key_id)]),
+            ca_cert_secret: None,
         });
     }
     if let Some(g) = &au.gcpckms {
@@ -114,6 +121,7 @@ pub(super) fn seal(au: &spec::AutoUnsealSpec) -> Option<Seal> {
                 ("key_ring", &g.key_ring),
                 ("crypto_key", &g.crypto_key),
             ]),
+            ca_cert_secret: None,
         });
     }
     if let Some(a) = &au.azurekeyvault {
@@ -124,14 +132,31 @@ pub(super) fn seal(au: &spec::AutoUnsealSpec) -> Option<Seal> {
                 ("vault_name", &a.vault_name),
                 ("key_name", &a.key_name),
             ]),
+            ca_cert_secret: None,
         });
     }
-    au.transit.as_ref().map(|t| Seal {
-        kind: "transit".into(),
-        attributes: attrs(&[
+    au.transit.as_ref().map(|t| {
+        let mut attributes: Vec<(String, String)> = attrs(&[
             ("address", &t.address),
             ("mount_path", &t.mount_path),
             ("key_name", &t.key_name),
-        ]),
+        ]);
+        // The chart's VAULT_CACERT is this cluster's CA: the seal's own client would trust only
+        // it for a remote unsealer. The seal names its CA (and the name to check) itself.
+        if t.address.starts_with("https://") {
+            let ca = match &t.ca_cert_secret {
+                Some(s) => format!("/vault/userconfig/{s}/ca.crt"),
+                None => SYSTEM_CA_BUNDLE.to_string(),
+            };
+            attributes.push(("tls_ca_cert".into(), ca));
+            if let Some(n) = &t.tls_server_name {
+                attributes.push(("tls_server_name".into(), n.clone()));
+            }
+        }
+        Seal {
+            kind: "transit".into(),
+            attributes,
+            ca_cert_secret: t.ca_cert_secret.clone(),
+        }
     })
 }

@@ -73,11 +73,20 @@ pub(super) fn vault_values(stack: &Stack, server_hcl: &str) -> Json {
     if v.audit_storage {
         s.insert("auditStorage".into(), json!({"enabled": true}));
     }
+    // Secrets mounted at /vault/userconfig/<name>/: Vault's certificate, the unsealer's CA.
+    let mut volumes: Vec<&str> = v.tls_secret.iter().map(String::as_str).collect();
+    if let Some(ca) = v.seal.as_ref().and_then(|s| s.ca_cert_secret.as_deref()) {
+        if !volumes.contains(&ca) {
+            volumes.push(ca);
+        }
+    }
+    if !volumes.is_empty() {
+        let volumes: Vec<Json> = (volumes.iter())
+            .map(|name| json!({"type": "secret", "name": name}))
+            .collect();
+        s.insert("extraVolumes".into(), Json::Array(volumes));
+    }
     if let Some(tls) = &v.tls_secret {
-        s.insert(
-            "extraVolumes".into(),
-            json!([{"type": "secret", "name": tls}]),
-        );
         s.insert(
             "extraEnvironmentVars".into(),
             json!({"VAULT_CACERT": format!("/vault/userconfig/{tls}/ca.crt")}),

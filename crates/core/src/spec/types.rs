@@ -186,6 +186,14 @@ pub struct TransitSealSpec {
     pub address: String,
     pub mount_path: String,
     pub key_name: String,
+    /// A Secret in the Vault namespace whose `ca.crt` signed the unsealer's certificate: it is
+    /// mounted into the Vault pods and written as the seal's `tls_ca_cert`. Without it an
+    /// https unsealer is verified against the image's public roots
+    /// (`/etc/ssl/certs/ca-certificates.crt`), never against this cluster's own CA.
+    pub ca_cert_secret: Option<String>,
+    /// The name the unsealer's certificate must carry (`tls_server_name`; default: the
+    /// address's host).
+    pub tls_server_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

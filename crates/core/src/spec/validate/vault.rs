@@ -138,6 +138,31 @@ fn auto_unseal(c: &mut Checker, v: &VaultSpec) {
             ("mountPath", t.mount_path.as_str()),
             ("keyName", t.key_name.as_str()),
         ]);
+        if let Some(secret) = &t.ca_cert_secret {
+            c.dns_subdomain(&format!("{p}.caCertSecret"), secret, "Secret name");
+        }
+        if let Some(name) = &t.tls_server_name {
+            if !super::rules::is_host_name(name) || name.starts_with("*.") {
+                c.error(
+                    &format!("{p}.tlsServerName"),
+                    format!("`{}` is not a host name", shown(name)),
+                    "write the DNS name the unsealer's certificate carries, e.g. vault.example.com",
+                );
+            }
+        }
+        let tls_fields = [
+            ("caCertSecret", t.ca_cert_secret.is_some()),
+            ("tlsServerName", t.tls_server_name.is_some()),
+        ];
+        for (field, set) in tls_fields {
+            if set && t.address.starts_with("http://") {
+                c.error(
+                    &format!("{p}.{field}"),
+                    format!("{field} verifies the unsealer's TLS, but its address is http://"),
+                    "write the unsealer's https:// address, or drop the field",
+                );
+            }
+        }
     }
     for (field, value) in fields {
         let p = format!("vault.autoUnseal.{kind}.{field}");
