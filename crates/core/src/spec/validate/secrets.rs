@@ -344,7 +344,7 @@ fn values(c: &mut Checker, sbase: &str, s: &SecretSpec) {
 /// The role field that must be on for a certificate to carry `name` (an IP address,
 /// `localhost`, a wildcard), when it is off (the roles' safe default).
 fn refused_by_default(name: &str, role: &PkiRoleSpec) -> Option<&'static str> {
-    if name.parse::<std::net::IpAddr>().is_ok() && !role.allow_ip_sans.unwrap_or(false) {
+    if is_ip_address(name) && !role.allow_ip_sans.unwrap_or(false) {
         Some("allowIpSans")
     } else if (name == "localhost" || name == "localhost.localdomain")
         && !role.allow_localhost.unwrap_or(false)
@@ -355,6 +355,27 @@ fn refused_by_default(name: &str, role: &PkiRoleSpec) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// An IPv4 address (four numbers of 0-255) or an IPv6 one (hex groups and colons, at least
+/// two; an embedded IPv4 tail allowed): what Vault reads as an IP SAN rather than a name.
+fn is_ip_address(s: &str) -> bool {
+    let v4 = |t: &str| {
+        let parts: Vec<&str> = t.split('.').collect();
+        parts.len() == 4
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.len() <= 3
+                    && p.chars().all(|c| c.is_ascii_digit())
+                    && p.parse::<u16>().is_ok_and(|n| n <= 255)
+            })
+    };
+    let v6 = || {
+        s.matches(':').count() >= 2
+            && s.split(':')
+                .all(|g| g.len() <= 4 && g.chars().all(|c| c.is_ascii_hexdigit()) || v4(g))
+    };
+    v4(s) || v6()
 }
 
 /// Whether a pki role would issue a certificate for `cn`.
@@ -488,6 +509,18 @@ mod tests {
             ..svc.clone()
         };
         assert_eq!(refused_by_default("::1", &open), None);
+        for ip in [
+            "10.0.0.7",
+            "::1",
+            "fe80::1",
+            "2001:db8::",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_ip_address(ip), "{ip}");
+        }
+        for name in ["10.0.0", "300.1.1.1", "a.b.c.d", "web", "x:y", "1.2.3.4.5"] {
+            assert!(!is_ip_address(name), "{name}");
+        }
         assert!(domain_allowed("web.app.svc.cluster.local", &svc));
         assert!(!domain_allowed("svc.cluster.local", &svc));
         assert!(!domain_allowed("example.com", &svc));
