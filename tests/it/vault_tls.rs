@@ -275,3 +275,280 @@ fn a_transit_seal_trusts_the_unsealers_ca_not_the_clusters() {
         "{text}"
     );
 }
+
+/// `openssl` with `args` in `dir`; its stdout.
+fn openssl(bin: &Path, dir: &Path, args: &[&str]) -> String {
+    let o = Command::new(bin)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The serial of the certificate served at 127.0.0.1:`port` (SNI localhost).
+fn served_serial(bin: &Path, dir: &Path, port: u16) -> String {
+    let mut c = Command::new(bin)
+        .current_dir(dir)
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .args(["-servername", "localhost", "-CAfile", "ca.pem"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut pem = String::new();
+    use std::io::Read;
+    c.stdout.take().unwrap().read_to_string(&mut pem).unwrap();
+    let _ = c.wait();
+    let start = pem
+        .find("-----BEGIN CERTIFICATE-----")
+        .expect("a served certificate");
+    let end = pem.find("-----END CERTIFICATE-----").unwrap() + 25;
+    std::fs::write(dir.join("served.pem"), &pem[start..end]).unwrap();
+    openssl(
+        bin,
+        dir,
+        &["x509", "-noout", "-serial", "-in", "served.pem"],
+    )
+    .trim()
+    .to_string()
+}
+
+/// A leaf certificate `name`.crt/.key for localhost and 127.0.0.1, signed by ca.pem.
+fn leaf(bin: &Path, dir: &Path, name: &str) -> String {
+    let (key, csr, crt) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.crt"),
+    );
+    openssl(
+        bin,
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+        ],
+    );
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    openssl(
+        bin,
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            &crt,
+        ],
+    );
+    openssl(bin, dir, &["x509", "-noout", "-serial", "-in", &crt])
+        .trim()
+        .to_string()
+}
+
+/// Puts leaf `name` in place as the Secret volume would (new files renamed over the old).
+fn install(dir: &Path, certs: &Path, name: &str) {
+    for (from, to) in [("crt", "tls.crt"), ("key", "tls.key")] {
+        let tmp = certs.join(format!(".{to}.new"));
+        std::fs::copy(dir.join(format!("{name}.{from}")), &tmp).unwrap();
+        std::fs::rename(&tmp, certs.join(to)).unwrap();
+    }
+}
+
+/// With `vault.tls` the Vault pods get a sidecar that sends SIGHUP to the server when its
+/// certificate files change. Run against a real, unsealed `bao server` with a TLS listener:
+/// a replaced certificate is not served until the generated script signals the server, then
+/// it is, and the node is still unsealed.
+#[test]
+fn a_renewed_certificate_is_served_after_the_generated_reload_without_a_restart() {
+    let Some(bin) = bao() else { return };
+    let Some(ssl) = require(find_tool("OPENSSL", "openssl"), "openssl") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    // The Secret as the chart mounts it: tls.crt, tls.key and ca.crt in one folder.
+    let certs = home.join("userconfig/vault-tls");
+    std::fs::create_dir_all(&certs).unwrap();
+    openssl(
+        &ssl,
+        home,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=Test CA",
+            "-days",
+            "2",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ],
+    );
+    std::fs::copy(home.join("ca.pem"), certs.join("ca.crt")).unwrap();
+    let serials: Vec<String> = ["one", "two", "three"]
+        .iter()
+        .map(|n| leaf(&ssl, home, n))
+        .collect();
+    install(home, &certs, "one");
+
+    // The spec's tree: the Certificate's lifetime, the sidecar and its script.
+    let spec = home.join("vault.yaml");
+    std::fs::write(
+        &spec,
+        "apiVersion: kubectl-vault/v1alpha1\nkind: VaultStack\ncluster: lab\nvault:\n  chart: {version: 0.30.0}\n  tls: vault-tls\n  tlsIssuer: lab-ca\n  tlsCertificate: {duration: 720h, renewBefore: 240h}\noperator:\n  chart: {version: 0.10.0}\n",
+    )
+    .unwrap();
+    let server_values = server_values(&spec);
+    assert_eq!(server_values["shareProcessNamespace"], true);
+    let sidecar = &server_values["extraContainers"][0];
+    insta::assert_yaml_snapshot!("tls_reload_sidecar", {
+        let mut s = sidecar.clone();
+        s["command"][2] = Value::String("(the script below)".into());
+        s
+    });
+    let script = sidecar["command"][2].as_str().unwrap().to_string();
+    insta::assert_snapshot!("tls_reload_script", script);
+    let certificate = rendered_objects(&spec)
+        .into_iter()
+        .find(|o| o["kind"] == "Certificate" && o["spec"]["secretName"] == "vault-tls")
+        .unwrap();
+    assert_eq!(certificate["spec"]["duration"], "720h");
+    assert_eq!(certificate["spec"]["renewBefore"], "240h");
+
+    // A raft node: TLS on one listener (the certificate), plain HTTP on another (the test's
+    // requests).
+    let (tls_port, api_port, cluster_port) = (free_port(), free_port(), free_port());
+    let data = home.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = home.join("server.hcl");
+    std::fs::write(
+        &config,
+        format!(
+            "storage \"raft\" {{\n  path = \"{data}\"\n  node_id = \"vault-0\"\n}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{tls_port}\"\n  cluster_address = \"127.0.0.1:{cluster_port}\"\n  tls_cert_file = \"{crt}\"\n  tls_key_file = \"{key}\"\n}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{api_port}\"\n  tls_disable = true\n}}\napi_addr = \"http://127.0.0.1:{api_port}\"\ncluster_addr = \"https://127.0.0.1:{cluster_port}\"\n",
+            data = data.display(),
+            crt = certs.join("tls.crt").display(),
+            key = certs.join("tls.key").display(),
+        ),
+    )
+    .unwrap();
+    let log = home.join("server.log");
+    let node = server(
+        &bin,
+        &[format!("-config={}", config.display())],
+        &[],
+        home,
+        &log,
+    );
+    let addr = format!("http://127.0.0.1:{api_port}");
+    wait_until("the node serves", || {
+        http(&addr, "GET", "sys/seal-status", None, None).0 == 200
+    });
+    let (status, init) = http(
+        &addr,
+        "PUT",
+        "sys/init",
+        None,
+        Some(serde_json::json!({"secret_shares": 1, "secret_threshold": 1})),
+    );
+    assert_eq!(status, 200, "{init}");
+    let key = init["keys"][0].as_str().unwrap().to_string();
+    let (status, unsealed) = http(
+        &addr,
+        "PUT",
+        "sys/unseal",
+        None,
+        Some(serde_json::json!({"key": key})),
+    );
+    assert_eq!(status, 200, "{unsealed}");
+    let sealed = || http(&addr, "GET", "sys/seal-status", None, None).1["sealed"].clone();
+    wait_until("the node is unsealed", || sealed() == false);
+    assert_eq!(served_serial(&ssl, home, tls_port), serials[0]);
+
+    // Replaced on disk, not served: Vault does not reload by itself.
+    install(home, &certs, "two");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(served_serial(&ssl, home, tls_port), serials[0]);
+
+    // The generated script, as the sidecar runs it: this node is the only server it can see.
+    let procs = home.join("proc");
+    let pid = node.0.id().to_string();
+    for (p, comm) in [("1", "sh\n"), (pid.as_str(), "bao\n")] {
+        std::fs::create_dir_all(procs.join(p)).unwrap();
+        std::fs::write(procs.join(p).join("comm"), comm).unwrap();
+    }
+    let mut sidecar = Command::new("sh")
+        .args(["-c", &script])
+        .env("CERT_DIR", &certs)
+        .env("INTERVAL", "1")
+        .env("PROC", &procs)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let reloaded = Instant::now();
+    std::thread::sleep(Duration::from_secs(2));
+    install(home, &certs, "three");
+    let start = Instant::now();
+    while served_serial(&ssl, home, tls_port) != serials[2] {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the new certificate is not served: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let took = reloaded.elapsed();
+    assert_eq!(sealed(), false, "the node was sealed by the reload");
+    assert!(node_alive(&node), "the server restarted");
+    let _ = sidecar.kill();
+    let out = sidecar.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!("sent SIGHUP to the server (pid {pid})")),
+        "{said}"
+    );
+    eprintln!("reloaded within {took:?} of the sidecar's start (interval 1s)");
+}
+
+fn node_alive(node: &Server) -> bool {
+    // The same process still runs: no restart was needed.
+    std::path::Path::new(&format!("/proc/{}", node.0.id())).exists()
+}

@@ -14,6 +14,12 @@ pub struct VaultServer {
     pub tls_secret: Option<String>,
     /// cert-manager ClusterIssuer that issues `tls_secret` (the tree then holds the Certificate).
     pub tls_issuer: Option<String>,
+    /// That Certificate's `duration` and `renewBefore`.
+    pub tls_duration: String,
+    pub tls_renew_before: String,
+    /// The image of the sidecar that makes Vault reload renewed certificate files (the Vault
+    /// pods' own, see [`server_image`]).
+    pub reload_image: String,
     pub ui: bool,
     pub injector: bool,
     pub seal: Option<Seal>,
@@ -57,6 +63,40 @@ impl VaultServer {
         names.push(format!("*.{VAULT_RELEASE}-internal.{ns}.svc.cluster.local"));
         names
     }
+}
+
+/// The default lifetime of Vault's certificate (cert-manager's own default, 90 days) and when
+/// it is renewed (a third before the end, as cert-manager does by default).
+pub const TLS_DURATION: &str = "2160h";
+pub const TLS_RENEW_BEFORE: &str = "720h";
+
+/// The server image each known Vault chart version runs (`server.image` in its values.yaml):
+/// the reload sidecar runs the same image, already on the node. A newer chart is assumed to
+/// run the newest one listed.
+const CHART_SERVER_IMAGES: &[(&str, &str)] = &[
+    ("0.30.0", "hashicorp/vault:1.19.0"),
+    ("0.34.1", "hashicorp/vault:2.0.4"),
+];
+
+/// The image the Vault pods run: the spec's `vault.values` `server.image` when it names one,
+/// else the chart version's default.
+pub(super) fn server_image(chart_version: &str, values: Option<&serde_json::Value>) -> String {
+    let set = |field: &str| {
+        values
+            .and_then(|v| v.pointer(&format!("/server/image/{field}")))
+            .and_then(serde_json::Value::as_str)
+    };
+    let (default_repo, default_tag) = CHART_SERVER_IMAGES
+        .iter()
+        .find(|(v, _)| *v == chart_version)
+        .or(CHART_SERVER_IMAGES.last())
+        .and_then(|(_, image)| image.rsplit_once(':'))
+        .expect("a known image");
+    format!(
+        "{}:{}",
+        set("repository").unwrap_or(default_repo),
+        set("tag").unwrap_or(default_tag)
+    )
 }
 
 /// An auto-unseal `seal` stanza: type and its HCL attributes, in order.

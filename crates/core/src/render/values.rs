@@ -47,8 +47,34 @@ pub(super) fn vault_server_context(stack: &Stack) -> VaultServerContext<'_> {
     }
 }
 
+/// The sidecar that makes Vault reload its renewed certificate (`reload_script`, sent
+/// SIGHUP through the pod's shared process namespace): the Vault image, the certificate
+/// volume the chart mounts for Vault (`userconfig-<secret>`, read-only), nothing else.
+fn tls_reload_container(v: &model::VaultServer, tls: &str, reload_script: &str) -> Json {
+    let dir = format!("/vault/userconfig/{tls}");
+    json!({
+        "name": "tls-reload",
+        "image": v.reload_image,
+        "command": ["/bin/sh", "-c", reload_script],
+        "env": [
+            {"name": "CERT_DIR", "value": dir},
+            {"name": "INTERVAL", "value": "60"},
+        ],
+        "volumeMounts": [{"name": format!("userconfig-{tls}"), "mountPath": dir, "readOnly": true}],
+        "securityContext": {
+            "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "resources": {
+            "requests": {"cpu": "5m", "memory": "8Mi"},
+            "limits": {"memory": "32Mi"},
+        },
+    })
+}
+
 /// Values for the `vault` chart (checked against its values.schema.json).
-pub(super) fn vault_values(stack: &Stack, server_hcl: &str) -> Json {
+pub(super) fn vault_values(stack: &Stack, server_hcl: &str, reload_script: &str) -> Json {
     let v = &stack.vault;
     let mut server = json!({
         "dataStorage": {"enabled": true, "size": "10Gi"},
@@ -87,6 +113,13 @@ pub(super) fn vault_values(stack: &Stack, server_hcl: &str) -> Json {
         s.insert("extraVolumes".into(), Json::Array(volumes));
     }
     if let Some(tls) = &v.tls_secret {
+        // Vault reads its certificate at start and on SIGHUP only: a renewed one is picked up
+        // by the sidecar's SIGHUP, without a restart (which would need a manual unseal).
+        s.insert("shareProcessNamespace".into(), json!(true));
+        s.insert(
+            "extraContainers".into(),
+            json!([tls_reload_container(v, tls, reload_script)]),
+        );
         s.insert(
             "extraEnvironmentVars".into(),
             json!({"VAULT_CACERT": format!("/vault/userconfig/{tls}/ca.crt")}),

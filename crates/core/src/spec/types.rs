@@ -96,9 +96,23 @@ pub struct VaultSpec {
     /// A cert-manager ClusterIssuer that issues Vault's certificate into the `tls` Secret (with
     /// the SANs the generated addresses need) and its CA into the operator namespace.
     pub tls_issuer: Option<String>,
+    /// The lifetime of the certificate `tlsIssuer` issues (the pods reload it without a
+    /// restart when it is renewed).
+    pub tls_certificate: Option<TlsCertificateSpec>,
     /// Raw chart values, merged last.
     #[schemars(with = "Option<serde_json::Value>")]
     pub values: Option<crate::yaml::Value>,
+}
+
+/// `vault.tlsCertificate`: cert-manager's `duration` and `renewBefore` (Go durations).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsCertificateSpec {
+    /// How long each certificate is valid (default `2160h`, 90 days; at least `1h`).
+    pub duration: Option<String>,
+    /// How long before expiry cert-manager renews it (default `720h`, 30 days; shorter than
+    /// `duration`).
+    pub renew_before: Option<String>,
 }
 
 /// `tls: false` (plain HTTP) or `tls: <name of a kubernetes.io/tls Secret>`.
