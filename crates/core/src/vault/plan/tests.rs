@@ -74,7 +74,7 @@ fn an_intermediate_is_planned_after_its_root_and_only_without_an_issuer() {
         step.intermediate,
         Some(Intermediate {
             sign_path: "z_root/root/sign-intermediate".into(),
-            sign_body: json!({"common_name": "Lab Intermediate CA", "format": "pem_bundle", "ttl": "43800h"}),
+            sign_body: json!({"common_name": "Lab Intermediate CA", "format": "pem_bundle", "max_path_length": 0, "ttl": "43800h"}),
             set_signed_path: "a_int/intermediate/set-signed".into(),
         })
     );
