@@ -462,6 +462,8 @@ pub struct HelmUpgrade {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CertificateSpec {
     pub secret_name: String,
+    pub duration: Option<String>,
+    pub renew_before: Option<String>,
     pub common_name: Option<String>,
     pub dns_names: Option<Vec<String>>,
     pub ip_addresses: Option<Vec<String>>,

@@ -20,7 +20,7 @@ pub use apps::{
     RolloutTarget, SecretKind, Source,
 };
 pub use cert_manager::CertManager;
-pub use vault::{ClientCache, Operator, Seal, VaultServer};
+pub use vault::{ClientCache, Operator, Seal, VaultServer, TLS_DURATION, TLS_RENEW_BEFORE};
 
 use crate::spec::types::{self as spec, TlsSpec, ValidSpec};
 use crate::versions::VsoLine;
@@ -174,6 +174,18 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
             TlsSpec::Secret(s) => Some(s.clone()),
         },
         tls_issuer: spec.vault.tls_issuer.clone(),
+        tls_duration: (spec.vault.tls_certificate.as_ref())
+            .and_then(|t| t.duration.clone())
+            .unwrap_or_else(|| TLS_DURATION.into()),
+        tls_renew_before: (spec.vault.tls_certificate.as_ref())
+            .and_then(|t| t.renew_before.clone())
+            .unwrap_or_else(|| TLS_RENEW_BEFORE.into()),
+        reload_image: vault::server_image(
+            &spec.vault.chart.version,
+            (spec.vault.values.as_ref())
+                .and_then(|v| serde_json::to_value(v).ok())
+                .as_ref(),
+        ),
         ui: spec.vault.ui.unwrap_or(false),
         injector: spec.vault.injector.unwrap_or(false),
         seal: spec.vault.auto_unseal.as_ref().and_then(vault::seal),

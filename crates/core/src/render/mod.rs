@@ -150,6 +150,8 @@ impl Renderer<'_> {
                 dns_names: vec![],
                 ip_addresses: vec![],
                 issuer,
+                duration: None,
+                renew_before: None,
             }),
         )
     }
@@ -261,6 +263,8 @@ struct CertificateContext<'a> {
     dns_names: Vec<String>,
     ip_addresses: Vec<&'a str>,
     issuer: &'a str,
+    duration: Option<&'a str>,
+    renew_before: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -405,6 +409,8 @@ pub fn render(
                 dns_names: stack.vault.certificate_names(),
                 ip_addresses: vec!["127.0.0.1"],
                 issuer,
+                duration: Some(&stack.vault.tls_duration),
+                renew_before: Some(&stack.vault.tls_renew_before),
             }),
         )?;
         files.push("certificate.yaml".to_string());
@@ -413,6 +419,7 @@ pub fn render(
         "vault/server.hcl.j2",
         Value::from_serialize(vault_server_context(stack)),
     )?;
+    let reload_script = templates.render("vault/tls-reload.sh.j2", Value::UNDEFINED)?;
     r.object(
         of::<kinds::HelmRelease>(&stack.vault.namespace, model::VAULT_RELEASE),
         format!("{}/helmrelease.yaml", p.vault),
@@ -434,7 +441,7 @@ pub fn render(
             // install: Helm waiting for them would fail the install and roll it back.
             disable_wait: true,
             annotations: keep_on_prune(),
-            values: vault_values(stack, &server_hcl),
+            values: vault_values(stack, &server_hcl, &reload_script),
         }),
     )?;
     files.push("helmrelease.yaml".to_string());

@@ -96,9 +96,23 @@ pub struct VaultSpec {
     /// A cert-manager ClusterIssuer that issues Vault's certificate into the `tls` Secret (with
     /// the SANs the generated addresses need) and its CA into the operator namespace.
     pub tls_issuer: Option<String>,
+    /// The lifetime of the certificate `tlsIssuer` issues (the pods reload it without a
+    /// restart when it is renewed).
+    pub tls_certificate: Option<TlsCertificateSpec>,
     /// Raw chart values, merged last.
     #[schemars(with = "Option<serde_json::Value>")]
     pub values: Option<crate::yaml::Value>,
+}
+
+/// `vault.tlsCertificate`: cert-manager's `duration` and `renewBefore` (Go durations).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsCertificateSpec {
+    /// How long each certificate is valid (default `2160h`, 90 days; at least `1h`).
+    pub duration: Option<String>,
+    /// How long before expiry cert-manager renews it (default `720h`, 30 days; shorter than
+    /// `duration`).
+    pub renew_before: Option<String>,
 }
 
 /// `tls: false` (plain HTTP) or `tls: <name of a kubernetes.io/tls Secret>`.
@@ -186,6 +200,14 @@ pub struct TransitSealSpec {
     pub address: String,
     pub mount_path: String,
     pub key_name: String,
+    /// A Secret in the Vault namespace whose `ca.crt` signed the unsealer's certificate: it is
+    /// mounted into the Vault pods and written as the seal's `tls_ca_cert`. Without it an
+    /// https unsealer is verified against the image's public roots
+    /// (`/etc/ssl/certs/ca-certificates.crt`), never against this cluster's own CA.
+    pub ca_cert_secret: Option<String>,
+    /// The name the unsealer's certificate must carry (`tls_server_name`; default: the
+    /// address's host).
+    pub tls_server_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -659,6 +681,32 @@ pub struct PkiMountSpec {
     pub max_lease_ttl: Option<String>,
     #[serde(default)]
     pub roles: BTreeMap<String, PkiRoleSpec>,
+    /// `config/urls`: where clients fetch the CA and its CRL, named in every certificate the
+    /// mount issues (and, for a root, in the intermediates it signs).
+    pub urls: Option<PkiUrlsSpec>,
+    /// `config/auto-tidy`: expired certificates and revocations are removed from storage on a
+    /// schedule (on by default: every 12h, 72h after they expire).
+    pub auto_tidy: Option<AutoTidySpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PkiUrlsSpec {
+    /// The Vault address the certificates' users reach, e.g. `https://vault.example.com:8200`:
+    /// the CA is at `<base>/v1/<mount>/ca`, the CRL at `<base>/v1/<mount>/crl`. Default: the
+    /// operator's address (in the cluster, which outside clients cannot reach: warned).
+    pub base: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoTidySpec {
+    /// Default `true`; `false` turns auto-tidy off.
+    pub enabled: Option<bool>,
+    /// How often it runs (default `12h`).
+    pub interval: Option<String>,
+    /// How long after expiry a certificate is removed (default `72h`).
+    pub safety_buffer: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -677,6 +725,9 @@ pub struct IntermediateCaSpec {
     pub common_name: String,
     /// Lifetime of the intermediate certificate: at most the root's.
     pub ttl: Option<String>,
+    /// How many CAs may be below it in a chain (default 0, `pathlen:0`: it signs leaf
+    /// certificates only).
+    pub max_path_length: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -689,6 +740,26 @@ pub struct PkiRoleSpec {
     #[serde(default)]
     pub allow_bare_domains: bool,
     pub max_ttl: Option<String>,
+    /// IP addresses as subject alternative names (default `false`).
+    pub allow_ip_sans: Option<bool>,
+    /// `localhost` and `localdomain` names (default `false`).
+    pub allow_localhost: Option<bool>,
+    /// Wildcard names such as `*.example.com` (default `false`).
+    pub allow_wildcard_certificates: Option<bool>,
+    /// `rsa`, `ec`, `ed25519` or `any` (unset: Vault's, `rsa`).
+    pub key_type: Option<String>,
+    /// With `rsa`: 2048, 3072, 4096 or 8192; with `ec`: 224, 256, 384 or 521 (unset: Vault's).
+    pub key_bits: Option<u32>,
+    /// The server authentication usage (unset: Vault's, `true`).
+    pub server_flag: Option<bool>,
+    /// The client authentication usage (unset: Vault's, `true`).
+    pub client_flag: Option<bool>,
+    /// Do not store the certificates it issues (they then cannot be revoked by serial; unset:
+    /// Vault's, `false`).
+    pub no_store: Option<bool>,
+    /// Refuse requests without a common name (unset: Vault's, `true`; the role
+    /// `certManager` signs with: `false`, as cert-manager sends CSRs without one).
+    pub require_cn: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

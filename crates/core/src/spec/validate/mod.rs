@@ -65,7 +65,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     vault_config::mounts(&mut c, spec);
     if let Some(vc) = &spec.vault_config {
         vault_config::check(&mut c, vc);
-        pki::check(&mut c, vc);
+        pki::check(&mut c, vc, spec.operator.address.is_none());
     }
     secrets::lifetimes(&mut c, spec);
     // What the CSI apps' secrets cost at the driver's poll, derived from those lifetimes.
