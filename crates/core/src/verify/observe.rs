@@ -39,6 +39,8 @@ pub enum List {
     SpcPodStatuses,
     CsiSecrets,
     Pods,
+    /// With `gitops.createNamespaces: false`: the namespaces (a diagnosis).
+    Namespaces,
 }
 
 /// One list `verify` reads: every object of a kind in a scope, matching the selectors.
@@ -76,6 +78,10 @@ impl ListQuery {
         self.diagnosis = true;
         self
     }
+    fn diagnosis(mut self) -> Self {
+        self.diagnosis = true;
+        self
+    }
 }
 
 /// What `verify` lists for the apps of `stack` (in `namespace`, when given): one list per kind,
@@ -98,12 +104,24 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
             fallback: app_namespaces,
         },
     };
-    let flux = Scope::Namespaces(vec![model::FLUX_NAMESPACE.to_string()]);
+    // Flux's namespace, and those of the user's Kustomizations the stages depend on.
+    let mut flux_namespaces = vec![model::FLUX_NAMESPACE.to_string()];
+    for d in super::presence::user_kustomizations(stack) {
+        if !flux_namespaces.contains(&d.namespace) {
+            flux_namespaces.push(d.namespace);
+        }
+    }
+    let flux = Scope::Namespaces(flux_namespaces);
     let mut infra = vec![
         stack.vault.namespace.clone(),
         stack.operator.namespace.clone(),
     ];
-    if crate::render::consumers::uses_eso(stack) {
+    if stack
+        .flux
+        .stages
+        .iter()
+        .any(|s| s.kind == model::StageKind::ExternalSecrets)
+    {
         infra.push(model::ESO_NAMESPACE.to_string());
     }
     infra.dedup();
@@ -147,6 +165,16 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
         rounds.push(vec![
             ListQuery::new(L::Issuers, kind, &scope).named(&cm.name)
         ]);
+    }
+    // One more, only when the tree does not create the app namespaces: are they there?
+    if !super::presence::needed_namespaces(stack, namespace).is_empty() {
+        let cluster = Scope::Cluster { fallback: vec![] };
+        rounds.push(vec![ListQuery::new(
+            L::Namespaces,
+            Kind::Namespace,
+            &cluster,
+        )
+        .diagnosis()]);
     }
     // The other consumers' objects, only for the consumers the apps use.
     let uses = |f: fn(&Consumer) -> bool| in_scope().any(|a| f(&a.consumer));
@@ -224,6 +252,14 @@ pub struct Observed {
     pub csi_secrets: Vec<Value>,
     /// Pods of the injector apps' namespaces.
     pub pods: Vec<Value>,
+    /// The namespaces (listed only with `gitops.createNamespaces: false`).
+    pub namespaces: Vec<Value>,
+    /// Kinds the tree needs that the API server does not serve (asked of discovery before
+    /// listing, for the consumers whose controller the cluster brings; see
+    /// [`super::presence`]).
+    pub not_served: Vec<Kind>,
+    /// Diagnosis lists that could not be read (they read as empty).
+    pub unlisted: Vec<List>,
 }
 
 impl Observed {
@@ -252,6 +288,7 @@ impl Observed {
             List::SpcPodStatuses => &mut self.spc_pod_statuses,
             List::CsiSecrets => &mut self.csi_secrets,
             List::Pods => &mut self.pods,
+            List::Namespaces => &mut self.namespaces,
         };
         *field = objects;
     }

@@ -11,6 +11,7 @@
 mod apps;
 mod cert_manager;
 mod consumers;
+mod controllers;
 mod gitops;
 mod operator;
 mod pki;
@@ -68,6 +69,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     }
     secrets::lifetimes(&mut c, spec);
     cert_manager::check(&mut c, spec);
+    controllers::check(&mut c, spec);
     c.finish()
 }
 
