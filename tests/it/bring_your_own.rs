@@ -568,6 +568,17 @@ mod verify {
             k["detail"].as_str().unwrap().starts_with("not found"),
             "{k}"
         );
+
+        // Listed where it lives, as a diagnosis: without the right to list Kustomizations in
+        // `platform` the line says so, and the run still stands.
+        s.fake.forbid_in("kustomizations", "platform");
+        let (code, v) = s.json();
+        assert_eq!(code, Some(0), "{v:#}");
+        let k = check(&v, "Kustomization", "external-secrets").unwrap();
+        assert!(
+            k["detail"].as_str().unwrap().starts_with("not checked"),
+            "{k}"
+        );
     }
 
     /// With createNamespaces: false a missing namespace is named (exit 1), instead of showing

@@ -41,6 +41,9 @@ pub enum List {
     Pods,
     /// With `gitops.createNamespaces: false`: the namespaces (a diagnosis).
     Namespaces,
+    /// The user's Kustomizations the stages depend on, outside flux-system (a diagnosis: they
+    /// join [`Observed::kustomizations`]).
+    DependencyKustomizations,
 }
 
 /// One list `verify` reads: every object of a kind in a scope, matching the selectors.
@@ -104,14 +107,7 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
             fallback: app_namespaces,
         },
     };
-    // Flux's namespace, and those of the user's Kustomizations the stages depend on.
-    let mut flux_namespaces = vec![model::FLUX_NAMESPACE.to_string()];
-    for d in super::presence::user_kustomizations(stack) {
-        if !flux_namespaces.contains(&d.namespace) {
-            flux_namespaces.push(d.namespace);
-        }
-    }
-    let flux = Scope::Namespaces(flux_namespaces);
+    let flux = Scope::Namespaces(vec![model::FLUX_NAMESPACE.to_string()]);
     let mut infra = vec![
         stack.vault.namespace.clone(),
         stack.operator.namespace.clone(),
@@ -165,6 +161,23 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
         rounds.push(vec![
             ListQuery::new(L::Issuers, kind, &scope).named(&cm.name)
         ]);
+    }
+    // One more, only when a stage depends on a Kustomization outside flux-system: the user's,
+    // listed where it lives (without the right to, it is reported as not checked).
+    let mut elsewhere: Vec<String> = super::presence::user_kustomizations(stack)
+        .into_iter()
+        .map(|d| d.namespace)
+        .filter(|ns| ns != model::FLUX_NAMESPACE)
+        .collect();
+    elsewhere.dedup();
+    if !elsewhere.is_empty() {
+        let scope = Scope::Namespaces(elsewhere);
+        rounds.push(vec![ListQuery::new(
+            L::DependencyKustomizations,
+            Kind::Kustomization,
+            &scope,
+        )
+        .diagnosis()]);
     }
     // One more, only when the tree does not create the app namespaces: are they there?
     if !super::presence::needed_namespaces(stack, namespace).is_empty() {
@@ -289,6 +302,10 @@ impl Observed {
             List::CsiSecrets => &mut self.csi_secrets,
             List::Pods => &mut self.pods,
             List::Namespaces => &mut self.namespaces,
+            List::DependencyKustomizations => {
+                self.kustomizations.extend(objects);
+                return;
+            }
         };
         *field = objects;
     }

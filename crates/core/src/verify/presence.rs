@@ -1,10 +1,12 @@
 //! What the tree needs from the cluster and does not create itself, named when it is missing
 //! instead of showing only as the downstream errors it causes:
 //!
-//! - the CRDs of a consumer whose controller the cluster brings (`install: false`): asked of
+//! - the CRDs of a consumer whose controller the cluster brings (`install: false`, or ESO's
+//!   `installCRDs: false`): asked of
 //!   discovery before anything of that kind is listed ([`required_kinds`]), a kind the API
 //!   server does not serve is named by its CRD;
-//! - the user's Flux Kustomizations the stages depend on (`dependsOn`): present and Ready;
+//! - the user's Flux Kustomizations the stages depend on (`dependsOn`): present and Ready
+//!   (outside flux-system, listed as a diagnosis: without the right to, not checked);
 //! - with `gitops.createNamespaces: false`, the app namespaces (and cert-manager's issuer's):
 //!   listed when the credentials may (a diagnosis: without the right to list namespaces the
 //!   check says it could not look).
@@ -17,8 +19,9 @@ use crate::kinds::Kind;
 use crate::model::{self, AppsOf, KustomizationRef, Stack};
 use std::collections::BTreeSet;
 
-/// The consumer kinds the apps in scope need whose controller the cluster brings: verify asks
-/// discovery whether the API server serves each before listing any of them.
+/// The consumer kinds the apps in scope need whose CRDs the tree does not install (the
+/// cluster brings the controller, or ESO's `installCRDs: false`): verify asks discovery
+/// whether the API server serves each before listing any of them.
 pub fn required_kinds(stack: &Stack, namespace: Option<&str>) -> Vec<Kind> {
     let uses = |of: AppsOf| {
         stack
@@ -28,7 +31,8 @@ pub fn required_kinds(stack: &Stack, namespace: Option<&str>) -> Vec<Kind> {
             .any(|a| AppsOf::of(a) == of)
     };
     let mut kinds = vec![];
-    if uses(AppsOf::Eso) && !stack.external_secrets.install {
+    let eso = &stack.external_secrets;
+    if uses(AppsOf::Eso) && !(eso.install && eso.install_crds) {
         kinds.push(Kind::ExternalSecret);
         let cluster_store = stack
             .apps
@@ -137,20 +141,33 @@ pub fn check(stack: &Stack, observed: &Observed, namespace: Option<&str>) -> Vec
                 names.join(", ")
             )
         };
+        let why = if controller.install {
+            format!("{section}.installCRDs is false, so {what}'s CRDs must come from {by}")
+        } else {
+            format!("{section}.install is false, so {what} must come from {by}")
+        };
         out.push(FluxCheck {
             kind: "CustomResourceDefinition".into(),
             namespace: String::new(),
             name: kind.qualified(),
             ok: false,
             detail: format!(
-                "not served: the API server has no {}/{} {}; {section}.install is false, so {what} must come from {by}",
+                "not served: the API server has no {}/{} {}; {why}",
                 r.group, r.version, r.kind
             ),
         });
     }
     let ks = index(&observed.kustomizations);
+    let unlisted = observed.unlisted.contains(&List::DependencyKustomizations);
     for d in user_kustomizations(stack) {
         let (ok, detail) = match ks.get(&(d.namespace.as_str(), d.name.as_str())) {
+            None if unlisted && d.namespace != model::FLUX_NAMESPACE => (
+                true,
+                format!(
+                    "not checked: the credentials may not list Kustomizations in namespace {}",
+                    d.namespace
+                ),
+            ),
             None => (
                 false,
                 "not found: a stage of the tree depends on it (dependsOn), and waits for it"
@@ -228,5 +245,67 @@ pub fn explain_rows(rows: &mut [SecretRow], observed: &Observed) {
                 kind.qualified()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{self, validate};
+
+    fn stack(file: &str, text: &str) -> Stack {
+        let sourced = spec::parse(file, text.to_string()).unwrap();
+        let spec = validate::typed(sourced.spec, &sourced.index).unwrap();
+        model::build(&spec, file)
+    }
+
+    const CONSUMERS: &str = include_str!("../../../../fixtures/consumers.yaml");
+    const BROUGHT: &str = include_str!("../../../../fixtures/bring-your-own.yaml");
+
+    #[test]
+    fn discovery_only_for_the_crds_the_tree_does_not_install() {
+        let installed = stack("consumers.yaml", CONSUMERS);
+        assert!(required_kinds(&installed, None).is_empty());
+        let brought = stack("bring-your-own.yaml", BROUGHT);
+        assert_eq!(
+            required_kinds(&brought, None),
+            [
+                Kind::ExternalSecret,
+                Kind::SecretStore,
+                Kind::SecretProviderClass,
+                Kind::SecretProviderClassPodStatus
+            ]
+        );
+        // `-n shop` (a VSO app only): nothing of ESO or the driver is read.
+        assert!(required_kinds(&brought, Some("shop")).is_empty());
+        // The tree installs ESO but not its CRDs.
+        let crds_elsewhere = CONSUMERS.replace(
+            "apps:\n",
+            "externalSecrets:\n  installCRDs: false\n  dependsOn: [eso-crds]\napps:\n",
+        );
+        let s = stack("consumers.yaml", &crds_elsewhere);
+        assert_eq!(
+            required_kinds(&s, None),
+            [
+                Kind::ExternalSecret,
+                Kind::SecretStore,
+                Kind::ClusterSecretStore
+            ]
+        );
+    }
+
+    #[test]
+    fn namespaces_are_checked_only_when_the_tree_does_not_create_them() {
+        assert!(needed_namespaces(&stack("consumers.yaml", CONSUMERS), None).is_empty());
+        let brought = stack("bring-your-own.yaml", BROUGHT);
+        assert_eq!(
+            needed_namespaces(&brought, None),
+            ["billing", "search", "shop"]
+        );
+        assert_eq!(needed_namespaces(&brought, Some("search")), ["search"]);
+        assert_eq!(
+            user_kustomizations(&brought),
+            [KustomizationRef::parse("platform/external-secrets")]
+        );
     }
 }
