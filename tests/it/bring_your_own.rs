@@ -502,6 +502,10 @@ mod verify {
             assert_eq!(n, 1, "{group}: {requests:#?}");
         }
         assert!(check(&v, "Namespace", "billing").is_none());
+        // The cost: the 11 lists of every run and the operator's CA Secret, one discovery
+        // request per API group of a brought controller (2), the platform's Kustomizations
+        // and the namespaces (1 each), and the eso and csi apps' 4 lists.
+        assert_eq!(v["apiRequests"], 20, "{requests:#?}");
         insta::assert_snapshot!("verify_table_brought_all_present", s.table());
     }
 

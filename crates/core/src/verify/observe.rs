@@ -162,8 +162,11 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
             ListQuery::new(L::Issuers, kind, &scope).named(&cm.name)
         ]);
     }
-    // One more, only when a stage depends on a Kustomization outside flux-system: the user's,
-    // listed where it lives (without the right to, it is reported as not checked).
+    // One more round of diagnoses, only when the tree relies on what it does not create: the
+    // user's Kustomizations outside flux-system that a stage depends on (listed where they
+    // live), and, without `gitops.createNamespaces`, the namespaces. Without the right to list
+    // them, they are reported as not checked.
+    let mut diagnoses = vec![];
     let mut elsewhere: Vec<String> = super::presence::user_kustomizations(stack)
         .into_iter()
         .map(|d| d.namespace)
@@ -172,22 +175,16 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
     elsewhere.dedup();
     if !elsewhere.is_empty() {
         let scope = Scope::Namespaces(elsewhere);
-        rounds.push(vec![ListQuery::new(
-            L::DependencyKustomizations,
-            Kind::Kustomization,
-            &scope,
-        )
-        .diagnosis()]);
+        diagnoses.push(
+            ListQuery::new(L::DependencyKustomizations, Kind::Kustomization, &scope).diagnosis(),
+        );
     }
-    // One more, only when the tree does not create the app namespaces: are they there?
     if !super::presence::needed_namespaces(stack, namespace).is_empty() {
         let cluster = Scope::Cluster { fallback: vec![] };
-        rounds.push(vec![ListQuery::new(
-            L::Namespaces,
-            Kind::Namespace,
-            &cluster,
-        )
-        .diagnosis()]);
+        diagnoses.push(ListQuery::new(L::Namespaces, Kind::Namespace, &cluster).diagnosis());
+    }
+    if !diagnoses.is_empty() {
+        rounds.push(diagnoses);
     }
     // The other consumers' objects, only for the consumers the apps use.
     let uses = |f: fn(&Consumer) -> bool| in_scope().any(|a| f(&a.consumer));
