@@ -5,6 +5,7 @@
 mod support;
 
 mod bad_specs;
+mod bring_your_own;
 mod cert_manager;
 mod closed_pipes;
 mod commit;

@@ -42,6 +42,14 @@ pub struct Spec<S = SecretSpec> {
     /// A cert-manager issuer that signs with a PKI role of `vaultConfig.pki`.
     #[serde(default)]
     pub cert_manager: Option<CertManagerSpec>,
+    /// The External Secrets Operator the `consumer: eso` apps need: installed by the tree
+    /// (default) or brought by the cluster.
+    #[serde(default)]
+    pub external_secrets: Option<ExternalSecretsSpec>,
+    /// The Secrets Store CSI driver the `consumer: csi` apps need: installed by the tree
+    /// (default) or brought by the cluster.
+    #[serde(default)]
+    pub csi_driver: Option<CsiDriverSpec>,
 }
 
 /// The spec after validation: each secret has its one source (parse, don't validate).
@@ -57,6 +65,11 @@ pub struct GitopsSpec {
     /// Root folders of the generated tree, relative to the repository root.
     #[serde(default)]
     pub paths: PathsSpec,
+    /// Write a Namespace object for every app namespace (and cert-manager's issuer
+    /// namespace): `true` (default), or `false` when the apps' own Kustomizations (or the
+    /// platform's) already declare them: two Flux Kustomizations applying one Namespace can
+    /// lose it (fluxcd/kustomize-controller#1724).
+    pub create_namespaces: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -77,6 +90,66 @@ pub struct PathsSpec {
 pub struct ChartSpec {
     pub version: String,
     pub repository: Option<String>,
+}
+
+/// The chart of a controller the tree installs for a consumer: both fields optional (the
+/// tree pins a tested version and the project's repository).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ControllerChartSpec {
+    /// A pinned chart version (default: the one the tree is tested with).
+    pub version: Option<String>,
+    /// The chart's Helm repository, `http(s)://` or `oci://` (e.g. a mirror; default: the
+    /// project's own).
+    pub repository: Option<String>,
+}
+
+/// `externalSecrets`: how the External Secrets Operator gets to the cluster.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalSecretsSpec {
+    /// `true` (default): the tree installs ESO (a HelmRelease in namespace `external-secrets`);
+    /// `false`: the cluster already runs it (a managed add-on, or your own Kustomization).
+    pub install: Option<bool>,
+    /// The chart (default: version 2.9.0 from https://charts.external-secrets.io); with
+    /// `install: true` only.
+    #[serde(default)]
+    pub chart: Option<ControllerChartSpec>,
+    /// Whether the chart installs ESO's CRDs (default `true`); `false` when they are managed
+    /// separately (name what installs them in `dependsOn`). With `install: true` only.
+    #[serde(rename = "installCRDs")]
+    pub install_crds: Option<bool>,
+    /// Chart values merged over the tree's own (with `install: true` only); the keys the tree
+    /// decides (`installCRDs`) are refused.
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub values: Option<crate::yaml::Value>,
+    /// Flux Kustomizations (`name` in flux-system, or `namespace/name`) that must be Ready
+    /// first: with `install: false`, those that install ESO (its apps wait for them); with
+    /// `install: true`, what the tree's install needs (e.g. the CRDs, with `installCRDs: false`).
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+}
+
+/// `csiDriver`: how the Secrets Store CSI driver gets to the cluster.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CsiDriverSpec {
+    /// `true` (default): the tree installs the driver (a HelmRelease in Vault's namespace);
+    /// `false`: the cluster already runs it (a managed add-on, or your own Kustomization).
+    pub install: Option<bool>,
+    /// The chart (default: version 1.6.0 from the kubernetes-sigs chart repository); with
+    /// `install: true` only.
+    #[serde(default)]
+    pub chart: Option<ControllerChartSpec>,
+    /// Chart values merged over the tree's own (with `install: true` only); the keys the tree
+    /// decides (`syncSecret.enabled`, `enableSecretRotation`, `rotationPollInterval`) are refused.
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub values: Option<crate::yaml::Value>,
+    /// Flux Kustomizations (`name` in flux-system, or `namespace/name`) that must be Ready
+    /// first: with `install: false`, those that install the driver (its apps wait for them);
+    /// with `install: true`, what the tree's install needs.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -432,6 +505,8 @@ impl<S> Spec<S> {
             apps,
             vault_config: self.vault_config,
             cert_manager: self.cert_manager,
+            external_secrets: self.external_secrets,
+            csi_driver: self.csi_driver,
         })
     }
 }

@@ -11,6 +11,7 @@
 mod apps;
 mod cert_manager;
 mod consumers;
+mod controllers;
 mod csi;
 mod gitops;
 mod operator;
@@ -71,6 +72,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     // What the CSI apps' secrets cost at the driver's poll, derived from those lifetimes.
     csi::check(&mut c, spec);
     cert_manager::check(&mut c, spec);
+    controllers::check(&mut c, spec);
     c.finish()
 }
 
