@@ -522,3 +522,44 @@ fn client_jwt_token_review_logs_apps_in_with_their_own_tokens() {
         403
     );
 }
+
+/// OpenBao's users have `bao`, not `vault`: the script runs the first of `vault` and `bao` on
+/// PATH (or `$VAULT_CLI`), and says so before any change when it finds neither.
+#[test]
+fn the_script_runs_with_bao_when_no_vault_is_on_path() {
+    let Some(s) = setup() else { return };
+    let dir = s.cli.dir.path();
+    std::fs::rename(dir.join("vault"), dir.join("bao")).unwrap();
+    let first = s.run_script();
+    ok("first run with bao", &first);
+    ok("second run with bao", &s.run_script());
+    s.assert_nothing_to_do("the script run with bao");
+    s.assert_app_works();
+    // Every command went through the `bao` wrapper (its argv log).
+    assert!(!s.cli.calls().is_empty());
+
+    // Neither CLI: exit 3 before any change (an empty Vault stays empty).
+    let fresh = setup().unwrap();
+    std::fs::remove_file(fresh.cli.dir.path().join("vault")).unwrap();
+    let before = support::vault_fakes::vault_state(&fresh.bao, "kubernetes-lab");
+    let mut c = std::process::Command::new("bash");
+    c.arg(&fresh.script)
+        .env("HOME", crate::support::common::test_home())
+        .env("PATH", "/usr/bin:/bin")
+        .env("VAULT_ADDR", &fresh.bao.addr)
+        .env("VAULT_TOKEN", &fresh.bao.token)
+        .env_remove("VAULT_CLI");
+    for (k, v) in fresh.env() {
+        c.env(k, v);
+    }
+    let none = c.output().unwrap();
+    assert_eq!(none.status.code(), Some(3), "{}", stderr(&none));
+    assert_eq!(
+        stderr(&none).trim(),
+        "error: neither vault nor bao is on PATH (or set VAULT_CLI to the CLI); nothing was changed"
+    );
+    assert_eq!(
+        support::vault_fakes::vault_state(&fresh.bao, "kubernetes-lab"),
+        before
+    );
+}
