@@ -231,7 +231,7 @@ pub(super) struct Request {
     pub(super) method: http::Method,
     pub(super) url: http::Uri,
     pub(super) headers: http::HeaderMap,
-    /// Sent with the first request only (a redirect drops it, as the vault CLI does).
+    /// `Basic` credentials for the address given: sent to it only, a redirect drops them.
     pub(super) authorization: Option<http::HeaderValue>,
     pub(super) body: String,
 }
