@@ -174,7 +174,11 @@ impl Vault {
                         self.addr,
                         self.hide(&msg)
                     ))
-                    .with_hint("check VAULT_ADDR"),
+                    .with_hint(if msg.starts_with("CONNECT proxy") {
+                        "check the proxy the environment names (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY), or name Vault's host in NO_PROXY"
+                    } else {
+                        "check VAULT_ADDR"
+                    }),
                     false,
                 ),
                 transport::Failure::NoAnswer(msg) => (

@@ -290,6 +290,7 @@ fn the_environment_s_proxy_tunnels_requests_and_no_proxy_bypasses_it() {
         "{}",
         e.error
     );
+    assert!(e.error.hint().unwrap().contains("NO_PROXY"), "{}", e.error);
 }
 
 #[test]
