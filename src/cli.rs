@@ -274,10 +274,7 @@ fn usage_exit(e: clap::Error) -> ! {
     if asked_json && !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         let message = e.render().to_string();
         let message = message.trim_start_matches("error: ").trim_end();
-        let text = serde_json::to_string_pretty(&Error::usage(message).to_json())
-            .expect("a JSON value serialises")
-            + "\n";
-        let _ = Term::plain().out(text);
+        Term::plain().fail_json(&Error::usage(message));
     }
     e.exit()
 }

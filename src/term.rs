@@ -140,13 +140,19 @@ impl Term {
     /// JSON.
     pub(crate) fn fail(&self, e: &Error, json: bool) {
         if json {
-            let text = serde_json::to_string_pretty(&e.to_json()).expect("a JSON value") + "\n";
-            let _ = self.out(text);
+            self.fail_json(e);
         }
         let mut msg = e.render(self.diagnostics);
         if !msg.ends_with('\n') {
             msg.push('\n');
         }
         self.err(msg);
+    }
+
+    /// A failure as the JSON object on stdout (`{"ok": false, "error": {...}}`): the one
+    /// printer of JSON errors, for [`Term::fail`] and for the command lines clap rejects.
+    pub(crate) fn fail_json(&self, e: &Error) {
+        let text = serde_json::to_string_pretty(&e.to_json()).expect("a JSON value") + "\n";
+        let _ = self.out(text);
     }
 }

@@ -78,11 +78,12 @@ pub(crate) fn run(args: CommitArgs, term: &Term) -> Result<Exit, Error> {
             msg.push_str(&unified_diff(&c.path, &c.current, &c.wanted, false));
         }
         msg.push_str(&format!(
-            "refusing to commit: {} file{} would lose changes nobody generated; nothing was changed\nhint: move hand edits into the spec (or --templates); --force overwrites them",
+            "refusing to commit: {} file{} would lose changes nobody generated; nothing was changed",
             plan.conflicts.len(),
             if plan.conflicts.len() == 1 { "" } else { "s" }
         ));
-        return Err(Error::check_failed(msg));
+        return Err(Error::check_failed(msg)
+            .with_hint("move hand edits into the spec (or --templates); --force overwrites them"));
     }
 
     // Everything the run does happens before anything is printed: a closed stdout

@@ -128,7 +128,7 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
             };
             return Err(Error::environment(format!(
                 "{}\n{at}\napplied before the failure:{done}",
-                failure.error
+                failure.error.message()
             ))
             .with_hint("fix the cause and run again: what is already as wanted is left alone"));
         }

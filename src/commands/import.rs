@@ -203,14 +203,8 @@ pub(crate) fn run(args: ImportArgs, term: &Term) -> Result<Exit, Error> {
 
     // 3. Vault, with check-and-set, into a kv mount of the version it really is.
     check_kv_mount(&vault, mount, path, args.kv_version)?;
+    // A path that holds data (and no --force) is refused: exit 1, nothing written.
     let written = write_kv(&vault, mount, path, args.kv_version, &data, args.force)?;
-    let written = match written {
-        Ok(v) => v,
-        Err(refusal) => {
-            term.err(&refusal);
-            return Ok(Exit::CheckFailed);
-        }
-    };
 
     // 4. The spec.
     let mut out = String::new();
@@ -421,8 +415,8 @@ fn check_kv_mount(vault: &Vault, mount: &str, path: &str, version: u8) -> Result
     Ok(())
 }
 
-/// Writes the data; `Ok(Err(message))` is a refusal (the path holds data and no `--force`).
-/// `Ok(Ok(text))` says which version was written.
+/// Writes the data; `Ok(text)` says which version was written. A path that holds data (and
+/// no `--force`) is refused (a failed check: exit 1).
 fn write_kv(
     vault: &Vault,
     mount: &str,
@@ -430,7 +424,7 @@ fn write_kv(
     version: u8,
     data: &BTreeMap<String, String>,
     force: bool,
-) -> Result<Result<String, String>, Error> {
+) -> Result<String, Error> {
     let object: Map<String, Value> = data
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
@@ -441,22 +435,26 @@ fn write_kv(
             .and_then(|m| m["current_version"].as_u64())
             .unwrap_or(0);
         if current > 0 && !force {
-            return Ok(Err(format!(
-                "refusing to import: kv-v2 {mount}/{path} already has version {current}; nothing was written or edited\nhint: pick another path, or pass --force to write version {}\n",
+            return Err(Error::check_failed(format!(
+                "refusing to import: kv-v2 {mount}/{path} already has version {current}; nothing was written or edited"
+            ))
+            .with_hint(format!(
+                "pick another path, or pass --force to write version {}",
                 current + 1
             )));
         }
         let body = json!({"options": {"cas": current}, "data": object});
         let answer = vault.write(&format!("{mount}/data/{path}"), &body)?;
         let written = answer["data"]["version"].as_u64().unwrap_or(current + 1);
-        Ok(Ok(format!(" (version {written}, check-and-set)")))
+        Ok(format!(" (version {written}, check-and-set)"))
     } else {
         if vault.read(&format!("{mount}/{path}"))?.is_some() && !force {
-            return Ok(Err(format!(
-                "refusing to import: kv-v1 {mount}/{path} already holds data; nothing was written or edited\nhint: pick another path, or pass --force to replace it\n"
-            )));
+            return Err(Error::check_failed(format!(
+                "refusing to import: kv-v1 {mount}/{path} already holds data; nothing was written or edited"
+            ))
+            .with_hint("pick another path, or pass --force to replace it"));
         }
         vault.write(&format!("{mount}/{path}"), &Value::Object(object))?;
-        Ok(Ok(String::new()))
+        Ok(String::new())
     }
 }

@@ -261,19 +261,9 @@ fn check_against_vault(
     report: &mut Report,
 ) -> Result<(), Error> {
     use crate::core::model::Source;
-    let secrets: std::collections::HashMap<(&str, &str), &serde_json::Value> = observed
-        .secrets
-        .iter()
-        .map(|s| {
-            (
-                (
-                    s["metadata"]["namespace"].as_str().unwrap_or_default(),
-                    s["metadata"]["name"].as_str().unwrap_or_default(),
-                ),
-                s,
-            )
-        })
-        .collect();
+    use crate::core::verify::view::Named;
+    let secrets: std::collections::HashMap<(&str, &str), &verify::view::Secret> =
+        observed.secrets.iter().map(|s| (s.name_of(), s)).collect();
     let checked: std::collections::HashSet<String> =
         report.secrets.iter().map(|r| r.namespace.clone()).collect();
     for app in stack.apps.iter().filter(|a| checked.contains(&a.namespace)) {
@@ -296,11 +286,7 @@ fn check_against_vault(
             else {
                 continue;
             };
-            let have: Vec<&str> = caps["data"][&g.path]
-                .as_array()
-                .or(caps[&g.path].as_array())
-                .map(|a| a.iter().filter_map(|c| c.as_str()).collect())
-                .unwrap_or_default();
+            let have = verify::granted(&caps, &g.path);
             if let Some((status, detail)) = verify::policy_verdict(&app.policy, g, &have) {
                 (row.status, row.detail) = (status, detail);
                 continue;

@@ -760,6 +760,48 @@ fn a_failure_after_the_first_write_is_exit_3_with_what_was_applied() {
     ok(&s.configure(&[]));
 }
 
+/// Behind a corporate proxy: HTTPS_PROXY (or HTTP_PROXY, ALL_PROXY) carries every request
+/// through a CONNECT tunnel, and the plan is the same; NO_PROXY names hosts reached directly.
+#[test]
+fn vault_is_reached_through_the_environment_s_proxy() {
+    let Some(s) = setup() else { return };
+    // None of the machine's own proxy settings (an empty value removes the variable).
+    let unset: Vec<(&str, &str)> = [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ]
+    .iter()
+    .map(|v| (*v, ""))
+    .collect();
+    let direct = s.configure_env(&["--dry-run"], &unset);
+    ok(&direct);
+    let proxy = vault_fakes::ConnectProxy::start();
+    for var in ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"] {
+        let before = proxy.tunnels();
+        let mut env = unset.clone();
+        env.push((var, &proxy.url));
+        let o = s.configure_env(&["--dry-run"], &env);
+        ok(&o);
+        assert_eq!(stdout(&o), stdout(&direct), "{var}");
+        assert!(proxy.tunnels() > before, "{var}: no tunnel was opened");
+    }
+    let before = proxy.tunnels();
+    let mut env = unset.clone();
+    env.extend([
+        ("HTTPS_PROXY", proxy.url.as_str()),
+        ("NO_PROXY", "localhost,127.0.0.1"),
+    ]);
+    let o = s.configure_env(&["--dry-run"], &env);
+    ok(&o);
+    assert_eq!(proxy.tunnels(), before, "NO_PROXY was not honoured");
+}
+
 #[test]
 fn a_write_that_got_no_answer_may_have_been_applied() {
     let Some(s) = setup() else { return };

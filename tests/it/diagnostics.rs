@@ -119,6 +119,75 @@ fn configure_with_vault_unreachable() {
     settle(&o, 3, "environment_vault_unreachable", &[]);
 }
 
+/// A proxy from the environment that cannot be reached: nothing was sent, and the hint names
+/// the proxy variables, not VAULT_ADDR.
+#[test]
+fn configure_through_a_proxy_that_refuses() {
+    let closed = || {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let o = bin()
+        .args([
+            "configure",
+            "-f",
+            fixture("minimal.yaml").to_str().unwrap(),
+            "--dry-run",
+        ])
+        .env("VAULT_ADDR", format!("http://127.0.0.1:{}", closed()))
+        .env("VAULT_TOKEN", "t")
+        .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", closed()))
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .env_remove("VAULT_CACERT")
+        .env_remove("VAULT_NAMESPACE")
+        .output()
+        .unwrap();
+    settle(&o, 3, "environment_vault_proxy_refuses", &[]);
+}
+
+/// A server that answers with more than the client reads: the run stops, exit 3.
+#[test]
+fn configure_against_an_answer_too_large() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut stream in listener.incoming().flatten() {
+            let mut head = [0u8; 4096];
+            let _ = stream.read(&mut head);
+            let chunk = vec![b' '; 1 << 20];
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                16 * chunk.len()
+            );
+            for _ in 0..16 {
+                if stream.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let o = bin()
+        .args([
+            "configure",
+            "-f",
+            fixture("minimal.yaml").to_str().unwrap(),
+            "--dry-run",
+        ])
+        .env("VAULT_ADDR", format!("http://127.0.0.1:{port}"))
+        .env("VAULT_TOKEN", "t")
+        .env("NO_PROXY", "*")
+        .env_remove("VAULT_CACERT")
+        .env_remove("VAULT_NAMESPACE")
+        .output()
+        .unwrap();
+    settle(&o, 3, "environment_vault_answer_too_large", &[]);
+}
+
 #[test]
 fn configure_without_a_token() {
     let o = bin()

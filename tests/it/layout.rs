@@ -3,7 +3,9 @@
 //!   no runtime, network, TLS, Git or Kubernetes client crate, so no core code *can* do that I/O;
 //! - no core file reaches for the standard library's I/O either (files, processes, sockets,
 //!   the environment, the terminal, the clock), which a crate boundary cannot forbid;
-//! - commands and the shared pipeline reach Git, Kubernetes and Vault only through `src/edge/`.
+//! - commands and the shared pipeline reach Git, Kubernetes and Vault only through `src/edge/`;
+//! - the binary holds one HTTP client stack (hyper, kube's) and one TLS implementation
+//!   (rustls with ring).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -36,21 +38,13 @@ const FORBIDDEN_CORE_CRATES: &[&str] = &[
     "rpassword",
 ];
 
-/// The crates the core crate is built with (normal dependencies, features as they resolve for the
-/// core alone), as `cargo tree` lists them.
-fn core_dependency_closure() -> BTreeSet<String> {
+/// The crates `package` is built with (normal dependencies, features as they resolve for
+/// that package alone), as `cargo tree` lists them.
+fn dependency_closure(package: &str) -> BTreeSet<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let out = std::process::Command::new(cargo)
         .current_dir(root())
-        .args([
-            "tree",
-            "-p",
-            "kubectl-vault-core",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-        ])
+        .args(["tree", "-p", package, "-e", "normal", "--prefix", "none"])
         .args(["--format", "{p}", "--locked", "--offline"])
         .output()
         .expect("run cargo tree");
@@ -67,7 +61,7 @@ fn core_dependency_closure() -> BTreeSet<String> {
 
 #[test]
 fn the_core_crate_depends_on_nothing_that_does_io() {
-    let closure = core_dependency_closure();
+    let closure = dependency_closure("kubectl-vault-core");
     assert!(
         closure.contains("serde"),
         "cargo tree listed the core's dependencies: {closure:?}"
@@ -80,6 +74,40 @@ fn the_core_crate_depends_on_nothing_that_does_io() {
         found.is_empty(),
         "the core crate (crates/core) reaches crates that do I/O: {found:?}; move that code to \
          src/edge/"
+    );
+}
+
+/// HTTP clients and TLS implementations other than the one the binary uses (hyper under kube's
+/// client and the Vault edge, rustls with ring).
+const SECOND_STACKS: &[&str] = &[
+    "ureq",
+    "reqwest",
+    "isahc",
+    "attohttpc",
+    "curl",
+    "curl-sys",
+    "surf",
+    "openssl",
+    "openssl-sys",
+    "native-tls",
+    "aws-lc-rs",
+    "aws-lc-sys",
+];
+
+#[test]
+fn the_binary_has_one_http_stack_and_one_tls_implementation() {
+    let closure = dependency_closure("kubectl-vault");
+    for one in ["hyper", "hyper-util", "hyper-rustls", "rustls", "ring"] {
+        assert!(closure.contains(one), "{one} is not in {closure:?}");
+    }
+    let found: Vec<_> = SECOND_STACKS
+        .iter()
+        .filter(|c| closure.contains(**c))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "a second HTTP or TLS stack is in the binary: {found:?}; talk HTTP through hyper \
+         (src/edge/vault/transport.rs, kube's client) and TLS through rustls"
     );
 }
 
@@ -105,7 +133,7 @@ const FORBIDDEN_IN_CORE: &[&str] = &[
 
 /// The clients of the outside systems, which only the edges may hold: commands and the shared
 /// pipeline reach Git, Kubernetes and Vault through `crate::edge`.
-const FORBIDDEN_OUTSIDE_EDGES: &[&str] = &["git2::", "ureq::", "kube::", "hyper", "rustls::"];
+const FORBIDDEN_OUTSIDE_EDGES: &[&str] = &["git2::", "kube::", "hyper", "rustls::"];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {

@@ -342,22 +342,14 @@ fn a_three_node_raft_cluster_is_initialised_with_pgp_keys_unsealed_watched_and_b
     assert_absent(&[&snap], &secrets);
     let no_token = s.op(&["snapshot", "save", backup.to_str().unwrap()], None, None);
     assert_eq!(no_token.status.code(), Some(2), "{}", stderr(&no_token));
-    let restore = {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let req = ureq::http::Request::builder()
-            .method("POST")
-            .uri(format!(
-                "http://{}/v1/sys/storage/raft/snapshot",
-                s.bao.backend(0)
-            ))
-            .header("X-Vault-Token", root.as_str())
-            .body(bytes)
-            .unwrap();
-        agent.run(req).unwrap().status().as_u16()
-    };
+    let (restore, _) = crate::support::http::request(
+        &format!("http://{}", s.bao.backend(0)),
+        "POST",
+        "/v1/sys/storage/raft/snapshot",
+        &[("X-Vault-Token", root.as_str())],
+        &bytes,
+    )
+    .unwrap();
     assert_eq!(restore, 204, "the server restores the snapshot");
 
     // Day 2: a pod restarts and comes back sealed; status says so (exit 1).

@@ -53,25 +53,19 @@ fn http(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut req = ureq::http::Request::builder()
-        .method(method)
-        .uri(format!("{addr}/v1/{path}"));
-    if let Some(t) = token {
-        req = req.header("X-Vault-Token", t);
-    }
-    let req = req
-        .body(body.map(|b| b.to_string()).unwrap_or_default())
-        .unwrap();
-    match agent.run(req) {
-        Ok(resp) => {
-            let status = resp.status().as_u16();
-            let text = resp.into_body().read_to_string().unwrap_or_default();
-            (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-        }
+    let headers: Vec<(&str, &str)> = token.map(|t| ("X-Vault-Token", t)).into_iter().collect();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    match crate::support::http::request(
+        addr,
+        method,
+        &format!("/v1/{path}"),
+        &headers,
+        body.as_bytes(),
+    ) {
+        Ok((status, bytes)) => (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ),
         Err(e) => (0, Value::String(e.to_string())),
     }
 }

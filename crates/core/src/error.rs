@@ -50,21 +50,16 @@ pub struct Error {
     source: Option<Source>,
 }
 
-/// The separator older call sites write between a message and its hint.
+/// What stands between a message and its hint when an error is shown as text.
 const HINT: &str = "\nhint: ";
 
 impl Error {
-    /// An error with `exit`; a `"\nhint: …"` tail of `text` becomes the hint.
-    fn new(exit: Exit, text: impl Into<String>) -> Self {
-        let text = text.into();
-        let (message, hint) = match text.split_once(HINT) {
-            Some((m, h)) => (m.to_string(), Some(h.trim_end().to_string())),
-            None => (text, None),
-        };
+    /// An error with `exit` and `message` (as it is: a hint is given with [`Error::with_hint`]).
+    fn new(exit: Exit, message: impl Into<String>) -> Self {
         Error {
             exit,
-            message,
-            hint,
+            message: message.into(),
+            hint: None,
             spec: None,
             source: None,
         }
@@ -220,6 +215,10 @@ mod tests {
         let e = Error::environment("no route").with_hint("check the address");
         assert_eq!(e.to_string(), "no route\nhint: check the address");
         assert_eq!(e.exit_code(), 3);
+        // A message is kept whole, whatever it holds (outside text may say `hint:` too).
+        let e = Error::environment("Vault said: x\nhint: y");
+        assert_eq!(e.message(), "Vault said: x\nhint: y");
+        assert_eq!(e.hint(), None);
     }
 
     #[test]

@@ -44,8 +44,9 @@ fn save(args: SaveArgs, term: &Term) -> Result<Exit, Error> {
         let active = crate::core::vault_pods::the_active(&observed).map_err(Error::check_failed)?;
         let Some(active) = active else {
             return Err(Error::check_failed(
-                "no active Vault node: every pod is sealed or unreachable; nothing was written\nhint: `kubectl vault operator status`, then `operator unseal`",
-            ));
+                "no active Vault node: every pod is sealed or unreachable; nothing was written",
+            )
+            .with_hint("`kubectl vault operator status`, then `operator unseal`"));
         };
         let pod = &active.pod.name;
         let mut file = PrivateFile::create(&args.snapshot).map_err(|e| {

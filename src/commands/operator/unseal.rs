@@ -121,8 +121,9 @@ pub(crate) fn run(args: UnsealArgs, term: &Term) -> Result<Exit, Error> {
             .collect();
         if !statuses.iter().any(|s| s.initialized) {
             return Err(Error::check_failed(
-                "Vault is not initialised: there is nothing to unseal\nhint: kubectl vault operator init",
-            ));
+                "Vault is not initialised: there is nothing to unseal",
+            )
+            .with_hint("kubectl vault operator init"));
         }
         if statuses
             .iter()

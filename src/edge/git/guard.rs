@@ -115,9 +115,10 @@ pub(crate) fn escapes_error(reasons: &[String]) -> Error {
         msg.push('\n');
     }
     msg.push_str(
-        "refusing to commit: kubectl-vault never reads, writes or deletes through a symbolic link that leaves the repository, nor writes beyond a linked folder (git would not see the files); nothing was changed\nhint: replace the link with a real folder or file, then run again",
+        "refusing to commit: kubectl-vault never reads, writes or deletes through a symbolic link that leaves the repository, nor writes beyond a linked folder (git would not see the files); nothing was changed",
     );
     Error::check_failed(msg)
+        .with_hint("replace the link with a real folder or file, then run again")
 }
 
 /// Refuses while git is in the middle of a merge, rebase, cherry-pick, revert, bisect or
@@ -213,8 +214,11 @@ pub(crate) fn check_locks(repo: &Repository, branch: &str, checked_out: bool) ->
 
 pub(crate) fn lock_error(lock: &Path, what: &str) -> Error {
     Error::environment(format!(
-        "{} exists: a git command is writing {what} right now, or one was killed while writing it; nothing was changed\nhint: if no git command is running in this repository, remove it (rm {}) and run again",
+        "{} exists: a git command is writing {what} right now, or one was killed while writing it; nothing was changed",
         lock.display(),
+    ))
+    .with_hint(format!(
+        "if no git command is running in this repository, remove it (rm {}) and run again",
         lock.display()
     ))
 }

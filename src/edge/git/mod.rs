@@ -174,9 +174,10 @@ fn target_branch(repo: &Repository, opts: &Options) -> Result<(String, bool, Opt
         (Some(b), _) => b.to_string(),
         (None, Some(h)) => h.clone(),
         (None, None) => {
-            return Err(Error::usage(
-                "HEAD is detached: there is no current branch to commit on\nhint: `git switch <branch>`, or pass --branch",
-            ))
+            return Err(
+                Error::usage("HEAD is detached: there is no current branch to commit on")
+                    .with_hint("`git switch <branch>`, or pass --branch"),
+            )
         }
     };
     if git2::Branch::name_is_valid(&wanted).ok() != Some(true) {
@@ -253,8 +254,11 @@ pub(crate) fn plan(repo: &Repository, tree: &Tree, opts: &Options) -> Result<Pla
     let (branch, checked_out, parent) = target_branch(repo, opts)?;
     if let Some(elsewhere) = guard::checked_out_elsewhere(repo, &branch) {
         return Err(Error::usage(format!(
-            "branch `{branch}` is checked out in another worktree, {}: committing would move it under that worktree (git refuses this too); nothing was changed\nhint: run kubectl vault commit --repo {} there, or pass another --branch",
+            "branch `{branch}` is checked out in another worktree, {}: committing would move it under that worktree (git refuses this too); nothing was changed",
             elsewhere.display(),
+        ))
+        .with_hint(format!(
+            "run kubectl vault commit --repo {} there, or pass another --branch",
             elsewhere.display()
         )));
     }
@@ -428,8 +432,8 @@ pub(crate) fn signatures(
             (Some(n), Some(e)) if !n.trim().is_empty() && !e.trim().is_empty() => {
                 Signature::now(&n, &e).map_err(|e| Error::usage(format!("invalid git identity: {}", e.message())))
             }
-            _ => Err(Error::usage(
-                "no Git identity to commit with\nhint: git config user.name \"Your Name\" && git config user.email you@example.com (or set GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL)",
+            _ => Err(Error::usage("no Git identity to commit with").with_hint(
+                "git config user.name \"Your Name\" && git config user.email you@example.com (or set GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL)",
             )),
         }
     };
@@ -550,18 +554,16 @@ pub(crate) fn apply(
         }
         index.write().map_err(|e| {
             let lock = repo.path().join("index.lock");
-            let hint = if lock.exists() {
-                format!(
-                    "\nhint: if no git command is running in this repository, remove {} first",
+            let error =
+                Error::environment(format!("git: write the index: {}\n{rerun}", e.message()));
+            if lock.exists() {
+                error.with_hint(format!(
+                    "if no git command is running in this repository, remove {} first",
                     lock.display()
-                )
+                ))
             } else {
-                String::new()
-            };
-            Error::environment(format!(
-                "git: write the index: {}\n{rerun}{hint}",
-                e.message()
-            ))
+                error
+            }
         })?;
         guard::crash_point("index");
     }

@@ -219,13 +219,13 @@ pub(super) fn kubeconfig_from_env() -> Result<Kubeconfig, Error> {
 }
 
 /// `--context NAME` names no context of the kubeconfig: the ones it has.
-pub(super) fn unknown_context(wanted: &str, names: &[&str]) -> String {
+pub(super) fn unknown_context(wanted: &str, names: &[&str]) -> Error {
     let have = if names.is_empty() {
         "the kubeconfig has no contexts".to_string()
     } else {
         format!("its contexts are: {}", names.join(", "))
     };
-    format!(
-        "kubeconfig: no context named `{wanted}`; {have}\nhint: pass one of them with --context (`kubectl config get-contexts` lists them), or leave --context out to use the current context"
+    Error::usage(format!("kubeconfig: no context named `{wanted}`; {have}")).with_hint(
+        "pass one of them with --context (`kubectl config get-contexts` lists them), or leave --context out to use the current context",
     )
 }

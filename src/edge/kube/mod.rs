@@ -82,7 +82,7 @@ impl Cluster {
                 .map(|n| n.name.as_str())
                 .collect();
             if !names.contains(&wanted.as_str()) {
-                return Err(Error::usage(unknown_context(wanted, &names)));
+                return Err(unknown_context(wanted, &names));
             }
         }
         let options = KubeConfigOptions {

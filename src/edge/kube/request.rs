@@ -281,8 +281,12 @@ impl ListError {
         let what = format!("listing {} {scope}", kind.qualified());
         match self {
             ListError::Forbidden(m) => Error::environment(format!(
-                "forbidden: cannot list {} {scope} ({m})\nhint: grant `list` on {} (a ClusterRole for cluster scope, or a Role in each app namespace)",
-                kind.qualified(), kind.qualified()
+                "forbidden: cannot list {} {scope} ({m})",
+                kind.qualified()
+            ))
+            .with_hint(format!(
+                "grant `list` on {} (a ClusterRole for cluster scope, or a Role in each app namespace)",
+                kind.qualified()
             )),
             ListError::Tls(m) => Error::environment(format!("the TLS handshake with the API server at {server} failed: {m}")).with_hint("check the kubeconfig: the cluster's certificate-authority(-data) must have issued the server's certificate, and a user's client-certificate must be issued by the cluster's client CA"),
             ListError::Unauthorized(m) => Error::environment(format!("the cluster at {server} rejected the credentials: {m}")).with_hint("check the kubeconfig user (token, client certificate or exec plugin)"),

@@ -10,6 +10,7 @@ pub use kubectl_vault_testkit::{big_spec, fake_apiserver};
 pub mod cluster_state;
 pub mod common;
 pub mod crd_schema;
+pub mod http;
 pub mod servers;
 pub mod vault_fakes;
 pub mod vault_setup;

@@ -124,32 +124,30 @@ impl Bao {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         // A dev server on a loaded two-core machine now and then drops a connection: a few
         // tries, so that a test fails on what Vault answered, not on the machine's load.
         let mut tries = 0;
-        let resp = loop {
-            let req = ureq::http::Request::builder()
-                .method(method)
-                .uri(format!("{}/v1/{path}", self.addr))
-                .header("X-Vault-Token", token)
-                // Vault takes a PATCH only as a JSON merge patch.
-                .header(
-                    "Content-Type",
-                    if method == "PATCH" {
-                        "application/merge-patch+json"
-                    } else {
-                        "application/json"
-                    },
-                )
-                .body(body.clone())
-                .unwrap();
-            match agent.run(req) {
-                Ok(resp) => break resp,
+        let (status, bytes) = loop {
+            match super::http::request(
+                &self.addr,
+                method,
+                &format!("/v1/{path}"),
+                &[
+                    ("X-Vault-Token", token),
+                    // Vault takes a PATCH only as a JSON merge patch.
+                    (
+                        "Content-Type",
+                        if method == "PATCH" {
+                            "application/merge-patch+json"
+                        } else {
+                            "application/json"
+                        },
+                    ),
+                ],
+                body.as_bytes(),
+            ) {
+                Ok(answer) => break answer,
                 Err(e) if tries < 5 => {
                     tries += 1;
                     eprintln!("bao request {method} {path}: {e}; trying again");
@@ -158,11 +156,9 @@ impl Bao {
                 Err(e) => panic!("bao request {method} {path}: {e}"),
             }
         };
-        let status = resp.status().as_u16();
-        let text = resp.into_body().read_to_string().unwrap_or_default();
         (
             status,
-            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
         )
     }
 
@@ -453,28 +449,15 @@ disable_mlock = true
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, Vec<u8>) {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let mut req = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("http://{}/v1/{path}", self.backend(i)));
-        if let Some(t) = token {
-            req = req.header("X-Vault-Token", t);
-        }
-        let req = req
-            .body(body.map(|b| b.to_string()).unwrap_or_default())
-            .unwrap();
-        let resp = agent.run(req).expect("bao request");
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .into_body()
-            .with_config()
-            .limit(1 << 30)
-            .read_to_vec()
-            .unwrap_or_default();
-        (status, bytes)
+        let headers: Vec<(&str, &str)> = token.map(|t| ("X-Vault-Token", t)).into_iter().collect();
+        super::http::request(
+            &format!("http://{}", self.backend(i)),
+            method,
+            &format!("/v1/{path}"),
+            &headers,
+            body.map(|b| b.to_string()).unwrap_or_default().as_bytes(),
+        )
+        .expect("bao request")
     }
 
     /// Waits (bounded) until `check` holds.

@@ -340,22 +340,16 @@ impl SwallowingProxy {
                 std::thread::spawn(move || {
                     let mut writer = stream.try_clone().unwrap();
                     let mut reader = BufReader::new(stream);
-                    let agent: ureq::Agent = ureq::Agent::config_builder()
-                        .http_status_as_error(false)
-                        .build()
-                        .into();
                     while let Some((method, path, headers, body)) = read_request(&mut reader) {
-                        let mut req = ureq::http::Request::builder()
-                            .method(method.as_str())
-                            .uri(format!("{upstream}{path}"));
-                        for (k, v) in &headers {
-                            if k.starts_with("x-vault") || k == "content-type" {
-                                req = req.header(k.as_str(), v.as_str());
-                            }
-                        }
-                        let resp = agent.run(req.body(body).unwrap()).unwrap();
-                        let status = resp.status().as_u16();
-                        let text = resp.into_body().read_to_string().unwrap_or_default();
+                        let forwarded: Vec<(&str, &str)> = headers
+                            .iter()
+                            .filter(|(k, _)| k.starts_with("x-vault") || k == "content-type")
+                            .map(|(k, v)| (k.as_str(), v.as_str()))
+                            .collect();
+                        let (status, bytes) =
+                            super::http::request(&upstream, &method, &path, &forwarded, &body)
+                                .unwrap();
+                        let text = String::from_utf8_lossy(&bytes).into_owned();
                         let mut done = flag.lock().unwrap();
                         if !*done && method == swallow_method && path.contains(&swallow) {
                             *done = true;
@@ -374,5 +368,55 @@ impl SwallowingProxy {
             }
         });
         SwallowingProxy { addr, swallowed }
+    }
+}
+
+/// An HTTP `CONNECT` proxy, as corporate networks have: opens a tunnel to whatever the client
+/// names and counts them.
+pub struct ConnectProxy {
+    pub url: String,
+    pub tunnels: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ConnectProxy {
+    pub fn start() -> ConnectProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let tunnels = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = tunnels.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let count = count.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(client.try_clone().unwrap());
+                    let Some((method, target, _, _)) = read_request(&mut reader) else {
+                        return;
+                    };
+                    let mut client = client;
+                    let upstream = match TcpStream::connect(&target) {
+                        Ok(u) if method == "CONNECT" => u,
+                        _ => {
+                            let _ = write!(client, "HTTP/1.1 502 Bad Gateway\r\n\r\n");
+                            return;
+                        }
+                    };
+                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let _ = write!(client, "HTTP/1.1 200 Connection established\r\n\r\n");
+                    let (mut from_up, mut to_up) = (upstream.try_clone().unwrap(), upstream);
+                    let mut to_client = client.try_clone().unwrap();
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from_up, &mut to_client);
+                        let _ = to_client.shutdown(std::net::Shutdown::Both);
+                    });
+                    let _ = std::io::copy(&mut reader, &mut to_up);
+                    let _ = to_up.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        ConnectProxy { url, tunnels }
+    }
+
+    pub fn tunnels(&self) -> usize {
+        self.tunnels.load(std::sync::atomic::Ordering::SeqCst)
     }
 }

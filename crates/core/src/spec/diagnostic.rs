@@ -61,7 +61,7 @@ impl Diagnostic {
 
     /// The one-line form: `file:line:col: path: message`.
     pub fn headline(&self, file_name: &str) -> String {
-        let mut out = super::scan::escaped(file_name);
+        let mut out = crate::outside::escaped(file_name);
         if let Some(l) = self.location {
             out.push_str(&format!(":{}:{}", l.line, l.column));
         }
@@ -70,11 +70,11 @@ impl Diagnostic {
             out.push_str("warning: ");
         }
         if !self.path.is_empty() {
-            out.push_str(&super::scan::escaped(&self.path));
+            out.push_str(&crate::outside::escaped(&self.path));
             out.push_str(": ");
         }
         // Whatever a message quotes, no control character reaches the terminal.
-        out.push_str(&super::scan::escaped(&self.message));
+        out.push_str(&crate::outside::escaped(&self.message));
         out
     }
 
@@ -101,7 +101,7 @@ impl Diagnostic {
         out.push('\n');
         if let Some(h) = &self.hint {
             out.push_str("  hint: ");
-            out.push_str(&super::scan::escaped(h));
+            out.push_str(&crate::outside::escaped(h));
             out.push('\n');
         }
         out
@@ -115,7 +115,7 @@ impl Diagnostic {
             Severity::Error => CsDiagnostic::error(),
             Severity::Warning => CsDiagnostic::warning(),
         }
-        .with_message(super::scan::escaped(&self.message));
+        .with_message(crate::outside::escaped(&self.message));
         let mut shown_source = String::new();
         if let Some(l) = self.location {
             let start = if l.offset == usize::MAX {
@@ -130,14 +130,14 @@ impl Diagnostic {
                 if self.path.is_empty() {
                     "here".to_string()
                 } else {
-                    super::scan::escaped(&self.path)
+                    crate::outside::escaped(&self.path)
                 },
             )]);
         }
         if let Some(h) = &self.hint {
-            cs = cs.with_notes(vec![format!("hint: {}", super::scan::escaped(h))]);
+            cs = cs.with_notes(vec![format!("hint: {}", crate::outside::escaped(h))]);
         }
-        let shown_name = super::scan::escaped(file_name);
+        let shown_name = crate::outside::escaped(file_name);
         let file = SimpleFile::new(shown_name.as_str(), shown_source.as_str());
         if color {
             let mut styled = term::termcolor::Ansi::new(Vec::new());

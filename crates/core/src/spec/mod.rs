@@ -104,7 +104,7 @@ impl Warnings {
         let n = self.len();
         format!(
             "warning: {} has {n} spec warning{}; see kubectl vault generate\n",
-            scan::escaped(&self.file_name),
+            crate::outside::escaped(&self.file_name),
             if n == 1 { "" } else { "s" },
         )
     }

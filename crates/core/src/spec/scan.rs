@@ -21,6 +21,7 @@
 
 use super::locate::Location;
 use super::Diagnostic;
+use crate::outside::escaped;
 use std::collections::{HashMap, HashSet};
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
@@ -497,31 +498,13 @@ impl Scanner<'_> {
     }
 }
 
-/// Characters no spec value may hold; line breaks and tabs only in text fields.
+/// Characters no spec value may hold (the ones shown escaped: controls, separators,
+/// text-direction overrides, a stray BOM); line breaks and tabs only in text fields.
 fn forbidden(c: char, multi_line: bool) -> bool {
     match c {
-        '\n' | '\t' => !multi_line,
-        '\u{2028}' | '\u{2029}' => !multi_line,
-        // Text-direction overrides and isolates ("Trojan source"), and a stray BOM.
-        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' => true,
-        c => c.is_control(),
+        '\n' | '\t' | '\u{2028}' | '\u{2029}' => !multi_line,
+        c => crate::outside::escapes(c),
     }
-}
-
-/// `s` with the characters no field may hold escaped (`\u{1b}`), for messages and paths.
-pub fn escaped(s: &str) -> String {
-    if !s.chars().any(|c| forbidden(c, false)) {
-        return s.to_string();
-    }
-    s.chars()
-        .map(|c| {
-            if forbidden(c, false) {
-                c.escape_default().collect()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 /// A value as shown in a message: control characters escaped, at most 60 characters.

@@ -10,13 +10,13 @@
 //!
 //! Values are never read: key names only.
 
-use super::observe::{condition, condition_text, index, key_names, ready};
+use super::observe::{index, ready};
+use super::view::{self, Named, Object, Pod, Secret};
 use super::{
     drifted_fields, missing_keys, owner_ref, ExpectedSpecs, FluxCheck, Observed, SecretRow,
     SecretStatus,
 };
 use crate::model::{self, App, Consumer, DeclaredSecret, StageKind};
-use serde_json::Value;
 
 /// The kinds whose generated specs `verify` compares (drift), beside VSO's.
 pub const DRIFT_KINDS: [&str; 2] = ["ExternalSecret", "SecretProviderClass"];
@@ -50,7 +50,7 @@ pub fn flux_checks(stack: &Stack, observed: &Observed) -> Vec<FluxCheck> {
 
 use crate::model::Stack;
 
-fn ready_check(kind: &str, ns: &str, name: &str, obj: Option<&Value>) -> FluxCheck {
+fn ready_check(kind: &str, ns: &str, name: &str, obj: Option<&Object>) -> FluxCheck {
     let (ok, detail) = match obj {
         None => (false, "not found".to_string()),
         Some(o) => match ready(o) {
@@ -83,10 +83,10 @@ pub fn rows(
         Consumer::Csi(_) => "SecretProviderClass",
         Consumer::Injector(_) => "Pod",
     };
-    let sa_missing = !observed.serviceaccounts.iter().any(|s| {
-        s["metadata"]["namespace"] == app.namespace.as_str()
-            && s["metadata"]["name"] == app.service_account.as_str()
-    });
+    let sa_missing = !observed
+        .serviceaccounts
+        .iter()
+        .any(|s| s.name_of() == (app.namespace.as_str(), app.service_account.as_str()));
     let rows = app
         .secrets
         .iter()
@@ -122,7 +122,7 @@ pub fn rows(
                 status,
                 detail,
                 keys: secret_of(app, s, observed)
-                    .map(key_names)
+                    .map(Secret::keys)
                     .unwrap_or_default(),
             }
         })
@@ -131,7 +131,7 @@ pub fn rows(
 }
 
 /// The Kubernetes Secret a consumer writes for `s`, if it writes one.
-fn secret_of<'a>(app: &App, s: &DeclaredSecret, observed: &'a Observed) -> Option<&'a Value> {
+fn secret_of<'a>(app: &App, s: &DeclaredSecret, observed: &'a Observed) -> Option<&'a Secret> {
     let list = match &app.consumer {
         Consumer::Eso(_) => &observed.eso_secrets,
         Consumer::Csi(c) if c.secret_objects => &observed.csi_secrets,
@@ -141,21 +141,19 @@ fn secret_of<'a>(app: &App, s: &DeclaredSecret, observed: &'a Observed) -> Optio
 }
 
 /// The object in `list` named as `s` (same namespace and name).
-fn named<'a>(list: &'a [Value], s: &DeclaredSecret) -> Option<&'a Value> {
-    list.iter().find(|v| {
-        v["metadata"]["namespace"] == s.namespace.as_str()
-            && v["metadata"]["name"] == s.name.as_str()
-    })
+fn named<'a, T: Named>(list: &'a [T], s: &DeclaredSecret) -> Option<&'a T> {
+    list.iter()
+        .find(|v| v.name_of() == (s.namespace.as_str(), s.name.as_str()))
 }
 
 /// The generated object of `kind` for `s`: present, and as generated.
 fn present<'a>(
     kind: &str,
     s: &DeclaredSecret,
-    list: &'a [Value],
+    list: &'a [Object],
     expected: &ExpectedSpecs,
     flux_ok: bool,
-) -> Result<&'a Value, Failure> {
+) -> Result<&'a Object, Failure> {
     let obj = match named(list, s) {
         Some(o) => o,
         None if !flux_ok => {
@@ -174,7 +172,7 @@ fn present<'a>(
         }
     };
     if let Some(want) = expected.get(&(kind.to_string(), s.namespace.clone(), s.name.clone())) {
-        let drift = drifted_fields(want, &obj["spec"], "spec");
+        let drift = drifted_fields(want, &obj.spec, "spec");
         if !drift.is_empty() {
             return Err((
                 SecretStatus::Drifted,
@@ -191,10 +189,10 @@ fn present<'a>(
 /// The declared keys the Secret lacks (any key at all when none are declared).
 fn check_keys(
     s: &DeclaredSecret,
-    secret: &Value,
+    secret: &Secret,
     rename: impl Fn(&str) -> String,
 ) -> Result<(), Failure> {
-    let keys = key_names(secret);
+    let keys = secret.keys();
     let missing: Vec<String> = if s.keys.is_empty() {
         if keys.is_empty() {
             vec!["<any key>".into()]
@@ -227,16 +225,12 @@ fn eso(
         expected,
         flux_ok,
     )?;
-    match condition(es, "Ready") {
-        Some(c) if c["status"] == "True" => {}
+    match es.condition("Ready") {
+        Some(c) if c.is_true() => {}
         Some(c) => {
             return Err((
                 SecretStatus::NotSynced,
-                format!(
-                    "Ready={}: {}",
-                    c["status"].as_str().unwrap_or("Unknown"),
-                    condition_text(c)
-                ),
+                format!("Ready={}: {}", c.status_text(), c.text()),
             ))
         }
         None => {
@@ -253,8 +247,7 @@ fn eso(
             s.namespace, s.name
         ),
     ))?;
-    let uid = es["metadata"]["uid"].as_str().unwrap_or_default();
-    owner_ref(secret, "ExternalSecret", uid)?;
+    owner_ref(secret, "ExternalSecret", &es.metadata.uid)?;
     check_keys(s, secret, str::to_string)?;
     Ok("synced by ESO".into())
 }
@@ -273,23 +266,23 @@ fn csi(
         expected,
         flux_ok,
     )?;
-    let mounts: Vec<&Value> = observed
+    let mounts: Vec<&view::SpcPodStatus> = observed
         .spc_pod_statuses
         .iter()
         .filter(|p| {
-            p["metadata"]["namespace"] == s.namespace.as_str()
-                && p["status"]["secretProviderClassName"] == s.name.as_str()
+            p.metadata.namespace == s.namespace
+                && p.status.secret_provider_class_name.as_deref() == Some(s.name.as_str())
         })
         .collect();
     if mounts.is_empty() {
         return Ok("SecretProviderClass present; no pod mounts it yet".into());
     }
-    if let Some(p) = mounts.iter().find(|p| p["status"]["mounted"] != true) {
+    if let Some(p) = mounts.iter().find(|p| p.status.mounted != Some(true)) {
         return Err((
             SecretStatus::NotMounted,
             format!(
                 "pod {} mounts it, but the CSI driver has not mounted the volume (see the pod's events: FailedMount)",
-                p["status"]["podName"].as_str().unwrap_or_default()
+                p.status.pod_name
             ),
         ));
     }
@@ -319,12 +312,11 @@ fn injector(
     observed: &Observed,
 ) -> Result<String, Failure> {
     let annotation = format!("vault.hashicorp.com/agent-inject-secret-{}", s.name);
-    let pods: Vec<&Value> = observed
+    let pods: Vec<&Pod> = observed
         .pods
         .iter()
         .filter(|p| {
-            p["metadata"]["namespace"] == s.namespace.as_str()
-                && p["metadata"]["annotations"][&annotation].is_string()
+            p.metadata.namespace == s.namespace && p.metadata.annotations.contains_key(&annotation)
         })
         .collect();
     let completes = matches!(&app.consumer, Consumer::Injector(i) if i.runs_to_completion());
@@ -346,23 +338,20 @@ fn injector(
         ));
     }
     for p in &pods {
-        let name = p["metadata"]["name"].as_str().unwrap_or_default();
-        let containers: Vec<&Value> = ["initContainers", "containers"]
+        let name = p.metadata.name.as_str();
+        if !p
+            .spec
+            .init_containers
             .iter()
-            .flat_map(|k| p["spec"][*k].as_array().into_iter().flatten())
-            .collect();
-        if !containers
-            .iter()
-            .any(|c| AGENT_CONTAINERS.contains(&c["name"].as_str().unwrap_or_default()))
+            .chain(&p.spec.containers)
+            .any(|c| AGENT_CONTAINERS.contains(&c.name.as_str()))
         {
             return Err((
                 SecretStatus::NotInjected,
                 format!("pod {name} carries the annotations but has no vault-agent container: is the injector running (vault.injector) and its webhook reachable?"),
             ));
         }
-        let sa = p["spec"]["serviceAccountName"]
-            .as_str()
-            .unwrap_or("default");
+        let sa = p.spec.service_account_name.as_deref().unwrap_or("default");
         if sa != app.service_account {
             return Err((
                 SecretStatus::AuthInvalid,
@@ -372,18 +361,22 @@ fn injector(
                 ),
             ));
         }
-        let statuses = ["initContainerStatuses", "containerStatuses"]
+        let statuses = p
+            .status
+            .init_container_statuses
             .iter()
-            .flat_map(|k| p["status"][*k].as_array().into_iter().flatten());
+            .chain(&p.status.container_statuses);
         for st in statuses {
-            let cname = st["name"].as_str().unwrap_or_default();
-            if cname != "vault-agent" {
+            if st.name != "vault-agent" {
                 continue;
             }
-            if st["ready"] != true {
-                let why = st["state"]["waiting"]["reason"]
-                    .as_str()
-                    .or(st["state"]["terminated"]["reason"].as_str())
+            if st.ready != Some(true) {
+                let why = st
+                    .state
+                    .waiting
+                    .reason
+                    .as_deref()
+                    .or(st.state.terminated.reason.as_deref())
                     .unwrap_or("not ready");
                 return Err((
                     SecretStatus::NotSynced,

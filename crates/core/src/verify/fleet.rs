@@ -69,7 +69,11 @@ impl std::error::Error for ContextError {}
 
 impl From<ContextError> for crate::error::Error {
     fn from(e: ContextError) -> Self {
-        crate::error::Error::usage(e.to_string())
+        let error = crate::error::Error::usage(e.message);
+        match e.hint {
+            Some(hint) => error.with_hint(hint),
+            None => error,
+        }
     }
 }
 

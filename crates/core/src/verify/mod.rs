@@ -8,7 +8,9 @@
 //! only key names.
 
 //!
-//! - [`observe`]: what is read from the cluster and how an object is read;
+//! - [`observe`]: what is read from the cluster;
+//! - [`view`]: how an object is read: typed, lenient views (key names and digests of a
+//!   Secret, never its values);
 //! - this module: the verdicts, link by link, and the whole [`report()`];
 //! - [`consumers`]: the chains of the consumers other than the operator (ESO, CSI, injector);
 //! - [`presence`]: what the tree needs and does not create (a brought controller's CRDs, the
@@ -21,16 +23,17 @@ pub mod fleet;
 pub mod observe;
 pub mod presence;
 pub mod report;
+pub mod view;
 
 use crate::duration::{Duration, Grammar};
 use crate::model::{self, App, DeclaredSecret, Grant, SecretKind, Source, Stack};
-use base64::Engine;
-use observe::{condition, condition_text, index, key_names, name_of, ready};
 pub use observe::{expected_specs, observe, ExpectedSpecs, ListQuery, Observed};
+use observe::{index, ready};
 pub use report::{columns, flux_line, pending, secret_cells, table, SECRET_HEADERS};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
+use view::{Certificate, Event, Named, Object, Secret};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -151,8 +154,10 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
             Some(k) => match ready(k) {
                 Err(e) => (false, e.to_string()),
                 Ok(()) => {
-                    let applied = k["status"]["lastAppliedRevision"]
-                        .as_str()
+                    let applied = k
+                        .status
+                        .last_applied_revision
+                        .as_deref()
                         .unwrap_or_default();
                     match revision {
                         Some(rev) if !revision_matches(applied, rev) => (
@@ -224,7 +229,7 @@ pub fn check_issuer(stack: &Stack, observed: &Observed) -> Vec<FluxCheck> {
         IssuerKind::ClusterIssuer => ("ClusterIssuer", ""),
     };
     let found = observed.issuers.iter().find(|i| {
-        i["kind"].as_str().is_none_or(|k| k == kind) && name_of(i) == (namespace, cm.name.as_str())
+        i.kind.as_deref().is_none_or(|k| k == kind) && i.name_of() == (namespace, cm.name.as_str())
     });
     let (ok, detail) = match found {
         None => (
@@ -256,16 +261,16 @@ pub fn revision_matches(applied: &str, expected: &str) -> bool {
 }
 
 /// Why the CA Secret the VaultConnection names cannot be used; `None` when it can.
-fn ca_secret_problem(stack: &Stack, name: &str, listed: &[Value]) -> Option<String> {
+fn ca_secret_problem(stack: &Stack, name: &str, listed: &[Secret]) -> Option<String> {
     let ns = &stack.operator.namespace;
     let found = listed
         .iter()
-        .find(|s| s["metadata"]["name"] == name && s["metadata"]["namespace"] == ns.as_str());
+        .find(|s| s.metadata.name == name && s.metadata.namespace == ns.as_str());
     match found {
         None => Some(format!(
             "the CA Secret {ns}/{name} it trusts does not exist (create it with key ca.crt, or set vault.tlsIssuer so the tree carries the CA there)"
         )),
-        Some(s) if s["data"]["ca.crt"].as_str().is_none_or(str::is_empty) => Some(format!(
+        Some(s) if s.data.get("ca.crt").is_none_or(|d| d.blank) => Some(format!(
             "the CA Secret {ns}/{name} it trusts has no ca.crt key"
         )),
         Some(_) => None,
@@ -289,20 +294,14 @@ pub fn check_secrets(
     let pkis = index(&observed.pkisecrets);
     let secrets = index(&observed.secrets);
     // The latest Warning event per involved object.
-    let mut warnings: HashMap<(&str, &str, &str), &Value> = HashMap::new();
+    let mut warnings: HashMap<(&str, &str, &str), &Event> = HashMap::new();
     for e in &observed.events {
-        if e["type"] != "Warning" {
+        if e.type_.as_deref() != Some("Warning") {
             continue;
         }
-        let o = &e["involvedObject"];
-        let key = (
-            o["kind"].as_str().unwrap_or_default(),
-            o["namespace"].as_str().unwrap_or_default(),
-            o["name"].as_str().unwrap_or_default(),
-        );
-        let newer = warnings
-            .get(&key)
-            .is_none_or(|old| event_time(e) >= event_time(old));
+        let o = &e.involved_object;
+        let key = (o.kind.as_str(), o.namespace.as_str(), o.name.as_str());
+        let newer = warnings.get(&key).is_none_or(|old| e.time() >= old.time());
         if newer {
             warnings.insert(key, e);
         }
@@ -315,12 +314,12 @@ pub fn check_secrets(
                 stack.operator.namespace,
                 model::VAULT_CONNECTION
             )),
-            Some(c) if c["status"]["valid"] != true => Some(format!(
+            Some(c) if c.status.valid != Some(true) => Some(format!(
                 "VaultConnection {}/{} is not valid{}",
                 stack.operator.namespace,
                 model::VAULT_CONNECTION,
-                condition(c, "Ready")
-                    .map(|c| format!(": {}", condition_text(c)))
+                c.condition("Ready")
+                    .map(|c| format!(": {}", c.text()))
                     .unwrap_or_default()
             )),
             _ => None,
@@ -364,13 +363,7 @@ pub fn check_secrets(
             };
             let warning = warnings
                 .get(&(kind.kind(), s.namespace.as_str(), s.name.as_str()))
-                .map(|e| {
-                    format!(
-                        "; latest warning: {}: {}",
-                        e["reason"].as_str().unwrap_or_default(),
-                        e["message"].as_str().unwrap_or_default()
-                    )
-                })
+                .map(|e| format!("; latest warning: {}: {}", e.reason, e.message))
                 .unwrap_or_default();
             let result = (|| -> Result<String, (SecretStatus, String)> {
                 let cr = match crs.get(&(s.namespace.as_str(), s.name.as_str())) {
@@ -387,7 +380,7 @@ pub fn check_secrets(
                 if let Some(want) =
                     expected.get(&(kind.kind().to_string(), s.namespace.clone(), s.name.clone()))
                 {
-                    let drift = drifted_fields(want, &cr["spec"], "spec");
+                    let drift = drifted_fields(want, &cr.spec, "spec");
                     if !drift.is_empty() {
                         return Err((
                             SecretStatus::Drifted,
@@ -398,41 +391,33 @@ pub fn check_secrets(
                         ));
                     }
                 }
-                let generation = cr["metadata"]["generation"].as_i64().unwrap_or(0);
-                let seen = cr["status"]["lastGeneration"].as_i64().unwrap_or(-1);
+                let generation = cr.metadata.generation.unwrap_or(0);
+                let seen = cr.status.last_generation.unwrap_or(-1);
                 if seen != generation {
                     return Err((SecretStatus::NotReconciled, format!("VSO has not reconciled generation {generation} yet (last seen {seen}){warning}")));
                 }
                 for t in ["Ready", "SecretSynced", "Healthy"] {
-                    if let Some(c) = condition(cr, t) {
-                        if c["status"] != "True" {
+                    if let Some(c) = cr.condition(t) {
+                        if !c.is_true() {
                             return Err((
                                 SecretStatus::NotSynced,
-                                format!(
-                                    "{t}={}: {}{warning}",
-                                    c["status"].as_str().unwrap_or("Unknown"),
-                                    condition_text(c)
-                                ),
+                                format!("{t}={}: {}{warning}", c.status_text(), c.text()),
                             ));
                         }
                     }
                 }
-                if cr["status"]["conditions"]
-                    .as_array()
-                    .is_some_and(|c| !c.is_empty())
-                    && condition(cr, "SecretSynced").is_none()
-                {
+                if !cr.status.conditions.is_empty() && cr.condition("SecretSynced").is_none() {
                     return Err((
                         SecretStatus::NotSynced,
                         format!("VSO has not reported SecretSynced yet{warning}"),
                     ));
                 }
-                if kind == SecretKind::Pki && cr["status"]["valid"] == false {
+                if kind == SecretKind::Pki && cr.status.valid == Some(false) {
                     return Err((
                         SecretStatus::NotSynced,
                         format!(
                             "VaultPKISecret is not valid: {}{warning}",
-                            cr["status"]["error"].as_str().unwrap_or_default()
+                            cr.status.error.as_deref().unwrap_or_default()
                         ),
                     ));
                 }
@@ -446,7 +431,7 @@ pub fn check_secrets(
                         ),
                     ))?;
                 check_owner(secret, cr, kind)?;
-                let keys = key_names(secret);
+                let keys = secret.keys();
                 check_keys(s, secret, &keys)?;
                 check_fresh(s, cr, secret, now)
             })();
@@ -458,7 +443,7 @@ pub fn check_secrets(
                 }
             }
             if let Some(secret) = secrets.get(&(s.namespace.as_str(), s.name.as_str())) {
-                row.keys = key_names(secret);
+                row.keys = secret.keys();
             }
             rows.push(row);
         }
@@ -466,18 +451,10 @@ pub fn check_secrets(
     rows
 }
 
-fn event_time(e: &Value) -> String {
-    ["lastTimestamp", "eventTime", "firstTimestamp"]
-        .iter()
-        .find_map(|k| e[*k].as_str())
-        .unwrap_or_default()
-        .to_string()
-}
-
 fn app_problem(
     app: &App,
-    auths: &HashMap<(&str, &str), &Value>,
-    sas: &HashMap<(&str, &str), &Value>,
+    auths: &HashMap<(&str, &str), &Object>,
+    sas: &HashMap<(&str, &str), &Object>,
 ) -> Option<String> {
     match auths.get(&(app.namespace.as_str(), app.vault_auth.as_str())) {
         None => {
@@ -486,12 +463,13 @@ fn app_problem(
                 app.namespace, app.vault_auth
             ))
         }
-        Some(a) if a["status"]["valid"] != true => {
-            let why = a["status"]["error"]
-                .as_str()
+        Some(a) if a.status.valid != Some(true) => {
+            let why = a
+                .status
+                .error
+                .clone()
                 .filter(|e| !e.is_empty())
-                .map(str::to_string)
-                .or_else(|| condition(a, "Ready").map(condition_text))
+                .or_else(|| a.condition("Ready").map(|c| c.text()))
                 .unwrap_or_else(|| "no status yet".into());
             return Some(format!(
                 "VaultAuth {}/{} is not valid: {why}",
@@ -536,20 +514,28 @@ fn short(v: &Value) -> String {
 }
 
 /// VSO's owner labels and an ownerReference to this very CR (uid match).
-fn check_owner(secret: &Value, cr: &Value, kind: SecretKind) -> Result<(), (SecretStatus, String)> {
-    let uid = cr["metadata"]["uid"].as_str().unwrap_or_default();
-    let labels = &secret["metadata"]["labels"];
+fn check_owner(
+    secret: &Secret,
+    cr: &Object,
+    kind: SecretKind,
+) -> Result<(), (SecretStatus, String)> {
+    let uid = cr.metadata.uid.as_str();
+    let labels = &secret.metadata.labels;
     let mut missing = Vec::new();
     for (k, v) in [
         ("app.kubernetes.io/managed-by", "hashicorp-vso"),
         ("app.kubernetes.io/component", "secret-sync"),
         ("app.kubernetes.io/name", "vault-secrets-operator"),
     ] {
-        if labels[k] != v {
+        if labels.get(k).map(String::as_str) != Some(v) {
             missing.push(format!("{k}={v}"));
         }
     }
-    if labels["secrets.hashicorp.com/vso-ownerRefUID"] != uid {
+    if labels
+        .get("secrets.hashicorp.com/vso-ownerRefUID")
+        .map(String::as_str)
+        != Some(uid)
+    {
         missing.push("secrets.hashicorp.com/vso-ownerRefUID=<the CR's uid>".into());
     }
     if !missing.is_empty() {
@@ -566,13 +552,15 @@ fn check_owner(secret: &Value, cr: &Value, kind: SecretKind) -> Result<(), (Secr
 
 /// An ownerReference from the Secret to the `kind` object of this `uid`.
 pub(crate) fn owner_ref(
-    secret: &Value,
+    secret: &Secret,
     kind: &str,
     uid: &str,
 ) -> Result<(), (SecretStatus, String)> {
-    let owned = secret["metadata"]["ownerReferences"]
-        .as_array()
-        .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid && r["kind"] == kind));
+    let owned = secret
+        .metadata
+        .owner_references
+        .iter()
+        .any(|r| r.uid.as_deref() == Some(uid) && r.kind.as_deref() == Some(kind));
     if !owned {
         return Err((
             SecretStatus::NotOwned,
@@ -601,7 +589,7 @@ pub(crate) fn missing_keys(missing: &[impl AsRef<str>], keys: &[String]) -> (Sec
 
 fn check_keys(
     s: &DeclaredSecret,
-    secret: &Value,
+    secret: &Secret,
     keys: &[String],
 ) -> Result<(), (SecretStatus, String)> {
     let has = |k: &str| keys.iter().any(|x| x == k);
@@ -632,12 +620,14 @@ fn check_keys(
     if !missing.is_empty() {
         return Err(missing_keys(&missing, keys));
     }
-    if matches!(s.source, Source::Pki { .. }) && secret["type"] != "kubernetes.io/tls" {
+    if matches!(s.source, Source::Pki { .. })
+        && secret.type_.as_deref() != Some("kubernetes.io/tls")
+    {
         return Err((
             SecretStatus::MissingKeys,
             format!(
                 "the Secret has type {}, expected kubernetes.io/tls",
-                secret["type"]
+                secret.type_shown()
             ),
         ));
     }
@@ -646,16 +636,14 @@ fn check_keys(
 
 fn check_fresh(
     s: &DeclaredSecret,
-    cr: &Value,
-    secret: &Value,
+    cr: &Object,
+    secret: &Secret,
     now: i64,
 ) -> Result<String, (SecretStatus, String)> {
     match &s.source {
         Source::Database { .. } | Source::Dynamic { .. } => {
-            let renewed = cr["status"]["lastRenewalTime"].as_i64().unwrap_or(0);
-            let duration = cr["status"]["secretLease"]["duration"]
-                .as_i64()
-                .unwrap_or(0);
+            let renewed = cr.status.last_renewal_time.unwrap_or(0);
+            let duration = cr.status.secret_lease.duration.unwrap_or(0);
             if duration > 0 && renewed + duration < now {
                 return Err((SecretStatus::Expired, format!(
                     "the lease ran out {}s ago (renewed at {renewed}, duration {duration}s): VSO is not renewing it",
@@ -669,27 +657,26 @@ fn check_fresh(
             })
         }
         Source::Pki { .. } => {
-            let pem = secret["data"]["tls.crt"]
-                .as_str()
-                .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-                .unwrap_or_default();
             let offset = s
                 .pki
                 .as_ref()
                 .and_then(|p| p.expiry_offset.as_deref())
                 .and_then(|o| Duration::parse(o, Grammar::Vso))
                 .map_or(0, Duration::whole_seconds);
-            let not_after = match x509_parser::pem::parse_x509_pem(&pem) {
-                Ok((_, pem)) => match pem.parse_x509() {
-                    Ok(cert) => cert.validity().not_after.timestamp(),
-                    Err(e) => {
-                        return Err((
-                            SecretStatus::MissingKeys,
-                            format!("tls.crt is not a valid certificate: {e}"),
-                        ))
-                    }
-                },
-                Err(e) => {
+            let certificate = secret
+                .data
+                .get("tls.crt")
+                .and_then(|d| d.certificate.clone())
+                .unwrap_or_else(|| view::certificate(&[]));
+            let not_after = match certificate {
+                Certificate::NotAfter(t) => t,
+                Certificate::Invalid(e) => {
+                    return Err((
+                        SecretStatus::MissingKeys,
+                        format!("tls.crt is not a valid certificate: {e}"),
+                    ))
+                }
+                Certificate::NotPem(e) => {
                     return Err((
                         SecretStatus::MissingKeys,
                         format!("tls.crt is not PEM: {e}"),
@@ -739,6 +726,18 @@ pub fn report(
     issuer.extend(presence::check(stack, observed, namespace));
     let issuer_ok = issuer.iter().all(|f| f.ok);
     flux.extend(issuer);
+    // Nor is an item the cluster sent that could not be read at all.
+    let readable = observed.unreadable.is_empty();
+    flux.extend(observed.unreadable.iter().map(|u| FluxCheck {
+        kind: "Unreadable".into(),
+        namespace: String::new(),
+        name: format!("{} #{}", u.list, u.index + 1),
+        ok: false,
+        detail: format!(
+            "could not read this item of the {} list: {}",
+            u.list, u.error
+        ),
+    }));
     let mut secrets = check_secrets(stack, expected, observed, flux_ok, namespace, now);
     presence::explain_rows(&mut secrets, observed);
     if !flux_ok {
@@ -756,12 +755,22 @@ pub fn report(
     Report {
         cluster: stack.cluster.clone(),
         revision: revision.map(str::to_string),
-        ok: flux_ok && seal_ok && issuer_ok && synced == total,
+        ok: flux_ok && seal_ok && issuer_ok && readable && synced == total,
         flux,
         secrets,
         synced,
         total,
     }
+}
+
+/// (`--vault`) The capabilities Vault's `sys/capabilities` answer grants on `path` (under
+/// `data`, or at the top level as older servers answer).
+pub fn granted<'a>(answer: &'a Value, path: &str) -> Vec<&'a str> {
+    answer["data"][path]
+        .as_array()
+        .or(answer[path].as_array())
+        .map(|a| a.iter().filter_map(|c| c.as_str()).collect())
+        .unwrap_or_default()
 }
 
 /// (`--vault`) `PolicyDenied` when the app's policy lacks a capability the secret's grant
@@ -793,7 +802,7 @@ pub fn policy_verdict(
 pub fn kv_verdict(
     path: &str,
     vault_data: Option<&Value>,
-    secret: &Value,
+    secret: &Secret,
 ) -> (SecretStatus, String) {
     match vault_data {
         None => (
@@ -825,7 +834,7 @@ pub struct KvMismatch {
 
 /// Compares the kv data in Vault with the Secret VSO wrote, by SHA-256 of each value (never the
 /// values themselves). Keys VSO adds (`_raw`) are ignored.
-pub fn compare_kv(vault_data: &Value, secret: &Value) -> Result<(), KvMismatch> {
+pub fn compare_kv(vault_data: &Value, secret: &Secret) -> Result<(), KvMismatch> {
     use sha2::{Digest, Sha256};
     let hash = |b: &[u8]| hex::encode(Sha256::digest(b));
     let want: BTreeMap<String, String> = vault_data
@@ -842,20 +851,12 @@ pub fn compare_kv(vault_data: &Value, secret: &Value) -> Result<(), KvMismatch> 
                 .collect()
         })
         .unwrap_or_default();
-    let have: BTreeMap<String, String> = secret["data"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(k, _)| k.as_str() != "_raw")
-                .map(|(k, v)| {
-                    let bytes = base64::engine::general_purpose::STANDARD
-                        .decode(v.as_str().unwrap_or_default())
-                        .unwrap_or_default();
-                    (k.clone(), hash(&bytes))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let have: BTreeMap<String, String> = secret
+        .data
+        .iter()
+        .filter(|(k, _)| k.as_str() != "_raw")
+        .map(|(k, d)| (k.clone(), d.sha256.clone()))
+        .collect();
     let mut differ: Vec<String> = want
         .keys()
         .chain(have.keys())

@@ -1,8 +1,8 @@
-//! What `verify` reads from the cluster, and how it reads an object: the lists it gets
-//! ([`Observed`]), the specs it expects ([`ExpectedSpecs`]), and the accessors the verdicts use
-//! (names, conditions, key names; never values).
+//! What `verify` reads from the cluster: the lists it gets ([`Observed`], each object read
+//! into its typed view, [`super::view`]) and the specs it expects ([`ExpectedSpecs`]).
 
 use super::consumers::{CSI_MANAGED_LABEL, ESO_MANAGED_LABEL};
+use super::view::{self, Event, Named, Object, Pod, Secret, SpcPodStatus, Unreadable};
 use crate::kinds::Kind;
 use crate::model::{self, Consumer, Stack};
 use crate::vault_pods::{self, VaultPod};
@@ -230,81 +230,86 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
     rounds
 }
 
-/// Everything listed from the cluster, one list per kind.
+/// Everything listed from the cluster, one list per kind, each object in its typed view.
 #[derive(Debug, Default)]
 pub struct Observed {
-    pub kustomizations: Vec<Value>,
-    pub helmreleases: Vec<Value>,
-    pub vaultconnections: Vec<Value>,
-    pub vaultauths: Vec<Value>,
-    pub serviceaccounts: Vec<Value>,
-    pub staticsecrets: Vec<Value>,
-    pub dynamicsecrets: Vec<Value>,
-    pub pkisecrets: Vec<Value>,
-    pub secrets: Vec<Value>,
-    pub events: Vec<Value>,
+    pub kustomizations: Vec<Object>,
+    pub helmreleases: Vec<Object>,
+    pub vaultconnections: Vec<Object>,
+    pub vaultauths: Vec<Object>,
+    pub serviceaccounts: Vec<Object>,
+    pub staticsecrets: Vec<Object>,
+    pub dynamicsecrets: Vec<Object>,
+    pub pkisecrets: Vec<Object>,
+    pub secrets: Vec<Secret>,
+    pub events: Vec<Event>,
     /// The Secret the VaultConnection trusts for Vault's CA (operator namespace), when the
     /// tree names one: listed by name, so a missing CA is named as the cause.
-    pub ca_secrets: Vec<Value>,
+    pub ca_secrets: Vec<Secret>,
     /// The Vault server pods (the chart's labels), for the seal link.
     pub vault_pods: Vec<crate::vault_pods::VaultPod>,
     /// cert-manager's Vault Issuer or ClusterIssuer (`certManager`), listed by name only when
     /// the tree has one.
-    pub issuers: Vec<Value>,
+    pub issuers: Vec<Object>,
     /// The other consumers' objects (listed only when an app uses that consumer; see
     /// [`super::consumers`]).
-    pub externalsecrets: Vec<Value>,
+    pub externalsecrets: Vec<Object>,
     /// Secrets ESO manages (by its label).
-    pub eso_secrets: Vec<Value>,
-    pub secretproviderclasses: Vec<Value>,
-    pub spc_pod_statuses: Vec<Value>,
+    pub eso_secrets: Vec<Secret>,
+    pub secretproviderclasses: Vec<Object>,
+    pub spc_pod_statuses: Vec<SpcPodStatus>,
     /// Secrets the CSI driver mirrors (by its label).
-    pub csi_secrets: Vec<Value>,
+    pub csi_secrets: Vec<Secret>,
     /// Pods of the injector apps' namespaces.
-    pub pods: Vec<Value>,
+    pub pods: Vec<Pod>,
     /// The namespaces (listed only with `gitops.createNamespaces: false`).
-    pub namespaces: Vec<Value>,
+    pub namespaces: Vec<Object>,
     /// Kinds the tree needs that the API server does not serve (asked of discovery before
     /// listing, for the consumers whose controller the cluster brings; see
     /// [`super::presence`]).
     pub not_served: Vec<Kind>,
     /// Diagnosis lists that could not be read (they read as empty).
     pub unlisted: Vec<List>,
+    /// Listed items that could not be read (not objects): findings of the report.
+    pub unreadable: Vec<Unreadable>,
 }
 
 impl Observed {
-    /// Puts the objects a [`ListQuery`] listed where the verdicts read them.
+    /// Puts the objects a [`ListQuery`] listed where the verdicts read them, each read into
+    /// its view.
     pub fn insert(&mut self, list: List, objects: Vec<Value>) {
-        let field = match list {
+        let name = format!("{list:?}");
+        let u = &mut self.unreadable;
+        match list {
             List::VaultPods => {
                 self.vault_pods = objects.iter().map(VaultPod::from_json).collect();
-                return;
             }
-            List::Kustomizations => &mut self.kustomizations,
-            List::HelmReleases => &mut self.helmreleases,
-            List::VaultConnections => &mut self.vaultconnections,
-            List::VaultAuths => &mut self.vaultauths,
-            List::ServiceAccounts => &mut self.serviceaccounts,
-            List::StaticSecrets => &mut self.staticsecrets,
-            List::DynamicSecrets => &mut self.dynamicsecrets,
-            List::PkiSecrets => &mut self.pkisecrets,
-            List::Secrets => &mut self.secrets,
-            List::Events => &mut self.events,
-            List::CaSecrets => &mut self.ca_secrets,
-            List::Issuers => &mut self.issuers,
-            List::ExternalSecrets => &mut self.externalsecrets,
-            List::EsoSecrets => &mut self.eso_secrets,
-            List::SecretProviderClasses => &mut self.secretproviderclasses,
-            List::SpcPodStatuses => &mut self.spc_pod_statuses,
-            List::CsiSecrets => &mut self.csi_secrets,
-            List::Pods => &mut self.pods,
-            List::Namespaces => &mut self.namespaces,
+            List::Kustomizations => self.kustomizations = view::read_all(&name, objects, u),
+            List::HelmReleases => self.helmreleases = view::read_all(&name, objects, u),
+            List::VaultConnections => self.vaultconnections = view::read_all(&name, objects, u),
+            List::VaultAuths => self.vaultauths = view::read_all(&name, objects, u),
+            List::ServiceAccounts => self.serviceaccounts = view::read_all(&name, objects, u),
+            List::StaticSecrets => self.staticsecrets = view::read_all(&name, objects, u),
+            List::DynamicSecrets => self.dynamicsecrets = view::read_all(&name, objects, u),
+            List::PkiSecrets => self.pkisecrets = view::read_all(&name, objects, u),
+            List::Secrets => self.secrets = view::read_all(&name, objects, u),
+            List::Events => self.events = view::read_all(&name, objects, u),
+            List::CaSecrets => self.ca_secrets = view::read_all(&name, objects, u),
+            List::Issuers => self.issuers = view::read_all(&name, objects, u),
+            List::ExternalSecrets => self.externalsecrets = view::read_all(&name, objects, u),
+            List::EsoSecrets => self.eso_secrets = view::read_all(&name, objects, u),
+            List::SecretProviderClasses => {
+                self.secretproviderclasses = view::read_all(&name, objects, u)
+            }
+            List::SpcPodStatuses => self.spc_pod_statuses = view::read_all(&name, objects, u),
+            List::CsiSecrets => self.csi_secrets = view::read_all(&name, objects, u),
+            List::Pods => self.pods = view::read_all(&name, objects, u),
+            List::Namespaces => self.namespaces = view::read_all(&name, objects, u),
             List::DependencyKustomizations => {
-                self.kustomizations.extend(objects);
-                return;
+                let more = view::read_all(&name, objects, u);
+                self.kustomizations.extend(more);
             }
-        };
-        *field = objects;
+        }
     }
 }
 
@@ -331,33 +336,9 @@ pub fn expected_specs(rendered: &crate::render::Rendered) -> ExpectedSpecs {
         .collect()
 }
 
-pub(crate) fn name_of(v: &Value) -> (&str, &str) {
-    (
-        v["metadata"]["namespace"].as_str().unwrap_or_default(),
-        v["metadata"]["name"].as_str().unwrap_or_default(),
-    )
-}
-
-pub(crate) fn index(list: &[Value]) -> HashMap<(&str, &str), &Value> {
-    list.iter().map(|v| (name_of(v), v)).collect()
-}
-
-/// The condition of `type_` in `status.conditions`.
-pub(crate) fn condition<'a>(v: &'a Value, type_: &str) -> Option<&'a Value> {
-    v["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == type_)
-}
-
-pub(crate) fn condition_text(c: &Value) -> String {
-    let reason = c["reason"].as_str().unwrap_or_default();
-    let message = c["message"].as_str().unwrap_or_default();
-    match (reason.is_empty(), message.is_empty()) {
-        (false, false) => format!("{reason}: {message}"),
-        (false, true) => reason.to_string(),
-        _ => message.to_string(),
-    }
+/// The objects of `list` by (namespace, name).
+pub(crate) fn index<T: Named>(list: &[T]) -> HashMap<(&str, &str), &T> {
+    list.iter().map(|v| (v.name_of(), v)).collect()
 }
 
 /// Why an object with a `Ready` condition (a Flux object, an issuer, an ExternalSecret) is not
@@ -371,22 +352,12 @@ pub enum NotReady {
     NoCondition,
 }
 
-pub(crate) fn ready(v: &Value) -> Result<(), NotReady> {
-    match condition(v, "Ready") {
-        Some(c) if c["status"] == "True" => Ok(()),
-        Some(c) => Err(NotReady::Condition(condition_text(c))),
+pub(crate) fn ready(v: &Object) -> Result<(), NotReady> {
+    match v.condition("Ready") {
+        Some(c) if c.is_true() => Ok(()),
+        Some(c) => Err(NotReady::Condition(c.text())),
         None => Err(NotReady::NoCondition),
     }
-}
-
-/// The Secret's key names, sorted (never its values).
-pub(crate) fn key_names(secret: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = secret["data"]
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    keys.sort();
-    keys
 }
 
 #[cfg(test)]
@@ -405,6 +376,42 @@ mod tests {
             .iter()
             .map(|r| r.iter().map(|q| q.list).collect())
             .collect()
+    }
+
+    /// An item that is not an object is a finding of the report (it fails it), not a crash;
+    /// the rest of the list is read.
+    #[test]
+    fn an_unreadable_item_is_a_finding() {
+        let example = stack(
+            "example.yaml",
+            include_str!("../../../../fixtures/example.yaml"),
+        );
+        let mut observed = Observed::default();
+        observed.insert(
+            List::Secrets,
+            vec![
+                serde_json::json!({"metadata": {"namespace": "shop", "name": "x"}}),
+                serde_json::json!(["not", "an", "object"]),
+            ],
+        );
+        assert_eq!(observed.secrets.len(), 1);
+        let report =
+            super::super::report(&example, &ExpectedSpecs::new(), &observed, None, None, 0);
+        let finding = report
+            .flux
+            .iter()
+            .find(|f| f.kind == "Unreadable")
+            .expect("a finding");
+        assert_eq!(finding.name, "Secrets #2");
+        assert!(!finding.ok);
+        assert!(
+            finding
+                .detail
+                .starts_with("could not read this item of the Secrets list: a list, not an object"),
+            "{}",
+            finding.detail
+        );
+        assert!(!report.ok);
     }
 
     #[test]

@@ -203,7 +203,7 @@ pub fn check(stack: &Stack, observed: &Observed, namespace: Option<&str>) -> Vec
     let present: BTreeSet<&str> = observed
         .namespaces
         .iter()
-        .filter_map(|n| n["metadata"]["name"].as_str())
+        .map(|n| n.metadata.name.as_str())
         .collect();
     for ns in needed.iter().filter(|ns| !present.contains(ns.as_str())) {
         let apps: Vec<&str> = stack

@@ -1,33 +1,45 @@
-//! The Vault edge: a small blocking HTTP client configured from the environment exactly as
-//! the vault CLI is (VAULT_ADDR, VAULT_TOKEN or ~/.vault-token, VAULT_CACERT, VAULT_NAMESPACE,
-//! VAULT_SKIP_VERIFY). Errors map to exit code 3 and say what was refused, and where.
+//! The Vault edge: a small blocking client of Vault's HTTP API, configured from the environment
+//! as the vault CLI is (VAULT_ADDR, VAULT_TOKEN or ~/.vault-token, VAULT_CACERT,
+//! VAULT_NAMESPACE, VAULT_SKIP_VERIFY, and the proxy variables). Errors map to exit code 3 and
+//! say what was refused, and where. How requests travel is `transport`'s.
 
 use crate::core::vault::plan::{Query, Snapshot};
 use crate::error::Error;
 use serde_json::Value;
-use std::time::Duration;
+
+#[cfg(test)]
+mod tests;
+mod transport;
 
 pub(crate) struct Vault {
-    agent: ureq::Agent,
-    /// `VAULT_ADDR` as given (it may hold credentials): only ever used to send requests.
-    url: String,
-    /// `url` without any credentials in it: what messages show.
+    transport: transport::Transport,
+    /// `VAULT_ADDR` without its credentials, if any: where requests go.
+    base: String,
+    /// `VAULT_ADDR` with `***@` for its credentials: what messages show.
     addr: String,
+    /// `VAULT_ADDR` as given (it may hold credentials): only ever used to hide them.
+    url: String,
+    /// `Basic` credentials from `VAULT_ADDR`'s `user:password@`, sent with each request.
+    basic: Option<http::HeaderValue>,
     token: String,
     namespace: Option<String>,
 }
 
 impl Vault {
     pub(crate) fn from_env() -> Result<Vault, Error> {
-        let raw = std::env::var("VAULT_ADDR").map_err(|_| {
+        Vault::from_vars(&|name| std::env::var(name).ok())
+    }
+
+    /// The client `var` (an environment lookup) describes.
+    fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<Vault, Error> {
+        let raw = var("VAULT_ADDR").ok_or_else(|| {
             Error::usage("VAULT_ADDR is not set")
                 .with_hint("export VAULT_ADDR=https://vault.example.com:8200 (and VAULT_TOKEN)")
         })?;
-        let addr = check_addr(&raw)?;
-        let token = match std::env::var("VAULT_TOKEN") {
-            Ok(t) if !t.is_empty() => t,
-            _ => std::env::var("HOME")
-                .ok()
+        let url = check_addr(&raw)?;
+        let token = match var("VAULT_TOKEN") {
+            Some(t) if !t.is_empty() => t,
+            _ => var("HOME")
                 .and_then(|h| {
                     let path = std::path::PathBuf::from(format!("{h}/.vault-token"));
                     crate::edge::fs::read_text(&path, crate::edge::fs::SECRET_BYTES).ok()
@@ -39,39 +51,49 @@ impl Vault {
                         .with_hint("export VAULT_TOKEN=… or `vault login`")
                 })?,
         };
-        let skip_verify = std::env::var("VAULT_SKIP_VERIFY")
-            .is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
-        let mut tls = ureq::tls::TlsConfig::builder().disable_verification(skip_verify);
-        if let Ok(ca) = std::env::var("VAULT_CACERT") {
-            let pem =
-                crate::edge::fs::read_file(std::path::Path::new(&ca), crate::edge::fs::PEM_BYTES)
-                    .map_err(|e| Error::usage(format!("VAULT_CACERT {ca}: {e}")))?;
-            let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
-                .filter_map(|p| match p {
-                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                    _ => None,
-                })
-                .collect();
-            if certs.is_empty() {
-                return Err(Error::usage(format!(
-                    "VAULT_CACERT {ca}: no PEM certificate in it"
-                )));
+        let skip_verify =
+            var("VAULT_SKIP_VERIFY").is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
+        let roots = match var("VAULT_CACERT") {
+            Some(ca) => {
+                let pem = crate::edge::fs::read_file(
+                    std::path::Path::new(&ca),
+                    crate::edge::fs::PEM_BYTES,
+                )
+                .map_err(|e| Error::usage(format!("VAULT_CACERT {ca}: {e}")))?;
+                let certs = pem_certificates(&pem);
+                if certs.is_empty() {
+                    return Err(Error::usage(format!(
+                        "VAULT_CACERT {ca}: no PEM certificate in it"
+                    )));
+                }
+                Some(certs)
             }
-            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
-        }
-        let config = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(30)))
-            .http_status_as_error(false)
-            .tls_config(tls.build())
-            .build();
+            None => None,
+        };
+        let transport = transport::Transport::new(transport::Settings {
+            roots,
+            skip_verify,
+            proxy: transport::Proxy::from_vars(var),
+        })
+        .map_err(|e| Error::environment(format!("cannot set up a client for Vault: {e}")))?;
+        let basic = userinfo(&url).map(|u| {
+            use base64::Engine;
+            let mut value = http::HeaderValue::try_from(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(u)
+            ))
+            .expect("base64 is a header value");
+            value.set_sensitive(true);
+            value
+        });
         Ok(Vault {
-            agent: config.into(),
-            addr: redact(&addr),
-            url: addr,
+            transport,
+            base: without_userinfo(&url),
+            addr: redact(&url),
+            url,
+            basic,
             token,
-            namespace: std::env::var("VAULT_NAMESPACE")
-                .ok()
-                .filter(|n| !n.is_empty()),
+            namespace: var("VAULT_NAMESPACE").filter(|n| !n.is_empty()),
         })
     }
 
@@ -92,55 +114,105 @@ impl Vault {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(u16, Value), WriteFailure> {
-        let url = format!("{}/v1/{}", self.url, path.trim_start_matches('/'));
-        let mut req = ureq::http::Request::builder()
-            .method(method)
-            .uri(&url)
-            .header("X-Vault-Token", &self.token)
-            .header("X-Vault-Request", "true");
-        if let Some(ns) = &self.namespace {
-            req = req.header("X-Vault-Namespace", ns);
-        }
-        let payload = body
-            .map(|b| serde_json::to_vec(b).expect("json"))
-            .unwrap_or_default();
-        // Vault takes a PATCH only as a JSON merge patch.
-        let content_type = if method == "PATCH" {
-            "application/merge-patch+json"
-        } else {
-            "application/json"
+        let url = format!("{}/v1/{}", self.base, path.trim_start_matches('/'));
+        let unusable = |e: String| WriteFailure {
+            error: Error::usage(format!(
+                "cannot make a request to Vault at {} for {path}: {}",
+                self.addr,
+                self.hide(&e)
+            ))
+            .with_hint("check VAULT_ADDR and VAULT_NAMESPACE"),
+            may_have_applied: false,
         };
-        let req = req
-            .header("Content-Type", content_type)
-            .body(payload)
-            .map_err(|e| WriteFailure {
-                error: Error::usage(format!(
-                    "cannot make a request to Vault at {} for {path}: {}",
-                    self.addr,
-                    self.hide(&e.to_string())
-                ))
-                .with_hint("check VAULT_ADDR and VAULT_NAMESPACE"),
-                may_have_applied: false,
-            })?;
-        let resp = self.agent.run(req).map_err(|e| {
-            let msg = self.hide(&e.to_string());
-            let tls = matches!(e, ureq::Error::Tls(_) | ureq::Error::Rustls(_))
-                || msg.to_lowercase().contains("certificate");
-            let error = Error::environment(if tls {
-                format!("cannot talk TLS to Vault at {}: {msg}\nhint: set VAULT_CACERT to the CA that signed Vault's certificate", self.addr)
-            } else if never_sent(&e) {
-                format!("Vault at {} is unreachable: {msg}\nhint: check VAULT_ADDR", self.addr)
+        let mut headers = http::HeaderMap::new();
+        let mut header = |name: &'static str, value: &str| {
+            http::HeaderValue::try_from(value)
+                .map(|mut v| {
+                    v.set_sensitive(name == "x-vault-token");
+                    headers.insert(name, v);
+                })
+                .map_err(|e| e.to_string())
+        };
+        header("x-vault-token", &self.token).map_err(unusable)?;
+        header("x-vault-request", "true").map_err(unusable)?;
+        if let Some(ns) = &self.namespace {
+            header("x-vault-namespace", ns).map_err(unusable)?;
+        }
+        // Vault takes a PATCH only as a JSON merge patch.
+        header(
+            "content-type",
+            if method == "PATCH" {
+                "application/merge-patch+json"
             } else {
-                format!("Vault at {} did not answer {method} {path}: {msg}", self.addr)
-            });
+                "application/json"
+            },
+        )
+        .map_err(unusable)?;
+        header(
+            "user-agent",
+            concat!("kubectl-vault/", env!("CARGO_PKG_VERSION")),
+        )
+        .map_err(unusable)?;
+        let request = transport::Request {
+            method: http::Method::from_bytes(method.as_bytes())
+                .map_err(|e| unusable(e.to_string()))?,
+            url: url
+                .parse()
+                .map_err(|e: http::uri::InvalidUri| unusable(e.to_string()))?,
+            headers,
+            authorization: self.basic.clone(),
+            body: body
+                .map(|b| serde_json::to_string(b).expect("json"))
+                .unwrap_or_default(),
+        };
+        let (status, bytes) = self.transport.exchange(request).map_err(|f| {
+            let tls = |msg: &str| tls_error(&self.addr, &self.hide(msg));
+            let (error, may_have_applied) = match f {
+                // A certificate problem is TLS's, whatever reported it.
+                transport::Failure::Tls(msg)
+                | transport::Failure::NeverSent(msg)
+                | transport::Failure::NoAnswer(msg)
+                    if msg.to_lowercase().contains("certificate") =>
+                {
+                    (tls(&msg), false)
+                }
+                transport::Failure::Tls(msg) => (tls(&msg), false),
+                transport::Failure::NeverSent(msg) => (
+                    Error::environment(format!(
+                        "Vault at {} is unreachable: {}",
+                        self.addr,
+                        self.hide(&msg)
+                    ))
+                    .with_hint(if msg.starts_with("CONNECT proxy") {
+                        "check the proxy the environment names (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY), or name Vault's host in NO_PROXY"
+                    } else {
+                        "check VAULT_ADDR"
+                    }),
+                    false,
+                ),
+                transport::Failure::NoAnswer(msg) => (
+                    Error::environment(format!(
+                        "Vault at {} did not answer {method} {path}: {}",
+                        self.addr,
+                        self.hide(&msg)
+                    )),
+                    true,
+                ),
+                transport::Failure::TooLarge => (
+                    Error::environment(format!(
+                        "Vault at {} answered {method} {path} with more than {} MiB; stopped",
+                        self.addr,
+                        transport::MAX_ANSWER_BYTES / (1024 * 1024)
+                    )),
+                    true,
+                ),
+            };
             WriteFailure {
                 error,
-                may_have_applied: !tls && !never_sent(&e),
+                may_have_applied,
             }
         })?;
-        let status = resp.status().as_u16();
-        let text = resp.into_body().read_to_string().unwrap_or_default();
-        let value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Ok((status, value))
     }
 
@@ -283,33 +355,19 @@ pub(crate) struct WriteFailure {
     pub(crate) may_have_applied: bool,
 }
 
-/// True when the request certainly never reached the server (no connection was made).
-fn never_sent(e: &ureq::Error) -> bool {
-    use std::io::ErrorKind;
-    match e {
-        ureq::Error::HostNotFound
-        | ureq::Error::ConnectionFailed
-        | ureq::Error::BadUri(_)
-        | ureq::Error::Http(_)
-        | ureq::Error::InvalidProxyUrl
-        | ureq::Error::Tls(_)
-        | ureq::Error::Rustls(_)
-        | ureq::Error::Pem(_) => true,
-        ureq::Error::Timeout(t) => matches!(
-            t,
-            ureq::Timeout::Resolve | ureq::Timeout::Connect | ureq::Timeout::SendRequest
-        ),
-        ureq::Error::Io(io) => matches!(
-            io.kind(),
-            ErrorKind::ConnectionRefused
-                | ErrorKind::AddrNotAvailable
-                | ErrorKind::NotFound
-                | ErrorKind::PermissionDenied
-                | ErrorKind::HostUnreachable
-                | ErrorKind::NetworkUnreachable
-        ),
-        _ => false,
-    }
+/// The TLS handshake with Vault failed.
+fn tls_error(addr: &str, msg: &str) -> Error {
+    Error::environment(format!("cannot talk TLS to Vault at {addr}: {msg}"))
+        .with_hint("set VAULT_CACERT to the CA that signed Vault's certificate")
+}
+
+/// The certificates (DER) of a PEM file; anything else in it is skipped.
+fn pem_certificates(pem: &[u8]) -> Vec<Vec<u8>> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .map_while(Result::ok)
+        .map(|c| c.as_ref().to_vec())
+        .collect()
 }
 
 /// Checks `VAULT_ADDR` as the vault CLI needs it (`http(s)://host[:port][/prefix]`); a typo is a
@@ -340,7 +398,7 @@ fn check_addr(raw: &str) -> Result<String, Error> {
     let bad = host.is_empty()
         || host.starts_with(':')
         || addr.chars().any(|c| c.is_whitespace() || c.is_control())
-        || ureq::http::Uri::try_from(format!("{addr}/v1/sys/health")).is_err();
+        || http::Uri::try_from(format!("{addr}/v1/sys/health")).is_err();
     if bad {
         return Err(
             Error::usage(format!("VAULT_ADDR `{shown}` is not a Vault URL")).with_hint(
@@ -359,6 +417,20 @@ fn userinfo(addr: &str) -> Option<&str> {
         .rfind('@')
         .map(|at| &authority[..at])
         .filter(|u| !u.is_empty())
+}
+
+/// `addr` without its `user:password@`, if any.
+fn without_userinfo(addr: &str) -> String {
+    let (scheme, rest) = match addr.find("://") {
+        Some(i) => addr.split_at(i + 3),
+        None => ("", addr),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rfind('@') {
+        Some(at) => format!("{scheme}{}{tail}", &authority[at + 1..]),
+        None => addr.to_string(),
+    }
 }
 
 /// `addr` with any `user:password@` replaced by `***@`.
@@ -419,36 +491,5 @@ impl Vault {
                     .collect()
             })
             .unwrap_or_default())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_are_checked_and_credentials_never_shown() {
-        assert_eq!(
-            check_addr("http://127.0.0.1:8200/").unwrap(),
-            "http://127.0.0.1:8200"
-        );
-        let e = check_addr("127.0.0.1:8200").unwrap_err();
-        assert_eq!(e.exit_code(), 2);
-        assert!(e.to_string().contains("http://127.0.0.1:8200"), "{e}");
-        assert_eq!(check_addr("not a url").unwrap_err().exit_code(), 2);
-        assert_eq!(check_addr("http://").unwrap_err().exit_code(), 2);
-        for bad in [
-            "admin:hunter2@vault:8200",
-            "http://admin:hunter2@",
-            "ftp://admin:hunter2@vault",
-        ] {
-            let e = check_addr(bad).unwrap_err().to_string();
-            assert!(!e.contains("hunter2"), "{e}");
-        }
-        assert_eq!(
-            redact("https://u:p@vault:8200/x"),
-            "https://***@vault:8200/x"
-        );
-        assert_eq!(redact("https://vault:8200"), "https://vault:8200");
     }
 }
