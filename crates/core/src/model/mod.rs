@@ -20,7 +20,7 @@ pub use apps::{
     RolloutTarget, SecretKind, Source,
 };
 pub use cert_manager::CertManager;
-pub use vault::{ClientCache, Operator, Seal, VaultServer};
+pub use vault::{ClientCache, FleetVault, Operator, Seal, VaultServer};
 
 use crate::spec::types::{self as spec, TlsSpec, ValidSpec};
 use crate::versions::VsoLine;
@@ -161,13 +161,15 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
             .namespace
             .clone()
             .unwrap_or_else(|| DEFAULT_VAULT_NAMESPACE.into()),
-        chart_repository: spec
-            .vault
-            .chart
-            .repository
-            .clone()
+        chart_repository: (spec.vault.chart.as_ref())
+            .and_then(|c| c.repository.clone())
             .unwrap_or_else(|| HASHICORP_HELM_REPOSITORY.into()),
-        chart_version: spec.vault.chart.version.clone(),
+        // Validated: a cluster that runs Vault pins its chart.
+        chart_version: (spec.vault.chart.as_ref())
+            .map(|c| c.version.clone())
+            .unwrap_or_default(),
+        deploy: spec.vault.deploys(),
+        fleet: None,
         replicas: spec.vault.replicas.unwrap_or(1),
         tls_secret: match &spec.vault.tls {
             TlsSpec::Disabled => None,

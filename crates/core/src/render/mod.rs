@@ -322,18 +322,26 @@ pub fn render(
                 interval: &flux.interval,
                 path: &p.consumers,
                 source_ref: &flux.source_ref,
-                depends_on: vec![&flux.vault_kustomization],
+                depends_on: stack
+                    .vault
+                    .deploy
+                    .then_some(&flux.vault_kustomization)
+                    .into_iter()
+                    .collect(),
                 retry_interval: RETRY_INTERVAL,
                 health_check_exprs: vec![],
             }),
         )?;
     }
+    // A cluster that runs no Vault (`vault.deploy: false`) has no Vault stage: the operator
+    // comes first, and reaches the Vault at its address.
+    let deploy = stack.vault.deploy;
     let stages = [
         (&flux.vault_kustomization, &p.vault, None, false),
         (
             &flux.operator_kustomization,
             &p.operator,
-            Some(&flux.vault_kustomization),
+            deploy.then_some(&flux.vault_kustomization),
             false,
         ),
         (
@@ -344,6 +352,9 @@ pub fn render(
         ),
     ];
     for (name, path, depends_on, health) in stages {
+        if !deploy && name == &flux.vault_kustomization {
+            continue;
+        }
         let mut depends_on: Vec<&String> = depends_on.into_iter().collect();
         if health && consumers {
             depends_on.push(&flux.consumers_kustomization);
@@ -374,76 +385,15 @@ pub fn render(
         )?;
     }
 
-    // infrastructure/vault/
+    // infrastructure/vault/ (only where Vault runs)
     let vault_repo = "hashicorp";
-    let mut files = vec![];
-    r.object(
-        of::<Namespace>("", &stack.vault.namespace),
-        format!("{}/namespace.yaml", p.vault),
-        "core/namespace.yaml.j2",
-        NamespaceContext::kept(&stack.vault.namespace),
-    )?;
-    files.push("namespace.yaml".to_string());
-    r.object(
-        of::<kinds::HelmRepository>(model::FLUX_NAMESPACE, vault_repo),
-        format!("{}/helmrepository.yaml", p.vault),
-        "flux/helmrepository.yaml.j2",
-        HelmRepositoryContext::of(vault_repo, &stack.vault.chart_repository),
-    )?;
-    files.push("helmrepository.yaml".to_string());
-    if let (Some(issuer), Some(secret)) = (&stack.vault.tls_issuer, &stack.vault.tls_secret) {
-        // Every name the generated addresses use: the services, the pods (raft), localhost.
-        r.object(
-            of::<kinds::Certificate>(&stack.vault.namespace, secret),
-            format!("{}/certificate.yaml", p.vault),
-            "core/certificate.yaml.j2",
-            Value::from_serialize(CertificateContext {
-                name: secret,
-                namespace: &stack.vault.namespace,
-                secret_name: secret,
-                common_name: format!("{}.{}.svc", model::VAULT_RELEASE, stack.vault.namespace),
-                dns_names: stack.vault.certificate_names(),
-                ip_addresses: vec!["127.0.0.1"],
-                issuer,
-            }),
-        )?;
-        files.push("certificate.yaml".to_string());
+    if deploy {
+        render_vault(&mut r, stack, vault, vault_repo)?;
     }
-    let server_hcl = templates.render(
-        "vault/server.hcl.j2",
-        Value::from_serialize(vault_server_context(stack)),
-    )?;
-    r.object(
-        of::<kinds::HelmRelease>(&stack.vault.namespace, model::VAULT_RELEASE),
-        format!("{}/helmrelease.yaml", p.vault),
-        "flux/helmrelease.yaml.j2",
-        Value::from_serialize(HelmReleaseContext {
-            name: model::VAULT_RELEASE,
-            namespace: &stack.vault.namespace,
-            release_name: model::VAULT_RELEASE,
-            interval: &flux.interval,
-            chart: "vault",
-            version: &stack.vault.chart_version,
-            repository: NamedRef {
-                name: vault_repo,
-                namespace: model::FLUX_NAMESPACE,
-            },
-            // The Vault chart ships no CRDs; its raft data must outlive a prune.
-            crds: false,
-            // Vault's pods are Ready only once initialized and unsealed, a step after the
-            // install: Helm waiting for them would fail the install and roll it back.
-            disable_wait: true,
-            annotations: keep_on_prune(),
-            values: vault_values(stack, &server_hcl),
-        }),
-    )?;
-    files.push("helmrelease.yaml".to_string());
-    files.extend(token_review(&mut r, stack, vault, &p.vault)?);
-    r.kustomization(&p.vault, files)?;
 
     // infrastructure/vault-secrets-operator/
     let mut files = vec![];
-    if stack.operator.namespace != stack.vault.namespace {
+    if stack.operator.namespace != stack.vault.namespace || !deploy {
         r.object(
             of::<Namespace>("", &stack.operator.namespace),
             format!("{}/namespace.yaml", p.operator),
@@ -466,17 +416,24 @@ pub fn render(
             files.push("vault-ca.yaml".to_string());
         }
     }
-    let operator_repo = if stack.operator.chart_repository == stack.vault.chart_repository {
+    let same_repository = stack.operator.chart_repository == stack.vault.chart_repository;
+    let operator_repo = if same_repository && deploy {
         vault_repo.to_string()
     } else {
+        // Without a Vault folder, the operator's folder holds the chart repository itself.
+        let name = if same_repository {
+            vault_repo
+        } else {
+            model::OPERATOR_RELEASE
+        };
         r.object(
-            of::<kinds::HelmRepository>(model::FLUX_NAMESPACE, model::OPERATOR_RELEASE),
+            of::<kinds::HelmRepository>(model::FLUX_NAMESPACE, name),
             format!("{}/helmrepository.yaml", p.operator),
             "flux/helmrepository.yaml.j2",
-            HelmRepositoryContext::of(model::OPERATOR_RELEASE, &stack.operator.chart_repository),
+            HelmRepositoryContext::of(name, &stack.operator.chart_repository),
         )?;
         files.push("helmrepository.yaml".to_string());
-        model::OPERATOR_RELEASE.to_string()
+        name.to_string()
     };
     r.object(
         of::<kinds::HelmRelease>(&stack.operator.namespace, model::OPERATOR_RELEASE),
@@ -500,6 +457,10 @@ pub fn render(
         }),
     )?;
     files.push("helmrelease.yaml".to_string());
+    if !deploy {
+        // The token reviewer the Vault elsewhere reviews this cluster's logins with.
+        files.extend(token_review(&mut r, stack, vault, &p.operator)?);
+    }
     r.kustomization(&p.operator, files)?;
 
     // apps/: the VaultConnection, then one folder per namespace, one per app.
@@ -524,7 +485,9 @@ pub fn render(
         stack.vault.namespace.as_str(),
         stack.operator.namespace.as_str(),
     ]
-    .into();
+    .into_iter()
+    .filter(|ns| stack.vault.deploy || *ns != stack.vault.namespace)
+    .collect();
     let carriers = consumers::ca_carriers(stack);
     for (ns, apps) in &by_namespace {
         let ns_dir = format!("{}/{ns}", p.apps);
@@ -592,6 +555,84 @@ pub fn render(
 
     r.out.files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(r.out)
+}
+
+/// `infrastructure/<cluster>/vault/`: Vault's namespace, chart repository, certificate,
+/// HelmRelease and token reviewer, in a cluster that runs Vault.
+fn render_vault(
+    r: &mut Renderer,
+    stack: &Stack,
+    vault: &VaultSide,
+    vault_repo: &str,
+) -> Result<(), RenderError> {
+    let p = &stack.flux.paths;
+    let flux = &stack.flux;
+    let templates = r.templates;
+    let mut files = vec![];
+    r.object(
+        of::<Namespace>("", &stack.vault.namespace),
+        format!("{}/namespace.yaml", p.vault),
+        "core/namespace.yaml.j2",
+        NamespaceContext::kept(&stack.vault.namespace),
+    )?;
+    files.push("namespace.yaml".to_string());
+    r.object(
+        of::<kinds::HelmRepository>(model::FLUX_NAMESPACE, vault_repo),
+        format!("{}/helmrepository.yaml", p.vault),
+        "flux/helmrepository.yaml.j2",
+        HelmRepositoryContext::of(vault_repo, &stack.vault.chart_repository),
+    )?;
+    files.push("helmrepository.yaml".to_string());
+    if let (Some(issuer), Some(secret)) = (&stack.vault.tls_issuer, &stack.vault.tls_secret) {
+        // Every name the generated addresses use: the services, the pods (raft), localhost.
+        r.object(
+            of::<kinds::Certificate>(&stack.vault.namespace, secret),
+            format!("{}/certificate.yaml", p.vault),
+            "core/certificate.yaml.j2",
+            Value::from_serialize(CertificateContext {
+                name: secret,
+                namespace: &stack.vault.namespace,
+                secret_name: secret,
+                common_name: format!("{}.{}.svc", model::VAULT_RELEASE, stack.vault.namespace),
+                dns_names: stack.vault.certificate_names(),
+                ip_addresses: vec!["127.0.0.1"],
+                issuer,
+            }),
+        )?;
+        files.push("certificate.yaml".to_string());
+    }
+    let server_hcl = templates.render(
+        "vault/server.hcl.j2",
+        Value::from_serialize(vault_server_context(stack)),
+    )?;
+    r.object(
+        of::<kinds::HelmRelease>(&stack.vault.namespace, model::VAULT_RELEASE),
+        format!("{}/helmrelease.yaml", p.vault),
+        "flux/helmrelease.yaml.j2",
+        Value::from_serialize(HelmReleaseContext {
+            name: model::VAULT_RELEASE,
+            namespace: &stack.vault.namespace,
+            release_name: model::VAULT_RELEASE,
+            interval: &flux.interval,
+            chart: "vault",
+            version: &stack.vault.chart_version,
+            repository: NamedRef {
+                name: vault_repo,
+                namespace: model::FLUX_NAMESPACE,
+            },
+            // The Vault chart ships no CRDs; its raft data must outlive a prune.
+            crds: false,
+            // Vault's pods are Ready only once initialized and unsealed, a step after the
+            // install: Helm waiting for them would fail the install and roll it back.
+            disable_wait: true,
+            annotations: keep_on_prune(),
+            values: vault_values(stack, &server_hcl),
+        }),
+    )?;
+    files.push("helmrelease.yaml".to_string());
+    files.extend(token_review(r, stack, vault, &p.vault)?);
+    r.kustomization(&p.vault, files)?;
+    Ok(())
 }
 
 /// The `vault` CLI script for the Vault side (also what `configure --script` prints).

@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 pub const OWNER_MARK: &str = "managed by kubectl-vault";
 
 /// The ServiceAccount whose JWT a Vault outside the cluster reviews tokens with
-/// (`tokenReviewer: {mode: serviceAccount}`), in the Vault namespace.
+/// (`tokenReviewer: {mode: serviceAccount}`), in the Vault namespace (the operator's in a
+/// cluster that runs no Vault).
 pub const REVIEWER_SERVICE_ACCOUNT: &str = "vault-token-reviewer";
 
 /// The lifetime of cert-manager's token: it logs in again for each certificate it signs.
@@ -496,7 +497,12 @@ fn token_reviewer(stack: &Stack, spec: Option<&spec::TokenReviewerSpec>) -> Toke
         None => TokenReviewer::Local,
         Some(r) => match r.mode {
             spec::TokenReviewerMode::ServiceAccount => TokenReviewer::ServiceAccount {
-                namespace: stack.vault.namespace.clone(),
+                // Where the tree creates it: beside Vault, or (no Vault here) the operator.
+                namespace: if stack.vault.deploy {
+                    stack.vault.namespace.clone()
+                } else {
+                    stack.operator.namespace.clone()
+                },
                 name: REVIEWER_SERVICE_ACCOUNT.into(),
                 jwt_from: r.jwt_from.clone().unwrap_or_default(),
             },
@@ -635,6 +641,10 @@ fn heredoc_delimiter(text: &str) -> String {
 pub struct ScriptContext<'a> {
     cluster: &'a str,
     description: &'a str,
+    /// Which Vault the script is for, in words (a fleet's, or one outside the cluster).
+    vault_note: Option<String>,
+    /// `vaultConfig.address`: the script sets VAULT_ADDR to it.
+    vault_addr: Option<&'a str>,
     checks: Vec<String>,
     auth: ScriptAuth<'a>,
     mounts: Vec<ScriptMount<'a>>,
@@ -833,6 +843,8 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
     ScriptContext {
         cluster: &stack.cluster,
         description: &side.owner,
+        vault_note: stack.vault.which(&stack.cluster, &stack.operator.address),
+        vault_addr: stack.vault_config.address.as_deref(),
         checks,
         auth: ScriptAuth {
             mount: &a.mount,
