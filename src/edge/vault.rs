@@ -19,10 +19,19 @@ pub(crate) struct Vault {
 
 impl Vault {
     pub(crate) fn from_env() -> Result<Vault, Error> {
-        let raw = std::env::var("VAULT_ADDR").map_err(|_| {
-            Error::usage("VAULT_ADDR is not set")
-                .with_hint("export VAULT_ADDR=https://vault.example.com:8200 (and VAULT_TOKEN)")
-        })?;
+        Vault::at(None)
+    }
+
+    /// The Vault at `address` (the spec's `vaultConfig.address`), else at VAULT_ADDR; the rest
+    /// of the configuration from the environment as [`Vault::from_env`].
+    pub(crate) fn at(address: Option<&str>) -> Result<Vault, Error> {
+        let raw = match address {
+            Some(a) => a.to_string(),
+            None => std::env::var("VAULT_ADDR").map_err(|_| {
+                Error::usage("VAULT_ADDR is not set")
+                    .with_hint("export VAULT_ADDR=https://vault.example.com:8200 (and VAULT_TOKEN)")
+            })?,
+        };
         let addr = check_addr(&raw)?;
         let token = match std::env::var("VAULT_TOKEN") {
             Ok(t) if !t.is_empty() => t,
