@@ -123,7 +123,7 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
         let result = match (&step.action, &step.intermediate) {
             (Action::Delete, _) => vault.apply("DELETE", &step.path, None),
             (_, Some(then)) => vault.intermediate_ca(&step.path, &body, then),
-            _ => vault.apply("POST", &step.path, Some(&body)),
+            _ => vault.apply(step.method.as_str(), &step.path, Some(&body)),
         };
         if let Err(failure) = result {
             let done = if applied.is_empty() {

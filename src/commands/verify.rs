@@ -238,13 +238,21 @@ fn finish(report: &Report, output: Output, requests: usize, term: &Term) -> Resu
 }
 
 /// Lists what the core asks for ([`verify::observe`]): one list per kind — a constant number
-/// of requests, whatever the number of secrets.
+/// of requests, whatever the number of secrets. The kinds of a controller the cluster brings
+/// are asked of discovery first: one the API server does not serve is named, not listed.
 async fn observe(
     cluster: &Cluster,
     stack: &Stack,
     namespace: Option<&str>,
 ) -> Result<Observed, Error> {
-    cluster.observe(&verify::observe(stack, namespace)).await
+    use verify::presence;
+    let missing = cluster
+        .not_served(&presence::required_kinds(stack, namespace))
+        .await?;
+    let rounds = presence::without_kinds(verify::observe(stack, namespace), &missing);
+    let mut observed = cluster.observe(&rounds).await?;
+    observed.not_served = missing;
+    Ok(observed)
 }
 
 /// `--vault`: policy capabilities per app (through a short-lived token holding only that

@@ -76,6 +76,11 @@ impl<'c> PodProxy<'c> {
         }
     }
 
+    /// True when the pods are reached as `https:` (the API server does not verify them).
+    pub(crate) fn https(&self) -> bool {
+        self.https
+    }
+
     pub(crate) fn namespace(&self) -> &str {
         &self.namespace
     }

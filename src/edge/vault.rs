@@ -113,8 +113,14 @@ impl Vault {
         let payload = body
             .map(|b| serde_json::to_vec(b).expect("json"))
             .unwrap_or_default();
+        // Vault takes a PATCH only as a JSON merge patch.
+        let content_type = if method == "PATCH" {
+            "application/merge-patch+json"
+        } else {
+            "application/json"
+        };
         let req = req
-            .header("Content-Type", "application/json")
+            .header("Content-Type", content_type)
             .body(payload)
             .map_err(|e| WriteFailure {
                 error: Error::usage(format!(
@@ -192,7 +198,7 @@ impl Vault {
         self.apply("POST", path, Some(body)).map_err(|f| f.error)
     }
 
-    /// One change: `POST` (write) or `DELETE`. A failure says whether it may have been applied
+    /// One change: `POST` (write), `PATCH` or `DELETE`. A failure says whether it may have been applied
     /// (the request went out and no answer came back).
     pub(crate) fn apply(
         &self,
@@ -201,10 +207,10 @@ impl Vault {
         body: Option<&Value>,
     ) -> Result<Value, WriteFailure> {
         let (status, v) = self.exchange(method, path, body)?;
-        let capability = if method == "DELETE" {
-            "delete"
-        } else {
-            "update"
+        let capability = match method {
+            "DELETE" => "delete",
+            "PATCH" => "patch",
+            _ => "update",
         };
         self.check(method, path, capability, status, &v)
             .map_err(|error| WriteFailure {

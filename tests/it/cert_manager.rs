@@ -88,11 +88,18 @@ fn issuers_match_the_upstream_crds() {
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(issuer["metadata"]["namespace"], "shop");
     // Its ServiceAccount, token-request Role and CA carrier live in the Issuer's namespace,
-    // and the Vault role is bound to it with the audience cert-manager requests.
-    let rbac = &tree["apps/lab/cert-manager-token-request.yaml"];
+    // and the Vault role is bound to it with the audience cert-manager requests. The issuer
+    // is a stage of its own; the carrier and the namespace are the namespaces stage's.
+    let rbac = &tree["apps/lab/_vault-cert-manager/cert-manager-token-request.yaml"];
     assert!(rbac.contains("namespace: shop"), "{rbac}");
-    assert!(tree.contains_key("apps/lab/cert-manager-vault-ca.yaml"));
-    assert!(!tree.contains_key("apps/lab/cert-manager-namespace.yaml"));
+    assert!(tree.contains_key("apps/lab/_vault-namespaces/shop-vault-ca.yaml"));
+    assert!(tree.contains_key("apps/lab/_vault-namespaces/namespace-shop.yaml"));
+    let stage = &tree["clusters/lab/vault-cert-manager.yaml"];
+    assert!(
+        stage.contains("dependsOn:\n    - name: vault\n    - name: vault-namespaces\n"),
+        "{stage}"
+    );
+    assert!(stage.contains("kind: Issuer"), "{stage}");
     let script = &tree["vault-config/lab/configure.sh"];
     assert!(
         script.contains("bound_service_account_namespaces=shop \\\n  token_policies=lab-cert-manager-vault-issuer \\\n  audience=vault://shop/vault-issuer"),

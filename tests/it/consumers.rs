@@ -315,10 +315,19 @@ mod verify {
             .iter()
             .map(|f| format!("{} {}/{}", f["kind"], f["namespace"], f["name"]))
             .collect();
-        assert!(
-            flux.contains(&"\"Kustomization\" \"flux-system\"/\"vault-consumers\"".to_string()),
-            "{flux:?}"
-        );
+        for stage in [
+            "vault-external-secrets",
+            "vault-csi-driver",
+            "vault-namespaces",
+            "vault-apps-injector",
+            "vault-apps-csi",
+            "vault-apps-eso",
+        ] {
+            assert!(
+                flux.contains(&format!("\"Kustomization\" \"flux-system\"/\"{stage}\"")),
+                "{flux:?}"
+            );
+        }
         assert!(
             flux.contains(&"\"HelmRelease\" \"external-secrets\"/\"external-secrets\"".to_string()),
             "{flux:?}"

@@ -712,7 +712,7 @@ fn generate_says_what_csi_secrets_cost_and_sets_the_poll() {
     settings.add_filter(r"/\S*/\.tmp\w+/", "[TMP]/");
     settings.bind(|| insta::assert_snapshot!("csi_costs", stderr(&o)));
     let poll = |tree: &std::collections::BTreeMap<String, String>| {
-        let body = &tree["infrastructure/shop/vault-consumers/helmrelease-csi-secrets-store.yaml"];
+        let body = &tree["infrastructure/shop/vault-csi-driver/helmrelease.yaml"];
         let doc: serde_yaml::Value = serde_yaml::from_str(body).unwrap();
         doc["spec"]["values"]["rotationPollInterval"]
             .as_str()

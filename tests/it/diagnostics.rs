@@ -345,3 +345,25 @@ fn every_namespace_that_needs_vaults_ca_is_named() {
         stderr(&o)
     );
 }
+
+/// An app asking its PKI role for a name the role refuses by default (an IP address,
+/// `localhost`, a wildcard) is warned about at that name, with the opt-in that allows it.
+#[test]
+fn names_a_pki_role_refuses_by_default_are_warned_at_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = std::fs::read_to_string(fixture("example.yaml")).unwrap().replace(
+        "        commonName: webapp.app.svc.cluster.local\n",
+        "        commonName: webapp.app.svc.cluster.local\n        altNames: [localhost, 10.0.0.7, \"*.app.svc.cluster.local\"]\n",
+    );
+    let path = dir.path().join("vault.yaml");
+    std::fs::write(&path, spec).unwrap();
+    let out = dir.path().join("out");
+    let o = run(&[
+        "generate",
+        "-f",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    settle(&o, 0, "pki_role_refuses_names", &[(dir.path(), "DIR")]);
+}

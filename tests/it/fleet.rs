@@ -185,7 +185,10 @@ fn two_clusters_committed_in_any_order_leave_each_others_files_byte_identical() 
         "{vault}"
     );
     let apps = std::fs::read_to_string(path.join("clusters/production/vault-apps.yaml")).unwrap();
-    assert!(apps.contains("path: ./apps/production"), "{apps}");
+    assert!(
+        apps.contains("path: ./apps/production/_vault-apps"),
+        "{apps}"
+    );
 }
 
 #[test]
@@ -216,19 +219,36 @@ fn a_prune_never_deletes_another_clusters_files_inside_its_folders() {
     assert_eq!(owned_by(&repo, &path, "a"), a_files);
 
     // A file another cluster generated at a path this run wants is refused, never taken over:
-    // cluster `shop` with its apps under `apps/b` wants `apps/b/shop/kustomization.yaml`, b's.
+    // b's injector app `api` (namespace shop) has its Component in
+    // `apps/b/shop/api/vault-agent/`; cluster `shop`, with its apps under `apps/b`, has an app
+    // `vault-agent` in namespace `api`, whose folder is that same path.
+    std::fs::write(
+        &b,
+        cluster_spec("b", 1, &["api"])
+            .replace("  replicas: 1\n", "  replicas: 1\n  injector: true\n")
+            .replace(
+                "    namespace: shop\n",
+                "    namespace: shop\n    consumer: injector\n",
+            ),
+    )
+    .unwrap();
+    let o = commit(home, &b, &path);
+    assert!(o.status.success(), "{}", stderr(&o));
     let head = repo.head().unwrap().target();
     let clash = home.join("shop.yaml");
     std::fs::write(
         &clash,
-        cluster_spec("shop", 1, &["api"])
-            .replace("vault:\n", "gitops:\n  paths: {apps: apps/b}\nvault:\n"),
+        cluster_spec("shop", 1, &["vault-agent"])
+            .replace("vault:\n", "gitops:\n  paths: {apps: apps/b}\nvault:\n")
+            .replace("    namespace: shop\n", "    namespace: api\n"),
     )
     .unwrap();
     let o = commit(home, &clash, &path);
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     assert!(
-        stderr(&o).contains("apps/b/shop/kustomization.yaml: was generated for cluster b"),
+        stderr(&o).contains(
+            "apps/b/shop/api/vault-agent/kustomization.yaml: was generated for cluster b"
+        ),
         "{}",
         stderr(&o)
     );
@@ -497,7 +517,7 @@ fn the_fleet_example_generates_both_clusters_each_in_its_own_folders() {
         .any(|p| p.starts_with("infrastructure/staging/vault/")));
     assert!(!tree.contains_key("clusters/staging/vault.yaml"));
     assert!(!tree["clusters/staging/vault-secrets-operator.yaml"].contains("dependsOn"));
-    assert!(tree["apps/staging/vault-connection.yaml"]
+    assert!(tree["apps/staging/_vault-apps/vault-connection.yaml"]
         .contains("address: \"https://vault.production.example.com:8200\""));
     // Staging's token reviewer, beside its operator: the one Vault reviews staging's logins.
     let reviewer = &tree["infrastructure/staging/vault-secrets-operator/token-review.yaml"];

@@ -124,6 +124,7 @@ fn layout_follows_flux_conventions() {
         cluster,
         [
             "clusters/homelab/vault-apps.yaml",
+            "clusters/homelab/vault-namespaces.yaml",
             "clusters/homelab/vault-secrets-operator.yaml",
             "clusters/homelab/vault.yaml"
         ]
@@ -341,7 +342,7 @@ fn template_overrides_apply_and_are_self_checked() {
     let o = bin().args(args(&out)).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        std::fs::read_to_string(out.join("apps/dev/shop/namespace.yaml"))
+        std::fs::read_to_string(out.join("apps/dev/_vault-namespaces/namespace-shop.yaml"))
             .unwrap()
             .contains("team: platform")
     );

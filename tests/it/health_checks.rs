@@ -553,8 +553,9 @@ fn a_health_check_on_status_the_pinned_vso_never_writes_fails_the_self_check() {
 
 // ---------- ESO and cert-manager (issue: a broken store is a timeout without them) ----------
 
-/// The non-VSO `healthCheckExprs` of the apps Kustomization generated for `fixture_name`.
-fn consumer_checks(fixture_name: &str, cluster: &str) -> BTreeMap<String, Check> {
+/// The non-VSO `healthCheckExprs` of the Kustomization `stage` generated for `fixture_name`
+/// (each consumer's apps are a stage of their own: `vault-apps-eso`, `vault-cert-manager`).
+fn consumer_checks(fixture_name: &str, cluster: &str, stage: &str) -> BTreeMap<String, Check> {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("gitops");
     let o = run(&[
@@ -566,8 +567,7 @@ fn consumer_checks(fixture_name: &str, cluster: &str) -> BTreeMap<String, Check>
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let tree = read_tree(&out);
-    let k: Json =
-        serde_yaml::from_str(&tree[&format!("clusters/{cluster}/vault-apps.yaml")]).unwrap();
+    let k: Json = serde_yaml::from_str(&tree[&format!("clusters/{cluster}/{stage}.yaml")]).unwrap();
     k["spec"]["healthCheckExprs"]
         .as_array()
         .unwrap()
@@ -599,7 +599,7 @@ fn ready(status: &str, observed_generation: Option<i64>) -> Json {
 
 #[test]
 fn external_secrets_and_stores_fail_fast_and_are_current_only_when_synced() {
-    let checks = consumer_checks("consumers.yaml", "shop");
+    let checks = consumer_checks("consumers.yaml", "shop", "vault-apps-eso");
     for kind in ["ExternalSecret", "SecretStore", "ClusterSecretStore"] {
         assert!(checks.contains_key(kind), "{kind}: {checks:?}");
     }
@@ -641,7 +641,7 @@ fn external_secrets_and_stores_fail_fast_and_are_current_only_when_synced() {
 
 #[test]
 fn cert_manager_issuers_are_judged_on_the_current_generation() {
-    let checks = consumer_checks("pki-intermediate.yaml", "lab");
+    let checks = consumer_checks("pki-intermediate.yaml", "lab", "vault-cert-manager");
     let kind = ["Issuer", "ClusterIssuer"]
         .into_iter()
         .find(|k| checks.contains_key(*k))

@@ -5,11 +5,13 @@
 mod support;
 
 mod bad_specs;
+mod bring_your_own;
 mod cert_manager;
 mod closed_pipes;
 mod commit;
 mod completion;
 mod configure;
+mod configure_fields;
 mod configure_script;
 mod consumers;
 mod credential_files;
@@ -33,9 +35,11 @@ mod layout;
 mod operator;
 mod outside_text;
 mod pki_intermediate;
+mod pki_roles;
 mod scan;
 mod scan_inputs;
 mod schema;
 mod unreachable;
+mod vault_tls;
 mod verify;
 mod verify_vault;

@@ -280,6 +280,12 @@ fn a_three_node_raft_cluster_is_initialised_with_pgp_keys_unsealed_watched_and_b
         stderr(&unseal)
     );
     let unseal_err = stderr(&unseal);
+    // Once, before the first share: with `tls: false` the last hop is clear text.
+    let notes: Vec<&str> = unseal_err
+        .lines()
+        .filter(|l| l.starts_with("note:"))
+        .collect();
+    insta::assert_snapshot!("pod_proxy_note_http", notes.join("\n"));
     let progress: Vec<&str> = unseal_err
         .lines()
         .filter(|l| l.starts_with("vault-"))
@@ -712,6 +718,9 @@ fn tls_vault_is_reached_through_the_https_pod_proxy() {
     let o = run_on(&["operator", "init"], &spec, &kubeconfig);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
+    // Before the init request (whose answer holds the shares), what the proxy protects.
+    let note: Vec<&str> = err.lines().filter(|l| l.starts_with("note:")).collect();
+    insta::assert_snapshot!("pod_proxy_note_https", note.join("\n"));
     let err = &err[err.find("pod vault-0").expect("names the pod")..];
     insta::assert_snapshot!("init_recovery_shares_on_a_shamir_seal", err);
 }

@@ -45,6 +45,7 @@ vaultConfig:
     pki:
       maxLeaseTtl: 87600h
       rootCA: {{commonName: Lab Root CA, ttl: 87600h}}
+      urls: {{base: "https://vault.example.test:8200/"}}
     pki_int:
       maxLeaseTtl: 43800h
       intermediateCA: {{signedBy: pki, commonName: Lab Intermediate CA, ttl: 43800h}}
@@ -65,7 +66,7 @@ vaultConfig:
 struct Setup {
     openssl: PathBuf,
     bao: Bao,
-    _reviews: FakeTokenReview,
+    reviews: FakeTokenReview,
     dir: tempfile::TempDir,
     spec_path: PathBuf,
 }
@@ -82,7 +83,7 @@ fn setup() -> Option<Setup> {
     Some(Setup {
         openssl,
         bao,
-        _reviews: reviews,
+        reviews,
         dir,
         spec_path,
     })
@@ -173,6 +174,33 @@ impl Setup {
                 && text.contains("issuer=CN = Lab Root CA"),
             "{text}"
         );
+        // A proper chain: the intermediate signs leaves only (pathlen:0) and names where the
+        // root's certificate and CRL are (the root mount's `urls.base`); the leaf names the
+        // intermediate's (the in-cluster address by default).
+        let text = |file: &str| {
+            let o = std::process::Command::new(&self.openssl)
+                .current_dir(self.dir.path())
+                .args(["x509", "-noout", "-text", "-in", file])
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", stderr(&o));
+            stdout(&o)
+        };
+        let int = text("int.pem");
+        assert!(int.contains("CA:TRUE, pathlen:0"), "{int}");
+        assert!(
+            int.contains("CA Issuers - URI:https://vault.example.test:8200/v1/pki/ca")
+                && int.contains("URI:https://vault.example.test:8200/v1/pki/crl"),
+            "{int}"
+        );
+        let leaf = text("leaf.pem");
+        assert!(
+            leaf.contains(
+                "CA Issuers - URI:http://vault-active.vault.svc.cluster.local:8200/v1/pki_int/ca"
+            ) && leaf
+                .contains("URI:http://vault-active.vault.svc.cluster.local:8200/v1/pki_int/crl"),
+            "{leaf}"
+        );
     }
 
     /// cert-manager's role signs with `pki_int/sign/ingress` and nothing else.
@@ -253,6 +281,12 @@ fn configure_signs_the_intermediate_once_and_the_chain_verifies() {
     let Some(s) = setup() else { return };
     let plan = s.configure(&["--dry-run"]);
     ok("dry run", &plan);
+    insta::assert_snapshot!(
+        "pki_intermediate_plan_on_a_fresh_vault",
+        stdout(&plan)
+            .replace(&s.bao.addr, "http://127.0.0.1:VAULT")
+            .replace(&s.reviews.url, "http://127.0.0.1:K8S")
+    );
     assert!(
         stdout(&plan).contains(
             "create     intermediate CA \"Lab Intermediate CA\" in pki_int/, signed by the root CA of pki/"

@@ -155,10 +155,12 @@ impl Kind {
     }
 }
 
+/// A Kustomization's `dependsOn` entry: the namespace defaults to the Kustomization's own.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NamedRef {
+pub struct DependencyRef {
     pub name: String,
+    pub namespace: Option<String>,
 }
 
 // ---------- secrets.hashicorp.com/v1beta1 ----------
@@ -364,7 +366,7 @@ pub struct KustomizationSpec {
     pub wait: Option<bool>,
     pub timeout: Option<String>,
     pub source_ref: CrossNamespaceRef,
-    pub depends_on: Option<Vec<NamedRef>>,
+    pub depends_on: Option<Vec<DependencyRef>>,
     pub health_check_exprs: Option<Vec<HealthCheckExpr>>,
 }
 
@@ -462,6 +464,8 @@ pub struct HelmUpgrade {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CertificateSpec {
     pub secret_name: String,
+    pub duration: Option<String>,
+    pub renew_before: Option<String>,
     pub common_name: Option<String>,
     pub dns_names: Option<Vec<String>>,
     pub ip_addresses: Option<Vec<String>>,

@@ -107,6 +107,8 @@ pub(crate) fn run(args: InitArgs, term: &Term) -> Result<Exit, Error> {
         plan.recovery = vault_pods::uses_recovery_shares(stack.vault.seal.is_some(), status);
         plan.check()?;
         let pod = &first.pod.name;
+        // The shares and the root token come back through the pod proxy.
+        super::proxy_note(proxy, term);
         let reply = proxy
             .call(pod, Method::PUT, "sys/init", Some(&plan.request_body()), None)
             .await

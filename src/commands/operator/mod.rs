@@ -151,6 +151,21 @@ fn proxy<'c>(cluster: &'c Cluster, stack: &Stack) -> PodProxy<'c> {
     )
 }
 
+/// Says once per run, before the first key share or token travels through the pod proxy,
+/// what protects it there: the API server does not verify the pod's certificate on an
+/// `https:` pod proxy (see the README).
+fn proxy_note(proxy: &PodProxy<'_>, term: &Term) {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    term.err(if proxy.https() {
+        "note: key shares and tokens travel between the API server and the Vault pod over the pod proxy, whose TLS the API server does not verify (encrypted, but the pod is not authenticated)\n"
+    } else {
+        "note: key shares and tokens travel between the API server and the Vault pod over the pod proxy in clear text (vault.tls is off)\n"
+    });
+}
+
 /// The token the vault CLI would use: `VAULT_TOKEN` (never a flag: argv is visible to all).
 fn vault_token() -> Option<String> {
     std::env::var("VAULT_TOKEN")
@@ -253,6 +268,7 @@ async fn raft_configuration(
         return Ok(None);
     };
     let pod = &active.pod.name;
+    proxy_note(proxy, term);
     match proxy
         .call(
             pod,

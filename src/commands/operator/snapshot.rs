@@ -51,6 +51,7 @@ fn save(args: SaveArgs, term: &Term) -> Result<Exit, Error> {
         let mut file = PrivateFile::create(&args.snapshot).map_err(|e| {
             Error::environment_from(format!("cannot create {}: {e}", args.snapshot.display()), e)
         })?;
+        super::proxy_note(proxy, term);
         let got = proxy
             .download(pod, "sys/storage/raft/snapshot", &token, &mut file.file)
             .await?;

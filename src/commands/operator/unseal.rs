@@ -142,6 +142,7 @@ pub(crate) fn run(args: UnsealArgs, term: &Term) -> Result<Exit, Error> {
         let deadline = Instant::now() + args.timeout;
         let mut failed = false;
         for pod in vault_pods::unseal_order(&observed) {
+            super::proxy_note(proxy, term);
             match unseal_pod(proxy, &pod, &mut shares, deadline, args.timeout).await? {
                 Outcome::Unsealed(n) => say(format!("{pod}: unsealed ({n} share(s) given)")),
                 Outcome::Stopped(why) => {

@@ -20,16 +20,69 @@ impl Cluster {
                     .list(q.kind, &q.scope, q.labels.as_deref(), q.fields.as_deref())
                     .await;
                 match listed {
-                    Err(_) if q.diagnosis => Ok((q.list, vec![])),
-                    other => other.map(|objects| (q.list, objects)),
+                    Err(_) if q.diagnosis => Ok((q.list, None)),
+                    other => other.map(|objects| (q.list, Some(objects))),
                 }
             }))
             .await?;
             for (list, objects) in lists {
-                observed.insert(list, objects);
+                match objects {
+                    Some(objects) => observed.insert(list, objects),
+                    // Read as empty, and said so: a check on it can tell "none" from "unknown".
+                    None => observed.unlisted.push(list),
+                }
             }
         }
         Ok(observed)
+    }
+
+    /// The `kinds` the API server does not serve (their CRDs are not installed, or not at the
+    /// version the tool writes), asked of discovery: one request per API group and version.
+    pub(crate) async fn not_served(&self, kinds: &[Kind]) -> Result<Vec<Kind>, Error> {
+        let mut missing = vec![];
+        let mut groups: Vec<(String, String)> = kinds
+            .iter()
+            .map(|k| {
+                let r = k.resource();
+                (r.group, r.version)
+            })
+            .collect();
+        groups.sort();
+        groups.dedup();
+        for (group, version) in groups {
+            let url = format!("/apis/{group}/{version}");
+            let answer = self
+                .with_retries(|| {
+                    let client = self.client.clone();
+                    let req = http::Request::get(url.as_str()).body(Vec::new());
+                    async move {
+                        let req = req.map_err(kube::Error::HttpError)?;
+                        client.send(req.map(kube::client::Body::from)).await
+                    }
+                })
+                .await;
+            let served: Vec<String> = match answer {
+                Err(ListError::NotServed(_)) => vec![],
+                Err(e) => return Err(e.into_error(kinds[0], None, &self.server)),
+                Ok(body) => serde_json::from_slice::<ResourceList>(&body)
+                    .map_err(|e| {
+                        Error::environment(format!(
+                            "reading the API server's discovery of {group}/{version}: not a resource list: {e}"
+                        ))
+                    })?
+                    .resources
+                    .into_iter()
+                    .map(|r| r.name)
+                    .collect(),
+            };
+            for k in kinds {
+                let r = k.resource();
+                if r.group == group && r.version == version && !served.contains(&r.plural) {
+                    missing.push(*k);
+                }
+            }
+        }
+        Ok(missing)
     }
 
     /// Every object of `kind` in `scope` matching the selectors, as JSON.
@@ -240,6 +293,18 @@ fn parse_page(body: &[u8]) -> Result<ListPage, ListError> {
             String::from_utf8_lossy(&body[..body.len().min(80)])
         ))
     })
+}
+
+/// A discovery answer (`/apis/<group>/<version>`): the resources it serves.
+#[derive(serde::Deserialize)]
+struct ResourceList {
+    #[serde(default)]
+    resources: Vec<ServedResource>,
+}
+
+#[derive(serde::Deserialize)]
+struct ServedResource {
+    name: String,
 }
 
 /// The fields of an answer that tell a list from a `Status`.

@@ -21,7 +21,7 @@ fn a_run_killed_while_writing_the_work_tree_is_completed_by_the_next_run() {
         .success());
     let partial = [
         "apps/dev/shop/web/vaultauth.yaml",
-        "apps/dev/shop/kustomization.yaml",
+        "apps/dev/_vault-apps/kustomization.yaml",
     ];
     for f in partial {
         assert!(head_file(&repo, f) != Some(std::fs::read_to_string(out.join(f)).unwrap()));

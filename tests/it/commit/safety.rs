@@ -289,7 +289,7 @@ fn a_generated_folder_behind_a_symbolic_link_is_refused_and_a_linked_file_inside
     std::fs::remove_file(path.join("apps")).unwrap();
     let o = env.commit(&spec, &path, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let file = "apps/dev/shop/kustomization.yaml";
+    let file = "apps/dev/_vault-apps/kustomization.yaml";
     let current = std::fs::read_to_string(path.join(file)).unwrap();
     std::fs::write(path.join("shared/target.yaml"), &current).unwrap();
     std::fs::remove_file(path.join(file)).unwrap();

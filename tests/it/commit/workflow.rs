@@ -97,9 +97,9 @@ fn removed_app_is_pruned_and_foreign_files_are_kept() {
         "not ours: kept"
     );
     assert!(head_file(&repo, "apps/dev/shop/api/vaultauth.yaml").is_some());
-    assert!(!head_file(&repo, "apps/dev/shop/kustomization.yaml")
+    assert!(!head_file(&repo, "apps/dev/_vault-apps/kustomization.yaml")
         .unwrap()
-        .contains("- web"));
+        .contains("shop/web"));
     assert!(statuses(&repo).is_empty(), "{:?}", statuses(&repo));
 }
 

@@ -137,6 +137,15 @@ impl Bao {
                 .method(method)
                 .uri(format!("{}/v1/{path}", self.addr))
                 .header("X-Vault-Token", token)
+                // Vault takes a PATCH only as a JSON merge patch.
+                .header(
+                    "Content-Type",
+                    if method == "PATCH" {
+                        "application/merge-patch+json"
+                    } else {
+                        "application/json"
+                    },
+                )
                 .body(body.clone())
                 .unwrap();
             match agent.run(req) {

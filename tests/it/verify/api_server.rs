@@ -63,7 +63,8 @@ fn real_kubectl_lists_from_the_fake() {
         "json",
     ]))
     .unwrap();
-    assert_eq!(ks["items"].as_array().unwrap().len(), 3);
+    // vault, vault-secrets-operator, vault-namespaces, vault-apps.
+    assert_eq!(ks["items"].as_array().unwrap().len(), 4);
     let one: Value = serde_json::from_str(&run(&[
         "get",
         "helmrelease",

@@ -12,6 +12,7 @@ mod apps;
 mod cert_manager;
 pub(crate) mod csi;
 pub(crate) mod defaults;
+pub mod stages;
 mod vault;
 
 pub(crate) use apps::{cluster_store_name, eso_store_names};
@@ -20,7 +21,10 @@ pub use apps::{
     RolloutTarget, SecretKind, Source,
 };
 pub use cert_manager::CertManager;
-pub use vault::{ClientCache, FleetVault, Operator, Seal, VaultServer};
+pub use stages::{AppsOf, Controller, KustomizationRef, Stage, StageKind};
+pub use vault::{
+    ClientCache, FleetVault, Operator, Seal, VaultServer, TLS_DURATION, TLS_RENEW_BEFORE,
+};
 
 use crate::spec::types::{self as spec, TlsSpec, ValidSpec};
 use crate::versions::VsoLine;
@@ -47,8 +51,10 @@ pub(crate) const MANAGED_BY: &str = "kubectl-vault";
 pub(crate) const INJECTOR_COMPONENT: &str = "vault-agent";
 /// The projected volume that carries the app's token (audience included) to the agent.
 pub(crate) const INJECTOR_TOKEN_VOLUME: &str = "vault-token";
-/// The Flux Kustomization (and folder) of the External Secrets Operator and the CSI driver.
-pub(crate) const CONSUMERS_KUSTOMIZATION: &str = "vault-consumers";
+/// The folder where versions before the per-consumer stages put ESO and the CSI driver
+/// (`infrastructure/<cluster>/vault-consumers/`): still a root of the tree, so that `commit`
+/// prunes what they wrote there.
+const LEGACY_CONSUMERS_FOLDER: &str = "vault-consumers";
 /// The External Secrets Operator, pinned to the release of the reference CRDs
 /// (external-secrets.io/v1).
 pub(crate) const ESO_RELEASE: &str = "external-secrets";
@@ -79,6 +85,10 @@ pub struct Stack {
     pub vault_config: spec::VaultConfigSpec,
     /// cert-manager's Vault issuer (`certManager`), if the spec asks for one.
     pub cert_manager: Option<CertManager>,
+    /// The External Secrets Operator (`externalSecrets`), for the `eso` apps.
+    pub external_secrets: Controller,
+    /// The Secrets Store CSI driver (`csiDriver`), for the `csi` apps.
+    pub csi_driver: Controller,
 }
 
 #[derive(Debug, Clone)]
@@ -86,12 +96,10 @@ pub struct Flux {
     pub source_ref: String,
     pub interval: String,
     pub paths: Paths,
-    /// Flux Kustomization names, in dependency order.
-    pub vault_kustomization: String,
-    pub operator_kustomization: String,
-    pub apps_kustomization: String,
-    /// `vault-consumers`: ESO and the CSI driver, when an app uses them.
-    pub consumers_kustomization: String,
+    /// `gitops.createNamespaces`: the tree writes the app namespaces' Namespace objects.
+    pub create_namespaces: bool,
+    /// Every Flux Kustomization of the tree, in dependency order ([`stages`]).
+    pub stages: Vec<Stage>,
 }
 
 /// Folders of the generated tree, relative to the repository root.
@@ -107,8 +115,13 @@ pub struct Paths {
     pub apps: String,
     /// `vault-config/<cluster>`: policies and the configure script, never applied by Flux.
     pub vault_config: String,
-    /// `infrastructure/<cluster>/vault-consumers`: ESO and the CSI driver, when used.
-    pub consumers: String,
+    /// `infrastructure/<cluster>/vault-external-secrets`: ESO, when the tree installs it.
+    pub external_secrets: String,
+    /// `infrastructure/<cluster>/vault-csi-driver`: the CSI driver, when the tree installs it.
+    pub csi_driver: String,
+    /// `infrastructure/<cluster>/vault-consumers`: what earlier versions wrote (see
+    /// `LEGACY_CONSUMERS_FOLDER`), pruned.
+    pub legacy_consumers: String,
 }
 
 impl Paths {
@@ -120,7 +133,9 @@ impl Paths {
             self.operator.clone(),
             self.apps.clone(),
             self.vault_config.clone(),
-            self.consumers.clone(),
+            self.external_secrets.clone(),
+            self.csi_driver.clone(),
+            self.legacy_consumers.clone(),
         ]
     }
 }
@@ -149,10 +164,20 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
         ),
         apps: join(&g.paths.apps, "apps", c),
         vault_config: join(&g.paths.vault_config, "vault-config", c),
-        consumers: join(
+        external_secrets: join(
             &g.paths.infrastructure,
             "infrastructure",
-            &format!("{c}/{CONSUMERS_KUSTOMIZATION}"),
+            &format!("{c}/{}", stages::ESO_STAGE),
+        ),
+        csi_driver: join(
+            &g.paths.infrastructure,
+            "infrastructure",
+            &format!("{c}/{}", stages::CSI_STAGE),
+        ),
+        legacy_consumers: join(
+            &g.paths.infrastructure,
+            "infrastructure",
+            &format!("{c}/{LEGACY_CONSUMERS_FOLDER}"),
         ),
     };
     let vault = VaultServer {
@@ -176,6 +201,18 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
             TlsSpec::Secret(s) => Some(s.clone()),
         },
         tls_issuer: spec.vault.tls_issuer.clone(),
+        tls_duration: (spec.vault.tls_certificate.as_ref())
+            .and_then(|t| t.duration.clone())
+            .unwrap_or_else(|| TLS_DURATION.into()),
+        tls_renew_before: (spec.vault.tls_certificate.as_ref())
+            .and_then(|t| t.renew_before.clone())
+            .unwrap_or_else(|| TLS_RENEW_BEFORE.into()),
+        reload_image: vault::server_image(
+            (spec.vault.chart.as_ref()).map_or("", |c| c.version.as_str()),
+            (spec.vault.values.as_ref())
+                .and_then(|v| serde_json::to_value(v).ok())
+                .as_ref(),
+        ),
         ui: spec.vault.ui.unwrap_or(false),
         injector: spec.vault.injector.unwrap_or(false),
         seal: spec.vault.auto_unseal.as_ref().and_then(vault::seal),
@@ -263,10 +300,8 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_INTERVAL.into()),
             paths,
-            vault_kustomization: "vault".into(),
-            operator_kustomization: OPERATOR_RELEASE.into(),
-            apps_kustomization: "vault-apps".into(),
-            consumers_kustomization: CONSUMERS_KUSTOMIZATION.into(),
+            create_namespaces: g.create_namespaces.unwrap_or(true),
+            stages: vec![],
         },
         vault,
         operator,
@@ -274,12 +309,15 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
         apps,
         vault_config: spec.vault_config.clone().unwrap_or_default(),
         cert_manager: None,
+        external_secrets: Controller::external_secrets(spec.external_secrets.as_ref()),
+        csi_driver: Controller::csi_driver(spec.csi_driver.as_ref()),
     };
     stack.cert_manager = spec
         .cert_manager
         .as_ref()
         .map(|c| cert_manager::cert_manager(c, &stack));
     add_client_token_review_audience(&mut stack);
+    stack.flux.stages = stages::stages(&stack);
     stack
 }
 

@@ -20,6 +20,12 @@ pub struct VaultServer {
     pub tls_secret: Option<String>,
     /// cert-manager ClusterIssuer that issues `tls_secret` (the tree then holds the Certificate).
     pub tls_issuer: Option<String>,
+    /// That Certificate's `duration` and `renewBefore`.
+    pub tls_duration: String,
+    pub tls_renew_before: String,
+    /// The image of the sidecar that makes Vault reload renewed certificate files (the Vault
+    /// pods' own, see [`server_image`]).
+    pub reload_image: String,
     pub ui: bool,
     pub injector: bool,
     pub seal: Option<Seal>,
@@ -100,12 +106,52 @@ impl VaultServer {
     }
 }
 
+/// The default lifetime of Vault's certificate (cert-manager's own default, 90 days) and when
+/// it is renewed (a third before the end, as cert-manager does by default).
+pub const TLS_DURATION: &str = "2160h";
+pub const TLS_RENEW_BEFORE: &str = "720h";
+
+/// The server image each known Vault chart version runs (`server.image` in its values.yaml):
+/// the reload sidecar runs the same image, already on the node. A newer chart is assumed to
+/// run the newest one listed.
+const CHART_SERVER_IMAGES: &[(&str, &str)] = &[
+    ("0.30.0", "hashicorp/vault:1.19.0"),
+    ("0.34.1", "hashicorp/vault:2.0.4"),
+];
+
+/// The image the Vault pods run: the spec's `vault.values` `server.image` when it names one,
+/// else the chart version's default.
+pub(super) fn server_image(chart_version: &str, values: Option<&serde_json::Value>) -> String {
+    let set = |field: &str| {
+        values
+            .and_then(|v| v.pointer(&format!("/server/image/{field}")))
+            .and_then(serde_json::Value::as_str)
+    };
+    let (default_repo, default_tag) = CHART_SERVER_IMAGES
+        .iter()
+        .find(|(v, _)| *v == chart_version)
+        .or(CHART_SERVER_IMAGES.last())
+        .and_then(|(_, image)| image.rsplit_once(':'))
+        .expect("a known image");
+    format!(
+        "{}:{}",
+        set("repository").unwrap_or(default_repo),
+        set("tag").unwrap_or(default_tag)
+    )
+}
+
 /// An auto-unseal `seal` stanza: type and its HCL attributes, in order.
 #[derive(Debug, Clone)]
 pub struct Seal {
     pub kind: String,
     pub attributes: Vec<(String, String)>,
+    /// A Secret the seal reads a CA from (mounted at `/vault/userconfig/<name>/`).
+    pub ca_cert_secret: Option<String>,
 }
+
+/// The image's public roots (Alpine's `ca-certificates`, in the Vault and OpenBao images): what
+/// an https transit unsealer is verified against when the spec names no CA of its own.
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 #[derive(Debug, Clone)]
 pub struct Operator {
@@ -144,6 +190,7 @@ pub(super) fn seal(au: &spec::AutoUnsealSpec) -> Option<Seal> {
         return Some(Seal {
             kind: "awskms".into(),
             attributes: attrs(&[("region", &a.region), ("kms_key_id", &a.kms_key_id)]),
+            ca_cert_secret: None,
         });
     }
     if let Some(g) = &au.gcpckms {
@@ -155,6 +202,7 @@ pub(super) fn seal(au: &spec::AutoUnsealSpec) -> Option<Seal> {
                 ("key_ring", &g.key_ring),
                 ("crypto_key", &g.crypto_key),
             ]),
+            ca_cert_secret: None,
         });
     }
     if let Some(a) = &au.azurekeyvault {
@@ -165,14 +213,31 @@ pub(super) fn seal(au: &spec::AutoUnsealSpec) -> Option<Seal> {
                 ("vault_name", &a.vault_name),
                 ("key_name", &a.key_name),
             ]),
+            ca_cert_secret: None,
         });
     }
-    au.transit.as_ref().map(|t| Seal {
-        kind: "transit".into(),
-        attributes: attrs(&[
+    au.transit.as_ref().map(|t| {
+        let mut attributes: Vec<(String, String)> = attrs(&[
             ("address", &t.address),
             ("mount_path", &t.mount_path),
             ("key_name", &t.key_name),
-        ]),
+        ]);
+        // The chart's VAULT_CACERT is this cluster's CA: the seal's own client would trust only
+        // it for a remote unsealer. The seal names its CA (and the name to check) itself.
+        if t.address.starts_with("https://") {
+            let ca = match &t.ca_cert_secret {
+                Some(s) => format!("/vault/userconfig/{s}/ca.crt"),
+                None => SYSTEM_CA_BUNDLE.to_string(),
+            };
+            attributes.push(("tls_ca_cert".into(), ca));
+            if let Some(n) = &t.tls_server_name {
+                attributes.push(("tls_server_name".into(), n.clone()));
+            }
+        }
+        Seal {
+            kind: "transit".into(),
+            attributes,
+            ca_cert_secret: t.ca_cert_secret.clone(),
+        }
     })
 }

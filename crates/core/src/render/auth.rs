@@ -1,12 +1,12 @@
 //! The Kubernetes identities that log in to Vault or review its logins: cert-manager's Vault
 //! issuer (`certManager`) and the token reviewer of a Vault outside the cluster.
 
-use super::{of, NamespaceContext, RenderError, Renderer};
+use super::{of, RenderError, Renderer};
 use crate::kinds;
-use crate::model::{self, Stack};
+use crate::model::Stack;
 use crate::tree::ObjectRef;
 use crate::vault::side::VaultSide;
-use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use minijinja::Value;
 use serde::Serialize;
@@ -38,9 +38,10 @@ struct TokenRequestContext<'a> {
     controller_namespace: &'a str,
 }
 
-/// cert-manager's Vault issuer (`certManager`), in the apps stage beside the VaultConnection:
-/// its ServiceAccount with the Role that lets cert-manager request its tokens, the CA it
-/// trusts Vault with, and the Issuer or ClusterIssuer. Returns the files written into `dir`.
+/// cert-manager's Vault issuer (`certManager`), in its own stage (`dir`): its ServiceAccount
+/// with the Role that lets cert-manager request its tokens, and the Issuer or ClusterIssuer
+/// (the CA it trusts Vault with is carried by the namespaces stage). Returns the files
+/// written into `dir`.
 pub(super) fn cert_manager_issuer(
     r: &mut Renderer,
     stack: &Stack,
@@ -52,24 +53,7 @@ pub(super) fn cert_manager_issuer(
     };
     let ns = cm.service_account_namespace.as_str();
     let mut files = vec![];
-    let generated_namespaces: BTreeSet<&str> = [
-        stack.vault.namespace.as_str(),
-        stack.operator.namespace.as_str(),
-    ]
-    .into_iter()
-    .filter(|ns| stack.vault.deploy || *ns != stack.vault.namespace)
-    .chain(stack.apps.iter().map(|a| a.namespace.as_str()))
-    .collect();
-    if !generated_namespaces.contains(ns) {
-        // Kept when the issuer goes: cert-manager (or the user's workloads) live there.
-        r.object(
-            of::<Namespace>("", ns),
-            format!("{dir}/cert-manager-namespace.yaml"),
-            "core/namespace.yaml.j2",
-            NamespaceContext::kept(ns),
-        )?;
-        files.push("cert-manager-namespace.yaml".to_string());
-    }
+    // Its namespace and the CA carrier in it are the namespaces stage's (`stages::namespaces`).
     r.object(
         of::<ServiceAccount>(ns, &cm.service_account),
         format!("{dir}/cert-manager-token-request.yaml"),
@@ -83,20 +67,6 @@ pub(super) fn cert_manager_issuer(
         }),
     )?;
     files.push("cert-manager-token-request.yaml".to_string());
-    let operator_carrier = ns == stack.operator.namespace
-        && stack.operator.ca_cert_secret.as_deref() == Some(model::CA_CARRIER_SECRET);
-    if let (Some(issuer), Some(carrier)) = (&cm.ca_carrier_issuer, &cm.ca_bundle_secret) {
-        if !operator_carrier {
-            // As for the operator: the same ClusterIssuer's ca.crt is the CA of Vault's certificate.
-            r.ca_carrier(
-                ns,
-                carrier,
-                issuer,
-                format!("{dir}/cert-manager-vault-ca.yaml"),
-            )?;
-            files.push("cert-manager-vault-ca.yaml".to_string());
-        }
-    }
     let (kind, namespace) = match cm.kind {
         IssuerKind::Issuer => (kinds::Kind::Issuer, Some(ns)),
         IssuerKind::ClusterIssuer => (kinds::Kind::ClusterIssuer, None),

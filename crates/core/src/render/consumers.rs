@@ -8,7 +8,7 @@ use super::{
     Renderer,
 };
 use crate::kinds::{self, CsiVaultObject};
-use crate::model::{self, App, Consumer, DeclaredSecret, Source, Stack};
+use crate::model::{self, App, Consumer, DeclaredSecret, Source, Stack, StageKind};
 use crate::tree::ObjectRef;
 use minijinja::Value;
 use serde::Serialize;
@@ -67,70 +67,122 @@ pub fn vault_csi_values(stack: &Stack) -> Option<Json> {
     Some(csi)
 }
 
-/// `infrastructure/<cluster>/vault-consumers/`: ESO and the CSI driver, each pinned. Returns
-/// whether the folder exists (the apps stage then depends on it).
-pub(super) fn render_infrastructure(r: &mut Renderer, stack: &Stack) -> Result<bool, RenderError> {
-    let (eso, csi) = (uses_eso(stack), uses_csi(stack));
-    if !eso && !csi {
-        return Ok(false);
+/// The keys of ESO's chart values the tree decides: `externalSecrets.values` may not set them.
+pub const ESO_OWNED_VALUES: [(&str, &str); 1] = [(
+    "installCRDs",
+    "write `externalSecrets.installCRDs` instead: the tree must know whether the chart installs the CRDs",
+)];
+
+/// The keys of the CSI driver's chart values the tree decides: `csiDriver.values` may not set
+/// them.
+pub const CSI_OWNED_VALUES: [(&str, &str); 3] = [
+    (
+        "syncSecret.enabled",
+        "the tree turns it on exactly when an app mirrors its files into a Secret (`csi.secretObjects`)",
+    ),
+    (
+        "enableSecretRotation",
+        "the tree decides rotation with the apps' secrets",
+    ),
+    (
+        "rotationPollInterval",
+        "the tree derives it from the lifetimes the CSI apps read (a third of the shortest, never under the driver's 2m)",
+    ),
+];
+
+/// The External Secrets Operator's stage (`infrastructure/<cluster>/vault-external-secrets/`),
+/// when the tree installs it: its namespace, the chart's repository and the release.
+pub(super) fn render_external_secrets(r: &mut Renderer, stack: &Stack) -> Result<(), RenderError> {
+    if !has_stage(stack, StageKind::ExternalSecrets) {
+        return Ok(());
     }
-    let dir = &stack.flux.paths.consumers;
-    let flux = &stack.flux;
+    let dir = &stack.flux.paths.external_secrets;
+    let eso = &stack.external_secrets;
     let mut files = vec![];
-    if eso {
-        r.object(
-            of::<k8s_openapi::api::core::v1::Namespace>("", model::ESO_NAMESPACE),
-            format!("{dir}/namespace-{}.yaml", model::ESO_NAMESPACE),
-            "core/namespace.yaml.j2",
-            NamespaceContext::kept(model::ESO_NAMESPACE),
-        )?;
-        files.push(format!("namespace-{}.yaml", model::ESO_NAMESPACE));
-        release(
-            r,
-            &mut files,
-            dir,
-            &flux.interval,
-            Release {
-                name: model::ESO_RELEASE,
-                namespace: model::ESO_NAMESPACE,
-                chart: model::ESO_RELEASE,
-                version: model::ESO_CHART_VERSION,
-                repository: model::ESO_REPOSITORY,
-                // The chart installs its CRDs from its templates.
-                values: json!({"installCRDs": true}),
-            },
-        )?;
+    r.object(
+        of::<k8s_openapi::api::core::v1::Namespace>("", model::ESO_NAMESPACE),
+        format!("{dir}/namespace.yaml"),
+        "core/namespace.yaml.j2",
+        NamespaceContext::kept(model::ESO_NAMESPACE),
+    )?;
+    files.push("namespace.yaml".to_string());
+    let mut values = json!({"installCRDs": eso.install_crds});
+    if eso.install_crds {
+        // The chart's CRDs are templates: uninstalling the release (the tree stops installing
+        // ESO, or Flux garbage-collects the HelmRelease while it moves between stages) would
+        // delete them, with every ExternalSecret and, through their ownerReferences, every
+        // Secret ESO wrote. Helm keeps a resource with this policy.
+        values["crds"] = json!({"annotations": {"helm.sh/resource-policy": "keep"}});
     }
-    if csi {
-        let mirrors = stack
-            .apps
-            .iter()
-            .any(|a| matches!(&a.consumer, Consumer::Csi(c) if c.secret_objects));
-        release(
-            r,
-            &mut files,
-            dir,
-            &flux.interval,
-            Release {
-                name: model::CSI_RELEASE,
-                namespace: &stack.vault.namespace,
-                chart: model::CSI_CHART,
-                version: model::CSI_CHART_VERSION,
-                repository: model::CSI_REPOSITORY,
-                // Rotation re-reads the secrets at the poll derived from what the CSI apps
-                // read (model::csi); secretObjects need the driver's Secret sync.
-                values: json!({
+    release(
+        r,
+        &mut files,
+        dir,
+        &stack.flux.interval,
+        Release {
+            name: model::ESO_RELEASE,
+            namespace: model::ESO_NAMESPACE,
+            chart: model::ESO_RELEASE,
+            version: &eso.chart_version,
+            repository: &eso.chart_repository,
+            values: with_user_values(values, eso.values.as_ref()),
+        },
+    )?;
+    r.kustomization(dir, files)
+}
+
+/// The Secrets Store CSI driver's stage (`infrastructure/<cluster>/vault-csi-driver/`), when
+/// the tree installs it: the chart's repository and the release, in Vault's namespace.
+pub(super) fn render_csi_driver(r: &mut Renderer, stack: &Stack) -> Result<(), RenderError> {
+    if !has_stage(stack, StageKind::CsiDriver) {
+        return Ok(());
+    }
+    let dir = &stack.flux.paths.csi_driver;
+    let csi = &stack.csi_driver;
+    let mut files = vec![];
+    let mirrors = stack
+        .apps
+        .iter()
+        .any(|a| matches!(&a.consumer, Consumer::Csi(c) if c.secret_objects));
+    release(
+        r,
+        &mut files,
+        dir,
+        &stack.flux.interval,
+        Release {
+            name: model::CSI_RELEASE,
+            namespace: &stack.vault.namespace,
+            chart: model::CSI_CHART,
+            version: &csi.chart_version,
+            repository: &csi.chart_repository,
+            // Rotation re-reads the secrets at the poll derived from what the CSI apps read
+            // (model::csi); secretObjects need the driver's Secret sync.
+            values: with_user_values(
+                json!({
                     "enableSecretRotation": true,
                     "rotationPollInterval": model::csi::go_duration(
                         model::csi::rotation_poll_of(stack).unwrap_or(model::csi::DRIVER_DEFAULT_POLL),
                     ),
                     "syncSecret": {"enabled": mirrors},
                 }),
-            },
-        )?;
+                csi.values.as_ref(),
+            ),
+        },
+    )?;
+    r.kustomization(dir, files)
+}
+
+fn has_stage(stack: &Stack, kind: StageKind) -> bool {
+    stack.flux.stages.iter().any(|s| s.kind == kind)
+}
+
+/// The tree's values with the spec's merged over them (validation refused the keys the tree
+/// decides, so what is merged only adds or tunes).
+fn with_user_values(mut values: Json, user: Option<&Json>) -> Json {
+    if let Some(user) = user {
+        super::deep_merge(&mut values, user);
     }
-    r.kustomization(dir, files)?;
-    Ok(true)
+    values
 }
 
 struct Release<'a> {
@@ -151,14 +203,14 @@ fn release(
 ) -> Result<(), RenderError> {
     r.object(
         of::<kinds::HelmRepository>(model::FLUX_NAMESPACE, rel.name),
-        format!("{dir}/helmrepository-{}.yaml", rel.name),
+        format!("{dir}/helmrepository.yaml"),
         "flux/helmrepository.yaml.j2",
         HelmRepositoryContext::of(rel.name, rel.repository),
     )?;
-    files.push(format!("helmrepository-{}.yaml", rel.name));
+    files.push("helmrepository.yaml".to_string());
     r.object(
         of::<kinds::HelmRelease>(rel.namespace, rel.name),
-        format!("{dir}/helmrelease-{}.yaml", rel.name),
+        format!("{dir}/helmrelease.yaml"),
         "flux/helmrelease.yaml.j2",
         Value::from_serialize(HelmReleaseContext {
             name: rel.name,
@@ -177,7 +229,7 @@ fn release(
             values: rel.values,
         }),
     )?;
-    files.push(format!("helmrelease-{}.yaml", rel.name));
+    files.push("helmrelease.yaml".to_string());
     Ok(())
 }
 
@@ -551,19 +603,4 @@ fn eso(
         files.push(file);
     }
     Ok(files)
-}
-
-/// The cert-manager Certificates that carry Vault's CA into app namespaces whose agent or
-/// ESO store needs it (one per namespace, in the namespace's folder).
-pub fn ca_carriers(stack: &Stack) -> BTreeMap<&str, &str> {
-    stack
-        .apps
-        .iter()
-        .filter_map(|a| {
-            a.ca_secret
-                .as_ref()
-                .filter(|c| c.generated)
-                .map(|c| (a.namespace.as_str(), c.name.as_str()))
-        })
-        .collect()
 }

@@ -4,21 +4,26 @@
 //!
 //! ```text
 //! clusters/<cluster>/                     Flux Kustomization objects only (no kustomization.yaml)
-//! infrastructure/vault/                   Namespace, HelmRepository, HelmRelease (Vault)
-//! infrastructure/vault-secrets-operator/  Namespace, HelmRelease (VSO and its CRDs)
-//! apps/                                   VaultConnection, then apps/<namespace>/<app>/
+//! infrastructure/<cluster>/vault/         Namespace, HelmRepository, HelmRelease (Vault)
+//! infrastructure/<cluster>/vault-secrets-operator/  Namespace, HelmRelease (VSO and its CRDs)
+//! infrastructure/<cluster>/vault-{external-secrets,csi-driver}/  the consumers' controllers
+//! apps/<cluster>/_<stage>/                each apps stage: its consumer's app folders
+//! apps/<cluster>/<namespace>/<app>/       one folder per app
 //! vault-config/<cluster>/                 policies/*.hcl and configure.sh, for review; never applied by Flux
 //! ```
+//!
+//! The stages (one Flux Kustomization each) are the model's ([`crate::model::stages`]).
 
 mod apps;
 mod auth;
 pub mod consumers;
+mod stages;
 pub mod templates;
 mod values;
 
 use crate::header;
 use crate::kinds;
-use crate::model::{self, App, Stack};
+use crate::model::{self, Stack};
 use crate::tree::{ObjectRef, Tree};
 use crate::vault::side::VaultSide;
 use crate::versions;
@@ -30,7 +35,6 @@ use minijinja::Value;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value as Json};
-use std::collections::{BTreeMap, BTreeSet};
 pub use templates::Templates;
 
 /// Why the tree could not be rendered: a template (or a `--templates` override) that does not
@@ -85,6 +89,10 @@ pub struct RenderedFile {
 #[derive(Debug, Default)]
 pub struct Rendered {
     pub files: Vec<RenderedFile>,
+    /// What the tree refers to and the cluster provides: the user's Flux Kustomizations its
+    /// stages depend on (`externalSecrets.dependsOn`, `csiDriver.dependsOn`) and, with
+    /// `gitops.createNamespaces: false`, the app namespaces.
+    pub external: Vec<ObjectRef>,
 }
 
 impl Rendered {
@@ -150,6 +158,8 @@ impl Renderer<'_> {
                 dns_names: vec![],
                 ip_addresses: vec![],
                 issuer,
+                duration: None,
+                renew_before: None,
             }),
         )
     }
@@ -206,11 +216,13 @@ struct FluxKustomizationContext<'a> {
     interval: &'a str,
     path: &'a str,
     source_ref: &'a str,
-    depends_on: Vec<&'a String>,
+    depends_on: Vec<stages::DependsOnContext<'a>>,
     retry_interval: &'a str,
-    /// Flux CEL health checks for the VSO version in use (see [`crate::versions`]): the
-    /// apps stage is Ready only once VSO has synced every secret of the current generation,
-    /// and Failed at once where that version reports a failed sync.
+    /// `wait: true`: Ready only once everything it applied is healthy.
+    wait: bool,
+    /// Flux CEL health checks for the versions in use (see [`crate::versions`]): an apps
+    /// stage is Ready only once its consumer has synced every secret of the current
+    /// generation, and Failed at once where that version reports a failed sync.
     health_check_exprs: Vec<versions::HealthCheck>,
 }
 
@@ -261,6 +273,8 @@ struct CertificateContext<'a> {
     dns_names: Vec<String>,
     ip_addresses: Vec<&'a str>,
     issuer: &'a str,
+    duration: Option<&'a str>,
+    renew_before: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -308,82 +322,11 @@ pub fn render(
     let p = &stack.flux.paths;
     let flux = &stack.flux;
 
-    // clusters/<cluster>/: the three Flux Kustomizations, in dependency order (and the
-    // consumers' controllers beside the operator, when an app uses them).
-    let consumers = consumers::render_infrastructure(&mut r, stack)?;
-    if consumers {
-        r.object(
-            of::<kinds::Kustomization>(model::FLUX_NAMESPACE, &flux.consumers_kustomization),
-            format!("{}/{}.yaml", p.cluster, flux.consumers_kustomization),
-            "flux/kustomization.yaml.j2",
-            Value::from_serialize(FluxKustomizationContext {
-                name: &flux.consumers_kustomization,
-                namespace: model::FLUX_NAMESPACE,
-                interval: &flux.interval,
-                path: &p.consumers,
-                source_ref: &flux.source_ref,
-                depends_on: stack
-                    .vault
-                    .deploy
-                    .then_some(&flux.vault_kustomization)
-                    .into_iter()
-                    .collect(),
-                retry_interval: RETRY_INTERVAL,
-                health_check_exprs: vec![],
-            }),
-        )?;
-    }
-    // A cluster that runs no Vault (`vault.deploy: false`) has no Vault stage: the operator
-    // comes first, and reaches the Vault at its address.
+    // A cluster that runs no Vault (`vault.deploy: false`) has no Vault stage (see
+    // `model::stages`): the operator comes first, and reaches the Vault at its address.
     let deploy = stack.vault.deploy;
-    let stages = [
-        (&flux.vault_kustomization, &p.vault, None, false),
-        (
-            &flux.operator_kustomization,
-            &p.operator,
-            deploy.then_some(&flux.vault_kustomization),
-            false,
-        ),
-        (
-            &flux.apps_kustomization,
-            &p.apps,
-            Some(&flux.operator_kustomization),
-            true,
-        ),
-    ];
-    for (name, path, depends_on, health) in stages {
-        if !deploy && name == &flux.vault_kustomization {
-            continue;
-        }
-        let mut depends_on: Vec<&String> = depends_on.into_iter().collect();
-        if health && consumers {
-            depends_on.push(&flux.consumers_kustomization);
-        }
-        r.object(
-            of::<kinds::Kustomization>(model::FLUX_NAMESPACE, name),
-            format!("{}/{name}.yaml", p.cluster),
-            "flux/kustomization.yaml.j2",
-            Value::from_serialize(FluxKustomizationContext {
-                name,
-                namespace: model::FLUX_NAMESPACE,
-                interval: &flux.interval,
-                path,
-                source_ref: &flux.source_ref,
-                depends_on,
-                retry_interval: RETRY_INTERVAL,
-                health_check_exprs: if health {
-                    let mut checks = versions::health_checks(stack.operator.vso);
-                    checks.extend(versions::consumer_health_checks(
-                        consumers::uses_eso(stack),
-                        stack.cert_manager.is_some(),
-                    ));
-                    checks
-                } else {
-                    vec![]
-                },
-            }),
-        )?;
-    }
+    // clusters/<cluster>/: one Flux Kustomization per stage, in dependency order.
+    stages::flux_kustomizations(&mut r, stack)?;
 
     // infrastructure/vault/ (only where Vault runs)
     let vault_repo = "hashicorp";
@@ -463,60 +406,18 @@ pub fn render(
     }
     r.kustomization(&p.operator, files)?;
 
-    // apps/: the VaultConnection, then one folder per namespace, one per app.
-    let mut top = vec!["vault-connection.yaml".to_string()];
-    r.object(
-        of::<kinds::VaultConnection>(&stack.operator.namespace, model::VAULT_CONNECTION),
-        format!("{}/vault-connection.yaml", p.apps),
-        "vso/vaultconnection.yaml.j2",
-        Value::from_serialize(VaultConnectionContext {
-            name: model::VAULT_CONNECTION,
-            namespace: &stack.operator.namespace,
-            address: &stack.operator.address,
-            skip_tls_verify: stack.operator.skip_tls_verify,
-            ca_cert_secret: stack.operator.ca_cert_secret.as_deref(),
-        }),
-    )?;
-    let mut by_namespace: BTreeMap<&str, Vec<&App>> = BTreeMap::new();
-    for app in &stack.apps {
-        by_namespace.entry(&app.namespace).or_default().push(app);
+    // The controllers the consumers need, when the tree installs them.
+    consumers::render_external_secrets(&mut r, stack)?;
+    consumers::render_csi_driver(&mut r, stack)?;
+
+    // apps/<cluster>/: the namespaces stage, each apps stage's folder, cert-manager's issuer,
+    // then one folder per app (`<namespace>/<app>/`).
+    stages::namespaces(&mut r, stack)?;
+    stages::app_stages(&mut r, stack)?;
+    if let Some(stage) = stages::stage_of(stack, model::StageKind::CertManager) {
+        let files = cert_manager_issuer(&mut r, stack, &stage.path)?;
+        r.kustomization(&stage.path, files)?;
     }
-    let infra_namespaces: BTreeSet<&str> = [
-        stack.vault.namespace.as_str(),
-        stack.operator.namespace.as_str(),
-    ]
-    .into_iter()
-    .filter(|ns| stack.vault.deploy || *ns != stack.vault.namespace)
-    .collect();
-    let carriers = consumers::ca_carriers(stack);
-    for (ns, apps) in &by_namespace {
-        let ns_dir = format!("{}/{ns}", p.apps);
-        let mut ns_files = vec![];
-        if !infra_namespaces.contains(ns) {
-            // Kept when the last app of the namespace goes: the user's workloads live there.
-            r.object(
-                of::<Namespace>("", ns),
-                format!("{ns_dir}/namespace.yaml"),
-                "core/namespace.yaml.j2",
-                NamespaceContext::kept(ns),
-            )?;
-            ns_files.push("namespace.yaml".to_string());
-        }
-        if let (Some(carrier), Some(issuer)) = (carriers.get(ns), &stack.vault.tls_issuer) {
-            // Vault's CA for the agents and ESO stores of this namespace, as in the operator's.
-            r.ca_carrier(ns, carrier, issuer, format!("{ns_dir}/{carrier}.yaml"))?;
-            ns_files.push(format!("{carrier}.yaml"));
-        }
-        let mut sorted = apps.clone();
-        sorted.sort_by(|a, b| a.name.cmp(&b.name));
-        for app in sorted {
-            ns_files.push(app.name.clone());
-        }
-        r.kustomization(&ns_dir, ns_files)?;
-        top.push(ns.to_string());
-    }
-    top.extend(cert_manager_issuer(&mut r, stack, &p.apps)?);
-    r.kustomization(&p.apps, top)?;
     // Apps are independent: render them in parallel (thousands of files for big specs).
     let app_files: Vec<Result<Vec<RenderedFile>, RenderError>> = stack
         .apps
@@ -554,6 +455,35 @@ pub fn render(
     )?;
 
     r.out.files.sort_by(|a, b| a.path.cmp(&b.path));
+    let ours: Vec<&str> = stack.flux.stages.iter().map(|s| s.name.as_str()).collect();
+    let mut external: Vec<ObjectRef> = stack
+        .flux
+        .stages
+        .iter()
+        .flat_map(|s| &s.depends_on)
+        .filter(|d| d.namespace != model::FLUX_NAMESPACE || !ours.contains(&d.name.as_str()))
+        .map(|d| of::<kinds::Kustomization>(&d.namespace, &d.name))
+        .collect();
+    if !stack.flux.create_namespaces {
+        // The apps' own Kustomizations (or the platform's) declare their namespaces.
+        let infra = [&stack.vault.namespace, &stack.operator.namespace];
+        let issuer = stack
+            .cert_manager
+            .as_ref()
+            .map(|c| &c.service_account_namespace);
+        external.extend(
+            stack
+                .apps
+                .iter()
+                .map(|a| &a.namespace)
+                .chain(issuer)
+                .filter(|ns| !infra.contains(ns))
+                .map(|ns| of::<Namespace>("", ns)),
+        );
+    }
+    external.sort();
+    external.dedup();
+    r.out.external = external;
     Ok(r.out)
 }
 
@@ -597,6 +527,8 @@ fn render_vault(
                 dns_names: stack.vault.certificate_names(),
                 ip_addresses: vec!["127.0.0.1"],
                 issuer,
+                duration: Some(&stack.vault.tls_duration),
+                renew_before: Some(&stack.vault.tls_renew_before),
             }),
         )?;
         files.push("certificate.yaml".to_string());
@@ -605,6 +537,7 @@ fn render_vault(
         "vault/server.hcl.j2",
         Value::from_serialize(vault_server_context(stack)),
     )?;
+    let reload_script = templates.render("vault/tls-reload.sh.j2", Value::UNDEFINED)?;
     r.object(
         of::<kinds::HelmRelease>(&stack.vault.namespace, model::VAULT_RELEASE),
         format!("{}/helmrelease.yaml", p.vault),
@@ -626,7 +559,7 @@ fn render_vault(
             // install: Helm waiting for them would fail the install and roll it back.
             disable_wait: true,
             annotations: keep_on_prune(),
-            values: vault_values(stack, &server_hcl),
+            values: vault_values(stack, &server_hcl, &reload_script),
         }),
     )?;
     files.push("helmrelease.yaml".to_string());

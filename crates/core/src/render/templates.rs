@@ -91,6 +91,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../../templates/vault/server.hcl.j2"),
     ),
     (
+        "vault/tls-reload.sh.j2",
+        include_str!("../../../../templates/vault/tls-reload.sh.j2"),
+    ),
+    (
         "vault/configure.sh.j2",
         include_str!("../../../../templates/vault/configure.sh.j2"),
     ),

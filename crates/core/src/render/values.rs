@@ -47,8 +47,34 @@ pub(super) fn vault_server_context(stack: &Stack) -> VaultServerContext<'_> {
     }
 }
 
+/// The sidecar that makes Vault reload its renewed certificate (`reload_script`, sent
+/// SIGHUP through the pod's shared process namespace): the Vault image, the certificate
+/// volume the chart mounts for Vault (`userconfig-<secret>`, read-only), nothing else.
+fn tls_reload_container(v: &model::VaultServer, tls: &str, reload_script: &str) -> Json {
+    let dir = format!("/vault/userconfig/{tls}");
+    json!({
+        "name": "tls-reload",
+        "image": v.reload_image,
+        "command": ["/bin/sh", "-c", reload_script],
+        "env": [
+            {"name": "CERT_DIR", "value": dir},
+            {"name": "INTERVAL", "value": "60"},
+        ],
+        "volumeMounts": [{"name": format!("userconfig-{tls}"), "mountPath": dir, "readOnly": true}],
+        "securityContext": {
+            "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "resources": {
+            "requests": {"cpu": "5m", "memory": "8Mi"},
+            "limits": {"memory": "32Mi"},
+        },
+    })
+}
+
 /// Values for the `vault` chart (checked against its values.schema.json).
-pub(super) fn vault_values(stack: &Stack, server_hcl: &str) -> Json {
+pub(super) fn vault_values(stack: &Stack, server_hcl: &str, reload_script: &str) -> Json {
     let v = &stack.vault;
     let mut server = json!({
         "dataStorage": {"enabled": true, "size": "10Gi"},
@@ -73,10 +99,26 @@ pub(super) fn vault_values(stack: &Stack, server_hcl: &str) -> Json {
     if v.audit_storage {
         s.insert("auditStorage".into(), json!({"enabled": true}));
     }
+    // Secrets mounted at /vault/userconfig/<name>/: Vault's certificate, the unsealer's CA.
+    let mut volumes: Vec<&str> = v.tls_secret.iter().map(String::as_str).collect();
+    if let Some(ca) = v.seal.as_ref().and_then(|s| s.ca_cert_secret.as_deref()) {
+        if !volumes.contains(&ca) {
+            volumes.push(ca);
+        }
+    }
+    if !volumes.is_empty() {
+        let volumes: Vec<Json> = (volumes.iter())
+            .map(|name| json!({"type": "secret", "name": name}))
+            .collect();
+        s.insert("extraVolumes".into(), Json::Array(volumes));
+    }
     if let Some(tls) = &v.tls_secret {
+        // Vault reads its certificate at start and on SIGHUP only: a renewed one is picked up
+        // by the sidecar's SIGHUP, without a restart (which would need a manual unseal).
+        s.insert("shareProcessNamespace".into(), json!(true));
         s.insert(
-            "extraVolumes".into(),
-            json!([{"type": "secret", "name": tls}]),
+            "extraContainers".into(),
+            json!([tls_reload_container(v, tls, reload_script)]),
         );
         s.insert(
             "extraEnvironmentVars".into(),

@@ -94,6 +94,15 @@ pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), SelfCheckErr
         .collect();
     let mut problems = Vec::new();
     let mut seen = Seen::default();
+    // The user's Kustomizations the stages depend on (and, without `createNamespaces`, the app
+    // namespaces) are the cluster's, not the output's.
+    seen.objects
+        .extend(rendered.external.iter().map(|o| ObjectKey {
+            kind: o.kind.clone(),
+            namespace: o.namespace.clone(),
+            name: o.name.clone(),
+        }));
+    one_owner(rendered, &all_paths, &mut problems);
     for (p, s) in per_file {
         problems.extend(p);
         seen.objects.extend(s.objects);
@@ -127,6 +136,52 @@ pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), SelfCheckErr
     }
 }
 
+/// `dir/entry` with its `..` segments resolved (an apps stage lists `../<namespace>/<app>`).
+fn joined(dir: &str, entry: &str) -> String {
+    let mut parts: Vec<&str> = dir.split('/').collect();
+    for segment in entry.split('/') {
+        match segment {
+            ".." => {
+                parts.pop();
+            }
+            "." | "" => {}
+            s => parts.push(s),
+        }
+    }
+    parts.join("/")
+}
+
+/// Every file and folder is applied by at most one kustomization.yaml: two Flux stages
+/// applying one object would fight over it (and one's prune could delete it under the other).
+fn one_owner(rendered: &Rendered, all_paths: &BTreeSet<&str>, problems: &mut Vec<String>) {
+    let mut owner: std::collections::BTreeMap<String, &str> = Default::default();
+    for f in rendered
+        .files
+        .iter()
+        .filter(|f| f.path.ends_with("/kustomization.yaml") && f.template == KUSTOMIZE_TEMPLATE)
+    {
+        let Ok(k) = typed::<KustomizeConfig>(&f.body) else {
+            continue;
+        };
+        let dir = f.path.trim_end_matches("/kustomization.yaml");
+        for r in &k.resources {
+            let entry = joined(dir, r);
+            if !all_paths.contains(entry.as_str())
+                && !all_paths.contains(format!("{entry}/kustomization.yaml").as_str())
+            {
+                continue;
+            }
+            if let Some(first) = owner.insert(entry.clone(), &f.path) {
+                problems.push(format!(
+                    "{}: lists `{r}`, which {first} lists too: two stages would apply the same objects",
+                    f.path
+                ));
+            }
+        }
+    }
+}
+
+const KUSTOMIZE_TEMPLATE: &str = "kustomize/kustomization.yaml.j2";
 const COMPONENT_TEMPLATE: &str = "injector/kustomization.yaml.j2";
 const PATCH_TEMPLATE: &str = "injector/patch.yaml.j2";
 
@@ -280,11 +335,11 @@ fn check_kustomize_config(
     let listed: BTreeSet<&str> = k.resources.iter().map(String::as_str).collect();
     // Every entry exists: a file, or a sub-folder with its own kustomization.yaml.
     for r in &k.resources {
-        let file = format!("{dir}/{r}");
+        let file = joined(dir, r);
         if components.contains(file.as_str()) {
             return Err(problem!("lists the Component `{r}` as a resource"));
         }
-        let folder = format!("{dir}/{r}/kustomization.yaml");
+        let folder = format!("{file}/kustomization.yaml");
         if !all_paths.contains(file.as_str()) && !all_paths.contains(folder.as_str()) {
             return Err(problem!("lists `{r}`, which is not in the output"));
         }
@@ -442,7 +497,8 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), Problem> {
         Some(Kind::Kustomization) => {
             let k: Kustomization = typed_value(v)?;
             for d in k.spec.depends_on.iter().flatten() {
-                need("spec.dependsOn", key("Kustomization", &namespace, &d.name));
+                let ns = d.namespace.as_deref().unwrap_or(&namespace);
+                need("spec.dependsOn", key("Kustomization", ns, &d.name));
             }
             if k.spec.source_ref.kind != "GitRepository" {
                 return Err("sourceRef must be a GitRepository".into());

@@ -9,7 +9,7 @@
 //!   the last one for user-named maps such as `labels` or `vaultConfig.databases`).
 //! - **Text**: no NUL or other control character, no bidirectional-override character in any
 //!   key or value; line breaks only in the fields that are text (`creationStatements`,
-//!   `revocationStatements`, annotation values, `vault.values`); every value at most
+//!   `revocationStatements`, annotation values, chart `values`); every value at most
 //!   [`MAX_LINE`] bytes (one-line fields) or [`MAX_TEXT`] bytes (text fields).
 //! - **Nulls**: a null (`~`, `null`, nothing) as a list item or as the value of a
 //!   user-named string map (`labels`, `annotations`, `params`, `options`) is refused: serde
@@ -233,7 +233,8 @@ impl Scanner<'_> {
 
     fn in_chart_values(&self) -> bool {
         let mut k = self.keys();
-        k.next() == Some("vault") && k.next() == Some("values")
+        matches!(k.next(), Some("vault" | "externalSecrets" | "csiDriver"))
+            && k.next() == Some("values")
     }
 
     /// Whether the value starting now is text that may span lines.

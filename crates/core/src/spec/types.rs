@@ -42,6 +42,14 @@ pub struct Spec<S = SecretSpec> {
     /// A cert-manager issuer that signs with a PKI role of `vaultConfig.pki`.
     #[serde(default)]
     pub cert_manager: Option<CertManagerSpec>,
+    /// The External Secrets Operator the `consumer: eso` apps need: installed by the tree
+    /// (default) or brought by the cluster.
+    #[serde(default)]
+    pub external_secrets: Option<ExternalSecretsSpec>,
+    /// The Secrets Store CSI driver the `consumer: csi` apps need: installed by the tree
+    /// (default) or brought by the cluster.
+    #[serde(default)]
+    pub csi_driver: Option<CsiDriverSpec>,
 }
 
 /// The spec after validation: each secret has its one source (parse, don't validate).
@@ -57,6 +65,11 @@ pub struct GitopsSpec {
     /// Root folders of the generated tree, relative to the repository root.
     #[serde(default)]
     pub paths: PathsSpec,
+    /// Write a Namespace object for every app namespace (and cert-manager's issuer
+    /// namespace): `true` (default), or `false` when the apps' own Kustomizations (or the
+    /// platform's) already declare them: two Flux Kustomizations applying one Namespace can
+    /// lose it (fluxcd/kustomize-controller#1724).
+    pub create_namespaces: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -77,6 +90,66 @@ pub struct PathsSpec {
 pub struct ChartSpec {
     pub version: String,
     pub repository: Option<String>,
+}
+
+/// The chart of a controller the tree installs for a consumer: both fields optional (the
+/// tree pins a tested version and the project's repository).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ControllerChartSpec {
+    /// A pinned chart version (default: the one the tree is tested with).
+    pub version: Option<String>,
+    /// The chart's Helm repository, `http(s)://` or `oci://` (e.g. a mirror; default: the
+    /// project's own).
+    pub repository: Option<String>,
+}
+
+/// `externalSecrets`: how the External Secrets Operator gets to the cluster.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalSecretsSpec {
+    /// `true` (default): the tree installs ESO (a HelmRelease in namespace `external-secrets`);
+    /// `false`: the cluster already runs it (a managed add-on, or your own Kustomization).
+    pub install: Option<bool>,
+    /// The chart (default: version 2.9.0 from https://charts.external-secrets.io); with
+    /// `install: true` only.
+    #[serde(default)]
+    pub chart: Option<ControllerChartSpec>,
+    /// Whether the chart installs ESO's CRDs (default `true`); `false` when they are managed
+    /// separately (name what installs them in `dependsOn`). With `install: true` only.
+    #[serde(rename = "installCRDs")]
+    pub install_crds: Option<bool>,
+    /// Chart values merged over the tree's own (with `install: true` only); the keys the tree
+    /// decides (`installCRDs`) are refused.
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub values: Option<crate::yaml::Value>,
+    /// Flux Kustomizations (`name` in flux-system, or `namespace/name`) that must be Ready
+    /// first: with `install: false`, those that install ESO (its apps wait for them); with
+    /// `install: true`, what the tree's install needs (e.g. the CRDs, with `installCRDs: false`).
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+}
+
+/// `csiDriver`: how the Secrets Store CSI driver gets to the cluster.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CsiDriverSpec {
+    /// `true` (default): the tree installs the driver (a HelmRelease in Vault's namespace);
+    /// `false`: the cluster already runs it (a managed add-on, or your own Kustomization).
+    pub install: Option<bool>,
+    /// The chart (default: version 1.6.0 from the kubernetes-sigs chart repository); with
+    /// `install: true` only.
+    #[serde(default)]
+    pub chart: Option<ControllerChartSpec>,
+    /// Chart values merged over the tree's own (with `install: true` only); the keys the tree
+    /// decides (`syncSecret.enabled`, `enableSecretRotation`, `rotationPollInterval`) are refused.
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub values: Option<crate::yaml::Value>,
+    /// Flux Kustomizations (`name` in flux-system, or `namespace/name`) that must be Ready
+    /// first: with `install: false`, those that install the driver (its apps wait for them);
+    /// with `install: true`, what the tree's install needs.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -103,6 +176,9 @@ pub struct VaultSpec {
     /// A cert-manager ClusterIssuer that issues Vault's certificate into the `tls` Secret (with
     /// the SANs the generated addresses need) and its CA into the operator namespace.
     pub tls_issuer: Option<String>,
+    /// The lifetime of the certificate `tlsIssuer` issues (the pods reload it without a
+    /// restart when it is renewed).
+    pub tls_certificate: Option<TlsCertificateSpec>,
     /// Raw chart values, merged last.
     #[schemars(with = "Option<serde_json::Value>")]
     pub values: Option<crate::yaml::Value>,
@@ -113,6 +189,17 @@ impl VaultSpec {
     pub fn deploys(&self) -> bool {
         self.deploy.unwrap_or(true)
     }
+}
+
+/// `vault.tlsCertificate`: cert-manager's `duration` and `renewBefore` (Go durations).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsCertificateSpec {
+    /// How long each certificate is valid (default `2160h`, 90 days; at least `1h`).
+    pub duration: Option<String>,
+    /// How long before expiry cert-manager renews it (default `720h`, 30 days; shorter than
+    /// `duration`).
+    pub renew_before: Option<String>,
 }
 
 /// `tls: false` (plain HTTP) or `tls: <name of a kubernetes.io/tls Secret>`.
@@ -200,6 +287,14 @@ pub struct TransitSealSpec {
     pub address: String,
     pub mount_path: String,
     pub key_name: String,
+    /// A Secret in the Vault namespace whose `ca.crt` signed the unsealer's certificate: it is
+    /// mounted into the Vault pods and written as the seal's `tls_ca_cert`. Without it an
+    /// https unsealer is verified against the image's public roots
+    /// (`/etc/ssl/certs/ca-certificates.crt`), never against this cluster's own CA.
+    pub ca_cert_secret: Option<String>,
+    /// The name the unsealer's certificate must carry (`tls_server_name`; default: the
+    /// address's host).
+    pub tls_server_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -424,6 +519,8 @@ impl<S> Spec<S> {
             apps,
             vault_config: self.vault_config,
             cert_manager: self.cert_manager,
+            external_secrets: self.external_secrets,
+            csi_driver: self.csi_driver,
         })
     }
 }
@@ -677,6 +774,32 @@ pub struct PkiMountSpec {
     pub max_lease_ttl: Option<String>,
     #[serde(default)]
     pub roles: BTreeMap<String, PkiRoleSpec>,
+    /// `config/urls`: where clients fetch the CA and its CRL, named in every certificate the
+    /// mount issues (and, for a root, in the intermediates it signs).
+    pub urls: Option<PkiUrlsSpec>,
+    /// `config/auto-tidy`: expired certificates and revocations are removed from storage on a
+    /// schedule (on by default: every 12h, 72h after they expire).
+    pub auto_tidy: Option<AutoTidySpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PkiUrlsSpec {
+    /// The Vault address the certificates' users reach, e.g. `https://vault.example.com:8200`:
+    /// the CA is at `<base>/v1/<mount>/ca`, the CRL at `<base>/v1/<mount>/crl`. Default: the
+    /// operator's address (in the cluster, which outside clients cannot reach: warned).
+    pub base: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoTidySpec {
+    /// Default `true`; `false` turns auto-tidy off.
+    pub enabled: Option<bool>,
+    /// How often it runs (default `12h`).
+    pub interval: Option<String>,
+    /// How long after expiry a certificate is removed (default `72h`).
+    pub safety_buffer: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -695,6 +818,9 @@ pub struct IntermediateCaSpec {
     pub common_name: String,
     /// Lifetime of the intermediate certificate: at most the root's.
     pub ttl: Option<String>,
+    /// How many CAs may be below it in a chain (default 0, `pathlen:0`: it signs leaf
+    /// certificates only).
+    pub max_path_length: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -707,6 +833,26 @@ pub struct PkiRoleSpec {
     #[serde(default)]
     pub allow_bare_domains: bool,
     pub max_ttl: Option<String>,
+    /// IP addresses as subject alternative names (default `false`).
+    pub allow_ip_sans: Option<bool>,
+    /// `localhost` and `localdomain` names (default `false`).
+    pub allow_localhost: Option<bool>,
+    /// Wildcard names such as `*.example.com` (default `false`).
+    pub allow_wildcard_certificates: Option<bool>,
+    /// `rsa`, `ec`, `ed25519` or `any` (unset: Vault's, `rsa`).
+    pub key_type: Option<String>,
+    /// With `rsa`: 2048, 3072, 4096 or 8192; with `ec`: 224, 256, 384 or 521 (unset: Vault's).
+    pub key_bits: Option<u32>,
+    /// The server authentication usage (unset: Vault's, `true`).
+    pub server_flag: Option<bool>,
+    /// The client authentication usage (unset: Vault's, `true`).
+    pub client_flag: Option<bool>,
+    /// Do not store the certificates it issues (they then cannot be revoked by serial; unset:
+    /// Vault's, `false`).
+    pub no_store: Option<bool>,
+    /// Refuse requests without a common name (unset: Vault's, `true`; the role
+    /// `certManager` signs with: `false`, as cert-manager sends CSRs without one).
+    pub require_cn: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

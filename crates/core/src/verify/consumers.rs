@@ -15,7 +15,7 @@ use super::{
     drifted_fields, missing_keys, owner_ref, ExpectedSpecs, FluxCheck, Observed, SecretRow,
     SecretStatus,
 };
-use crate::model::{self, App, Consumer, DeclaredSecret};
+use crate::model::{self, App, Consumer, DeclaredSecret, StageKind};
 use serde_json::Value;
 
 /// The kinds whose generated specs `verify` compares (drift), beside VSO's.
@@ -28,52 +28,24 @@ pub const CSI_MANAGED_LABEL: &str = "secrets-store.csi.k8s.io/managed=true";
 /// The containers the injector adds to a pod.
 const AGENT_CONTAINERS: [&str; 2] = ["vault-agent", "vault-agent-init"];
 
-/// Flux checks of the consumers' controllers (only those the tree deploys).
-pub fn flux_checks(stack: &Stack, observed: &Observed, revision: Option<&str>) -> Vec<FluxCheck> {
-    let (eso, csi) = (
-        crate::render::consumers::uses_eso(stack),
-        crate::render::consumers::uses_csi(stack),
-    );
-    let mut out = vec![];
-    if !eso && !csi {
-        return out;
-    }
-    let ks = index(&observed.kustomizations);
-    let name = &stack.flux.consumers_kustomization;
-    let k = ks.get(&(model::FLUX_NAMESPACE, name.as_str())).copied();
-    let mut check = ready_check("Kustomization", model::FLUX_NAMESPACE, name, k);
-    if let (true, Some(k), Some(rev)) = (check.ok, k, revision) {
-        // As for the other stages: Ready at the expected commit.
-        let applied = k["status"]["lastAppliedRevision"]
-            .as_str()
-            .unwrap_or_default();
-        if super::revision_matches(applied, rev) {
-            check.detail = format!("Ready at {applied}");
-        } else {
-            check.ok = false;
-            check.detail = format!(
-                "applied revision {applied}, expected {rev}: Flux has not reconciled the commit yet"
-            );
-        }
-    }
-    out.push(check);
+/// Flux checks of the consumers' controllers: the HelmRelease of each one the tree installs
+/// (their stages' Kustomizations are checked with the others).
+pub fn flux_checks(stack: &Stack, observed: &Observed) -> Vec<FluxCheck> {
     let hr = index(&observed.helmreleases);
     let mut releases = vec![];
-    if eso {
-        releases.push((model::ESO_NAMESPACE, model::ESO_RELEASE));
+    for stage in &stack.flux.stages {
+        match stage.kind {
+            StageKind::ExternalSecrets => releases.push((model::ESO_NAMESPACE, model::ESO_RELEASE)),
+            StageKind::CsiDriver => {
+                releases.push((stack.vault.namespace.as_str(), model::CSI_RELEASE))
+            }
+            _ => {}
+        }
     }
-    if csi {
-        releases.push((stack.vault.namespace.as_str(), model::CSI_RELEASE));
-    }
-    for (ns, name) in releases {
-        out.push(ready_check(
-            "HelmRelease",
-            ns,
-            name,
-            hr.get(&(ns, name)).copied(),
-        ));
-    }
-    out
+    releases
+        .into_iter()
+        .map(|(ns, name)| ready_check("HelmRelease", ns, name, hr.get(&(ns, name)).copied()))
+        .collect()
 }
 
 use crate::model::Stack;

@@ -11,12 +11,15 @@
 //! - [`observe`]: what is read from the cluster and how an object is read;
 //! - this module: the verdicts, link by link, and the whole [`report()`];
 //! - [`consumers`]: the chains of the consumers other than the operator (ESO, CSI, injector);
+//! - [`presence`]: what the tree needs and does not create (a brought controller's CRDs, the
+//!   user's Kustomizations it depends on, namespaces it does not create);
 //! - [`report`](mod@report): the table and progress the user reads;
 //! - [`fleet`]: several clusters' reports merged into one.
 
 pub mod consumers;
 pub mod fleet;
 pub mod observe;
+pub mod presence;
 pub mod report;
 
 use crate::duration::{Duration, Grammar};
@@ -133,7 +136,8 @@ pub struct Report {
     pub ok: bool,
 }
 
-/// Flux: the three Kustomizations and two HelmReleases.
+/// Flux: every stage's Kustomization, and the HelmReleases of Vault, the operator and the
+/// consumers' controllers the tree installs.
 pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) -> Vec<FluxCheck> {
     let mut out = Vec::new();
     let ks = index(&observed.kustomizations);
@@ -156,15 +160,7 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
             ),
         });
     }
-    let stages = [
-        &stack.flux.vault_kustomization,
-        &stack.flux.operator_kustomization,
-        &stack.flux.apps_kustomization,
-    ];
-    for name in stages
-        .into_iter()
-        .filter(|n| deploy || *n != &stack.flux.vault_kustomization)
-    {
+    for name in stack.flux.stages.iter().map(|s| &s.name) {
         let (ok, detail) = match ks.get(&(model::FLUX_NAMESPACE, name.as_str())) {
             None => (
                 false,
@@ -219,7 +215,7 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
             detail,
         });
     }
-    out.extend(consumers::flux_checks(stack, observed, revision));
+    out.extend(consumers::flux_checks(stack, observed));
     out
 }
 
@@ -781,10 +777,13 @@ pub fn report(
         ok
     });
     // The issuer is not on any secret's chain: it fails the report, not the secrets.
-    let issuer = check_issuer(stack, observed);
+    let mut issuer = check_issuer(stack, observed);
+    // What the tree needs and does not create: named, without changing any secret's row.
+    issuer.extend(presence::check(stack, observed, namespace));
     let issuer_ok = issuer.iter().all(|f| f.ok);
     flux.extend(issuer);
     let mut secrets = check_secrets(stack, expected, observed, flux_ok, namespace, now);
+    presence::explain_rows(&mut secrets, observed);
     if !flux_ok {
         let first = flux.iter().find(|f| !f.ok).expect("a failing check");
         for r in secrets.iter_mut().filter(|r| r.synced()) {

@@ -39,6 +39,11 @@ pub enum List {
     SpcPodStatuses,
     CsiSecrets,
     Pods,
+    /// With `gitops.createNamespaces: false`: the namespaces (a diagnosis).
+    Namespaces,
+    /// The user's Kustomizations the stages depend on, outside flux-system (a diagnosis: they
+    /// join [`Observed::kustomizations`]).
+    DependencyKustomizations,
 }
 
 /// One list `verify` reads: every object of a kind in a scope, matching the selectors.
@@ -76,6 +81,10 @@ impl ListQuery {
         self.diagnosis = true;
         self
     }
+    fn diagnosis(mut self) -> Self {
+        self.diagnosis = true;
+        self
+    }
 }
 
 /// What `verify` lists for the apps of `stack` (in `namespace`, when given): one list per kind,
@@ -103,7 +112,12 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
         stack.vault.namespace.clone(),
         stack.operator.namespace.clone(),
     ];
-    if crate::render::consumers::uses_eso(stack) {
+    if stack
+        .flux
+        .stages
+        .iter()
+        .any(|s| s.kind == model::StageKind::ExternalSecrets)
+    {
         infra.push(model::ESO_NAMESPACE.to_string());
     }
     infra.dedup();
@@ -152,6 +166,30 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
         rounds.push(vec![
             ListQuery::new(L::Issuers, kind, &scope).named(&cm.name)
         ]);
+    }
+    // One more round of diagnoses, only when the tree relies on what it does not create: the
+    // user's Kustomizations outside flux-system that a stage depends on (listed where they
+    // live), and, without `gitops.createNamespaces`, the namespaces. Without the right to list
+    // them, they are reported as not checked.
+    let mut diagnoses = vec![];
+    let mut elsewhere: Vec<String> = super::presence::user_kustomizations(stack)
+        .into_iter()
+        .map(|d| d.namespace)
+        .filter(|ns| ns != model::FLUX_NAMESPACE)
+        .collect();
+    elsewhere.dedup();
+    if !elsewhere.is_empty() {
+        let scope = Scope::Namespaces(elsewhere);
+        diagnoses.push(
+            ListQuery::new(L::DependencyKustomizations, Kind::Kustomization, &scope).diagnosis(),
+        );
+    }
+    if !super::presence::needed_namespaces(stack, namespace).is_empty() {
+        let cluster = Scope::Cluster { fallback: vec![] };
+        diagnoses.push(ListQuery::new(L::Namespaces, Kind::Namespace, &cluster).diagnosis());
+    }
+    if !diagnoses.is_empty() {
+        rounds.push(diagnoses);
     }
     // The other consumers' objects, only for the consumers the apps use.
     let uses = |f: fn(&Consumer) -> bool| in_scope().any(|a| f(&a.consumer));
@@ -229,6 +267,14 @@ pub struct Observed {
     pub csi_secrets: Vec<Value>,
     /// Pods of the injector apps' namespaces.
     pub pods: Vec<Value>,
+    /// The namespaces (listed only with `gitops.createNamespaces: false`).
+    pub namespaces: Vec<Value>,
+    /// Kinds the tree needs that the API server does not serve (asked of discovery before
+    /// listing, for the consumers whose controller the cluster brings; see
+    /// [`super::presence`]).
+    pub not_served: Vec<Kind>,
+    /// Diagnosis lists that could not be read (they read as empty).
+    pub unlisted: Vec<List>,
 }
 
 impl Observed {
@@ -257,6 +303,11 @@ impl Observed {
             List::SpcPodStatuses => &mut self.spc_pod_statuses,
             List::CsiSecrets => &mut self.csi_secrets,
             List::Pods => &mut self.pods,
+            List::Namespaces => &mut self.namespaces,
+            List::DependencyKustomizations => {
+                self.kustomizations.extend(objects);
+                return;
+            }
         };
         *field = objects;
     }

@@ -172,7 +172,9 @@ fn serve_resource(
         drop(st);
         return respond(req, 403, &status_body(403, "Forbidden", &msg));
     }
-    if st.forbid_everywhere.contains(plural) {
+    let forbidden_here =
+        namespace.is_some_and(|n| st.forbid_in.contains(&(plural.to_string(), n.to_string())));
+    if st.forbid_everywhere.contains(plural) || forbidden_here {
         let scope = namespace
             .map(|n| format!("in the namespace \"{n}\""))
             .unwrap_or_else(|| "at the cluster scope".into());

@@ -80,6 +80,8 @@ struct State {
     fail_next: Vec<u16>,
     forbid_cluster_list: HashSet<String>,
     forbid_everywhere: HashSet<String>,
+    /// (plural, namespace): lists refused in that namespace only, as a Role missing there.
+    forbid_in: HashSet<(String, String)>,
     /// Lists of these plurals are answered `200 OK` with a `Status` failure body (as a
     /// misbehaving proxy or aggregated API server may).
     status_on_200: HashSet<String>,
@@ -325,6 +327,15 @@ impl FakeApiServer {
             .unwrap()
             .forbid_everywhere
             .insert(plural.to_string());
+    }
+
+    /// Forbids listing `plural` in `namespace` only (the user has no Role there).
+    pub fn forbid_in(&self, plural: &str, namespace: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .forbid_in
+            .insert((plural.to_string(), namespace.to_string()));
     }
 
     pub fn forbid_cluster_list(&self, plural: &str) {

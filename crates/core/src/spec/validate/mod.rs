@@ -11,6 +11,7 @@
 mod apps;
 mod cert_manager;
 mod consumers;
+mod controllers;
 mod csi;
 mod gitops;
 mod operator;
@@ -68,12 +69,13 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     vault_config::mounts(&mut c, spec);
     if let Some(vc) = &spec.vault_config {
         vault_config::check(&mut c, vc, spec.vault.deploys());
-        pki::check(&mut c, vc);
+        pki::check(&mut c, vc, spec.operator.address.is_none());
     }
     secrets::lifetimes(&mut c, spec);
     // What the CSI apps' secrets cost at the driver's poll, derived from those lifetimes.
     csi::check(&mut c, spec);
     cert_manager::check(&mut c, spec);
+    controllers::check(&mut c, spec);
     c.finish()
 }
 

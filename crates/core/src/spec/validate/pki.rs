@@ -1,12 +1,40 @@
 //! `vaultConfig.pki`: each PKI mount, its root or intermediate CA, and its roles.
 
-use super::rules::Checker;
+use super::rules::{is_url, Checker};
 use crate::duration::{Duration, Grammar};
 use crate::spec::types::{IntermediateCaSpec, PkiMountSpec, VaultConfigSpec};
 
-pub(super) fn check(c: &mut Checker, vc: &VaultConfigSpec) {
+/// `in_cluster`: the spec names no `operator.address`, so the default CA and CRL URLs are the
+/// in-cluster Vault's.
+pub(super) fn check(c: &mut Checker, vc: &VaultConfigSpec, in_cluster: bool) {
     for (name, pki) in &vc.pki {
         mount(c, vc, name, pki);
+        urls(c, name, pki, in_cluster);
+    }
+}
+
+/// `urls.base`: a URL clients can fetch the CA and CRL from; without it, in the cluster, a
+/// warning that the certificates name an address outside clients cannot reach.
+fn urls(c: &mut Checker, name: &str, pki: &PkiMountSpec, in_cluster: bool) {
+    let base = format!("vaultConfig.pki.{name}");
+    match &pki.urls {
+        Some(u) => {
+            let field = format!("{base}.urls.base");
+            c.not_null(&field);
+            if !is_url(&u.base, &["http", "https"]) || u.base.contains(['?', '#']) {
+                c.error(
+                    &field,
+                    format!("`{}` is not a Vault address", crate::outside::shown(&u.base)),
+                    "write the address clients reach Vault at, e.g. `https://vault.example.com:8200` (the CA is then at <base>/v1/<mount>/ca)",
+                );
+            }
+        }
+        None if in_cluster => c.warn(
+            &base,
+            format!("the certificates of pki mount `{name}` name the in-cluster Vault address for its CA and CRL: clients outside the cluster cannot fetch them"),
+            format!("set `urls: {{base: https://vault.example.com:8200}}` on {base} to the address outside clients reach Vault at (or keep it, if only the cluster uses these certificates)"),
+        ),
+        None => {}
     }
 }
 
@@ -28,12 +56,23 @@ fn mount(c: &mut Checker, vc: &VaultConfigSpec, name: &str, pki: &PkiMountSpec) 
         if let Some(t) = &role.max_ttl {
             c.vault_duration(&format!("{rbase}.maxTtl"), t);
         }
+        key(c, &rbase, role.key_type.as_deref(), role.key_bits);
         if role.allowed_domains.is_empty() {
             c.error(
                 &format!("{rbase}.allowedDomains"),
                 "allowedDomains is empty",
                 "list the domains certificates may be issued for, e.g. [svc.cluster.local]",
             );
+        }
+    }
+    if let Some(t) = &pki.auto_tidy {
+        for (field, value) in [
+            ("interval", &t.interval),
+            ("safetyBuffer", &t.safety_buffer),
+        ] {
+            if let Some(v) = value {
+                c.vault_duration(&format!("{base}.autoTidy.{field}"), v);
+            }
         }
     }
     if let Some(int) = &pki.intermediate_ca {
@@ -71,6 +110,54 @@ fn mount(c: &mut Checker, vc: &VaultConfigSpec, name: &str, pki: &PkiMountSpec) 
                 "allowed domain",
             );
         }
+    }
+}
+
+/// The key a role's certificates get: a type Vault knows, and a size that type has.
+fn key(c: &mut Checker, rbase: &str, key_type: Option<&str>, bits: Option<u32>) {
+    const TYPES: [&str; 4] = ["rsa", "ec", "ed25519", "any"];
+    if let Some(t) = key_type {
+        if !TYPES.contains(&t) {
+            c.error(
+                &format!("{rbase}.keyType"),
+                format!(
+                    "`{}` is not a key type Vault knows",
+                    crate::outside::shown(t)
+                ),
+                "write rsa, ec, ed25519 or any",
+            );
+            return;
+        }
+    }
+    let Some(bits) = bits else { return };
+    let sizes: &[u32] = match key_type.unwrap_or("rsa") {
+        "rsa" => &[2048, 3072, 4096, 8192],
+        "ec" => &[224, 256, 384, 521],
+        _ => &[],
+    };
+    if !sizes.contains(&bits) {
+        let t = key_type.unwrap_or("rsa");
+        c.error(
+            &format!("{rbase}.keyBits"),
+            format!("keyBits {bits} is not a size of an {t} key"),
+            if sizes.is_empty() {
+                format!("drop keyBits: an {t} key has no size to choose")
+            } else {
+                format!(
+                    "write one of {}{}",
+                    sizes
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if key_type.is_none() {
+                        " (keyType is rsa unless named)"
+                    } else {
+                        ""
+                    }
+                )
+            },
+        );
     }
 }
 

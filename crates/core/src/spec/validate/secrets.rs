@@ -163,6 +163,23 @@ fn fields(c: &mut Checker, base: &str, s: &SecretSpec, vc: Option<&VaultConfigSp
                                 );
                             }
                         }
+                        let names = (s.common_name.iter().map(|n| ("commonName".to_string(), n)))
+                            .chain(
+                                s.alt_names
+                                    .iter()
+                                    .flatten()
+                                    .enumerate()
+                                    .map(|(k, n)| (format!("altNames[{k}]"), n)),
+                            );
+                        for (field, n) in names {
+                            if let Some(opt_in) = refused_by_default(n, role) {
+                                c.warn(
+                                    &format!("{base}.{field}"),
+                                    format!("pki role `{}` refuses `{}`: {opt_in} is off", p.role, shown(n)),
+                                    format!("set `{opt_in}: true` on vaultConfig.pki.{}.roles.{} if the certificate needs it, or drop the name", p.mount, p.role),
+                                );
+                            }
+                        }
                     }
                 },
             }
@@ -324,6 +341,43 @@ fn values(c: &mut Checker, sbase: &str, s: &SecretSpec) {
     }
 }
 
+/// The role field that must be on for a certificate to carry `name` (an IP address,
+/// `localhost`, a wildcard), when it is off (the roles' safe default).
+fn refused_by_default(name: &str, role: &PkiRoleSpec) -> Option<&'static str> {
+    if is_ip_address(name) && !role.allow_ip_sans.unwrap_or(false) {
+        Some("allowIpSans")
+    } else if (name == "localhost" || name == "localhost.localdomain")
+        && !role.allow_localhost.unwrap_or(false)
+    {
+        Some("allowLocalhost")
+    } else if name.starts_with("*.") && !role.allow_wildcard_certificates.unwrap_or(false) {
+        Some("allowWildcardCertificates")
+    } else {
+        None
+    }
+}
+
+/// An IPv4 address (four numbers of 0-255) or an IPv6 one (hex groups and colons, at least
+/// two; an embedded IPv4 tail allowed): what Vault reads as an IP SAN rather than a name.
+fn is_ip_address(s: &str) -> bool {
+    let v4 = |t: &str| {
+        let parts: Vec<&str> = t.split('.').collect();
+        parts.len() == 4
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.len() <= 3
+                    && p.chars().all(|c| c.is_ascii_digit())
+                    && p.parse::<u16>().is_ok_and(|n| n <= 255)
+            })
+    };
+    let v6 = || {
+        s.matches(':').count() >= 2
+            && s.split(':')
+                .all(|g| g.len() <= 4 && g.chars().all(|c| c.is_ascii_hexdigit()) || v4(g))
+    };
+    v4(s) || v6()
+}
+
 /// Whether a pki role would issue a certificate for `cn`.
 fn domain_allowed(cn: &str, role: &PkiRoleSpec) -> bool {
     role.allowed_domains.iter().any(|d| {
@@ -429,8 +483,44 @@ mod tests {
             allow_subdomains: sub,
             allow_bare_domains: bare,
             max_ttl: None,
+            allow_ip_sans: None,
+            allow_localhost: None,
+            allow_wildcard_certificates: None,
+            key_type: None,
+            key_bits: None,
+            server_flag: None,
+            client_flag: None,
+            no_store: None,
+            require_cn: None,
         };
         let svc = role(&["svc.cluster.local"], false, true);
+        assert_eq!(refused_by_default("8.8.8.8", &svc), Some("allowIpSans"));
+        assert_eq!(
+            refused_by_default("localhost", &svc),
+            Some("allowLocalhost")
+        );
+        assert_eq!(
+            refused_by_default("*.svc.cluster.local", &svc),
+            Some("allowWildcardCertificates")
+        );
+        assert_eq!(refused_by_default("a.svc.cluster.local", &svc), None);
+        let open = PkiRoleSpec {
+            allow_ip_sans: Some(true),
+            ..svc.clone()
+        };
+        assert_eq!(refused_by_default("::1", &open), None);
+        for ip in [
+            "10.0.0.7",
+            "::1",
+            "fe80::1",
+            "2001:db8::",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_ip_address(ip), "{ip}");
+        }
+        for name in ["10.0.0", "300.1.1.1", "a.b.c.d", "web", "x:y", "1.2.3.4.5"] {
+            assert!(!is_ip_address(name), "{name}");
+        }
         assert!(domain_allowed("web.app.svc.cluster.local", &svc));
         assert!(!domain_allowed("svc.cluster.local", &svc));
         assert!(!domain_allowed("example.com", &svc));

@@ -39,12 +39,75 @@ pub(super) fn check(c: &mut Checker, v: &VaultSpec) {
         TlsSpec::Secret(name) => c.dns_subdomain("vault.tls", name, "TLS Secret name"),
     }
     auto_unseal(c, v);
+    tls_certificate(c, v);
     if let Some(values) = &v.values {
         if !values.is_mapping() {
             c.error(
                 "vault.values",
                 "values must be a map of chart values",
                 "e.g. `values: {server: {resources: {...}}}`",
+            );
+        }
+    }
+}
+
+/// `vault.tlsCertificate`: Go durations cert-manager accepts, only with `tlsIssuer`; the
+/// renewal before the expiry.
+fn tls_certificate(c: &mut Checker, v: &VaultSpec) {
+    use crate::duration::{Duration, Grammar};
+    let Some(t) = &v.tls_certificate else { return };
+    if v.tls_issuer.is_none() {
+        c.error(
+            "vault.tlsCertificate",
+            "tlsCertificate sets the lifetime of the certificate vault.tlsIssuer issues, but there is no tlsIssuer",
+            "name the cert-manager ClusterIssuer in `tlsIssuer:`, or drop tlsCertificate",
+        );
+        return;
+    }
+    let mut seconds = |field: &str, value: &Option<String>, min: f64, shown_min: &str| {
+        let path = format!("vault.tlsCertificate.{field}");
+        let text = value.as_deref()?;
+        let Some(d) = Duration::parse(text, Grammar::Flux) else {
+            c.error(
+                &path,
+                format!("`{}` is not a duration cert-manager accepts", shown(text)),
+                "write hours, minutes or seconds, e.g. `2160h` or `720h`",
+            );
+            return None;
+        };
+        if d.as_secs_f64() < min {
+            c.error(
+                &path,
+                format!("{field} {text} is shorter than cert-manager's minimum, {shown_min}"),
+                format!("make it at least {shown_min}"),
+            );
+            return None;
+        }
+        Some(d.as_secs_f64())
+    };
+    let duration = seconds("duration", &t.duration, 3600.0, "1h");
+    let renew = seconds("renewBefore", &t.renew_before, 300.0, "5m");
+    let default = |d: &Option<String>, text: &str| {
+        d.is_none()
+            .then(|| Duration::parse(text, Grammar::Flux).map(Duration::as_secs_f64))
+            .flatten()
+    };
+    let duration = duration.or_else(|| default(&t.duration, crate::model::TLS_DURATION));
+    let renew = renew.or_else(|| default(&t.renew_before, crate::model::TLS_RENEW_BEFORE));
+    if let (Some(d), Some(r)) = (duration, renew) {
+        if r >= d {
+            c.error(
+                if t.renew_before.is_some() {
+                    "vault.tlsCertificate.renewBefore"
+                } else {
+                    "vault.tlsCertificate.duration"
+                },
+                "the certificate would be renewed as soon as it is issued: renewBefore is not shorter than duration",
+                format!(
+                    "make renewBefore shorter than duration (the defaults are {} and {})",
+                    crate::model::TLS_DURATION,
+                    crate::model::TLS_RENEW_BEFORE
+                ),
             );
         }
     }
@@ -155,6 +218,31 @@ fn auto_unseal(c: &mut Checker, v: &VaultSpec) {
             ("mountPath", t.mount_path.as_str()),
             ("keyName", t.key_name.as_str()),
         ]);
+        if let Some(secret) = &t.ca_cert_secret {
+            c.dns_subdomain(&format!("{p}.caCertSecret"), secret, "Secret name");
+        }
+        if let Some(name) = &t.tls_server_name {
+            if !super::rules::is_host_name(name) || name.starts_with("*.") {
+                c.error(
+                    &format!("{p}.tlsServerName"),
+                    format!("`{}` is not a host name", shown(name)),
+                    "write the DNS name the unsealer's certificate carries, e.g. vault.example.com",
+                );
+            }
+        }
+        let tls_fields = [
+            ("caCertSecret", t.ca_cert_secret.is_some()),
+            ("tlsServerName", t.tls_server_name.is_some()),
+        ];
+        for (field, set) in tls_fields {
+            if set && t.address.starts_with("http://") {
+                c.error(
+                    &format!("{p}.{field}"),
+                    format!("{field} verifies the unsealer's TLS, but its address is http://"),
+                    "write the unsealer's https:// address, or drop the field",
+                );
+            }
+        }
     }
     for (field, value) in fields {
         let p = format!("vault.autoUnseal.{kind}.{field}");

@@ -7,7 +7,6 @@
 use crate::model::{Grant, Source, Stack};
 use crate::spec::types as spec;
 use crate::spec::validate::rules::DATABASE_PLUGINS;
-use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Marks what the tool owns in Vault (mount descriptions, policy headers).
@@ -173,6 +172,8 @@ pub struct DatabaseRole {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PkiMount {
     pub mount: String,
+    pub urls: PkiUrls,
+    pub auto_tidy: AutoTidy,
     /// The CA the tool makes while the mount has no issuer (none: the user brings one).
     pub ca: Option<Ca>,
     pub roles: Vec<PkiRole>,
@@ -199,9 +200,31 @@ pub struct IntermediateCa {
     pub ttl: Option<String>,
     /// The mount whose root CA signs it.
     pub signed_by: String,
-    /// `config/urls`: where clients fetch the CA and its CRL (the Vault address apps use).
+    /// `max_path_length` of its certificate (0: it signs leaves only).
+    pub max_path_length: u32,
+}
+
+/// `config/urls` of a PKI mount: where clients fetch the CA and its CRL, named in the
+/// certificates it issues (`urls.base`, else the operator's address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PkiUrls {
     pub issuing_certificates: String,
     pub crl_distribution_points: String,
+}
+
+impl PkiUrls {
+    pub fn settings(&self) -> Vec<(&'static str, Setting)> {
+        vec![
+            (
+                "issuing_certificates",
+                Setting::List(vec![self.issuing_certificates.clone()]),
+            ),
+            (
+                "crl_distribution_points",
+                Setting::List(vec![self.crl_distribution_points.clone()]),
+            ),
+        ]
+    }
 }
 
 impl PkiMount {
@@ -221,6 +244,122 @@ pub struct PkiRole {
     pub allow_subdomains: bool,
     pub allow_bare_domains: bool,
     pub max_ttl: Option<String>,
+    /// Safe by default: no IP SANs, no `localhost`, no wildcards unless the spec asks.
+    pub allow_ip_sans: bool,
+    pub allow_localhost: bool,
+    pub allow_wildcard_certificates: bool,
+    /// Only where the spec names them (the role cert-manager signs with: `require_cn` false
+    /// unless named); otherwise Vault's value, or one set by hand, stays.
+    pub key_type: Option<String>,
+    pub key_bits: Option<u32>,
+    pub server_flag: Option<bool>,
+    pub client_flag: Option<bool>,
+    pub no_store: Option<bool>,
+    pub require_cn: Option<bool>,
+}
+
+impl PkiRole {
+    /// The role's settings the spec manages, in the order they are written: the fields it
+    /// names (and the defaults the tool decides). Every other field of the role is Vault's or
+    /// the operator's: `configure` and the script never send it, so it keeps its value.
+    pub fn settings(&self) -> Vec<(&'static str, Setting)> {
+        let mut out = vec![
+            (
+                "allowed_domains",
+                Setting::List(self.allowed_domains.clone()),
+            ),
+            ("allow_subdomains", Setting::Bool(self.allow_subdomains)),
+            ("allow_bare_domains", Setting::Bool(self.allow_bare_domains)),
+        ];
+        if let Some(t) = &self.max_ttl {
+            out.push(("max_ttl", Setting::Duration(t.clone())));
+        }
+        out.extend([
+            ("allow_ip_sans", Setting::Bool(self.allow_ip_sans)),
+            ("allow_localhost", Setting::Bool(self.allow_localhost)),
+            (
+                "allow_wildcard_certificates",
+                Setting::Bool(self.allow_wildcard_certificates),
+            ),
+        ]);
+        if let Some(t) = &self.key_type {
+            out.push(("key_type", Setting::Text(t.clone())));
+        }
+        if let Some(b) = self.key_bits {
+            out.push(("key_bits", Setting::Int(b.into())));
+        }
+        for (name, flag) in [
+            ("server_flag", self.server_flag),
+            ("client_flag", self.client_flag),
+            ("no_store", self.no_store),
+            ("require_cn", self.require_cn),
+        ] {
+            if let Some(b) = flag {
+                out.push((name, Setting::Bool(b)));
+            }
+        }
+        out
+    }
+}
+
+/// `config/auto-tidy` of a PKI mount: what is removed from storage, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoTidy {
+    pub enabled: bool,
+    pub interval: String,
+    pub safety_buffer: String,
+}
+
+/// How often auto-tidy runs, and how long after expiry it removes a certificate.
+pub const AUTO_TIDY_INTERVAL: &str = "12h";
+pub const AUTO_TIDY_SAFETY_BUFFER: &str = "72h";
+
+impl AutoTidy {
+    /// On: expired certificates and revoked ones are removed after the safety buffer. Off:
+    /// only `enabled: false` (the rest stays as Vault holds it).
+    pub fn settings(&self) -> Vec<(&'static str, Setting)> {
+        if !self.enabled {
+            return vec![("enabled", Setting::Bool(false))];
+        }
+        vec![
+            ("enabled", Setting::Bool(true)),
+            ("tidy_cert_store", Setting::Bool(true)),
+            ("tidy_revoked_certs", Setting::Bool(true)),
+            (
+                "interval_duration",
+                Setting::Duration(self.interval.clone()),
+            ),
+            (
+                "safety_buffer",
+                Setting::Duration(self.safety_buffer.clone()),
+            ),
+        ]
+    }
+}
+
+/// One field of a Vault object as the spec sets it: how `configure` compares it with what
+/// Vault holds and how the script writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Setting {
+    Bool(bool),
+    Int(u64),
+    Text(String),
+    /// A Vault duration (`72h`): Vault answers in seconds.
+    Duration(String),
+    /// Written as one comma-separated value.
+    List(Vec<String>),
+}
+
+impl Setting {
+    /// The value as one `key=value` argument of the vault CLI takes it.
+    pub fn cli_value(&self) -> String {
+        match self {
+            Setting::Bool(b) => b.to_string(),
+            Setting::Int(n) => n.to_string(),
+            Setting::Text(t) | Setting::Duration(t) => t.clone(),
+            Setting::List(l) => l.join(","),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -404,6 +543,21 @@ pub fn derive(stack: &Stack) -> VaultSide {
         .iter()
         .map(|(mount, p)| PkiMount {
             mount: mount.clone(),
+            urls: {
+                let base = (p.urls.as_ref().map(|u| u.base.trim_end_matches('/')))
+                    .unwrap_or(&stack.operator.address);
+                PkiUrls {
+                    issuing_certificates: format!("{base}/v1/{mount}/ca"),
+                    crl_distribution_points: format!("{base}/v1/{mount}/crl"),
+                }
+            },
+            auto_tidy: AutoTidy {
+                enabled: p.auto_tidy.as_ref().and_then(|t| t.enabled).unwrap_or(true),
+                interval: (p.auto_tidy.as_ref().and_then(|t| t.interval.clone()))
+                    .unwrap_or_else(|| AUTO_TIDY_INTERVAL.into()),
+                safety_buffer: (p.auto_tidy.as_ref().and_then(|t| t.safety_buffer.clone()))
+                    .unwrap_or_else(|| AUTO_TIDY_SAFETY_BUFFER.into()),
+            },
             ca: match (&p.root_ca, &p.intermediate_ca) {
                 (Some(c), _) => Some(Ca::Root(RootCa {
                     common_name: c.common_name.clone(),
@@ -413,8 +567,7 @@ pub fn derive(stack: &Stack) -> VaultSide {
                     common_name: c.common_name.clone(),
                     ttl: c.ttl.clone(),
                     signed_by: c.signed_by.clone(),
-                    issuing_certificates: format!("{}/v1/{mount}/ca", stack.operator.address),
-                    crl_distribution_points: format!("{}/v1/{mount}/crl", stack.operator.address),
+                    max_path_length: c.max_path_length.unwrap_or(0),
                 })),
                 (None, None) => None,
             },
@@ -427,6 +580,22 @@ pub fn derive(stack: &Stack) -> VaultSide {
                     allow_subdomains: r.allow_subdomains,
                     allow_bare_domains: r.allow_bare_domains,
                     max_ttl: r.max_ttl.clone(),
+                    allow_ip_sans: r.allow_ip_sans.unwrap_or(false),
+                    allow_localhost: r.allow_localhost.unwrap_or(false),
+                    allow_wildcard_certificates: r.allow_wildcard_certificates.unwrap_or(false),
+                    key_type: r.key_type.clone(),
+                    key_bits: r.key_bits,
+                    server_flag: r.server_flag,
+                    client_flag: r.client_flag,
+                    no_store: r.no_store,
+                    // cert-manager sends CSRs without a common name (ingress-shim).
+                    require_cn: r.require_cn.or_else(|| {
+                        stack
+                            .cert_manager
+                            .as_ref()
+                            .filter(|cm| cm.mount == *mount && cm.pki_role == *name)
+                            .map(|_| false)
+                    }),
                 })
                 .collect(),
         })
@@ -537,441 +706,5 @@ pub fn connection_name(mount: &str) -> String {
     }
 }
 
-// ---------- the generated script ----------
-
-/// One shell word holding exactly `s`.
-pub fn shell_word(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | ',' | '=' | '@')
-        })
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
-/// A `key=value` argument of `vault write` that delivers exactly `value`. The vault CLI reads a
-/// value starting with `@` from a file and a value of `-` from stdin: a leading `@` is escaped
-/// (`\@`), and the values the CLI cannot take literally (`-`, a leading `\@`) are handed over as a
-/// file (`@<(printf …)`, bash process substitution; nothing secret goes this way).
-pub fn vault_arg(key: &str, value: &str) -> String {
-    if value == "-" || value.starts_with("\\@") {
-        format!(
-            "{}@<(printf '%s' {})",
-            shell_word(&format!("{key}=")),
-            shell_word(value)
-        )
-    } else if let Some(rest) = value.strip_prefix('@') {
-        shell_word(&format!("{key}=\\@{rest}"))
-    } else {
-        shell_word(&format!("{key}={value}"))
-    }
-}
-
-/// Text for a `#` comment: control characters (a newline would end the comment) are escaped.
-pub fn shell_comment(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-fn is_shell_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && !s.starts_with(|c: char| c.is_ascii_digit())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// How the script obtains a secret: a line that checks (or reads) it before anything is
-/// changed, and the shell expression of its value (piped into `vault write … key=-`).
-/// A secret the script reads at run time: the line that checks it and the word that uses it.
-#[derive(Serialize)]
-pub struct ScriptSecret {
-    check: String,
-    value: String,
-}
-
-fn script_secret(source: &str, var: &str, what: &str) -> ScriptSecret {
-    let (check, value) = match source.split_once(':') {
-        Some(("env", name)) if is_shell_identifier(name) => (
-            format!("require_env {name} {}", shell_word(what)),
-            format!("\"${name}\""),
-        ),
-        Some(("env", name)) => (
-            format!("{var}=$(printenv -- {})", shell_word(name)),
-            format!("\"${var}\""),
-        ),
-        Some((_, path)) => (
-            format!(
-                "{var}=$(from_file {} {})",
-                shell_word(path),
-                shell_word(what)
-            ),
-            format!("\"${var}\""),
-        ),
-        None => (
-            format!(
-                "echo {} >&2; exit 2",
-                shell_word(&format!("error: {what}: no source"))
-            ),
-            "''".into(),
-        ),
-    };
-    ScriptSecret { check, value }
-}
-
-/// A heredoc delimiter that no line of `text` equals.
-fn heredoc_delimiter(text: &str) -> String {
-    let mut d = "KUBECTL_VAULT_POLICY".to_string();
-    while text.lines().any(|l| l == d) {
-        d.push('_');
-    }
-    d
-}
-
-/// The context of `vault/configure.sh.j2` (also what `configure --script` prints).
-#[derive(Serialize)]
-pub struct ScriptContext<'a> {
-    cluster: &'a str,
-    description: &'a str,
-    /// Which Vault the script is for, in words (a fleet's, or one outside the cluster).
-    vault_note: Option<String>,
-    /// `vaultConfig.address`: the script sets VAULT_ADDR to it.
-    vault_addr: Option<&'a str>,
-    checks: Vec<String>,
-    auth: ScriptAuth<'a>,
-    mounts: Vec<ScriptMount<'a>>,
-    transit_keys: Vec<ScriptPath>,
-    databases: Vec<ScriptDatabase<'a>>,
-    pki: Vec<ScriptPki<'a>>,
-    policies: Vec<ScriptPolicy<'a>>,
-    roles: Vec<ScriptRole<'a>>,
-    audit: Option<ScriptAudit<'a>>,
-}
-
-#[derive(Serialize)]
-struct ScriptAuth<'a> {
-    mount: &'a str,
-    auth_path: String,
-    config_path: String,
-    host: &'a str,
-    ca_cert_file: Option<&'a str>,
-    disable_local_ca_jwt: bool,
-    reviewer_jwt: Option<ScriptSecret>,
-}
-
-#[derive(Serialize)]
-struct ScriptMount<'a> {
-    path: &'a str,
-    cli_type: &'a str,
-    max_lease_ttl: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct ScriptPath {
-    path: String,
-}
-
-#[derive(Serialize)]
-struct ScriptDatabase<'a> {
-    n: usize,
-    mount: &'a str,
-    name: &'a str,
-    config_path: String,
-    rotate_path: String,
-    plugin_name: &'a str,
-    connection_url: &'a str,
-    username: &'a str,
-    allowed_roles: String,
-    password: ScriptSecret,
-    rotate_root: bool,
-    roles: Vec<ScriptDatabaseRole<'a>>,
-}
-
-#[derive(Serialize)]
-struct ScriptDatabaseRole<'a> {
-    path: String,
-    default_ttl: &'a str,
-    max_ttl: &'a str,
-    creation_statements: &'a [String],
-    revocation_statements: &'a [String],
-}
-
-#[derive(Serialize)]
-struct ScriptPki<'a> {
-    mount: &'a str,
-    issuers_path: String,
-    generate_path: String,
-    root_ca: Option<ScriptRootCa<'a>>,
-    intermediate: Option<ScriptIntermediate<'a>>,
-    roles: Vec<ScriptPkiRole<'a>>,
-}
-
-/// An intermediate CA: CSR in its mount, signed by the root's, set signed, its URLs.
-#[derive(Serialize)]
-struct ScriptIntermediate<'a> {
-    common_name: &'a str,
-    ttl: Option<&'a str>,
-    signed_by: &'a str,
-    csr_path: String,
-    sign_path: String,
-    set_signed_path: String,
-    urls_path: String,
-    issuing_certificates: &'a str,
-    crl_distribution_points: &'a str,
-}
-
-#[derive(Serialize)]
-struct ScriptRootCa<'a> {
-    common_name: &'a str,
-    ttl: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct ScriptPkiRole<'a> {
-    path: String,
-    allowed_domains: String,
-    allow_subdomains: bool,
-    allow_bare_domains: bool,
-    max_ttl: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct ScriptPolicy<'a> {
-    name: &'a str,
-    delimiter: String,
-    hcl: String,
-}
-
-#[derive(Serialize)]
-struct ScriptRole<'a> {
-    name: &'a str,
-    path: String,
-    service_accounts: String,
-    namespaces: String,
-    policies: String,
-    audience: &'a str,
-    token_ttl: &'a str,
-    token_period: &'a str,
-}
-
-#[derive(Serialize)]
-struct ScriptAudit<'a> {
-    path: &'a str,
-    device_type: &'a str,
-    options: &'a BTreeMap<String, String>,
-}
-
-/// Builds [`ScriptContext`].
-pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContext<'a> {
-    let a = &side.kubernetes_auth;
-    let mut checks: Vec<String> = Vec::new();
-    if let Some(ca) = a
-        .ca_cert_from
-        .as_deref()
-        .and_then(|c| c.strip_prefix("file:"))
-    {
-        checks.push(format!(
-            "require_file {} {}",
-            shell_word(ca),
-            shell_word("the cluster CA (vaultConfig.kubernetesAuth.caCertFrom)")
-        ));
-    }
-    let reviewer_jwt = match &a.token_reviewer {
-        TokenReviewer::ServiceAccount {
-            jwt_from,
-            name,
-            namespace,
-        } => {
-            let s = script_secret(
-                jwt_from,
-                "token_reviewer_jwt",
-                &format!("the token of ServiceAccount {namespace}/{name} (tokenReviewer.jwtFrom)"),
-            );
-            checks.push(s.check.clone());
-            Some(s)
-        }
-        _ => None,
-    };
-    let or_zero = |d: &'a Option<String>| d.as_deref().unwrap_or("0");
-    let databases: Vec<ScriptDatabase> = side
-        .databases
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let password = script_secret(
-                &d.password_from,
-                &format!("db_password_{}", i + 1),
-                &format!("the admin password of database {} (passwordFrom)", d.mount),
-            );
-            if !d.rotate_root {
-                checks.push(password.check.clone());
-            }
-            ScriptDatabase {
-                n: i + 1,
-                mount: &d.mount,
-                name: &d.name,
-                config_path: format!("{}/config/{}", d.mount, d.name),
-                rotate_path: format!("{}/rotate-root/{}", d.mount, d.name),
-                plugin_name: &d.plugin_name,
-                connection_url: &d.connection_url,
-                username: &d.username,
-                allowed_roles: d.allowed_roles().join(","),
-                password,
-                rotate_root: d.rotate_root,
-                roles: d
-                    .roles
-                    .iter()
-                    .map(|r| ScriptDatabaseRole {
-                        path: format!("{}/roles/{}", d.mount, r.name),
-                        default_ttl: or_zero(&r.default_ttl),
-                        max_ttl: or_zero(&r.max_ttl),
-                        creation_statements: &r.creation_statements,
-                        revocation_statements: &r.revocation_statements,
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    ScriptContext {
-        cluster: &stack.cluster,
-        description: &side.owner,
-        vault_note: stack.vault.which(&stack.cluster, &stack.operator.address),
-        vault_addr: stack.vault_config.address.as_deref(),
-        checks,
-        auth: ScriptAuth {
-            mount: &a.mount,
-            auth_path: format!("sys/auth/{}", a.mount),
-            config_path: format!("auth/{}/config", a.mount),
-            host: &a.host,
-            ca_cert_file: a
-                .ca_cert_from
-                .as_deref()
-                .and_then(|c| c.strip_prefix("file:")),
-            disable_local_ca_jwt: a.disable_local_ca_jwt,
-            reviewer_jwt,
-        },
-        mounts: side
-            .mounts
-            .iter()
-            .map(|m| ScriptMount {
-                path: &m.path,
-                cli_type: m.engine.cli_type(),
-                max_lease_ttl: m.max_lease_ttl.as_deref(),
-            })
-            .collect(),
-        transit_keys: side
-            .transit_keys
-            .iter()
-            .map(|k| ScriptPath {
-                path: format!("{}/keys/{}", k.mount, k.name),
-            })
-            .collect(),
-        databases,
-        pki: side
-            .pki
-            .iter()
-            .map(|p| ScriptPki {
-                mount: &p.mount,
-                issuers_path: format!("{}/config/issuers", p.mount),
-                generate_path: format!("{}/root/generate/internal", p.mount),
-                root_ca: match &p.ca {
-                    Some(Ca::Root(c)) => Some(ScriptRootCa {
-                        common_name: &c.common_name,
-                        ttl: c.ttl.as_deref(),
-                    }),
-                    _ => None,
-                },
-                intermediate: match &p.ca {
-                    Some(Ca::Intermediate(c)) => Some(ScriptIntermediate {
-                        common_name: &c.common_name,
-                        ttl: c.ttl.as_deref(),
-                        signed_by: &c.signed_by,
-                        csr_path: format!("{}/intermediate/generate/internal", p.mount),
-                        sign_path: format!("{}/root/sign-intermediate", c.signed_by),
-                        set_signed_path: format!("{}/intermediate/set-signed", p.mount),
-                        urls_path: format!("{}/config/urls", p.mount),
-                        issuing_certificates: &c.issuing_certificates,
-                        crl_distribution_points: &c.crl_distribution_points,
-                    }),
-                    _ => None,
-                },
-                roles: p
-                    .roles
-                    .iter()
-                    .map(|r| ScriptPkiRole {
-                        path: format!("{}/roles/{}", p.mount, r.name),
-                        allowed_domains: r.allowed_domains.join(","),
-                        allow_subdomains: r.allow_subdomains,
-                        allow_bare_domains: r.allow_bare_domains,
-                        max_ttl: r.max_ttl.as_deref(),
-                    })
-                    .collect(),
-            })
-            .collect(),
-        policies: side
-            .policies
-            .iter()
-            .map(|p| {
-                let hcl = p.hcl();
-                ScriptPolicy {
-                    name: &p.name,
-                    delimiter: heredoc_delimiter(&hcl),
-                    hcl,
-                }
-            })
-            .collect(),
-        roles: side
-            .roles
-            .iter()
-            .map(|r| ScriptRole {
-                name: &r.name,
-                path: format!("auth/{}/role/{}", a.mount, r.name),
-                service_accounts: r.service_accounts.join(","),
-                namespaces: r.namespaces.join(","),
-                policies: r.policies.join(","),
-                audience: &r.audience,
-                token_ttl: or_zero(&r.token_ttl),
-                token_period: or_zero(&r.token_period),
-            })
-            .collect(),
-        audit: side.audit.as_ref().map(|a| ScriptAudit {
-            path: &a.path,
-            device_type: &a.device_type,
-            options: &a.options,
-        }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn connection_names_are_names_vault_accepts() {
-        assert_eq!(connection_name("db"), "db");
-        assert_eq!(connection_name("teams/jobs/db"), "teams-jobs-db");
-        assert_eq!(connection_name("/x/"), "x");
-        assert_eq!(connection_name("//"), "database");
-        assert!(crate::spec::validate::rules::is_vault_name(
-            &connection_name("a b/c.")
-        ));
-    }
-
-    #[test]
-    fn vault_args_deliver_the_value_literally() {
-        assert_eq!(vault_arg("k", "v"), "k=v");
-        assert_eq!(vault_arg("k", "a b"), "'k=a b'");
-        assert_eq!(vault_arg("k", "@/etc/passwd"), "'k=\\@/etc/passwd'");
-        assert_eq!(vault_arg("k", "-"), "k=@<(printf '%s' -)");
-        assert_eq!(vault_arg("k", "it's"), "'k=it'\\''s'");
-        assert_eq!(shell_comment("a\nb"), "a\\nb");
-    }
-}
+mod script;
+pub use script::{script_context, shell_comment, shell_word, vault_arg, ScriptContext};
