@@ -436,3 +436,38 @@ vaultConfig:
     ));
     assert!(script.contains("ServiceAccount vault-secrets-operator/vault-token-reviewer"));
 }
+
+#[test]
+fn verify_against_vault_takes_each_clusters_own_vault_or_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("fleet.yaml");
+    let without: String = per_cluster()
+        .lines()
+        .filter(|l| !l.starts_with("      address: "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&spec, without).unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n",
+    )
+    .unwrap();
+    let o = bin()
+        .args(["verify", "--vault", "-f"])
+        .arg(&spec)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .env("VAULT_ADDR", "http://127.0.0.1:9")
+        .env("VAULT_TOKEN", "t")
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("runs its own Vault, and staging, production have no vaultConfig.address"),
+        "{}",
+        stderr(&o)
+    );
+}

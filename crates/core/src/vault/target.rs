@@ -58,3 +58,86 @@ pub fn targets(stacks: &[&Stack], spec: &str) -> Result<Vec<Target>, Error> {
         clusters: (0..stacks.len()).collect(),
     }])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The models of a fleet file's clusters, as the loader makes them.
+    fn stacks(fleet: &str) -> Vec<Stack> {
+        let (members, diagnostics) = crate::fleet::expand("fleet.yaml", fleet)
+            .map_err(|e| e.render())
+            .unwrap();
+        assert!(
+            diagnostics
+                .iter()
+                .all(|d| d.severity == crate::spec::Severity::Warning),
+            "{diagnostics:?}"
+        );
+        members
+            .iter()
+            .map(|m| {
+                let typed = m
+                    .spec
+                    .clone()
+                    .try_map_secrets(|_, _, s| s.into_secret())
+                    .unwrap();
+                let mut stack = crate::model::build(&typed, "fleet.yaml");
+                stack.vault.fleet = Some(m.topology.fleet_vault());
+                stack
+            })
+            .collect()
+    }
+
+    const PER_CLUSTER: &str = "apiVersion: kubectl-vault/v1alpha1\nkind: VaultFleet\ndefaults:\n  vault: {chart: {version: 0.30.0}, tls: vault-tls}\n  operator: {chart: {version: 1.4.1}}\nclusters:\n  - name: staging\n    vaultConfig: {address: https://vault.staging.example.com:8200}\n  - name: production\n    vaultConfig: {address: https://vault.production.example.com:8200}\n";
+
+    #[test]
+    fn a_vault_per_cluster_is_one_target_each_and_needs_their_addresses() {
+        let all = stacks(PER_CLUSTER);
+        let refs: Vec<&Stack> = all.iter().collect();
+        let t = targets(&refs, "fleet.yaml").unwrap();
+        assert_eq!(
+            t,
+            [
+                Target {
+                    address: Some("https://vault.staging.example.com:8200".into()),
+                    clusters: vec![0]
+                },
+                Target {
+                    address: Some("https://vault.production.example.com:8200".into()),
+                    clusters: vec![1]
+                },
+            ]
+        );
+        // One cluster selected: its address, or VAULT_ADDR.
+        assert_eq!(targets(&refs[1..], "fleet.yaml").unwrap()[0].clusters, [0]);
+        let without = PER_CLUSTER.replace(
+            "    vaultConfig: {address: https://vault.production.example.com:8200}\n",
+            "",
+        );
+        let all = stacks(&without);
+        let refs: Vec<&Stack> = all.iter().collect();
+        let e = targets(&refs, "fleet.yaml").unwrap_err().to_string();
+        assert!(e.contains("production has no vaultConfig.address"), "{e}");
+        assert_eq!(targets(&refs[1..], "fleet.yaml").unwrap()[0].address, None);
+    }
+
+    #[test]
+    fn one_shared_vault_is_one_target_for_every_cluster() {
+        let shared = PER_CLUSTER
+            .replace(
+                "  - name: staging\n    vaultConfig: {address: https://vault.staging.example.com:8200}\n",
+                "  - name: staging\n    vault: {deploy: false}\n    operator: {address: https://vault.example.com:8200}\n    vaultConfig:\n      kubernetesAuth: {host: https://api.staging:6443, caCertFrom: file:ca.crt, disableLocalCaJwt: true, tokenReviewer: {mode: client}}\n",
+            )
+            .replace("vault.production.example.com", "vault.example.com");
+        let all = stacks(&shared);
+        let refs: Vec<&Stack> = all.iter().collect();
+        assert_eq!(
+            targets(&refs, "fleet.yaml").unwrap(),
+            [Target {
+                address: Some("https://vault.example.com:8200".into()),
+                clusters: vec![0, 1]
+            }]
+        );
+    }
+}
