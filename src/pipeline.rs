@@ -246,7 +246,8 @@ pub fn load_all(spec_path: &Path, strict: bool, select: &[String]) -> Result<Vec
                     m.spec.cluster
                 ))
             })?;
-        let stack = model::build(&typed, &file_name);
+        let mut stack = model::build(&typed, &file_name);
+        stack.vault.fleet = Some(m.topology.fleet_vault());
         let vault = vault_side::derive(&stack);
         out.push(Loaded {
             stack,
@@ -264,7 +265,11 @@ pub fn load_all(spec_path: &Path, strict: bool, select: &[String]) -> Result<Vec
 
 /// One cluster: the spec's, or the one `select` names of a fleet (which then needs it).
 pub(crate) fn load_one(spec_path: &Path, strict: bool, select: &[String]) -> Result<Loaded, Error> {
-    let mut all = load_all(spec_path, strict, select)?;
+    only_one(load_all(spec_path, strict, select)?, spec_path)
+}
+
+/// The one cluster of `all` (what [`load_all`] gave), or a usage error naming them.
+pub(crate) fn only_one(mut all: Vec<Loaded>, spec_path: &Path) -> Result<Loaded, Error> {
     if all.len() > 1 {
         let names: Vec<&str> = all.iter().map(|l| l.stack.cluster.as_str()).collect();
         return Err(Error::usage(format!(

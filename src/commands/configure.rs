@@ -3,10 +3,11 @@
 use crate::commands::args::SpecArgs;
 use crate::core::render;
 use crate::core::vault::plan::{self as vault_plan, Action};
+use crate::core::vault::target as vault_target;
 use crate::edge::fs;
 use crate::edge::vault::Vault;
 use crate::error::Error;
-use crate::pipeline;
+use crate::pipeline::{self, Loaded};
 use crate::term::Term;
 use clap::Args;
 use serde_json::json;
@@ -44,44 +45,54 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
         term.out(format!("#!/usr/bin/env bash\n{script}"))?;
         return Ok(());
     }
-    // Every cluster of a fleet (or the one selected) is one plan: all are planned, and any
+    // Every cluster of a fleet (or those selected) goes into the Vault it uses: a fleet's one
+    // shared Vault (one plan for all), or each cluster's own. All are planned, and any
     // conflict stops them all, before the first change.
     let all = pipeline::load_all(&args.spec.file, args.spec.strict, &args.spec.cluster)?;
     for loaded in &all {
         term.warnings_summary(&loaded.warnings);
     }
-    let vault = Vault::from_env()?;
-    vault.ping()?;
-    let mut plans = Vec::new();
-    for loaded in &all {
-        // Each cluster's own API server CA.
-        let kubernetes_ca_cert = (loaded.vault.kubernetes_auth.ca_cert_from.as_deref())
-            .and_then(|c| c.strip_prefix("file:"))
-            .map(|ca| fs::read_bounded(ca, "vaultConfig.kubernetesAuth.caCertFrom"))
-            .transpose()?;
-        let options = vault_plan::Options {
-            kubernetes_ca_cert,
-            prune_mounts: args.prune_mounts,
-            reset_connections: args.reset_connection,
-        };
-        // Read what the planner needs, then plan from that snapshot alone.
-        let mut snapshot = vault_plan::Snapshot::default();
-        let plan = loop {
-            match vault_plan::plan(&loaded.vault, &snapshot, &options)? {
-                vault_plan::Planned::Plan(plan) => break plan,
-                vault_plan::Planned::Needs(queries) => vault.fill(&mut snapshot, queries)?,
-            }
-        };
-        plans.push(plan);
+    let stacks: Vec<&crate::core::model::Stack> = all.iter().map(|l| &l.stack).collect();
+    let targets = vault_target::targets(&stacks, &args.spec.file.display().to_string())?;
+    let mut vaults = Vec::new();
+    for target in &targets {
+        let vault = Vault::at(target.address.as_deref())?;
+        vault.ping()?;
+        vaults.push(vault);
     }
-    let clusters: Vec<String> = all.iter().map(|l| l.stack.cluster.clone()).collect();
-    vault_plan::one_plan(&mut plans, &clusters);
-    term.outln(format!("Vault at {}:", vault.addr()))?;
-    for (loaded, plan) in all.iter().zip(&plans) {
-        if all.len() > 1 {
-            term.outln(format!("cluster {}:", loaded.stack.cluster))?;
+    // Plans in the clusters' order, each with the Vault it goes into.
+    let mut plans = Vec::new();
+    let mut vault_of = vec![0; all.len()];
+    for (t, target) in targets.iter().enumerate() {
+        let mut group = Vec::new();
+        for &i in &target.clusters {
+            vault_of[i] = t;
+            group.push(plan_one(&all[i], &vaults[t], &args)?);
         }
-        term.out(vault_plan::describe(plan))?;
+        let clusters: Vec<String> = (target.clusters.iter())
+            .map(|&i| all[i].stack.cluster.clone())
+            .collect();
+        vault_plan::one_plan(&mut group, &clusters);
+        plans.extend(target.clusters.iter().copied().zip(group));
+    }
+    plans.sort_by_key(|(i, _)| *i);
+    let plans: Vec<vault_plan::Plan> = plans.into_iter().map(|(_, p)| p).collect();
+    for (t, (target, vault)) in targets.iter().zip(&vaults).enumerate() {
+        let from = if target.address.is_some() {
+            " (vaultConfig.address)"
+        } else {
+            ""
+        };
+        term.outln(format!("Vault at {}{from}:", vault.addr()))?;
+        for (i, (loaded, plan)) in all.iter().zip(&plans).enumerate() {
+            if vault_of[i] != t {
+                continue;
+            }
+            if all.len() > 1 {
+                term.outln(format!("cluster {}:", loaded.stack.cluster))?;
+            }
+            term.out(vault_plan::describe(plan))?;
+        }
     }
     let conflicts: usize = plans.iter().map(|p| p.conflicts.len()).sum();
     if conflicts > 0 {
@@ -106,7 +117,9 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
         return Ok(());
     }
     let mut applied: Vec<String> = Vec::new();
-    for (step, body) in plans.iter().flat_map(|p| p.changes()).zip(bodies) {
+    let steps = (plans.iter().enumerate()).flat_map(|(i, p)| p.changes().map(move |s| (i, s)));
+    for ((i, step), body) in steps.zip(bodies) {
+        let vault = &vaults[vault_of[i]];
         let result = match (&step.action, &step.intermediate) {
             (Action::Delete, _) => vault.apply("DELETE", &step.path, None),
             (_, Some(then)) => vault.intermediate_ca(&step.path, &body, then),
@@ -142,4 +155,30 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
     }
     term.outln(format!("applied {} change(s)", applied.len()))?;
     Ok(())
+}
+
+/// One cluster's plan against `vault`: what the planner needs is read, then planned from
+/// that snapshot alone.
+fn plan_one(
+    loaded: &Loaded,
+    vault: &Vault,
+    args: &ConfigureArgs,
+) -> Result<vault_plan::Plan, Error> {
+    // Each cluster's own API server CA.
+    let kubernetes_ca_cert = (loaded.vault.kubernetes_auth.ca_cert_from.as_deref())
+        .and_then(|c| c.strip_prefix("file:"))
+        .map(|ca| fs::read_bounded(ca, "vaultConfig.kubernetesAuth.caCertFrom"))
+        .transpose()?;
+    let options = vault_plan::Options {
+        kubernetes_ca_cert,
+        prune_mounts: args.prune_mounts,
+        reset_connections: args.reset_connection,
+    };
+    let mut snapshot = vault_plan::Snapshot::default();
+    loop {
+        match vault_plan::plan(&loaded.vault, &snapshot, &options)? {
+            vault_plan::Planned::Plan(plan) => return Ok(plan),
+            vault_plan::Planned::Needs(queries) => vault.fill(&mut snapshot, queries)?,
+        }
+    }
 }

@@ -93,7 +93,7 @@ fn check(
     expected: impl FnOnce() -> Result<verify::ExpectedSpecs, Error>,
 ) -> Result<Exit, Error> {
     let revision = expected_revision(args)?;
-    let vault = vault(args)?;
+    let vault = vault(args, stack.vault_config.address.as_deref())?;
     let runtime = runtime()?;
     let deadline = Instant::now() + args.timeout;
     watchdog(deadline, args.timeout, args.output.json());
@@ -151,10 +151,13 @@ fn expected_revision(args: &VerifyArgs) -> Result<Option<String>, Error> {
     })
 }
 
-/// The Vault of `--vault` (VAULT_ADDR, VAULT_TOKEN).
-fn vault(args: &VerifyArgs) -> Result<Option<crate::edge::vault::Vault>, Error> {
+/// The Vault of `--vault` (the spec's `vaultConfig.address`, else VAULT_ADDR; VAULT_TOKEN).
+fn vault(
+    args: &VerifyArgs,
+    address: Option<&str>,
+) -> Result<Option<crate::edge::vault::Vault>, Error> {
     args.vault
-        .then(crate::edge::vault::Vault::from_env)
+        .then(|| crate::edge::vault::Vault::at(address))
         .transpose()
 }
 

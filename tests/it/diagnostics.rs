@@ -238,7 +238,11 @@ fn every_unknown_field_is_reported_in_one_run() {
     let dir = tempfile::tempdir().unwrap();
     let fleet = std::fs::read_to_string(fixture("fleet.yaml"))
         .unwrap()
-        .replacen("    replicas: 1\n", "    replicas: 1\n    replica: 2\n", 1)
+        .replacen(
+            "    namespace: vault-secrets-operator\n",
+            "    namespace: vault-secrets-operator\n    adress: https://vault.example.com\n",
+            1,
+        )
         .replacen(
             "  - name: staging\n",
             "  - name: staging\n    operatr: {}\n",
@@ -250,7 +254,7 @@ fn every_unknown_field_is_reported_in_one_run() {
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
-        err.contains("defaults.vault.replica: unknown field, did you mean replicas?")
+        err.contains("defaults.operator.adress: unknown field, did you mean address?")
             && err.contains("clusters[0].operatr: unknown field, did you mean operator?"),
         "{err}"
     );

@@ -25,13 +25,13 @@ fn cluster_spec(cluster: &str, replicas: u32, apps: &[&str]) -> String {
     s
 }
 
-fn git_env(c: &mut std::process::Command, home: &Path) {
+pub(crate) fn git_env(c: &mut std::process::Command, home: &Path) {
     c.env("HOME", home)
         .env("XDG_CONFIG_HOME", home)
         .env("GIT_CONFIG_NOSYSTEM", "1");
 }
 
-fn new_repo(dir: &Path) -> (PathBuf, Repository) {
+pub(crate) fn new_repo(dir: &Path) -> (PathBuf, Repository) {
     let path = dir.join("fleet");
     let mut opts = git2::RepositoryInitOptions::new();
     opts.initial_head("main");
@@ -43,7 +43,7 @@ fn new_repo(dir: &Path) -> (PathBuf, Repository) {
 }
 
 /// Every file of HEAD (bytes), by path.
-fn head_files(repo: &Repository) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn head_files(repo: &Repository) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     let Ok(head) = repo.head() else { return out };
     let tree = head.peel_to_tree().unwrap();
@@ -81,7 +81,7 @@ fn owned_by(repo: &Repository, workdir: &Path, cluster: &str) -> BTreeMap<String
         .collect()
 }
 
-fn commit(home: &Path, spec: &Path, repo: &Path) -> std::process::Output {
+pub(crate) fn commit(home: &Path, spec: &Path, repo: &Path) -> std::process::Output {
     let mut c = bin();
     git_env(&mut c, home);
     c.args([
@@ -508,10 +508,23 @@ fn the_fleet_example_generates_both_clusters_each_in_its_own_folders() {
             .unwrap();
         assert!(path.split('/').any(|s| s == owner), "{path} of {owner}");
     }
-    // The overlay: production runs 3 replicas and reports; staging neither.
-    let hr = |c: &str| tree[&format!("infrastructure/{c}/vault/helmrelease.yaml")].clone();
-    assert!(hr("production").contains("replicas: 3"));
-    assert!(hr("staging").contains("replicas: 1"));
+    // The overlay: production runs the one Vault (3 replicas) and reports; staging neither:
+    // no Vault stage, folder or release, and its operator reaches production's Vault.
+    let hr = &tree["infrastructure/production/vault/helmrelease.yaml"];
+    assert!(hr.contains("replicas: 3"), "{hr}");
+    assert!(!tree
+        .keys()
+        .any(|p| p.starts_with("infrastructure/staging/vault/")));
+    assert!(!tree.contains_key("clusters/staging/vault.yaml"));
+    assert!(!tree["clusters/staging/vault-secrets-operator.yaml"].contains("dependsOn"));
+    assert!(tree["apps/staging/_vault-apps/vault-connection.yaml"]
+        .contains("address: \"https://vault.production.example.com:8200\""));
+    // Staging's token reviewer, beside its operator: the one Vault reviews staging's logins.
+    let reviewer = &tree["infrastructure/staging/vault-secrets-operator/token-review.yaml"];
+    assert!(
+        reviewer.contains("namespace: vault-secrets-operator"),
+        "{reviewer}"
+    );
     assert!(tree.contains_key("apps/production/shop/reports/vaultauth.yaml"));
     assert!(!tree.contains_key("apps/staging/shop/reports/vaultauth.yaml"));
     let auth = &tree["apps/staging/shop/webapp/vaultauth.yaml"];
@@ -612,34 +625,34 @@ fn bad_fleet_specs_name_the_line_and_the_field_and_write_nothing() {
     assert_bad_fleet(
         &fleet.replace("  - name: production\n", "  - name: staging\n"),
         &[
-            "fleet.yaml:60:",
+            "fleet.yaml:73:",
             "clusters[1].name: duplicate cluster `staging` (also clusters[0])",
         ],
     );
     // A per-cluster override of a field that cannot vary.
     assert_bad_fleet(
         &fleet.replace(
-            "    withoutApps: [shop/reports]",
-            "    withoutApps: [shop/reports]\n    gitops:\n      paths: {apps: workloads}",
+            "    withoutApps: [shop/reports]    # reports runs in production only\n",
+            "    withoutApps: [shop/reports]\n    gitops:\n      paths: {apps: workloads}\n",
         ),
         &[
-            "fleet.yaml:59:",
+            "fleet.yaml:50:",
             "clusters[0].gitops.paths: cannot vary per cluster",
         ],
     );
-    // Two clusters with one auth mount in one Vault.
+    // Two clusters with one auth mount in their one Vault.
     assert_bad_fleet(
         &fleet.replace(
-            "    kubernetesAuth:          # no mount: each cluster gets kubernetes-<cluster>\n",
-            "    kubernetesAuth:\n      mount: kubernetes\n",
+            "      kubernetesAuth:          # Vault runs here: the in-cluster API server reviews the tokens\n",
+            "      kubernetesAuth:\n        mount: kubernetes-staging\n",
         ),
-        &["fleet.yaml:41:", "defaults.vaultConfig.kubernetesAuth.mount: clusters staging and production share the kubernetes auth mount `kubernetes`"],
+        &["fleet.yaml:96:", "clusters[1].vaultConfig.kubernetesAuth.mount: clusters staging and production share the kubernetes auth mount `kubernetes-staging` in one Vault"],
     );
     // An app the defaults do not have, dropped from a cluster.
     assert_bad_fleet(
         &fleet.replace("withoutApps: [shop/reports]", "withoutApps: [shop/report]"),
         &[
-            "fleet.yaml:57:",
+            "fleet.yaml:48:",
             "clusters[0].withoutApps[0]: `shop/report` is not an app of the defaults",
         ],
     );
@@ -647,7 +660,7 @@ fn bad_fleet_specs_name_the_line_and_the_field_and_write_nothing() {
     assert_bad_fleet(
         &fleet.replace("      antiAffinity: true", "      antiAfinity: true"),
         &[
-            "fleet.yaml:64:",
+            "fleet.yaml:82:",
             "clusters[1].vault.antiAfinity: unknown field, did you mean antiAffinity?",
         ],
     );
@@ -657,7 +670,7 @@ fn bad_fleet_specs_name_the_line_and_the_field_and_write_nothing() {
             "            refreshAfter: soon",
         ),
         &[
-            "fleet.yaml:71:",
+            "fleet.yaml:89:",
             "clusters[1].apps[0].secrets[0].refreshAfter",
             "(cluster production)",
         ],
@@ -665,7 +678,7 @@ fn bad_fleet_specs_name_the_line_and_the_field_and_write_nothing() {
     // A cluster name that cannot name folders and Vault objects: at the entry's `name`.
     assert_bad_fleet(
         &fleet.replace("  - name: staging\n", "  - name: Staging_1\n"),
-        &["fleet.yaml:56:", "clusters[0].name:"],
+        &["fleet.yaml:46:", "clusters[0].name:"],
     );
     // Kube contexts: one per cluster, a real name, never in the defaults.
     for (context, error) in [
@@ -678,7 +691,7 @@ fn bad_fleet_specs_name_the_line_and_the_field_and_write_nothing() {
     ] {
         assert_bad_fleet(
             &fleet.replace("context: kind-production", &format!("context: {context}")),
-            &["fleet.yaml:61:", &format!("clusters[1].context: {error}")],
+            &["fleet.yaml:74:", &format!("clusters[1].context: {error}")],
         );
     }
     // The defaults can name neither a kube context nor a cluster.
@@ -686,7 +699,7 @@ fn bad_fleet_specs_name_the_line_and_the_field_and_write_nothing() {
         assert_bad_fleet(
             &fleet.replace("defaults:\n", &format!("defaults:\n  {field}: {value}\n")),
             &[
-                "fleet.yaml:8:",
+                "fleet.yaml:15:",
                 &format!("defaults.{field}: cannot be set in the defaults"),
             ],
         );
@@ -728,18 +741,18 @@ fn the_script_takes_one_cluster_of_a_fleet() {
     );
 }
 
-/// A fleet of staging and production on one Vault: each cluster's API server (a fake
-/// TokenReview endpoint with its own reviewer JWT), one shared kv engine and PKI mount.
+/// A fleet of staging and production on one Vault outside both: each cluster's API server (a
+/// fake TokenReview endpoint with its own reviewer JWT), one shared kv engine and PKI mount.
 fn vault_fleet(staging: &Cluster, production: &Cluster, ca: &Path, prod_domains: &str) -> String {
     format!(
         r#"apiVersion: kubectl-vault/v1alpha1
 kind: VaultFleet
 defaults:
   vault:
-    chart: {{version: 0.30.0}}
-    tls: vault-tls
+    deploy: false
   operator:
     chart: {{version: 0.10.0}}
+    address: https://vault.example.com:8200
   apps:
     - name: api
       namespace: shop

@@ -106,10 +106,11 @@ fn every_cluster_in_its_own_context_one_table_one_summary() {
     let out = stdout(&o);
     f.stable()
         .bind(|| insta::assert_snapshot!("fleet_table_all_synced", out));
-    // Each cluster was read once, in its own context (the current one is production's).
+    // Each cluster was read once, in its own context (the current one is production's);
+    // staging runs no Vault, so its Vault pods are not listed: one list fewer.
     let (single_staging, single_production) =
         (f.staging.request_count(), f.production.request_count());
-    assert!(single_staging > 0 && single_staging == single_production);
+    assert!(single_staging > 0 && single_staging + 1 == single_production);
 
     f.reset();
     let (code, v) = f.json(&[]);
@@ -303,6 +304,42 @@ fn contexts_from_the_command_line_and_bad_choices() {
     }
     assert_eq!(
         f.staging.request_count() + f.production.request_count(),
-        4 * 12
+        2 * (11 + 12)
     );
+}
+
+#[test]
+fn a_cluster_without_vault_says_so_and_names_the_shared_vault_it_cannot_reach() {
+    let f = synced_fleet();
+    // Both VaultConnections invalid: staging's names the shared Vault (production's) as out of
+    // its reach; production's is its own Vault's.
+    for cluster in [&f.staging, &f.production] {
+        // The CA Secret is there: the connection itself is what fails.
+        cluster.add(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "vault-ca", "namespace": "vault-secrets-operator"},
+            "data": {"ca.crt": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "a CA")},
+        }));
+        cluster.modify("VaultConnection", "vault-secrets-operator", "vault", |o| {
+            o["status"] = serde_json::json!({
+                "valid": false,
+                "conditions": [{"type": "Ready", "status": "False", "reason": "ConnectionFailed", "message": "dial tcp: i/o timeout"}],
+            });
+        });
+    }
+    let o = f.verify(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    f.stable()
+        .bind(|| insta::assert_snapshot!("fleet_table_shared_vault_unreachable", out));
+    let line = |cluster: &str, secret: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("{cluster} ")) && l.contains(secret))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line("staging", "webapp-config").contains(
+        "the shared Vault run by cluster production at https://vault.production.example.com:8200 is unreachable or not trusted from this cluster"
+    ));
+    assert!(!line("production", "webapp-config").contains("shared Vault"));
 }

@@ -19,6 +19,8 @@ mod csi_agent;
 mod diagnostics;
 mod docs;
 mod fleet;
+mod fleet_topology;
+mod fleet_vault;
 mod fleet_verify;
 mod fuzz_spec;
 mod generate;

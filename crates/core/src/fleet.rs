@@ -18,10 +18,15 @@
 //! [namespace/name]` drops default apps from one cluster; `context` names the cluster's
 //! kubeconfig context (where `verify` checks it). The result is one VaultStack per
 //! cluster, validated as any single spec, with every diagnostic pointing at the line of the
-//! fleet file where the value was written. Pure: the caller reads the file.
+//! fleet file where the value was written; where the fleet's Vault runs (one shared Vault, or
+//! one per cluster) is decided in [`topology`]. Pure: the caller reads the file.
+
+mod topology;
+
+pub use topology::Topology;
 
 use crate::spec::locate::{LocationIndex, Redirect};
-use crate::spec::{self, scan, validate, Diagnostic, Spec};
+use crate::spec::{self, scan, validate, Diagnostic, Severity, Spec};
 use crate::yaml::{Mapping, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -44,6 +49,8 @@ pub struct Member {
     pub index: LocationIndex,
     /// The kubeconfig context the cluster is reached through (`context:`), if the fleet names one.
     pub context: Option<String>,
+    /// Where the fleet's Vault runs (the same for every member).
+    pub topology: Topology,
 }
 
 /// Why `name` cannot be a kubeconfig context name; `None` when it can. kubectl takes any
@@ -294,6 +301,7 @@ pub fn expand(
                 spec,
                 index,
                 context,
+                topology: Topology::PerCluster,
             }),
             Err(ds) => {
                 for mut d in ds {
@@ -324,30 +332,16 @@ pub fn expand(
             diagnostics.push(d);
         }
     }
-    // One Vault: every cluster needs an auth mount of its own (it holds one API server's
-    // host and CA, and its roles).
-    let mut mounts: BTreeMap<String, &str> = BTreeMap::new();
-    for m in &members {
-        let mount = m
-            .spec
-            .vault_config
-            .as_ref()
-            .and_then(|vc| vc.kubernetes_auth.as_ref())
-            .and_then(|k| k.mount.clone())
-            .unwrap_or_else(|| crate::model::defaults::default_auth_mount(&m.spec.cluster));
-        if let Some(first) = mounts.insert(mount.clone(), &m.spec.cluster) {
-            let path = m.index.written_at("vaultConfig.kubernetesAuth.mount");
-            let mut d = Diagnostic::error(
-                &path,
-                format!(
-                    "clusters {first} and {} share the kubernetes auth mount `{mount}` in one Vault",
-                    m.spec.cluster
-                ),
-            )
-            .with_hint("an auth mount holds one cluster's API server and CA: leave `mount` out (each cluster gets `kubernetes-<cluster>`) or name one per cluster");
-            d.location = m.index.key("vaultConfig.kubernetesAuth.mount");
-            diagnostics.push(d);
-        }
+    // Where the fleet's Vault runs, and on one shared Vault: one auth mount per cluster, and
+    // what is granted to several clusters' apps.
+    let (topology, found) = topology::decide(&members);
+    diagnostics.extend(found);
+    for m in &mut members {
+        m.topology = topology.clone();
+    }
+    let valid = diagnostics.iter().all(|d| d.severity != Severity::Error);
+    if valid && members.len() > 1 && matches!(topology, Topology::Shared { .. }) {
+        diagnostics.extend(topology::shared_grants(&members, file_name));
     }
     Ok((members, diagnostics))
 }
@@ -528,7 +522,10 @@ mod tests {
         assert_eq!(staging.spec.vault.replicas, None);
         assert_eq!(staging.spec.apps.len(), 1);
         assert_eq!(production.spec.vault.replicas, Some(3));
-        assert_eq!(production.spec.vault.chart.version, "0.30.0");
+        assert_eq!(
+            production.spec.vault.chart.as_ref().unwrap().version,
+            "0.30.0"
+        );
         assert_eq!(production.spec.apps.len(), 2);
         assert_eq!(
             production.spec.apps[0].secrets[0]

@@ -8,7 +8,7 @@ pub(crate) mod unseal;
 
 use crate::commands::args::{KubeArgs, Output, SpecArgs};
 use crate::commands::runtime;
-use crate::core::model::Stack;
+use crate::core::model::{FleetVault, Stack};
 use crate::core::vault_pods::{
     self, PodObservation, RaftServer, SealUnknown, StatusReport, VaultPod,
 };
@@ -85,11 +85,41 @@ pub(crate) fn run(args: OperatorArgs, term: &Term) -> Result<Exit, Error> {
 }
 
 /// The spec's model (its warnings on stderr), and the kube context a fleet names for the
-/// chosen cluster (used when `--context` is not given).
+/// chosen cluster (used when `--context` is not given). Of a fleet on one Vault run by one of
+/// its clusters, that cluster unless `--cluster` names one; a cluster that runs no Vault is
+/// refused, naming where its Vault runs.
 fn load(args: &ClusterArgs, term: &Term) -> Result<(Stack, Option<String>), Error> {
-    let loaded = pipeline::load_one(&args.spec.file, args.spec.strict, &args.spec.cluster)?;
-    term.warnings_summary(&loaded.warnings);
-    Ok((loaded.stack, loaded.context))
+    let mut all = pipeline::load_all(&args.spec.file, args.spec.strict, &args.spec.cluster)?;
+    if let Some(first) = all.first() {
+        term.warnings_summary(&first.warnings);
+    }
+    if all.len() > 1 {
+        if let Some(FleetVault::Shared { host: Some(host) }) = all[0].stack.vault.fleet.clone() {
+            all.retain(|l| l.stack.cluster == host);
+        }
+    }
+    let loaded = pipeline::only_one(all, &args.spec.file)?;
+    let stack = loaded.stack;
+    if !stack.vault.deploy {
+        let hint = match &stack.vault.fleet {
+            Some(FleetVault::Shared { host: Some(h) }) => format!(
+                "run it for the cluster that runs Vault: --cluster {h} (or leave --cluster out)"
+            ),
+            _ => "initialize, unseal and back up that Vault where it runs (e.g. the vault CLI with VAULT_ADDR)".into(),
+        };
+        return Err(Error::usage(format!(
+            "cluster {} runs no Vault (vault.deploy: false): its operator and apps use the Vault {}, at {}",
+            stack.cluster,
+            match &stack.vault.fleet {
+                Some(FleetVault::Shared { host: Some(h) }) => format!("run by cluster {h}"),
+                Some(_) => "outside every cluster of the fleet".into(),
+                None => "outside this cluster".into(),
+            },
+            stack.operator.address
+        ))
+        .with_hint(hint));
+    }
+    Ok((stack, loaded.context))
 }
 
 /// Runs `f` on a runtime of its own with a proxy to the Vault pods of the cluster `args` name

@@ -5,7 +5,9 @@
 use super::{
     check_against_vault, expected_revision, observe, unix_now, vault, watchdog, Output, VerifyArgs,
 };
+use crate::core::model::{FleetVault, Stack};
 use crate::core::render::Templates;
+use crate::core::vault::target as vault_target;
 use crate::core::verify::fleet::{self as fleet_report, ClusterResult, Outcome};
 use crate::core::verify::{self, ExpectedSpecs, Report};
 use crate::edge::kube::{Cluster, Connection};
@@ -24,6 +26,8 @@ const PARALLEL: usize = 8;
 /// the tool generates for it, and its latest outcome.
 struct Run<'a> {
     loaded: &'a Loaded,
+    /// Which of the shared Vaults (`--vault`) the cluster's side is in.
+    vault: usize,
     context: Option<String>,
     runtime: Option<tokio::runtime::Runtime>,
     cluster: Option<Cluster>,
@@ -37,7 +41,8 @@ struct Shared<'a> {
     args: &'a VerifyArgs,
     templates: &'a Templates,
     revision: Option<String>,
-    vault: Option<Vault>,
+    /// `--vault`: the fleet's one shared Vault, or each cluster's own.
+    vaults: Vec<Vault>,
     deadline: Instant,
 }
 
@@ -101,8 +106,16 @@ impl Run<'_> {
             args.namespace.as_deref(),
             unix_now(),
         );
-        if let Some(v) = &shared.vault {
-            check_against_vault(v, stack, &observed, &mut report)?;
+        if let Some(v) = shared.vaults.get(self.vault) {
+            check_against_vault(v, stack, &observed, &mut report).map_err(|e| {
+                // The shared Vault, not this cluster's: said as such.
+                match (&stack.vault.fleet, e.exit()) {
+                    (Some(FleetVault::Shared { .. }), Exit::Environment) => {
+                        Error::environment(format!("the fleet's shared Vault: {e}"))
+                    }
+                    _ => e,
+                }
+            })?;
         }
         Ok(report)
     }
@@ -163,19 +176,33 @@ pub(super) fn check(
     term: &Term,
 ) -> Result<Exit, Error> {
     let deadline = Instant::now() + args.timeout;
+    let mut vault_of = vec![0; all.len()];
+    let mut vaults = Vec::new();
+    if args.vault {
+        let stacks: Vec<&Stack> = all.iter().map(|l| &l.stack).collect();
+        let spec = args.spec.file.display().to_string();
+        for (t, target) in vault_target::targets(&stacks, &spec)?.iter().enumerate() {
+            for &i in &target.clusters {
+                vault_of[i] = t;
+            }
+            vaults.extend(vault(args, target.address.as_deref())?);
+        }
+    }
     let shared = Shared {
         args,
         templates,
         revision: expected_revision(args)?,
-        vault: vault(args)?,
+        vaults,
         deadline,
     };
     watchdog(deadline, args.timeout, args.output.json());
     let mut runs: Vec<Run> = all
         .iter()
         .zip(contexts)
-        .map(|(loaded, context)| Run {
+        .zip(vault_of)
+        .map(|((loaded, context), vault)| Run {
             loaded,
+            vault,
             context,
             runtime: None,
             cluster: None,

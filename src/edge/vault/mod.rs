@@ -27,15 +27,27 @@ pub(crate) struct Vault {
 
 impl Vault {
     pub(crate) fn from_env() -> Result<Vault, Error> {
-        Vault::from_vars(&|name| std::env::var(name).ok())
+        Vault::at(None)
     }
 
-    /// The client `var` (an environment lookup) describes.
-    fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<Vault, Error> {
-        let raw = var("VAULT_ADDR").ok_or_else(|| {
-            Error::usage("VAULT_ADDR is not set")
-                .with_hint("export VAULT_ADDR=https://vault.example.com:8200 (and VAULT_TOKEN)")
-        })?;
+    /// The Vault at `address` (the spec's `vaultConfig.address`), else at VAULT_ADDR; the rest
+    /// of the configuration from the environment as [`Vault::from_env`].
+    pub(crate) fn at(address: Option<&str>) -> Result<Vault, Error> {
+        Vault::from_vars(address, &|name| std::env::var(name).ok())
+    }
+
+    /// The client `var` (an environment lookup) describes, at `address` if given.
+    fn from_vars(
+        address: Option<&str>,
+        var: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Vault, Error> {
+        let raw = match address {
+            Some(a) => a.to_string(),
+            None => var("VAULT_ADDR").ok_or_else(|| {
+                Error::usage("VAULT_ADDR is not set")
+                    .with_hint("export VAULT_ADDR=https://vault.example.com:8200 (and VAULT_TOKEN)")
+            })?,
+        };
         let url = check_addr(&raw)?;
         let token = match var("VAULT_TOKEN") {
             Some(t) if !t.is_empty() => t,

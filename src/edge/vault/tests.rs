@@ -164,7 +164,7 @@ fn vault(vars: &[(&str, &str)]) -> Result<Vault, Error> {
         .collect();
     map.entry("VAULT_TOKEN".into())
         .or_insert_with(|| "test-token".into());
-    Vault::from_vars(&move |name| map.get(name).cloned())
+    Vault::from_vars(None, &move |name| map.get(name).cloned())
 }
 
 #[test]

@@ -327,6 +327,17 @@ pub(super) fn app_ca_secret(
     vault: &VaultServer,
     operator: &Operator,
 ) -> Option<CaSecret> {
+    if !vault.deploy {
+        // No Vault here: the CA of the Vault elsewhere is the operator's (`caCertSecret`), a
+        // copy of it expected in the app's namespace; none over plain HTTP.
+        if operator.skip_tls_verify || !operator.address.starts_with("https://") {
+            return None;
+        }
+        return operator.ca_cert_secret.as_ref().map(|name| CaSecret {
+            name: name.clone(),
+            generated: false,
+        });
+    }
     let tls = vault.tls_secret.as_ref()?;
     if operator.skip_tls_verify {
         return None;

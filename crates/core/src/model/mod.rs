@@ -22,7 +22,9 @@ pub use apps::{
 };
 pub use cert_manager::CertManager;
 pub use stages::{AppsOf, Controller, KustomizationRef, Stage, StageKind};
-pub use vault::{ClientCache, Operator, Seal, VaultServer, TLS_DURATION, TLS_RENEW_BEFORE};
+pub use vault::{
+    ClientCache, FleetVault, Operator, Seal, VaultServer, TLS_DURATION, TLS_RENEW_BEFORE,
+};
 
 use crate::spec::types::{self as spec, TlsSpec, ValidSpec};
 use crate::versions::VsoLine;
@@ -184,13 +186,15 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
             .namespace
             .clone()
             .unwrap_or_else(|| DEFAULT_VAULT_NAMESPACE.into()),
-        chart_repository: spec
-            .vault
-            .chart
-            .repository
-            .clone()
+        chart_repository: (spec.vault.chart.as_ref())
+            .and_then(|c| c.repository.clone())
             .unwrap_or_else(|| HASHICORP_HELM_REPOSITORY.into()),
-        chart_version: spec.vault.chart.version.clone(),
+        // Validated: a cluster that runs Vault pins its chart.
+        chart_version: (spec.vault.chart.as_ref())
+            .map(|c| c.version.clone())
+            .unwrap_or_default(),
+        deploy: spec.vault.deploys(),
+        fleet: None,
         replicas: spec.vault.replicas.unwrap_or(1),
         tls_secret: match &spec.vault.tls {
             TlsSpec::Disabled => None,
@@ -204,7 +208,7 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
             .and_then(|t| t.renew_before.clone())
             .unwrap_or_else(|| TLS_RENEW_BEFORE.into()),
         reload_image: vault::server_image(
-            &spec.vault.chart.version,
+            (spec.vault.chart.as_ref()).map_or("", |c| c.version.as_str()),
             (spec.vault.values.as_ref())
                 .and_then(|v| serde_json::to_value(v).ok())
                 .as_ref(),

@@ -212,14 +212,16 @@ pub struct NamespaceFolder {
 }
 
 /// The namespace folders: every app namespace and cert-manager's issuer namespace, but
-/// Vault's and the operator's (their infrastructure stages create them and hold their CAs),
-/// with what each holds; a namespace with nothing to hold has no folder.
+/// Vault's (where it runs) and the operator's (their infrastructure stages create them and
+/// hold their CAs), with what each holds; a namespace with nothing to hold has no folder.
 pub fn namespace_folders(stack: &Stack) -> BTreeMap<String, NamespaceFolder> {
     let infra: BTreeSet<&str> = [
         stack.vault.namespace.as_str(),
         stack.operator.namespace.as_str(),
     ]
-    .into();
+    .into_iter()
+    .filter(|ns| stack.vault.deploy || *ns != stack.vault.namespace)
+    .collect();
     let mut out: BTreeMap<String, NamespaceFolder> = BTreeMap::new();
     let mut wanted: Vec<&str> = stack.apps.iter().map(|a| a.namespace.as_str()).collect();
     if let Some(cm) = &stack.cert_manager {
@@ -268,19 +270,31 @@ pub(super) fn stages(stack: &Stack) -> Vec<Stage> {
         depends_on,
         wait: kind != StageKind::Namespaces,
     };
+    // A cluster that runs no Vault (`vault.deploy: false`) has no Vault stage: what would
+    // wait for it reaches the Vault elsewhere at once.
+    let deploy = stack.vault.deploy;
     let on = |names: &[&str]| -> Vec<KustomizationRef> {
-        names.iter().map(|n| KustomizationRef::stage(n)).collect()
+        (names.iter())
+            .filter(|n| deploy || **n != VAULT_STAGE)
+            .map(|n| KustomizationRef::stage(n))
+            .collect()
     };
     let apps_path = |name: &str| format!("{}/_{name}", p.apps);
-    let mut out = vec![
-        stage(StageKind::Vault, VAULT_STAGE, p.vault.clone(), vec![]),
-        stage(
-            StageKind::Operator,
-            OPERATOR_STAGE,
-            p.operator.clone(),
-            on(&[VAULT_STAGE]),
-        ),
-    ];
+    let mut out = vec![];
+    if deploy {
+        out.push(stage(
+            StageKind::Vault,
+            VAULT_STAGE,
+            p.vault.clone(),
+            vec![],
+        ));
+    }
+    out.push(stage(
+        StageKind::Operator,
+        OPERATOR_STAGE,
+        p.operator.clone(),
+        on(&[VAULT_STAGE]),
+    ));
     let (eso, csi) = (&stack.external_secrets, &stack.csi_driver);
     if uses(AppsOf::Eso) && eso.install {
         // ESO needs nothing of Vault to install.

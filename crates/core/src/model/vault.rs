@@ -6,6 +6,12 @@ use crate::versions::VsoLine;
 
 #[derive(Debug, Clone)]
 pub struct VaultServer {
+    /// This cluster runs Vault (`vault.deploy`); when not, every setting below but the
+    /// namespace is unused, and the operator and apps reach Vault at `operator.address`.
+    pub deploy: bool,
+    /// In a fleet, which Vault the clusters use (set by the fleet's loader; `None` for a
+    /// single spec).
+    pub fleet: Option<FleetVault>,
     pub namespace: String,
     pub chart_repository: String,
     pub chart_version: String,
@@ -62,6 +68,41 @@ impl VaultServer {
         names.push(format!("*.{VAULT_RELEASE}-internal"));
         names.push(format!("*.{VAULT_RELEASE}-internal.{ns}.svc.cluster.local"));
         names
+    }
+}
+
+/// Where a fleet's Vault runs ([`crate::fleet::Topology`]), as one cluster sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FleetVault {
+    /// Every cluster runs its own Vault, and each is configured separately.
+    PerCluster,
+    /// One Vault for every cluster of the fleet, run by cluster `host` (`None`: outside
+    /// every cluster).
+    Shared { host: Option<String> },
+}
+
+impl VaultServer {
+    /// Which Vault a cluster's Vault side goes into, for the script's header: said for a
+    /// fleet and for a cluster that runs no Vault (a single cluster's own Vault goes without
+    /// saying). `address`: where the cluster's operator reaches it.
+    pub fn which(&self, cluster: &str, address: &str) -> Option<String> {
+        Some(match (&self.fleet, self.deploy) {
+            (None, true) => return None,
+            (None, false) => {
+                format!("the Vault outside this cluster that its operator uses ({address})")
+            }
+            (Some(FleetVault::PerCluster), _) => format!(
+                "the Vault of cluster {cluster} itself (every cluster of the fleet runs its own, configured separately)"
+            ),
+            (Some(FleetVault::Shared { host }), _) => format!(
+                "the fleet's one shared Vault, {} (every cluster's script configures it)",
+                match host {
+                    Some(h) if h == cluster => "run by this cluster".to_string(),
+                    Some(h) => format!("run by cluster {h}"),
+                    None => "outside every cluster".to_string(),
+                }
+            ),
+        })
     }
 }
 

@@ -93,7 +93,8 @@ pub(super) fn cert_manager_issuer(
 }
 
 /// What the kubernetes auth method of a Vault outside the cluster needs to review tokens
-/// (`vaultConfig.kubernetesAuth.tokenReviewer`): `infrastructure/vault/token-review.yaml`.
+/// (`vaultConfig.kubernetesAuth.tokenReviewer`): `token-review.yaml` in the Vault folder (the
+/// operator's, in a cluster that runs no Vault).
 /// Returns the files written into `dir`, for its kustomization.yaml.
 pub(super) fn token_review(
     r: &mut Renderer,

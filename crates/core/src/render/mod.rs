@@ -322,82 +322,21 @@ pub fn render(
     let p = &stack.flux.paths;
     let flux = &stack.flux;
 
+    // A cluster that runs no Vault (`vault.deploy: false`) has no Vault stage (see
+    // `model::stages`): the operator comes first, and reaches the Vault at its address.
+    let deploy = stack.vault.deploy;
     // clusters/<cluster>/: one Flux Kustomization per stage, in dependency order.
     stages::flux_kustomizations(&mut r, stack)?;
 
-    // infrastructure/vault/
+    // infrastructure/vault/ (only where Vault runs)
     let vault_repo = "hashicorp";
-    let mut files = vec![];
-    r.object(
-        of::<Namespace>("", &stack.vault.namespace),
-        format!("{}/namespace.yaml", p.vault),
-        "core/namespace.yaml.j2",
-        NamespaceContext::kept(&stack.vault.namespace),
-    )?;
-    files.push("namespace.yaml".to_string());
-    r.object(
-        of::<kinds::HelmRepository>(model::FLUX_NAMESPACE, vault_repo),
-        format!("{}/helmrepository.yaml", p.vault),
-        "flux/helmrepository.yaml.j2",
-        HelmRepositoryContext::of(vault_repo, &stack.vault.chart_repository),
-    )?;
-    files.push("helmrepository.yaml".to_string());
-    if let (Some(issuer), Some(secret)) = (&stack.vault.tls_issuer, &stack.vault.tls_secret) {
-        // Every name the generated addresses use: the services, the pods (raft), localhost.
-        r.object(
-            of::<kinds::Certificate>(&stack.vault.namespace, secret),
-            format!("{}/certificate.yaml", p.vault),
-            "core/certificate.yaml.j2",
-            Value::from_serialize(CertificateContext {
-                name: secret,
-                namespace: &stack.vault.namespace,
-                secret_name: secret,
-                common_name: format!("{}.{}.svc", model::VAULT_RELEASE, stack.vault.namespace),
-                dns_names: stack.vault.certificate_names(),
-                ip_addresses: vec!["127.0.0.1"],
-                issuer,
-                duration: Some(&stack.vault.tls_duration),
-                renew_before: Some(&stack.vault.tls_renew_before),
-            }),
-        )?;
-        files.push("certificate.yaml".to_string());
+    if deploy {
+        render_vault(&mut r, stack, vault, vault_repo)?;
     }
-    let server_hcl = templates.render(
-        "vault/server.hcl.j2",
-        Value::from_serialize(vault_server_context(stack)),
-    )?;
-    let reload_script = templates.render("vault/tls-reload.sh.j2", Value::UNDEFINED)?;
-    r.object(
-        of::<kinds::HelmRelease>(&stack.vault.namespace, model::VAULT_RELEASE),
-        format!("{}/helmrelease.yaml", p.vault),
-        "flux/helmrelease.yaml.j2",
-        Value::from_serialize(HelmReleaseContext {
-            name: model::VAULT_RELEASE,
-            namespace: &stack.vault.namespace,
-            release_name: model::VAULT_RELEASE,
-            interval: &flux.interval,
-            chart: "vault",
-            version: &stack.vault.chart_version,
-            repository: NamedRef {
-                name: vault_repo,
-                namespace: model::FLUX_NAMESPACE,
-            },
-            // The Vault chart ships no CRDs; its raft data must outlive a prune.
-            crds: false,
-            // Vault's pods are Ready only once initialized and unsealed, a step after the
-            // install: Helm waiting for them would fail the install and roll it back.
-            disable_wait: true,
-            annotations: keep_on_prune(),
-            values: vault_values(stack, &server_hcl, &reload_script),
-        }),
-    )?;
-    files.push("helmrelease.yaml".to_string());
-    files.extend(token_review(&mut r, stack, vault, &p.vault)?);
-    r.kustomization(&p.vault, files)?;
 
     // infrastructure/vault-secrets-operator/
     let mut files = vec![];
-    if stack.operator.namespace != stack.vault.namespace {
+    if stack.operator.namespace != stack.vault.namespace || !deploy {
         r.object(
             of::<Namespace>("", &stack.operator.namespace),
             format!("{}/namespace.yaml", p.operator),
@@ -420,17 +359,24 @@ pub fn render(
             files.push("vault-ca.yaml".to_string());
         }
     }
-    let operator_repo = if stack.operator.chart_repository == stack.vault.chart_repository {
+    let same_repository = stack.operator.chart_repository == stack.vault.chart_repository;
+    let operator_repo = if same_repository && deploy {
         vault_repo.to_string()
     } else {
+        // Without a Vault folder, the operator's folder holds the chart repository itself.
+        let name = if same_repository {
+            vault_repo
+        } else {
+            model::OPERATOR_RELEASE
+        };
         r.object(
-            of::<kinds::HelmRepository>(model::FLUX_NAMESPACE, model::OPERATOR_RELEASE),
+            of::<kinds::HelmRepository>(model::FLUX_NAMESPACE, name),
             format!("{}/helmrepository.yaml", p.operator),
             "flux/helmrepository.yaml.j2",
-            HelmRepositoryContext::of(model::OPERATOR_RELEASE, &stack.operator.chart_repository),
+            HelmRepositoryContext::of(name, &stack.operator.chart_repository),
         )?;
         files.push("helmrepository.yaml".to_string());
-        model::OPERATOR_RELEASE.to_string()
+        name.to_string()
     };
     r.object(
         of::<kinds::HelmRelease>(&stack.operator.namespace, model::OPERATOR_RELEASE),
@@ -454,6 +400,10 @@ pub fn render(
         }),
     )?;
     files.push("helmrelease.yaml".to_string());
+    if !deploy {
+        // The token reviewer the Vault elsewhere reviews this cluster's logins with.
+        files.extend(token_review(&mut r, stack, vault, &p.operator)?);
+    }
     r.kustomization(&p.operator, files)?;
 
     // The controllers the consumers need, when the tree installs them.
@@ -535,6 +485,87 @@ pub fn render(
     external.dedup();
     r.out.external = external;
     Ok(r.out)
+}
+
+/// `infrastructure/<cluster>/vault/`: Vault's namespace, chart repository, certificate,
+/// HelmRelease and token reviewer, in a cluster that runs Vault.
+fn render_vault(
+    r: &mut Renderer,
+    stack: &Stack,
+    vault: &VaultSide,
+    vault_repo: &str,
+) -> Result<(), RenderError> {
+    let p = &stack.flux.paths;
+    let flux = &stack.flux;
+    let templates = r.templates;
+    let mut files = vec![];
+    r.object(
+        of::<Namespace>("", &stack.vault.namespace),
+        format!("{}/namespace.yaml", p.vault),
+        "core/namespace.yaml.j2",
+        NamespaceContext::kept(&stack.vault.namespace),
+    )?;
+    files.push("namespace.yaml".to_string());
+    r.object(
+        of::<kinds::HelmRepository>(model::FLUX_NAMESPACE, vault_repo),
+        format!("{}/helmrepository.yaml", p.vault),
+        "flux/helmrepository.yaml.j2",
+        HelmRepositoryContext::of(vault_repo, &stack.vault.chart_repository),
+    )?;
+    files.push("helmrepository.yaml".to_string());
+    if let (Some(issuer), Some(secret)) = (&stack.vault.tls_issuer, &stack.vault.tls_secret) {
+        // Every name the generated addresses use: the services, the pods (raft), localhost.
+        r.object(
+            of::<kinds::Certificate>(&stack.vault.namespace, secret),
+            format!("{}/certificate.yaml", p.vault),
+            "core/certificate.yaml.j2",
+            Value::from_serialize(CertificateContext {
+                name: secret,
+                namespace: &stack.vault.namespace,
+                secret_name: secret,
+                common_name: format!("{}.{}.svc", model::VAULT_RELEASE, stack.vault.namespace),
+                dns_names: stack.vault.certificate_names(),
+                ip_addresses: vec!["127.0.0.1"],
+                issuer,
+                duration: Some(&stack.vault.tls_duration),
+                renew_before: Some(&stack.vault.tls_renew_before),
+            }),
+        )?;
+        files.push("certificate.yaml".to_string());
+    }
+    let server_hcl = templates.render(
+        "vault/server.hcl.j2",
+        Value::from_serialize(vault_server_context(stack)),
+    )?;
+    let reload_script = templates.render("vault/tls-reload.sh.j2", Value::UNDEFINED)?;
+    r.object(
+        of::<kinds::HelmRelease>(&stack.vault.namespace, model::VAULT_RELEASE),
+        format!("{}/helmrelease.yaml", p.vault),
+        "flux/helmrelease.yaml.j2",
+        Value::from_serialize(HelmReleaseContext {
+            name: model::VAULT_RELEASE,
+            namespace: &stack.vault.namespace,
+            release_name: model::VAULT_RELEASE,
+            interval: &flux.interval,
+            chart: "vault",
+            version: &stack.vault.chart_version,
+            repository: NamedRef {
+                name: vault_repo,
+                namespace: model::FLUX_NAMESPACE,
+            },
+            // The Vault chart ships no CRDs; its raft data must outlive a prune.
+            crds: false,
+            // Vault's pods are Ready only once initialized and unsealed, a step after the
+            // install: Helm waiting for them would fail the install and roll it back.
+            disable_wait: true,
+            annotations: keep_on_prune(),
+            values: vault_values(stack, &server_hcl, &reload_script),
+        }),
+    )?;
+    files.push("helmrelease.yaml".to_string());
+    files.extend(token_review(r, stack, vault, &p.vault)?);
+    r.kustomization(&p.vault, files)?;
+    Ok(())
 }
 
 /// The `vault` CLI script for the Vault side (also what `configure --script` prints).

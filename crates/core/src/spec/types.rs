@@ -155,8 +155,15 @@ pub struct CsiDriverSpec {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VaultSpec {
+    /// Whether this cluster runs Vault (default `true`). `false`: it runs none (no Vault
+    /// HelmRelease, namespace or certificate); its operator and apps use the Vault at
+    /// `operator.address` (another cluster's, or one outside every cluster), and its pods log in
+    /// through `vaultConfig.kubernetesAuth` with this cluster's API server, CA and a token
+    /// reviewer. The server settings (`chart`, `replicas`, `tls`, ...) are then unused.
+    pub deploy: Option<bool>,
     pub namespace: Option<String>,
-    pub chart: ChartSpec,
+    /// The Vault Helm chart (required unless `deploy: false`).
+    pub chart: Option<ChartSpec>,
     pub replicas: Option<u32>,
     #[serde(default)]
     pub tls: TlsSpec,
@@ -175,6 +182,13 @@ pub struct VaultSpec {
     /// Raw chart values, merged last.
     #[schemars(with = "Option<serde_json::Value>")]
     pub values: Option<crate::yaml::Value>,
+}
+
+impl VaultSpec {
+    /// Whether this cluster runs Vault (`deploy`, default true).
+    pub fn deploys(&self) -> bool {
+        self.deploy.unwrap_or(true)
+    }
 }
 
 /// `vault.tlsCertificate`: cert-manager's `duration` and `renewBefore` (Go durations).
@@ -669,6 +683,10 @@ impl<T: ShortForm + JsonSchema> JsonSchema for ShortOrLong<T> {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VaultConfigSpec {
+    /// The Vault `configure` writes this cluster's Vault side into, instead of `VAULT_ADDR`:
+    /// in a fleet with a Vault in every cluster, each cluster's own (`configure -f fleet.yaml`
+    /// then configures each Vault separately).
+    pub address: Option<String>,
     pub kubernetes_auth: Option<KubernetesAuthSpec>,
     #[serde(default)]
     pub databases: BTreeMap<String, DatabaseSpec>,

@@ -144,6 +144,25 @@ pub struct Report {
 pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) -> Vec<FluxCheck> {
     let mut out = Vec::new();
     let ks = index(&observed.kustomizations);
+    // A cluster that runs no Vault has no Vault stage and no Vault release: said as such.
+    let deploy = stack.vault.deploy;
+    if !deploy {
+        out.push(FluxCheck {
+            kind: "Vault".into(),
+            namespace: String::new(),
+            name: String::new(),
+            ok: true,
+            detail: format!(
+                "this cluster runs no Vault (uses {}{})",
+                stack.operator.address,
+                match &stack.vault.fleet {
+                    Some(model::FleetVault::Shared { host: Some(h) }) =>
+                        format!(", run by cluster {h}"),
+                    _ => String::new(),
+                }
+            ),
+        });
+    }
     for name in stack.flux.stages.iter().map(|s| &s.name) {
         let (ok, detail) = match ks.get(&(model::FLUX_NAMESPACE, name.as_str())) {
             None => (
@@ -178,10 +197,14 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
         });
     }
     let hr = index(&observed.helmreleases);
-    for (ns, name) in [
+    let releases = [
         (&stack.vault.namespace, model::VAULT_RELEASE),
         (&stack.operator.namespace, model::OPERATOR_RELEASE),
-    ] {
+    ];
+    for (ns, name) in releases
+        .into_iter()
+        .filter(|(_, n)| deploy || *n != model::VAULT_RELEASE)
+    {
         let (ok, detail) = match hr.get(&(ns.as_str(), name)) {
             None => (false, "not found".to_string()),
             Some(h) => match ready(h) {
@@ -277,6 +300,25 @@ fn ca_secret_problem(stack: &Stack, name: &str, listed: &[Secret]) -> Option<Str
     }
 }
 
+/// For a cluster that runs no Vault: which Vault its VaultConnection could not use (a
+/// shared Vault unreachable from here is not this cluster's own Vault being down).
+fn elsewhere(stack: &Stack) -> String {
+    if stack.vault.deploy {
+        return String::new();
+    }
+    let whose = match &stack.vault.fleet {
+        Some(model::FleetVault::Shared { host: Some(h) }) => {
+            format!("the shared Vault run by cluster {h}")
+        }
+        Some(model::FleetVault::Shared { host: None }) => "the fleet's shared Vault".into(),
+        _ => "the Vault outside this cluster".into(),
+    };
+    format!(
+        "; {whose} at {} is unreachable or not trusted from this cluster",
+        stack.operator.address
+    )
+}
+
 /// Checks every declared secret (of apps in `namespace`, when given).
 pub fn check_secrets(
     stack: &Stack,
@@ -315,12 +357,13 @@ pub fn check_secrets(
                 model::VAULT_CONNECTION
             )),
             Some(c) if c.status.valid != Some(true) => Some(format!(
-                "VaultConnection {}/{} is not valid{}",
+                "VaultConnection {}/{} is not valid{}{}",
                 stack.operator.namespace,
                 model::VAULT_CONNECTION,
                 c.condition("Ready")
                     .map(|c| format!(": {}", c.text()))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                elsewhere(stack)
             )),
             _ => None,
         };

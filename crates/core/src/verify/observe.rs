@@ -139,8 +139,13 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
             fields: Some("type=Warning".into()),
             ..ListQuery::new(L::Events, Kind::Event, &apps)
         },
-        ListQuery::new(L::VaultPods, Kind::Pod, &vault).labels(vault_pods::pod_selector()),
     ]];
+    // The seal link: only where Vault runs.
+    if stack.vault.deploy {
+        rounds[0].push(
+            ListQuery::new(L::VaultPods, Kind::Pod, &vault).labels(vault_pods::pod_selector()),
+        );
+    }
     // One more list, only when the VaultConnection names a CA Secret.
     if let Some(ca) = &stack.operator.ca_cert_secret {
         rounds.push(vec![

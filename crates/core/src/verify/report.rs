@@ -32,6 +32,15 @@ pub fn table(r: &Report) -> String {
 /// What the cluster sent (names, the condition's message) is shown escaped and bounded: an
 /// ESC sequence in a message cannot forge an `ok` or erase a `FAIL`.
 pub fn flux_line(f: &FluxCheck, prefix: &str) -> String {
+    if f.namespace.is_empty() && f.name.is_empty() {
+        // Not an object: a fact about the cluster (e.g. that it runs no Vault).
+        return format!(
+            "{} {prefix}{}: {}\n",
+            if f.ok { "ok  " } else { "FAIL" },
+            shown(&f.kind),
+            shown(&f.detail)
+        );
+    }
     format!(
         "{} {prefix}{} {}/{}: {}\n",
         if f.ok { "ok  " } else { "FAIL" },

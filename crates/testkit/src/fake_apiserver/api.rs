@@ -59,6 +59,10 @@ pub(super) fn handle(state: &Arc<Mutex<State>>, req: Request) {
         };
         return respond(req, code, &status_body(code, reason, msg));
     }
+    if req.method() == "POST" && path == "/apis/authentication.k8s.io/v1/tokenreviews" {
+        // Its own authentication: the reviewer's ServiceAccount token.
+        return super::token_review::review(state, req);
+    }
     let authorized = req.client_certified
         || req.header("Authorization") == Some(format!("Bearer {TOKEN}").as_str());
     if !authorized {

@@ -136,6 +136,7 @@ pub(super) fn status_body(code: u16, reason: &str, message: &str) -> Value {
 fn reason_phrase(code: u16) -> &'static str {
     match code {
         200 => "OK",
+        201 => "Created",
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",

@@ -13,16 +13,19 @@
 //! This module holds the fake's state and what a test does with it (start, add objects,
 //! inject failures, count requests); `kubeconfig` writes the kubeconfigs that reach it,
 //! `tls` makes its certificates, `http` reads requests and writes answers, `api` answers as
-//! the API server (discovery, get, list, watch) and `proxy` as its pod proxy.
+//! the API server (discovery, get, list, watch), `proxy` as its pod proxy and `token_review`
+//! as its TokenReview endpoint (with the ServiceAccount tokens it issues).
 
 mod api;
 mod http;
 mod kubeconfig;
 mod proxy;
 mod tls;
+mod token_review;
 
 pub use api::{field_selector_matches, label_selector_matches};
 pub use tls::Tls;
+pub use token_review::{Review, API_AUDIENCE};
 
 use http::serve_connection;
 use kubectl_vault_core::kinds::Kind;
@@ -94,6 +97,12 @@ struct State {
     pod_backends: BTreeMap<(String, String), String>,
     /// Refuse these verbs on `pods/proxy` (403), as RBAC without them does.
     forbid_pod_proxy: Vec<String>,
+    /// The ServiceAccount tokens this server issued, by token.
+    issued: BTreeMap<String, token_review::Issued>,
+    /// ServiceAccounts bound to `system:auth-delegator` (`namespace`, `name`).
+    reviewers: HashSet<(String, String)>,
+    /// Every TokenReview answered.
+    reviews: Vec<Review>,
 }
 
 pub struct FakeApiServer {

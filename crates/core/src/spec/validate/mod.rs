@@ -16,6 +16,7 @@ mod csi;
 mod gitops;
 mod operator;
 mod pki;
+mod placement;
 pub mod rules;
 mod secrets;
 mod vault;
@@ -56,6 +57,8 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     gitops::check(&mut c, &spec.gitops);
     vault::check(&mut c, &spec.vault);
     operator::check(&mut c, &spec.operator);
+    // Where Vault runs: what a cluster without one needs to reach it and log in to it.
+    placement::check(&mut c, spec);
     // Each app with its secrets and what its consumer can read.
     apps::check(&mut c, spec);
     // The warnings keep this order: how the operator trusts Vault's certificate, how many
@@ -65,7 +68,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     // After every secret's own checks and before the vaultConfig mounts' (reserved paths).
     vault_config::mounts(&mut c, spec);
     if let Some(vc) = &spec.vault_config {
-        vault_config::check(&mut c, vc);
+        vault_config::check(&mut c, vc, spec.vault.deploys());
         pki::check(&mut c, vc, spec.operator.address.is_none());
     }
     secrets::lifetimes(&mut c, spec);

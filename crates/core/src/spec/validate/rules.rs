@@ -400,6 +400,18 @@ pub(super) fn is_url(s: &str, schemes: &[&str]) -> bool {
         })
 }
 
+/// The host of a URL (no user info, port or path; an IPv6 literal without its brackets).
+pub(crate) fn url_host(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => host_port.split(':').next()?,
+    };
+    (!host.is_empty()).then_some(host)
+}
+
 /// A token audience: one word or URL, no whitespace or comma (Vault's `audience` and VSO's
 /// `audiences` list), at most 253 characters.
 pub(super) fn is_audience(s: &str) -> bool {

@@ -14,8 +14,22 @@ pub(super) fn check(c: &mut Checker, v: &VaultSpec) {
     if let Some(ns) = &v.namespace {
         c.dns_label("vault.namespace", ns, "namespace name");
     }
-    c.chart("vault", &v.chart);
-    c.not_null("vault.chart.version");
+    match &v.chart {
+        Some(chart) => {
+            c.chart("vault", chart);
+            c.not_null("vault.chart.version");
+        }
+        None if v.deploys() => c.error(
+            "vault.chart",
+            "the Vault Helm chart is required: this cluster runs Vault",
+            "pin it, e.g. `chart: {version: 0.30.0}`; or write `deploy: false` for a cluster that uses a Vault running elsewhere",
+        ),
+        None => {}
+    }
+    // The server's own settings matter only where it runs (see `placement`).
+    if !v.deploys() {
+        return;
+    }
     match &v.tls {
         TlsSpec::Disabled => c.warn(
             "vault.tls",
@@ -103,6 +117,9 @@ fn tls_certificate(c: &mut Checker, v: &VaultSpec) {
 /// (with the chart's anti-affinity) one schedulable node each. Its warnings come after the
 /// operator's trust warnings (the walk in `mod.rs` calls this late).
 pub(super) fn replicas(c: &mut Checker, v: &VaultSpec) {
+    if !v.deploys() {
+        return;
+    }
     let replicas = v.replicas.unwrap_or(1);
     if replicas == 0 {
         c.error(

@@ -2,7 +2,7 @@
 //! database secrets engines and the audit device (the PKI mounts are in `pki.rs`), and every
 //! mount `configure` enables.
 
-use super::rules::{is_api_field, is_vault_name, is_vault_path, Checker, DATABASE_PLUGINS};
+use super::rules::{is_api_field, is_url, is_vault_name, is_vault_path, Checker, DATABASE_PLUGINS};
 use crate::model::defaults::DEFAULT_API_AUDIENCE;
 use crate::spec::scan::shown;
 use crate::spec::types::{
@@ -10,12 +10,23 @@ use crate::spec::types::{
 };
 use std::collections::{BTreeMap, BTreeSet};
 
-pub(super) fn check(c: &mut Checker, vc: &VaultConfigSpec) {
+/// `deploys`: the cluster runs Vault (else `placement` says what its kubernetes auth lacks).
+pub(super) fn check(c: &mut Checker, vc: &VaultConfigSpec, deploys: bool) {
+    if let Some(a) = &vc.address {
+        c.not_null("vaultConfig.address");
+        if !is_url(a, &["https", "http"]) {
+            c.error(
+                "vaultConfig.address",
+                format!("`{}` is not a Vault address", shown(a)),
+                "write the URL `configure` reaches this cluster's Vault at, e.g. https://vault.staging.example.com:8200",
+            );
+        }
+    }
     if let Some(t) = &vc.token_period {
         c.vault_duration("vaultConfig.tokenPeriod", t);
     }
     if let Some(k) = &vc.kubernetes_auth {
-        kubernetes_auth(c, k);
+        kubernetes_auth(c, k, deploys);
     }
     for (name, db) in &vc.databases {
         database(c, name, db);
@@ -102,7 +113,7 @@ pub(super) fn mounts(c: &mut Checker, spec: &Spec) {
 }
 
 /// `vaultConfig.kubernetesAuth`: its mount, the API server, its CA, and the token reviewer.
-fn kubernetes_auth(c: &mut Checker, k: &KubernetesAuthSpec) {
+fn kubernetes_auth(c: &mut Checker, k: &KubernetesAuthSpec, deploys: bool) {
     if let Some(m) = &k.mount {
         c.vault_path("vaultConfig.kubernetesAuth.mount", m, "auth mount");
     }
@@ -124,7 +135,7 @@ fn kubernetes_auth(c: &mut Checker, k: &KubernetesAuthSpec) {
     }
     let base = "vaultConfig.kubernetesAuth.tokenReviewer";
     match &k.token_reviewer {
-        None if k.disable_local_ca_jwt => c.error(
+        None if k.disable_local_ca_jwt && deploys => c.error(
             "vaultConfig.kubernetesAuth.disableLocalCaJwt",
             "disableLocalCaJwt without a tokenReviewer: Vault would review each token with the token itself, which the API server refuses, so every login would fail with 403",
             "add `tokenReviewer: {mode: serviceAccount, jwtFrom: env:NAME}` (a generated reviewer ServiceAccount bound to system:auth-delegator) or `tokenReviewer: {mode: client}` (every app's ServiceAccount bound to system:auth-delegator)",

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 pub const OWNER_MARK: &str = "managed by kubectl-vault";
 
 /// The ServiceAccount whose JWT a Vault outside the cluster reviews tokens with
-/// (`tokenReviewer: {mode: serviceAccount}`), in the Vault namespace.
+/// (`tokenReviewer: {mode: serviceAccount}`), in the Vault namespace (the operator's in a
+/// cluster that runs no Vault).
 pub const REVIEWER_SERVICE_ACCOUNT: &str = "vault-token-reviewer";
 
 /// The lifetime of cert-manager's token: it logs in again for each certificate it signs.
@@ -665,7 +666,12 @@ fn token_reviewer(stack: &Stack, spec: Option<&spec::TokenReviewerSpec>) -> Toke
         None => TokenReviewer::Local,
         Some(r) => match r.mode {
             spec::TokenReviewerMode::ServiceAccount => TokenReviewer::ServiceAccount {
-                namespace: stack.vault.namespace.clone(),
+                // Where the tree creates it: beside Vault, or (no Vault here) the operator.
+                namespace: if stack.vault.deploy {
+                    stack.vault.namespace.clone()
+                } else {
+                    stack.operator.namespace.clone()
+                },
                 name: REVIEWER_SERVICE_ACCOUNT.into(),
                 jwt_from: r.jwt_from.clone().unwrap_or_default(),
             },

@@ -107,6 +107,10 @@ fn heredoc_delimiter(text: &str) -> String {
 pub struct ScriptContext<'a> {
     cluster: &'a str,
     description: &'a str,
+    /// Which Vault the script is for, in words (a fleet's, or one outside the cluster).
+    vault_note: Option<String>,
+    /// `vaultConfig.address`: the script sets VAULT_ADDR to it.
+    vault_addr: Option<&'a str>,
     checks: Vec<String>,
     auth: ScriptAuth<'a>,
     mounts: Vec<ScriptMount<'a>>,
@@ -308,6 +312,8 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
     ScriptContext {
         cluster: &stack.cluster,
         description: &side.owner,
+        vault_note: stack.vault.which(&stack.cluster, &stack.operator.address),
+        vault_addr: stack.vault_config.address.as_deref(),
         checks,
         auth: ScriptAuth {
             mount: &a.mount,

@@ -1,0 +1,143 @@
+//! Which Vault each cluster's Vault side goes into, for `configure` (and `verify --vault`):
+//! one Vault for a single cluster and for a fleet on one shared Vault (every cluster's mount,
+//! policies and roles in it), one Vault per cluster for a fleet where every cluster runs its
+//! own, each configured separately — never every cluster's mounts in one of them.
+//!
+//! A Vault is `vaultConfig.address` when the spec names one, else `VAULT_ADDR` (which the
+//! edge reads). Several clusters each with their own Vault need their addresses in the spec:
+//! one `VAULT_ADDR` cannot name them all.
+
+use crate::error::Error;
+use crate::model::{FleetVault, Stack};
+
+/// One Vault and the clusters (indexes into the stacks given) whose Vault side goes there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `vaultConfig.address`; `None`: `VAULT_ADDR`.
+    pub address: Option<String>,
+    pub clusters: Vec<usize>,
+}
+
+/// The Vaults the clusters of `stacks` (all of a spec file's, or those selected) go into, in
+/// the clusters' order. `spec` names the file, for the hint.
+pub fn targets(stacks: &[&Stack], spec: &str) -> Result<Vec<Target>, Error> {
+    let address = |s: &Stack| s.vault_config.address.clone();
+    let per_cluster = stacks
+        .iter()
+        .any(|s| s.vault.fleet == Some(FleetVault::PerCluster));
+    if per_cluster && stacks.len() > 1 {
+        let missing: Vec<&str> = stacks
+            .iter()
+            .filter(|s| s.vault_config.address.is_none())
+            .map(|s| s.cluster.as_str())
+            .collect();
+        if !missing.is_empty() {
+            let first = missing[0];
+            return Err(Error::usage(format!(
+                "every cluster of {spec} runs its own Vault, and {} {} no vaultConfig.address: one VAULT_ADDR cannot name {} Vaults",
+                missing.join(", "),
+                if missing.len() == 1 { "has" } else { "have" },
+                stacks.len()
+            ))
+            .with_hint(format!(
+                "configure one cluster at a time against its own Vault (`VAULT_ADDR=<the Vault of {first}> kubectl vault configure -f {spec} --cluster {first}`), or write each cluster's `vaultConfig.address` in its entry"
+            )));
+        }
+        return Ok(stacks
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Target {
+                address: address(s),
+                clusters: vec![i],
+            })
+            .collect());
+    }
+    // One Vault: the fleet checked that its clusters name one address (or none).
+    Ok(vec![Target {
+        address: stacks.iter().find_map(|s| address(s)),
+        clusters: (0..stacks.len()).collect(),
+    }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The models of a fleet file's clusters, as the loader makes them.
+    fn stacks(fleet: &str) -> Vec<Stack> {
+        let (members, diagnostics) = crate::fleet::expand("fleet.yaml", fleet)
+            .map_err(|e| e.render())
+            .unwrap();
+        assert!(
+            diagnostics
+                .iter()
+                .all(|d| d.severity == crate::spec::Severity::Warning),
+            "{diagnostics:?}"
+        );
+        members
+            .iter()
+            .map(|m| {
+                let typed = m
+                    .spec
+                    .clone()
+                    .try_map_secrets(|_, _, s| s.into_secret())
+                    .unwrap();
+                let mut stack = crate::model::build(&typed, "fleet.yaml");
+                stack.vault.fleet = Some(m.topology.fleet_vault());
+                stack
+            })
+            .collect()
+    }
+
+    const PER_CLUSTER: &str = "apiVersion: kubectl-vault/v1alpha1\nkind: VaultFleet\ndefaults:\n  vault: {chart: {version: 0.30.0}, tls: vault-tls}\n  operator: {chart: {version: 1.4.1}}\nclusters:\n  - name: staging\n    vaultConfig: {address: https://vault.staging.example.com:8200}\n  - name: production\n    vaultConfig: {address: https://vault.production.example.com:8200}\n";
+
+    #[test]
+    fn a_vault_per_cluster_is_one_target_each_and_needs_their_addresses() {
+        let all = stacks(PER_CLUSTER);
+        let refs: Vec<&Stack> = all.iter().collect();
+        let t = targets(&refs, "fleet.yaml").unwrap();
+        assert_eq!(
+            t,
+            [
+                Target {
+                    address: Some("https://vault.staging.example.com:8200".into()),
+                    clusters: vec![0]
+                },
+                Target {
+                    address: Some("https://vault.production.example.com:8200".into()),
+                    clusters: vec![1]
+                },
+            ]
+        );
+        // One cluster selected: its address, or VAULT_ADDR.
+        assert_eq!(targets(&refs[1..], "fleet.yaml").unwrap()[0].clusters, [0]);
+        let without = PER_CLUSTER.replace(
+            "    vaultConfig: {address: https://vault.production.example.com:8200}\n",
+            "",
+        );
+        let all = stacks(&without);
+        let refs: Vec<&Stack> = all.iter().collect();
+        let e = targets(&refs, "fleet.yaml").unwrap_err().to_string();
+        assert!(e.contains("production has no vaultConfig.address"), "{e}");
+        assert_eq!(targets(&refs[1..], "fleet.yaml").unwrap()[0].address, None);
+    }
+
+    #[test]
+    fn one_shared_vault_is_one_target_for_every_cluster() {
+        let shared = PER_CLUSTER
+            .replace(
+                "  - name: staging\n    vaultConfig: {address: https://vault.staging.example.com:8200}\n",
+                "  - name: staging\n    vault: {deploy: false}\n    operator: {address: https://vault.example.com:8200}\n    vaultConfig:\n      kubernetesAuth: {host: https://api.staging:6443, caCertFrom: file:ca.crt, disableLocalCaJwt: true, tokenReviewer: {mode: client}}\n",
+            )
+            .replace("vault.production.example.com", "vault.example.com");
+        let all = stacks(&shared);
+        let refs: Vec<&Stack> = all.iter().collect();
+        assert_eq!(
+            targets(&refs, "fleet.yaml").unwrap(),
+            [Target {
+                address: Some("https://vault.example.com:8200".into()),
+                clusters: vec![0, 1]
+            }]
+        );
+    }
+}
