@@ -30,6 +30,7 @@ mod operator;
 mod outside_text;
 mod pki_intermediate;
 mod scan;
+mod scan_corpus;
 mod scan_inputs;
 mod schema;
 mod unreachable;

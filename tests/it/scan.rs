@@ -9,7 +9,10 @@ use std::process::Output;
 
 /// The planted Vault token, split in the source so that no token-shaped string is committed
 /// (secret scanners, this tool's own `scan` of this repository included, would flag it).
-const PLANTED_TOKEN: &str = concat!("hv", "s.CAESIPlantedVaultTokenXyZ0123456789");
+const PLANTED_TOKEN: &str = concat!("hv", "s.CAESIPlantedVaultTokenXyZ8q4W7n2K");
+/// The planted AWS key pair, split in the source for the same reason.
+const PLANTED_AWS_ID: &str = concat!("AKIA", "PLANTEDQ7W3X9K2Z");
+const PLANTED_AWS_SECRET: &str = concat!("wJalrXUtnFEMI/K7MDENG", "/bPxRfiCYPLANTEDKEY");
 
 /// Every planted value, in every form it is written (the base64 of `data` too).
 const PLANTED: &[&str] = &[
@@ -18,8 +21,8 @@ const PLANTED: &[&str] = &[
     "planted_user",
     PLANTED_TOKEN,
     "Planted-Url-Pw",
-    "AKIAPLANTEDEXAMPLE12",
-    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYPLANTEDKEY",
+    PLANTED_AWS_ID,
+    PLANTED_AWS_SECRET,
     "Planted-Untracked-Value",
     "Planted-Sops-Plain",
 ];
@@ -152,7 +155,7 @@ fn planted() -> Fixture {
         &[("apps/shop/db-secret.yaml", None)],
     );
     // A second branch, from the first commit: an AWS key pair, and a SOPS file edited by hand.
-    let aws = "aws:\n  accessKeyId: AKIAPLANTEDEXAMPLE12\n  secretAccessKey: wJalrXUtnFEMI/K7MDENG/bPxRfiCYPLANTEDKEY\n  region: eu-west-1\n";
+    let aws = format!("aws:\n  accessKeyId: {PLANTED_AWS_ID}\n  secretAccessKey: {PLANTED_AWS_SECRET}\n  region: eu-west-1\n");
     let sops_edited = SOPS.replace(
         "  password_ref: ${API_PASSWORD}\n",
         "  password_ref: ${API_PASSWORD}\n  extra: Planted-Sops-Plain\n",
@@ -163,7 +166,7 @@ fn planted() -> Fixture {
         Some(c1),
         4,
         &[
-            ("apps/feature/aws.yaml", Some(aws)),
+            ("apps/feature/aws.yaml", Some(&aws)),
             ("secrets/api.sops.yaml", Some(&sops_edited)),
         ],
     );
@@ -246,8 +249,8 @@ fn finds_exactly_the_planted_secrets_with_their_commits() {
         got,
         vec![
             "aws-access-key apps/feature/aws.yaml accessKeyId [c4] worktree=false",
+            "aws-secret-key apps/feature/aws.yaml secretAccessKey [c4] worktree=false",
             "connection-string config/app.yaml databaseUrl [c2] worktree=true",
-            "high-entropy apps/feature/aws.yaml secretAccessKey [c4] worktree=false",
             "kubernetes-secret apps/shop/db-secret.yaml password [c1] worktree=false",
             "kubernetes-secret apps/shop/db-secret.yaml password [c2] worktree=false",
             // The same username, base64 in c2: one finding, introduced by both commits.
@@ -404,7 +407,7 @@ fn work_tree_only_and_a_clean_repository() {
     );
 
     // A file over 1 MiB is not read: named and counted, and the run fails (23.6).
-    let mut big = "AKIAPLANTEDEXAMPLE12\n".repeat(60_000);
+    let mut big = format!("{PLANTED_AWS_ID}\n").repeat(60_000);
     big.push('\n');
     std::fs::write(dir.path().join("big.txt"), big).unwrap();
     let out = scan(dir.path(), &[]);

@@ -10,7 +10,7 @@ use std::process::Output;
 /// A Vault token built from pieces: no token-shaped literal in the source (this repository
 /// scans itself).
 fn token() -> String {
-    format!("{}.{}", "hvs", "CAESIInputsTestToken0123456789ab")
+    format!("{}.{}", "hvs", "CAESIInputsTestTokenQ7mXk29Lpw4b")
 }
 
 fn json(o: &Output) -> serde_json::Value {
@@ -320,9 +320,9 @@ fn a_token_that_is_a_key_is_never_printed() {
     let dir = tempfile::tempdir().unwrap();
     let repo = Repository::init(dir.path()).unwrap();
     let vault = [
-        format!("{}.{}", "hvs", "CAESIKeyOfItsLine00000000001"),
-        format!("{}.{}", "hvs", "CAESIKeyOfItsLine00000000002"),
-        format!("{}.{}", "hvs", "CAESIKeyOfItsLine00000000003"),
+        format!("{}.{}", "hvs", "CAESIKeyOfItsLineR8kTq2Wz1"),
+        format!("{}.{}", "hvs", "CAESIKeyOfItsLineM3vPx7Jd2"),
+        format!("{}.{}", "hvs", "CAESIKeyOfItsLineH5nYc9Fb3"),
     ];
     let aws = format!("{}{}", "AKIA", "KEYOFITSLINE0001");
     let tokens_yaml = format!(

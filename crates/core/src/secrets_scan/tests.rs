@@ -1,4 +1,4 @@
-use super::yaml::is_credential_key;
+use super::values::is_credential_key;
 use super::*;
 
 /// The content read as its path says.
@@ -82,10 +82,12 @@ fn tokens_and_entropy() {
     // Token and key markers split in the source: no token- or key-shaped string is committed.
     let t = concat!(
         "vault_token: hv",
-        "s.CAESIJ7q3xYbFzA0mEwO9lTqkTz1\naws: AKIAIOSFODNN7EXAMPLE\n",
+        "s.CAESIJ7q3xYbFzA0mEwO9lTqkTz1\naws: AKIA",
+        "Q3VZ7RKJ2MPLN4TW\n",
         "dsn: postgres://app:S3cr3tPw@db:5432/app\nclientSecret: 9f8a7b6c5d4e3f2a1b0c\n",
         "low: changeme\npassword: changeme\nkey: |\n  -----BEGIN RSA PRIVATE",
-        " KEY-----\n  MIIBOgIBAAJBAK\n  -----END RSA PRIVATE KEY-----\n"
+        " KEY-----\n  MIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n",
+        "  -----END RSA PRIVATE KEY-----\n"
     );
     assert_eq!(
         rules("c.yaml", t),
@@ -107,7 +109,9 @@ fn tokens_and_entropy() {
         1
     );
     // A NUL does not make a file unreadable (23.6).
-    assert_eq!(rules("bin", "AKIAIOSFODNN7EXAMPLE\0").len(), 1);
+    assert_eq!(rules("bin", concat!("AKIA", "Q3VZ7RKJ2MPLN4TW\0")).len(), 1);
+    // AWS's documented example key is not a finding; it is still redacted in a key.
+    assert!(rules("doc.md", concat!("AKIA", "IOSFODNN7EXAMPLE\n")).is_empty());
     assert!(!is_credential_key("secretName"));
     assert!(is_credential_key("DB_PASSWORD"));
 }
@@ -294,7 +298,7 @@ fn paths_are_shown_one_to_one() {
 #[test]
 fn keys_holding_a_value_are_redacted() {
     let token = concat!("hv", "s.CAESIJ7q3xYbFzA0mEwO9lTqkTz1");
-    let aws = concat!("AKIA", "IOSFODNN7EXAMPLE");
+    let aws = concat!("AKIA", "Q3VZ7RKJ2MPLN4TW");
     let keys = |path: &str, text: &str| -> Vec<(u32, String)> {
         scan(path, text.as_bytes())
             .findings
