@@ -15,7 +15,7 @@ const PLANTED_AWS_ID: &str = concat!("AKIA", "PLANTEDQ7W3X9K2Z");
 const PLANTED_AWS_SECRET: &str = concat!("wJalrXUtnFEMI/K7MDENG", "/bPxRfiCYPLANTEDKEY");
 
 /// Every planted value, in every form it is written (the base64 of `data` too).
-const PLANTED: &[&str] = &[
+pub(crate) const PLANTED: &[&str] = &[
     "Pl4nted-DB-Passw0rd!",
     "Pl4nted-DB-Passw0rd-v2",
     "planted_user",
@@ -27,7 +27,7 @@ const PLANTED: &[&str] = &[
     "Planted-Sops-Plain",
 ];
 
-fn b64(s: &str) -> String {
+pub(crate) fn b64(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s)
 }
@@ -48,10 +48,10 @@ const EMPTY: &str =
     "apiVersion: v1\nkind: Secret\nmetadata:\n  name: empty\n  namespace: shop\ndata: {}\n";
 const SOPS: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n  namespace: shop\nstringData:\n  token: ENC[AES256_GCM,data:q8Uv1w==,iv:abc=,tag:def=,type:str]\n  password_ref: ${API_PASSWORD}\nsops:\n  mac: ENC[AES256_GCM,data:zz==,iv:a=,tag:b=,type:str]\n  lastmodified: \"2026-01-01T00:00:00Z\"\n  version: 3.9.0\n";
 
-struct Fixture {
+pub(crate) struct Fixture {
     _dir: tempfile::TempDir,
-    path: std::path::PathBuf,
-    commits: Vec<Oid>,
+    pub(crate) path: std::path::PathBuf,
+    pub(crate) commits: Vec<Oid>,
 }
 
 /// Commits `changes` (path → Some(content) or None to delete) on top of `parent` at `branch`.
@@ -102,7 +102,7 @@ pub(crate) fn commit(
     .unwrap()
 }
 
-fn planted() -> Fixture {
+pub(crate) fn planted() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fleet");
     let repo = Repository::init(&path).unwrap();
@@ -197,7 +197,7 @@ pub(crate) fn scan(repo: &Path, extra: &[&str]) -> Output {
 }
 
 /// No planted value, nor its base64, in anything the run printed.
-fn assert_no_value(o: &Output) {
+pub(crate) fn assert_no_value(o: &Output) {
     let all = format!("{}{}", stdout(o), stderr(o));
     for v in PLANTED {
         assert!(!all.contains(v), "a planted value was printed: {v}");

@@ -50,22 +50,27 @@ type Introduced = (Oid, String, Seen);
 /// A blob's scans that found something, one per syntax asked for, or why it was not read.
 type BlobScan = (Oid, Result<Vec<(Syntax, Scanned)>, Unread>);
 /// The syntaxes a blob's paths read it as, by [`Syntax::index`].
-type Wanted = [bool; 3];
+pub(super) type Wanted = [bool; 3];
 
-fn git_err(what: &str, e: git2::Error) -> Error {
+pub(super) fn git_err(what: &str, e: git2::Error) -> Error {
     Error::environment_from(format!("{what}: {}", e.message()), e)
 }
 
-/// Scans `repo_dir`: its history unless `history` is false, and its work tree.
-pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
-    let repo = Repository::open(repo_dir).map_err(|e| {
+/// The repository at `repo_dir`; not one is a usage error.
+pub(super) fn open(repo_dir: &Path) -> Result<Repository, Error> {
+    Repository::open(repo_dir).map_err(|e| {
         Error::usage(format!(
             "{} is not a Git repository: {}",
             repo_dir.display(),
             e.message()
         ))
         .with_hint("--repo names the root of a Git work tree")
-    })?;
+    })
+}
+
+/// Scans `repo_dir`: its history unless `history` is false, and its work tree.
+pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
+    let repo = open(repo_dir)?;
     let git_dir = repo.path().to_path_buf();
     let mut out = History::default();
 
@@ -249,7 +254,7 @@ fn shallow(repo: &Repository) -> Shallow {
 
 /// A blob of the object database scanned as each syntax `wanted` (what found something), or why
 /// it was not read.
-fn scan_stored(
+pub(super) fn scan_stored(
     repo: &Repository,
     odb: &git2::Odb,
     oid: Oid,

@@ -22,6 +22,7 @@
 mod convert;
 mod guard;
 pub(crate) mod history;
+pub(crate) mod staged;
 mod push;
 
 pub(crate) use push::push;

@@ -33,13 +33,16 @@
 //! (bytes to text), `report` (findings grouped per secret and file, what was not read, whether
 //! the run fails), `allow` (the allow-list and baselines), `sarif` (the SARIF 2.1.0 report).
 
+mod allow;
 mod report;
 mod rules;
+pub mod sarif;
 mod text;
 mod values;
 mod yaml;
 
-pub use report::{fails, report, AllowList, Entry, Located, Seen, Shallow, Unread};
+pub use allow::{baseline, AllowEntry, AllowList, Date};
+pub use report::{fails, report, unallowed, Entry, Located, Seen, Shallow, Unread};
 pub use text::shown_path;
 
 /// Largest file content scanned (1 MiB): secrets live in manifests and config files. A larger
