@@ -82,11 +82,23 @@ fn reasons_and_expiry_dates() {
 
     // What is wrong is named by file and line, never echoed.
     for (line, said) in [
-        (format!("{token} expires=2027-02-30"), "expires is not a date (YYYY-MM-DD)"),
+        (
+            format!("{token} expires=2027-02-30"),
+            "expires is not a date (YYYY-MM-DD)",
+        ),
         (format!("{token} owner=ops"), "an unknown field"),
-        (format!("{token} reason=\"not closed"), "a quoted value is not closed"),
-        (format!("{token} reviewed"), "not `field=value` after the fingerprint"),
-        (format!("{token} reason=a reason=b"), "a field is given twice"),
+        (
+            format!("{token} reason=\"not closed"),
+            "a quoted value is not closed",
+        ),
+        (
+            format!("{token} reviewed"),
+            "not `field=value` after the fingerprint",
+        ),
+        (
+            format!("{token} reason=a reason=b"),
+            "a field is given twice",
+        ),
     ] {
         std::fs::write(&allow, format!("# ok\n{line}\n")).unwrap();
         let out = scan(&f.path, &["--no-history"]);
@@ -94,7 +106,10 @@ fn reasons_and_expiry_dates() {
         let err = stderr(&out);
         assert!(err.contains(".kubectl-vault-allow:2: "), "{err}");
         assert!(err.contains(said), "{line}: {err}");
-        assert!(!err.contains("owner") && !err.contains("not closed\""), "{err}");
+        assert!(
+            !err.contains("owner") && !err.contains("not closed\""),
+            "{err}"
+        );
     }
 }
 
@@ -104,12 +119,21 @@ fn a_baseline_allows_every_current_finding() {
     let file = f.path.parent().unwrap().join("baseline.txt");
     let out = scan(&f.path, &["--baseline", file.to_str().unwrap()]);
     // The report is the next run's with the baseline as its allow-list: nothing left.
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert_no_value(&out);
     let text = stdout(&out);
     assert!(text.contains("0 findings"), "{text}");
     assert!(text.contains("; 9 allowed by the allow-list\n"), "{text}");
-    assert!(text.contains("baseline: 9 fingerprints written to "), "{text}");
+    assert!(
+        text.contains("baseline: 9 fingerprints written to "),
+        "{text}"
+    );
     let written = std::fs::read_to_string(&file).unwrap();
     for v in PLANTED {
         assert!(!written.contains(v), "a value in the baseline: {written}");
@@ -124,8 +148,16 @@ fn a_baseline_allows_every_current_finding() {
     // Never over an existing file without --force; the file is left as it was.
     let out = scan(&f.path, &["--baseline", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("the file exists; nothing was written"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("hint: pass --force"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the file exists; nothing was written"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("hint: pass --force"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), written);
     // A symbolic link is a file that exists too: never followed.
     let target = f.path.parent().unwrap().join("elsewhere.txt");
@@ -143,9 +175,22 @@ fn a_baseline_allows_every_current_finding() {
         format!("{token} expires=2999-06-30 reason=\"reviewed: a test token\"\n0123456789abcdef01234567 reason=\"stale\"\n"),
     )
     .unwrap();
-    let out = scan(&f.path, &["--baseline", link.to_str().unwrap(), "--force", "-o", "json"]);
+    let out = scan(
+        &f.path,
+        &[
+            "--baseline",
+            link.to_str().unwrap(),
+            "--force",
+            "-o",
+            "json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("baseline: 9 fingerprints written"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("baseline: 9 fingerprints written"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "mine\n");
     let replaced = std::fs::read_to_string(&link).unwrap();
     assert!(

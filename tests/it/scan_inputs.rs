@@ -49,7 +49,8 @@ fn deep_nesting_neither_crashes_the_scan_nor_hides_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let repo = Repository::init(dir.path()).unwrap();
     // A comment with a token (found as text), then the nesting.
-    let deep = format!("# {}\n{}x\n", token(), "- ".repeat(50_000));
+    // (A credential-like key at the bottom: the YAML rules have something to look for.)
+    let deep = format!("# {}\n{}password: x\n", token(), "- ".repeat(50_000));
     let c1 = commit(&repo, "master", None, 1, &[("old/deep.yaml", Some(&deep))]);
     commit(&repo, "master", Some(c1), 2, &[("old/deep.yaml", None)]);
     std::fs::write(dir.path().join("deep.yml"), &deep).unwrap();

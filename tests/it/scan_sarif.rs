@@ -33,7 +33,10 @@ fn assert_no_fragment(text: &str) {
             let chars: Vec<char> = value.chars().collect();
             for w in chars.windows(12) {
                 let part: String = w.iter().collect();
-                assert!(!text.contains(&part), "part of a planted value was printed: {part}");
+                assert!(
+                    !text.contains(&part),
+                    "part of a planted value was printed: {part}"
+                );
             }
         }
     }
@@ -59,8 +62,7 @@ fn sarif_is_valid_names_every_finding_and_holds_no_value() {
         assert!(r["help"]["text"].as_str().is_some(), "{r}");
     }
     // The same findings as `-o json`, each with its rule, location and fingerprint.
-    let json: Value =
-        serde_json::from_str(&stdout(&scan(&f.path, &["-o", "json"]))).unwrap();
+    let json: Value = serde_json::from_str(&stdout(&scan(&f.path, &["-o", "json"]))).unwrap();
     let expected: BTreeSet<(String, String, String, u64)> = json["findings"]
         .as_array()
         .unwrap()
@@ -97,7 +99,10 @@ fn sarif_is_valid_names_every_finding_and_holds_no_value() {
         if history_only {
             let names: Vec<&Value> = logical.unwrap().iter().map(|l| &l["name"]).collect();
             assert_eq!(names, commits.iter().collect::<Vec<_>>(), "{r}");
-            assert!(r["message"]["text"].as_str().unwrap().contains("only in history"));
+            assert!(r["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("only in history"));
         } else {
             assert!(logical.is_none(), "{r}");
         }
@@ -113,9 +118,13 @@ fn sarif_notifications_and_odd_paths() {
     let dir = tempfile::tempdir().unwrap();
     git2::Repository::init(dir.path()).unwrap();
     let token = format!("{}.{}", "hvs", "CAESIJq8Xr2Lm5Tv9Wc3Nb7Zk4Pd");
-    std::fs::write(dir.path().join("a file: #1.yaml"), format!("token: {token}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("a file: #1.yaml"),
+        format!("token: {token}\n"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("big.txt"), "x".repeat(1024 * 1024 + 1)).unwrap();
-    let deep = format!("{}x\n", "- ".repeat(100));
+    let deep = format!("{}password: x\n", "- ".repeat(100));
     std::fs::write(dir.path().join("deep.yaml"), deep).unwrap();
     let out = scan(dir.path(), &["-o", "sarif", "--no-history"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));

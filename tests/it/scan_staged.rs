@@ -11,7 +11,12 @@ use std::process::Command;
 fn git(dir: &Path, args: &[&str]) -> std::process::Output {
     let out = Command::new("git")
         .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
-        .args(["-c", "commit.gpgsign=false", "-c", "core.hooksPath=.git/hooks"])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "core.hooksPath=.git/hooks",
+        ])
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -70,12 +75,20 @@ fn only_the_staged_content_is_scanned() {
     ok(d, &["commit", "-q", "-m", "one"]);
 
     // Staged: a new token in a changed file, a new Secret, a deletion.
-    write(d, "config/app.yaml", &format!("app:\n  replicas: 2\n  apiToken: {}\n", token(1)));
+    write(
+        d,
+        "config/app.yaml",
+        &format!("app:\n  replicas: 2\n  apiToken: {}\n", token(1)),
+    );
     write(d, "apps/new.yaml", &secret("new", "Staged-Value-3"));
     ok(d, &["rm", "-q", "apps/gone.yaml"]);
     ok(d, &["add", "config/app.yaml", "apps/new.yaml"]);
     // Staged with a secret, then cleaned in the work tree only: the commit would still add it.
-    write(d, "apps/cleaned.yaml", &secret("cleaned", "Staged-Then-Cleaned-4"));
+    write(
+        d,
+        "apps/cleaned.yaml",
+        &secret("cleaned", "Staged-Then-Cleaned-4"),
+    );
     ok(d, &["add", "apps/cleaned.yaml"]);
     write(d, "apps/cleaned.yaml", "# moved to Vault\n");
     // Staged clean, then a secret added in the work tree only: not in the commit.
@@ -83,7 +96,11 @@ fn only_the_staged_content_is_scanned() {
     ok(d, &["add", "apps/later.yaml"]);
     write(d, "apps/later.yaml", &secret("later", "Work-Tree-Only-5"));
     // Untracked: not in the commit.
-    write(d, "local/untracked.yaml", &secret("untracked", "Untracked-6"));
+    write(
+        d,
+        "local/untracked.yaml",
+        &secret("untracked", "Untracked-6"),
+    );
     // A staged symbolic link is no file content.
     std::os::unix::fs::symlink("new.yaml", d.join("apps/link.yaml")).unwrap();
     ok(d, &["add", "apps/link.yaml"]);
@@ -93,7 +110,10 @@ fn only_the_staged_content_is_scanned() {
     assert_eq!(
         findings(&out),
         [
-            ("kubernetes-secret".to_string(), "apps/cleaned.yaml".to_string()),
+            (
+                "kubernetes-secret".to_string(),
+                "apps/cleaned.yaml".to_string()
+            ),
             ("kubernetes-secret".to_string(), "apps/new.yaml".to_string()),
             ("vault-token".to_string(), "config/app.yaml".to_string()),
         ]

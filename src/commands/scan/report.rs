@@ -117,10 +117,7 @@ pub(super) fn table(r: &Report) -> String {
         out.push_str(&format!("; {} allowed by the allow-list", r.allowed));
     }
     if !r.expired.is_empty() {
-        out.push_str(&format!(
-            ", {} of its entries expired",
-            r.expired.len()
-        ));
+        out.push_str(&format!(", {} of its entries expired", r.expired.len()));
     }
     out.push('\n');
     let unparsed: Vec<String> = h

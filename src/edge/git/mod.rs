@@ -22,8 +22,8 @@
 mod convert;
 mod guard;
 pub(crate) mod history;
-pub(crate) mod staged;
 mod push;
+pub(crate) mod staged;
 
 pub(crate) use push::push;
 

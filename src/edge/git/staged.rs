@@ -17,8 +17,18 @@ pub(crate) fn scan(repo_dir: &Path) -> Result<History, Error> {
     let index = repo.index().map_err(|e| git_err("read the index", e))?;
     // An unborn HEAD (no commit yet): everything staged is added.
     let head = match repo.head() {
-        Ok(h) => Some(h.peel_to_tree().map_err(|e| git_err("read HEAD's tree", e))?),
-        Err(e) if matches!(e.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => None,
+        Ok(h) => Some(
+            h.peel_to_tree()
+                .map_err(|e| git_err("read HEAD's tree", e))?,
+        ),
+        Err(e)
+            if matches!(
+                e.code(),
+                git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+            ) =>
+        {
+            None
+        }
         Err(e) => return Err(git_err("read HEAD", e)),
     };
     let diff = repo

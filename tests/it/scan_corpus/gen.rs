@@ -63,8 +63,8 @@ impl Rng {
     /// A password as people choose them: words, digits and a sign.
     pub(crate) fn password(&mut self) -> String {
         const WORDS: &[&str] = &[
-            "Harbor", "violet", "Tundra", "maple", "Quartz", "ember", "Falcon", "cobalt",
-            "Meadow", "saffron", "Glacier", "orbit",
+            "Harbor", "violet", "Tundra", "maple", "Quartz", "ember", "Falcon", "cobalt", "Meadow",
+            "saffron", "Glacier", "orbit",
         ];
         let a = WORDS[self.below(WORDS.len())];
         let b = WORDS[self.below(WORDS.len())];
@@ -105,7 +105,12 @@ pub(crate) fn gitlab(r: &mut Rng, i: usize) -> String {
     let body = r.url_safe(20).replace(['-', '_'], "x");
     match i % 4 {
         0 => format!("gl{}-{body}", "pat"),
-        1 => format!("gl{}-{}.01.{}", "pat", r.url_safe(27).replace('-', "q"), r.of("0123456789abcdefghijklmnopqrstuvwxyz", 7)),
+        1 => format!(
+            "gl{}-{}.01.{}",
+            "pat",
+            r.url_safe(27).replace('-', "q"),
+            r.of("0123456789abcdefghijklmnopqrstuvwxyz", 7)
+        ),
         2 => format!("gl{}-{body}", "dt"),
         _ => format!("gl{}-{body}", "rt"),
     }
@@ -113,7 +118,13 @@ pub(crate) fn gitlab(r: &mut Rng, i: usize) -> String {
 
 pub(crate) fn slack_token(r: &mut Rng, i: usize) -> String {
     match i % 3 {
-        0 => format!("xox{}-{}-{}-{}", "b", r.digits(12), r.digits(13), r.alnum(24)),
+        0 => format!(
+            "xox{}-{}-{}-{}",
+            "b",
+            r.digits(12),
+            r.digits(13),
+            r.alnum(24)
+        ),
         1 => format!(
             "xox{}-{}-{}-{}-{}",
             "p",
@@ -122,7 +133,13 @@ pub(crate) fn slack_token(r: &mut Rng, i: usize) -> String {
             r.digits(12),
             r.hex(32)
         ),
-        _ => format!("xa{}-1-A{}-{}-{}", "pp", r.upper(10), r.digits(13), r.hex(64)),
+        _ => format!(
+            "xa{}-1-A{}-{}-{}",
+            "pp",
+            r.upper(10),
+            r.digits(13),
+            r.hex(64)
+        ),
     }
 }
 
@@ -170,7 +187,11 @@ pub(crate) fn vault(r: &mut Rng, i: usize) -> String {
 }
 
 pub(crate) fn aws_id(r: &mut Rng, i: usize) -> String {
-    format!("{}{}", ["AK", "AS"][i % 2].to_string() + "IA", r.of(BASE32, 16))
+    format!(
+        "{}{}",
+        ["AK", "AS"][i % 2].to_string() + "IA",
+        r.of(BASE32, 16)
+    )
 }
 
 pub(crate) fn aws_secret(r: &mut Rng) -> String {
@@ -239,12 +260,18 @@ pub(crate) fn private_key(r: &mut Rng, kind: &str, indent: &str) -> String {
         let lines = 4 + r.below(12);
         r.b64(64 * lines)
     };
-    for chunk in body.as_bytes().chunks(if kind == "OPENSSH " { 70 } else { 64 }) {
+    for chunk in body
+        .as_bytes()
+        .chunks(if kind == "OPENSSH " { 70 } else { 64 })
+    {
         s.push_str(indent);
         s.push_str(std::str::from_utf8(chunk).unwrap());
         s.push('\n');
     }
-    s.push_str(&format!("{indent}-----END {kind}PRIVATE {}{block}-----\n", "KEY"));
+    s.push_str(&format!(
+        "{indent}-----END {kind}PRIVATE {}{block}-----\n",
+        "KEY"
+    ));
     s
 }
 

@@ -34,7 +34,10 @@ impl Case {
             label: label.to_string(),
             path: path.to_string(),
             content,
-            expect: expect.iter().map(|(l, r)| (*l, *l, r.to_string())).collect(),
+            expect: expect
+                .iter()
+                .map(|(l, r)| (*l, *l, r.to_string()))
+                .collect(),
         }
     }
 
@@ -50,7 +53,9 @@ impl Case {
     }
 
     fn holds(&self, line: u32) -> bool {
-        self.expect.iter().any(|(a, b, _)| (*a..=*b).contains(&line))
+        self.expect
+            .iter()
+            .any(|(a, b, _)| (*a..=*b).contains(&line))
     }
 }
 
@@ -85,7 +90,14 @@ fn case_of(path: &str) -> usize {
 /// `kubectl vault scan --no-history -o json` over the work tree.
 fn ours(dir: &Path) -> Reported {
     let out = bin()
-        .args(["scan", "--no-history", "-o", "json", "--exit-zero", "--repo"])
+        .args([
+            "scan",
+            "--no-history",
+            "-o",
+            "json",
+            "--exit-zero",
+            "--repo",
+        ])
         .arg(dir)
         .output()
         .unwrap();
@@ -160,7 +172,8 @@ fn score(cases: &[Case], got: &Reported) -> Score {
                 .collect();
             if named.is_empty() {
                 s.missed += 1;
-                s.missed_list.push(format!("c{i:03} {} line {first}: {rule}", c.path));
+                s.missed_list
+                    .push(format!("c{i:03} {} line {first}: {rule}", c.path));
                 continue;
             }
             s.found += 1;
@@ -193,7 +206,11 @@ fn pct(x: f64) -> String {
 fn precision_and_recall() {
     let cases = corpus();
     let positives = cases.iter().filter(|c| !c.expect.is_empty()).count();
-    assert!(positives >= 200 && cases.len() - positives >= 200, "{positives} of {}", cases.len());
+    assert!(
+        positives >= 200 && cases.len() - positives >= 200,
+        "{positives} of {}",
+        cases.len()
+    );
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), &cases);
     let s = score(&cases, &ours(dir.path()));
@@ -219,7 +236,11 @@ fn precision_and_recall() {
     for (case, n) in &s.false_per_case {
         println!("false positive: {case} ({n})");
     }
-    assert!(s.recall() >= 0.98, "recall {} is under 98%", pct(s.recall()));
+    assert!(
+        s.recall() >= 0.98,
+        "recall {} is under 98%",
+        pct(s.recall())
+    );
     assert!(
         s.precision() >= 0.95,
         "precision {} is under 95%",
@@ -231,7 +252,10 @@ fn precision_and_recall() {
         if label.starts_with("unsupported") {
             continue;
         }
-        assert!(*rule * 10 >= *n * 9, "{label}: {rule} of {n} found by its own rule");
+        assert!(
+            *rule * 10 >= *n * 9,
+            "{label}: {rule} of {n} found by its own rule"
+        );
     }
     // The figures the docs publish are these.
     let docs = std::fs::read_to_string(

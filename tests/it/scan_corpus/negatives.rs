@@ -41,11 +41,28 @@ fn operators(r: &mut Rng, i: usize, out: &mut Vec<Case>) {
 
 /// Encrypted values: SOPS, Sealed Secrets, an encrypted private key, an age-encrypted file.
 fn encrypted(r: &mut Rng, i: usize, out: &mut Vec<Case>) {
-    let enc = |r: &mut Rng| format!("ENC[AES256_GCM,data:{},iv:{},tag:{},type:str]", r.b64(32), r.b64(16), r.b64(22));
+    let enc = |r: &mut Rng| {
+        format!(
+            "ENC[AES256_GCM,data:{},iv:{},tag:{},type:str]",
+            r.b64(32),
+            r.b64(16),
+            r.b64(22)
+        )
+    };
     out.push(neg("SOPS-encrypted Secret", &format!("apps/app{i}/db.sops.yaml"), format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: {}\n  username: {}\nsops:\n  age:\n    - recipient: age1{}\n      enc: |\n        -----BEGIN AGE ENCRYPTED FILE-----\n        {}\n        {}\n        -----END AGE ENCRYPTED FILE-----\n  lastmodified: \"2026-03-01T10:00:00Z\"\n  mac: {}\n  unencrypted_suffix: _unencrypted\n  version: 3.9.4\n", enc(r), enc(r), r.of("qpzry9x8gf2tvdw0s3jn54khce6mua7l", 58), r.b64(64), r.b64(44), enc(r))));
     out.push(neg("SOPS-encrypted values file", &format!("apps/app{i}/values.enc.yaml"), format!("auth:\n  adminPassword: {}\n  clientSecret: {}\n  replicas_unencrypted: 3\nsops:\n  pgp:\n    - fp: {}\n      created_at: \"2026-03-01T10:00:00Z\"\n  mac: {}\n  version: 3.9.4\n", enc(r), enc(r), r.hex(40).to_uppercase(), enc(r))));
     out.push(neg("SealedSecret", &format!("apps/app{i}/sealedsecret.yaml"), format!("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: api\n  namespace: app{i}\nspec:\n  encryptedData:\n    password: AgB{}\n    apiToken: AgC{}\n  template:\n    metadata:\n      name: api\n", r.b64(340), r.b64(340))));
-    out.push(neg("encrypted private key", &format!("certs/client{i}.key"), format!("-----BEGIN ENCRYPTED PRIVATE {}-----\n{}\n{}\n-----END ENCRYPTED PRIVATE {}-----\n", "KEY", r.b64(64), r.b64(64), "KEY")));
+    out.push(neg(
+        "encrypted private key",
+        &format!("certs/client{i}.key"),
+        format!(
+            "-----BEGIN ENCRYPTED PRIVATE {}-----\n{}\n{}\n-----END ENCRYPTED PRIVATE {}-----\n",
+            "KEY",
+            r.b64(64),
+            r.b64(64),
+            "KEY"
+        ),
+    ));
 }
 
 /// References and templates instead of values.
@@ -56,6 +73,7 @@ fn references(r: &mut Rng, i: usize, out: &mut Vec<Case>) {
     out.push(neg("env with references", &format!("deploy/app{i}/.env"), "DB_PASSWORD=${DB_PASSWORD}\nAPI_TOKEN=$(cat /run/secrets/api-token)\nDB_PASSWORD_FILE=/run/secrets/db-password\nSECRET_NAME=api\nTOKEN_TTL=3600\nGITHUB_TOKEN=\nPASSWORD_MIN_LENGTH=12\n".to_string()));
     out.push(neg("CI workflow with secrets context", &format!(".github/workflows/release{i}.yaml"), "on:\n  push:\n    tags: ['v*']\njobs:\n  release:\n    runs-on: ubuntu-latest\n    env:\n      GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n      NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\n      SLACK_WEBHOOK_URL: ${{ secrets.SLACK_WEBHOOK_URL }}\n    steps:\n      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8\n      - run: echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > ~/.npmrc\n".to_string()));
     out.push(neg("Go code reading the environment", &format!("internal/config/config{i}.go"), "package config\n\nfunc Load() Config {\n\treturn Config{\n\t\tPassword: os.Getenv(\"DB_PASSWORD\"),\n\t\tToken:    os.Getenv(\"GITHUB_TOKEN\"),\n\t\tDSN:      fmt.Sprintf(\"postgres://%s:%s@%s/app\", user, password, host),\n\t}\n}\n".to_string()));
+    out.push(neg("Secret names under secret keys", &format!("charts/db{i}/values.yaml"), "auth:\n  existingSecret: app-credentials\n  caCertSecret: unsealer-ca\ntls:\n  tlsSecret: vault-server-tls\n  clientSecret: oauth-client\n".to_string()));
     out.push(neg("Helm values pointing at Secrets", &format!("charts/app{i}/values.yaml"), "auth:\n  existingSecret: app-auth\n  secretKeys:\n    adminPasswordKey: admin-password\n  passwordFrom: env:ADMIN_PASSWORD\n  tokenPath: /var/run/secrets/token\nserviceAccount:\n  automountServiceAccountToken: false\n".to_string()));
 }
 
@@ -76,9 +94,33 @@ fn digests(r: &mut Rng, i: usize, out: &mut Vec<Case>) {
     out.push(neg("Flux status revisions", &format!("clusters/prod/status{i}.yaml"), format!("status:\n  lastAppliedRevision: main@sha1:{}\n  lastAttemptedRevision: main@sha1:{}\n  observedGeneration: 4\n  artifact:\n    digest: sha256:{}\n    revision: 6.1.{i}@sha256:{}\n", r.hex(40), r.hex(40), r.hex(64), r.hex(64))));
     out.push(neg("Helm checksum annotations", &format!("rendered/app{i}.yaml"), format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    metadata:\n      annotations:\n        checksum/config: {}\n        checksum/secret: {}\n", r.hex(64), r.hex(64))));
     out.push(neg("package-lock integrity", &format!("web{i}/package-lock.json"), format!("{{\n  \"packages\": {{\n    \"node_modules/left-pad\": {{\n      \"version\": \"1.3.0\",\n      \"resolved\": \"https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz\",\n      \"integrity\": \"sha512-{}==\"\n    }}\n  }}\n}}\n", r.b64(86))));
-    out.push(neg("go.sum", &format!("tools{i}/go.sum"), format!("github.com/acme/lib v1.{i}.0 h1:{}=\ngithub.com/acme/lib v1.{i}.0/go.mod h1:{}=\n", r.b64(43), r.b64(43))));
-    out.push(neg("git commit ids", &format!("docs/changelog{i}.md"), format!("- fix the probe ({})\n- bump chart ({})\n- Signed-off-by: Dev <dev@acme.io>\n", r.hex(40), r.hex(40))));
-    out.push(neg("checksums file", &format!("dist{i}/SHA256SUMS"), format!("{}  kubectl-vault-linux-amd64.tar.gz\n{}  kubectl-vault-darwin-arm64.tar.gz\n", r.hex(64), r.hex(64))));
+    out.push(neg(
+        "go.sum",
+        &format!("tools{i}/go.sum"),
+        format!(
+            "github.com/acme/lib v1.{i}.0 h1:{}=\ngithub.com/acme/lib v1.{i}.0/go.mod h1:{}=\n",
+            r.b64(43),
+            r.b64(43)
+        ),
+    ));
+    out.push(neg(
+        "git commit ids",
+        &format!("docs/changelog{i}.md"),
+        format!(
+            "- fix the probe ({})\n- bump chart ({})\n- Signed-off-by: Dev <dev@acme.io>\n",
+            r.hex(40),
+            r.hex(40)
+        ),
+    ));
+    out.push(neg(
+        "checksums file",
+        &format!("dist{i}/SHA256SUMS"),
+        format!(
+            "{}  kubectl-vault-linux-amd64.tar.gz\n{}  kubectl-vault-darwin-arm64.tar.gz\n",
+            r.hex(64),
+            r.hex(64)
+        ),
+    ));
     out.push(neg("password hash", &format!("apps/auth{i}/values.yaml"), format!("users:\n  - name: admin\n    password: $2y$10${}\n  - name: ops\n    passwordHash: {}\n", r.of("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 53), r.hex(64))));
 }
 
@@ -98,8 +140,21 @@ fn public_material(r: &mut Rng, i: usize, out: &mut Vec<Case>) {
         cert.push('\n');
     }
     cert.push_str("-----END CERTIFICATE-----\n");
-    out.push(neg("certificate", &format!("certs/ca{i}.crt"), cert.clone()));
-    out.push(neg("CA bundle in a ConfigMap", &format!("apps/app{i}/ca.yaml"), format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ca\ndata:\n  ca.crt: |\n{}", cert.lines().map(|l| format!("    {l}\n")).collect::<String>())));
+    out.push(neg(
+        "certificate",
+        &format!("certs/ca{i}.crt"),
+        cert.clone(),
+    ));
+    out.push(neg(
+        "CA bundle in a ConfigMap",
+        &format!("apps/app{i}/ca.yaml"),
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ca\ndata:\n  ca.crt: |\n{}",
+            cert.lines()
+                .map(|l| format!("    {l}\n"))
+                .collect::<String>()
+        ),
+    ));
     out.push(neg("webhook caBundle", &format!("infra/webhook{i}.yaml"), format!("apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: policy\nwebhooks:\n  - name: policy.acme.io\n    clientConfig:\n      caBundle: {}\n", b64(cert.as_bytes()))));
     out.push(neg("public keys", &format!("keys/deploy{i}.pub"), format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{} deploy@ci\n-----BEGIN PUBLIC {}-----\n{}\n{}\n-----END PUBLIC {}-----\n", r.b64(43), "KEY", r.b64(64), r.b64(64), "KEY")));
     out.push(neg("known_hosts and age recipients", &format!("clusters/prod/keys{i}.yaml"), format!("knownHosts: |\n  github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{}\nsops:\n  recipients:\n    - age1{}\n", r.b64(43), r.of("qpzry9x8gf2tvdw0s3jn54khce6mua7l", 58))));
@@ -107,13 +162,32 @@ fn public_material(r: &mut Rng, i: usize, out: &mut Vec<Case>) {
 
 /// Documented examples: AWS's example keys, jwt.io's token, unsigned JWTs, Azurite's key.
 fn examples(r: &mut Rng, i: usize, out: &mut Vec<Case>) {
-    out.push(neg("AWS documented example keys", &format!("docs/aws{i}.md"), format!("```ini\n[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n```\n", ["AKIA", "IOSFODNN7EXAMPLE"].concat(), ["wJalrXUtnFEMI/K7MDENG/bPxRfiCY", "EXAMPLEKEY"].concat())));
+    out.push(neg(
+        "AWS documented example keys",
+        &format!("docs/aws{i}.md"),
+        format!(
+            "```ini\n[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n```\n",
+            ["AKIA", "IOSFODNN7EXAMPLE"].concat(),
+            ["wJalrXUtnFEMI/K7MDENG/bPxRfiCY", "EXAMPLEKEY"].concat()
+        ),
+    ));
     let header = b64url(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = b64url(br#"{"sub":"1234567890","name":"John Doe","iat":1516239022}"#);
-    out.push(neg("jwt.io sample token", &format!("docs/auth{i}.md"), format!("A token looks like this:\n\n    {header}.{payload}.{}\n", ["SflKxwRJSMeKKF2QT4fwpMeJf36P", "Ok6yJV_adQssw5c"].concat())));
+    out.push(neg(
+        "jwt.io sample token",
+        &format!("docs/auth{i}.md"),
+        format!(
+            "A token looks like this:\n\n    {header}.{payload}.{}\n",
+            ["SflKxwRJSMeKKF2QT4fwpMeJf36P", "Ok6yJV_adQssw5c"].concat()
+        ),
+    ));
     let none = b64url(br#"{"alg":"none","typ":"JWT"}"#);
     let claims = b64url(format!(r#"{{"sub":"{}","role":"viewer"}}"#, r.alnum(8)).as_bytes());
-    out.push(neg("unsigned JWT", &format!("tests/fixtures/token{i}.txt"), format!("{none}.{claims}.\n")));
+    out.push(neg(
+        "unsigned JWT",
+        &format!("tests/fixtures/token{i}.txt"),
+        format!("{none}.{claims}.\n"),
+    ));
     out.push(neg("Azurite development connection string", &format!("docker-compose{i}.yml"), format!("services:\n  app:\n    environment:\n      STORAGE: \"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;Account{}={};BlobEndpoint=http://azurite:10000/devstoreaccount1;\"\n", "Key", ["Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr", "/KBHBeksoGMGw=="].concat())));
 }
 
@@ -129,5 +203,7 @@ fn config(r: &mut Rng, i: usize, out: &mut Vec<Case>) {
     out.push(neg("RBAC on secrets", &format!("infra/rbac{i}.yaml"), "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: secret-reader\nrules:\n  - apiGroups: [\"\"]\n    resources: [secrets, serviceaccounts/token]\n    verbs: [get, list, watch]\n".to_string()));
     out.push(neg("Vault policy and config", &format!("vault/policies/app{i}.hcl"), format!("path \"kvv2/data/app{i}/*\" {{\n  capabilities = [\"read\"]\n}}\npath \"auth/token/lookup-self\" {{\n  capabilities = [\"read\"]\n}}\n")));
     out.push(neg("properties without secrets", &format!("apps/java{i}/application.properties"), format!("server.port=8080\nspring.datasource.url=jdbc:postgresql://db:5432/app\nspring.datasource.username=app\nspring.datasource.password=${{DB_PASSWORD}}\nmanagement.endpoints.web.exposure.include=health\nbuild.revision={}\n", r.hex(40))));
+    out.push(neg("a user and a group on a command line", &format!("scripts/build{i}.sh"), "#!/bin/sh\ndocker run --rm -u 1000:1000 -v \"$PWD:/src\" builder make\ndocker exec -u www-data:www-data web php artisan migrate\nsort -u names.txt\n".to_string()));
+    out.push(neg("Terraform references", &format!("infra/db{i}.tf"), "resource \"aws_db_instance\" \"app\" {\n  username = var.db_user\n  password = var.db_password\n}\nresource \"kubernetes_secret\" \"db\" {\n  data = {\n    password = random_password.db.result\n    token    = file(\"${path.module}/token\")\n  }\n}\n".to_string()));
     out.push(neg("kustomize configMapGenerator", &format!("apps/app{i}/kustomization.yaml"), "resources:\n  - deployment.yaml\nconfigMapGenerator:\n  - name: settings\n    literals:\n      - LOG_LEVEL=debug\n      - TOKEN_AUDIENCE=vault\nsecretGenerator:\n  - name: db\n    envs:\n      - db.env\n    options:\n      disableNameSuffixHash: true\n".to_string()));
 }

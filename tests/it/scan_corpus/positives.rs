@@ -67,26 +67,84 @@ type Maker = fn(&mut Rng, usize) -> String;
 
 /// The token formats, each in every place.
 const TOKENS: &[(&str, &str, &str, &str, Maker)] = &[
-    ("github-token", "GITHUB_TOKEN", "githubToken", "github_token", gen::github),
-    ("gitlab-token", "GITLAB_TOKEN", "gitlabToken", "gitlab_token", gen::gitlab),
-    ("slack-token", "SLACK_BOT_TOKEN", "slackBotToken", "slack_bot_token", gen::slack_token),
-    ("slack-webhook", "SLACK_WEBHOOK_URL", "slackWebhookUrl", "slack_webhook_url", gen::slack_webhook),
-    ("stripe-key", "STRIPE_API_KEY", "stripeApiKey", "stripe_api_key", gen::stripe),
+    (
+        "github-token",
+        "GITHUB_TOKEN",
+        "githubToken",
+        "github_token",
+        gen::github,
+    ),
+    (
+        "gitlab-token",
+        "GITLAB_TOKEN",
+        "gitlabToken",
+        "gitlab_token",
+        gen::gitlab,
+    ),
+    (
+        "slack-token",
+        "SLACK_BOT_TOKEN",
+        "slackBotToken",
+        "slack_bot_token",
+        gen::slack_token,
+    ),
+    (
+        "slack-webhook",
+        "SLACK_WEBHOOK_URL",
+        "slackWebhookUrl",
+        "slack_webhook_url",
+        gen::slack_webhook,
+    ),
+    (
+        "stripe-key",
+        "STRIPE_API_KEY",
+        "stripeApiKey",
+        "stripe_api_key",
+        gen::stripe,
+    ),
     ("npm-token", "NPM_TOKEN", "npmToken", "npm_token", gen::npm),
-    ("pypi-token", "PYPI_TOKEN", "pypiToken", "pypi_token", gen::pypi),
-    ("gcp-api-key", "GOOGLE_API_KEY", "googleApiKey", "google_api_key", gen::gcp_api_key),
-    ("vault-token", "VAULT_TOKEN", "vaultToken", "vault_token", gen::vault),
-    ("aws-access-key", "AWS_ACCESS_KEY_ID", "awsAccessKeyId", "aws_access_key_id", gen::aws_id),
+    (
+        "pypi-token",
+        "PYPI_TOKEN",
+        "pypiToken",
+        "pypi_token",
+        gen::pypi,
+    ),
+    (
+        "gcp-api-key",
+        "GOOGLE_API_KEY",
+        "googleApiKey",
+        "google_api_key",
+        gen::gcp_api_key,
+    ),
+    (
+        "vault-token",
+        "VAULT_TOKEN",
+        "vaultToken",
+        "vault_token",
+        gen::vault,
+    ),
+    (
+        "aws-access-key",
+        "AWS_ACCESS_KEY_ID",
+        "awsAccessKeyId",
+        "aws_access_key_id",
+        gen::aws_id,
+    ),
     ("jwt", "AUTH_TOKEN", "authToken", "auth_token", gen::jwt),
 ];
 
 pub(crate) fn cases(r: &mut Rng) -> Vec<Case> {
     let mut out = Vec::new();
     for (label, env, camel, snake, make) in TOKENS {
-        for (i, (path, content, line)) in places(env, camel, snake, "{V}").into_iter().enumerate()
-        {
+        for (i, (path, content, line)) in places(env, camel, snake, "{V}").into_iter().enumerate() {
             let v = make(r, i);
-            out.push(Case::new(label, &path, content.replace("{V}", &v), &[(line, label)]));
+            out.push(Case::new(
+                label,
+                &path,
+                content.replace("{V}", &v),
+                &[(line, label)],
+            ));
         }
     }
     aws_secret_keys(r, &mut out);
@@ -108,34 +166,76 @@ pub(crate) fn cases(r: &mut Rng) -> Vec<Case> {
 /// Credentials handed to programs: command lines and HTTP headers.
 fn commands(r: &mut Rng, out: &mut Vec<Case>) {
     let p = r.password();
-    out.push(Case::new("cli-password", "scripts/smoke.sh", format!("#!/bin/sh
+    out.push(Case::new(
+        "cli-password",
+        "scripts/smoke.sh",
+        format!(
+            "#!/bin/sh
 curl -fsS -u admin:{p} https://grafana.acme.io/api/health
-"), &[(2, "cli-password")]));
+"
+        ),
+        &[(2, "cli-password")],
+    ));
     let p = r.generated();
-    out.push(Case::new("cli-password", ".gitlab-ci.yml", format!("release:
+    out.push(Case::new(
+        "cli-password",
+        ".gitlab-ci.yml",
+        format!(
+            "release:
   script:
     - docker login --password {p} --username ci registry.acme.io
     - docker push registry.acme.io/app
-"), &[(3, "cli-password")]));
+"
+        ),
+        &[(3, "cli-password")],
+    ));
     let p = r.alnum(24);
-    out.push(Case::new("cli-password", "Makefile", format!("charts:
+    out.push(Case::new(
+        "cli-password",
+        "Makefile",
+        format!(
+            "charts:
 \thelm repo add acme https://charts.acme.io --username ci --password={p}
-"), &[(2, "cli-password")]));
+"
+        ),
+        &[(2, "cli-password")],
+    ));
     let p = r.generated();
-    out.push(Case::new("cli-password", "docs/cli.md", format!("    argocd login argocd.acme.io --username admin --password '{p}'
-"), &[(1, "cli-password")]));
+    out.push(Case::new(
+        "cli-password",
+        "docs/cli.md",
+        format!(
+            "    argocd login argocd.acme.io --username admin --password '{p}'
+"
+        ),
+        &[(1, "cli-password")],
+    ));
     let auth = b64(format!("deploy:{}", r.generated()).as_bytes());
-    out.push(Case::new("basic-auth", "docs/api.md", format!("```http
+    out.push(Case::new(
+        "basic-auth",
+        "docs/api.md",
+        format!(
+            "```http
 GET /api/v1/charts HTTP/1.1
 Authorization: Basic {auth}
 ```
-"), &[(3, "basic-auth")]));
+"
+        ),
+        &[(3, "basic-auth")],
+    ));
     let auth = b64(format!("ci:{}", r.password()).as_bytes());
-    out.push(Case::new("basic-auth", "apps/probe/values.yaml", format!("probe:
+    out.push(Case::new(
+        "basic-auth",
+        "apps/probe/values.yaml",
+        format!(
+            "probe:
   httpHeaders:
     - name: Authorization
       value: \"Authorization: Basic {auth}\"
-"), &[(4, "basic-auth")]));
+"
+        ),
+        &[(4, "basic-auth")],
+    ));
     let p = r.generated();
     out.push(Case::new("env-file", "infra/db.tf", format!("resource \"aws_db_instance\" \"app\" {{\n  engine   = \"postgres\"\n  username = \"app\"\n  password = \"{p}\"\n}}\n"), &[(4, "env-file")]));
     let p = r.password();
@@ -146,9 +246,27 @@ Authorization: Basic {auth}
 /// measured on its own strengths only): a framework's secret key in code, a password glued to
 /// a flag, an AWS secret key with neither its name nor its id beside it.
 fn hard(r: &mut Rng, out: &mut Vec<Case>) {
-    out.push(Case::new("unsupported: code assignment", "web/settings.py", format!("DEBUG = False\nSECRET_KEY = \"{}\"\n", r.generated()), &[(2, "unsupported: code assignment")]));
-    out.push(Case::new("unsupported: password glued to a flag", "db/init.sh", format!("#!/bin/sh\nmysql -uroot -p{} app < schema.sql\n", r.alnum(16)), &[(2, "unsupported: password glued to a flag")]));
-    out.push(Case::new("unsupported: AWS secret key alone", "notes/keys.txt", format!("backup bucket:\n{}\n", gen::aws_secret(r)), &[(2, "unsupported: AWS secret key alone")]));
+    out.push(Case::new(
+        "unsupported: code assignment",
+        "web/settings.py",
+        format!("DEBUG = False\nSECRET_KEY = \"{}\"\n", r.generated()),
+        &[(2, "unsupported: code assignment")],
+    ));
+    out.push(Case::new(
+        "unsupported: password glued to a flag",
+        "db/init.sh",
+        format!(
+            "#!/bin/sh\nmysql -uroot -p{} app < schema.sql\n",
+            r.alnum(16)
+        ),
+        &[(2, "unsupported: password glued to a flag")],
+    ));
+    out.push(Case::new(
+        "unsupported: AWS secret key alone",
+        "notes/keys.txt",
+        format!("backup bucket:\n{}\n", gen::aws_secret(r)),
+        &[(2, "unsupported: AWS secret key alone")],
+    ));
 }
 
 fn aws_secret_keys(r: &mut Rng, out: &mut Vec<Case>) {
@@ -160,18 +278,43 @@ fn aws_secret_keys(r: &mut Rng, out: &mut Vec<Case>) {
     let (id, s) = (gen::aws_id(r, 0), gen::aws_secret(r));
     out.push(Case::new(L, "infra/provider.tf", format!("provider \"aws\" {{\n  region     = \"eu-west-1\"\n  access_key = \"{id}\"\n  secret_key = \"{s}\"\n}}\n"), &[(3, "aws-access-key"), (4, L)]));
     let s = gen::aws_secret(r);
-    out.push(Case::new(L, ".env", format!("AWS_REGION=eu-west-1\nAWS_SECRET_ACCESS_KEY={s}\n"), &[(2, L)]));
+    out.push(Case::new(
+        L,
+        ".env",
+        format!("AWS_REGION=eu-west-1\nAWS_SECRET_ACCESS_KEY={s}\n"),
+        &[(2, L)],
+    ));
     let s = gen::aws_secret(r);
-    out.push(Case::new(L, "ci/build.sh", format!("#!/bin/sh\nexport AWS_SECRET_ACCESS_KEY=\"{s}\"\naws s3 sync dist s3://site\n"), &[(2, L)]));
+    out.push(Case::new(
+        L,
+        "ci/build.sh",
+        format!("#!/bin/sh\nexport AWS_SECRET_ACCESS_KEY=\"{s}\"\naws s3 sync dist s3://site\n"),
+        &[(2, L)],
+    ));
     let s = gen::aws_secret(r);
     // In a block scalar: the block's key (line 3) names it as well as its own line.
     out.push(Case::block(L, "apps/velero/values.yaml", format!("credentials:\n  secretContents:\n    cloud: |\n      [default]\n      aws_secret_access_key={s}\n"), 3, 5));
     let (id, s) = (gen::aws_id(r, 0), gen::aws_secret(r));
-    out.push(Case::new(L, "docs/runbook.md", format!("Use these:\n\n    {id}\n    {s}\n"), &[(3, "aws-access-key"), (4, L)]));
+    out.push(Case::new(
+        L,
+        "docs/runbook.md",
+        format!("Use these:\n\n    {id}\n    {s}\n"),
+        &[(3, "aws-access-key"), (4, L)],
+    ));
     let s = gen::aws_secret(r);
-    out.push(Case::new(L, "config/s3.json", format!("{{\n  \"bucket\": \"logs\",\n  \"secretAccessKey\": \"{s}\"\n}}\n"), &[(3, L)]));
+    out.push(Case::new(
+        L,
+        "config/s3.json",
+        format!("{{\n  \"bucket\": \"logs\",\n  \"secretAccessKey\": \"{s}\"\n}}\n"),
+        &[(3, L)],
+    ));
     let s = gen::aws_secret(r);
-    out.push(Case::new(L, "apps/loki/values.yaml", format!("storage:\n  s3:\n    secret_access_key: {s}\n"), &[(3, L)]));
+    out.push(Case::new(
+        L,
+        "apps/loki/values.yaml",
+        format!("storage:\n  s3:\n    secret_access_key: {s}\n"),
+        &[(3, L)],
+    ));
     let (id, s) = (gen::aws_id(r, 1), gen::aws_secret(r));
     out.push(Case::new(L, "tools/upload.py", format!("import boto3\ns3 = boto3.client(\n    \"s3\",\n    aws_access_key_id=\"{id}\",\n    aws_secret_access_key=\"{s}\",\n)\n"), &[(4, "aws-access-key"), (5, L)]));
 }
@@ -184,10 +327,26 @@ fn azure(r: &mut Rng, out: &mut Vec<Case>) {
         let bus = format!("Endpoint=sb://ns-{}.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccess{}={}=", r.alnum(6).to_lowercase(), "Key", r.b64(43));
         let cs = if i % 3 == 2 { bus } else { storage };
         let (path, content, line) = match i % 4 {
-            0 => ("apps/func/values.yaml".to_string(), format!("azure:\n  storage:\n    connectionString: \"{cs}\"\n"), 3),
-            1 => ("appsettings.json".to_string(), format!("{{\n  \"ConnectionStrings\": {{\n    \"Storage\": \"{cs}\"\n  }}\n}}\n"), 3),
-            2 => (".env".to_string(), format!("AZURE_STORAGE_CONNECTION_STRING=\"{cs}\"\n"), 1),
-            _ => ("deploy/local.settings.txt".to_string(), format!("storage connection:\n{cs}\n"), 2),
+            0 => (
+                "apps/func/values.yaml".to_string(),
+                format!("azure:\n  storage:\n    connectionString: \"{cs}\"\n"),
+                3,
+            ),
+            1 => (
+                "appsettings.json".to_string(),
+                format!("{{\n  \"ConnectionStrings\": {{\n    \"Storage\": \"{cs}\"\n  }}\n}}\n"),
+                3,
+            ),
+            2 => (
+                ".env".to_string(),
+                format!("AZURE_STORAGE_CONNECTION_STRING=\"{cs}\"\n"),
+                1,
+            ),
+            _ => (
+                "deploy/local.settings.txt".to_string(),
+                format!("storage connection:\n{cs}\n"),
+                2,
+            ),
         };
         out.push(Case::new(L, &path, content, &[(line, L)]));
     }
@@ -195,9 +354,11 @@ fn azure(r: &mut Rng, out: &mut Vec<Case>) {
 
 fn private_keys(r: &mut Rng, out: &mut Vec<Case>) {
     const L: &str = "private-key";
-    for (i, kind) in ["RSA ", "EC ", "", "OPENSSH ", "DSA ", "PGP ", "RSA ", "", "OPENSSH ", "EC "]
-        .iter()
-        .enumerate()
+    for (i, kind) in [
+        "RSA ", "EC ", "", "OPENSSH ", "DSA ", "PGP ", "RSA ", "", "OPENSSH ", "EC ",
+    ]
+    .iter()
+    .enumerate()
     {
         let lines = |key: &str| key.lines().count() as u32;
         let case = match i % 5 {
@@ -214,14 +375,28 @@ fn private_keys(r: &mut Rng, out: &mut Vec<Case>) {
             2 => {
                 let key = gen::private_key(r, kind, "  ");
                 let n = lines(&key);
-                Case::block(L, "charts/app/values.yaml", format!("sshKnownHosts: github.com\ndeployKey: |\n{key}"), 2, 2 + n)
+                Case::block(
+                    L,
+                    "charts/app/values.yaml",
+                    format!("sshKnownHosts: github.com\ndeployKey: |\n{key}"),
+                    2,
+                    2 + n,
+                )
             }
             3 => {
                 let key = gen::private_key(r, kind, "");
                 let n = lines(&key);
                 Case::block(L, "keys/id_deploy", key, 1, n)
             }
-            _ => Case::new(L, "config/signing.json", format!("{{\n  \"issuer\": \"ci\",\n  \"key\": \"{}\"\n}}\n", gen::private_key_escaped(r)), &[(3, L)]),
+            _ => Case::new(
+                L,
+                "config/signing.json",
+                format!(
+                    "{{\n  \"issuer\": \"ci\",\n  \"key\": \"{}\"\n}}\n",
+                    gen::private_key_escaped(r)
+                ),
+                &[(3, L)],
+            ),
         };
         out.push(case);
     }
@@ -244,12 +419,24 @@ fn gcp_service_accounts(r: &mut Rng, out: &mut Vec<Case>) {
                 "  \"auth_uri\": \"https://accounts.google.com/o/oauth2/auth\"".to_string(),
                 "}".to_string(),
             ];
-            lines.iter().map(|l| format!("{indent}{l}\n")).collect::<String>()
+            lines
+                .iter()
+                .map(|l| format!("{indent}{l}\n"))
+                .collect::<String>()
         };
         // The key file is the secret: a finding on any of its lines names it.
         let case = match i % 3 {
             0 => Case::block(L, "keys/deployer.json", json(r, ""), 1, 9),
-            1 => Case::block(L, "apps/dns/values.yaml", format!("externalDns:\n  provider: google\n  credentials: |\n{}", json(r, "    ")), 3, 12),
+            1 => Case::block(
+                L,
+                "apps/dns/values.yaml",
+                format!(
+                    "externalDns:\n  provider: google\n  credentials: |\n{}",
+                    json(r, "    ")
+                ),
+                3,
+                12,
+            ),
             _ => Case::block(L, "terraform/sa-key.json", json(r, ""), 1, 9),
         };
         out.push(case);
@@ -271,8 +458,24 @@ fn docker(r: &mut Rng, out: &mut Vec<Case>) {
 
 fn npmrc(r: &mut Rng, out: &mut Vec<Case>) {
     const L: &str = "npm-token";
-    out.push(Case::new(L, ".npmrc", format!("registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken={}\n", gen::uuid(r)), &[(2, L)]));
-    out.push(Case::new(L, "web/.npmrc", format!("@acme:registry=https://npm.acme.io/\n//npm.acme.io/:_authToken={}\n", gen::npm(r, 0)), &[(2, L)]));
+    out.push(Case::new(
+        L,
+        ".npmrc",
+        format!(
+            "registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken={}\n",
+            gen::uuid(r)
+        ),
+        &[(2, L)],
+    ));
+    out.push(Case::new(
+        L,
+        "web/.npmrc",
+        format!(
+            "@acme:registry=https://npm.acme.io/\n//npm.acme.io/:_authToken={}\n",
+            gen::npm(r, 0)
+        ),
+        &[(2, L)],
+    ));
 }
 
 fn connection_strings(r: &mut Rng, out: &mut Vec<Case>) {
@@ -305,23 +508,55 @@ fn connection_strings(r: &mut Rng, out: &mut Vec<Case>) {
 fn env_files(r: &mut Rng, out: &mut Vec<Case>) {
     const L: &str = "env-file";
     let templates: &[(&str, &str, u32)] = &[
-        (".env", "NODE_ENV=production\nDB_HOST=db\nDB_PASSWORD={P}\n", 3),
+        (
+            ".env",
+            "NODE_ENV=production\nDB_HOST=db\nDB_PASSWORD={P}\n",
+            3,
+        ),
         (".env.production", "SESSION_SECRET={P}\n", 1),
-        ("apps/shop/secrets.env", "# kustomize secretGenerator envs:\nPOSTGRES_PASSWORD={P}\n", 2),
+        (
+            "apps/shop/secrets.env",
+            "# kustomize secretGenerator envs:\nPOSTGRES_PASSWORD={P}\n",
+            2,
+        ),
         ("overlays/prod/db.env", "username=app\npassword={P}\n", 2),
-        ("src/main/resources/application.properties", "spring.datasource.url=jdbc:postgresql://db/app\nspring.datasource.password={P}\n", 2),
+        (
+            "src/main/resources/application.properties",
+            "spring.datasource.url=jdbc:postgresql://db/app\nspring.datasource.password={P}\n",
+            2,
+        ),
         (".envrc", "export API_SECRET='{P}'\n", 1),
-        ("config/settings.ini", "[database]\nhost = db\npassword = {P}\n", 3),
-        ("config/app.toml", "[smtp]\nhost = \"smtp.acme.io\"\npassword = \"{P}\"\n", 3),
+        (
+            "config/settings.ini",
+            "[database]\nhost = db\npassword = {P}\n",
+            3,
+        ),
+        (
+            "config/app.toml",
+            "[smtp]\nhost = \"smtp.acme.io\"\npassword = \"{P}\"\n",
+            3,
+        ),
         ("infra/prod.tfvars", "db_admin_password = \"{P}\"\n", 1),
-        ("apps/mail/mail.properties", "mail.smtp.user=robot\nmail.smtp.password: {P}\n", 2),
+        (
+            "apps/mail/mail.properties",
+            "mail.smtp.user=robot\nmail.smtp.password: {P}\n",
+            2,
+        ),
         ("apps/api/.env", "JWT_SECRET={P}\nPORT=8080\n", 1),
-        ("apps/api/.env.local", "CLIENT_SECRET=\"{P}\" # from the console\n", 1),
+        (
+            "apps/api/.env.local",
+            "CLIENT_SECRET=\"{P}\" # from the console\n",
+            1,
+        ),
         ("config/redis.conf", "requirepass_token = {P}\n", 1),
         ("apps/rails/.env", "SECRET_KEY_BASE={P}\n", 1),
     ];
     for (i, (path, t, line)) in templates.iter().enumerate() {
-        let p = if i % 2 == 0 { r.password() } else { r.generated() };
+        let p = if i % 2 == 0 {
+            r.password()
+        } else {
+            r.generated()
+        };
         out.push(Case::new(L, path, t.replace("{P}", &p), &[(*line, L)]));
     }
 }
@@ -329,7 +564,11 @@ fn env_files(r: &mut Rng, out: &mut Vec<Case>) {
 fn kubernetes_secrets(r: &mut Rng, out: &mut Vec<Case>) {
     const L: &str = "kubernetes-secret";
     for i in 0..14 {
-        let p = if i % 2 == 0 { r.password() } else { r.generated() };
+        let p = if i % 2 == 0 {
+            r.password()
+        } else {
+            r.generated()
+        };
         let case = match i % 7 {
             0 => Case::new(L, "apps/shop/db-secret.yaml", format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ntype: Opaque\nstringData:\n  password: {p}\n"), &[(8, L)]),
             1 => Case::new(L, "apps/shop/db-secret.yaml", format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ndata:\n  password: {}\n", b64(p.as_bytes())), &[(7, L)]),
@@ -346,9 +585,16 @@ fn kubernetes_secrets(r: &mut Rng, out: &mut Vec<Case>) {
 
 fn sops(r: &mut Rng, out: &mut Vec<Case>) {
     const L: &str = "sops-unencrypted";
-    let meta = |r: &mut Rng| format!("sops:\n  age:\n    - recipient: age1{}\n      enc: |\n        -----BEGIN AGE ENCRYPTED FILE-----\n        {}\n        -----END AGE ENCRYPTED FILE-----\n  lastmodified: \"2026-03-01T10:00:00Z\"\n  mac: ENC[AES256_GCM,data:{},iv:{},tag:{},type:str]\n  version: 3.9.4\n", r.of("qpzry9x8gf2tvdw0s3jn54khce6mua7l", 58), r.b64(64), r.b64(44), r.b64(16), r.b64(22));
+    let meta = |r: &mut Rng| {
+        format!("sops:\n  age:\n    - recipient: age1{}\n      enc: |\n        -----BEGIN AGE ENCRYPTED FILE-----\n        {}\n        -----END AGE ENCRYPTED FILE-----\n  lastmodified: \"2026-03-01T10:00:00Z\"\n  mac: ENC[AES256_GCM,data:{},iv:{},tag:{},type:str]\n  version: 3.9.4\n", r.of("qpzry9x8gf2tvdw0s3jn54khce6mua7l", 58), r.b64(64), r.b64(44), r.b64(16), r.b64(22))
+    };
     for i in 0..6 {
-        let enc = format!("ENC[AES256_GCM,data:{},iv:{},tag:{},type:str]", r.b64(24), r.b64(16), r.b64(22));
+        let enc = format!(
+            "ENC[AES256_GCM,data:{},iv:{},tag:{},type:str]",
+            r.b64(24),
+            r.b64(16),
+            r.b64(22)
+        );
         let p = r.password();
         let case = match i % 3 {
             0 => Case::new(L, "apps/shop/db.sops.yaml", format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: {enc}\n  api-key: {p}\n{}", meta(r)), &[(7, L)]),
@@ -376,7 +622,11 @@ fn high_entropy(r: &mut Rng, out: &mut Vec<Case>) {
         "licenseKey_token",
     ];
     for (i, k) in keys.iter().enumerate() {
-        let v = if i % 2 == 0 { r.generated() } else { r.alnum(32) };
+        let v = if i % 2 == 0 {
+            r.generated()
+        } else {
+            r.alnum(32)
+        };
         let case = match i % 3 {
             0 => Case::new(L, "apps/db/values.yaml", format!("auth:\n  username: app\n  {k}: {v}\n"), &[(3, L)]),
             1 => Case::new(L, "clusters/prod/apps/oauth2-proxy.yaml", format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: oauth2-proxy\nspec:\n  values:\n    config:\n      {k}: \"{v}\"\n"), &[(8, L)]),

@@ -94,8 +94,7 @@ pub struct AllowList {
     pub entries: Vec<AllowEntry>,
 }
 
-const FIELDS_HINT: &str =
-    "fields: reason=\"…\", expires=YYYY-MM-DD, rule=RULE, path=\"PATH\"";
+const FIELDS_HINT: &str = "fields: reason=\"…\", expires=YYYY-MM-DD, rule=RULE, path=\"PATH\"";
 
 impl AllowList {
     /// Parses an allow-list file; the error is the 1-based line and what is wrong there. The
@@ -126,7 +125,10 @@ impl AllowList {
             };
             for (key, value) in rest {
                 let Some(value) = value else {
-                    return Err((n, format!("not `field=value` after the fingerprint ({FIELDS_HINT})")));
+                    return Err((
+                        n,
+                        format!("not `field=value` after the fingerprint ({FIELDS_HINT})"),
+                    ));
                 };
                 let slot = match key.as_str() {
                     "reason" => &mut entry.reason,
@@ -265,7 +267,9 @@ pub fn baseline(entries: &[Entry], current: &AllowList, today: Date) -> String {
             .or_insert((e, 1));
     }
     let mut rows: Vec<&(&Entry, usize)> = first.values().collect();
-    rows.sort_by(|a, b| (&a.0.path, a.0.line, &a.0.fingerprint).cmp(&(&b.0.path, b.0.line, &b.0.fingerprint)));
+    rows.sort_by(|a, b| {
+        (&a.0.path, a.0.line, &a.0.fingerprint).cmp(&(&b.0.path, b.0.line, &b.0.fingerprint))
+    });
     let mut out = format!(
         "# kubectl vault scan --baseline, {today}: {} finding{} of this repository, allowed as they are.\n\
          # Review each: give it a reason and an expiry (expires=YYYY-MM-DD), or fix it and remove\n\
@@ -294,7 +298,11 @@ pub fn baseline(entries: &[Entry], current: &AllowList, today: Date) -> String {
             .unwrap_or_else(|| format!("baseline of {today}, not reviewed"));
         out.push_str(&format!("  reason={}", quoted(&reason)));
         if *paths > 1 {
-            out.push_str(&format!("  # and {} more path{}", paths - 1, if *paths == 2 { "" } else { "s" }));
+            out.push_str(&format!(
+                "  # and {} more path{}",
+                paths - 1,
+                if *paths == 2 { "" } else { "s" }
+            ));
         }
         out.push('\n');
     }
@@ -314,8 +322,23 @@ mod tests {
         // 2024-02-29, a leap day, and the day after.
         assert_eq!(Date::from_unix_days(19_782).to_string(), "2024-02-29");
         assert_eq!(Date::from_unix_days(19_783).to_string(), "2024-03-01");
-        assert_eq!(Date::parse("2024-02-29"), Some(Date { year: 2024, month: 2, day: 29 }));
-        for bad in ["2023-02-29", "2026-13-01", "2026-1-01", "26-01-01", "2026-01-32", "2026/01/01", "+026-01-01"] {
+        assert_eq!(
+            Date::parse("2024-02-29"),
+            Some(Date {
+                year: 2024,
+                month: 2,
+                day: 29
+            })
+        );
+        for bad in [
+            "2023-02-29",
+            "2026-13-01",
+            "2026-1-01",
+            "26-01-01",
+            "2026-01-32",
+            "2026/01/01",
+            "+026-01-01",
+        ] {
             assert_eq!(Date::parse(bad), None, "{bad}");
         }
         assert!(Date::parse("2026-12-31") < Date::parse("2027-01-01"));
@@ -345,7 +368,11 @@ mod tests {
             (format!("{FP} expires=2027-01-01 expires=2028-01-01\n"), 1),
             (format!("reason=x {FP}\n"), 1),
         ] {
-            assert_eq!(AllowList::parse(&bad).map(|_| ()).unwrap_err().0, line, "{bad}");
+            assert_eq!(
+                AllowList::parse(&bad).map(|_| ()).unwrap_err().0,
+                line,
+                "{bad}"
+            );
         }
     }
 
@@ -376,8 +403,13 @@ mod tests {
             in_work_tree: true,
         };
         let other = "abcdefabcdefabcdefabcdef";
-        let entries = [entry(FP, "b \"q\".yaml"), entry(FP, "a.yaml"), entry(other, "c.yaml")];
-        let current = AllowList::parse(&format!("{other} expires=2001-01-01 reason=\"old\"\n")).unwrap();
+        let entries = [
+            entry(FP, "b \"q\".yaml"),
+            entry(FP, "a.yaml"),
+            entry(other, "c.yaml"),
+        ];
+        let current =
+            AllowList::parse(&format!("{other} expires=2001-01-01 reason=\"old\"\n")).unwrap();
         let today = Date::parse("2026-12-07").unwrap();
         let text = baseline(&entries, &current, today);
         let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();

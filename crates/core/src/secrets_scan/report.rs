@@ -144,6 +144,12 @@ pub struct Shallow {
 /// Whether the run fails (exit 1, unless `--exit-zero`): a finding the allow-list does not
 /// hold, a file that was not read (it may hold one), a shallow history (its older commits
 /// were not scanned) unless `--allow-shallow`, or an allow-list entry that has expired.
-pub fn fails(findings: usize, unread: usize, shallow: bool, allow_shallow: bool, expired: usize) -> bool {
+pub fn fails(
+    findings: usize,
+    unread: usize,
+    shallow: bool,
+    allow_shallow: bool,
+    expired: usize,
+) -> bool {
     findings > 0 || unread > 0 || (shallow && !allow_shallow) || expired > 0
 }

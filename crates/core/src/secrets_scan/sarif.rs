@@ -103,7 +103,11 @@ fn result(e: &Entry) -> Value {
             &e.commits[0][..e.commits[0].len().min(12)],
             match e.commits.len() {
                 1 => String::new(),
-                n => format!(" and {} more commit{}", n - 1, if n == 2 { "" } else { "s" }),
+                n => format!(
+                    " and {} more commit{}",
+                    n - 1,
+                    if n == 2 { "" } else { "s" }
+                ),
             }
         ));
     }

@@ -129,9 +129,11 @@ pub(super) fn looks_fake(body: &str) -> bool {
 /// A password hash (crypt's `$id$…`: bcrypt, SHA-crypt, argon2, yescrypt), not a password.
 pub(super) fn is_crypt_hash(v: &str) -> bool {
     let t = v.trim();
-    ["$2a$", "$2b$", "$2y$", "$2x$", "$5$", "$6$", "$argon2", "$y$", "$apr1$", "$1$"]
-        .iter()
-        .any(|p| t.starts_with(p))
+    [
+        "$2a$", "$2b$", "$2y$", "$2x$", "$5$", "$6$", "$argon2", "$y$", "$apr1$", "$1$",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
         && t.len() >= 20
 }
 
@@ -172,6 +174,19 @@ pub(crate) fn is_credential_key(key: &str) -> bool {
         && !["checksum", "digest", "hash", "fingerprint"]
             .iter()
             .any(|w| k.contains(w))
+}
+
+/// A key ending in `secret` whose value is a Kubernetes object's name made of words
+/// (`caCertSecret: unsealer-ca`, `existingSecret: app-credentials`): the name of a Secret,
+/// the Helm charts' convention, not a secret.
+pub(super) fn names_a_secret(key: &str, value: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    let v = value.trim();
+    k.ends_with("secret")
+        && !v.is_empty()
+        && v.len() <= 63
+        && v.split('-')
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
 }
 
 /// Shortest value the entropy rule considers.
@@ -220,5 +235,6 @@ pub(super) fn shannon(v: &str) -> f64 {
 pub(super) fn is_mixed(v: &str) -> bool {
     v.bytes().any(|b| b.is_ascii_uppercase())
         && v.bytes().any(|b| b.is_ascii_lowercase())
-        && v.bytes().any(|b| b.is_ascii_digit() || b == b'/' || b == b'+')
+        && v.bytes()
+            .any(|b| b.is_ascii_digit() || b == b'/' || b == b'+')
 }

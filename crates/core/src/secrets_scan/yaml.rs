@@ -2,6 +2,7 @@
 
 use super::values::{
     is_credential_key, is_empty_or_reference, is_encrypted, is_high_entropy, is_placeholder,
+    names_a_secret,
 };
 use super::{fingerprint, Finding, Rule, Unparsed};
 use yaml_rust2::parser::{Event, Parser};
@@ -131,8 +132,13 @@ impl Builder {
 }
 
 /// The YAML rules' findings in `text` (what parses of it: templates and broken documents
-/// are text to the other rules), and where it could not be parsed.
+/// are text to the other rules), and where it could not be parsed. A text that names no
+/// Secret, no `secretGenerator`, no SOPS block and no credential-like key holds nothing these
+/// rules report: it is not parsed at all (most manifests of a GitOps repository).
 pub(super) fn findings(text: &str, out: &mut Vec<Finding>) -> Option<Unparsed> {
+    if !may_hold(text) {
+        return None;
+    }
     let mut too_deep = None;
     for (offset, document) in documents(text) {
         let (docs, deep) = parse_yaml(offset, document);
@@ -144,6 +150,23 @@ pub(super) fn findings(text: &str, out: &mut Vec<Finding>) -> Option<Unparsed> {
     too_deep.map(|line| Unparsed {
         line,
         reason: format!("nesting deeper than {MAX_DEPTH} levels"),
+    })
+}
+
+/// Whether the YAML rules could find anything in `text`: it names a Secret (`kind: Secret`, a
+/// `SecretList`), a `secretGenerator` or a `sops` block, or one of its lines holds a
+/// credential-like key (`password:`, `"apiKey":`, `{token: …}`) — looked for line by line, in
+/// block and flow mappings alike, much faster than parsing.
+pub(super) fn may_hold(text: &str) -> bool {
+    if text.contains("Secret") || text.contains("secretGenerator") || text.contains("sops") {
+        return true;
+    }
+    text.lines().any(|line| {
+        line.contains(':')
+            && line
+                .split(['{', ',', '['])
+                .filter_map(|seg| seg.split_once(':'))
+                .any(|(key, _)| is_credential_key(key))
     })
 }
 
@@ -326,7 +349,7 @@ fn walk(key: &Scalar, value: &Node, sops: bool, out: &mut Vec<Finding>) {
                 }
                 return;
             }
-            if credential && is_high_entropy(&s.text) {
+            if credential && is_high_entropy(&s.text) && !names_a_secret(&key.text, &s.text) {
                 out.push(Finding::new(
                     key.line,
                     Rule::HighEntropy,

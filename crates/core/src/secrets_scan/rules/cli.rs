@@ -16,7 +16,14 @@ pub(super) const DETECTORS: &[Detector] = &[
     },
     Detector {
         rule: Rule::CliPassword,
-        keywords: &["-u ", "--user", "--pass", "--token", "--api-key", "--secret"],
+        keywords: &[
+            "-u ",
+            "--user",
+            "--pass",
+            "--token",
+            "--api-key",
+            "--secret",
+        ],
         find: arguments,
     },
 ];
@@ -25,17 +32,21 @@ fn arguments(src: &Source, out: &mut Vec<Finding>) {
     static USER: OnceLock<regex::Regex> = OnceLock::new();
     static FLAG: OnceLock<regex::Regex> = OnceLock::new();
     let user = USER.get_or_init(|| {
-        re(r#"(?:^|[\s(])(?:-u|--user)\s+['"]?[^\s:'"`$]{1,64}:([^\s'"`]{1,256})"#)
+        re(r#"(?:^|[\s(])(?:-u|--user)\s+['"]?([^\s:'"`$]{1,64}):([^\s'"`]{1,256})"#)
     });
     let flag = FLAG.get_or_init(|| {
         re(r#"(?:^|[\s(])--(?:password|passwd|pass|token|api-key|secret)(?:=|\s+)['"]?([^\s'"`]{1,256})"#)
     });
     for re in [user, flag] {
         for c in re.captures_iter(src.text) {
-            let m = c.get(1).expect("group");
+            // `-u user:password`: the password is the second group; `--password value`: the first.
+            let m = c.get(2).or_else(|| c.get(1)).expect("group");
+            let name = c.get(2).and(c.get(1)).map(|u| u.as_str());
             // A sentence's punctuation is not part of the value.
             let v = m.as_str().trim_end_matches([',', ';', ')', '.', ':']);
-            if is_password(v) && v.len() >= 4 && !v.starts_with('-') {
+            // `docker run -u 1000:1000`, `-u app:app`: a user and a group, not a password.
+            let user_and_group = name == Some(v) || v.bytes().all(|b| b.is_ascii_digit());
+            if is_password(v) && v.len() >= 4 && !v.starts_with('-') && !user_and_group {
                 let key = key_of(src.line_at(m.start())).unwrap_or("argument");
                 src.keyed(out, Rule::CliPassword, m.start(), key, v.as_bytes());
             }

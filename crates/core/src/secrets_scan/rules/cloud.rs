@@ -14,7 +14,14 @@ pub(super) const DETECTORS: &[Detector] = &[
     },
     Detector {
         rule: Rule::AwsSecretKey,
-        keywords: &["akia", "asia", "secret_access", "secretaccess", "secret_key", "secretkey"],
+        keywords: &[
+            "akia",
+            "asia",
+            "secret_access",
+            "secretaccess",
+            "secret_key",
+            "secretkey",
+        ],
         find: aws_secret_keys,
     },
     Detector {

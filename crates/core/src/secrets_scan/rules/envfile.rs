@@ -41,8 +41,8 @@ fn assignments(src: &Source, out: &mut Vec<Finding>) {
             continue;
         }
         let rest = &t[sep + 1..];
-        let value = unquote(rest);
-        if is_secret(value) {
+        let (value, quoted) = unquote(rest);
+        if is_secret(value) && (quoted || !is_expression(value)) {
             let offset = start + (line.len() - t.len()) + sep + 1;
             src.keyed(out, Rule::EnvFile, offset, key, value.as_bytes());
         }
@@ -50,15 +50,32 @@ fn assignments(src: &Source, out: &mut Vec<Finding>) {
 }
 
 /// The value of `rest` (what follows `=`): a quoted string's content, else up to an inline
-/// ` #` comment, trimmed.
-fn unquote(rest: &str) -> &str {
+/// ` #` comment, trimmed; and whether it was quoted.
+fn unquote(rest: &str) -> (&str, bool) {
     let r = rest.trim();
     for q in ['"', '\''] {
         if let Some(inner) = r.strip_prefix(q) {
-            return inner.split(q).next().unwrap_or(inner);
+            return (inner.split(q).next().unwrap_or(inner), true);
         }
     }
-    r.split(" #").next().unwrap_or(r).trim()
+    (r.split(" #").next().unwrap_or(r).trim(), false)
+}
+
+/// An unquoted Terraform / HCL expression, not a literal: `var.db_password`,
+/// `random_password.db.result`, `file("pw.txt")`, `local.creds["db"]`.
+fn is_expression(v: &str) -> bool {
+    const ROOTS: &[&str] = &[
+        "var.",
+        "local.",
+        "data.",
+        "module.",
+        "each.",
+        "self.",
+        "path.",
+        "terraform.",
+        "random_",
+    ];
+    ROOTS.iter().any(|r| v.starts_with(r)) || v.contains(['(', '['])
 }
 
 fn is_secret(v: &str) -> bool {

@@ -60,10 +60,7 @@ impl<'a> Source<'a> {
         let starts = self.starts();
         let i = starts.partition_point(|&s| s <= at).saturating_sub(1);
         let start = starts[i];
-        let end = starts
-            .get(i + 1)
-            .map(|e| e - 1)
-            .unwrap_or(self.text.len());
+        let end = starts.get(i + 1).map(|e| e - 1).unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches('\r')
     }
 
@@ -211,7 +208,10 @@ pub(super) fn token_in(s: &str) -> Option<Rule> {
             ),
             (Rule::AwsAccessKey, r"(?:AKIA|ASIA)[0-9A-Z]{16}"),
             (Rule::GithubToken, r"gh[pousr]_[A-Za-z0-9]{20,}|github_pat_"),
-            (Rule::GitlabToken, r"gl(?:pat|dt|rt|ptt|ft|soat|cbt)-[A-Za-z0-9_-]{16,}"),
+            (
+                Rule::GitlabToken,
+                r"gl(?:pat|dt|rt|ptt|ft|soat|cbt)-[A-Za-z0-9_-]{16,}",
+            ),
             (Rule::SlackToken, r"xox[abposre]-[0-9A-Za-z-]{10,}"),
             (Rule::StripeKey, r"[sr]k_live_[0-9A-Za-z]{16,}"),
             (Rule::NpmToken, r"npm_[A-Za-z0-9]{30,}"),

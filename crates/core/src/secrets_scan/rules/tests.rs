@@ -45,7 +45,11 @@ fn private_keys_are_blocks() {
     for not_a_key in [
         format!("{}\n...\n{}\n", begin("RSA "), end("RSA ")),
         format!("{}\n<your key here>\n{}\n", begin(""), end("")),
-        format!("{}\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,AB12\n\n{body}\n{}\n", begin("RSA "), end("RSA ")),
+        format!(
+            "{}\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,AB12\n\n{body}\n{}\n",
+            begin("RSA "),
+            end("RSA ")
+        ),
         format!("{}\n{body}\n{}\n", begin("ENCRYPTED "), end("ENCRYPTED ")),
         format!("see {} in the docs\n", begin("EC ")),
     ] {
@@ -85,7 +89,10 @@ fn aws_pairs() {
         [(1, "aws-secret-key")]
     );
     let sha = "3f786850e387550fdab836ed7e6dc881de23001b";
-    assert_eq!(found("c.txt", &format!("{id}\n{sha}\n")), [(1, "aws-access-key")]);
+    assert_eq!(
+        found("c.txt", &format!("{id}\n{sha}\n")),
+        [(1, "aws-access-key")]
+    );
     let example = concat!("wJalrXUtnFEMI/K7MDENG/bPxRfiCY", "EXAMPLEKEY");
     assert_eq!(
         found("c.txt", &format!("aws_secret_access_key = {example}\n")),
@@ -102,10 +109,19 @@ fn connection_strings() {
     for (text, n) in [
         (format!("u: postgres://app:Ab3/{pw}@db:5432/app\n"), 1),
         (format!("u: redis://:{pw}@redis:6379/0\n"), 1),
-        (format!("u: jdbc:postgresql://db/app?user=app&password={pw}\n"), 1),
-        (format!("u: Server=db;Database=app;User Id=app;Password={pw};\n"), 1),
+        (
+            format!("u: jdbc:postgresql://db/app?user=app&password={pw}\n"),
+            1,
+        ),
+        (
+            format!("u: Server=db;Database=app;User Id=app;Password={pw};\n"),
+            1,
+        ),
         (format!("u: host=db user=app password={pw} dbname=app\n"), 1),
-        ("u: https://api.acme.io:8443/v1/users/ops@acme.io\n".into(), 0),
+        (
+            "u: https://api.acme.io:8443/v1/users/ops@acme.io\n".into(),
+            0,
+        ),
         ("u: postgres://app:${DB_PASSWORD}@db/app\n".into(), 0),
         ("u: postgres://USER:PASSWORD@HOST/db\n".into(), 0),
         ("u: fmt.Sprintf(\"postgres://%s:%s@%s/app\")\n".into(), 0),
@@ -143,11 +159,23 @@ fn jwts() {
     use base64::Engine;
     let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
     let sig = "Qm9vdHN0cmFwVG9rZW5TaWduYXR1cmVYWVo1234";
-    let signed = format!("{}.{}.{sig}", e(r#"{"alg":"RS256"}"#), e(r#"{"sub":"system:serviceaccount:a:b"}"#));
+    let signed = format!(
+        "{}.{}.{sig}",
+        e(r#"{"alg":"RS256"}"#),
+        e(r#"{"sub":"system:serviceaccount:a:b"}"#)
+    );
     assert_eq!(found("t.txt", &format!("token: {signed}\n")), [(1, "jwt")]);
-    let none = format!("{}.{}.{sig}", e(r#"{"alg":"none"}"#), e(r#"{"sub":"x12345678"}"#));
+    let none = format!(
+        "{}.{}.{sig}",
+        e(r#"{"alg":"none"}"#),
+        e(r#"{"sub":"x12345678"}"#)
+    );
     assert_eq!(found("t.txt", &format!("token: {none}\n")), []);
-    let sample = format!("{}.{}.{sig}", e(r#"{"alg":"HS256","typ":"JWT"}"#), e(r#"{"sub":"1234567890","name":"John Doe"}"#));
+    let sample = format!(
+        "{}.{}.{sig}",
+        e(r#"{"alg":"HS256","typ":"JWT"}"#),
+        e(r#"{"sub":"1234567890","name":"John Doe"}"#)
+    );
     assert_eq!(found("t.txt", &format!("token: {sample}\n")), []);
 }
 
@@ -158,7 +186,11 @@ fn made_up_tokens_are_not_findings() {
     let fake = [
         format!("gh{}_{}", "p", "x".repeat(36)),
         format!("AKIA{}", "IOSFODNN7EXAMPLE"),
-        format!("https://hooks.{}.com/services/T00000000/B00000000/{}", "slack", "X".repeat(24)),
+        format!(
+            "https://hooks.{}.com/services/T00000000/B00000000/{}",
+            "slack",
+            "X".repeat(24)
+        ),
         format!("sk_{}_{}", "live", "0".repeat(24)),
         format!("hv{}.{}", "s", "EXAMPLEEXAMPLEEXAMPLEEXAMPLE"),
     ];
@@ -166,14 +198,63 @@ fn made_up_tokens_are_not_findings() {
         assert_eq!(found("d.md", &format!("use {f} here\n")), [], "{f}");
     }
     let real = [
-        (format!("gh{}_{}", "p", "Zq8RtW2mKv4Lp9Xy3Ab7Cd1Ef5Gh6Ij0KlMn"), "github-token"),
-        (format!("gl{}-{}", "pat", "Zq8RtW2mKv4Lp9Xy3Ab7"), "gitlab-token"),
-        (format!("xox{}-{}-{}-{}", "b", "123456789012", "2345678901234", "Zq8RtW2mKv4Lp9Xy3Ab7Cd1E"), "slack-token"),
-        (format!("sk_{}_{}", "live", "Zq8RtW2mKv4Lp9Xy3Ab7Cd1E"), "stripe-key"),
-        (format!("np{}_{}", "m", "Zq8RtW2mKv4Lp9Xy3Ab7Cd1Ef5Gh6Ij0KlMn"), "npm-token"),
-        (format!("AI{}{}", "za", "SyZq8RtW2mKv4Lp9Xy3Ab7Cd1Ef5Gh6Ij0K"), "gcp-api-key"),
+        (
+            format!("gh{}_{}", "p", "Zq8RtW2mKv4Lp9Xy3Ab7Cd1Ef5Gh6Ij0KlMn"),
+            "github-token",
+        ),
+        (
+            format!("gl{}-{}", "pat", "Zq8RtW2mKv4Lp9Xy3Ab7"),
+            "gitlab-token",
+        ),
+        (
+            format!(
+                "xox{}-{}-{}-{}",
+                "b", "123456789012", "2345678901234", "Zq8RtW2mKv4Lp9Xy3Ab7Cd1E"
+            ),
+            "slack-token",
+        ),
+        (
+            format!("sk_{}_{}", "live", "Zq8RtW2mKv4Lp9Xy3Ab7Cd1E"),
+            "stripe-key",
+        ),
+        (
+            format!("np{}_{}", "m", "Zq8RtW2mKv4Lp9Xy3Ab7Cd1Ef5Gh6Ij0KlMn"),
+            "npm-token",
+        ),
+        (
+            format!("AI{}{}", "za", "SyZq8RtW2mKv4Lp9Xy3Ab7Cd1Ef5Gh6Ij0K"),
+            "gcp-api-key",
+        ),
     ];
     for (t, rule) in real {
-        assert_eq!(found("d.md", &format!("use {t} here\n")), [(1, rule)], "{t}");
+        assert_eq!(
+            found("d.md", &format!("use {t} here\n")),
+            [(1, rule)],
+            "{t}"
+        );
     }
+}
+
+/// A user and a group (`docker run -u 1000:1000`) are not a password; Terraform expressions are
+/// not literals.
+#[test]
+fn commands_and_expressions() {
+    assert_eq!(
+        found(
+            "run.sh",
+            "docker run -u 1000:1000 app\ndocker exec -u app:app x sh\n"
+        ),
+        []
+    );
+    let pw = "Zq8RtW2mK";
+    assert_eq!(
+        found("run.sh", &format!("curl -u admin:{pw} https://x\n")),
+        [(1, "cli-password")]
+    );
+    let tf = "resource \"x\" \"y\" {\n  password = var.db_password\n  secret = random_password.db.result\n  token = file(\"t.txt\")\n}\n";
+    assert_eq!(found("main.tf", tf), []);
+    assert_eq!(
+        found("main.tf", &format!("password = \"{pw}\"\n")),
+        [(1, "env-file")]
+    );
 }
