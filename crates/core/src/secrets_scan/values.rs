@@ -91,7 +91,7 @@ pub(super) fn is_placeholder(v: &str) -> bool {
     WHOLE.contains(&lower.as_str())
         || PARTS.iter().any(|p| lower.contains(p))
         || t.find('<').is_some_and(|i| t[i..].contains('>'))
-        || t.chars().all(|c| Some(c) == t.chars().next())
+        || t.chars().all(|c| t.starts_with(c))
 }
 
 /// The random part of a token looks made up: few distinct characters, a run of one character,
