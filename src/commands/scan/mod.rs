@@ -119,11 +119,18 @@ pub(crate) fn run(args: ScanArgs, term: &Term) -> Result<Exit, Error> {
     };
     term.out(text)?;
     if let (Some(n), Some(file)) = (wrote, &args.baseline) {
+        let next = if file.file_name() == Some(std::ffi::OsStr::new(ALLOW_FILE)) {
+            "commit it: the next runs read it".to_string()
+        } else {
+            format!(
+                "commit it as {ALLOW_FILE}, or pass --allow {}",
+                file.display()
+            )
+        };
         let line = format!(
-            "baseline: {n} fingerprint{} written to {} (rule and path noted, no value); commit it as {ALLOW_FILE}, or pass --allow {}",
+            "baseline: {n} fingerprint{} written to {} (rule and path noted, no value); {next}",
             if n == 1 { "" } else { "s" },
             file.display(),
-            file.display()
         );
         match args.output {
             ScanOutput::Table => term.outln(line)?,
