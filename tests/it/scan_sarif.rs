@@ -54,6 +54,18 @@ fn sarif_is_valid_names_every_finding_and_holds_no_value() {
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    // The docs' rules table names every rule the tool has.
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src/commands/scan.md"),
+    )
+    .unwrap();
+    for r in rules {
+        let row = format!("| `{}` |", r["id"].as_str().unwrap());
+        assert!(
+            docs.contains(&row),
+            "docs/src/commands/scan.md has no row {row}"
+        );
+    }
     for r in rules {
         for field in ["id", "name"] {
             assert!(r[field].as_str().is_some_and(|s| !s.is_empty()), "{r}");
