@@ -1,7 +1,11 @@
 //! Benchmark: `scan` of a generated GitOps repository with 10,000 commits (mostly one small
 //! manifest change each, over 1,000 files in 100 folders, a plaintext Secret planted every
-//! 500 commits), history and work tree; then the work tree alone.
-//! `cargo bench --bench scan`
+//! 500 commits), history and work tree, against the floor: `git log -p --all` producing the
+//! same history; then the work tree alone (and detect-secrets on the same tree, when
+//! DETECT_SECRETS names it or it is on PATH). Then `scan --staged` on a 10,000-file
+//! repository with a typical change staged (three files).
+//! `cargo bench --bench scan`; `SCAN_BENCH_BASE=/path/to/an/older/kubectl-vault` measures that
+//! binary too, runs alternated (for a before/after table).
 
 mod measure;
 
@@ -88,9 +92,44 @@ fn generate(path: &Path) {
         .unwrap();
 }
 
+/// Best of `runs` runs of each command, alternated (a busy machine slows both alike).
+fn best_of(runs: usize, cmds: &mut [(&str, Command)]) -> Vec<measure::Best> {
+    let mut best: Vec<measure::Best> = cmds.iter().map(|_| measure::Best::default()).collect();
+    for _ in 0..runs {
+        for (i, (what, cmd)) in cmds.iter_mut().enumerate() {
+            best[i].add(&measure::run(cmd, what));
+        }
+    }
+    best
+}
+
+fn scan_cmd(bin: &str, repo: &Path, extra: &[&str]) -> Command {
+    let mut c = Command::new(bin);
+    c.args(["scan", "--exit-zero", "--repo"])
+        .arg(repo)
+        .args(extra);
+    c
+}
+
+/// `git` in `dir`, with no user or system configuration.
+fn git(dir: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.current_dir(dir)
+        .args([
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=bench@example.com",
+        ])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null");
+    c
+}
+
 fn main() {
     measure::serve_as_launcher();
     let bin = env!("CARGO_BIN_EXE_kubectl-vault");
+    let base = std::env::var("SCAN_BENCH_BASE").ok();
     let shm = Path::new("/dev/shm");
     let dir = if shm.is_dir() {
         tempfile::tempdir_in(shm).expect("tempdir")
@@ -109,21 +148,64 @@ fn main() {
         ("history + work tree", &[][..]),
         ("work tree only", &["--no-history"][..]),
     ] {
-        let mut best = measure::Best::default();
-        for _ in 0..runs {
-            best.add(&measure::run(
-                Command::new(bin)
-                    .args(["scan", "--exit-zero", "--repo"])
-                    .arg(&repo)
-                    .args(extra),
-                "scan",
-            ));
+        let mut cmds = vec![("scan", scan_cmd(bin, &repo, extra))];
+        if let Some(b) = &base {
+            cmds.push(("scan (base)", scan_cmd(b, &repo, extra)));
         }
-        println!(
-            "scan {COMMITS} commits, {label:<20}: best of {runs}: {:>6.0} ms wall  peak RSS {:.1} MiB",
-            best.ms(),
-            best.mib()
-        );
+        if extra.is_empty() {
+            let mut log = git(&repo);
+            log.args(["log", "-p", "--all"]);
+            cmds.push(("git log -p --all", log));
+        }
+        let best = best_of(runs, &mut cmds);
+        for ((what, _), b) in cmds.iter().zip(&best) {
+            println!(
+                "{what:<18} {label:<20}: best of {runs}: {:>6.0} ms wall  {:>6.0} ms CPU  peak RSS {:.1} MiB",
+                b.ms(),
+                b.cpu_ms(),
+                b.mib()
+            );
+        }
+        if extra.is_empty() {
+            let floor = best.last().expect("git log");
+            println!(
+                "scan / git log -p --all: {:.2}x wall, {:.2}x CPU{}",
+                best[0].ms() / floor.ms(),
+                best[0].cpu_ms() / floor.cpu_ms(),
+                base.as_ref()
+                    .map(|_| format!(
+                        " (base: {:.2}x wall, {:.2}x CPU)",
+                        best[1].ms() / floor.ms(),
+                        best[1].cpu_ms() / floor.cpu_ms()
+                    ))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    // detect-secrets on the same work tree (its `scan` reads the files git tracks).
+    let ds = std::env::var("DETECT_SECRETS").unwrap_or_else(|_| "detect-secrets".into());
+    if Command::new(&ds)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        let mut c = Command::new(&ds);
+        c.arg("scan").current_dir(&repo);
+        let mut cmds = [
+            ("scan --no-history", scan_cmd(bin, &repo, &["--no-history"])),
+            ("detect-secrets scan", c),
+        ];
+        let best = best_of(runs, &mut cmds);
+        for ((what, _), b) in cmds.iter().zip(&best) {
+            println!(
+                "{what:<20} work tree ({FILES} + files): best of {runs}: {:>6.0} ms wall  {:>6.0} ms CPU  peak RSS {:.1} MiB",
+                b.ms(),
+                b.cpu_ms(),
+                b.mib()
+            );
+        }
+    } else {
+        println!("detect-secrets not found (DETECT_SECRETS=path): skipped");
     }
     // The findings themselves (20 planted Secrets), to show the run found them.
     let out = Command::new(bin)
@@ -137,4 +219,69 @@ fn main() {
         v["findings"].as_array().map(Vec::len).unwrap_or(0),
         COMMITS / 500 - 1
     );
+    staged(bin, base.as_deref(), dir.path());
+}
+
+const STAGED_FILES: usize = 10_000;
+
+/// `scan --staged` on a repository of 10,000 files (100 folders) with three changed files
+/// staged (one of them a new Secret): what a pre-commit hook runs on every commit.
+fn staged(bin: &str, base: Option<&str>, root: &Path) {
+    let path = root.join("big");
+    let repo = Repository::init(&path).expect("init");
+    let mut b = TreeUpdateBuilder::new();
+    let empty = repo.treebuilder(None).unwrap().write().unwrap();
+    let base_tree = repo.find_tree(empty).unwrap();
+    for i in 0..STAGED_FILES {
+        let blob = repo.blob(manifest(i, 0).as_bytes()).unwrap();
+        b.upsert(
+            format!("apps/ns-{}/app-{i}.yaml", i % 100),
+            blob,
+            FileMode::Blob,
+        );
+    }
+    let tree = repo
+        .find_tree(b.create_updated(&repo, &base_tree).unwrap())
+        .unwrap();
+    let sig = Signature::new("bench", "bench@example.com", &Time::new(1_700_000_000, 0)).unwrap();
+    repo.commit(Some("refs/heads/main"), &sig, &sig, "all", &tree, &[])
+        .unwrap();
+    repo.set_head("refs/heads/main").unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .unwrap();
+    for i in [17, 4242] {
+        std::fs::write(
+            path.join(format!("apps/ns-{}/app-{i}.yaml", i % 100)),
+            manifest(i, 1),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        path.join("apps/ns-7/leaked.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: leaked\nstringData:\n  password: bench-staged-Xq9\n",
+    )
+    .unwrap();
+    assert!(git(&path).args(["add", "-A"]).status().unwrap().success());
+    let runs = 10;
+    let mut cmds = vec![("scan --staged", scan_cmd(bin, &path, &["--staged"]))];
+    if let Some(b) = base {
+        // An older binary has no --staged: its work-tree scan is the comparison.
+        cmds.push((
+            "scan --no-history (base)",
+            scan_cmd(b, &path, &["--no-history"]),
+        ));
+    }
+    cmds.push(("scan --no-history", scan_cmd(bin, &path, &["--no-history"])));
+    let mut diff = git(&path);
+    diff.args(["diff", "--cached"]);
+    cmds.push(("git diff --cached", diff));
+    let best = best_of(runs, &mut cmds);
+    for ((what, _), b) in cmds.iter().zip(&best) {
+        println!(
+            "{what:<26} {STAGED_FILES} files, 3 staged: best of {runs}: {:>6.1} ms wall  {:>6.1} ms CPU  peak RSS {:.1} MiB",
+            b.ms(),
+            b.cpu_ms(),
+            b.mib()
+        );
+    }
 }

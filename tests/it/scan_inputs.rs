@@ -10,7 +10,7 @@ use std::process::Output;
 /// A Vault token built from pieces: no token-shaped literal in the source (this repository
 /// scans itself).
 fn token() -> String {
-    format!("{}.{}", "hvs", "CAESIInputsTestToken0123456789ab")
+    format!("{}.{}", "hvs", "CAESIInputsTestTokenQ7mXk29Lpw4b")
 }
 
 fn json(o: &Output) -> serde_json::Value {
@@ -49,7 +49,8 @@ fn deep_nesting_neither_crashes_the_scan_nor_hides_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let repo = Repository::init(dir.path()).unwrap();
     // A comment with a token (found as text), then the nesting.
-    let deep = format!("# {}\n{}x\n", token(), "- ".repeat(50_000));
+    // (A credential-like key at the bottom: the YAML rules have something to look for.)
+    let deep = format!("# {}\n{}password: x\n", token(), "- ".repeat(50_000));
     let c1 = commit(&repo, "master", None, 1, &[("old/deep.yaml", Some(&deep))]);
     commit(&repo, "master", Some(c1), 2, &[("old/deep.yaml", None)]);
     std::fs::write(dir.path().join("deep.yml"), &deep).unwrap();
@@ -320,9 +321,9 @@ fn a_token_that_is_a_key_is_never_printed() {
     let dir = tempfile::tempdir().unwrap();
     let repo = Repository::init(dir.path()).unwrap();
     let vault = [
-        format!("{}.{}", "hvs", "CAESIKeyOfItsLine00000000001"),
-        format!("{}.{}", "hvs", "CAESIKeyOfItsLine00000000002"),
-        format!("{}.{}", "hvs", "CAESIKeyOfItsLine00000000003"),
+        format!("{}.{}", "hvs", "CAESIKeyOfItsLineR8kTq2Wz1"),
+        format!("{}.{}", "hvs", "CAESIKeyOfItsLineM3vPx7Jd2"),
+        format!("{}.{}", "hvs", "CAESIKeyOfItsLineH5nYc9Fb3"),
     ];
     let aws = format!("{}{}", "AKIA", "KEYOFITSLINE0001");
     let tokens_yaml = format!(

@@ -7,8 +7,8 @@
 //!    (libgit2 handles are not `Sync`). Git's paths are bytes: a name that is not UTF-8 is kept
 //!    and shown escaped (`secrets_scan::shown_path`).
 //! 3. Each distinct blob is read once, in parallel, and handed to the pure scanner once per
-//!    [`Syntax`] its paths read it as (YAML, text), however many commits and paths hold it; its
-//!    findings are then reported at each of its paths. A blob over [`MAX_FILE`], or missing from
+//!    [`Syntax`] its paths read it as (YAML, `KEY=value`, text), however many commits and
+//!    paths hold it; its findings are then reported at each of its paths. A blob over [`MAX_FILE`], or missing from
 //!    the object database (a partial clone), is named at each of its paths as not read.
 //! 4. The work tree: tracked and untracked (not ignored) files as they are on disk, hashed as
 //!    git would (a file equal to a committed blob is not read again); one that cannot be read
@@ -49,23 +49,28 @@ const SHALLOW_BYTES: u64 = 64 * 1024 * 1024;
 type Introduced = (Oid, String, Seen);
 /// A blob's scans that found something, one per syntax asked for, or why it was not read.
 type BlobScan = (Oid, Result<Vec<(Syntax, Scanned)>, Unread>);
-/// The syntaxes a blob's paths read it as: (YAML, text).
-type Wanted = (bool, bool);
+/// The syntaxes a blob's paths read it as, by [`Syntax::index`].
+pub(super) type Wanted = [bool; 3];
 
-fn git_err(what: &str, e: git2::Error) -> Error {
+pub(super) fn git_err(what: &str, e: git2::Error) -> Error {
     Error::environment_from(format!("{what}: {}", e.message()), e)
 }
 
-/// Scans `repo_dir`: its history unless `history` is false, and its work tree.
-pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
-    let repo = Repository::open(repo_dir).map_err(|e| {
+/// The repository at `repo_dir`; not one is a usage error.
+pub(super) fn open(repo_dir: &Path) -> Result<Repository, Error> {
+    Repository::open(repo_dir).map_err(|e| {
         Error::usage(format!(
             "{} is not a Git repository: {}",
             repo_dir.display(),
             e.message()
         ))
         .with_hint("--repo names the root of a Git work tree")
-    })?;
+    })
+}
+
+/// Scans `repo_dir`: its history unless `history` is false, and its work tree.
+pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
+    let repo = open(repo_dir)?;
     let git_dir = repo.path().to_path_buf();
     let mut out = History::default();
 
@@ -144,11 +149,7 @@ pub(crate) fn scan(repo_dir: &Path, history: bool) -> Result<History, Error> {
         .chain(worktree.iter().map(|(oid, path)| (oid, path)))
         .filter(|(oid, _)| !local_blobs.contains(oid));
     for (oid, path) in stored {
-        let w = wanted.entry(*oid).or_default();
-        match Syntax::of(path) {
-            Syntax::Yaml => w.0 = true,
-            Syntax::Text => w.1 = true,
-        }
+        wanted.entry(*oid).or_default()[Syntax::of(path).index()] = true;
     }
     let mut list: Vec<(Oid, Wanted)> = wanted.into_iter().collect();
     list.sort_unstable_by_key(|(oid, _)| *oid);
@@ -253,11 +254,11 @@ fn shallow(repo: &Repository) -> Shallow {
 
 /// A blob of the object database scanned as each syntax `wanted` (what found something), or why
 /// it was not read.
-fn scan_stored(
+pub(super) fn scan_stored(
     repo: &Repository,
     odb: &git2::Odb,
     oid: Oid,
-    (yaml, text): Wanted,
+    wanted: Wanted,
 ) -> Result<Vec<(Syntax, Scanned)>, Unread> {
     let not_read = |e: git2::Error| match e.code() {
         ErrorCode::NotFound => Unread::Missing,
@@ -268,10 +269,10 @@ fn scan_stored(
         return Err(Unread::TooLarge);
     }
     let blob = repo.find_blob(oid).map_err(not_read)?;
-    Ok([(Syntax::Yaml, yaml), (Syntax::Text, text)]
+    Ok(Syntax::ALL
         .into_iter()
-        .filter(|(_, wanted)| *wanted)
-        .map(|(s, _)| (s, scan_blob(s, blob.content())))
+        .filter(|s| wanted[s.index()])
+        .map(|s| (s, scan_blob(s, blob.content())))
         .filter(|(_, found)| !found.is_empty())
         .collect())
 }

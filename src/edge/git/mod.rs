@@ -23,6 +23,7 @@ mod convert;
 mod guard;
 pub(crate) mod history;
 mod push;
+pub(crate) mod staged;
 
 pub(crate) use push::push;
 

@@ -1,7 +1,8 @@
-//! The report: findings grouped per secret and file, minus the allow-list; what was not read;
-//! whether the run fails.
+//! The report: findings grouped per secret and file, minus what the allow-list allows; what
+//! was not read; whether the run fails.
 
-use super::{is_fingerprint, Finding, Rule, MAX_FILE};
+use super::{Finding, Rule, MAX_FILE};
+use std::collections::BTreeSet;
 
 /// Where a file content was seen.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -14,6 +15,8 @@ pub enum Seen {
     },
     /// In the work tree now.
     WorkTree,
+    /// In the index, staged for the next commit (`scan --staged`).
+    Staged,
 }
 
 /// A finding at a path, in one commit or the work tree.
@@ -40,49 +43,14 @@ pub struct Entry {
     pub in_work_tree: bool,
 }
 
-/// Reviewed fingerprints: one per line, `#` starts a comment.
-#[derive(Debug, Default, Clone)]
-pub struct AllowList {
-    pub fingerprints: std::collections::BTreeSet<String>,
-}
-
-impl AllowList {
-    /// Parses an allow-list file; the error is the 1-based line and what is wrong there.
-    pub fn parse(text: &str) -> Result<AllowList, (usize, String)> {
-        let mut out = AllowList::default();
-        for (i, line) in text.lines().enumerate() {
-            let entry = line.split('#').next().unwrap_or_default().trim();
-            if entry.is_empty() {
-                continue;
-            }
-            if !is_fingerprint(entry) {
-                // The line itself is never shown: the file is the repository's, and may be
-                // anything (a token pasted by mistake).
-                return Err((
-                    i + 1,
-                    "not a scan fingerprint (24 lower-case hex digits, as `scan` prints them)"
-                        .to_string(),
-                ));
-            }
-            out.fingerprints.insert(entry.to_string());
-        }
-        Ok(out)
-    }
-}
-
-/// The report's entries (sorted by path, line, rule, fingerprint) and how many findings the
-/// allow-list suppressed (distinct fingerprints).
-pub fn report(found: Vec<Located>, allow: &AllowList) -> (Vec<Entry>, usize) {
+/// The report's entries: the findings grouped per secret and file, sorted by path, line, rule,
+/// fingerprint.
+pub fn report(found: Vec<Located>) -> Vec<Entry> {
     use std::collections::BTreeMap;
-    let mut allowed = std::collections::BTreeSet::new();
     // (fingerprint, path) → (finding, seen list with lines)
     type Group = (Finding, Vec<(Seen, u32)>);
     let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
     for l in found {
-        if allow.fingerprints.contains(&l.finding.fingerprint) {
-            allowed.insert(l.finding.fingerprint.clone());
-            continue;
-        }
         let g = groups
             .entry((l.finding.fingerprint.clone(), l.path.clone()))
             .or_insert_with(|| (l.finding.clone(), Vec::new()));
@@ -119,7 +87,25 @@ pub fn report(found: Vec<Located>, allow: &AllowList) -> (Vec<Entry>, usize) {
     entries.sort_by(|a, b| {
         (&a.path, a.line, a.rule, &a.fingerprint).cmp(&(&b.path, b.line, b.rule, &b.fingerprint))
     });
-    (entries, allowed.len())
+    entries
+}
+
+/// The entries an allow-list's live fingerprints leave, and how many distinct fingerprints it
+/// allowed.
+pub fn unallowed(entries: Vec<Entry>, allowed: &BTreeSet<String>) -> (Vec<Entry>, usize) {
+    let mut hit = BTreeSet::new();
+    let shown = entries
+        .into_iter()
+        .filter(|e| {
+            if allowed.contains(&e.fingerprint) {
+                hit.insert(e.fingerprint.clone());
+                false
+            } else {
+                true
+            }
+        })
+        .collect();
+    (shown, hit.len())
 }
 
 /// Why a file's content was not scanned.
@@ -156,8 +142,14 @@ pub struct Shallow {
 }
 
 /// Whether the run fails (exit 1, unless `--exit-zero`): a finding the allow-list does not
-/// hold, a file that was not read (it may hold one), or a shallow history (its older commits
-/// were not scanned) unless `--allow-shallow`.
-pub fn fails(findings: usize, unread: usize, shallow: bool, allow_shallow: bool) -> bool {
-    findings > 0 || unread > 0 || (shallow && !allow_shallow)
+/// hold, a file that was not read (it may hold one), a shallow history (its older commits
+/// were not scanned) unless `--allow-shallow`, or an allow-list entry that has expired.
+pub fn fails(
+    findings: usize,
+    unread: usize,
+    shallow: bool,
+    allow_shallow: bool,
+    expired: usize,
+) -> bool {
+    findings > 0 || unread > 0 || (shallow && !allow_shallow) || expired > 0
 }

@@ -1,4 +1,4 @@
-use super::yaml::is_credential_key;
+use super::values::is_credential_key;
 use super::*;
 
 /// The content read as its path says.
@@ -82,10 +82,12 @@ fn tokens_and_entropy() {
     // Token and key markers split in the source: no token- or key-shaped string is committed.
     let t = concat!(
         "vault_token: hv",
-        "s.CAESIJ7q3xYbFzA0mEwO9lTqkTz1\naws: AKIAIOSFODNN7EXAMPLE\n",
+        "s.CAESIJ7q3xYbFzA0mEwO9lTqkTz1\naws: AKIA",
+        "Q3VZ7RKJ2MPLN4TW\n",
         "dsn: postgres://app:S3cr3tPw@db:5432/app\nclientSecret: 9f8a7b6c5d4e3f2a1b0c\n",
         "low: changeme\npassword: changeme\nkey: |\n  -----BEGIN RSA PRIVATE",
-        " KEY-----\n  MIIBOgIBAAJBAK\n  -----END RSA PRIVATE KEY-----\n"
+        " KEY-----\n  MIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n",
+        "  -----END RSA PRIVATE KEY-----\n"
     );
     assert_eq!(
         rules("c.yaml", t),
@@ -107,8 +109,18 @@ fn tokens_and_entropy() {
         1
     );
     // A NUL does not make a file unreadable (23.6).
-    assert_eq!(rules("bin", "AKIAIOSFODNN7EXAMPLE\0").len(), 1);
+    assert_eq!(rules("bin", concat!("AKIA", "Q3VZ7RKJ2MPLN4TW\0")).len(), 1);
+    // AWS's documented example key is not a finding.
+    assert!(rules("doc.md", concat!("AKIA", "IOSFODNN7EXAMPLE\n")).is_empty());
     assert!(!is_credential_key("secretName"));
+    // A Secret's name under a `…Secret` key (the Helm charts' convention) is not a secret.
+    assert_eq!(
+        rules(
+            "v.yaml",
+            "caCertSecret: unsealer-ca\nclientSecret: 9f8a7b-6c5d4e\n"
+        ),
+        vec![(2, "high-entropy", "clientSecret".into())]
+    );
     assert!(is_credential_key("DB_PASSWORD"));
 }
 
@@ -135,7 +147,8 @@ fn fingerprint_holds_no_value_and_is_stable() {
 /// stack): what lies deeper is skipped and reported, the rest of the file is still read.
 #[test]
 fn nesting_is_bounded_and_reported() {
-    let block = format!("{}x\n", "- ".repeat(50_000));
+    // A credential-like key at the bottom: the YAML rules have something to look for.
+    let block = format!("{}password: x\n", "- ".repeat(50_000));
     let s = scan("deep.yaml", block.as_bytes());
     assert_eq!(
         s.unparsed,
@@ -145,7 +158,7 @@ fn nesting_is_bounded_and_reported() {
         })
     );
     // Flow nesting stops the parser at 255 levels: reported too.
-    let flow = format!("a: 1\nb: {}\n", "[".repeat(50_000));
+    let flow = format!("a: 1\ntoken: {}\n", "[".repeat(50_000));
     assert_eq!(
         scan("deep.json", flow.as_bytes()).unparsed.map(|u| u.line),
         Some(2)
@@ -163,6 +176,28 @@ fn nesting_is_bounded_and_reported() {
     assert!(s.unparsed.is_some());
     // Not YAML by its name: not parsed, nothing to report.
     assert_eq!(scan("deep.txt", block.as_bytes()).unparsed, None);
+    // Nothing the YAML rules look for (no Secret, generator, SOPS block or credential-like
+    // key): not parsed, however deep, and nothing hidden.
+    let plain = format!("{}x\n", "- ".repeat(50_000));
+    assert_eq!(scan("deep.yaml", plain.as_bytes()).unparsed, None);
+}
+
+/// The YAML rules run on a text only when it names what they look for; the check reads keys
+/// in block and flow mappings and JSON alike.
+#[test]
+fn yaml_is_parsed_only_when_it_may_hold_something() {
+    for (text, parsed) in [
+        ("kind: Deployment\nenv:\n  - name: DB_PASSWORD\n    valueFrom: {secretKeyRef: {name: db, key: password}}\n", false),
+        ("image: app:1.0\nreplicas: 2\n", false),
+        ("db:\n  password: x\n", true),
+        ("{\"a\": {\"apiKey\": \"x\"}}\n", true),
+        ("a: {b: 1, client-secret: x}\n", true),
+        ("kind: Secret\n", true),
+        ("secretGenerator: []\n", true),
+        ("sops: {}\n", true),
+    ] {
+        assert_eq!(yaml::may_hold(text), parsed, "{text}");
+    }
 }
 
 /// 23.6: `kubectl get secrets -o yaml` writes a `List` of Secrets (and the API a `SecretList`
@@ -294,7 +329,7 @@ fn paths_are_shown_one_to_one() {
 #[test]
 fn keys_holding_a_value_are_redacted() {
     let token = concat!("hv", "s.CAESIJ7q3xYbFzA0mEwO9lTqkTz1");
-    let aws = concat!("AKIA", "IOSFODNN7EXAMPLE");
+    let aws = concat!("AKIA", "Q3VZ7RKJ2MPLN4TW");
     let keys = |path: &str, text: &str| -> Vec<(u32, String)> {
         scan(path, text.as_bytes())
             .findings

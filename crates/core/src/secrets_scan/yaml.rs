@@ -1,5 +1,9 @@
 //! The YAML rules: a Kubernetes Secret's data, kustomize literals, credential-like keys, SOPS.
 
+use super::values::{
+    is_credential_key, is_empty_or_reference, is_encrypted, is_high_entropy, is_placeholder,
+    names_a_secret,
+};
 use super::{fingerprint, Finding, Rule, Unparsed};
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::Marker;
@@ -9,11 +13,6 @@ use yaml_rust2::scanner::Marker;
 /// text). The parser is driven event by event and the tree is built on a stack of its own, so
 /// no input's nesting reaches the call stack.
 pub(super) const MAX_DEPTH: usize = 64;
-/// Shortest value the entropy rule considers.
-const ENTROPY_MIN_LEN: usize = 8;
-/// Shannon entropy (bits per character) from which a value under a credential-like key counts
-/// as a secret: `changeme` (2.75) does not, `S3cr3t-Pa55w0rd` (3.7) and random tokens do.
-const ENTROPY_MIN_BITS: f64 = 3.0;
 
 // ---------------------------------------------------------------------------------------
 // YAML: a small tree with lines, no alias expansion.
@@ -133,8 +132,13 @@ impl Builder {
 }
 
 /// The YAML rules' findings in `text` (what parses of it: templates and broken documents
-/// are text to the other rules), and where it could not be parsed.
+/// are text to the other rules), and where it could not be parsed. A text that names no
+/// Secret, no `secretGenerator`, no SOPS block and no credential-like key holds nothing these
+/// rules report: it is not parsed at all (most manifests of a GitOps repository).
 pub(super) fn findings(text: &str, out: &mut Vec<Finding>) -> Option<Unparsed> {
+    if !may_hold(text) {
+        return None;
+    }
     let mut too_deep = None;
     for (offset, document) in documents(text) {
         let (docs, deep) = parse_yaml(offset, document);
@@ -146,6 +150,23 @@ pub(super) fn findings(text: &str, out: &mut Vec<Finding>) -> Option<Unparsed> {
     too_deep.map(|line| Unparsed {
         line,
         reason: format!("nesting deeper than {MAX_DEPTH} levels"),
+    })
+}
+
+/// Whether the YAML rules could find anything in `text`: it names a Secret (`kind: Secret`, a
+/// `SecretList`), a `secretGenerator` or a `sops` block, or one of its lines holds a
+/// credential-like key (`password:`, `"apiKey":`, `{token: …}`) — looked for line by line, in
+/// block and flow mappings alike, much faster than parsing.
+pub(super) fn may_hold(text: &str) -> bool {
+    if text.contains("Secret") || text.contains("secretGenerator") || text.contains("sops") {
+        return true;
+    }
+    text.lines().any(|line| {
+        line.contains(':')
+            && line
+                .split(['{', ',', '['])
+                .filter_map(|seg| seg.split_once(':'))
+                .any(|(key, _)| is_credential_key(key))
     })
 }
 
@@ -214,6 +235,10 @@ fn yaml_findings(doc: &Node, secret_item: bool, out: &mut Vec<Finding>) {
         }
         return;
     }
+    // A Sealed Secret's `encryptedData` is ciphertext only its controller can open.
+    if kind == Some("SealedSecret") {
+        return;
+    }
     let is_secret = secret_item || (kind == Some("Secret") && v1);
     let object = is_secret.then(|| {
         let meta = doc.get("metadata");
@@ -237,7 +262,7 @@ fn yaml_findings(doc: &Node, secret_item: bool, out: &mut Vec<Finding>) {
                 let Some((k, v)) = l.text.split_once('=') else {
                     continue;
                 };
-                if is_empty_or_reference(v) {
+                if is_placeholder(v) {
                     continue;
                 }
                 out.push(Finding::new(
@@ -271,7 +296,7 @@ fn yaml_findings(doc: &Node, secret_item: bool, out: &mut Vec<Finding>) {
                 } else {
                     s.text.as_bytes().to_vec()
                 };
-                if bytes.is_empty() || is_empty_or_reference(&String::from_utf8_lossy(&bytes)) {
+                if bytes.is_empty() || is_placeholder(&String::from_utf8_lossy(&bytes)) {
                     continue;
                 }
                 let rule = if sops {
@@ -324,7 +349,7 @@ fn walk(key: &Scalar, value: &Node, sops: bool, out: &mut Vec<Finding>) {
                 }
                 return;
             }
-            if credential && is_high_entropy(&s.text) {
+            if credential && is_high_entropy(&s.text) && !names_a_secret(&key.text, &s.text) {
                 out.push(Finding::new(
                     key.line,
                     Rule::HighEntropy,
@@ -368,78 +393,6 @@ fn walk(key: &Scalar, value: &Node, sops: bool, out: &mut Vec<Finding>) {
         }
         Node::Other => {}
     }
-}
-
-fn is_encrypted(v: &str) -> bool {
-    v.starts_with("ENC[") && v.ends_with(']')
-}
-
-/// Empty, null, a boolean, or a reference to a value kept elsewhere.
-pub(super) fn is_empty_or_reference(v: &str) -> bool {
-    let t = v.trim();
-    t.is_empty()
-        || matches!(t, "~" | "null" | "true" | "false")
-        || t.contains("${")
-        || t.contains("$(")
-        || t.contains("{{")
-        || (t.starts_with('<') && t.ends_with('>'))
-        || t.chars()
-            .all(|c| c == '*' || c == 'x' || c == 'X' || c == '.')
-}
-
-/// A key whose last word names a credential (`password`, `DB_PASSWORD`, `clientSecret`,
-/// `api-key`), not a key that refers to one (`secretName`, `passwordFrom`, `tokenPath`).
-pub(super) fn is_credential_key(key: &str) -> bool {
-    let k: String = key
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    const ENDINGS: &[&str] = &[
-        "password",
-        "passwd",
-        "pwd",
-        "pass",
-        "secret",
-        "token",
-        "apikey",
-        "accesskey",
-        "secretkey",
-        "privatekey",
-        "credential",
-        "credentials",
-        "passphrase",
-        "authkey",
-    ];
-    ENDINGS.iter().any(|e| k.ends_with(e)) && !["bypass", "compass"].iter().any(|e| k.ends_with(e))
-}
-
-fn is_high_entropy(v: &str) -> bool {
-    let v = v.trim();
-    if v.chars().count() < ENTROPY_MIN_LEN
-        || v.chars().any(char::is_whitespace)
-        || is_empty_or_reference(v)
-        || is_encrypted(v)
-    {
-        return false;
-    }
-    shannon(v) >= ENTROPY_MIN_BITS
-}
-
-fn shannon(v: &str) -> f64 {
-    let mut counts = std::collections::HashMap::new();
-    let mut n = 0usize;
-    for c in v.chars() {
-        *counts.entry(c).or_insert(0usize) += 1;
-        n += 1;
-    }
-    counts
-        .values()
-        .map(|&c| {
-            let p = c as f64 / n as f64;
-            -p * p.log2()
-        })
-        .sum()
 }
 
 fn decode_base64(v: &str) -> Option<Vec<u8>> {
