@@ -1,0 +1,160 @@
+//! The VaultStack spec as the user writes it (`apiVersion: kubectl-vault/v1alpha1`).
+//!
+//! These types mirror the YAML one to one. Parsing is strict: every struct denies unknown
+//! fields, so a typo is an error with a did-you-mean hint rather than a silently ignored key.
+//! Defaults and derived names live in [`crate::model`], not here.
+//!
+//! Every type the loader deserializes also derives `JsonSchema` (next to `Deserialize`):
+//! `kubectl vault schema` prints the JSON Schema editors use, and a test keeps the shipped
+//! `schema/vault-spec.schema.json` equal to it. Where the serde shape is hand-written
+//! (`tls`, the short-or-long sources) the schema is too, accepting exactly what the loader does.
+
+use schemars::JsonSchema;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+
+mod apps;
+mod vault;
+mod vault_config;
+pub use apps::*;
+pub use vault::*;
+pub use vault_config::*;
+
+/// The spec; its secrets are as written ([`SecretSpec`]) until validation types them
+/// ([`Secret`], see [`ValidSpec`]).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(bound(deserialize = "S: Deserialize<'de>"))]
+#[schemars(
+    rename = "VaultStack",
+    description = "One cluster's Vault, Vault Secrets Operator and apps (kind: VaultStack)."
+)]
+pub struct Spec<S = SecretSpec> {
+    #[schemars(extend("const" = "kubectl-vault/v1alpha1"))]
+    pub api_version: String,
+    #[schemars(extend("const" = "VaultStack"))]
+    pub kind: String,
+    pub cluster: String,
+    #[serde(default)]
+    pub gitops: GitopsSpec,
+    pub vault: VaultSpec,
+    pub operator: OperatorSpec,
+    #[serde(default)]
+    pub apps: Vec<AppSpec<S>>,
+    #[serde(default)]
+    pub vault_config: Option<VaultConfigSpec>,
+    /// A cert-manager issuer that signs with a PKI role of `vaultConfig.pki`.
+    #[serde(default)]
+    pub cert_manager: Option<CertManagerSpec>,
+    /// The External Secrets Operator the `consumer: eso` apps need: installed by the tree
+    /// (default) or brought by the cluster.
+    #[serde(default)]
+    pub external_secrets: Option<ExternalSecretsSpec>,
+    /// The Secrets Store CSI driver the `consumer: csi` apps need: installed by the tree
+    /// (default) or brought by the cluster.
+    #[serde(default)]
+    pub csi_driver: Option<CsiDriverSpec>,
+}
+
+/// The spec after validation: each secret has its one source (parse, don't validate).
+pub type ValidSpec = Spec<Secret>;
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GitopsSpec {
+    /// The Flux GitRepository that already watches the repository (default `flux-system`).
+    pub source_ref: Option<String>,
+    /// Reconcile interval of the generated Flux objects (default `10m`).
+    pub interval: Option<String>,
+    /// Root folders of the generated tree, relative to the repository root.
+    #[serde(default)]
+    pub paths: PathsSpec,
+    /// Write a Namespace object for every app namespace (and cert-manager's issuer
+    /// namespace): `true` (default), or `false` when the apps' own Kustomizations (or the
+    /// platform's) already declare them: two Flux Kustomizations applying one Namespace can
+    /// lose it (fluxcd/kustomize-controller#1724).
+    pub create_namespaces: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PathsSpec {
+    /// Default `clusters`: the tree gets `clusters/<cluster>/`.
+    pub clusters: Option<String>,
+    /// Default `infrastructure`.
+    pub infrastructure: Option<String>,
+    /// Default `apps`.
+    pub apps: Option<String>,
+    /// Default `vault-config`: the reviewed Vault side, outside every folder Flux applies.
+    pub vault_config: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChartSpec {
+    pub version: String,
+    pub repository: Option<String>,
+}
+
+/// The chart of a controller the tree installs for a consumer: both fields optional (the
+/// tree pins a tested version and the project's repository).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ControllerChartSpec {
+    /// A pinned chart version (default: the one the tree is tested with).
+    pub version: Option<String>,
+    /// The chart's Helm repository, `http(s)://` or `oci://` (e.g. a mirror; default: the
+    /// project's own).
+    pub repository: Option<String>,
+}
+
+/// `externalSecrets`: how the External Secrets Operator gets to the cluster.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalSecretsSpec {
+    /// `true` (default): the tree installs ESO (a HelmRelease in namespace `external-secrets`);
+    /// `false`: the cluster already runs it (a managed add-on, or your own Kustomization).
+    pub install: Option<bool>,
+    /// The chart (default: version 2.9.0 from https://charts.external-secrets.io); with
+    /// `install: true` only.
+    #[serde(default)]
+    pub chart: Option<ControllerChartSpec>,
+    /// Whether the chart installs ESO's CRDs (default `true`); `false` when they are managed
+    /// separately (name what installs them in `dependsOn`). With `install: true` only.
+    #[serde(rename = "installCRDs")]
+    pub install_crds: Option<bool>,
+    /// Chart values merged over the tree's own (with `install: true` only); the keys the tree
+    /// decides (`installCRDs`) are refused.
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub values: Option<crate::yaml::Value>,
+    /// Flux Kustomizations (`name` in flux-system, or `namespace/name`) that must be Ready
+    /// first: with `install: false`, those that install ESO (its apps wait for them); with
+    /// `install: true`, what the tree's install needs (e.g. the CRDs, with `installCRDs: false`).
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+}
+
+/// `csiDriver`: how the Secrets Store CSI driver gets to the cluster.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CsiDriverSpec {
+    /// `true` (default): the tree installs the driver (a HelmRelease in Vault's namespace);
+    /// `false`: the cluster already runs it (a managed add-on, or your own Kustomization).
+    pub install: Option<bool>,
+    /// The chart (default: version 1.6.0 from the kubernetes-sigs chart repository); with
+    /// `install: true` only.
+    #[serde(default)]
+    pub chart: Option<ControllerChartSpec>,
+    /// Chart values merged over the tree's own (with `install: true` only); the keys the tree
+    /// decides (`syncSecret.enabled`, `enableSecretRotation`, `rotationPollInterval`) are refused.
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub values: Option<crate::yaml::Value>,
+    /// Flux Kustomizations (`name` in flux-system, or `namespace/name`) that must be Ready
+    /// first: with `install: false`, those that install the driver (its apps wait for them);
+    /// with `install: true`, what the tree's install needs.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+}
