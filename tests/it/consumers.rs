@@ -104,6 +104,44 @@ fn the_injector_of_an_ha_vault_runs_two_replicas() {
     );
 }
 
+/// A Vault in this cluster serving plain HTTP behind a TLS proxy (operator.address https):
+/// the ESO store trusts the CA the operator trusts (operator.caCertSecret), like the
+/// VaultConnection does; before, the tree failed its own self-check (exit 70).
+#[test]
+fn an_eso_store_behind_a_tls_proxy_trusts_the_operator_s_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("vault.yaml");
+    let text = std::fs::read_to_string(fixture("bad/eso-https-proxy-without-ca.yaml"))
+        .unwrap()
+        .replace(
+            "  address: https://vault.example.internal:8200\n",
+            "  address: https://vault.example.internal:8200\n  caCertSecret: proxy-ca\n",
+        )
+        .replace("  # <-- error", "");
+    std::fs::write(&spec, text).unwrap();
+    let out = dir.path().join("gitops");
+    let o = run(&[
+        "generate",
+        "-f",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "generate failed: {}", stderr(&o));
+    let tree = read_tree(&out);
+    let store: Json =
+        serde_yaml::from_str(&tree["apps/dev/shop/api/secretstore-api.yaml"]).unwrap();
+    let vault = &store["spec"]["provider"]["vault"];
+    assert_eq!(vault["server"], "https://vault.example.internal:8200");
+    assert_eq!(vault["caProvider"]["name"], "proxy-ca");
+    assert_eq!(vault["caProvider"]["key"], "ca.crt");
+    let connection = &tree["apps/dev/_vault-apps/vault-connection.yaml"];
+    assert!(
+        connection.contains("caCertSecretRef: proxy-ca"),
+        "{connection}"
+    );
+}
+
 #[test]
 fn the_schema_check_catches_what_the_api_server_would_refuse() {
     let schema = crd_schema("external-secrets.io", "ExternalSecret", "v1");

@@ -327,9 +327,11 @@ pub(super) fn app_ca_secret(
     vault: &VaultServer,
     operator: &Operator,
 ) -> Option<CaSecret> {
-    if !vault.deploy {
-        // No Vault here: the CA of the Vault elsewhere is the operator's (`caCertSecret`), a
-        // copy of it expected in the app's namespace; none over plain HTTP.
+    if !vault.deploy || vault.tls_secret.is_none() {
+        // No Vault here, or this cluster's Vault serves plain HTTP (an https address is then
+        // another server: a TLS proxy in front, or a Vault elsewhere): the CA is the
+        // operator's (`caCertSecret`), a copy of it expected in the app's namespace; none
+        // over plain HTTP.
         if operator.skip_tls_verify || !operator.address.starts_with("https://") {
             return None;
         }

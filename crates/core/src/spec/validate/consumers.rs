@@ -94,6 +94,21 @@ pub(super) fn app(c: &mut Checker, spec: &Spec, base: &str, app: &AppSpec) {
             "trust Vault's CA instead (operator.caCertSecret or vault.tlsIssuer) and remove operator.skipTLSVerify, or choose another consumer for this app",
         );
     }
+    if consumer == Consumer::Eso
+        && spec.vault.deploys()
+        && matches!(spec.vault.tls, crate::spec::types::TlsSpec::Disabled)
+        && (spec.operator.address.as_deref()).is_some_and(|a| a.starts_with("https://"))
+        && spec.operator.ca_cert_secret.is_none()
+        && !spec.operator.skip_tls_verify
+    {
+        // This cluster's Vault serves plain HTTP, so the https address is another server
+        // (a TLS proxy, a Vault elsewhere): only operator.caCertSecret can name its CA.
+        c.error(
+            &format!("{base}.consumer"),
+            "consumer `eso` trusts Vault's certificate through a CA Secret: operator.address is https but this cluster's Vault has `tls: false` and operator.caCertSecret names no CA",
+            "name the Secret (key ca.crt) holding the CA of the certificate served at operator.address with operator.caCertSecret (a copy is expected in the app's namespace), or use the in-cluster http address",
+        );
+    }
     let client_review = spec
         .vault_config
         .as_ref()
