@@ -34,6 +34,7 @@ mod json_errors;
 mod krew;
 mod layout;
 mod operator;
+mod operator_restore;
 mod outside_text;
 mod pki_intermediate;
 mod pki_roles;
