@@ -134,6 +134,42 @@ fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
+/// An RFC 3339 time as the API server writes it (`2026-12-07T03:00:12Z`, a fraction or an
+/// offset allowed), in seconds since the epoch.
+pub fn rfc3339_seconds(text: &str) -> Option<i64> {
+    let (date, time) = text.trim().split_once(['T', 't'])?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    if !(1..=12).contains(&m) || day < 1 || day > days_in_month(y, m as u32) as i64 {
+        return None;
+    }
+    let (clock, offset) = if let Some(c) = time.strip_suffix(['Z', 'z']) {
+        (c, 0)
+    } else {
+        let at = time.rfind(['+', '-'])?;
+        let (c, o) = time.split_at(at);
+        let (oh, om) = o[1..].split_once(':')?;
+        let minutes = oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?;
+        (
+            c,
+            if o.starts_with('-') {
+                -minutes
+            } else {
+                minutes
+            },
+        )
+    };
+    let clock = clock.split('.').next()?;
+    let mut t = clock.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (h, min, sec) = (t.next()??, t.next()??, t.next()??);
+    if h > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    Some(
+        days_from_civil(y, m as u32, day as u32) * 86_400 + h * 3600 + min * 60 + sec - offset * 60,
+    )
+}
+
 /// The calendar the gap is measured over: eight years from 2024 (two leap days).
 const WINDOW_YEARS: std::ops::Range<i64> = 2024..2032;
 
@@ -208,6 +244,18 @@ mod tests {
         assert_eq!(gap("0 0 29 2 *"), (365 * 4 + 1) * 1440);
         // Day of month or day of week, when both are restricted.
         assert_eq!(gap("0 0 1 * mon"), 7 * 1440);
+    }
+
+    #[test]
+    fn api_server_times() {
+        assert_eq!(rfc3339_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(rfc3339_seconds("2026-12-07T03:00:12Z"), Some(1_796_612_412));
+        assert_eq!(
+            rfc3339_seconds("2026-12-07T04:00:12.5+01:00"),
+            Some(1_796_612_412)
+        );
+        assert_eq!(rfc3339_seconds("2026-02-30T00:00:00Z"), None);
+        assert_eq!(rfc3339_seconds("yesterday"), None);
     }
 
     #[test]
