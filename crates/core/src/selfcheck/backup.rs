@@ -90,7 +90,76 @@ pub(super) fn persistent_volume_claim(v: &Json) -> Result<(), Problem> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    /// The CronJob the backup fixture renders to, as JSON.
+    fn rendered() -> Value {
+        let text = "apiVersion: kubectl-vault/v1alpha1\nkind: VaultStack\ncluster: dev\nvault:\n  chart: {version: 0.30.0}\noperator:\n  chart: {version: 0.10.0}\nbackup:\n  schedule: \"@daily\"\n  storage: {pvc: {size: 1Gi}}\n";
+        let sourced = crate::spec::parse("vault.yaml", text.to_string()).unwrap();
+        let spec = crate::spec::validate::typed(sourced.spec, &sourced.index).unwrap();
+        let stack = crate::model::build(&spec, "vault.yaml");
+        let side = crate::vault::side::derive(&stack);
+        let out =
+            crate::render::render(&stack, &side, &crate::render::Templates::default()).unwrap();
+        let file = out
+            .files
+            .iter()
+            .find(|f| f.path.ends_with("/backup-cronjob.yaml"))
+            .unwrap();
+        crate::yaml::from_str(&file.body).unwrap()
+    }
+
+    #[test]
+    fn the_rendered_cron_job_passes_and_each_safety_setting_is_required() {
+        let good = rendered();
+        let (account, claims) = super::cron_job(&good).unwrap();
+        assert_eq!(
+            (account.as_str(), claims),
+            ("vault-backup", vec!["vault-backup".to_string()])
+        );
+        let pod = "/spec/jobTemplate/spec/template/spec";
+        let at = |p: &str| format!("{pod}{p}");
+        let cases = [
+            (
+                "/spec/concurrencyPolicy".to_string(),
+                json!("Allow"),
+                "concurrencyPolicy: Forbid",
+            ),
+            (
+                "/spec/schedule".to_string(),
+                json!("every night"),
+                "not a cron schedule",
+            ),
+            (
+                at("/automountServiceAccountToken"),
+                json!(true),
+                "default ServiceAccount token",
+            ),
+            (
+                at("/securityContext/runAsNonRoot"),
+                json!(false),
+                "non-root",
+            ),
+            (
+                at("/containers/0/securityContext/readOnlyRootFilesystem"),
+                json!(false),
+                "read-only",
+            ),
+        ];
+        for (at, value, says) in cases {
+            let mut bad = good.clone();
+            *bad.pointer_mut(&at).unwrap() = value;
+            let e = super::cron_job(&bad).unwrap_err();
+            assert!(e.0.contains(says), "{at}: {}", e.0);
+        }
+        let mut typo = good.clone();
+        typo["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+            ["imagePullPolcy"] = json!("Always");
+        assert_eq!(
+            super::cron_job(&typo).unwrap_err().0,
+            "`.spec.jobTemplate.spec.template.spec.containers[0].imagePullPolcy` is not a field of its kind"
+        );
+    }
 
     #[test]
     fn an_unknown_field_is_named() {
