@@ -320,3 +320,85 @@ fn a_deleted_secret_comes_back_from_a_snapshot_and_a_fresh_cluster_opens_with_th
         403
     );
 }
+
+/// A gzip tar archive of `members` (name, content), made by the system's tar.
+fn archive(dir: &Path, name: &str, members: &[(&str, &str)]) -> PathBuf {
+    let src = dir.join(format!("{name}.d"));
+    std::fs::create_dir_all(&src).unwrap();
+    for (m, text) in members {
+        std::fs::write(src.join(m), text).unwrap();
+    }
+    let out = dir.join(name);
+    let mut tar = std::process::Command::new("tar");
+    tar.arg("-czf").arg(&out).arg("-C").arg(&src);
+    for (m, _) in members {
+        tar.arg(m);
+    }
+    assert!(tar.status().unwrap().success());
+    out
+}
+
+#[test]
+fn restore_asks_on_a_terminal_and_refuses_an_archive_that_is_no_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = fixture("example.yaml");
+    let kubeconfig = dir.path().join("no-kubeconfig");
+    let restore = |file: &Path, extra: &[&str]| {
+        let mut c = bin();
+        c.args(["operator", "snapshot", "restore", file.to_str().unwrap()])
+            .args(extra)
+            .args(["-f", spec.to_str().unwrap()])
+            .args(["--kubeconfig", kubeconfig.to_str().unwrap()])
+            .env("VAULT_TOKEN", "test-token-value");
+        c
+    };
+    // A whole archive without meta.json and state.bin: refused before anything else.
+    let other = archive(dir.path(), "other.tgz", &[("notes.txt", "hello")]);
+    let o = restore(&other, &["--yes"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is a whole archive but not a raft snapshot (no meta.json, state.bin); nothing was sent"),
+        "{}",
+        stderr(&o)
+    );
+    // On a terminal (util-linux's `script` gives it one): the cluster's name is asked for, and
+    // a wrong answer sends nothing.
+    let Some(script) = crate::support::servers::find_tool("SCRIPT", "script") else {
+        return;
+    };
+    let snap = archive(
+        dir.path(),
+        "snap.tgz",
+        &[("meta.json", "{}"), ("state.bin", "state")],
+    );
+    let cmd = restore(&snap, &[]);
+    let line: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| format!("'{}'", a.to_str().unwrap()))
+        .collect();
+    let mut child = std::process::Command::new(script)
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .env("VAULT_TOKEN", "test-token-value")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"production\n")
+            .unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        all.contains("type the cluster's name (homelab) to go on:"),
+        "{all}"
+    );
+    assert!(all.contains("not confirmed; nothing was sent"), "{all}");
+    assert_eq!(o.status.code(), Some(2), "{all}");
+}

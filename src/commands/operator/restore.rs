@@ -91,6 +91,18 @@ pub(crate) fn restore(args: RestoreArgs, term: &Term) -> Result<Exit, Error> {
         ))
         .with_hint("restore a file `snapshot save` or the backup CronJob wrote, whole")
     })?;
+    let missing: Vec<&str> = ["meta.json", "state.bin"]
+        .into_iter()
+        .filter(|m| !archive.members.iter().any(|(name, _)| name == m))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::usage(format!(
+            "{} is a whole archive but not a raft snapshot (no {}); nothing was sent",
+            args.snapshot.display(),
+            missing.join(", ")
+        ))
+        .with_hint("restore a file `snapshot save` or the backup CronJob wrote"));
+    }
     if !archive.checksummed {
         term.err(format!(
             "warning: {} has no SHA256SUMS: its members cannot be checked\n",
