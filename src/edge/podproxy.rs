@@ -138,6 +138,28 @@ impl<'c> PodProxy<'c> {
         Ok(Reply { status, body })
     }
 
+    /// A POST of raw bytes (a raft snapshot to restore), sent once, never retried.
+    pub(crate) async fn upload(
+        &self,
+        pod: &str,
+        api_path: &str,
+        body: Vec<u8>,
+        token: &str,
+    ) -> Result<Reply, ProxyError> {
+        let path = self.pod_path(pod, api_path);
+        let (status, body) = send(
+            self.cluster,
+            &Method::POST,
+            &path,
+            body,
+            Some(token),
+            false,
+            |res| read_limited(res, MAX_ANSWER_BYTES),
+        )
+        .await?;
+        Ok(Reply { status, body })
+    }
+
     /// A GET whose answer is streamed into `out` (a raft snapshot can be large): each chunk
     /// must come within --request-timeout. Returns Vault's status and, when it is not 200, its
     /// (bounded) error body; on 200 the body is in `out`.
@@ -299,7 +321,16 @@ async fn head(
         req = req.header("X-Vault-Token", t);
     }
     if !body.is_empty() {
-        req = req.header("Content-Type", "application/json");
+        // A JSON request, or a raft snapshot (gzip) sent as it is.
+        let binary = body.starts_with(&[0x1f, 0x8b]);
+        req = req.header(
+            "Content-Type",
+            if binary {
+                "application/octet-stream"
+            } else {
+                "application/json"
+            },
+        );
     }
     let req = req
         .body(body)

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod backup;
 mod bad_specs;
 mod bring_your_own;
 mod cert_manager;
@@ -33,6 +34,7 @@ mod json_errors;
 mod krew;
 mod layout;
 mod operator;
+mod operator_restore;
 mod outside_text;
 mod pki_intermediate;
 mod pki_roles;

@@ -7,6 +7,7 @@
 //! `tests/it/layout.rs` checks the whole dependency closure in `Cargo.lock`.
 
 pub mod commit;
+pub mod cron;
 pub mod duration;
 pub mod error;
 pub mod fleet;

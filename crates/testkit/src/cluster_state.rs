@@ -23,7 +23,7 @@ fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
-fn ts(unix: i64) -> String {
+pub fn ts(unix: i64) -> String {
     // RFC 3339 in UTC without pulling in a date crate: good enough for fixtures.
     let days = unix.div_euclid(86400);
     let secs = unix.rem_euclid(86400);
@@ -130,6 +130,15 @@ pub fn synced_objects(fake: &FakeApiServer, objects: Vec<Value>) {
             }
             "VaultStaticSecret" | "VaultDynamicSecret" | "VaultPKISecret" => {
                 add_synced_secret(fake, obj, &kind, t)
+            }
+            // The backup CronJob (`backup`): a month old, its last run an hour ago succeeded.
+            "CronJob" => {
+                obj["metadata"]["creationTimestamp"] = json!(ts(t - 30 * 86400));
+                obj["status"] = json!({
+                    "lastScheduleTime": ts(t - 3600),
+                    "lastSuccessfulTime": ts(t - 3600 + 40),
+                });
+                fake.add(obj);
             }
             _ => fake.add(obj),
         }

@@ -2,6 +2,7 @@
 //! (status, init, unseal, raft snapshots), each pod reached through the API server's pod proxy.
 
 pub(crate) mod init;
+pub(crate) mod restore;
 pub(crate) mod snapshot;
 pub(crate) mod status;
 pub(crate) mod unseal;

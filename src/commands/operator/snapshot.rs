@@ -1,4 +1,5 @@
-//! `kubectl vault operator snapshot save FILE`: a raft snapshot through the active node.
+//! `kubectl vault operator snapshot save FILE`: a raft snapshot through the active node
+//! (`restore` is in restore.rs).
 
 use super::ClusterArgs;
 use crate::core::vault_pods;
@@ -16,6 +17,16 @@ pub(crate) enum SnapshotCommand {
     ///
     /// Example: VAULT_TOKEN=… kubectl vault operator snapshot save backup.snap -f vault.yaml
     Save(SaveArgs),
+    /// Restore a raft snapshot from FILE through the active node: ALL of Vault's data is
+    /// replaced. The file is checked whole first (exit 2, nothing sent, otherwise); asks for
+    /// the cluster's name unless --yes. Needs VAULT_TOKEN with `update` on
+    /// sys/storage/raft/snapshot (with --force, sys/storage/raft/snapshot-force).
+    ///
+    /// Examples:
+    ///   VAULT_TOKEN=… kubectl vault operator snapshot restore backup.snap -f vault.yaml
+    ///   VAULT_TOKEN=… kubectl vault operator snapshot restore old.snap --force --yes -f vault.yaml
+    #[command(verbatim_doc_comment)]
+    Restore(super::restore::RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -30,6 +41,7 @@ pub(crate) struct SaveArgs {
 pub(crate) fn run(command: SnapshotCommand, term: &Term) -> Result<Exit, Error> {
     match command {
         SnapshotCommand::Save(args) => save(args, term),
+        SnapshotCommand::Restore(args) => super::restore::restore(args, term),
     }
 }
 

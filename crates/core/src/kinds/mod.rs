@@ -7,7 +7,10 @@
 //! the tool may write are modelled: a field that is not here is, by construction, a template bug
 //! (e.g. `tlsSecretRef` or `rollout: pods`, which guides print but no CRD has).
 
-use k8s_openapi::api::core::v1::{Event, Namespace, Pod, Secret, ServiceAccount};
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::{
+    Event, Namespace, PersistentVolumeClaim, Pod, Secret, ServiceAccount,
+};
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::NamespaceResourceScope;
 use kube_core::ApiResource;
@@ -65,6 +68,10 @@ pub enum Kind {
     /// Read, never written: by `verify` (the Vault pods' seal labels; injector apps: the agent
     /// in the pods) and by `operator` (the Vault pods).
     Pod,
+    /// The backup CronJob (`backup`); `verify` reads its last success.
+    CronJob,
+    /// The backup's volume.
+    PersistentVolumeClaim,
 }
 
 /// Calls `$f::<T>($args)` with the type `T` of a [`Kind`]: the one place that maps the two.
@@ -95,12 +102,14 @@ macro_rules! with_type {
             Kind::ClusterIssuer => $f::<ClusterIssuer>($($arg),*),
             Kind::Role => $f::<Role>($($arg),*),
             Kind::RoleBinding => $f::<RoleBinding>($($arg),*),
+            Kind::CronJob => $f::<CronJob>($($arg),*),
+            Kind::PersistentVolumeClaim => $f::<PersistentVolumeClaim>($($arg),*),
         }
     };
 }
 
 impl Kind {
-    pub const ALL: [Kind; 24] = [
+    pub const ALL: [Kind; 26] = [
         Kind::Namespace,
         Kind::ServiceAccount,
         Kind::ClusterRoleBinding,
@@ -125,6 +134,8 @@ impl Kind {
         Kind::SecretProviderClass,
         Kind::SecretProviderClassPodStatus,
         Kind::Pod,
+        Kind::CronJob,
+        Kind::PersistentVolumeClaim,
     ];
 
     /// Group, version, kind and plural, as the API server names them.
@@ -224,6 +235,8 @@ mod tests {
                 "secrets-store.csi.x-k8s.io/v1 SecretProviderClass secretproviderclasses true",
                 "secrets-store.csi.x-k8s.io/v1 SecretProviderClassPodStatus secretproviderclasspodstatuses true",
                 "v1 Pod pods true",
+                "batch/v1 CronJob cronjobs true",
+                "v1 PersistentVolumeClaim persistentvolumeclaims true",
             ]
         );
     }

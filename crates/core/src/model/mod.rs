@@ -9,6 +9,7 @@
 //! driver re-reads the CSI apps' secrets in [`csi`].
 
 mod apps;
+mod backup;
 mod cert_manager;
 pub(crate) mod csi;
 pub(crate) mod defaults;
@@ -20,6 +21,7 @@ pub use apps::{
     App, CaSecret, Consumer, Csi, DeclaredSecret, Eso, EsoStore, Grant, Injector, PkiOptions,
     RolloutTarget, SecretKind, Source,
 };
+pub use backup::{Backup, BACKUP_NAME, SNAPSHOT_PATH};
 pub use cert_manager::CertManager;
 pub use stages::{AppsOf, Controller, KustomizationRef, Stage, StageKind};
 pub use vault::{
@@ -89,6 +91,8 @@ pub struct Stack {
     pub external_secrets: Controller,
     /// The Secrets Store CSI driver (`csiDriver`), for the `csi` apps.
     pub csi_driver: Controller,
+    /// Scheduled raft snapshots (`backup`), where Vault runs.
+    pub backup: Option<Backup>,
 }
 
 #[derive(Debug, Clone)]
@@ -311,7 +315,11 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
         cert_manager: None,
         external_secrets: Controller::external_secrets(spec.external_secrets.as_ref()),
         csi_driver: Controller::csi_driver(spec.csi_driver.as_ref()),
+        backup: None,
     };
+    stack.backup = (spec.backup.as_ref())
+        .filter(|_| stack.vault.deploy)
+        .map(|b| backup::backup(b, &spec.cluster, &stack.vault.reload_image));
     stack.cert_manager = spec
         .cert_manager
         .as_ref()

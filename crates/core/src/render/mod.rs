@@ -16,6 +16,7 @@
 
 mod apps;
 mod auth;
+mod backup;
 pub mod consumers;
 mod stages;
 pub mod templates;
@@ -564,6 +565,9 @@ fn render_vault(
     )?;
     files.push("helmrelease.yaml".to_string());
     files.extend(token_review(r, stack, vault, &p.vault)?);
+    if let Some(b) = &stack.backup {
+        files.extend(backup::render_backup(r, stack, b, &p.vault)?);
+    }
     r.kustomization(&p.vault, files)?;
     Ok(())
 }

@@ -99,6 +99,18 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../../templates/vault/configure.sh.j2"),
     ),
     (
+        "vault/backup.sh.j2",
+        include_str!("../../../../templates/vault/backup.sh.j2"),
+    ),
+    (
+        "vault/backup-pvc.yaml.j2",
+        include_str!("../../../../templates/vault/backup-pvc.yaml.j2"),
+    ),
+    (
+        "vault/backup-cronjob.yaml.j2",
+        include_str!("../../../../templates/vault/backup-cronjob.yaml.j2"),
+    ),
+    (
         "certmanager/issuer.yaml.j2",
         include_str!("../../../../templates/certmanager/issuer.yaml.j2"),
     ),

@@ -74,6 +74,8 @@ macro_rules! problem {
     };
 }
 
+mod backup;
+
 /// Checks the rendered tree. `Err` lists every problem found.
 pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), SelfCheckError> {
     let all_paths: BTreeSet<&str> = rendered.files.iter().map(|f| f.path.as_str()).collect();
@@ -642,6 +644,23 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), Problem> {
         Some(Kind::SecretProviderClass) => {
             let c: SecretProviderClass = typed_value(v)?;
             check_secret_provider_class(&c.spec)?;
+        }
+        Some(Kind::CronJob) => {
+            let (account, claims) = backup::cron_job(v)?;
+            need(
+                "spec.jobTemplate…serviceAccountName",
+                key("ServiceAccount", &namespace, &account),
+            );
+            for c in claims {
+                need(
+                    "spec.jobTemplate…persistentVolumeClaim",
+                    key("PersistentVolumeClaim", &namespace, &c),
+                );
+            }
+        }
+        Some(Kind::PersistentVolumeClaim) => {
+            backup::persistent_volume_claim(v)?;
+            keeps_on_prune(meta)?;
         }
         Some(Kind::Event) | Some(Kind::SecretProviderClassPodStatus) | Some(Kind::Pod) | None => {
             return Err(problem!("unexpected kind {api_version}/{kind}"))

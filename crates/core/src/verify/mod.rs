@@ -18,6 +18,7 @@
 //! - [`report`](mod@report): the table and progress the user reads;
 //! - [`fleet`]: several clusters' reports merged into one.
 
+pub mod backup;
 pub mod consumers;
 pub mod fleet;
 pub mod observe;
@@ -763,6 +764,11 @@ pub fn report(
         flux.push(link);
         ok
     });
+    let backup_ok = backup::check(stack, &observed.cron_jobs, now).is_none_or(|link| {
+        let ok = link.ok;
+        flux.push(link);
+        ok
+    });
     // The issuer is not on any secret's chain: it fails the report, not the secrets.
     let mut issuer = check_issuer(stack, observed);
     // What the tree needs and does not create: named, without changing any secret's row.
@@ -798,7 +804,7 @@ pub fn report(
     Report {
         cluster: stack.cluster.clone(),
         revision: revision.map(str::to_string),
-        ok: flux_ok && seal_ok && issuer_ok && readable && synced == total,
+        ok: flux_ok && seal_ok && backup_ok && issuer_ok && readable && synced == total,
         flux,
         secrets,
         synced,

@@ -44,6 +44,8 @@ pub enum List {
     /// The user's Kustomizations the stages depend on, outside flux-system (a diagnosis: they
     /// join [`Observed::kustomizations`]).
     DependencyKustomizations,
+    /// With `backup`: the backup CronJob (by name), for its last success.
+    CronJobs,
 }
 
 /// One list `verify` reads: every object of a kind in a scope, matching the selectors.
@@ -145,6 +147,13 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
         rounds[0].push(
             ListQuery::new(L::VaultPods, Kind::Pod, &vault).labels(vault_pods::pod_selector()),
         );
+    }
+    // One more, with `backup`: the CronJob's last success.
+    if let Some(b) = &stack.backup {
+        rounds[0].push(ListQuery {
+            fields: Some(format!("metadata.name={}", b.name)),
+            ..ListQuery::new(L::CronJobs, Kind::CronJob, &vault)
+        });
     }
     // One more list, only when the VaultConnection names a CA Secret.
     if let Some(ca) = &stack.operator.ca_cert_secret {
@@ -273,6 +282,8 @@ pub struct Observed {
     /// listing, for the consumers whose controller the cluster brings; see
     /// [`super::presence`]).
     pub not_served: Vec<Kind>,
+    /// The backup CronJob (with `backup`), as listed: [`super::backup`] reads its status.
+    pub cron_jobs: Vec<Value>,
     /// Diagnosis lists that could not be read (they read as empty).
     pub unlisted: Vec<List>,
     /// Listed items that could not be read (not objects): findings of the report.
@@ -310,6 +321,7 @@ impl Observed {
             List::CsiSecrets => self.csi_secrets = view::read_all(&name, objects, u),
             List::Pods => self.pods = view::read_all(&name, objects, u),
             List::Namespaces => self.namespaces = view::read_all(&name, objects, u),
+            List::CronJobs => self.cron_jobs = objects,
             List::DependencyKustomizations => {
                 let more = view::read_all(&name, objects, u);
                 self.kustomizations.extend(more);

@@ -17,9 +17,11 @@ use std::fmt;
 use std::marker::PhantomData;
 
 mod apps;
+mod backup;
 mod vault;
 mod vault_config;
 pub use apps::*;
+pub use backup::*;
 pub use vault::*;
 pub use vault_config::*;
 
@@ -57,6 +59,9 @@ pub struct Spec<S = SecretSpec> {
     /// (default) or brought by the cluster.
     #[serde(default)]
     pub csi_driver: Option<CsiDriverSpec>,
+    /// Scheduled raft snapshots (a CronJob beside Vault), in a cluster that runs Vault.
+    #[serde(default)]
+    pub backup: Option<BackupSpec>,
 }
 
 /// The spec after validation: each secret has its one source (parse, don't validate).

@@ -9,6 +9,7 @@
 //! below keeps that order.
 
 mod apps;
+mod backup;
 mod cert_manager;
 mod consumers;
 mod controllers;
@@ -76,6 +77,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     csi::check(&mut c, spec);
     cert_manager::check(&mut c, spec);
     controllers::check(&mut c, spec);
+    backup::check(&mut c, spec);
     c.finish()
 }
 

@@ -530,6 +530,11 @@ pub fn derive(stack: &Stack) -> VaultSide {
             token_period: Some(token_period.clone()),
         });
     }
+    if let Some(b) = &stack.backup {
+        let (policy, role) = backup_access(b, &owner, &stack.vault.namespace);
+        policies.push(policy);
+        roles.push(role);
+    }
     policies.sort_by(|a, b| a.name.cmp(&b.name));
     roles.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -708,3 +713,34 @@ pub fn connection_name(mount: &str) -> String {
 
 mod script;
 pub use script::{script_context, shell_comment, shell_word, vault_arg, ScriptContext};
+
+/// The backup CronJob's policy (exactly `read` on the snapshot) and its kubernetes-auth role,
+/// bound to its own ServiceAccount in Vault's namespace; a short token, one per run.
+fn backup_access(b: &crate::model::Backup, owner: &str, namespace: &str) -> (Policy, AuthRole) {
+    (
+        Policy {
+            name: b.policy.clone(),
+            owner: owner.to_string(),
+            purpose: format!(
+                "the backup CronJob {namespace}/{} (kubernetes-auth role {})",
+                b.name, b.name
+            ),
+            grants: vec![Grant {
+                path: crate::model::SNAPSHOT_PATH.into(),
+                capabilities: vec!["read"],
+            }],
+        },
+        AuthRole {
+            name: b.name.clone(),
+            service_accounts: vec![b.name.clone()],
+            namespaces: vec![namespace.to_string()],
+            policies: vec![b.policy.clone()],
+            audience: b.audience.clone(),
+            token_ttl: Some(BACKUP_TOKEN_TTL.into()),
+            token_period: None,
+        },
+    )
+}
+
+/// The lifetime of the backup job's token: one snapshot, then it expires.
+pub const BACKUP_TOKEN_TTL: &str = "15m";
