@@ -32,6 +32,7 @@ mod injector_workloads;
 mod json_errors;
 mod krew;
 mod layout;
+mod openbao;
 mod operator;
 mod outside_text;
 mod pki_intermediate;

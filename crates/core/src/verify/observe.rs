@@ -143,7 +143,8 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
     // The seal link: only where Vault runs.
     if stack.vault.deploy {
         rounds[0].push(
-            ListQuery::new(L::VaultPods, Kind::Pod, &vault).labels(vault_pods::pod_selector()),
+            ListQuery::new(L::VaultPods, Kind::Pod, &vault)
+                .labels(vault_pods::pod_selector(stack.vault.distribution)),
         );
     }
     // One more list, only when the VaultConnection names a CA Secret.
