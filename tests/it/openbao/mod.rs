@@ -1,8 +1,9 @@
 //! `vault.distribution: openbao`: the OpenBao chart's tree (`tree`), its server configuration
 //! parsed and run by the real `bao` (`server`), and the Vault side written into a real OpenBao
-//! by `configure` and `configure.sh` (`configure`).
+//! by `configure` and `configure.sh` (`configure`), and `operator` on its pods (`operator`).
 
 mod configure;
+mod operator;
 mod server;
 mod tree;
 
