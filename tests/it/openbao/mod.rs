@@ -3,6 +3,7 @@
 //! by `configure` and `configure.sh` (`configure`), and `operator` on its pods (`operator`).
 
 mod configure;
+mod init;
 mod operator;
 mod server;
 mod tree;
