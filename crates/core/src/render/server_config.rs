@@ -19,12 +19,20 @@ pub(crate) struct AuditDevice<'a> {
 }
 
 impl<'a> AuditDevice<'a> {
-    /// The spec's device, with its defaults (type `file`, path `file`).
+    /// The spec's device, with the defaults `configure` applies on Vault: type `file`, path
+    /// `file`, and a file device without options writes to `stdout`.
     pub(crate) fn of(a: &'a AuditSpec) -> AuditDevice<'a> {
+        static STDOUT: std::sync::LazyLock<BTreeMap<String, String>> =
+            std::sync::LazyLock::new(|| BTreeMap::from([("file_path".into(), "stdout".into())]));
+        let kind = a.device_type.as_deref().unwrap_or("file");
         AuditDevice {
-            kind: a.device_type.as_deref().unwrap_or("file"),
+            kind,
             path: a.path.as_deref().unwrap_or("file"),
-            options: &a.options,
+            options: if a.options.is_empty() && kind == "file" {
+                &STDOUT
+            } else {
+                &a.options
+            },
         }
     }
 }
