@@ -84,3 +84,55 @@ fn operator_finds_openbao_pods_by_the_openbao_chart_s_labels() {
     assert_eq!(status["unsealed"], 1, "{status}");
     assert_eq!(status["leader"], "openbao-0", "{status}");
 }
+
+/// `verify` on an OpenBao cluster: the `openbao` HelmRelease, and the seal link read from the
+/// pods the OpenBao chart labels (`openbao-sealed`), found by its selector.
+#[test]
+fn verify_reads_the_openbao_release_and_its_pods_labels() {
+    use serde_json::json;
+    let fake = FakeApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("openbao.yaml");
+    std::fs::write(&spec, SPEC).unwrap();
+    crate::support::cluster_state::synced(&fake, &spec);
+    for (i, sealed) in ["false", "true"].iter().enumerate() {
+        let name = format!("openbao-{i}");
+        fake.add_server_pod("openbao", NS, &name, "127.0.0.1:9");
+        fake.modify("Pod", NS, &name, |o| {
+            let labels = &mut o["metadata"]["labels"];
+            labels["openbao-sealed"] = json!(sealed);
+            labels["openbao-initialized"] = json!("true");
+            labels["openbao-active"] = json!(if i == 0 { "true" } else { "false" });
+        });
+    }
+    let kubeconfig = fake.write_kubeconfig(dir.path(), "bao");
+    let verify = || verify(&spec, &kubeconfig, &[]);
+    let line = |o: &std::process::Output, what: &str| {
+        (stdout(o).lines())
+            .find(|l| l.contains(what))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let o = verify();
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        line(&o, "HelmRelease").contains("openbao/openbao"),
+        "{}",
+        stdout(&o)
+    );
+    let pods = line(&o, "VaultPods");
+    assert!(
+        pods.starts_with("FAIL") && pods.contains("openbao-1"),
+        "{}",
+        stdout(&o)
+    );
+    fake.modify("Pod", NS, "openbao-1", |o| {
+        o["metadata"]["labels"]["openbao-sealed"] = json!("false")
+    });
+    // (The ExternalSecret stays unreported: the stand-in runs no ESO.)
+    let o = verify();
+    assert_eq!(
+        line(&o, "VaultPods"),
+        "ok   VaultPods openbao/openbao: 2/2 unsealed, leader openbao-0"
+    );
+}
