@@ -195,6 +195,9 @@ fn self_init_needs_openbao_and_an_auto_unseal_seal() {
         )
     });
     assert!(err.contains("unknown operation `write`"), "{err}");
+    let err =
+        generate_refused(|s| s.replace("path \"*\"", "path \"secret/{{identity.entity.id}}/*\""));
+    assert!(err.contains("would be read by Helm as a template"), "{err}");
 }
 
 /// An app that reads its secrets through VSO on OpenBao is warned about (VSO's licence), and

@@ -79,6 +79,13 @@ fn self_init(c: &mut Checker, spec: &Spec, d: Distribution) {
                     "data must be a map (the request's body)",
                     "e.g. `data: {type: kubernetes}`",
                 );
+            } else if serde_json::to_string(data).is_ok_and(|t| t.contains("{{")) {
+                // The chart renders its server configuration with Helm's `tpl`.
+                c.error(
+                    &format!("{base}.data"),
+                    "`{{` in the data would be read by Helm as a template: the chart renders the server configuration with `tpl`",
+                    "write templated policies (e.g. `{{identity.entity.id}}`) with `kubectl vault configure` or after the first login, not in selfInit",
+                );
             }
         }
     }
