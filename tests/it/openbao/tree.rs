@@ -258,3 +258,23 @@ fn the_script_prefers_bao_and_leaves_audit_to_the_configuration() {
     assert!(script.find("command -v vault").unwrap() < script.find("command -v bao").unwrap());
     assert!(script.contains("vault audit enable"), "{script}");
 }
+
+/// A cluster that runs no OpenBao writes no server configuration: its audit device would be
+/// enabled nowhere (OpenBao refuses it through the API), and it is warned about.
+#[test]
+fn an_audit_device_without_an_openbao_in_the_cluster_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("edge.yaml");
+    std::fs::write(
+        &spec,
+        "apiVersion: kubectl-vault/v1alpha1\nkind: VaultStack\ncluster: edge\nvault:\n  deploy: false\n  distribution: openbao\noperator:\n  chart: {version: 1.4.1}\n  address: https://openbao.example.com:8200\nvaultConfig:\n  kubernetesAuth:\n    host: https://203.0.113.10:6443\n    caCertFrom: file:/etc/kubernetes/ca.crt\n    disableLocalCaJwt: true\n    tokenReviewer: {mode: client}\n  audit: {type: file, options: {file_path: stdout}}\n",
+    )
+    .unwrap();
+    let o = run(&["generate", "-f", spec.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("vaultConfig.audit: OpenBao takes audit devices in its server configuration only, and this cluster runs no OpenBao"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -16,6 +16,17 @@ pub(super) fn check(c: &mut Checker, spec: &Spec) {
     self_init(c, spec, d);
     if d == Distribution::Openbao {
         licences(c, spec);
+        let audit = spec
+            .vault_config
+            .as_ref()
+            .is_some_and(|vc| vc.audit.is_some());
+        if audit && !spec.vault.deploys() {
+            c.warn(
+                "vaultConfig.audit",
+                "OpenBao takes audit devices in its server configuration only, and this cluster runs no OpenBao (vault.deploy: false): this device is enabled nowhere",
+                "declare it in the spec of the cluster that runs OpenBao",
+            );
+        }
     }
 }
 
