@@ -1,5 +1,6 @@
 //! The Vault side of an OpenBao spec written into a real OpenBao: `configure` twice, and the
-//! generated `configure.sh` twice with only `bao` on PATH (the script picks it first); the
+//! generated `configure.sh` twice with only `bao` on PATH (the script picks it first), an app
+//! per consumer (ESO, injector with a PKI certificate, CSI) logging in after each; the
 //! audit device is the server configuration's, so neither tries the API for it.
 
 use super::*;
@@ -18,6 +19,7 @@ vault:
   distribution: openbao
   chart: {{version: 0.29.2}}
   tls: openbao-tls
+  injector: true
 operator:
   chart: {{version: 1.4.1}}
 apps:
@@ -27,12 +29,36 @@ apps:
     secrets:
       - name: billing-config
         kv: kvv2/billing/config
+  - name: checkout
+    namespace: shop
+    consumer: injector
+    injector: {{workload: Deployment/checkout}}
+    secrets:
+      - name: checkout-tls
+        pki: pki/shop
+        commonName: checkout.shop.svc.cluster.local
+  - name: search
+    namespace: search
+    consumer: csi
+    secrets:
+      - name: search-api
+        kv: kvv2/search/api
+        keys: [token]
 vaultConfig:
   kubernetesAuth:
     host: {k8s_host}
     caCertFrom: file:{ca}
     disableLocalCaJwt: true
     tokenReviewer: {{mode: serviceAccount, jwtFrom: env:TEST_REVIEWER_JWT}}
+  pki:
+    pki:
+      maxLeaseTtl: 87600h
+      rootCA: {{commonName: Bao Root CA, ttl: 87600h}}
+      roles:
+        shop:
+          allowedDomains: [shop.svc.cluster.local]
+          allowSubdomains: true
+          maxTtl: 72h
   audit:
     type: file
     options: {{file_path: stdout}}
@@ -41,24 +67,51 @@ vaultConfig:
     )
 }
 
-/// The app logs in through the kubernetes auth mount and may read its own path only; and
-/// no audit device was enabled through the API.
+/// Each app, whatever its consumer (ESO, the injector, the CSI provider), logs in through the
+/// kubernetes auth mount and may read its own secrets only (a PKI certificate for the
+/// injector app); and no audit device was enabled through the API.
 fn assert_side_works(bao: &Bao) {
-    let (status, token) = login(
-        bao,
-        "kubernetes-bao",
-        "billing-billing",
-        &sa_jwt("billing", "billing", &["vault"]),
-    );
-    assert_eq!(status, 200, "the app cannot log in");
-    let token = token.unwrap();
+    let token = |ns: &str, name: &str| {
+        let (status, token) = login(
+            bao,
+            "kubernetes-bao",
+            &format!("{ns}-{name}"),
+            &sa_jwt(ns, name, &["vault"]),
+        );
+        assert_eq!(status, 200, "{ns}/{name} cannot log in");
+        token.unwrap()
+    };
+    let billing = token("billing", "billing");
     assert_eq!(
-        bao.api_as(&token, "GET", "kvv2/data/billing/config", None)
+        bao.api_as(&billing, "GET", "kvv2/data/billing/config", None)
             .0,
         404
     );
     assert_eq!(
-        bao.api_as(&token, "GET", "kvv2/data/other/config", None).0,
+        bao.api_as(&billing, "GET", "kvv2/data/search/api", None).0,
+        403
+    );
+    let search = token("search", "search");
+    assert_eq!(
+        bao.api_as(&search, "GET", "kvv2/data/search/api", None).0,
+        404
+    );
+    assert_eq!(
+        bao.api_as(&search, "GET", "kvv2/data/billing/config", None)
+            .0,
+        403
+    );
+    let checkout = token("shop", "checkout");
+    let (status, cert) = bao.api_as(
+        &checkout,
+        "POST",
+        "pki/issue/shop",
+        Some(serde_json::json!({"common_name": "checkout.shop.svc.cluster.local"})),
+    );
+    assert_eq!(status, 200, "PKI does not issue: {cert}");
+    assert_eq!(
+        bao.api_as(&checkout, "GET", "kvv2/data/billing/config", None)
+            .0,
         403
     );
     let (_, audit) = bao.api("GET", "sys/audit", None);
