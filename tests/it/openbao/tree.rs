@@ -278,3 +278,47 @@ fn an_audit_device_without_an_openbao_in_the_cluster_is_warned_about() {
         stderr(&o)
     );
 }
+
+/// The chart's values schema allows unknown keys (Helm would ignore a misspelt one): every key
+/// the tree writes is also one the chart's own values.yaml declares, down to the free-form
+/// values (environment, containers, volumes, arguments, the configuration).
+#[test]
+fn every_value_the_tree_writes_is_a_key_of_the_openbao_chart() {
+    fn missing(tree: &Json, chart: &Json, path: &str, out: &mut Vec<String>) {
+        const FREE: [&str; 8] = [
+            "extraEnvironmentVars",
+            "extraContainers",
+            "extraVolumes",
+            "volumes",
+            "volumeMounts",
+            "extraArgs",
+            "config",
+            "affinity",
+        ];
+        for (k, v) in tree.as_object().into_iter().flatten() {
+            let p = format!("{path}.{k}");
+            match chart.get(k) {
+                None => out.push(p),
+                Some(_) if FREE.contains(&k.as_str()) => {}
+                Some(c) if v.is_object() => missing(v, c, &p, out),
+                Some(_) => {}
+            }
+        }
+    }
+    let chart: Json = serde_yaml::from_str(
+        &std::fs::read_to_string(fixture("charts/openbao/values.yaml")).unwrap(),
+    )
+    .unwrap();
+    for tree in [
+        generate_edited(|s| s),
+        generate_edited(|s| {
+            s.replace("  replicas: 3\n", "  replicas: 1\n")
+                .replace("  antiAffinity: true\n", "  antiAffinity: false\n")
+        }),
+    ] {
+        let release = yaml(&tree["infrastructure/bao/vault/helmrelease.yaml"]);
+        let mut out = vec![];
+        missing(&release["spec"]["values"], &chart, "", &mut out);
+        assert!(out.is_empty(), "not keys of the chart: {out:?}");
+    }
+}
