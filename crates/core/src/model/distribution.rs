@@ -83,6 +83,12 @@ impl Distribution {
         }
     }
 
+    /// The chart writes the server image as `<registry>/<repository>:<tag>` (OpenBao's), not
+    /// `<repository>:<tag>` (Vault's).
+    pub(crate) fn image_has_registry(self) -> bool {
+        self == Distribution::Openbao
+    }
+
     /// Where the chart puts the server's files in its pods: `<home>/data` (raft),
     /// `<home>/audit` (the audit volume), `<home>/userconfig/<name>/` (extra volumes).
     pub fn home(self) -> &'static str {

@@ -135,8 +135,8 @@ pub(super) fn server_image(
             .and_then(serde_json::Value::as_str)
     };
     let images = distribution.chart_server_images();
-    if distribution == Distribution::Openbao {
-        // The OpenBao chart writes `<registry>/<repository>:<tag>`.
+    if distribution.image_has_registry() {
+        // `<registry>/<repository>:<tag>`.
         let (default, default_tag) = images
             .iter()
             .find(|(v, _)| *v == chart_version)
