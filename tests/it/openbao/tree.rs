@@ -322,3 +322,36 @@ fn every_value_the_tree_writes_is_a_key_of_the_openbao_chart() {
         assert!(out.is_empty(), "not keys of the chart: {out:?}");
     }
 }
+
+/// The clusters of a fleet that share one Vault agree on what it is: a fleet where the host
+/// runs OpenBao and another cluster's side is written for Vault is refused.
+#[test]
+fn a_fleet_sharing_one_vault_names_one_distribution() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.yaml");
+    let text = std::fs::read_to_string(fixture("fleet.yaml")).unwrap();
+    let production = "    vault:                     # the fleet's one Vault runs here\n";
+    assert!(text.contains(production));
+    std::fs::write(
+        &fleet,
+        text.replace(
+            production,
+            &format!("{production}      distribution: openbao\n"),
+        ),
+    )
+    .unwrap();
+    let o = run(&["generate", "-f", fleet.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "clusters staging and production share one Vault, but name different vault.distribution (`vault`, `openbao`)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("defaults.vault.distribution"),
+        "{}",
+        stderr(&o)
+    );
+}
