@@ -238,3 +238,121 @@ fn a_server_from_the_generated_configuration_initialises_itself() {
     let (_, init) = call("GET", "sys/init", "", None);
     assert_eq!(init["initialized"], true);
 }
+
+/// With `vault.tls`: the generated listener serves the certificate from the Secret's folder
+/// (moved into the temporary folder), and the server initialises and unseals itself behind it
+/// (its status read over verified HTTPS by the real `bao` CLI).
+#[test]
+fn a_tls_server_from_the_generated_configuration_initialises_itself() {
+    let Some(bin) = require(find_tool("BAO_BIN", "bao"), "OpenBao (bao)") else {
+        return;
+    };
+    let Some(ssl) = require(find_tool("OPENSSL", "openssl"), "openssl") else {
+        return;
+    };
+    let Some(unsealer) = Bao::start() else { return };
+    assert_eq!(
+        unsealer
+            .api(
+                "POST",
+                "sys/mounts/transit",
+                Some(serde_json::json!({"type": "transit"}))
+            )
+            .0,
+        204
+    );
+    assert_eq!(
+        unsealer.api("POST", "transit/keys/openbao-unseal", None).0,
+        200
+    );
+    let tree = generate_edited(|s| {
+        s.replace("  replicas: 3\n", "  replicas: 1\n")
+            .replace("https://unsealer.example.com:8200", &unsealer.addr)
+    });
+    let hcl = server_hcl(&tree);
+    let dir = tempfile::tempdir().unwrap();
+    // The Secret's folder: a self-signed certificate for 127.0.0.1 as tls.crt and ca.crt.
+    let certs = dir.path().join("openbao-tls");
+    std::fs::create_dir_all(&certs).unwrap();
+    let o = Command::new(&ssl)
+        .current_dir(&certs)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .args(["-keyout", "tls.key", "-out", "tls.crt"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::copy(certs.join("tls.crt"), certs.join("ca.crt")).unwrap();
+    let folder = "\"/openbao/userconfig/openbao-tls/";
+    assert!(
+        hcl.contains(&format!("tls_cert_file   = {folder}tls.crt\"")),
+        "{hcl}"
+    );
+    let hcl = hcl.replace(folder, &format!("\"{}/", certs.display()));
+    let (api, cluster) = (free_port(), free_port());
+    let config = dir.path().join("server.hcl");
+    std::fs::write(
+        &config,
+        local_config(&hcl, dir.path(), api, cluster).replace(
+            &format!("api_addr      = \"http://127.0.0.1:{api}\""),
+            &format!("api_addr      = \"https://127.0.0.1:{api}\""),
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+    let mut child = Command::new(&bin)
+        .arg("server")
+        .arg(format!("-config={}", config.display()))
+        .env("HOME", dir.path())
+        .env("VAULT_TOKEN", &unsealer.token)
+        .env("BAO_TOKEN", &unsealer.token)
+        .env_remove("VAULT_ADDR")
+        .env_remove("BAO_ADDR")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Kill(&mut child);
+    wait_for_port(api, "bao server");
+    let start = Instant::now();
+    loop {
+        let o = Command::new(&bin)
+            .args(["status", "-format=json"])
+            .env("HOME", dir.path())
+            .env("BAO_ADDR", format!("https://127.0.0.1:{api}"))
+            .env("BAO_CACERT", certs.join("ca.crt"))
+            .env_remove("VAULT_ADDR")
+            .env_remove("VAULT_TOKEN")
+            .env_remove("BAO_TOKEN")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let status: Json = serde_json::from_slice(&o.stdout).unwrap_or(Json::Null);
+        if status["initialized"] == true && status["sealed"] == false {
+            assert_eq!(status["type"], "transit", "{status}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not initialised and unsealed over TLS: {status} {}\n{}",
+            String::from_utf8_lossy(&o.stderr),
+            std::fs::read_to_string(dir.path().join("server.log")).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
