@@ -1,23 +1,53 @@
 //! `kubectl vault init`: a commented starter spec.
 
+use crate::core;
 use crate::error::Error;
 use crate::term::Term;
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 /// The starter spec: the newest supported chart and operator versions, TLS through a
 /// cert-manager issuer, one kv and one database secret; clean under `--strict` (a test proves
 /// it), so the first run shows no warning the user did not cause.
 pub(crate) const STARTER_SPEC: &str = include_str!("../../fixtures/starter.yaml");
 
+/// The starter for OpenBao: its chart, and an app that reads its secrets through ESO
+/// (Apache-2.0) rather than VSO (BUSL-1.1); clean under `--strict` too.
+pub(crate) const STARTER_SPEC_OPENBAO: &str = include_str!("../../fixtures/starter-openbao.yaml");
+
 #[derive(Debug, Args)]
-pub(crate) struct InitArgs {}
+pub(crate) struct InitArgs {
+    /// The server the starter deploys: HashiCorp's Vault, or OpenBao (with ESO as the apps'
+    /// consumer)
+    #[arg(long, value_enum, default_value_t = Distribution::Vault)]
+    distribution: Distribution,
+}
+
+/// `vault.distribution`'s values, as the flag takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Distribution {
+    Vault,
+    Openbao,
+}
+
+impl From<Distribution> for core::model::Distribution {
+    fn from(d: Distribution) -> Self {
+        match d {
+            Distribution::Vault => core::model::Distribution::Vault,
+            Distribution::Openbao => core::model::Distribution::Openbao,
+        }
+    }
+}
 
 /// What `init` prints: a yaml-language-server modeline (editors then complete and check the
 /// spec against its JSON Schema), then the starter spec.
-pub(crate) fn text() -> String {
-    crate::core::spec::schema::modeline() + STARTER_SPEC
+pub(crate) fn text(distribution: core::model::Distribution) -> String {
+    core::spec::schema::modeline()
+        + match distribution {
+            core::model::Distribution::Vault => STARTER_SPEC,
+            core::model::Distribution::Openbao => STARTER_SPEC_OPENBAO,
+        }
 }
 
-pub(crate) fn run(_args: InitArgs, term: &Term) -> Result<(), Error> {
-    term.out(text())
+pub(crate) fn run(args: InitArgs, term: &Term) -> Result<(), Error> {
+    term.out(text(args.distribution.into()))
 }

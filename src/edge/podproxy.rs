@@ -6,7 +6,7 @@
 //! An answer the API server gives itself (a `Status` body: forbidden, pod not found, pod not
 //! reachable) is told apart from Vault's answer (relayed as Vault sent it).
 
-use crate::core::model::VAULT_RELEASE as VAULT_RELEASE_NAME;
+use crate::core::model::Distribution;
 use crate::core::vault_pods::{self, VaultPod, VAULT_PORT};
 use crate::edge::kube::{
     is_tls_rejection, read_body, status_text, with_causes, Cluster, Kind, Scope,
@@ -23,6 +23,8 @@ pub(crate) struct PodProxy<'c> {
     cluster: &'c Cluster,
     namespace: String,
     https: bool,
+    /// Whose chart made the pods: the StatefulSet's name and the pods' labels.
+    distribution: Distribution,
 }
 
 /// Vault's answer: status and body.
@@ -68,12 +70,23 @@ impl ProxyError {
 }
 
 impl<'c> PodProxy<'c> {
-    pub(crate) fn new(cluster: &'c Cluster, namespace: &str, https: bool) -> PodProxy<'c> {
+    pub(crate) fn new(
+        cluster: &'c Cluster,
+        namespace: &str,
+        https: bool,
+        distribution: Distribution,
+    ) -> PodProxy<'c> {
         PodProxy {
             cluster,
             namespace: namespace.to_string(),
             https,
+            distribution,
         }
+    }
+
+    /// Whose chart made the pods.
+    pub(crate) fn distribution(&self) -> Distribution {
+        self.distribution
     }
 
     /// True when the pods are reached as `https:` (the API server does not verify them).
@@ -93,21 +106,22 @@ impl<'c> PodProxy<'c> {
     /// The pods of the Vault StatefulSet (by controller UID and ordinal name), and the other
     /// pods that wear Vault's labels (never talked to). No StatefulSet: an environment error.
     pub(crate) async fn pods(&self) -> Result<(Vec<VaultPod>, Vec<vault_pods::Impostor>), Error> {
+        let release = self.distribution.release();
         let sts = self
             .cluster
-            .get_statefulset(&self.namespace, VAULT_RELEASE_NAME)
+            .get_statefulset(&self.namespace, release)
             .await?
             .as_ref()
             .and_then(vault_pods::VaultStatefulSet::from_json)
             .ok_or_else(|| {
                 Error::environment(format!(
-                    "no Vault StatefulSet `{VAULT_RELEASE_NAME}` in namespace {}: there are no Vault pods to talk to",
+                    "no Vault StatefulSet `{release}` in namespace {}: there are no Vault pods to talk to",
                     self.namespace
                 ))
                 .with_hint("has Flux installed the vault HelmRelease? (`kubectl vault verify`)")
             })?;
-        let pods = list_pods(self.cluster, &self.namespace).await?;
-        Ok(vault_pods::own_pods(pods, &sts))
+        let pods = list_pods(self.cluster, &self.namespace, self.distribution).await?;
+        Ok(vault_pods::own_pods(pods, &sts, self.distribution))
     }
 
     fn pod_path(&self, pod: &str, api_path: &str) -> String {
@@ -238,12 +252,16 @@ pub(crate) struct Download {
 
 /// The Vault server pods of `namespace` (the chart's labels): one list, with the list
 /// machinery of [`crate::edge::kube`] (retries, deadlines, caps, a refusal naming `list pods`).
-pub(crate) async fn list_pods(cluster: &Cluster, namespace: &str) -> Result<Vec<VaultPod>, Error> {
+pub(crate) async fn list_pods(
+    cluster: &Cluster,
+    namespace: &str,
+    distribution: Distribution,
+) -> Result<Vec<VaultPod>, Error> {
     let pods = cluster
         .list(
             Kind::Pod,
             &Scope::Namespaces(vec![namespace.to_string()]),
-            Some(&vault_pods::pod_selector()),
+            Some(&vault_pods::pod_selector(distribution)),
             None,
         )
         .await?;

@@ -33,6 +33,7 @@ mod injector_workloads;
 mod json_errors;
 mod krew;
 mod layout;
+mod openbao;
 mod operator;
 mod operator_restore;
 mod outside_text;

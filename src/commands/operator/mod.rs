@@ -149,6 +149,7 @@ fn proxy<'c>(cluster: &'c Cluster, stack: &Stack) -> PodProxy<'c> {
         cluster,
         &stack.vault.namespace,
         stack.vault.tls_secret.is_some(),
+        stack.vault.distribution,
     )
 }
 
@@ -188,7 +189,7 @@ async fn pods(proxy: &PodProxy<'_>, term: &Term) -> Result<Vec<VaultPod>, Error>
         return Err(Error::environment(format!(
             "no Vault server pods in namespace {} (labels {})",
             proxy.namespace(),
-            vault_pods::pod_selector()
+            vault_pods::pod_selector(proxy.distribution())
         ))
         .with_hint("has Flux installed the vault HelmRelease? (`kubectl vault verify`)"));
     }

@@ -118,8 +118,37 @@ pub(super) fn decide(members: &[Member]) -> (Topology, Vec<Diagnostic>) {
     }
     if matches!(topology, Topology::Shared { .. }) {
         diagnostics.extend(one_mount_each(members));
+        diagnostics.extend(one_distribution(members));
     }
     (topology, diagnostics)
+}
+
+/// One Vault is one distribution: every cluster's side is written for it (OpenBao's audit
+/// devices in its configuration, the script's CLI), so the clusters must agree.
+fn one_distribution(members: &[Member]) -> Vec<Diagnostic> {
+    let Some(first) = members.first() else {
+        return vec![];
+    };
+    let d = first.spec.vault.distribution();
+    (members.iter())
+        .find(|m| m.spec.vault.distribution() != d)
+        .map(|m| {
+            at(
+                m,
+                Severity::Error,
+                "vault.distribution",
+                format!(
+                    "clusters {} and {} share one Vault, but name different vault.distribution (`{}`, `{}`)",
+                    first.spec.cluster,
+                    m.spec.cluster,
+                    d.keyword(),
+                    m.spec.vault.distribution().keyword()
+                ),
+                "write it once, under defaults.vault.distribution".into(),
+            )
+        })
+        .into_iter()
+        .collect()
 }
 
 /// One Vault: every cluster needs an auth mount of its own (it holds one API server's host

@@ -13,6 +13,7 @@ mod backup;
 mod cert_manager;
 pub(crate) mod csi;
 pub(crate) mod defaults;
+mod distribution;
 pub mod stages;
 mod vault;
 
@@ -23,6 +24,7 @@ pub use apps::{
 };
 pub use backup::{Backup, BACKUP_NAME, SNAPSHOT_PATH};
 pub use cert_manager::CertManager;
+pub use distribution::Distribution;
 pub use stages::{AppsOf, Controller, KustomizationRef, Stage, StageKind};
 pub use vault::{
     ClientCache, FleetVault, Operator, Seal, VaultServer, TLS_DURATION, TLS_RENEW_BEFORE,
@@ -38,7 +40,8 @@ use defaults::{
 
 /// Flux objects (Kustomizations, HelmRepository, HelmReleases) live where Flux itself lives.
 pub const FLUX_NAMESPACE: &str = "flux-system";
-/// Helm release names; the charts derive service and service-account names from them.
+/// Helm release names; the charts derive service and service-account names from them (the
+/// server's: [`Distribution::release`]).
 pub const VAULT_RELEASE: &str = "vault";
 pub(crate) const OPERATOR_RELEASE: &str = "vault-secrets-operator";
 /// The chart names the service account `<release>-controller-manager`.
@@ -184,7 +187,9 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
             &format!("{c}/{LEGACY_CONSUMERS_FOLDER}"),
         ),
     };
+    let distribution = spec.vault.distribution();
     let vault = VaultServer {
+        distribution,
         namespace: spec
             .vault
             .namespace
@@ -192,7 +197,7 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
             .unwrap_or_else(|| DEFAULT_VAULT_NAMESPACE.into()),
         chart_repository: (spec.vault.chart.as_ref())
             .and_then(|c| c.repository.clone())
-            .unwrap_or_else(|| HASHICORP_HELM_REPOSITORY.into()),
+            .unwrap_or_else(|| distribution.chart_repository().into()),
         // Validated: a cluster that runs Vault pins its chart.
         chart_version: (spec.vault.chart.as_ref())
             .map(|c| c.version.clone())
@@ -212,6 +217,7 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
             .and_then(|t| t.renew_before.clone())
             .unwrap_or_else(|| TLS_RENEW_BEFORE.into()),
         reload_image: vault::server_image(
+            distribution,
             (spec.vault.chart.as_ref()).map_or("", |c| c.version.as_str()),
             (spec.vault.values.as_ref())
                 .and_then(|v| serde_json::to_value(v).ok())
@@ -219,7 +225,8 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
         ),
         ui: spec.vault.ui.unwrap_or(false),
         injector: spec.vault.injector.unwrap_or(false),
-        seal: spec.vault.auto_unseal.as_ref().and_then(vault::seal),
+        seal: (spec.vault.auto_unseal.as_ref()).and_then(|au| vault::seal(au, distribution)),
+        self_init: spec.vault.self_init.clone(),
         anti_affinity: spec.vault.anti_affinity.unwrap_or(true),
         audit_storage: spec
             .vault_config

@@ -1,6 +1,6 @@
 //! The Vault server and the Vault Secrets Operator, as the tree deploys them.
 
-use super::VAULT_RELEASE;
+use super::Distribution;
 use crate::spec::types as spec;
 use crate::versions::VsoLine;
 
@@ -12,6 +12,8 @@ pub struct VaultServer {
     /// In a fleet, which Vault the clusters use (set by the fleet's loader; `None` for a
     /// single spec).
     pub fleet: Option<FleetVault>,
+    /// Vault or OpenBao: the chart, release, images and paths ([`Distribution`]).
+    pub distribution: Distribution,
     pub namespace: String,
     pub chart_repository: String,
     pub chart_version: String,
@@ -29,6 +31,8 @@ pub struct VaultServer {
     pub ui: bool,
     pub injector: bool,
     pub seal: Option<Seal>,
+    /// `vault.selfInit` (OpenBao, with `seal`): the `initialize` stanzas.
+    pub self_init: Option<spec::SelfInitSpec>,
     /// The chart's required pod anti-affinity (one replica per node); off for small clusters.
     pub anti_affinity: bool,
     /// An audit device writes to `/vault/audit`: the chart must give it a volume.
@@ -52,21 +56,27 @@ impl VaultServer {
     /// in its HA mode, which the tree always uses (raft, also for one replica).
     pub fn active_address(&self) -> String {
         format!(
-            "{}://{VAULT_RELEASE}-active.{}.svc.cluster.local:8200",
+            "{}://{}-active.{}.svc.cluster.local:8200",
             self.scheme(),
+            self.release(),
             self.namespace
         )
+    }
+    /// The Helm release (and so the StatefulSet and the services' prefix).
+    pub fn release(&self) -> &'static str {
+        self.distribution.release()
     }
     /// The DNS names Vault's certificate must carry for the generated addresses to verify.
     pub fn certificate_names(&self) -> Vec<String> {
         let ns = &self.namespace;
+        let release = self.release();
         let mut names = vec![];
-        for service in [VAULT_RELEASE.to_string(), format!("{VAULT_RELEASE}-active")] {
+        for service in [release.to_string(), format!("{release}-active")] {
             names.push(format!("{service}.{ns}.svc"));
             names.push(format!("{service}.{ns}.svc.cluster.local"));
         }
-        names.push(format!("*.{VAULT_RELEASE}-internal"));
-        names.push(format!("*.{VAULT_RELEASE}-internal.{ns}.svc.cluster.local"));
+        names.push(format!("*.{release}-internal"));
+        names.push(format!("*.{release}-internal.{ns}.svc.cluster.local"));
         names
     }
 }
@@ -111,26 +121,40 @@ impl VaultServer {
 pub const TLS_DURATION: &str = "2160h";
 pub const TLS_RENEW_BEFORE: &str = "720h";
 
-/// The server image each known Vault chart version runs (`server.image` in its values.yaml):
-/// the reload sidecar runs the same image, already on the node. A newer chart is assumed to
-/// run the newest one listed.
-const CHART_SERVER_IMAGES: &[(&str, &str)] = &[
-    ("0.30.0", "hashicorp/vault:1.19.0"),
-    ("0.34.1", "hashicorp/vault:2.0.4"),
-];
-
 /// The image the Vault pods run: the spec's `vault.values` `server.image` when it names one,
-/// else the chart version's default.
-pub(super) fn server_image(chart_version: &str, values: Option<&serde_json::Value>) -> String {
+/// else the chart version's default ([`Distribution::chart_server_images`]); the reload
+/// sidecar runs the same image, already on the node.
+pub(super) fn server_image(
+    distribution: Distribution,
+    chart_version: &str,
+    values: Option<&serde_json::Value>,
+) -> String {
     let set = |field: &str| {
         values
             .and_then(|v| v.pointer(&format!("/server/image/{field}")))
             .and_then(serde_json::Value::as_str)
     };
-    let (default_repo, default_tag) = CHART_SERVER_IMAGES
+    let images = distribution.chart_server_images();
+    if distribution.image_has_registry() {
+        // `<registry>/<repository>:<tag>`.
+        let (default, default_tag) = images
+            .iter()
+            .find(|(v, _)| *v == chart_version)
+            .or(images.last())
+            .and_then(|(_, image)| image.rsplit_once(':'))
+            .expect("a known image");
+        let (default_registry, default_repo) = default.split_once('/').expect("a registry");
+        return format!(
+            "{}/{}:{}",
+            set("registry").unwrap_or(default_registry),
+            set("repository").unwrap_or(default_repo),
+            set("tag").unwrap_or(default_tag)
+        );
+    }
+    let (default_repo, default_tag) = images
         .iter()
         .find(|(v, _)| *v == chart_version)
-        .or(CHART_SERVER_IMAGES.last())
+        .or(images.last())
         .and_then(|(_, image)| image.rsplit_once(':'))
         .expect("a known image");
     format!(
@@ -179,7 +203,7 @@ pub struct ClientCache {
     pub audiences: Vec<String>,
 }
 
-pub(super) fn seal(au: &spec::AutoUnsealSpec) -> Option<Seal> {
+pub(super) fn seal(au: &spec::AutoUnsealSpec, distribution: Distribution) -> Option<Seal> {
     let attrs = |pairs: &[(&str, &str)]| {
         pairs
             .iter()
@@ -226,7 +250,7 @@ pub(super) fn seal(au: &spec::AutoUnsealSpec) -> Option<Seal> {
         // it for a remote unsealer. The seal names its CA (and the name to check) itself.
         if t.address.starts_with("https://") {
             let ca = match &t.ca_cert_secret {
-                Some(s) => format!("/vault/userconfig/{s}/ca.crt"),
+                Some(s) => format!("{}/ca.crt", distribution.userconfig(s)),
                 None => SYSTEM_CA_BUNDLE.to_string(),
             };
             attributes.push(("tls_ca_cert".into(), ca));

@@ -400,6 +400,9 @@ struct SpcContext<'a> {
     namespace: &'a str,
     app: &'a str,
     role: &'a str,
+    /// The chart's CSI provider (`vault`, `openbao`) and its auth mount parameter.
+    provider: &'static str,
+    mount_parameter: &'static str,
     auth_mount: &'a str,
     audience: &'a str,
     /// The provider's `objects` parameter: YAML, one object per key.
@@ -472,6 +475,8 @@ fn secret_provider_class(
             namespace: &s.namespace,
             app: &app.name,
             role: &app.role,
+            provider: stack.vault.distribution.csi_provider(),
+            mount_parameter: stack.vault.distribution.csi_mount_parameter(),
             auth_mount: &stack.auth_mount,
             audience: &app.audiences[0],
             objects,

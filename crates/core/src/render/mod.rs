@@ -18,6 +18,7 @@ mod apps;
 mod auth;
 mod backup;
 pub mod consumers;
+mod server_config;
 mod stages;
 pub mod templates;
 mod values;
@@ -330,7 +331,7 @@ pub fn render(
     stages::flux_kustomizations(&mut r, stack)?;
 
     // infrastructure/vault/ (only where Vault runs)
-    let vault_repo = "hashicorp";
+    let vault_repo = stack.vault.distribution.helm_repository_name();
     if deploy {
         render_vault(&mut r, stack, vault, vault_repo)?;
     }
@@ -524,7 +525,7 @@ fn render_vault(
                 name: secret,
                 namespace: &stack.vault.namespace,
                 secret_name: secret,
-                common_name: format!("{}.{}.svc", model::VAULT_RELEASE, stack.vault.namespace),
+                common_name: format!("{}.{}.svc", stack.vault.release(), stack.vault.namespace),
                 dns_names: stack.vault.certificate_names(),
                 ip_addresses: vec!["127.0.0.1"],
                 issuer,
@@ -540,15 +541,15 @@ fn render_vault(
     )?;
     let reload_script = templates.render("vault/tls-reload.sh.j2", Value::UNDEFINED)?;
     r.object(
-        of::<kinds::HelmRelease>(&stack.vault.namespace, model::VAULT_RELEASE),
+        of::<kinds::HelmRelease>(&stack.vault.namespace, stack.vault.release()),
         format!("{}/helmrelease.yaml", p.vault),
         "flux/helmrelease.yaml.j2",
         Value::from_serialize(HelmReleaseContext {
-            name: model::VAULT_RELEASE,
+            name: stack.vault.release(),
             namespace: &stack.vault.namespace,
-            release_name: model::VAULT_RELEASE,
+            release_name: stack.vault.release(),
             interval: &flux.interval,
-            chart: "vault",
+            chart: stack.vault.distribution.chart(),
             version: &stack.vault.chart_version,
             repository: NamedRef {
                 name: vault_repo,

@@ -13,6 +13,10 @@ pub(super) struct VaultServerContext<'a> {
     ha: bool,
     peers: Vec<String>,
     seal: Option<SealContext<'a>>,
+    /// Where the chart puts the server's files (`/vault`, `/openbao`).
+    home: &'static str,
+    /// OpenBao's audit and initialize stanzas ([`super::server_config`]).
+    stanzas: Vec<String>,
 }
 
 /// An auto-unseal `seal` stanza.
@@ -30,8 +34,8 @@ pub(super) fn vault_server_context(stack: &Stack) -> VaultServerContext<'_> {
             format!(
                 "{}://{}-{i}.{}-internal:8200",
                 v.scheme(),
-                model::VAULT_RELEASE,
-                model::VAULT_RELEASE
+                v.release(),
+                v.release()
             )
         })
         .collect();
@@ -44,6 +48,8 @@ pub(super) fn vault_server_context(stack: &Stack) -> VaultServerContext<'_> {
             kind: &s.kind,
             attributes: &s.attributes,
         }),
+        home: v.distribution.home(),
+        stanzas: super::server_config::extra_stanzas(stack),
     }
 }
 
@@ -51,7 +57,7 @@ pub(super) fn vault_server_context(stack: &Stack) -> VaultServerContext<'_> {
 /// SIGHUP through the pod's shared process namespace): the Vault image, the certificate
 /// volume the chart mounts for Vault (`userconfig-<secret>`, read-only), nothing else.
 fn tls_reload_container(v: &model::VaultServer, tls: &str, reload_script: &str) -> Json {
-    let dir = format!("/vault/userconfig/{tls}");
+    let dir = v.distribution.userconfig(tls);
     json!({
         "name": "tls-reload",
         "image": v.reload_image,
@@ -73,7 +79,8 @@ fn tls_reload_container(v: &model::VaultServer, tls: &str, reload_script: &str) 
     })
 }
 
-/// Values for the `vault` chart (checked against its values.schema.json).
+/// Values for the `vault` chart, or the `openbao` chart, whose keys used here are the same
+/// (each checked against its chart's values.schema.json).
 pub(super) fn vault_values(stack: &Stack, server_hcl: &str, reload_script: &str) -> Json {
     let v = &stack.vault;
     let mut server = json!({
@@ -122,7 +129,7 @@ pub(super) fn vault_values(stack: &Stack, server_hcl: &str, reload_script: &str)
         );
         s.insert(
             "extraEnvironmentVars".into(),
-            json!({"VAULT_CACERT": format!("/vault/userconfig/{tls}/ca.crt")}),
+            json!({v.distribution.ca_env(): format!("{}/ca.crt", v.distribution.userconfig(tls))}),
         );
     }
     let mut values = json!({

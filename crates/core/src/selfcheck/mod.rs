@@ -532,8 +532,9 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), Problem> {
                 "vault-secrets-operator" => {
                     seen.vso_versions.push(h.spec.chart.spec.version.clone())
                 }
-                // Vault's raft data must outlive a prune; its chart has no CRDs to manage.
-                "vault" => {
+                // Vault's (and OpenBao's) raft data must outlive a prune; its chart has no
+                // CRDs to manage.
+                "vault" | "openbao" => {
                     keeps_on_prune(meta)?;
                     let crds = h.spec.install.as_ref().and_then(|i| i.crds.as_ref()).or(h
                         .spec
@@ -770,31 +771,44 @@ fn check_store(p: &StoreProvider, namespace: &str, cluster: bool) -> Result<(), 
 
 /// The Vault provider's parameters, and its `objects` string parsed as the provider does.
 fn check_secret_provider_class(spec: &SecretProviderClassSpec) -> Result<(), Problem> {
-    if spec.provider != "vault" {
-        return Err(problem!("provider `{}` is not `vault`", spec.provider));
-    }
-    const PARAMETERS: [&str; 4] = [
-        "roleName",
-        "vaultKubernetesMountPath",
-        "audience",
-        "objects",
-    ];
+    // The chart's provider: Vault's (`vault`) or OpenBao's (`openbao`), each with its own
+    // name for the auth mount parameter.
+    let Some(d) = [
+        crate::model::Distribution::Vault,
+        crate::model::Distribution::Openbao,
+    ]
+    .into_iter()
+    .find(|d| d.csi_provider() == spec.provider) else {
+        return Err(problem!(
+            "provider `{}` is not `vault` or `openbao`",
+            spec.provider
+        ));
+    };
+    let mount = d.csi_mount_parameter();
+    let parameters = ["roleName", mount, "audience", "objects"];
     // The provider's own connection to Vault: set in a class, it overrides the chart's
     // VAULT_ADDR (the CSI agent's socket) and bypasses the agent's cache and renewal.
-    const BYPASS: [&str; 3] = ["vaultAddress", "vaultCACertPath", "vaultSkipTLSVerify"];
+    const BYPASS: [&str; 6] = [
+        "vaultAddress",
+        "vaultCACertPath",
+        "vaultSkipTLSVerify",
+        "openbaoAddress",
+        "openbaoCACertPath",
+        "openbaoSkipTLSVerify",
+    ];
     for k in spec.parameters.keys() {
         if BYPASS.contains(&k.as_str()) {
             return Err(problem!(
                 "parameter `{k}` would make the provider talk to Vault itself, not through the Vault chart's CSI agent"
             ));
         }
-        if !PARAMETERS.contains(&k.as_str()) {
+        if !parameters.contains(&k.as_str()) {
             return Err(problem!(
                 "unknown parameter `{k}` of the Vault CSI provider"
             ));
         }
     }
-    for required in ["roleName", "vaultKubernetesMountPath", "objects"] {
+    for required in ["roleName", mount, "objects"] {
         if !spec.parameters.contains_key(required) {
             return Err(problem!("parameter `{required}` is missing"));
         }

@@ -250,6 +250,8 @@ impl Scanner<'_> {
             ["apps", "secrets", "annotations", _] => true,
             // The injector's agent template (consul-template text).
             ["apps", "secrets", "template"] => !in_list,
+            // A self-initialisation request's body (a policy's HCL, ...).
+            ["vault", "selfInit", "requests", "data", ..] => true,
             _ => false,
         }
     }

@@ -3,7 +3,7 @@
 //! init request, and PGP public keys in the form Vault's API takes them. No I/O here: the pod
 //! proxy edge ([`crate::edge::podproxy`]) fetches, the commands print.
 
-use crate::model::VAULT_RELEASE;
+use crate::model::Distribution;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -14,19 +14,18 @@ pub const VAULT_PORT: u16 = 8200;
 /// Most shares Vault's Shamir split allows.
 pub const MAX_SHARES: u32 = 255;
 
-/// The labels the Vault chart puts on its server pods (the StatefulSet's selector), for the
+/// The labels the chart puts on its server pods (the StatefulSet's selector), for the
 /// release the tree deploys.
-pub fn pod_selector() -> String {
-    format!(
-        "app.kubernetes.io/name=vault,app.kubernetes.io/instance={VAULT_RELEASE},component=server"
-    )
+pub fn pod_selector(distribution: Distribution) -> String {
+    distribution.pod_selector()
 }
 
-/// Labels Vault's Kubernetes service registration (`service_registration "kubernetes"`, which
-/// the tree configures) keeps up to date on its own pod.
-pub const LABEL_SEALED: &str = "vault-sealed";
-pub const LABEL_ACTIVE: &str = "vault-active";
-pub const LABEL_INITIALIZED: &str = "vault-initialized";
+/// States Vault's Kubernetes service registration (`service_registration "kubernetes"`, which
+/// the tree configures) keeps up to date on its own pod, as labels `vault-<state>` (OpenBao:
+/// `openbao-<state>`, [`Distribution::pod_label`]).
+pub const LABEL_SEALED: &str = "sealed";
+pub const LABEL_ACTIVE: &str = "active";
+pub const LABEL_INITIALIZED: &str = "initialized";
 
 /// A Vault server pod as the pod list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +44,11 @@ pub struct VaultPod {
 
 impl VaultPod {
     pub fn from_json(v: &Value) -> VaultPod {
-        let label = |k: &str| {
-            v["metadata"]["labels"][k]
-                .as_str()
+        // The pods were listed by one chart's selector: its labels are the ones present.
+        let label = |state: &str| {
+            [Distribution::Vault, Distribution::Openbao]
+                .into_iter()
+                .find_map(|d| v["metadata"]["labels"][d.pod_label(state)].as_str())
                 .and_then(|s| s.parse::<bool>().ok())
         };
         VaultPod {
@@ -111,13 +112,18 @@ pub struct Impostor {
 /// controller is the live Vault StatefulSet (by UID) and whose name is `vault-N`, N below its
 /// replicas — labels alone are not enough (anyone who can create a pod in the namespace can
 /// wear them). The others are named, to be warned about. In ordinal order.
-pub fn own_pods(pods: Vec<VaultPod>, sts: &VaultStatefulSet) -> (Vec<VaultPod>, Vec<Impostor>) {
+pub fn own_pods(
+    pods: Vec<VaultPod>,
+    sts: &VaultStatefulSet,
+    distribution: Distribution,
+) -> (Vec<VaultPod>, Vec<Impostor>) {
+    let release = distribution.release();
     let mut own = Vec::new();
     let mut others = Vec::new();
     for pod in pods {
         let ordinal = pod
             .name
-            .strip_prefix(&format!("{VAULT_RELEASE}-"))
+            .strip_prefix(&format!("{release}-"))
             .filter(|n| {
                 !n.is_empty()
                     && n.bytes().all(|b| b.is_ascii_digit())
@@ -128,7 +134,7 @@ pub fn own_pods(pods: Vec<VaultPod>, sts: &VaultStatefulSet) -> (Vec<VaultPod>, 
             Some("not created by the Vault StatefulSet".to_string())
         } else if ordinal.is_none_or(|n| n >= sts.replicas) {
             Some(format!(
-                "not a pod name of the Vault StatefulSet ({VAULT_RELEASE}-0 … {VAULT_RELEASE}-{})",
+                "not a pod name of the Vault StatefulSet ({release}-0 … {release}-{})",
                 sts.replicas.saturating_sub(1)
             ))
         } else {

@@ -31,6 +31,7 @@ mod own_pods {
                 pod("vault-1", Some("u-2")), // another StatefulSet's
             ],
             &sts,
+            Distribution::Vault,
         );
         assert_eq!(
             own.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),

@@ -199,12 +199,12 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
     }
     let hr = index(&observed.helmreleases);
     let releases = [
-        (&stack.vault.namespace, model::VAULT_RELEASE),
+        (&stack.vault.namespace, stack.vault.release()),
         (&stack.operator.namespace, model::OPERATOR_RELEASE),
     ];
     for (ns, name) in releases
         .into_iter()
-        .filter(|(_, n)| deploy || *n != model::VAULT_RELEASE)
+        .filter(|(_, n)| deploy || *n != stack.vault.release())
     {
         let (ok, detail) = match hr.get(&(ns.as_str(), name)) {
             None => (false, "not found".to_string()),
@@ -236,7 +236,7 @@ pub fn seal_check(stack: &Stack, observed: &Observed) -> Option<FluxCheck> {
     Some(FluxCheck {
         kind: "VaultPods".into(),
         namespace: stack.vault.namespace.clone(),
-        name: model::VAULT_RELEASE.into(),
+        name: stack.vault.release().into(),
         ok,
         detail,
     })

@@ -145,7 +145,8 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
     // The seal link: only where Vault runs.
     if stack.vault.deploy {
         rounds[0].push(
-            ListQuery::new(L::VaultPods, Kind::Pod, &vault).labels(vault_pods::pod_selector()),
+            ListQuery::new(L::VaultPods, Kind::Pod, &vault)
+                .labels(vault_pods::pod_selector(stack.vault.distribution)),
         );
     }
     // One more, with `backup`: the CronJob's last success.

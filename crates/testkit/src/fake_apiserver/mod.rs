@@ -349,12 +349,18 @@ impl FakeApiServer {
     /// Adds a running Vault server pod with the chart's labels whose port 8200 the pod proxy
     /// forwards to `backend` (`127.0.0.1:PORT`).
     pub fn add_vault_pod(&self, namespace: &str, name: &str, backend: &str) {
+        self.add_server_pod("vault", namespace, name, backend);
+    }
+
+    /// Adds a running server pod of the chart `chart` (`vault`, or `openbao`: its release, as
+    /// the tree names it, and its labels) whose port 8200 the pod proxy forwards to `backend`.
+    pub fn add_server_pod(&self, chart: &str, namespace: &str, name: &str, backend: &str) {
         // The chart's StatefulSet makes the pod (its controller), and has at least its ordinal.
         let ordinal: u64 = name
             .rsplit_once('-')
             .and_then(|(_, n)| n.parse().ok())
             .unwrap_or(0);
-        let uid = self.vault_statefulset(namespace, ordinal + 1);
+        let uid = self.server_statefulset(chart, namespace, ordinal + 1);
         self.add(json!({
             "apiVersion": "v1",
             "kind": "Pod",
@@ -364,14 +370,14 @@ impl FakeApiServer {
                 "ownerReferences": [{
                     "apiVersion": "apps/v1",
                     "kind": "StatefulSet",
-                    "name": "vault",
+                    "name": chart,
                     "uid": uid,
                     "controller": true,
                     "blockOwnerDeletion": true,
                 }],
                 "labels": {
-                    "app.kubernetes.io/name": "vault",
-                    "app.kubernetes.io/instance": "vault",
+                    "app.kubernetes.io/name": chart,
+                    "app.kubernetes.io/instance": chart,
                     "component": "server",
                     "statefulset.kubernetes.io/pod-name": name,
                 },
@@ -384,9 +390,15 @@ impl FakeApiServer {
     /// The Vault chart's StatefulSet `vault` in `namespace` (created on first use) with at least
     /// `replicas`; returns its UID.
     pub fn vault_statefulset(&self, namespace: &str, replicas: u64) -> String {
+        self.server_statefulset("vault", namespace, replicas)
+    }
+
+    /// The StatefulSet of chart `chart` (named after its release, `vault` or `openbao`) in
+    /// `namespace` (created on first use) with at least `replicas`; returns its UID.
+    pub fn server_statefulset(&self, chart: &str, namespace: &str, replicas: u64) -> String {
         let uid = format!(
             "5ea7f5e7-0000-4000-8000-{:012x}",
-            namespace.len() as u64 * 7919
+            namespace.len() as u64 * 7919 + chart.len() as u64 - 5
         );
         let exists = self
             .state
@@ -396,11 +408,11 @@ impl FakeApiServer {
             .get("statefulsets")
             .is_some_and(|l| {
                 l.iter().any(|o| {
-                    o["metadata"]["namespace"] == namespace && o["metadata"]["name"] == "vault"
+                    o["metadata"]["namespace"] == namespace && o["metadata"]["name"] == chart
                 })
             });
         if exists {
-            self.modify("StatefulSet", namespace, "vault", |o| {
+            self.modify("StatefulSet", namespace, chart, |o| {
                 let now = o["spec"]["replicas"].as_u64().unwrap_or(0);
                 o["spec"]["replicas"] = json!(now.max(replicas));
             });
@@ -408,8 +420,8 @@ impl FakeApiServer {
             self.add(json!({
                 "apiVersion": "apps/v1",
                 "kind": "StatefulSet",
-                "metadata": {"name": "vault", "namespace": namespace, "uid": uid},
-                "spec": {"replicas": replicas, "serviceName": "vault-internal"},
+                "metadata": {"name": chart, "namespace": namespace, "uid": uid},
+                "spec": {"replicas": replicas, "serviceName": format!("{chart}-internal")},
             }));
         }
         uid

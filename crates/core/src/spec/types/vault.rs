@@ -11,6 +11,9 @@ pub struct VaultSpec {
     /// through `vaultConfig.kubernetesAuth` with this cluster's API server, CA and a token
     /// reviewer. The server settings (`chart`, `replicas`, `tls`, ...) are then unused.
     pub deploy: Option<bool>,
+    /// `vault` (default: HashiCorp Vault and its chart) or `openbao` (OpenBao and its chart,
+    /// `openbao/openbao-helm`; see the OpenBao page of the docs).
+    pub distribution: Option<crate::model::Distribution>,
     pub namespace: Option<String>,
     /// The Vault Helm chart (required unless `deploy: false`).
     pub chart: Option<ChartSpec>,
@@ -29,6 +32,9 @@ pub struct VaultSpec {
     /// The lifetime of the certificate `tlsIssuer` issues (the pods reload it without a
     /// restart when it is renewed).
     pub tls_certificate: Option<TlsCertificateSpec>,
+    /// OpenBao only (2.4+), with an auto-unseal seal: the server initialises itself on its
+    /// first start from `initialize` stanzas in its configuration, instead of `operator init`.
+    pub self_init: Option<SelfInitSpec>,
     /// Raw chart values, merged last.
     #[schemars(with = "Option<serde_json::Value>")]
     pub values: Option<crate::yaml::Value>,
@@ -39,6 +45,39 @@ impl VaultSpec {
     pub fn deploys(&self) -> bool {
         self.deploy.unwrap_or(true)
     }
+    /// `distribution`, default `vault`.
+    pub fn distribution(&self) -> crate::model::Distribution {
+        self.distribution.unwrap_or_default()
+    }
+}
+
+/// `vault.selfInit`: the requests OpenBao makes once, as root, on its first start (the
+/// `initialize` stanzas of its configuration). The root token is revoked afterwards and no
+/// recovery key is handed out: the requests must leave a way in (e.g. an auth method).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SelfInitSpec {
+    /// The requests, in order (one `initialize` stanza each).
+    pub requests: Vec<SelfInitRequestSpec>,
+}
+
+/// One request of `vault.selfInit`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SelfInitRequestSpec {
+    /// The stanza's name: a letter or `_`, then letters, digits, `_` and `-`.
+    pub name: String,
+    /// `create`, `read`, `update`, `patch`, `delete` or `list`.
+    pub operation: String,
+    /// The API path, e.g. `sys/auth/kubernetes` (without `/v1/`).
+    pub path: String,
+    /// The request's body. Values are written into the server configuration, which lives in a
+    /// ConfigMap: never a secret here.
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub data: Option<crate::yaml::Value>,
+    /// Go on with the next request when this one fails (default `false`).
+    #[serde(default)]
+    pub allow_failure: bool,
 }
 
 /// `vault.tlsCertificate`: cert-manager's `duration` and `renewBefore` (Go durations).

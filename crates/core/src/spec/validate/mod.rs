@@ -15,6 +15,7 @@ mod consumers;
 mod controllers;
 mod csi;
 mod gitops;
+mod openbao;
 mod operator;
 mod pki;
 mod placement;
@@ -69,7 +70,8 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     // After every secret's own checks and before the vaultConfig mounts' (reserved paths).
     vault_config::mounts(&mut c, spec);
     if let Some(vc) = &spec.vault_config {
-        vault_config::check(&mut c, vc, spec.vault.deploys());
+        let home = spec.vault.distribution().home();
+        vault_config::check(&mut c, vc, spec.vault.deploys(), home);
         pki::check(&mut c, vc, spec.operator.address.is_none());
     }
     secrets::lifetimes(&mut c, spec);
@@ -78,6 +80,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     cert_manager::check(&mut c, spec);
     controllers::check(&mut c, spec);
     backup::check(&mut c, spec);
+    openbao::check(&mut c, spec);
     c.finish()
 }
 

@@ -7,7 +7,7 @@
 
 use super::rules::{url_host, Checker};
 use crate::model::defaults::{DEFAULT_OPERATOR_NAMESPACE, DEFAULT_VAULT_NAMESPACE};
-use crate::model::VAULT_RELEASE;
+use crate::model::Distribution;
 use crate::spec::types::{Consumer, Spec};
 
 /// The Service names the Vault chart gives a Vault in the cluster (release `vault`).
@@ -22,19 +22,21 @@ pub(crate) fn is_in_cluster_api_host(host: &str) -> bool {
         || host.starts_with("kubernetes.default.svc.")
 }
 
-/// Whether `host` names the Service of a Vault in this cluster's namespace `ns`.
+/// Whether `host` names the Service of a Vault (of either chart) in this cluster's namespace `ns`.
 fn is_in_cluster_vault_host(host: &str, ns: &str) -> bool {
     let host = host.trim_end_matches('.');
-    VAULT_SERVICES.iter().any(|suffix| {
-        let service = format!("{VAULT_RELEASE}{suffix}");
-        [
-            format!("{service}.{ns}.svc"),
-            format!("{service}.{ns}.svc.cluster.local"),
-            format!("{service}.{ns}"),
-        ]
-        .iter()
-        .any(|n| n == host)
-    })
+    let releases = [Distribution::Vault, Distribution::Openbao].map(Distribution::release);
+    (releases.iter())
+        .flat_map(|r| VAULT_SERVICES.map(|suffix| format!("{r}{suffix}")))
+        .any(|service| {
+            [
+                format!("{service}.{ns}.svc"),
+                format!("{service}.{ns}.svc.cluster.local"),
+                format!("{service}.{ns}"),
+            ]
+            .iter()
+            .any(|n| n == host)
+        })
 }
 
 pub(super) fn check(c: &mut Checker, spec: &Spec) {

@@ -11,7 +11,8 @@ use crate::spec::types::{
 use std::collections::{BTreeMap, BTreeSet};
 
 /// `deploys`: the cluster runs Vault (else `placement` says what its kubernetes auth lacks).
-pub(super) fn check(c: &mut Checker, vc: &VaultConfigSpec, deploys: bool) {
+/// `home`: where the chart puts the server's files (`/vault`; OpenBao's: `/openbao`).
+pub(super) fn check(c: &mut Checker, vc: &VaultConfigSpec, deploys: bool, home: &str) {
     if let Some(a) = &vc.address {
         c.not_null("vaultConfig.address");
         if !is_url(a, &["https", "http"]) {
@@ -32,7 +33,7 @@ pub(super) fn check(c: &mut Checker, vc: &VaultConfigSpec, deploys: bool) {
         database(c, name, db);
     }
     if let Some(a) = &vc.audit {
-        audit(c, a);
+        audit(c, a, home);
     }
 }
 
@@ -279,7 +280,7 @@ fn database(c: &mut Checker, name: &str, db: &DatabaseSpec) {
 /// `vaultConfig.audit`: the device type, its path and options, and (for a file device) a log
 /// on the audit volume the chart mounts at `/vault/audit` (elsewhere it lands in the
 /// container's own filesystem: lost on restart, or not writable at all).
-fn audit(c: &mut Checker, a: &AuditSpec) {
+fn audit(c: &mut Checker, a: &AuditSpec, home: &str) {
     if let Some(t) = &a.device_type {
         if !["file", "socket", "syslog"].contains(&t.as_str()) {
             c.error(
@@ -292,16 +293,16 @@ fn audit(c: &mut Checker, a: &AuditSpec) {
     if a.device_type.as_deref().unwrap_or("file") == "file" {
         match a.options.get("file_path").map(String::as_str) {
             Some("stdout" | "discard") => {}
-            Some(p) if p.starts_with("/vault/audit/") => {}
+            Some(p) if p.starts_with(&format!("{home}/audit/")) => {}
             Some(p) => c.warn(
                 "vaultConfig.audit.options.file_path",
-                format!("`{p}` is outside the audit volume the chart mounts at /vault/audit"),
-                "write the log under /vault/audit/, e.g. /vault/audit/audit.log",
+                format!("`{p}` is outside the audit volume the chart mounts at {home}/audit"),
+                format!("write the log under {home}/audit/, e.g. {home}/audit/audit.log"),
             ),
             None => c.warn(
                 "vaultConfig.audit.options",
                 "a file audit device needs options.file_path",
-                "e.g. `file_path: /vault/audit/audit.log` (the chart's audit volume)",
+                format!("e.g. `file_path: {home}/audit/audit.log` (the chart's audit volume)"),
             ),
         }
     }

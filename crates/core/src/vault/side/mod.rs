@@ -606,15 +606,23 @@ pub fn derive(stack: &Stack) -> VaultSide {
         })
         .collect();
     pki.sort_by_key(PkiMount::order);
-    let audit = vc.audit.as_ref().map(|a| AuditDevice {
-        path: a.path.clone().unwrap_or_else(|| "file".into()),
-        device_type: a.device_type.clone().unwrap_or_else(|| "file".into()),
-        options: if a.options.is_empty() && a.device_type.as_deref().unwrap_or("file") == "file" {
-            BTreeMap::from([("file_path".to_string(), "stdout".to_string())])
-        } else {
-            a.options.clone()
-        },
-    });
+    // OpenBao takes its audit devices in the server configuration only (the tree writes them
+    // there): neither `configure` nor the script asks its API for one.
+    let audit_by_api = !stack.vault.distribution.audit_in_config();
+    let audit = vc
+        .audit
+        .as_ref()
+        .filter(|_| audit_by_api)
+        .map(|a| AuditDevice {
+            path: a.path.clone().unwrap_or_else(|| "file".into()),
+            device_type: a.device_type.clone().unwrap_or_else(|| "file".into()),
+            options: if a.options.is_empty() && a.device_type.as_deref().unwrap_or("file") == "file"
+            {
+                BTreeMap::from([("file_path".to_string(), "stdout".to_string())])
+            } else {
+                a.options.clone()
+            },
+        });
     VaultSide {
         owner,
         kubernetes_auth,

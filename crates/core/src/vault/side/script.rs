@@ -120,6 +120,8 @@ pub struct ScriptContext<'a> {
     policies: Vec<ScriptPolicy<'a>>,
     roles: Vec<ScriptRole<'a>>,
     audit: Option<ScriptAudit<'a>>,
+    /// The CLIs tried in order when VAULT_CLI is unset: the distribution's own first.
+    clis: [&'static str; 2],
 }
 
 #[derive(Serialize)]
@@ -423,6 +425,7 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
             device_type: &a.device_type,
             options: &a.options,
         }),
+        clis: stack.vault.distribution.clis(),
     }
 }
 
