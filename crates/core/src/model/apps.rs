@@ -185,6 +185,13 @@ pub enum Source {
         mount: String,
         role: String,
     },
+    /// A role of `vaultConfig.aws`: `sts` when its credentials are STS ones (read at
+    /// `MOUNT/sts/ROLE`), else an IAM user's (`MOUNT/creds/ROLE`).
+    Aws {
+        mount: String,
+        role: String,
+        sts: bool,
+    },
 }
 
 /// One Vault path an app reads, with the capabilities that takes.
@@ -198,7 +205,9 @@ impl Source {
     pub fn kind(&self) -> SecretKind {
         match self {
             Source::Kv { .. } => SecretKind::Static,
-            Source::Database { .. } | Source::Dynamic { .. } => SecretKind::Dynamic,
+            Source::Database { .. } | Source::Dynamic { .. } | Source::Aws { .. } => {
+                SecretKind::Dynamic
+            }
             Source::Pki { .. } => SecretKind::Pki,
         }
     }
@@ -208,7 +217,8 @@ impl Source {
             Source::Kv { mount, .. }
             | Source::Database { mount, .. }
             | Source::Dynamic { mount, .. }
-            | Source::Pki { mount, .. } => mount,
+            | Source::Pki { mount, .. }
+            | Source::Aws { mount, .. } => mount,
         }
     }
 
@@ -218,6 +228,9 @@ impl Source {
             Source::Kv { path, .. } | Source::Dynamic { path, .. } => path.clone(),
             Source::Database { role, .. } => format!("creds/{role}"),
             Source::Pki { role, .. } => role.clone(),
+            Source::Aws { role, sts, .. } => {
+                format!("{}/{role}", if *sts { "sts" } else { "creds" })
+            }
         }
     }
 
@@ -257,6 +270,11 @@ impl Source {
                 path: format!("{mount}/issue/{role}"),
                 capabilities: vec!["create", "update"],
             },
+            // Exactly the role's credentials, read (GET) as the consumers ask for them.
+            Source::Aws { mount, .. } => Grant {
+                path: format!("{mount}/{}", self.cr_path()),
+                capabilities: vec!["read"],
+            },
         }
     }
 
@@ -266,6 +284,9 @@ impl Source {
         let keys: &[&str] = match self {
             Source::Database { .. } => &["username", "password"],
             Source::Pki { .. } => &["certificate", "private_key", "issuing_ca"],
+            // STS credentials carry a session token; an IAM user's keys do not.
+            Source::Aws { sts: true, .. } => &["access_key", "secret_key", "security_token"],
+            Source::Aws { .. } => &["access_key", "secret_key"],
             Source::Kv { .. } | Source::Dynamic { .. } => &[],
         };
         keys.iter().map(|k| k.to_string()).collect()
@@ -282,6 +303,7 @@ impl Source {
             Source::Database { mount, role } => format!("database {mount}/{role}"),
             Source::Dynamic { mount, path, .. } => format!("dynamic {mount}/{path}"),
             Source::Pki { mount, role } => format!("pki {mount}/{role}"),
+            Source::Aws { mount, role, .. } => format!("aws {mount}/{role}"),
         }
     }
 }
@@ -482,6 +504,14 @@ fn secret(
         SecretSource::Pki(p) => Source::Pki {
             mount: p.mount.clone(),
             role: p.role.clone(),
+        },
+        SecretSource::Aws(a) => Source::Aws {
+            mount: a.mount.clone(),
+            role: a.role.clone(),
+            sts: vc
+                .and_then(|vc| vc.aws.get(&a.mount))
+                .and_then(|m| m.roles.get(&a.role))
+                .is_some_and(|r| r.credential_type.is_sts()),
         },
     };
     let pki = match &source {

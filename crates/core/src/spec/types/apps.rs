@@ -94,6 +94,8 @@ pub struct SecretSpec {
     pub database: Option<ShortOrLong<DatabaseSource>>,
     pub dynamic: Option<ShortOrLong<DynamicSource>>,
     pub pki: Option<ShortOrLong<PkiSource>>,
+    /// `MOUNT/ROLE` of `vaultConfig.aws`: short-lived AWS credentials.
+    pub aws: Option<ShortOrLong<AwsSource>>,
     pub common_name: Option<String>,
     pub alt_names: Option<Vec<String>>,
     pub ttl: Option<String>,
@@ -125,6 +127,7 @@ impl SecretSpec {
             self.database.as_ref().map(|_| "database"),
             self.dynamic.as_ref().map(|_| "dynamic"),
             self.pki.as_ref().map(|_| "pki"),
+            self.aws.as_ref().map(|_| "aws"),
         ]
         .into_iter()
         .flatten()
@@ -133,11 +136,21 @@ impl SecretSpec {
 
     /// The secret with its one source typed; itself back when it has none or several.
     pub fn into_secret(self) -> Result<Secret, Box<SecretSpec>> {
-        let source = match (&self.kv, &self.database, &self.dynamic, &self.pki) {
-            (Some(kv), None, None, None) => SecretSource::Kv(kv.0.clone()),
-            (None, Some(db), None, None) => SecretSource::Database(db.0.clone()),
-            (None, None, Some(d), None) => SecretSource::Dynamic(d.0.clone()),
-            (None, None, None, Some(p)) => SecretSource::Pki(p.0.clone()),
+        if self.sources_written().len() != 1 {
+            return Err(Box::new(self));
+        }
+        let source = match (
+            &self.kv,
+            &self.database,
+            &self.dynamic,
+            &self.pki,
+            &self.aws,
+        ) {
+            (Some(kv), ..) => SecretSource::Kv(kv.0.clone()),
+            (_, Some(db), ..) => SecretSource::Database(db.0.clone()),
+            (_, _, Some(d), ..) => SecretSource::Dynamic(d.0.clone()),
+            (_, _, _, Some(p), _) => SecretSource::Pki(p.0.clone()),
+            (.., Some(a)) => SecretSource::Aws(a.0.clone()),
             _ => return Err(Box::new(self)),
         };
         Ok(Secret {
@@ -235,6 +248,7 @@ pub enum SecretSource {
     Database(DatabaseSource),
     Dynamic(DynamicSource),
     Pki(PkiSource),
+    Aws(AwsSource),
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -264,6 +278,14 @@ pub struct DynamicSource {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PkiSource {
+    pub mount: String,
+    pub role: String,
+}
+
+/// `aws: MOUNT/ROLE`: a role of `vaultConfig.aws.MOUNT`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AwsSource {
     pub mount: String,
     pub role: String,
 }
@@ -311,6 +333,16 @@ impl ShortForm for PkiSource {
     const EXAMPLE: &'static str = "pki: MOUNT/ROLE (e.g. pki_int/internal-tls)";
     fn from_parts(mount: &str, rest: &str) -> Self {
         PkiSource {
+            mount: mount.into(),
+            role: rest.into(),
+        }
+    }
+}
+
+impl ShortForm for AwsSource {
+    const EXAMPLE: &'static str = "aws: MOUNT/ROLE (e.g. aws/deploy)";
+    fn from_parts(mount: &str, rest: &str) -> Self {
+        AwsSource {
             mount: mount.into(),
             role: rest.into(),
         }

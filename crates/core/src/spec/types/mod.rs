@@ -17,9 +17,11 @@ use std::fmt;
 use std::marker::PhantomData;
 
 mod apps;
+mod cloud;
 mod vault;
 mod vault_config;
 pub use apps::*;
+pub use cloud::*;
 pub use vault::*;
 pub use vault_config::*;
 

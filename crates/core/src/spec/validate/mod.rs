@@ -10,6 +10,7 @@
 
 mod apps;
 mod cert_manager;
+mod cloud;
 mod consumers;
 mod controllers;
 mod csi;
@@ -69,6 +70,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     vault_config::mounts(&mut c, spec);
     if let Some(vc) = &spec.vault_config {
         vault_config::check(&mut c, vc, spec.vault.deploys());
+        cloud::check(&mut c, vc);
         pki::check(&mut c, vc, spec.operator.address.is_none());
     }
     secrets::lifetimes(&mut c, spec);

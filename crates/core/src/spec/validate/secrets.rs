@@ -116,6 +116,7 @@ fn fields(c: &mut Checker, base: &str, s: &SecretSpec, vc: Option<&VaultConfigSp
             }
         }
     }
+    super::cloud::secret(c, base, s, vc);
     if let Some(dy) = &s.dynamic {
         c.vault_path(&format!("{base}.dynamic"), &dy.0.mount, "mount");
         c.vault_path(&format!("{base}.dynamic"), &dy.0.path, "path");
@@ -276,6 +277,7 @@ fn values(c: &mut Checker, sbase: &str, s: &SecretSpec) {
         ("database", ["mount", "role"]),
         ("dynamic", ["mount", "path"]),
         ("pki", ["mount", "role"]),
+        ("aws", ["mount", "role"]),
     ] {
         for f in sub {
             c.not_null(&format!("{sbase}.{field}.{f}"));
@@ -289,6 +291,9 @@ fn values(c: &mut Checker, sbase: &str, s: &SecretSpec) {
     }
     if let Some(p) = &s.pki {
         c.vault_mount(&format!("{sbase}.pki"), &p.0.mount, "pki mount");
+    }
+    if let Some(a) = &s.aws {
+        c.vault_mount(&format!("{sbase}.aws"), &a.0.mount, "aws mount");
     }
     if let Some(d) = &s.dynamic {
         for k in d.0.params.keys() {

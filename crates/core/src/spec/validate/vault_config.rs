@@ -54,6 +54,9 @@ pub(super) fn mounts(c: &mut Checker, spec: &Spec) {
         for name in vc.pki.keys() {
             add(name, "pki".into(), format!("vaultConfig.pki.{name}"));
         }
+        for name in vc.aws.keys() {
+            add(name, "aws".into(), format!("vaultConfig.aws.{name}"));
+        }
     }
     for (ai, app) in spec.apps.iter().enumerate() {
         for (si, s) in app.secrets.iter().enumerate() {
@@ -71,6 +74,9 @@ pub(super) fn mounts(c: &mut Checker, spec: &Spec) {
             }
             if let Some(p) = &s.pki {
                 add(&p.0.mount, "pki".into(), format!("{sbase}.pki"));
+            }
+            if let Some(a) = &s.aws {
+                add(&a.0.mount, "aws".into(), format!("{sbase}.aws"));
             }
         }
     }

@@ -15,6 +15,9 @@
 //! `--prune-mounts`) secrets engines.
 
 mod auth;
+mod cloud;
+#[cfg(test)]
+mod cloud_tests;
 mod engines;
 pub mod fields;
 mod pki;
@@ -384,6 +387,7 @@ fn diff(side: &VaultSide, read: &Lookup, options: &Options) -> Result<Plan, Erro
     engines::mounts(&mut p)?;
     engines::transit_keys(&mut p);
     engines::databases(&mut p);
+    cloud::aws(&mut p)?;
     pki::mounts(&mut p);
     let ours_here = policies::policies(&mut p);
     auth::roles(&mut p, &ours_here.managed);

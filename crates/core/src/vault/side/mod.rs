@@ -42,6 +42,8 @@ pub struct VaultSide {
     pub pki: Vec<PkiMount>,
     pub transit_keys: Vec<TransitKey>,
     pub audit: Option<AuditDevice>,
+    /// AWS secrets engines (`vaultConfig.aws`).
+    pub aws: Vec<AwsEngine>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +77,7 @@ pub enum Engine {
     Database,
     Pki,
     Transit,
+    Aws,
 }
 
 impl Engine {
@@ -85,6 +88,7 @@ impl Engine {
             Engine::Database => "database",
             Engine::Pki => "pki",
             Engine::Transit => "transit",
+            Engine::Aws => "aws",
         }
     }
     /// The argument of `vault secrets enable`.
@@ -412,6 +416,9 @@ pub fn derive(stack: &Stack) -> VaultSide {
         let _ = db;
         add_mount(name, Engine::Database, None);
     }
+    for name in vc.aws.keys() {
+        add_mount(name, Engine::Aws, None);
+    }
     for (name, pki) in &vc.pki {
         add_mount(
             name,
@@ -430,6 +437,7 @@ pub fn derive(stack: &Stack) -> VaultSide {
                 }
                 Source::Database { mount, .. } => add_mount(mount, Engine::Database, None),
                 Source::Pki { mount, .. } => add_mount(mount, Engine::Pki, None),
+                Source::Aws { mount, .. } => add_mount(mount, Engine::Aws, None),
                 // A generic dynamic path names no engine type: its mount must already exist.
                 Source::Dynamic { .. } => {}
             }
@@ -620,6 +628,7 @@ pub fn derive(stack: &Stack) -> VaultSide {
         pki,
         transit_keys,
         audit,
+        aws: cloud::aws(&vc.aws),
     }
 }
 
@@ -706,5 +715,7 @@ pub fn connection_name(mount: &str) -> String {
     }
 }
 
+mod cloud;
 mod script;
+pub use cloud::{AwsEngine, AwsRole, ROOT_FIELDS};
 pub use script::{script_context, shell_comment, shell_word, vault_arg, ScriptContext};

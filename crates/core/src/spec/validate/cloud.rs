@@ -1,0 +1,162 @@
+//! `vaultConfig.aws`: each AWS engine's root credentials (sources, never literals), endpoints
+//! and roles, and the app secrets (`aws: MOUNT/ROLE`) that name them.
+
+use super::rules::{is_url, Checker};
+use crate::duration::{Duration, Grammar};
+use crate::spec::diagnostic::did_you_mean;
+use crate::spec::scan::shown;
+use crate::spec::types::{AwsCredentialType, AwsSpec, SecretSpec, VaultConfigSpec};
+
+pub(super) fn check(c: &mut Checker, vc: &VaultConfigSpec) {
+    for (name, a) in &vc.aws {
+        aws(c, name, a);
+    }
+}
+
+fn aws(c: &mut Checker, name: &str, a: &AwsSpec) {
+    let base = format!("vaultConfig.aws.{name}");
+    c.vault_path(&base, name, "aws mount");
+    c.vault_mount(&base, name, "aws mount");
+    for (field, value) in [
+        ("accessKeyFrom", &a.access_key_from),
+        ("secretKeyFrom", &a.secret_key_from),
+    ] {
+        c.not_null(&format!("{base}.{field}"));
+        c.value_source(&format!("{base}.{field}"), value, field);
+    }
+    if let Some(r) = &a.region {
+        c.text(&format!("{base}.region"), r, 64, "region");
+    }
+    for (field, url) in [
+        ("iamEndpoint", &a.iam_endpoint),
+        ("stsEndpoint", &a.sts_endpoint),
+    ] {
+        if let Some(u) = url {
+            if !is_url(u, &["https", "http"]) {
+                c.error(
+                    &format!("{base}.{field}"),
+                    format!("`{}` is not an endpoint URL", shown(u)),
+                    "write the endpoint's URL, e.g. https://iam.amazonaws.com (unset: AWS's own)",
+                );
+            }
+        }
+    }
+    for (rname, r) in &a.roles {
+        let rbase = format!("{base}.roles.{rname}");
+        c.vault_name(&rbase, rname, "aws role name");
+        c.not_null(&format!("{rbase}.credentialType"));
+        let kind = r.credential_type;
+        let has_policy = r.policy_document.is_some() || !r.policy_arns.is_empty();
+        if let Some(doc) = &r.policy_document {
+            let object = match doc {
+                serde_json::Value::String(s) => serde_json::from_str::<serde_json::Value>(s)
+                    .ok()
+                    .is_some_and(|v| v.is_object()),
+                v => v.is_object(),
+            };
+            if !object {
+                c.error(
+                    &format!("{rbase}.policyDocument"),
+                    "policyDocument is not an IAM policy document (a JSON object)",
+                    "write it as a map (`Version: \"2012-10-17\"`, `Statement: [...]`) or as its JSON text",
+                );
+            }
+        }
+        match kind {
+            AwsCredentialType::IamUser | AwsCredentialType::FederationToken if !has_policy => {
+                c.error(
+                    &format!("{rbase}.credentialType"),
+                    format!("a {} role needs policyDocument or policyArns", kind.as_str()),
+                    "name what the credentials may do: an inline policyDocument, or managed policyArns",
+                )
+            }
+            AwsCredentialType::AssumedRole if r.role_arns.is_empty() => c.error(
+                &format!("{rbase}.roleArns"),
+                "an assumed_role role needs roleArns",
+                "list the ARNs of the IAM roles it may assume, e.g. arn:aws:iam::123456789012:role/deploy",
+            ),
+            _ => {}
+        }
+        if kind != AwsCredentialType::AssumedRole && !r.role_arns.is_empty() {
+            c.error(
+                &format!("{rbase}.roleArns"),
+                format!(
+                    "roleArns applies to assumed_role only, not {}",
+                    kind.as_str()
+                ),
+                "remove roleArns, or use `credentialType: assumed_role`",
+            );
+        }
+        for (field, ttl) in [("defaultTtl", &r.default_ttl), ("maxTtl", &r.max_ttl)] {
+            let Some(t) = ttl else { continue };
+            c.vault_duration(&format!("{rbase}.{field}"), t);
+            if !kind.is_sts() {
+                c.error(
+                    &format!("{rbase}.{field}"),
+                    format!("{field} applies to STS credentials (assumed_role, federation_token), not iam_user"),
+                    "an IAM user's lease is the mount's: remove it (the user is deleted when its lease ends)",
+                );
+            }
+        }
+        let secs = |t: &Option<String>| {
+            t.as_deref()
+                .and_then(|t| Duration::parse(t, Grammar::Vault))
+                .map(Duration::whole_seconds)
+        };
+        if let (Some(d), Some(m)) = (secs(&r.default_ttl), secs(&r.max_ttl)) {
+            if d > m {
+                c.error(
+                    &format!("{rbase}.defaultTtl"),
+                    "defaultTtl is longer than maxTtl",
+                    "make defaultTtl at most maxTtl",
+                );
+            }
+        }
+        for (i, arn) in r.policy_arns.iter().chain(&r.role_arns).enumerate() {
+            if !arn.starts_with("arn:") {
+                let (field, j) = if i < r.policy_arns.len() {
+                    ("policyArns", i)
+                } else {
+                    ("roleArns", i - r.policy_arns.len())
+                };
+                c.error(
+                    &format!("{rbase}.{field}[{j}]"),
+                    format!("`{}` is not an ARN", shown(arn)),
+                    "write the full ARN, e.g. arn:aws:iam::aws:policy/ReadOnlyAccess",
+                );
+            }
+        }
+    }
+}
+
+/// An app secret's `aws: MOUNT/ROLE`: declared in `vaultConfig.aws`.
+pub(super) fn secret(c: &mut Checker, base: &str, s: &SecretSpec, vc: Option<&VaultConfigSpec>) {
+    let Some(a) = &s.aws else { return };
+    let a = &a.0;
+    let path = format!("{base}.aws");
+    c.vault_path(&path, &a.mount, "aws mount");
+    c.vault_name(&path, &a.role, "aws role name");
+    let declared = vc.and_then(|vc| vc.aws.get(&a.mount));
+    match declared {
+        None => c.error(
+            &path,
+            format!("aws mount `{}` is not declared in vaultConfig.aws", a.mount),
+            format!(
+                "add `{}:` under vaultConfig.aws with its accessKeyFrom, secretKeyFrom and roles, or fix the mount name",
+                a.mount
+            ),
+        ),
+        Some(m) if !m.roles.contains_key(&a.role) => c.error(
+            &path,
+            format!(
+                "role `{}` is not declared in vaultConfig.aws.{}.roles",
+                a.role, a.mount
+            ),
+            match did_you_mean(&a.role, m.roles.keys().map(String::as_str)) {
+                Some(best) => format!("did you mean `{}/{best}`?", a.mount),
+                None => "declare the role with its credentialType".to_string(),
+            },
+        ),
+        _ => {}
+    }
+}
