@@ -256,3 +256,42 @@ fn the_tree_and_the_script_of_an_aws_engine() {
     }
     assert!(spc.contains("secretPath: aws/sts/terraform"), "{spc}");
 }
+
+/// GCP and Azure, not in this machine's OpenBao either: their configs, rolesets, static
+/// accounts and roles as the script writes them (each engine's own secret on stdin), pinned,
+/// and what the apps read (token, key and creds paths).
+#[test]
+fn the_script_and_the_tree_of_gcp_and_azure_engines() {
+    let spec = fixture("cloud-gcp-azure.yaml");
+    let script = run(&["configure", "--script", "-f", spec.to_str().unwrap()]);
+    ok("configure --script", &script);
+    let text = stdout(&script);
+    assert!(text.contains("| vault write -- gcp/config ttl=1h max_ttl=4h credentials=-\n"));
+    assert!(text.contains(" client_secret=-\n"));
+    insta::assert_snapshot!("cloud_engines_gcp_azure_script", text);
+
+    let out = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "generate",
+        "-f",
+        spec.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    ok("generate", &o);
+    let tree = read_tree(out.path());
+    for (file, path) in [
+        (
+            "reporter-gcp",
+            "  mount: gcp\n  path: roleset/viewer/token\n",
+        ),
+        (
+            "reporter-gcp-ci",
+            "  mount: gcp\n  path: static-account/ci/key\n",
+        ),
+        ("reporter-azure", "  mount: azure\n  path: creds/reader\n"),
+    ] {
+        let vds = &tree[&format!("apps/dev/shop/reporter/vaultdynamicsecret-{file}.yaml")];
+        assert!(vds.contains(path), "{vds}");
+    }
+}

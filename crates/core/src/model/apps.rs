@@ -185,13 +185,37 @@ pub enum Source {
         mount: String,
         role: String,
     },
-    /// A role of `vaultConfig.aws`: `sts` when its credentials are STS ones (read at
-    /// `MOUNT/sts/ROLE`), else an IAM user's (`MOUNT/creds/ROLE`).
-    Aws {
+    /// A role of a cloud engine (`vaultConfig.aws`, `gcp`, `azure`).
+    Cloud {
+        engine: CloudEngine,
         mount: String,
+        /// The role as the spec names it (a GCP static account: `static-account/NAME`).
         role: String,
-        sts: bool,
+        /// What is read, relative to the mount: `creds/ROLE`, `sts/ROLE` (AWS STS
+        /// credentials), `roleset/NAME/token`, `static-account/NAME/key`, ...
+        path: String,
+        /// The keys of the engine's answer.
+        keys: &'static [&'static str],
     },
+}
+
+/// The cloud secrets engine a [`Source::Cloud`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloudEngine {
+    Aws,
+    Gcp,
+    Azure,
+}
+
+impl CloudEngine {
+    /// The spec's field and the engine's type.
+    pub fn name(self) -> &'static str {
+        match self {
+            CloudEngine::Aws => "aws",
+            CloudEngine::Gcp => "gcp",
+            CloudEngine::Azure => "azure",
+        }
+    }
 }
 
 /// One Vault path an app reads, with the capabilities that takes.
@@ -205,7 +229,7 @@ impl Source {
     pub fn kind(&self) -> SecretKind {
         match self {
             Source::Kv { .. } => SecretKind::Static,
-            Source::Database { .. } | Source::Dynamic { .. } | Source::Aws { .. } => {
+            Source::Database { .. } | Source::Dynamic { .. } | Source::Cloud { .. } => {
                 SecretKind::Dynamic
             }
             Source::Pki { .. } => SecretKind::Pki,
@@ -218,7 +242,7 @@ impl Source {
             | Source::Database { mount, .. }
             | Source::Dynamic { mount, .. }
             | Source::Pki { mount, .. }
-            | Source::Aws { mount, .. } => mount,
+            | Source::Cloud { mount, .. } => mount,
         }
     }
 
@@ -228,9 +252,7 @@ impl Source {
             Source::Kv { path, .. } | Source::Dynamic { path, .. } => path.clone(),
             Source::Database { role, .. } => format!("creds/{role}"),
             Source::Pki { role, .. } => role.clone(),
-            Source::Aws { role, sts, .. } => {
-                format!("{}/{role}", if *sts { "sts" } else { "creds" })
-            }
+            Source::Cloud { path, .. } => path.clone(),
         }
     }
 
@@ -271,8 +293,8 @@ impl Source {
                 capabilities: vec!["create", "update"],
             },
             // Exactly the role's credentials, read (GET) as the consumers ask for them.
-            Source::Aws { mount, .. } => Grant {
-                path: format!("{mount}/{}", self.cr_path()),
+            Source::Cloud { mount, path, .. } => Grant {
+                path: format!("{mount}/{path}"),
                 capabilities: vec!["read"],
             },
         }
@@ -284,9 +306,7 @@ impl Source {
         let keys: &[&str] = match self {
             Source::Database { .. } => &["username", "password"],
             Source::Pki { .. } => &["certificate", "private_key", "issuing_ca"],
-            // STS credentials carry a session token; an IAM user's keys do not.
-            Source::Aws { sts: true, .. } => &["access_key", "secret_key", "security_token"],
-            Source::Aws { .. } => &["access_key", "secret_key"],
+            Source::Cloud { keys, .. } => keys,
             Source::Kv { .. } | Source::Dynamic { .. } => &[],
         };
         keys.iter().map(|k| k.to_string()).collect()
@@ -303,7 +323,12 @@ impl Source {
             Source::Database { mount, role } => format!("database {mount}/{role}"),
             Source::Dynamic { mount, path, .. } => format!("dynamic {mount}/{path}"),
             Source::Pki { mount, role } => format!("pki {mount}/{role}"),
-            Source::Aws { mount, role, .. } => format!("aws {mount}/{role}"),
+            Source::Cloud {
+                engine,
+                mount,
+                role,
+                ..
+            } => format!("{} {mount}/{role}", engine.name()),
         }
     }
 }
@@ -505,14 +530,9 @@ fn secret(
             mount: p.mount.clone(),
             role: p.role.clone(),
         },
-        SecretSource::Aws(a) => Source::Aws {
-            mount: a.mount.clone(),
-            role: a.role.clone(),
-            sts: vc
-                .and_then(|vc| vc.aws.get(&a.mount))
-                .and_then(|m| m.roles.get(&a.role))
-                .is_some_and(|r| r.credential_type.is_sts()),
-        },
+        SecretSource::Aws(a) => super::cloud::aws(&a.mount, &a.role, vc),
+        SecretSource::Gcp(g) => super::cloud::gcp(&g.mount, &g.role, vc),
+        SecretSource::Azure(a) => super::cloud::azure(&a.mount, &a.role),
     };
     let pki = match &source {
         Source::Pki { mount, role } => Some(PkiOptions {

@@ -10,6 +10,7 @@
 
 mod apps;
 mod cert_manager;
+mod cloud;
 pub(crate) mod csi;
 pub(crate) mod defaults;
 pub mod stages;
@@ -17,8 +18,8 @@ mod vault;
 
 pub(crate) use apps::{cluster_store_name, eso_store_names};
 pub use apps::{
-    App, CaSecret, Consumer, Csi, DeclaredSecret, Eso, EsoStore, Grant, Injector, PkiOptions,
-    RolloutTarget, SecretKind, Source,
+    App, CaSecret, CloudEngine, Consumer, Csi, DeclaredSecret, Eso, EsoStore, Grant, Injector,
+    PkiOptions, RolloutTarget, SecretKind, Source,
 };
 pub use cert_manager::CertManager;
 pub use stages::{AppsOf, Controller, KustomizationRef, Stage, StageKind};

@@ -96,6 +96,11 @@ pub struct SecretSpec {
     pub pki: Option<ShortOrLong<PkiSource>>,
     /// `MOUNT/ROLE` of `vaultConfig.aws`: short-lived AWS credentials.
     pub aws: Option<ShortOrLong<AwsSource>>,
+    /// `MOUNT/NAME` of `vaultConfig.gcp` (a roleset, or with `static-account/NAME` a static
+    /// account): a short-lived access token or key.
+    pub gcp: Option<ShortOrLong<GcpSource>>,
+    /// `MOUNT/ROLE` of `vaultConfig.azure`: a short-lived service principal.
+    pub azure: Option<ShortOrLong<AzureSource>>,
     pub common_name: Option<String>,
     pub alt_names: Option<Vec<String>>,
     pub ttl: Option<String>,
@@ -128,6 +133,8 @@ impl SecretSpec {
             self.dynamic.as_ref().map(|_| "dynamic"),
             self.pki.as_ref().map(|_| "pki"),
             self.aws.as_ref().map(|_| "aws"),
+            self.gcp.as_ref().map(|_| "gcp"),
+            self.azure.as_ref().map(|_| "azure"),
         ]
         .into_iter()
         .flatten()
@@ -139,19 +146,22 @@ impl SecretSpec {
         if self.sources_written().len() != 1 {
             return Err(Box::new(self));
         }
-        let source = match (
-            &self.kv,
-            &self.database,
-            &self.dynamic,
-            &self.pki,
-            &self.aws,
-        ) {
-            (Some(kv), ..) => SecretSource::Kv(kv.0.clone()),
-            (_, Some(db), ..) => SecretSource::Database(db.0.clone()),
-            (_, _, Some(d), ..) => SecretSource::Dynamic(d.0.clone()),
-            (_, _, _, Some(p), _) => SecretSource::Pki(p.0.clone()),
-            (.., Some(a)) => SecretSource::Aws(a.0.clone()),
-            _ => return Err(Box::new(self)),
+        let source = if let Some(kv) = &self.kv {
+            SecretSource::Kv(kv.0.clone())
+        } else if let Some(db) = &self.database {
+            SecretSource::Database(db.0.clone())
+        } else if let Some(d) = &self.dynamic {
+            SecretSource::Dynamic(d.0.clone())
+        } else if let Some(p) = &self.pki {
+            SecretSource::Pki(p.0.clone())
+        } else if let Some(a) = &self.aws {
+            SecretSource::Aws(a.0.clone())
+        } else if let Some(g) = &self.gcp {
+            SecretSource::Gcp(g.0.clone())
+        } else if let Some(a) = &self.azure {
+            SecretSource::Azure(a.0.clone())
+        } else {
+            return Err(Box::new(self));
         };
         Ok(Secret {
             name: self.name,
@@ -249,6 +259,8 @@ pub enum SecretSource {
     Dynamic(DynamicSource),
     Pki(PkiSource),
     Aws(AwsSource),
+    Gcp(GcpSource),
+    Azure(AzureSource),
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -286,6 +298,24 @@ pub struct PkiSource {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AwsSource {
+    pub mount: String,
+    pub role: String,
+}
+
+/// `gcp: MOUNT/NAME`: a roleset of `vaultConfig.gcp.MOUNT` (`MOUNT/static-account/NAME`: a
+/// static account).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GcpSource {
+    pub mount: String,
+    /// A roleset's name, or `static-account/NAME`.
+    pub role: String,
+}
+
+/// `azure: MOUNT/ROLE`: a role of `vaultConfig.azure.MOUNT`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AzureSource {
     pub mount: String,
     pub role: String,
 }
@@ -343,6 +373,25 @@ impl ShortForm for AwsSource {
     const EXAMPLE: &'static str = "aws: MOUNT/ROLE (e.g. aws/deploy)";
     fn from_parts(mount: &str, rest: &str) -> Self {
         AwsSource {
+            mount: mount.into(),
+            role: rest.into(),
+        }
+    }
+}
+
+impl ShortForm for GcpSource {
+    const EXAMPLE: &'static str = "gcp: MOUNT/ROLESET (e.g. gcp/deploy, gcp/static-account/ci)";
+    fn from_parts(mount: &str, rest: &str) -> Self {
+        GcpSource {
+            mount: mount.into(),
+            role: rest.into(),
+        }
+    }
+}
+impl ShortForm for AzureSource {
+    const EXAMPLE: &'static str = "azure: MOUNT/ROLE (e.g. azure/reader)";
+    fn from_parts(mount: &str, rest: &str) -> Self {
+        AzureSource {
             mount: mount.into(),
             role: rest.into(),
         }

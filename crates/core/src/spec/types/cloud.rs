@@ -88,3 +88,104 @@ impl AwsRoleSpec {
         }
     }
 }
+
+/// `vaultConfig.gcp.<mount>`: the Google Cloud engine's credentials (`config`) and its
+/// rolesets and static accounts.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GcpSpec {
+    /// `env:NAME` or `file:PATH`: the JSON key of the service account the engine acts as
+    /// (`credentials`; never a literal).
+    pub credentials_from: String,
+    /// Default lifetime of the keys it issues (`ttl`).
+    pub ttl: Option<String>,
+    /// Longest lifetime of the keys it issues (`max_ttl`).
+    pub max_ttl: Option<String>,
+    /// Rotate the engine's own key once the config is written (`config/rotate-root`).
+    #[serde(default)]
+    pub rotate_root: bool,
+    /// Rolesets: a service account the engine makes, bound to `bindings`.
+    #[serde(default)]
+    pub rolesets: BTreeMap<String, GcpAccountSpec>,
+    /// Static accounts: an existing service account (`serviceAccountEmail`) bound to `bindings`.
+    #[serde(default)]
+    pub static_accounts: BTreeMap<String, GcpAccountSpec>,
+}
+
+/// What a GCP roleset or static account hands out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GcpSecretType {
+    /// An OAuth2 access token (`MOUNT/roleset/NAME/token`).
+    #[default]
+    AccessToken,
+    /// A service account key (`MOUNT/roleset/NAME/key`).
+    ServiceAccountKey,
+}
+
+impl GcpSecretType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GcpSecretType::AccessToken => "access_token",
+            GcpSecretType::ServiceAccountKey => "service_account_key",
+        }
+    }
+}
+
+/// `vaultConfig.gcp.<mount>.rolesets.<name>` or `.staticAccounts.<name>`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GcpAccountSpec {
+    /// `access_token` (default) or `service_account_key`.
+    #[serde(default)]
+    pub secret_type: GcpSecretType,
+    /// The project the roleset's service account is made in (rolesets only).
+    pub project: Option<String>,
+    /// The existing service account (static accounts only).
+    pub service_account_email: Option<String>,
+    /// IAM roles by resource name, e.g.
+    /// `//cloudresourcemanager.googleapis.com/projects/my-project: [roles/viewer]`.
+    #[serde(default)]
+    pub bindings: BTreeMap<String, Vec<String>>,
+    /// OAuth scopes of its access tokens (default, for `access_token`:
+    /// `https://www.googleapis.com/auth/cloud-platform`).
+    #[serde(default)]
+    pub token_scopes: Vec<String>,
+}
+
+/// `vaultConfig.azure.<mount>`: the Azure engine's service principal (`config`) and roles.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AzureSpec {
+    pub subscription_id: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    /// `env:NAME` or `file:PATH`: the service principal's client secret (never a literal).
+    pub client_secret_from: String,
+    /// The Azure cloud (`environment`, e.g. `AzurePublicCloud`; unset: Vault's).
+    pub environment: Option<String>,
+    /// Rotate the client secret once the config is written (`rotate-root`).
+    #[serde(default)]
+    pub rotate_root: bool,
+    #[serde(default)]
+    pub roles: BTreeMap<String, AzureRoleSpec>,
+}
+
+/// `vaultConfig.azure.<mount>.roles.<name>`: a service principal per lease, with these roles.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AzureRoleSpec {
+    pub azure_roles: Vec<AzureRoleAssignment>,
+    pub ttl: Option<String>,
+    pub max_ttl: Option<String>,
+}
+
+/// One Azure role assignment (`azure_roles[]`): the role by name, at a scope.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AzureRoleAssignment {
+    /// e.g. `Reader`.
+    pub role_name: String,
+    /// e.g. `/subscriptions/<id>/resourceGroups/<group>`.
+    pub scope: String,
+}

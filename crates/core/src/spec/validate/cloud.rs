@@ -5,11 +5,146 @@ use super::rules::{is_url, Checker};
 use crate::duration::{Duration, Grammar};
 use crate::spec::diagnostic::did_you_mean;
 use crate::spec::scan::shown;
-use crate::spec::types::{AwsCredentialType, AwsSpec, SecretSpec, VaultConfigSpec};
+use crate::spec::types::{
+    AwsCredentialType, AwsSpec, AzureSpec, GcpAccountSpec, GcpSecretType, GcpSpec, SecretSpec,
+    VaultConfigSpec,
+};
 
 pub(super) fn check(c: &mut Checker, vc: &VaultConfigSpec) {
     for (name, a) in &vc.aws {
         aws(c, name, a);
+    }
+    for (name, g) in &vc.gcp {
+        gcp(c, name, g);
+    }
+    for (name, a) in &vc.azure {
+        azure(c, name, a);
+    }
+}
+
+fn gcp(c: &mut Checker, name: &str, g: &GcpSpec) {
+    let base = format!("vaultConfig.gcp.{name}");
+    c.vault_path(&base, name, "gcp mount");
+    c.vault_mount(&base, name, "gcp mount");
+    c.not_null(&format!("{base}.credentialsFrom"));
+    c.value_source(
+        &format!("{base}.credentialsFrom"),
+        &g.credentials_from,
+        "credentialsFrom",
+    );
+    for (field, ttl) in [("ttl", &g.ttl), ("maxTtl", &g.max_ttl)] {
+        if let Some(t) = ttl {
+            c.vault_duration(&format!("{base}.{field}"), t);
+        }
+    }
+    for (kind, accounts) in [
+        ("rolesets", &g.rolesets),
+        ("staticAccounts", &g.static_accounts),
+    ] {
+        for (aname, a) in accounts {
+            gcp_account(
+                c,
+                &format!("{base}.{kind}.{aname}"),
+                aname,
+                kind == "rolesets",
+                a,
+            );
+        }
+    }
+}
+
+fn gcp_account(c: &mut Checker, base: &str, name: &str, roleset: bool, a: &GcpAccountSpec) {
+    c.vault_name(base, name, "gcp roleset or static account name");
+    match (roleset, &a.project, &a.service_account_email) {
+        (true, None, _) => c.error(
+            base,
+            "a roleset needs `project`: the engine makes its service account there",
+            "add `project: my-project`",
+        ),
+        (true, _, Some(_)) => c.error(
+            &format!("{base}.serviceAccountEmail"),
+            "a roleset makes its own service account",
+            "remove serviceAccountEmail, or declare it under staticAccounts",
+        ),
+        (false, _, None) => c.error(
+            base,
+            "a static account needs `serviceAccountEmail`",
+            "name the existing service account, e.g. ci@my-project.iam.gserviceaccount.com",
+        ),
+        (false, Some(_), _) => c.error(
+            &format!("{base}.project"),
+            "`project` applies to rolesets (a static account's project is its own)",
+            "remove project",
+        ),
+        _ => {}
+    }
+    if roleset && a.bindings.is_empty() {
+        c.error(
+            base,
+            "a roleset needs bindings: the IAM roles of its service account, by resource",
+            "e.g. `bindings: {\"//cloudresourcemanager.googleapis.com/projects/my-project\": [roles/viewer]}`",
+        );
+    }
+    for (resource, roles) in &a.bindings {
+        if roles.is_empty() || resource.trim().is_empty() {
+            c.error(
+                &format!("{base}.bindings"),
+                format!("binding `{}` names no role", shown(resource)),
+                "list the IAM roles, e.g. [roles/viewer]",
+            );
+        }
+    }
+    if a.secret_type == GcpSecretType::ServiceAccountKey && !a.token_scopes.is_empty() {
+        c.error(
+            &format!("{base}.tokenScopes"),
+            "tokenScopes applies to access tokens, not service account keys",
+            "remove tokenScopes, or use `secretType: access_token`",
+        );
+    }
+}
+
+fn azure(c: &mut Checker, name: &str, a: &AzureSpec) {
+    let base = format!("vaultConfig.azure.{name}");
+    c.vault_path(&base, name, "azure mount");
+    c.vault_mount(&base, name, "azure mount");
+    for (field, value) in [
+        ("subscriptionId", &a.subscription_id),
+        ("tenantId", &a.tenant_id),
+        ("clientId", &a.client_id),
+    ] {
+        c.not_null(&format!("{base}.{field}"));
+        c.text(&format!("{base}.{field}"), value, 64, field);
+    }
+    c.not_null(&format!("{base}.clientSecretFrom"));
+    c.value_source(
+        &format!("{base}.clientSecretFrom"),
+        &a.client_secret_from,
+        "clientSecretFrom",
+    );
+    for (rname, r) in &a.roles {
+        let rbase = format!("{base}.roles.{rname}");
+        c.vault_name(&rbase, rname, "azure role name");
+        if r.azure_roles.is_empty() {
+            c.error(
+                &format!("{rbase}.azureRoles"),
+                "azureRoles is empty: the service principal would have no role",
+                "e.g. `azureRoles: [{roleName: Reader, scope: /subscriptions/<id>/resourceGroups/<group>}]`",
+            );
+        }
+        for (i, x) in r.azure_roles.iter().enumerate() {
+            if !x.scope.starts_with('/') {
+                c.error(
+                    &format!("{rbase}.azureRoles[{i}].scope"),
+                    format!("`{}` is not an Azure scope", shown(&x.scope)),
+                    "write the resource id, e.g. /subscriptions/<id>/resourceGroups/<group>",
+                );
+            }
+        }
+        for (field, ttl) in [("ttl", &r.ttl), ("maxTtl", &r.max_ttl)] {
+            if let Some(t) = ttl {
+                c.vault_duration(&format!("{rbase}.{field}"), t);
+            }
+        }
     }
 }
 
@@ -129,8 +264,57 @@ fn aws(c: &mut Checker, name: &str, a: &AwsSpec) {
     }
 }
 
+/// An app secret's `gcp: MOUNT/NAME` or `azure: MOUNT/ROLE`: declared in `vaultConfig`.
+fn other_secret(c: &mut Checker, base: &str, s: &SecretSpec, vc: Option<&VaultConfigSpec>) {
+    let (field, mount, role, declared): (&str, &str, &str, Option<Vec<String>>) =
+        match (&s.gcp, &s.azure) {
+            (Some(g), _) => (
+                "gcp",
+                &g.0.mount,
+                &g.0.role,
+                vc.and_then(|vc| vc.gcp.get(&g.0.mount)).map(|m| {
+                    (m.rolesets.keys().cloned())
+                        .chain(
+                            m.static_accounts
+                                .keys()
+                                .map(|k| format!("static-account/{k}")),
+                        )
+                        .collect()
+                }),
+            ),
+            (_, Some(a)) => (
+                "azure",
+                &a.0.mount,
+                &a.0.role,
+                vc.and_then(|vc| vc.azure.get(&a.0.mount))
+                    .map(|m| m.roles.keys().cloned().collect()),
+            ),
+            _ => return,
+        };
+    let path = format!("{base}.{field}");
+    c.vault_path(&path, mount, &format!("{field} mount"));
+    c.vault_path(&path, role, &format!("{field} role"));
+    match declared {
+        None => c.error(
+            &path,
+            format!("{field} mount `{mount}` is not declared in vaultConfig.{field}"),
+            format!("add `{mount}:` under vaultConfig.{field}, or fix the mount name"),
+        ),
+        Some(names) if !names.iter().any(|n| n == role) => c.error(
+            &path,
+            format!("`{role}` is not declared in vaultConfig.{field}.{mount}"),
+            match did_you_mean(role, names.iter().map(String::as_str)) {
+                Some(best) => format!("did you mean `{mount}/{best}`?"),
+                None => format!("declare it under vaultConfig.{field}.{mount}"),
+            },
+        ),
+        _ => {}
+    }
+}
+
 /// An app secret's `aws: MOUNT/ROLE`: declared in `vaultConfig.aws`.
 pub(super) fn secret(c: &mut Checker, base: &str, s: &SecretSpec, vc: Option<&VaultConfigSpec>) {
+    other_secret(c, base, s, vc);
     let Some(a) = &s.aws else { return };
     let a = &a.0;
     let path = format!("{base}.aws");

@@ -278,6 +278,8 @@ fn values(c: &mut Checker, sbase: &str, s: &SecretSpec) {
         ("dynamic", ["mount", "path"]),
         ("pki", ["mount", "role"]),
         ("aws", ["mount", "role"]),
+        ("gcp", ["mount", "role"]),
+        ("azure", ["mount", "role"]),
     ] {
         for f in sub {
             c.not_null(&format!("{sbase}.{field}.{f}"));
@@ -294,6 +296,12 @@ fn values(c: &mut Checker, sbase: &str, s: &SecretSpec) {
     }
     if let Some(a) = &s.aws {
         c.vault_mount(&format!("{sbase}.aws"), &a.0.mount, "aws mount");
+    }
+    if let Some(g) = &s.gcp {
+        c.vault_mount(&format!("{sbase}.gcp"), &g.0.mount, "gcp mount");
+    }
+    if let Some(a) = &s.azure {
+        c.vault_mount(&format!("{sbase}.azure"), &a.0.mount, "azure mount");
     }
     if let Some(d) = &s.dynamic {
         for k in d.0.params.keys() {

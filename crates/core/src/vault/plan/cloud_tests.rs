@@ -227,3 +227,131 @@ fn rotate_root_follows_the_first_root_config() {
     let root = paths.iter().position(|p| *p == "aws/config/root").unwrap();
     assert_eq!(paths[root + 1], "aws/config/rotate-root");
 }
+
+const GCP_AZURE: &str = include_str!("../../../../../fixtures/cloud-gcp-azure.yaml");
+
+fn gcp_azure_catalog(path: &str) -> Option<Value> {
+    matches!(
+        path,
+        "sys/plugins/catalog/secret/gcp" | "sys/plugins/catalog/secret/azure"
+    )
+    .then(|| json!({"builtin": false}))
+}
+
+/// What the GCP and Azure engines read back after the fixture's plan: bindings as a map of
+/// roles by resource, Azure role assignments with the role id the engine resolved.
+fn gcp_azure_applied(owner: &str, path: &str) -> Option<Value> {
+    match path {
+        "sys/mounts" => Some(json!({
+            "gcp/": {"type": "gcp", "description": owner},
+            "azure/": {"type": "azure", "description": owner},
+        })),
+        "gcp/config" => Some(json!({"ttl": 3600, "max_ttl": 14400})),
+        "gcp/roleset/viewer" => Some(json!({
+            "secret_type": "access_token", "service_account_project": "my-project",
+            "service_account_email": "vaultviewer-123@my-project.iam.gserviceaccount.com",
+            "bindings": {"//cloudresourcemanager.googleapis.com/projects/my-project": ["roles/viewer"]},
+            "token_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+        })),
+        "gcp/static-account/ci" => Some(json!({
+            "secret_type": "service_account_key",
+            "service_account_email": "ci@my-project.iam.gserviceaccount.com",
+            "service_account_project": "my-project",
+            "bindings": {"//cloudresourcemanager.googleapis.com/projects/my-project": ["roles/storage.objectViewer"]},
+        })),
+        "azure/config" => Some(json!({
+            "subscription_id": "00000000-0000-0000-0000-000000000001",
+            "tenant_id": "00000000-0000-0000-0000-000000000002",
+            "client_id": "00000000-0000-0000-0000-000000000003",
+            "environment": "",
+        })),
+        "azure/roles/reader" => Some(json!({
+            "azure_roles": [{
+                "role_id": "/subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.Authorization/roleDefinitions/acdd72a7",
+                "role_name": "Reader",
+                "scope": "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/shop",
+            }],
+            "ttl": 3600, "max_ttl": 14400,
+        })),
+        _ => None,
+    }
+}
+
+fn gcp_azure_changes(plan: &Plan) -> Vec<String> {
+    plan.changes()
+        .filter(|s| {
+            s.path.starts_with("gcp/")
+                || s.path.starts_with("azure/")
+                || s.path.starts_with("sys/mounts/")
+        })
+        .map(|s| s.path.clone())
+        .collect()
+}
+
+/// GCP and Azure: a fresh Vault gets the engines, their configs (the secret by reference,
+/// the GCP key rotated right after), the rolesets, static accounts and roles; what the engines
+/// read back plans nothing; the policies read exactly the token, key or creds path.
+#[test]
+fn gcp_and_azure_are_created_then_left_alone() {
+    let side = side_of(GCP_AZURE);
+    let fresh = planned(&side, &Options::default(), gcp_azure_catalog).unwrap();
+    assert_eq!(
+        gcp_azure_changes(&fresh),
+        [
+            "sys/mounts/azure",
+            "sys/mounts/gcp",
+            "gcp/config",
+            "gcp/config/rotate-root",
+            "gcp/roleset/viewer",
+            "gcp/static-account/ci",
+            "azure/config",
+            "azure/roles/reader",
+        ]
+    );
+    let gcp = step(&fresh, "gcp/config");
+    assert_eq!(gcp.body, json!({"ttl": 3600, "max_ttl": 14400}));
+    assert_eq!(gcp.secrets[0].field, "credentials");
+    assert_eq!(
+        gcp.secrets[0].source,
+        "file:/run/secrets/gcp-vault-key.json"
+    );
+    let azure = step(&fresh, "azure/config");
+    assert!(azure.body.get("client_secret").is_none());
+    assert_eq!(azure.secrets[0].source, "env:AZURE_VAULT_CLIENT_SECRET");
+    assert_eq!(
+        step(&fresh, "gcp/roleset/viewer").body["bindings"],
+        "{\"resource\":{\"//cloudresourcemanager.googleapis.com/projects/my-project\":{\"roles\":[\"roles/viewer\"]}}}"
+    );
+    let grants: Vec<String> = (side.policies.iter())
+        .flat_map(|p| p.grants.iter().map(|g| g.path.clone()))
+        .collect();
+    assert_eq!(
+        grants,
+        [
+            "azure/creds/reader",
+            "gcp/roleset/viewer/token",
+            "gcp/static-account/ci/key"
+        ]
+    );
+
+    let owner = side.owner.clone();
+    let again = planned(&side, &Options::default(), |p| gcp_azure_applied(&owner, p)).unwrap();
+    assert!(again.conflicts.is_empty(), "{:?}", again.conflicts);
+    assert!(gcp_azure_changes(&again).is_empty(), "{}", describe(&again));
+
+    // A binding changed by hand is put back, and the plan shows it in the canonical form.
+    let changed = planned(&side, &Options::default(), |p| {
+        let mut v = gcp_azure_applied(&owner, p)?;
+        if p == "gcp/roleset/viewer" {
+            v["bindings"] = json!({"//cloudresourcemanager.googleapis.com/projects/my-project": ["roles/editor"]});
+        }
+        Some(v)
+    })
+    .unwrap();
+    assert_eq!(gcp_azure_changes(&changed), ["gcp/roleset/viewer"]);
+    assert!(
+        describe(&changed).contains("roles/editor"),
+        "{}",
+        describe(&changed)
+    );
+}

@@ -16,6 +16,7 @@
 
 mod auth;
 mod cloud;
+mod cloud_gcp_azure;
 #[cfg(test)]
 mod cloud_tests;
 mod engines;
@@ -388,6 +389,8 @@ fn diff(side: &VaultSide, read: &Lookup, options: &Options) -> Result<Plan, Erro
     engines::transit_keys(&mut p);
     engines::databases(&mut p);
     cloud::aws(&mut p)?;
+    cloud_gcp_azure::gcp(&mut p)?;
+    cloud_gcp_azure::azure(&mut p)?;
     pki::mounts(&mut p);
     let ours_here = policies::policies(&mut p);
     auth::roles(&mut p, &ours_here.managed);

@@ -117,6 +117,7 @@ pub struct ScriptContext<'a> {
     transit_keys: Vec<ScriptPath>,
     databases: Vec<ScriptDatabase<'a>>,
     aws: Vec<super::cloud::ScriptAws<'a>>,
+    cloud_configs: Vec<super::cloud::ScriptCloudConfig<'a>>,
     pki: Vec<ScriptPki<'a>>,
     policies: Vec<ScriptPolicy<'a>>,
     roles: Vec<ScriptRole<'a>>,
@@ -311,8 +312,10 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
         })
         .collect();
     let aws = super::cloud::script(&side.aws, &mut checks);
+    let cloud_configs = super::cloud::script_configs(&side.gcp, &side.azure, &mut checks);
     ScriptContext {
         aws,
+        cloud_configs,
         cluster: &stack.cluster,
         description: &side.owner,
         vault_note: stack.vault.which(&stack.cluster, &stack.operator.address),
