@@ -295,3 +295,36 @@ fn the_script_and_the_tree_of_gcp_and_azure_engines() {
         assert!(vds.contains(path), "{vds}");
     }
 }
+
+/// This machine's OpenBao has neither the `gcp` nor the `azure` engine: `configure` names the
+/// first it lacks and changes nothing (their configuration cannot be written and read back
+/// here).
+#[test]
+fn a_vault_without_the_gcp_engine_is_left_unchanged() {
+    let Some(bao) = Bao::start() else { return };
+    for engine in ["gcp", "azure"] {
+        let (status, answer) = bao.api(
+            "POST",
+            &format!("sys/mounts/{engine}"),
+            Some(json!({"type": engine})),
+        );
+        assert_eq!(status, 400, "{answer}");
+        assert!(
+            answer.to_string().contains(&format!("plugin not found in the catalog: {engine}")),
+            "{answer}"
+        );
+    }
+    let before = vault_state(&bao, "kubernetes-dev");
+    let secret = made_up("test-azure-");
+    let out = configure(
+        &bao,
+        &fixture("cloud-gcp-azure.yaml"),
+        &[],
+        &[("AZURE_VAULT_CLIENT_SECRET", secret.as_str())],
+    );
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("no `gcp` secrets engine"), "{text}");
+    assert!(!text.contains(&secret));
+    assert_eq!(vault_state(&bao, "kubernetes-dev"), before);
+}
