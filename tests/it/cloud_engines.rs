@@ -310,7 +310,9 @@ fn a_vault_without_the_gcp_engine_is_left_unchanged() {
         );
         assert_eq!(status, 400, "{answer}");
         assert!(
-            answer.to_string().contains(&format!("plugin not found in the catalog: {engine}")),
+            answer
+                .to_string()
+                .contains(&format!("plugin not found in the catalog: {engine}")),
             "{answer}"
         );
     }
