@@ -294,6 +294,27 @@ fn the_script_and_the_tree_of_gcp_and_azure_engines() {
         let vds = &tree[&format!("apps/dev/shop/reporter/vaultdynamicsecret-{file}.yaml")];
         assert!(vds.contains(path), "{vds}");
     }
+    assert!(!stderr(&o).contains("GCP access token"), "{}", stderr(&o));
+
+    // Without refreshAfter, VSO would read the unleased access token once: a warning.
+    let text = std::fs::read_to_string(&spec)
+        .unwrap()
+        .replace("        refreshAfter: 45m", "        # no refreshAfter");
+    let bare = out.path().join("bare.yaml");
+    std::fs::write(&bare, text).unwrap();
+    let o = run(&[
+        "generate",
+        "-f",
+        bare.to_str().unwrap(),
+        "--out",
+        out.path().join("t").to_str().unwrap(),
+    ]);
+    ok("generate (no refreshAfter)", &o);
+    assert!(
+        stderr(&o).contains("apps[0].secrets[0].gcp: a GCP access token has no lease"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// This machine's OpenBao has neither the `gcp` nor the `azure` engine: `configure` names the

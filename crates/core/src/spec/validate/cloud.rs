@@ -6,8 +6,8 @@ use crate::duration::{Duration, Grammar};
 use crate::spec::diagnostic::did_you_mean;
 use crate::spec::scan::shown;
 use crate::spec::types::{
-    AwsCredentialType, AwsSpec, AzureSpec, GcpAccountSpec, GcpSecretType, GcpSpec, SecretSpec,
-    VaultConfigSpec,
+    AppSpec, AwsCredentialType, AwsSpec, AzureSpec, Consumer, GcpAccountSpec, GcpSecretType,
+    GcpSpec, SecretSpec, VaultConfigSpec,
 };
 
 pub(super) fn check(c: &mut Checker, vc: &VaultConfigSpec) {
@@ -261,6 +261,33 @@ fn aws(c: &mut Checker, name: &str, a: &AwsSpec) {
                 );
             }
         }
+    }
+}
+
+/// A GCP access token has no lease (it lives an hour): VSO reads a secret without a lease
+/// once and never again unless `refreshAfter` says when.
+pub(super) fn unleased(
+    c: &mut Checker,
+    sbase: &str,
+    app: &AppSpec,
+    s: &SecretSpec,
+    vc: Option<&VaultConfigSpec>,
+) {
+    let Some(g) = &s.gcp else { return };
+    if app.consumer != Consumer::Operator || s.refresh_after.is_some() {
+        return;
+    }
+    let m = vc.and_then(|vc| vc.gcp.get(&g.0.mount));
+    let account = match g.0.role.strip_prefix("static-account/") {
+        Some(name) => m.and_then(|m| m.static_accounts.get(name)),
+        None => m.and_then(|m| m.rolesets.get(&g.0.role)),
+    };
+    if account.is_some_and(|a| a.secret_type == GcpSecretType::AccessToken) {
+        c.warn(
+            &format!("{sbase}.gcp"),
+            "a GCP access token has no lease and expires after an hour: VSO reads a secret without a lease once and does not refresh it",
+            "add `refreshAfter: 45m` (or use `secretType: service_account_key`, which is leased)",
+        );
     }
 }
 

@@ -40,6 +40,7 @@ pub(super) fn check(
         );
     }
     consumers::secret(c, sbase, app, s);
+    super::cloud::unleased(c, sbase, app, s, vc);
     values(c, sbase, s);
 }
 
