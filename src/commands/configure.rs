@@ -28,8 +28,8 @@ pub(crate) struct ConfigureArgs {
     /// their data (policies and roles are always cleaned up).
     #[arg(long, conflicts_with = "script")]
     pub(crate) prune_mounts: bool,
-    /// Send again what Vault cannot show back: every database admin password (rotated again
-    /// where rotateRoot) and the token reviewer JWT.
+    /// Send again what Vault cannot show back: every database admin password and cloud
+    /// engine credential (rotated again where rotateRoot) and the token reviewer JWT.
     #[arg(long, conflicts_with = "script")]
     pub(crate) reset_connection: bool,
 }

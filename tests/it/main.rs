@@ -9,6 +9,7 @@ mod bad_specs;
 mod bring_your_own;
 mod cert_manager;
 mod closed_pipes;
+mod cloud_engines;
 mod commit;
 mod completion;
 mod configure;

@@ -203,6 +203,7 @@ pub(super) fn shared_grants(members: &[Member], file_name: &str) -> Vec<Diagnost
                     Source::Database { .. } => "database",
                     Source::Dynamic { .. } => "dynamic",
                     Source::Pki { .. } => "pki",
+                    Source::Cloud { engine, .. } => engine.name(),
                 };
                 let entry = by_path.entry(s.source.grant().path).or_default();
                 if entry.0.iter().all(|(c, _, _)| *c != stack.cluster) {

@@ -185,6 +185,37 @@ pub enum Source {
         mount: String,
         role: String,
     },
+    /// A role of a cloud engine (`vaultConfig.aws`, `gcp`, `azure`).
+    Cloud {
+        engine: CloudEngine,
+        mount: String,
+        /// The role as the spec names it (a GCP static account: `static-account/NAME`).
+        role: String,
+        /// What is read, relative to the mount: `creds/ROLE`, `sts/ROLE` (AWS STS
+        /// credentials), `roleset/NAME/token`, `static-account/NAME/key`, ...
+        path: String,
+        /// The keys of the engine's answer.
+        keys: &'static [&'static str],
+    },
+}
+
+/// The cloud secrets engine a [`Source::Cloud`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloudEngine {
+    Aws,
+    Gcp,
+    Azure,
+}
+
+impl CloudEngine {
+    /// The spec's field and the engine's type.
+    pub fn name(self) -> &'static str {
+        match self {
+            CloudEngine::Aws => "aws",
+            CloudEngine::Gcp => "gcp",
+            CloudEngine::Azure => "azure",
+        }
+    }
 }
 
 /// One Vault path an app reads, with the capabilities that takes.
@@ -198,7 +229,9 @@ impl Source {
     pub fn kind(&self) -> SecretKind {
         match self {
             Source::Kv { .. } => SecretKind::Static,
-            Source::Database { .. } | Source::Dynamic { .. } => SecretKind::Dynamic,
+            Source::Database { .. } | Source::Dynamic { .. } | Source::Cloud { .. } => {
+                SecretKind::Dynamic
+            }
             Source::Pki { .. } => SecretKind::Pki,
         }
     }
@@ -208,7 +241,8 @@ impl Source {
             Source::Kv { mount, .. }
             | Source::Database { mount, .. }
             | Source::Dynamic { mount, .. }
-            | Source::Pki { mount, .. } => mount,
+            | Source::Pki { mount, .. }
+            | Source::Cloud { mount, .. } => mount,
         }
     }
 
@@ -218,6 +252,7 @@ impl Source {
             Source::Kv { path, .. } | Source::Dynamic { path, .. } => path.clone(),
             Source::Database { role, .. } => format!("creds/{role}"),
             Source::Pki { role, .. } => role.clone(),
+            Source::Cloud { path, .. } => path.clone(),
         }
     }
 
@@ -257,6 +292,11 @@ impl Source {
                 path: format!("{mount}/issue/{role}"),
                 capabilities: vec!["create", "update"],
             },
+            // Exactly the role's credentials, read (GET) as the consumers ask for them.
+            Source::Cloud { mount, path, .. } => Grant {
+                path: format!("{mount}/{path}"),
+                capabilities: vec!["read"],
+            },
         }
     }
 
@@ -266,6 +306,7 @@ impl Source {
         let keys: &[&str] = match self {
             Source::Database { .. } => &["username", "password"],
             Source::Pki { .. } => &["certificate", "private_key", "issuing_ca"],
+            Source::Cloud { keys, .. } => keys,
             Source::Kv { .. } | Source::Dynamic { .. } => &[],
         };
         keys.iter().map(|k| k.to_string()).collect()
@@ -282,6 +323,12 @@ impl Source {
             Source::Database { mount, role } => format!("database {mount}/{role}"),
             Source::Dynamic { mount, path, .. } => format!("dynamic {mount}/{path}"),
             Source::Pki { mount, role } => format!("pki {mount}/{role}"),
+            Source::Cloud {
+                engine,
+                mount,
+                role,
+                ..
+            } => format!("{} {mount}/{role}", engine.name()),
         }
     }
 }
@@ -485,6 +532,9 @@ fn secret(
             mount: p.mount.clone(),
             role: p.role.clone(),
         },
+        SecretSource::Aws(a) => super::cloud::aws(&a.mount, &a.role, vc),
+        SecretSource::Gcp(g) => super::cloud::gcp(&g.mount, &g.role, vc),
+        SecretSource::Azure(a) => super::cloud::azure(&a.mount, &a.role),
     };
     let pki = match &source {
         Source::Pki { mount, role } => Some(PkiOptions {

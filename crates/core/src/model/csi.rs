@@ -105,7 +105,7 @@ pub(crate) fn reads(stack: &Stack) -> Vec<CsiRead<'_>> {
         .map(|s| match &s.source {
             Source::Kv { .. } => CsiRead::Kv,
             Source::Database { mount, role } => CsiRead::Database { mount, role },
-            Source::Dynamic { .. } => CsiRead::Dynamic,
+            Source::Dynamic { .. } | Source::Cloud { .. } => CsiRead::Dynamic,
             Source::Pki { mount, role } => CsiRead::Pki {
                 mount,
                 role,

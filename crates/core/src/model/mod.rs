@@ -11,6 +11,7 @@
 mod apps;
 mod backup;
 mod cert_manager;
+mod cloud;
 pub(crate) mod csi;
 pub(crate) mod defaults;
 mod distribution;
@@ -19,8 +20,8 @@ mod vault;
 
 pub(crate) use apps::{cluster_store_name, eso_store_names};
 pub use apps::{
-    App, CaSecret, Consumer, Csi, DeclaredSecret, Eso, EsoStore, Grant, Injector, PkiOptions,
-    RolloutTarget, SecretKind, Source,
+    App, CaSecret, CloudEngine, Consumer, Csi, DeclaredSecret, Eso, EsoStore, Grant, Injector,
+    PkiOptions, RolloutTarget, SecretKind, Source,
 };
 pub use backup::{Backup, BACKUP_NAME, SNAPSHOT_PATH};
 pub use cert_manager::CertManager;

@@ -182,7 +182,7 @@ fn secret_context<'a>(app: &'a App, s: &'a DeclaredSecret) -> SecretContext<'a> 
             // A certificate is always a TLS Secret.
             c.secret_type = Some("kubernetes.io/tls");
         }
-        Source::Database { .. } => {}
+        Source::Database { .. } | Source::Cloud { .. } => {}
     }
     c
 }

@@ -653,6 +653,7 @@ fn check_keys(
             .into_iter()
             .filter(|k| !has(k))
             .collect(),
+        Source::Cloud { keys, .. } => keys.iter().copied().filter(|k| !has(k)).collect(),
         Source::Dynamic { .. } => {
             if keys.is_empty() {
                 vec!["<any key>"]
@@ -685,7 +686,7 @@ fn check_fresh(
     now: i64,
 ) -> Result<String, (SecretStatus, String)> {
     match &s.source {
-        Source::Database { .. } | Source::Dynamic { .. } => {
+        Source::Database { .. } | Source::Dynamic { .. } | Source::Cloud { .. } => {
             let renewed = cr.status.last_renewal_time.unwrap_or(0);
             let duration = cr.status.secret_lease.duration.unwrap_or(0);
             if duration > 0 && renewed + duration < now {

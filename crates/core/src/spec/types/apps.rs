@@ -94,6 +94,13 @@ pub struct SecretSpec {
     pub database: Option<ShortOrLong<DatabaseSource>>,
     pub dynamic: Option<ShortOrLong<DynamicSource>>,
     pub pki: Option<ShortOrLong<PkiSource>>,
+    /// `MOUNT/ROLE` of `vaultConfig.aws`: short-lived AWS credentials.
+    pub aws: Option<ShortOrLong<AwsSource>>,
+    /// `MOUNT/NAME` of `vaultConfig.gcp` (a roleset, or with `static-account/NAME` a static
+    /// account): a short-lived access token or key.
+    pub gcp: Option<ShortOrLong<GcpSource>>,
+    /// `MOUNT/ROLE` of `vaultConfig.azure`: a short-lived service principal.
+    pub azure: Option<ShortOrLong<AzureSource>>,
     pub common_name: Option<String>,
     pub alt_names: Option<Vec<String>>,
     pub ttl: Option<String>,
@@ -125,6 +132,9 @@ impl SecretSpec {
             self.database.as_ref().map(|_| "database"),
             self.dynamic.as_ref().map(|_| "dynamic"),
             self.pki.as_ref().map(|_| "pki"),
+            self.aws.as_ref().map(|_| "aws"),
+            self.gcp.as_ref().map(|_| "gcp"),
+            self.azure.as_ref().map(|_| "azure"),
         ]
         .into_iter()
         .flatten()
@@ -133,12 +143,25 @@ impl SecretSpec {
 
     /// The secret with its one source typed; itself back when it has none or several.
     pub fn into_secret(self) -> Result<Secret, Box<SecretSpec>> {
-        let source = match (&self.kv, &self.database, &self.dynamic, &self.pki) {
-            (Some(kv), None, None, None) => SecretSource::Kv(kv.0.clone()),
-            (None, Some(db), None, None) => SecretSource::Database(db.0.clone()),
-            (None, None, Some(d), None) => SecretSource::Dynamic(d.0.clone()),
-            (None, None, None, Some(p)) => SecretSource::Pki(p.0.clone()),
-            _ => return Err(Box::new(self)),
+        if self.sources_written().len() != 1 {
+            return Err(Box::new(self));
+        }
+        let source = if let Some(kv) = &self.kv {
+            SecretSource::Kv(kv.0.clone())
+        } else if let Some(db) = &self.database {
+            SecretSource::Database(db.0.clone())
+        } else if let Some(d) = &self.dynamic {
+            SecretSource::Dynamic(d.0.clone())
+        } else if let Some(p) = &self.pki {
+            SecretSource::Pki(p.0.clone())
+        } else if let Some(a) = &self.aws {
+            SecretSource::Aws(a.0.clone())
+        } else if let Some(g) = &self.gcp {
+            SecretSource::Gcp(g.0.clone())
+        } else if let Some(a) = &self.azure {
+            SecretSource::Azure(a.0.clone())
+        } else {
+            return Err(Box::new(self));
         };
         Ok(Secret {
             name: self.name,
@@ -236,6 +259,9 @@ pub enum SecretSource {
     Database(DatabaseSource),
     Dynamic(DynamicSource),
     Pki(PkiSource),
+    Aws(AwsSource),
+    Gcp(GcpSource),
+    Azure(AzureSource),
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -265,6 +291,32 @@ pub struct DynamicSource {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PkiSource {
+    pub mount: String,
+    pub role: String,
+}
+
+/// `aws: MOUNT/ROLE`: a role of `vaultConfig.aws.MOUNT`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AwsSource {
+    pub mount: String,
+    pub role: String,
+}
+
+/// `gcp: MOUNT/NAME`: a roleset of `vaultConfig.gcp.MOUNT` (`MOUNT/static-account/NAME`: a
+/// static account).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GcpSource {
+    pub mount: String,
+    /// A roleset's name, or `static-account/NAME`.
+    pub role: String,
+}
+
+/// `azure: MOUNT/ROLE`: a role of `vaultConfig.azure.MOUNT`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AzureSource {
     pub mount: String,
     pub role: String,
 }
@@ -312,6 +364,35 @@ impl ShortForm for PkiSource {
     const EXAMPLE: &'static str = "pki: MOUNT/ROLE (e.g. pki_int/internal-tls)";
     fn from_parts(mount: &str, rest: &str) -> Self {
         PkiSource {
+            mount: mount.into(),
+            role: rest.into(),
+        }
+    }
+}
+
+impl ShortForm for AwsSource {
+    const EXAMPLE: &'static str = "aws: MOUNT/ROLE (e.g. aws/deploy)";
+    fn from_parts(mount: &str, rest: &str) -> Self {
+        AwsSource {
+            mount: mount.into(),
+            role: rest.into(),
+        }
+    }
+}
+
+impl ShortForm for GcpSource {
+    const EXAMPLE: &'static str = "gcp: MOUNT/ROLESET (e.g. gcp/deploy, gcp/static-account/ci)";
+    fn from_parts(mount: &str, rest: &str) -> Self {
+        GcpSource {
+            mount: mount.into(),
+            role: rest.into(),
+        }
+    }
+}
+impl ShortForm for AzureSource {
+    const EXAMPLE: &'static str = "azure: MOUNT/ROLE (e.g. azure/reader)";
+    fn from_parts(mount: &str, rest: &str) -> Self {
+        AzureSource {
             mount: mount.into(),
             role: rest.into(),
         }

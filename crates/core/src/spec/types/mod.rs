@@ -18,10 +18,12 @@ use std::marker::PhantomData;
 
 mod apps;
 mod backup;
+mod cloud;
 mod vault;
 mod vault_config;
 pub use apps::*;
 pub use backup::*;
+pub use cloud::*;
 pub use vault::*;
 pub use vault_config::*;
 

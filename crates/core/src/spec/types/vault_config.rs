@@ -14,6 +14,15 @@ pub struct VaultConfigSpec {
     pub databases: BTreeMap<String, DatabaseSpec>,
     #[serde(default)]
     pub pki: BTreeMap<String, PkiMountSpec>,
+    /// AWS secrets engines, by mount: short-lived AWS credentials (see `cloud-engines.md`).
+    #[serde(default)]
+    pub aws: BTreeMap<String, AwsSpec>,
+    /// Google Cloud secrets engines, by mount.
+    #[serde(default)]
+    pub gcp: BTreeMap<String, GcpSpec>,
+    /// Azure secrets engines, by mount.
+    #[serde(default)]
+    pub azure: BTreeMap<String, AzureSpec>,
     pub audit: Option<AuditSpec>,
     /// `token_period` of the apps' kubernetes-auth roles (default `1h`): their tokens renew
     /// for as long as the operator renews them, so dynamic leases are not revoked by a re-login.

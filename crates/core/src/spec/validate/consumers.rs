@@ -165,7 +165,7 @@ pub(super) fn secret(c: &mut Checker, sbase: &str, app: &AppSpec, s: &SecretSpec
     if consumer == Consumer::Eso && source != "kv" {
         c.error(
             &format!("{sbase}.{source}"),
-            format!("consumer `eso` cannot read a {source} secret: ESO's Vault provider reads kv only, and its VaultDynamicSecret generator is not something kubectl-vault generates or checks"),
+            format!("consumer `eso` cannot read {} {source} secret: ESO's Vault provider reads kv only, and its VaultDynamicSecret generator is not something kubectl-vault generates or checks", if source.starts_with('a') { "an" } else { "a" }),
             "use consumer `operator`, `csi` or `injector` for this app, or move the secret to an app that does",
         );
     }

@@ -11,6 +11,7 @@
 mod apps;
 mod backup;
 mod cert_manager;
+mod cloud;
 mod consumers;
 mod controllers;
 mod csi;
@@ -72,6 +73,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     if let Some(vc) = &spec.vault_config {
         let home = spec.vault.distribution().home();
         vault_config::check(&mut c, vc, spec.vault.deploys(), home);
+        cloud::check(&mut c, vc);
         pki::check(&mut c, vc, spec.operator.address.is_none());
     }
     secrets::lifetimes(&mut c, spec);

@@ -40,6 +40,7 @@ pub(super) fn check(
         );
     }
     consumers::secret(c, sbase, app, s);
+    super::cloud::unleased(c, sbase, app, s, vc);
     values(c, sbase, s);
 }
 
@@ -116,6 +117,7 @@ fn fields(c: &mut Checker, base: &str, s: &SecretSpec, vc: Option<&VaultConfigSp
             }
         }
     }
+    super::cloud::secret(c, base, s, vc);
     if let Some(dy) = &s.dynamic {
         c.vault_path(&format!("{base}.dynamic"), &dy.0.mount, "mount");
         c.vault_path(&format!("{base}.dynamic"), &dy.0.path, "path");
@@ -276,6 +278,9 @@ fn values(c: &mut Checker, sbase: &str, s: &SecretSpec) {
         ("database", ["mount", "role"]),
         ("dynamic", ["mount", "path"]),
         ("pki", ["mount", "role"]),
+        ("aws", ["mount", "role"]),
+        ("gcp", ["mount", "role"]),
+        ("azure", ["mount", "role"]),
     ] {
         for f in sub {
             c.not_null(&format!("{sbase}.{field}.{f}"));
@@ -289,6 +294,15 @@ fn values(c: &mut Checker, sbase: &str, s: &SecretSpec) {
     }
     if let Some(p) = &s.pki {
         c.vault_mount(&format!("{sbase}.pki"), &p.0.mount, "pki mount");
+    }
+    if let Some(a) = &s.aws {
+        c.vault_mount(&format!("{sbase}.aws"), &a.0.mount, "aws mount");
+    }
+    if let Some(g) = &s.gcp {
+        c.vault_mount(&format!("{sbase}.gcp"), &g.0.mount, "gcp mount");
+    }
+    if let Some(a) = &s.azure {
+        c.vault_mount(&format!("{sbase}.azure"), &a.0.mount, "azure mount");
     }
     if let Some(d) = &s.dynamic {
         for k in d.0.params.keys() {

@@ -55,6 +55,15 @@ pub(super) fn mounts(c: &mut Checker, spec: &Spec) {
         for name in vc.pki.keys() {
             add(name, "pki".into(), format!("vaultConfig.pki.{name}"));
         }
+        for name in vc.aws.keys() {
+            add(name, "aws".into(), format!("vaultConfig.aws.{name}"));
+        }
+        for name in vc.gcp.keys() {
+            add(name, "gcp".into(), format!("vaultConfig.gcp.{name}"));
+        }
+        for name in vc.azure.keys() {
+            add(name, "azure".into(), format!("vaultConfig.azure.{name}"));
+        }
     }
     for (ai, app) in spec.apps.iter().enumerate() {
         for (si, s) in app.secrets.iter().enumerate() {
@@ -72,6 +81,15 @@ pub(super) fn mounts(c: &mut Checker, spec: &Spec) {
             }
             if let Some(p) = &s.pki {
                 add(&p.0.mount, "pki".into(), format!("{sbase}.pki"));
+            }
+            if let Some(a) = &s.aws {
+                add(&a.0.mount, "aws".into(), format!("{sbase}.aws"));
+            }
+            if let Some(g) = &s.gcp {
+                add(&g.0.mount, "gcp".into(), format!("{sbase}.gcp"));
+            }
+            if let Some(a) = &s.azure {
+                add(&a.0.mount, "azure".into(), format!("{sbase}.azure"));
             }
         }
     }

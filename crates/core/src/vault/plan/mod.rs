@@ -15,6 +15,10 @@
 //! `--prune-mounts`) secrets engines.
 
 mod auth;
+mod cloud;
+mod cloud_gcp_azure;
+#[cfg(test)]
+mod cloud_tests;
 mod engines;
 pub mod fields;
 mod pki;
@@ -384,6 +388,9 @@ fn diff(side: &VaultSide, read: &Lookup, options: &Options) -> Result<Plan, Erro
     engines::mounts(&mut p)?;
     engines::transit_keys(&mut p);
     engines::databases(&mut p);
+    cloud::aws(&mut p)?;
+    cloud_gcp_azure::gcp(&mut p)?;
+    cloud_gcp_azure::azure(&mut p)?;
     pki::mounts(&mut p);
     let ours_here = policies::policies(&mut p);
     auth::roles(&mut p, &ours_here.managed);

@@ -4,7 +4,7 @@
 //! `vault` commands); `configure` plans and applies exactly the same data through the API,
 //! so what is reviewed in Git is what gets applied.
 
-use crate::model::{Grant, Source, Stack};
+use crate::model::{CloudEngine, Grant, Source, Stack};
 use crate::spec::types as spec;
 use crate::spec::validate::rules::DATABASE_PLUGINS;
 use std::collections::BTreeMap;
@@ -42,6 +42,10 @@ pub struct VaultSide {
     pub pki: Vec<PkiMount>,
     pub transit_keys: Vec<TransitKey>,
     pub audit: Option<AuditDevice>,
+    /// AWS secrets engines (`vaultConfig.aws`).
+    pub aws: Vec<AwsEngine>,
+    pub gcp: Vec<GcpEngine>,
+    pub azure: Vec<AzureEngine>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +79,9 @@ pub enum Engine {
     Database,
     Pki,
     Transit,
+    Aws,
+    Gcp,
+    Azure,
 }
 
 impl Engine {
@@ -85,6 +92,9 @@ impl Engine {
             Engine::Database => "database",
             Engine::Pki => "pki",
             Engine::Transit => "transit",
+            Engine::Aws => "aws",
+            Engine::Gcp => "gcp",
+            Engine::Azure => "azure",
         }
     }
     /// The argument of `vault secrets enable`.
@@ -412,6 +422,15 @@ pub fn derive(stack: &Stack) -> VaultSide {
         let _ = db;
         add_mount(name, Engine::Database, None);
     }
+    for name in vc.aws.keys() {
+        add_mount(name, Engine::Aws, None);
+    }
+    for name in vc.gcp.keys() {
+        add_mount(name, Engine::Gcp, None);
+    }
+    for name in vc.azure.keys() {
+        add_mount(name, Engine::Azure, None);
+    }
     for (name, pki) in &vc.pki {
         add_mount(
             name,
@@ -430,6 +449,15 @@ pub fn derive(stack: &Stack) -> VaultSide {
                 }
                 Source::Database { mount, .. } => add_mount(mount, Engine::Database, None),
                 Source::Pki { mount, .. } => add_mount(mount, Engine::Pki, None),
+                Source::Cloud { engine, mount, .. } => add_mount(
+                    mount,
+                    match engine {
+                        CloudEngine::Aws => Engine::Aws,
+                        CloudEngine::Gcp => Engine::Gcp,
+                        CloudEngine::Azure => Engine::Azure,
+                    },
+                    None,
+                ),
                 // A generic dynamic path names no engine type: its mount must already exist.
                 Source::Dynamic { .. } => {}
             }
@@ -633,6 +661,9 @@ pub fn derive(stack: &Stack) -> VaultSide {
         pki,
         transit_keys,
         audit,
+        aws: cloud::aws(&vc.aws),
+        gcp: cloud::gcp(&vc.gcp),
+        azure: cloud::azure(&vc.azure),
     }
 }
 
@@ -719,7 +750,9 @@ pub fn connection_name(mount: &str) -> String {
     }
 }
 
+mod cloud;
 mod script;
+pub use cloud::{AwsEngine, AwsRole, AzureEngine, AzureRole, GcpAccount, GcpEngine, ROOT_FIELDS};
 pub use script::{script_context, shell_comment, shell_word, vault_arg, ScriptContext};
 
 /// The backup CronJob's policy (exactly `read` on the snapshot) and its kubernetes-auth role,

@@ -60,11 +60,11 @@ fn is_shell_identifier(s: &str) -> bool {
 /// A secret the script reads at run time: the line that checks it and the word that uses it.
 #[derive(Serialize)]
 pub struct ScriptSecret {
-    check: String,
+    pub(super) check: String,
     value: String,
 }
 
-fn script_secret(source: &str, var: &str, what: &str) -> ScriptSecret {
+pub(super) fn script_secret(source: &str, var: &str, what: &str) -> ScriptSecret {
     let (check, value) = match source.split_once(':') {
         Some(("env", name)) if is_shell_identifier(name) => (
             format!("require_env {name} {}", shell_word(what)),
@@ -116,6 +116,8 @@ pub struct ScriptContext<'a> {
     mounts: Vec<ScriptMount<'a>>,
     transit_keys: Vec<ScriptPath>,
     databases: Vec<ScriptDatabase<'a>>,
+    aws: Vec<super::cloud::ScriptAws<'a>>,
+    cloud_configs: Vec<super::cloud::ScriptCloudConfig<'a>>,
     pki: Vec<ScriptPki<'a>>,
     policies: Vec<ScriptPolicy<'a>>,
     roles: Vec<ScriptRole<'a>>,
@@ -311,7 +313,11 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
             }
         })
         .collect();
+    let aws = super::cloud::script(&side.aws, &mut checks);
+    let cloud_configs = super::cloud::script_configs(&side.gcp, &side.azure, &mut checks);
     ScriptContext {
+        aws,
+        cloud_configs,
         cluster: &stack.cluster,
         description: &side.owner,
         vault_note: stack.vault.which(&stack.cluster, &stack.operator.address),
