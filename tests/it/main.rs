@@ -4,6 +4,8 @@
 
 mod support;
 
+mod argocd;
+mod argocd_health;
 mod bad_specs;
 mod bring_your_own;
 mod cert_manager;

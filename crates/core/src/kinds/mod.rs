@@ -17,12 +17,14 @@ use serde::{Deserialize, Serialize};
 use std::any::TypeId;
 use std::collections::BTreeMap;
 
+mod argocd;
 mod cert_manager;
 mod csi;
 mod eso;
 mod flux;
 mod kustomize;
 mod vso;
+pub use argocd::*;
 pub use cert_manager::*;
 pub use csi::*;
 pub use eso::*;
@@ -65,6 +67,8 @@ pub enum Kind {
     /// Read, never written: by `verify` (the Vault pods' seal labels; injector apps: the agent
     /// in the pods) and by `operator` (the Vault pods).
     Pod,
+    /// Argo CD's (`gitops.engine: argocd`): the stages and apps, and `verify` reads their verdict.
+    Application,
 }
 
 /// Calls `$f::<T>($args)` with the type `T` of a [`Kind`]: the one place that maps the two.
@@ -95,12 +99,13 @@ macro_rules! with_type {
             Kind::ClusterIssuer => $f::<ClusterIssuer>($($arg),*),
             Kind::Role => $f::<Role>($($arg),*),
             Kind::RoleBinding => $f::<RoleBinding>($($arg),*),
+            Kind::Application => $f::<Application>($($arg),*),
         }
     };
 }
 
 impl Kind {
-    pub const ALL: [Kind; 24] = [
+    pub const ALL: [Kind; 25] = [
         Kind::Namespace,
         Kind::ServiceAccount,
         Kind::ClusterRoleBinding,
@@ -125,6 +130,7 @@ impl Kind {
         Kind::SecretProviderClass,
         Kind::SecretProviderClassPodStatus,
         Kind::Pod,
+        Kind::Application,
     ];
 
     /// Group, version, kind and plural, as the API server names them.
@@ -224,6 +230,7 @@ mod tests {
                 "secrets-store.csi.x-k8s.io/v1 SecretProviderClass secretproviderclasses true",
                 "secrets-store.csi.x-k8s.io/v1 SecretProviderClassPodStatus secretproviderclasspodstatuses true",
                 "v1 Pod pods true",
+                "argoproj.io/v1alpha1 Application applications true",
             ]
         );
     }

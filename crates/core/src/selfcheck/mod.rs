@@ -74,6 +74,8 @@ macro_rules! problem {
     };
 }
 
+mod argocd;
+
 /// Checks the rendered tree. `Err` lists every problem found.
 pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), SelfCheckError> {
     let all_paths: BTreeSet<&str> = rendered.files.iter().map(|f| f.path.as_str()).collect();
@@ -196,6 +198,12 @@ fn check_file(
     let at = format!("{} (from template {})", f.path, f.template);
     if f.template == COMPONENT_TEMPLATE {
         if let Err(e) = check_component(&f.path, &f.body, all_paths) {
+            problems.push(format!("{at}: {e}"));
+        }
+        return (problems, seen);
+    }
+    if f.template == argocd::CM_PATCH_TEMPLATE {
+        if let Err(e) = argocd::cm_patch(&f.body) {
             problems.push(format!("{at}: {e}"));
         }
         return (problems, seen);
@@ -643,6 +651,7 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), Problem> {
             let c: SecretProviderClass = typed_value(v)?;
             check_secret_provider_class(&c.spec)?;
         }
+        Some(Kind::Application) => argocd::application(v)?,
         Some(Kind::Event) | Some(Kind::SecretProviderClassPodStatus) | Some(Kind::Pod) | None => {
             return Err(problem!("unexpected kind {api_version}/{kind}"))
         }

@@ -1,0 +1,242 @@
+//! `gitops.engine: argocd`: the same objects as the Flux tree, wrapped in Argo CD
+//! Applications that the upstream CRD accepts, in sync waves that follow the Flux tree's
+//! `dependsOn`.
+
+use crate::support::common::*;
+use crate::support::crd_schema::{crd_schema, schema_problems};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+
+fn generate(fixture_name: &str) -> BTreeMap<String, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gitops");
+    let o = run(&[
+        "generate",
+        "-f",
+        fixture(fixture_name).to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{fixture_name}: {}", stderr(&o));
+    read_tree(&out)
+}
+
+fn yaml(body: &str) -> Json {
+    serde_yaml::from_str(body).unwrap()
+}
+
+/// The Applications of a tree, by name.
+fn applications(tree: &BTreeMap<String, String>) -> BTreeMap<String, Json> {
+    tree.iter()
+        .filter(|(p, _)| p.starts_with("clusters/") && p.ends_with(".yaml"))
+        .map(|(_, b)| yaml(b))
+        .filter(|v| v["kind"] == "Application")
+        .map(|v| (v["metadata"]["name"].as_str().unwrap().to_string(), v))
+        .collect()
+}
+
+/// A file only Flux reads: the Kustomizations, HelmRepositories, HelmReleases and the
+/// folders' kustomization.yaml (not the injector's Components, which the user includes).
+fn flux_only(path: &str, body: &str) -> bool {
+    path.starts_with("clusters/")
+        || path.ends_with("/helmrelease.yaml")
+        || path.ends_with("/helmrepository.yaml")
+        || (path.ends_with("/kustomization.yaml") && body.contains("kind: Kustomization\n"))
+}
+
+#[test]
+fn argocd_tree() {
+    let tree = generate("argocd.yaml");
+    insta::assert_snapshot!(tree_text(&tree));
+}
+
+#[test]
+fn the_argocd_tree_holds_the_flux_trees_objects_and_the_helm_releases_values() {
+    let flux = generate("consumers.yaml");
+    let argo = generate("argocd.yaml");
+    // Every object the Flux tree applies is in the Argo CD tree, byte for byte.
+    for (path, body) in flux.iter().filter(|(p, b)| !flux_only(p, b)) {
+        assert_eq!(argo.get(path), Some(body), "{path}");
+    }
+    // And nothing else, but the Applications and the argocd-cm patch.
+    for path in argo.keys().filter(|p| !flux.contains_key(*p)) {
+        assert!(path.starts_with("clusters/shop/"), "{path}");
+    }
+    for (path, body) in argo
+        .iter()
+        .filter(|(p, _)| p.starts_with("apps/") || p.starts_with("infrastructure/"))
+    {
+        assert!(!flux_only(path, body), "{path} is Flux's");
+    }
+    // Each HelmRelease is a Helm source with its chart, version, release name and values.
+    let apps = applications(&argo);
+    let releases: Vec<Json> = flux
+        .iter()
+        .filter(|(p, _)| p.ends_with("/helmrelease.yaml"))
+        .map(|(_, b)| yaml(b))
+        .collect();
+    assert_eq!(releases.len(), 4);
+    for h in releases {
+        let chart = &h["spec"]["chart"]["spec"];
+        let source = apps
+            .values()
+            .flat_map(|a| a["spec"]["sources"].as_array().unwrap())
+            .find(|s| s["chart"] == chart["chart"])
+            .unwrap_or_else(|| panic!("no source for {}", chart["chart"]));
+        assert_eq!(source["targetRevision"], chart["version"]);
+        assert_eq!(source["helm"]["releaseName"], h["spec"]["releaseName"]);
+        assert_eq!(source["helm"]["valuesObject"], h["spec"]["values"]);
+    }
+}
+
+#[test]
+fn applications_match_the_upstream_crd() {
+    let schema = crd_schema("argoproj.io", "Application", "v1alpha1");
+    for fixture_name in ["argocd.yaml", "argocd-1x.yaml"] {
+        let tree = generate(fixture_name);
+        let mut checked = 0;
+        for (path, body) in &tree {
+            if !body.contains("\nkind: Application\n") {
+                continue;
+            }
+            let v = yaml(body);
+            assert_eq!(v["apiVersion"], "argoproj.io/v1alpha1", "{path}");
+            let problems = schema_problems(&v, &schema, path);
+            assert!(problems.is_empty(), "{}", problems.join("\n"));
+            checked += 1;
+        }
+        assert!(checked >= 8, "{fixture_name}: {checked} Applications");
+    }
+}
+
+#[test]
+fn sync_waves_follow_the_flux_trees_depends_on() {
+    let flux = generate("consumers.yaml");
+    let argo = applications(&generate("argocd.yaml"));
+    let wave = |name: &str| -> i64 {
+        argo[name]["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let mut pairs = 0;
+    for (path, body) in flux.iter().filter(|(p, _)| p.starts_with("clusters/shop/")) {
+        let k = yaml(body);
+        let name = k["metadata"]["name"].as_str().unwrap();
+        // The stage's own Application, and those of the app folders its folder lists.
+        let folder = k["spec"]["path"].as_str().unwrap().trim_start_matches("./");
+        let listed = flux
+            .get(&format!("{folder}/kustomization.yaml"))
+            .map(|b| yaml(b)["resources"].clone())
+            .unwrap_or(Json::Null);
+        let mut mine: Vec<String> = listed
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().unwrap().strip_prefix("../"))
+            .map(|r| format!("vault-app-{}", r.replace('/', "-")))
+            .collect();
+        if argo.contains_key(name) {
+            mine.push(name.to_string());
+        }
+        assert!(!mine.is_empty(), "{path}");
+        for d in k["spec"]["dependsOn"].as_array().into_iter().flatten() {
+            let dep = d["name"].as_str().unwrap();
+            for m in &mine {
+                assert!(
+                    wave(m) > wave(dep),
+                    "{m} (wave {}) after {dep} (wave {})",
+                    wave(m),
+                    wave(dep)
+                );
+                pairs += 1;
+            }
+        }
+    }
+    assert!(pairs >= 10, "{pairs}");
+    // The apps are in their consumer's wave: the ESO apps after ESO, the operator's after VSO.
+    assert!(wave("vault-app-billing-billing") > wave("vault-external-secrets"));
+    assert!(wave("vault-app-shop-catalog") > wave("vault-secrets-operator"));
+    assert_eq!(wave("vault"), 0);
+}
+
+#[test]
+fn prune_create_namespace_and_server_side_apply() {
+    let argo = applications(&generate("argocd.yaml"));
+    let policy = |name: &str| argo[name]["spec"]["syncPolicy"].clone();
+    let options = |name: &str| -> Vec<String> {
+        policy(name)["syncOptions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|o| o.as_str().unwrap().to_string())
+            .collect()
+    };
+    // What the Flux tree keeps on a prune (Vault, the namespaces) is never pruned here.
+    for name in [
+        "vault",
+        "vault-secrets-operator",
+        "vault-namespaces",
+        "vault-external-secrets",
+    ] {
+        assert_eq!(policy(name)["automated"]["prune"], false, "{name}");
+    }
+    assert_eq!(policy("vault-app-shop-catalog")["automated"]["prune"], true);
+    // The CRD charts apply server-side; Vault's has no CRDs.
+    for name in [
+        "vault-secrets-operator",
+        "vault-external-secrets",
+        "vault-csi-driver",
+    ] {
+        assert!(
+            options(name).contains(&"ServerSideApply=true".to_string()),
+            "{name}"
+        );
+    }
+    assert!(!options("vault").contains(&"ServerSideApply=true".to_string()));
+    // The namespaces the spec creates.
+    for name in [
+        "vault",
+        "vault-secrets-operator",
+        "vault-app-billing-billing",
+    ] {
+        assert!(
+            options(name).contains(&"CreateNamespace=true".to_string()),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_flux_spec_names_no_argo_field_and_an_argo_spec_needs_its_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(fixture("minimal.yaml")).unwrap();
+    for (name, gitops, field) in [
+        ("no-repo", "gitops:\n  engine: argocd\n", "repoURL"),
+        ("flux-with-repo", "gitops:\n  repoURL: https://git.example.com/a.git\n", "gitops.repoURL"),
+        (
+            "argo-with-interval",
+            "gitops:\n  engine: argocd\n  repoURL: https://git.example.com/a.git\n  interval: 5m\n",
+            "gitops.interval",
+        ),
+        (
+            "bad-revision",
+            "gitops:\n  engine: argocd\n  repoURL: https://git.example.com/a.git\n  targetRevision: a..b\n",
+            "gitops.targetRevision",
+        ),
+        (
+            "bad-path",
+            "gitops:\n  engine: argocd\n  repoURL: https://git.example.com/a.git\n  path: ../up\n",
+            "gitops.path",
+        ),
+    ] {
+        let spec = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&spec, format!("{base}{gitops}")).unwrap();
+        let out = dir.path().join(name);
+        let o = run(&["generate", "-f", spec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        assert!(stderr(&o).contains(field), "{name}: {}", stderr(&o));
+        assert!(!out.exists(), "{name}");
+    }
+}
