@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 pub const ARGOCD_NAMESPACE: &str = "argocd";
 /// The app-of-apps root of a cluster: applies `clusters/<cluster>/` (every other Application).
 pub const ROOT_APPLICATION: &str = "vault-root";
+/// The folder (below `clusters/<cluster>/`) of what is applied by hand, not by the root: the
+/// root Application and the `argocd-cm` patch.
+pub const BOOTSTRAP_FOLDER: &str = "argocd";
 /// The Argo CD project of every Application.
 pub const PROJECT: &str = "default";
 

@@ -18,6 +18,7 @@
 //! - [`report`](mod@report): the table and progress the user reads;
 //! - [`fleet`]: several clusters' reports merged into one.
 
+pub mod argocd;
 pub mod consumers;
 pub mod fleet;
 pub mod observe;
@@ -162,6 +163,10 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
                 }
             ),
         });
+    }
+    if stack.flux.engine == crate::spec::types::GitopsEngine::Argocd {
+        out.extend(argocd::checks(stack, &observed.applications, revision));
+        return out;
     }
     for name in stack.flux.stages.iter().map(|s| &s.name) {
         let (ok, detail) = match ks.get(&(model::FLUX_NAMESPACE, name.as_str())) {
@@ -785,10 +790,14 @@ pub fn report(
     presence::explain_rows(&mut secrets, observed);
     if !flux_ok {
         let first = flux.iter().find(|f| !f.ok).expect("a failing check");
+        let engine = match stack.flux.engine {
+            crate::spec::types::GitopsEngine::Flux => "Flux",
+            crate::spec::types::GitopsEngine::Argocd => "Argo CD",
+        };
         for r in secrets.iter_mut().filter(|r| r.synced()) {
             r.status = SecretStatus::NotApplied;
             r.detail = format!(
-                "synced, but Flux is not done: {} {}: {}",
+                "synced, but {engine} is not done: {} {}: {}",
                 first.kind, first.name, first.detail
             );
         }

@@ -14,15 +14,15 @@ pub(crate) mod health;
 
 use super::{of, RenderError, Renderer};
 use crate::kinds;
-use crate::model::argocd::{self as argo, ARGOCD_NAMESPACE, PROJECT, ROOT_APPLICATION};
+use crate::model::argocd::{
+    self as argo, ARGOCD_NAMESPACE, BOOTSTRAP_FOLDER, PROJECT, ROOT_APPLICATION,
+};
 use crate::model::{AppsOf, Stack, StageKind};
 use minijinja::Value;
 use serde::Serialize;
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The folder (below `clusters/<cluster>/`) of what is applied by hand, not by the root.
-pub const BOOTSTRAP_FOLDER: &str = "argocd";
 const PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
 const APPLICATION_TEMPLATE: &str = "argocd/application.yaml.j2";
 pub(crate) const CM_PATCH_TEMPLATE: &str = "argocd/argocd-cm-patch.yaml.j2";
