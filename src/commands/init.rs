@@ -8,9 +8,21 @@ use clap::Args;
 /// cert-manager issuer, one kv and one database secret; clean under `--strict` (a test proves
 /// it), so the first run shows no warning the user did not cause.
 pub(crate) const STARTER_SPEC: &str = include_str!("../../fixtures/starter.yaml");
+/// The same starter with Argo CD as the GitOps engine (`init --engine argocd`).
+pub(crate) const STARTER_SPEC_ARGOCD: &str = include_str!("../../fixtures/starter-argocd.yaml");
 
 #[derive(Debug, Args)]
-pub(crate) struct InitArgs {}
+pub(crate) struct InitArgs {
+    /// The GitOps engine the starter is for.
+    #[arg(long, value_enum, default_value_t = Engine::Flux)]
+    engine: Engine,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Engine {
+    Flux,
+    Argocd,
+}
 
 /// What `init` prints: a yaml-language-server modeline (editors then complete and check the
 /// spec against its JSON Schema), then the starter spec.
@@ -18,6 +30,9 @@ pub(crate) fn text() -> String {
     crate::core::spec::schema::modeline() + STARTER_SPEC
 }
 
-pub(crate) fn run(_args: InitArgs, term: &Term) -> Result<(), Error> {
-    term.out(text())
+pub(crate) fn run(args: InitArgs, term: &Term) -> Result<(), Error> {
+    match args.engine {
+        Engine::Flux => term.out(text()),
+        Engine::Argocd => term.out(crate::core::spec::schema::modeline() + STARTER_SPEC_ARGOCD),
+    }
 }

@@ -240,3 +240,91 @@ fn a_flux_spec_names_no_argo_field_and_an_argo_spec_needs_its_repository() {
         assert!(!out.exists(), "{name}");
     }
 }
+
+/// `fleet.yaml` with Argo CD as every cluster's engine.
+fn argocd_fleet() -> String {
+    let fleet = std::fs::read_to_string(fixture("fleet.yaml")).unwrap();
+    let argo = fleet.replace(
+        "  gitops:\n    sourceRef: flux-system\n    interval: 10m\n",
+        "  gitops:\n    engine: argocd\n    repoURL: https://git.example.com/platform/gitops.git\n",
+    );
+    assert_ne!(fleet, argo);
+    argo
+}
+
+#[test]
+fn a_fleet_on_argocd_commits_one_root_per_cluster_and_replaces_the_flux_tree() {
+    use crate::fleet::{commit, head_files, new_repo};
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (path, _repo) = new_repo(home);
+    let spec = home.join("fleet.yaml");
+    // First the Flux fleet, then the same fleet on Argo CD: the commit replaces the wrappers
+    // and leaves the objects.
+    std::fs::copy(fixture("fleet.yaml"), &spec).unwrap();
+    let o = commit(home, &spec, &path);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (_, repo) = (0, git2::Repository::open(&path).unwrap());
+    let flux = head_files(&repo);
+    std::fs::write(&spec, argocd_fleet()).unwrap();
+    let o = commit(home, &spec, &path);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let argo = head_files(&repo);
+    for cluster in ["staging", "production"] {
+        let root: Json =
+            serde_yaml::from_slice(&argo[&format!("clusters/{cluster}/argocd/root.yaml")]).unwrap();
+        assert_eq!(
+            root["spec"]["sources"][0]["path"],
+            format!("clusters/{cluster}")
+        );
+        assert!(argo.contains_key(&format!("clusters/{cluster}/vault-secrets-operator.yaml")));
+        assert!(argo.contains_key(&format!("clusters/{cluster}/argocd/argocd-cm-patch.yaml")));
+    }
+    // Only production runs Vault.
+    assert!(argo.contains_key("clusters/production/vault.yaml"));
+    assert!(!argo.contains_key("clusters/staging/vault.yaml"));
+    // No Flux object is left; every object the Flux fleet applied is there unchanged.
+    for (p, body) in &argo {
+        let text = String::from_utf8_lossy(body);
+        assert!(!flux_only(p, &text) || p.starts_with("clusters/"), "{p}");
+        assert!(!text.contains("toolkit.fluxcd.io/v"), "{p}");
+    }
+    for (p, body) in flux
+        .iter()
+        .filter(|(p, b)| !flux_only(p, &String::from_utf8_lossy(b)))
+    {
+        assert_eq!(argo.get(p), Some(body), "{p}");
+    }
+    let o = commit(home, &spec, &path);
+    assert!(stdout(&o).contains("up to date"), "{}", stdout(&o));
+}
+
+#[test]
+fn init_prints_a_starter_for_each_engine_clean_under_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    for (engine, fixture_name) in [("argocd", "starter-argocd.yaml"), ("flux", "starter.yaml")] {
+        let o = run(&["init", "--engine", engine]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = stdout(&o);
+        let starter = std::fs::read_to_string(fixture(fixture_name)).unwrap();
+        assert!(text.ends_with(&starter), "{engine}: {text}");
+        let spec = dir.path().join(format!("{engine}.yaml"));
+        std::fs::write(&spec, &text).unwrap();
+        let out = dir.path().join(engine);
+        let o = run(&[
+            "generate",
+            "-f",
+            spec.to_str().unwrap(),
+            "--strict",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{engine}: {}", stderr(&o));
+        assert_eq!(
+            out.join("clusters/homelab/argocd/root.yaml").exists(),
+            engine == "argocd"
+        );
+    }
+    let o = run(&["init"]);
+    assert!(stdout(&o).ends_with(&std::fs::read_to_string(fixture("starter.yaml")).unwrap()));
+}
