@@ -328,3 +328,45 @@ fn init_prints_a_starter_for_each_engine_clean_under_strict() {
     let o = run(&["init"]);
     assert!(stdout(&o).ends_with(&std::fs::read_to_string(fixture("starter.yaml")).unwrap()));
 }
+
+#[test]
+fn every_object_is_applied_by_exactly_one_application_and_stdout_holds_objects_only() {
+    for (fixture_name, prefix) in [("argocd.yaml", ""), ("argocd-1x.yaml", "gitops/")] {
+        let tree = generate(fixture_name);
+        let apps = applications(&tree);
+        let folders: Vec<String> = apps
+            .values()
+            .filter(|a| a["metadata"]["name"] != "vault-root")
+            .flat_map(|a| a["spec"]["sources"].as_array().unwrap().clone())
+            .filter_map(|s| s["path"].as_str().map(str::to_string))
+            .map(|p| {
+                p.strip_prefix(prefix)
+                    .unwrap_or_else(|| panic!("{p}"))
+                    .to_string()
+            })
+            .collect();
+        for path in tree.keys() {
+            let objects = path.ends_with(".yaml")
+                && !path.starts_with("clusters/")
+                && !path.contains("/vault-agent/");
+            if !objects {
+                continue;
+            }
+            let dir = path.rsplit_once('/').unwrap().0;
+            let n = folders.iter().filter(|f| *f == dir).count();
+            assert_eq!(
+                n, 1,
+                "{fixture_name}: {path} is applied by {n} Applications"
+            );
+        }
+    }
+    let o = run(&["generate", "-f", fixture("argocd.yaml").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for doc in serde_yaml::Deserializer::from_str(&stdout(&o)) {
+        let v: Json = serde::Deserialize::deserialize(doc).unwrap();
+        if v.is_null() {
+            continue;
+        }
+        assert!(v["kind"].is_string(), "not an object: {v}");
+    }
+}
