@@ -370,3 +370,37 @@ fn every_object_is_applied_by_exactly_one_application_and_stdout_holds_objects_o
         assert!(v["kind"].is_string(), "not an object: {v}");
     }
 }
+
+/// The self-check guards the Argo CD tree as it guards the Flux one: an override of the
+/// Application template that leaves a folder unapplied fails before anything is written.
+#[test]
+fn an_application_that_leaves_a_folder_unapplied_fails_the_self_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = dir.path().join("argocd");
+    std::fs::create_dir_all(&tpl).unwrap();
+    let original = include_str!("../../templates/argocd/application.yaml.j2");
+    let broken = original.replace(
+        "      path: {{ s.path | q }}",
+        "      path: {{ (s.path ~ \"-elsewhere\") | q }}",
+    );
+    assert_ne!(original, broken);
+    std::fs::write(tpl.join("application.yaml.j2"), broken).unwrap();
+    let out = dir.path().join("gitops");
+    let o = run(&[
+        "generate",
+        "-f",
+        fixture("argocd.yaml").to_str().unwrap(),
+        "--templates",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(70), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("apps/shop/shop/catalog/vaultauth.yaml: no Application applies its folder"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}

@@ -89,3 +89,70 @@ pub fn applications(stack: &Stack) -> Vec<Application> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model;
+    use crate::spec::{self, validate};
+
+    fn stack(file: &str, text: &str) -> Stack {
+        let sourced = spec::parse(file, text.to_string()).unwrap();
+        let spec = validate::typed(sourced.spec, &sourced.index).unwrap();
+        model::build(&spec, file)
+    }
+
+    fn named(apps: &[Application]) -> Vec<(String, u32)> {
+        apps.iter().map(|a| (a.name.clone(), a.wave)).collect()
+    }
+
+    #[test]
+    fn waves_follow_the_stage_graph() {
+        let example = stack(
+            "example.yaml",
+            include_str!("../../../../fixtures/example.yaml"),
+        );
+        assert_eq!(
+            named(&applications(&example)),
+            [
+                ("vault".to_string(), 0),
+                ("vault-secrets-operator".to_string(), 1),
+                ("vault-namespaces".to_string(), 0),
+                ("vault-apps".to_string(), 2),
+                ("vault-app-app-webapp".to_string(), 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_apps_stages_that_only_list_app_folders_have_no_application_of_their_own() {
+        let consumers = stack(
+            "consumers.yaml",
+            include_str!("../../../../fixtures/consumers.yaml"),
+        );
+        let apps = applications(&consumers);
+        let names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+        for stage in ["vault-apps-eso", "vault-apps-csi", "vault-apps-injector"] {
+            assert!(!names.contains(&stage), "{names:?}");
+        }
+        let waves = waves(&consumers);
+        for a in &apps {
+            assert_eq!(a.wave, waves[&a.stage_name], "{}", a.name);
+            if let Some((ns, name)) = &a.app {
+                assert_eq!(a.name, app_application(ns, name));
+            }
+        }
+        // Every stage after all it depends on.
+        for s in &consumers.flux.stages {
+            for d in &s.depends_on {
+                assert!(
+                    waves[&s.name] > waves[&d.name],
+                    "{} after {}",
+                    s.name,
+                    d.name
+                );
+            }
+        }
+        assert_eq!(apps.iter().filter(|a| a.app.is_some()).count(), 5);
+    }
+}

@@ -52,3 +52,54 @@ pub(super) fn cm_patch(body: &str) -> Result<(), Problem> {
     }
     Ok(())
 }
+
+/// With Applications (`gitops.engine: argocd`): every file of objects outside
+/// `clusters/<cluster>/` is in a folder exactly one Application applies (a Git source's
+/// `path`, the repository's folder of the tree before it), as every object is in exactly one
+/// Flux stage: none left out, none applied by two Applications.
+pub(super) fn coverage(
+    rendered: &crate::render::Rendered,
+    clusters_dir: &str,
+    problems: &mut Vec<String>,
+) {
+    let mut folders: Vec<String> = vec![];
+    let mut any = false;
+    for f in rendered
+        .files
+        .iter()
+        .filter(|f| f.template == APPLICATION_TEMPLATE)
+    {
+        let Ok(a) = typed::<Application>(&f.body) else {
+            continue;
+        };
+        any = true;
+        // The root applies the Applications' own folder.
+        if f.path.starts_with(&format!("{clusters_dir}/")) && !f.path.contains("/argocd/") {
+            folders.extend(a.spec.sources.into_iter().filter_map(|s| s.path));
+        }
+    }
+    if !any {
+        return;
+    }
+    let applies = |dir: &str| {
+        (folders.iter())
+            .filter(|p| *p == dir || p.ends_with(&format!("/{dir}")))
+            .count()
+    };
+    for f in rendered.files.iter().filter(|f| f.object.is_some()) {
+        if f.path.starts_with(&format!("{clusters_dir}/")) || f.template.starts_with("injector/") {
+            continue;
+        }
+        let dir = f.path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        match applies(dir) {
+            1 => {}
+            0 => problems.push(format!("{}: no Application applies its folder", f.path)),
+            n => problems.push(format!(
+                "{}: {n} Applications apply its folder: they would fight over its objects",
+                f.path
+            )),
+        }
+    }
+}
+
+const APPLICATION_TEMPLATE: &str = "argocd/application.yaml.j2";

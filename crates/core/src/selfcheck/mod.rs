@@ -114,6 +114,7 @@ pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), SelfCheckErr
         seen.health_exprs.extend(s.health_exprs);
     }
     check_health_exprs(&seen, &mut problems);
+    argocd::coverage(rendered, clusters_dir, &mut problems);
 
     for (file, what, needed) in &seen.needs {
         if !seen.objects.contains(needed) {
