@@ -138,6 +138,9 @@ pub struct Report {
     pub synced: usize,
     pub total: usize,
     pub ok: bool,
+    /// The GitOps engine whose checks come first (`Flux`, `Argo CD`), as the summary names it.
+    #[serde(skip)]
+    pub engine: &'static str,
 }
 
 /// Flux: every stage's Kustomization, and the HelmReleases of Vault, the operator and the
@@ -416,7 +419,7 @@ pub fn check_secrets(
             let result = (|| -> Result<String, (SecretStatus, String)> {
                 let cr = match crs.get(&(s.namespace.as_str(), s.name.as_str())) {
                     Some(cr) => *cr,
-                    None if !flux_ok => return Err((SecretStatus::NotApplied, format!("{} not found, and Flux has not applied the commit (see the Flux checks)", kind.kind()))),
+                    None if !flux_ok => return Err((SecretStatus::NotApplied, format!("{} not found, and {engine} has not applied the commit (see the {engine} checks)", kind.kind(), engine = stack.flux.engine.name()))),
                     None => return Err((SecretStatus::Missing, format!("{} {}/{} not found in the cluster", kind.kind(), s.namespace, s.name))),
                 };
                 if let Some(p) = &connection_problem {
@@ -790,10 +793,7 @@ pub fn report(
     presence::explain_rows(&mut secrets, observed);
     if !flux_ok {
         let first = flux.iter().find(|f| !f.ok).expect("a failing check");
-        let engine = match stack.flux.engine {
-            crate::spec::types::GitopsEngine::Flux => "Flux",
-            crate::spec::types::GitopsEngine::Argocd => "Argo CD",
-        };
+        let engine = stack.flux.engine.name();
         for r in secrets.iter_mut().filter(|r| r.synced()) {
             r.status = SecretStatus::NotApplied;
             r.detail = format!(
@@ -812,6 +812,7 @@ pub fn report(
         secrets,
         synced,
         total,
+        engine: stack.flux.engine.name(),
     }
 }
 

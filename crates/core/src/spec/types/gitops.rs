@@ -13,3 +13,13 @@ pub enum GitopsEngine {
     /// Argo CD: Applications in `argocd` ordered by sync waves, under one app-of-apps root.
     Argocd,
 }
+
+impl GitopsEngine {
+    /// The engine as the report names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            GitopsEngine::Flux => "Flux",
+            GitopsEngine::Argocd => "Argo CD",
+        }
+    }
+}
