@@ -404,3 +404,51 @@ fn an_application_that_leaves_a_folder_unapplied_fails_the_self_check() {
     );
     assert!(!out.exists());
 }
+
+/// A fleet on Argo CD verifies as a fleet on Flux: each cluster's Applications in its own
+/// context, one table; a Degraded Application fails its cluster only.
+#[test]
+fn a_fleet_on_argocd_verifies_each_clusters_applications() {
+    use crate::support::cluster_state::{self, REVISION};
+    use crate::support::fake_apiserver::FakeApiServer;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("fleet.yaml");
+    std::fs::write(&spec, argocd_fleet()).unwrap();
+    let staging = FakeApiServer::start();
+    let production = FakeApiServer::start();
+    cluster_state::synced_fleet_cluster(&staging, &spec, "staging");
+    cluster_state::synced_fleet_cluster(&production, &spec, "production");
+    let kubeconfig = crate::fleet_verify::kubeconfig(
+        dir.path(),
+        "kubeconfig",
+        &[
+            ("kind-production", production.url()),
+            ("kind-staging", staging.url()),
+        ],
+    );
+    let o = verify(&spec, &kubeconfig, &["--revision", &REVISION[..7]]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    for line in [
+        "ok   production  Application argocd/vault: Synced and Healthy",
+        "ok   staging     Application argocd/vault-root: Synced and Healthy",
+    ] {
+        assert!(out.contains(line), "{line}\n{out}");
+    }
+    // Staging runs no Vault: no Vault Application.
+    assert!(
+        !out.contains("staging     Application argocd/vault: "),
+        "{out}"
+    );
+    production.modify("Application", "argocd", "vault-secrets-operator", |a| {
+        a["status"]["health"] = serde_json::json!({"status": "Degraded", "message": "VaultConnection vault: invalid"});
+    });
+    let o = verify(&spec, &kubeconfig, &["--revision", &REVISION[..7]]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("FAIL production  Application argocd/vault-secrets-operator: Synced, Degraded: VaultConnection vault: invalid"),
+        "{out}"
+    );
+    assert!(out.contains("Argo CD check(s) failing"), "{out}");
+}
