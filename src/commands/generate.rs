@@ -64,7 +64,11 @@ pub(crate) fn run(args: GenerateArgs, term: &Term) -> Result<(), Error> {
 pub(crate) fn objects_stream(tree: &Tree) -> String {
     let mut out = String::new();
     for (path, content) in &tree.files {
-        if !path.ends_with(".yaml") || path.ends_with("/kustomization.yaml") {
+        // Nor the argocd-cm patch (Argo CD's ConfigMap's keys, not an object).
+        if !path.ends_with(".yaml")
+            || path.ends_with("/kustomization.yaml")
+            || path.ends_with("/argocd-cm-patch.yaml")
+        {
             continue;
         }
         out.push_str("---\n# Source: ");

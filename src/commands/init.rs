@@ -9,6 +9,8 @@ use clap::{Args, ValueEnum};
 /// cert-manager issuer, one kv and one database secret; clean under `--strict` (a test proves
 /// it), so the first run shows no warning the user did not cause.
 pub(crate) const STARTER_SPEC: &str = include_str!("../../fixtures/starter.yaml");
+/// The same starter with Argo CD as the GitOps engine (`init --engine argocd`).
+pub(crate) const STARTER_SPEC_ARGOCD: &str = include_str!("../../fixtures/starter-argocd.yaml");
 
 /// The starter for OpenBao: its chart, and an app that reads its secrets through ESO
 /// (Apache-2.0) rather than VSO (BUSL-1.1); clean under `--strict` too.
@@ -20,6 +22,9 @@ pub(crate) struct InitArgs {
     /// consumer)
     #[arg(long, value_enum, default_value_t = Distribution::Vault)]
     distribution: Distribution,
+    /// The GitOps engine the starter is for.
+    #[arg(long, value_enum, default_value_t = Engine::Flux)]
+    engine: Engine,
 }
 
 /// `vault.distribution`'s values, as the flag takes them.
@@ -38,6 +43,12 @@ impl From<Distribution> for core::model::Distribution {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Engine {
+    Flux,
+    Argocd,
+}
+
 /// What `init` prints: a yaml-language-server modeline (editors then complete and check the
 /// spec against its JSON Schema), then the starter spec.
 pub(crate) fn text(distribution: core::model::Distribution) -> String {
@@ -49,5 +60,16 @@ pub(crate) fn text(distribution: core::model::Distribution) -> String {
 }
 
 pub(crate) fn run(args: InitArgs, term: &Term) -> Result<(), Error> {
-    term.out(text(args.distribution.into()))
+    match (args.engine, args.distribution) {
+        (Engine::Flux, d) => term.out(text(d.into())),
+        (Engine::Argocd, Distribution::Vault) => {
+            term.out(core::spec::schema::modeline() + STARTER_SPEC_ARGOCD)
+        }
+        (Engine::Argocd, Distribution::Openbao) => Err(Error::usage(
+            "there is no starter for OpenBao on Argo CD yet",
+        )
+        .with_hint(
+            "run `kubectl vault init --distribution openbao` and replace its `gitops:` section with the one `kubectl vault init --engine argocd` prints (docs: Argo CD)",
+        )),
+    }
 }

@@ -202,7 +202,7 @@ fn progress(r: &Report, tty: bool, term: &Term) {
             format!(", pending: {}", pending.join(", "))
         },
         if flux > 0 {
-            format!(", {flux} Flux check(s) not ready")
+            format!(", {flux} {} check(s) not ready", r.engine)
         } else {
             String::new()
         }

@@ -16,7 +16,7 @@ struct Fleet {
 }
 
 /// A kubeconfig `dir/file` with one context per `(context, server)`, the first one current.
-fn kubeconfig(dir: &Path, file: &str, contexts: &[(&str, String)]) -> PathBuf {
+pub(crate) fn kubeconfig(dir: &Path, file: &str, contexts: &[(&str, String)]) -> PathBuf {
     let mut clusters = String::new();
     let mut entries = String::new();
     for (name, server) in contexts {

@@ -22,13 +22,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
+pub(crate) enum Status {
     InProgress,
     Failed,
     Current,
     Unknown,
 }
-use Status::*;
+pub(crate) use Status::*;
 
 #[derive(Debug, Clone)]
 struct Check {
@@ -142,7 +142,7 @@ fn flux_status(check: &Check, obj: &Json) -> Status {
 
 // ---------- objects as the API server holds them ----------
 
-fn object(kind: &str, generation: i64, status: Option<Json>) -> Json {
+pub(crate) fn object(kind: &str, generation: i64, status: Option<Json>) -> Json {
     let mut o = json!({
         "apiVersion": "secrets.hashicorp.com/v1beta1",
         "kind": kind,
@@ -175,7 +175,7 @@ fn condition(typ: &str, status: bool, reason: &str, generation: i64) -> Json {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Vso {
+pub(crate) enum Vso {
     V0_10_0,
     V1_0_0,
     V1_4_1,
@@ -291,10 +291,16 @@ const SECRET_KINDS: [&str; 3] = ["VaultStaticSecret", "VaultDynamicSecret", "Vau
 
 /// Every secret kind under one VSO version: what Flux makes of each state VSO can leave.
 fn secret_kinds_behave(checks: &BTreeMap<String, Check>, vso: Vso) {
+    secret_kinds_behave_by(&|kind, obj| flux_status(&checks[kind], obj), vso)
+}
+
+/// The same states judged by `judge` (kind, object): Flux's CEL here, Argo CD's Lua in
+/// `argocd_health`.
+pub(crate) fn secret_kinds_behave_by(judge: &dyn Fn(&str, &Json) -> Status, vso: Vso) {
     let mut wrong = vec![];
     let mut expect =
         |what: &str, kind: &str, obj: &Json, ok: &dyn Fn(Status) -> bool, want: &str| {
-            let got = flux_status(&checks[kind], obj);
+            let got = judge(kind, obj);
             if !ok(got) {
                 wrong.push(format!("{vso:?} {kind} {what}: got {got:?}, want {want}"));
             }
@@ -390,8 +396,12 @@ fn secret_kinds_behave(checks: &BTreeMap<String, Check>, vso: Vso) {
 }
 
 fn connection_and_auth_behave(checks: &BTreeMap<String, Check>, vso: Vso) {
+    connection_and_auth_behave_by(&|kind, obj| flux_status(&checks[kind], obj), vso)
+}
+
+pub(crate) fn connection_and_auth_behave_by(judge: &dyn Fn(&str, &Json) -> Status, vso: Vso) {
     for kind in ["VaultAuth", "VaultConnection"] {
-        let c = &checks[kind];
+        let c = |obj: &Json| judge(kind, obj);
         let valid = |v: bool| {
             let mut s = json!({"valid": v});
             if kind == "VaultAuth" {
@@ -403,17 +413,9 @@ fn connection_and_auth_behave(checks: &BTreeMap<String, Check>, vso: Vso) {
             }
             object(kind, 1, Some(s))
         };
-        assert_eq!(
-            flux_status(c, &valid(true)),
-            Current,
-            "{vso:?} {kind} valid"
-        );
-        assert_eq!(
-            flux_status(c, &valid(false)),
-            Failed,
-            "{vso:?} {kind} invalid"
-        );
-        let fresh = flux_status(c, &object(kind, 1, None));
+        assert_eq!(c(&valid(true)), Current, "{vso:?} {kind} valid");
+        assert_eq!(c(&valid(false)), Failed, "{vso:?} {kind} invalid");
+        let fresh = c(&object(kind, 1, None));
         assert!(
             fresh != Current && fresh != Failed,
             "{vso:?} {kind} no status: {fresh:?}"

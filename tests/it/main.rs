@@ -4,6 +4,8 @@
 
 mod support;
 
+mod argocd;
+mod argocd_health;
 mod backup;
 mod bad_specs;
 mod bring_your_own;

@@ -80,9 +80,15 @@ pub fn certificate(cn: &str, from: i64, to: i64) -> (String, String) {
 pub fn objects_of(rendered: &Rendered) -> Vec<Value> {
     let mut out = Vec::new();
     for f in &rendered.files {
-        // The injector's Component patches the user's workload: it is not an object.
+        // The injector's Component patches the user's workload: it is not an object; nor is
+        // the argocd-cm patch (the user merges it into Argo CD's ConfigMap).
         let component = f.path.contains("/vault-agent/");
-        if f.path.ends_with(".yaml") && !f.path.ends_with("kustomization.yaml") && !component {
+        let patch = f.path.ends_with("/argocd-cm-patch.yaml");
+        if f.path.ends_with(".yaml")
+            && !f.path.ends_with("kustomization.yaml")
+            && !component
+            && !patch
+        {
             // A file may hold several objects (token-review.yaml, cert-manager-token-request.yaml).
             for doc in serde_yaml::Deserializer::from_str(&f.body) {
                 out.push(serde::Deserialize::deserialize(doc).expect("yaml"));
@@ -120,6 +126,10 @@ pub fn synced_objects(fake: &FakeApiServer, objects: Vec<Value>) {
                 });
                 fake.add(obj);
             }
+            "Application" => {
+                obj["status"] = synced_application(&obj, t);
+                fake.add(obj);
+            }
             "VaultConnection" => {
                 obj["status"] = json!({"valid": true});
                 fake.add(obj);
@@ -143,6 +153,52 @@ pub fn synced_objects(fake: &FakeApiServer, objects: Vec<Value>) {
             _ => fake.add(obj),
         }
     }
+}
+
+/// An Application's status as Argo CD writes it once synced at REVISION and healthy: for
+/// `spec.sources`, one revision per source (the commit for a Git source, the chart version
+/// for a Helm one), the last sync's operation state.
+pub fn synced_application(app: &Value, t: i64) -> Value {
+    let sources = app["spec"]["sources"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let revisions: Vec<Value> = sources
+        .iter()
+        .map(|s| match s["chart"].as_str() {
+            Some(_) => s["targetRevision"].clone(),
+            None => json!(REVISION),
+        })
+        .collect();
+    let types: Vec<&str> = sources
+        .iter()
+        .map(|s| {
+            if s["chart"].is_string() {
+                "Helm"
+            } else {
+                "Directory"
+            }
+        })
+        .collect();
+    json!({
+        "sync": {
+            "status": "Synced",
+            "comparedTo": {"sources": sources, "destination": app["spec"]["destination"]},
+            "revisions": revisions,
+        },
+        "health": {"status": "Healthy", "lastTransitionTime": ts(t - 30)},
+        "operationState": {
+            "operation": {"sync": {"revisions": revisions}, "initiatedBy": {"automated": true}},
+            "phase": "Succeeded",
+            "message": "successfully synced (all tasks run)",
+            "startedAt": ts(t - 90),
+            "finishedAt": ts(t - 60),
+            "syncResult": {"revisions": revisions, "sources": sources},
+        },
+        "reconciledAt": ts(t - 20),
+        "sourceTypes": types,
+        "controllerNamespace": "argocd",
+    })
 }
 
 fn add_synced_secret(fake: &FakeApiServer, mut cr: Value, kind: &str, t: i64) {

@@ -52,7 +52,12 @@ pub fn schema_problems(v: &Value, schema: &Value, at: &str) -> Vec<String> {
         Value::Object(map) if map.contains_key("metadata") => {
             let mut without = map.clone();
             without.remove("metadata");
-            walk(&Value::Object(without), schema, at, &mut problems);
+            // A CRD that requires `metadata` (Argo CD's) requires the API server's own.
+            let mut schema = schema.clone();
+            if let Some(required) = schema["required"].as_array_mut() {
+                required.retain(|r| r != "metadata");
+            }
+            walk(&Value::Object(without), &schema, at, &mut problems);
         }
         _ => walk(v, schema, at, &mut problems),
     }

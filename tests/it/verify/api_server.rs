@@ -103,7 +103,7 @@ fn real_kubectl_lists_from_the_fake() {
     );
 }
 
-fn find_kubectl() -> Option<std::path::PathBuf> {
+pub(super) fn find_kubectl() -> Option<std::path::PathBuf> {
     if let Ok(p) = std::env::var("KUBECTL") {
         return Some(p.into());
     }

@@ -9,6 +9,7 @@ use crate::support::fake_apiserver::FakeApiServer;
 use serde_json::{json, Value};
 
 mod api_server;
+mod argocd;
 mod backup;
 mod findings;
 mod kubeconfig;

@@ -20,12 +20,14 @@ use serde::{Deserialize, Serialize};
 use std::any::TypeId;
 use std::collections::BTreeMap;
 
+mod argocd;
 mod cert_manager;
 mod csi;
 mod eso;
 mod flux;
 mod kustomize;
 mod vso;
+pub use argocd::*;
 pub use cert_manager::*;
 pub use csi::*;
 pub use eso::*;
@@ -72,6 +74,8 @@ pub enum Kind {
     CronJob,
     /// The backup's volume.
     PersistentVolumeClaim,
+    /// Argo CD's (`gitops.engine: argocd`): the stages and apps, and `verify` reads their verdict.
+    Application,
 }
 
 /// Calls `$f::<T>($args)` with the type `T` of a [`Kind`]: the one place that maps the two.
@@ -104,12 +108,13 @@ macro_rules! with_type {
             Kind::RoleBinding => $f::<RoleBinding>($($arg),*),
             Kind::CronJob => $f::<CronJob>($($arg),*),
             Kind::PersistentVolumeClaim => $f::<PersistentVolumeClaim>($($arg),*),
+            Kind::Application => $f::<Application>($($arg),*),
         }
     };
 }
 
 impl Kind {
-    pub const ALL: [Kind; 26] = [
+    pub const ALL: [Kind; 27] = [
         Kind::Namespace,
         Kind::ServiceAccount,
         Kind::ClusterRoleBinding,
@@ -136,6 +141,7 @@ impl Kind {
         Kind::Pod,
         Kind::CronJob,
         Kind::PersistentVolumeClaim,
+        Kind::Application,
     ];
 
     /// Group, version, kind and plural, as the API server names them.
@@ -237,6 +243,7 @@ mod tests {
                 "v1 Pod pods true",
                 "batch/v1 CronJob cronjobs true",
                 "v1 PersistentVolumeClaim persistentvolumeclaims true",
+                "argoproj.io/v1alpha1 Application applications true",
             ]
         );
     }

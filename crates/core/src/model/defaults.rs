@@ -5,6 +5,8 @@ use crate::duration::{Duration, Grammar};
 
 pub(crate) const DEFAULT_SOURCE_REF: &str = "flux-system";
 pub(crate) const DEFAULT_INTERVAL: &str = "10m";
+/// What the Argo CD Applications track without `gitops.targetRevision`.
+pub(crate) const DEFAULT_TARGET_REVISION: &str = "HEAD";
 pub(crate) const DEFAULT_VAULT_NAMESPACE: &str = "vault";
 pub(crate) const DEFAULT_OPERATOR_NAMESPACE: &str = "vault-secrets-operator";
 pub(crate) const HASHICORP_HELM_REPOSITORY: &str = "https://helm.releases.hashicorp.com";

@@ -9,6 +9,7 @@
 //! driver re-reads the CSI apps' secrets in [`csi`].
 
 mod apps;
+pub mod argocd;
 mod backup;
 mod cert_manager;
 mod cloud;
@@ -35,8 +36,8 @@ use crate::spec::types::{self as spec, TlsSpec, ValidSpec};
 use crate::versions::VsoLine;
 use defaults::{
     default_auth_mount, DEFAULT_API_AUDIENCE, DEFAULT_AUDIENCE, DEFAULT_INTERVAL,
-    DEFAULT_OPERATOR_NAMESPACE, DEFAULT_SOURCE_REF, DEFAULT_VAULT_NAMESPACE,
-    HASHICORP_HELM_REPOSITORY,
+    DEFAULT_OPERATOR_NAMESPACE, DEFAULT_SOURCE_REF, DEFAULT_TARGET_REVISION,
+    DEFAULT_VAULT_NAMESPACE, HASHICORP_HELM_REPOSITORY,
 };
 
 /// Flux objects (Kustomizations, HelmRepository, HelmReleases) live where Flux itself lives.
@@ -108,6 +109,30 @@ pub struct Flux {
     pub create_namespaces: bool,
     /// Every Flux Kustomization of the tree, in dependency order ([`stages`]).
     pub stages: Vec<Stage>,
+    /// `gitops.engine`: what wraps the stages (Flux Kustomizations, or Argo CD Applications).
+    pub engine: spec::GitopsEngine,
+    /// Where Argo CD reads the tree from (`engine: argocd`).
+    pub argocd: ArgoSource,
+}
+
+/// `gitops.repoURL`, `targetRevision` and `path`: the Git source of every Argo CD Application.
+#[derive(Debug, Clone, Default)]
+pub struct ArgoSource {
+    pub repo_url: String,
+    pub target_revision: String,
+    /// The folder of the repository the tree is in; empty for its root.
+    pub path: String,
+}
+
+impl ArgoSource {
+    /// `folder` of the tree as a path of the repository.
+    pub fn path_of(&self, folder: &str) -> String {
+        if self.path.is_empty() {
+            folder.to_string()
+        } else {
+            format!("{}/{folder}", self.path)
+        }
+    }
 }
 
 /// Folders of the generated tree, relative to the repository root.
@@ -314,6 +339,13 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
             paths,
             create_namespaces: g.create_namespaces.unwrap_or(true),
             stages: vec![],
+            engine: g.engine.unwrap_or_default(),
+            argocd: ArgoSource {
+                repo_url: g.repo_url.clone().unwrap_or_default(),
+                target_revision: (g.target_revision.clone())
+                    .unwrap_or_else(|| DEFAULT_TARGET_REVISION.into()),
+                path: g.path.clone().unwrap_or_default(),
+            },
         },
         vault,
         operator,

@@ -15,6 +15,7 @@
 //! The stages (one Flux Kustomization each) are the model's ([`crate::model::stages`]).
 
 mod apps;
+mod argocd;
 mod auth;
 mod backup;
 pub mod consumers;
@@ -26,6 +27,7 @@ mod values;
 use crate::header;
 use crate::kinds;
 use crate::model::{self, Stack};
+use crate::spec::types::GitopsEngine;
 use crate::tree::{ObjectRef, Tree};
 use crate::vault::side::VaultSide;
 use crate::versions;
@@ -327,9 +329,6 @@ pub fn render(
     // A cluster that runs no Vault (`vault.deploy: false`) has no Vault stage (see
     // `model::stages`): the operator comes first, and reaches the Vault at its address.
     let deploy = stack.vault.deploy;
-    // clusters/<cluster>/: one Flux Kustomization per stage, in dependency order.
-    stages::flux_kustomizations(&mut r, stack)?;
-
     // infrastructure/vault/ (only where Vault runs)
     let vault_repo = stack.vault.distribution.helm_repository_name();
     if deploy {
@@ -456,6 +455,12 @@ pub fn render(
         Value::from_serialize(script_context(stack, vault)),
     )?;
 
+    // The one place the engine is chosen: what wraps the objects rendered above (and
+    // clusters/<cluster>/): a Flux Kustomization per stage, or Argo CD Applications.
+    match stack.flux.engine {
+        GitopsEngine::Flux => stages::flux_kustomizations(&mut r, stack)?,
+        GitopsEngine::Argocd => argocd::wrap(&mut r, stack)?,
+    }
     r.out.files.sort_by(|a, b| a.path.cmp(&b.path));
     let ours: Vec<&str> = stack.flux.stages.iter().map(|s| s.name.as_str()).collect();
     let mut external: Vec<ObjectRef> = stack
@@ -482,6 +487,10 @@ pub fn render(
                 .filter(|ns| !infra.contains(ns))
                 .map(|ns| of::<Namespace>("", ns)),
         );
+    }
+    if stack.flux.engine == GitopsEngine::Argocd {
+        // The Applications live in Argo CD's namespace.
+        external.push(of::<Namespace>("", model::argocd::ARGOCD_NAMESPACE));
     }
     external.sort();
     external.dedup();

@@ -111,6 +111,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../../templates/vault/backup-cronjob.yaml.j2"),
     ),
     (
+        "argocd/application.yaml.j2",
+        include_str!("../../../../templates/argocd/application.yaml.j2"),
+    ),
+    (
+        "argocd/argocd-cm-patch.yaml.j2",
+        include_str!("../../../../templates/argocd/argocd-cm-patch.yaml.j2"),
+    ),
+    (
         "certmanager/issuer.yaml.j2",
         include_str!("../../../../templates/certmanager/issuer.yaml.j2"),
     ),

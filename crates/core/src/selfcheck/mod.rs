@@ -74,6 +74,7 @@ macro_rules! problem {
     };
 }
 
+mod argocd;
 mod backup;
 
 /// Checks the rendered tree. `Err` lists every problem found.
@@ -114,6 +115,7 @@ pub fn check(rendered: &Rendered, clusters_dir: &str) -> Result<(), SelfCheckErr
         seen.health_exprs.extend(s.health_exprs);
     }
     check_health_exprs(&seen, &mut problems);
+    argocd::coverage(rendered, clusters_dir, &mut problems);
 
     for (file, what, needed) in &seen.needs {
         if !seen.objects.contains(needed) {
@@ -198,6 +200,12 @@ fn check_file(
     let at = format!("{} (from template {})", f.path, f.template);
     if f.template == COMPONENT_TEMPLATE {
         if let Err(e) = check_component(&f.path, &f.body, all_paths) {
+            problems.push(format!("{at}: {e}"));
+        }
+        return (problems, seen);
+    }
+    if f.template == argocd::CM_PATCH_TEMPLATE {
+        if let Err(e) = argocd::cm_patch(&f.body) {
             problems.push(format!("{at}: {e}"));
         }
         return (problems, seen);
@@ -663,6 +671,7 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), Problem> {
             backup::persistent_volume_claim(v)?;
             keeps_on_prune(meta)?;
         }
+        Some(Kind::Application) => argocd::application(v)?,
         Some(Kind::Event) | Some(Kind::SecretProviderClassPodStatus) | Some(Kind::Pod) | None => {
             return Err(problem!("unexpected kind {api_version}/{kind}"))
         }

@@ -252,7 +252,7 @@ pub fn summary(results: &[ClusterResult]) -> String {
                     report.synced,
                     report.total,
                     if flux > 0 {
-                        format!(" ({flux} Flux check(s) failing)")
+                        format!(" ({flux} {} check(s) failing)", report.engine)
                     } else {
                         String::new()
                     }
@@ -438,6 +438,7 @@ mod tests {
             synced: 0,
             total: 0,
             ok,
+            engine: "Flux",
         };
         let checked = |ok| ClusterResult {
             cluster: "a".into(),

@@ -18,6 +18,7 @@
 //! - [`report`](mod@report): the table and progress the user reads;
 //! - [`fleet`]: several clusters' reports merged into one.
 
+pub mod argocd;
 pub mod backup;
 pub mod consumers;
 pub mod fleet;
@@ -138,6 +139,9 @@ pub struct Report {
     pub synced: usize,
     pub total: usize,
     pub ok: bool,
+    /// The GitOps engine whose checks come first (`Flux`, `Argo CD`), as the summary names it.
+    #[serde(skip)]
+    pub engine: &'static str,
 }
 
 /// Flux: every stage's Kustomization, and the HelmReleases of Vault, the operator and the
@@ -163,6 +167,10 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
                 }
             ),
         });
+    }
+    if stack.flux.engine == crate::spec::types::GitopsEngine::Argocd {
+        out.extend(argocd::checks(stack, &observed.applications, revision));
+        return out;
     }
     for name in stack.flux.stages.iter().map(|s| &s.name) {
         let (ok, detail) = match ks.get(&(model::FLUX_NAMESPACE, name.as_str())) {
@@ -412,7 +420,7 @@ pub fn check_secrets(
             let result = (|| -> Result<String, (SecretStatus, String)> {
                 let cr = match crs.get(&(s.namespace.as_str(), s.name.as_str())) {
                     Some(cr) => *cr,
-                    None if !flux_ok => return Err((SecretStatus::NotApplied, format!("{} not found, and Flux has not applied the commit (see the Flux checks)", kind.kind()))),
+                    None if !flux_ok => return Err((SecretStatus::NotApplied, format!("{} not found, and {engine} has not applied the commit (see the {engine} checks)", kind.kind(), engine = stack.flux.engine.name()))),
                     None => return Err((SecretStatus::Missing, format!("{} {}/{} not found in the cluster", kind.kind(), s.namespace, s.name))),
                 };
                 if let Some(p) = &connection_problem {
@@ -792,10 +800,11 @@ pub fn report(
     presence::explain_rows(&mut secrets, observed);
     if !flux_ok {
         let first = flux.iter().find(|f| !f.ok).expect("a failing check");
+        let engine = stack.flux.engine.name();
         for r in secrets.iter_mut().filter(|r| r.synced()) {
             r.status = SecretStatus::NotApplied;
             r.detail = format!(
-                "synced, but Flux is not done: {} {}: {}",
+                "synced, but {engine} is not done: {} {}: {}",
                 first.kind, first.name, first.detail
             );
         }
@@ -810,6 +819,7 @@ pub fn report(
         secrets,
         synced,
         total,
+        engine: stack.flux.engine.name(),
     }
 }
 

@@ -46,6 +46,8 @@ pub enum List {
     DependencyKustomizations,
     /// With `backup`: the backup CronJob (by name), for its last success.
     CronJobs,
+    /// `gitops.engine: argocd`: the Applications, instead of Kustomizations and HelmReleases.
+    Applications,
 }
 
 /// One list `verify` reads: every object of a kind in a scope, matching the selectors.
@@ -126,9 +128,18 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
     let releases = Scope::Cluster { fallback: infra };
     let operator = Scope::Namespaces(vec![stack.operator.namespace.clone()]);
     let vault = Scope::Namespaces(vec![stack.vault.namespace.clone()]);
-    let mut rounds = vec![vec![
-        ListQuery::new(L::Kustomizations, Kind::Kustomization, &flux),
-        ListQuery::new(L::HelmReleases, Kind::HelmRelease, &releases),
+    let engine = match stack.flux.engine {
+        crate::spec::types::GitopsEngine::Flux => vec![
+            ListQuery::new(L::Kustomizations, Kind::Kustomization, &flux),
+            ListQuery::new(L::HelmReleases, Kind::HelmRelease, &releases),
+        ],
+        crate::spec::types::GitopsEngine::Argocd => {
+            let argocd = Scope::Namespaces(vec![model::argocd::ARGOCD_NAMESPACE.to_string()]);
+            vec![ListQuery::new(L::Applications, Kind::Application, &argocd)]
+        }
+    };
+    let mut rounds = vec![engine];
+    rounds[0].extend([
         ListQuery::new(L::VaultConnections, Kind::VaultConnection, &operator),
         ListQuery::new(L::VaultAuths, Kind::VaultAuth, &apps),
         ListQuery::new(L::ServiceAccounts, Kind::ServiceAccount, &apps),
@@ -141,7 +152,7 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
             fields: Some("type=Warning".into()),
             ..ListQuery::new(L::Events, Kind::Event, &apps)
         },
-    ]];
+    ]);
     // The seal link: only where Vault runs.
     if stack.vault.deploy {
         rounds[0].push(
@@ -279,6 +290,8 @@ pub struct Observed {
     pub pods: Vec<Pod>,
     /// The namespaces (listed only with `gitops.createNamespaces: false`).
     pub namespaces: Vec<Object>,
+    /// Argo CD's Applications (`gitops.engine: argocd`).
+    pub applications: Vec<super::argocd::Application>,
     /// Kinds the tree needs that the API server does not serve (asked of discovery before
     /// listing, for the consumers whose controller the cluster brings; see
     /// [`super::presence`]).
@@ -323,6 +336,7 @@ impl Observed {
             List::Pods => self.pods = view::read_all(&name, objects, u),
             List::Namespaces => self.namespaces = view::read_all(&name, objects, u),
             List::CronJobs => self.cron_jobs = objects,
+            List::Applications => self.applications = view::read_all(&name, objects, u),
             List::DependencyKustomizations => {
                 let more = view::read_all(&name, objects, u);
                 self.kustomizations.extend(more);

@@ -19,7 +19,7 @@ pub fn table(r: &Report) -> String {
         r.synced,
         r.total,
         if flux_failed > 0 {
-            format!(", {flux_failed} Flux check(s) failing")
+            format!(", {flux_failed} {} check(s) failing", r.engine)
         } else {
             String::new()
         },

@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 /// A field read leniently: a value of another type reads as the default. (No field read
 /// this way is a list, and serde would read a struct from a list by position: a list is
 /// another type.)
-fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(d: D) -> Result<T, D::Error> {
+pub(super) fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
+    d: D,
+) -> Result<T, D::Error> {
     Ok(read_or_default(Value::deserialize(d)?))
 }
 
@@ -29,7 +31,7 @@ fn read_or_default<T: DeserializeOwned + Default>(value: Value) -> T {
 
 /// A list read leniently: not a list reads as empty; an item of another shape reads as the
 /// default item (it still counts: "has conditions" is about the list's length).
-fn lenient_items<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
+pub(super) fn lenient_items<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
     d: D,
 ) -> Result<Vec<T>, D::Error> {
     Ok(match Value::deserialize(d)? {

@@ -19,11 +19,13 @@ use std::marker::PhantomData;
 mod apps;
 mod backup;
 mod cloud;
+mod gitops;
 mod vault;
 mod vault_config;
 pub use apps::*;
 pub use backup::*;
 pub use cloud::*;
+pub use gitops::*;
 pub use vault::*;
 pub use vault_config::*;
 
@@ -84,6 +86,18 @@ pub struct GitopsSpec {
     /// platform's) already declare them: two Flux Kustomizations applying one Namespace can
     /// lose it (fluxcd/kustomize-controller#1724).
     pub create_namespaces: Option<bool>,
+    /// `flux` (default) or `argocd`: what wraps the same objects (Flux Kustomizations and
+    /// HelmReleases, or Argo CD Applications in sync waves).
+    pub engine: Option<GitopsEngine>,
+    /// With `engine: argocd` (required there): the repository Argo CD reads the tree from,
+    /// `https://`, `ssh://` or `git@host:path`, as registered in Argo CD.
+    #[serde(rename = "repoURL")]
+    pub repo_url: Option<String>,
+    /// With `engine: argocd`: the branch, tag or commit the Applications track (default `HEAD`).
+    pub target_revision: Option<String>,
+    /// With `engine: argocd`: the folder of the repository the tree is written to (default:
+    /// its root), as `generate --out` is the repository's root or this folder of it.
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

@@ -2,7 +2,7 @@
 
 use super::rules::Checker;
 use crate::spec::scan::shown;
-use crate::spec::types::GitopsSpec;
+use crate::spec::types::{GitopsEngine, GitopsSpec, Spec};
 
 pub(super) fn check(c: &mut Checker, g: &GitopsSpec) {
     if let Some(s) = &g.source_ref {
@@ -99,6 +99,164 @@ mod tests {
             ("a b", false),
         ] {
             assert_eq!(is_folder(v), ok, "{v:?}");
+        }
+    }
+}
+
+/// `gitops.engine`: Argo CD reads the tree from `repoURL` (required) at `targetRevision`, below
+/// `path`; the Flux-only fields (`sourceRef`, `interval`, the controllers' `dependsOn`, which
+/// name Flux Kustomizations) mean nothing there, and the Argo CD fields nothing to Flux.
+pub(super) fn engine(c: &mut Checker, spec: &Spec) {
+    let g = &spec.gitops;
+    let argo = g.engine == Some(GitopsEngine::Argocd);
+    if !argo {
+        for (field, set) in [
+            ("repoURL", g.repo_url.is_some()),
+            ("targetRevision", g.target_revision.is_some()),
+            ("path", g.path.is_some()),
+        ] {
+            if set {
+                c.error(
+                    &format!("gitops.{field}"),
+                    format!("`gitops.{field}` is for Argo CD, and the engine is Flux"),
+                    "add `engine: argocd` under `gitops`, or remove the field (Flux reads the repository through `gitops.sourceRef`)",
+                );
+            }
+        }
+        return;
+    }
+    for (field, set) in [
+        ("sourceRef", g.source_ref.is_some()),
+        ("interval", g.interval.is_some()),
+    ] {
+        if set {
+            c.error(
+                &format!("gitops.{field}"),
+                format!("`gitops.{field}` is for Flux, and the engine is Argo CD"),
+                "remove it: Argo CD reads the repository at `gitops.repoURL` and polls it on its own schedule",
+            );
+        }
+    }
+    match &g.repo_url {
+        None => c.error(
+            "gitops",
+            "`engine: argocd` needs `gitops.repoURL`",
+            "add `repoURL: https://git.example.com/platform/gitops.git` (the repository as registered in Argo CD)",
+        ),
+        Some(url) if !is_repo_url(url) => c.error(
+            "gitops.repoURL",
+            format!("`{}` is not a Git repository URL", shown(url)),
+            "write `https://host/path`, `ssh://git@host/path` or `git@host:path`, without credentials or spaces",
+        ),
+        Some(_) => {}
+    }
+    if let Some(r) = &g.target_revision {
+        if !is_revision(r) {
+            c.error(
+                "gitops.targetRevision",
+                format!("`{}` is not a Git revision", shown(r)),
+                "write a branch, a tag or a commit, e.g. `main`, `v1.2.0` or `HEAD`",
+            );
+        }
+    }
+    if let Some(p) = &g.path {
+        if !is_folder(p) {
+            c.error(
+                "gitops.path",
+                format!("`{}` is not a usable folder", shown(p)),
+                "write a relative path inside the repository, e.g. `gitops` (or leave it out for the root)",
+            );
+        }
+    }
+    for (field, deps) in [
+        (
+            "externalSecrets.dependsOn",
+            spec.external_secrets.as_ref().map(|e| e.depends_on.len()),
+        ),
+        (
+            "csiDriver.dependsOn",
+            spec.csi_driver.as_ref().map(|d| d.depends_on.len()),
+        ),
+    ] {
+        if deps.unwrap_or(0) > 0 {
+            c.error(
+                field,
+                format!("`{field}` names Flux Kustomizations, and the engine is Argo CD"),
+                "remove it: with Argo CD, order what installs the controller before this tree's waves (e.g. a lower sync wave in your own app-of-apps)",
+            );
+        }
+    }
+}
+
+/// `https://host/...`, `http://host/...`, `ssh://host/...` or scp-like `user@host:path`; no
+/// credentials in an http(s) URL, no whitespace or control characters, at most 2,048 bytes.
+fn is_repo_url(v: &str) -> bool {
+    if v.is_empty() || v.len() > 2048 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    for scheme in ["https://", "http://", "ssh://"] {
+        if let Some(rest) = v.strip_prefix(scheme) {
+            let host = rest.split('/').next().unwrap_or_default();
+            let credentials = scheme != "ssh://" && host.contains('@');
+            return !host.is_empty() && !credentials && rest.len() > host.len() + 1;
+        }
+    }
+    // scp-like: user@host:path
+    match v.split_once(':') {
+        Some((user_host, path)) => {
+            let (user, host) = user_host.split_once('@').unwrap_or(("", ""));
+            !user.is_empty() && !host.is_empty() && !path.is_empty() && !host.contains('/')
+        }
+        None => false,
+    }
+}
+
+/// A branch, tag or commit: git's ref-name rules, briefly (no space, `..`, `~^:?*[\\`, or a
+/// leading `-` or `/`), at most 255 characters.
+fn is_revision(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 255
+        && !v.starts_with(['-', '/'])
+        && !v.ends_with(['/', '.'])
+        && !v.contains("..")
+        && !v.contains("@{")
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c))
+}
+
+#[cfg(test)]
+mod engine_tests {
+    use super::*;
+
+    #[test]
+    fn repo_urls() {
+        for ok in [
+            "https://github.com/acme/gitops.git",
+            "ssh://git@github.com/acme/gitops.git",
+            "git@github.com:acme/gitops.git",
+        ] {
+            assert!(is_repo_url(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "github.com/acme/gitops",
+            concat!("https://user", ":", "x@github.com/acme/gitops"),
+            "https://github.com",
+            "https://github.com/acme gitops",
+            "git@:path",
+        ] {
+            assert!(!is_repo_url(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn revisions() {
+        for ok in ["HEAD", "main", "release/1.2", "v1.2.0", "0123abcd"] {
+            assert!(is_revision(ok), "{ok}");
+        }
+        for bad in ["", "-x", "a..b", "a b", "a~1", "x/", "a:b"] {
+            assert!(!is_revision(bad), "{bad}");
         }
     }
 }

@@ -58,6 +58,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     let mut c = Checker::new(index);
     document(&mut c, spec);
     gitops::check(&mut c, &spec.gitops);
+    gitops::engine(&mut c, spec);
     vault::check(&mut c, &spec.vault);
     operator::check(&mut c, &spec.operator);
     // Where Vault runs: what a cluster without one needs to reach it and log in to it.

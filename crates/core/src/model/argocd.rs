@@ -1,0 +1,158 @@
+//! The Argo CD side of the stages (`gitops.engine: argocd`): which Applications wrap the
+//! tree and their sync waves, derived from the same stage graph the Flux tree orders with
+//! `dependsOn` ([`super::stages`]). The renderer writes these; `verify` reads the same list.
+
+use super::stages::{AppsOf, StageKind};
+use super::Stack;
+use std::collections::BTreeMap;
+
+/// Where the Applications live: Argo CD's own namespace.
+pub const ARGOCD_NAMESPACE: &str = "argocd";
+/// The app-of-apps root of a cluster: applies `clusters/<cluster>/` (every other Application).
+pub const ROOT_APPLICATION: &str = "vault-root";
+/// The folder (below `clusters/<cluster>/`) of what is applied by hand, not by the root: the
+/// root Application and the `argocd-cm` patch.
+pub const BOOTSTRAP_FOLDER: &str = "argocd";
+/// The Argo CD project of every Application.
+pub const PROJECT: &str = "default";
+
+/// One Argo CD Application of the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    pub name: String,
+    /// `argocd.argoproj.io/sync-wave`: one more than the highest wave of its stage's
+    /// dependencies (0 for a stage that depends on none of the tree's).
+    pub wave: u32,
+    /// The stage it wraps (an app's is its consumer's apps stage).
+    pub stage: StageKind,
+    /// The stage's name (an app's: its consumer's apps stage).
+    pub stage_name: String,
+    /// `(namespace, name)` of the app whose folder it applies, for an app's Application.
+    pub app: Option<(String, String)>,
+}
+
+/// The sync wave of every stage, by name: a stage comes after everything it depends on.
+/// The stages are in dependency order, so one pass suffices; a dependency outside the tree
+/// (the controllers' `dependsOn`, which `engine: argocd` refuses) orders nothing.
+pub fn waves(stack: &Stack) -> BTreeMap<String, u32> {
+    let mut out: BTreeMap<String, u32> = BTreeMap::new();
+    for stage in &stack.flux.stages {
+        let wave = (stage.depends_on.iter())
+            .filter_map(|d| out.get(&d.name).map(|w| w + 1))
+            .max()
+            .unwrap_or(0);
+        out.insert(stage.name.clone(), wave);
+    }
+    out
+}
+
+/// The Application name of an app's folder.
+pub fn app_application(namespace: &str, name: &str) -> String {
+    format!("vault-app-{namespace}-{name}")
+}
+
+/// Every Application under the root, in stage order: one per stage that applies something
+/// of its own (the apps stages of the injector, CSI and ESO only list app folders), then one
+/// per app folder, in its consumer's wave.
+pub fn applications(stack: &Stack) -> Vec<Application> {
+    let waves = waves(stack);
+    let mut out = vec![];
+    for stage in &stack.flux.stages {
+        let wave = waves[&stage.name];
+        let own = !matches!(
+            stage.kind,
+            StageKind::Apps(AppsOf::Injector | AppsOf::Csi | AppsOf::Eso)
+        );
+        if own {
+            out.push(Application {
+                name: stage.name.clone(),
+                wave,
+                stage: stage.kind,
+                stage_name: stage.name.clone(),
+                app: None,
+            });
+        }
+        if let StageKind::Apps(consumer) = stage.kind {
+            let mut apps: Vec<(String, String)> = (stack.apps.iter())
+                .filter(|a| AppsOf::of(a) == consumer)
+                .map(|a| (a.namespace.clone(), a.name.clone()))
+                .collect();
+            apps.sort();
+            out.extend(apps.into_iter().map(|(ns, name)| Application {
+                name: app_application(&ns, &name),
+                wave,
+                stage: stage.kind,
+                stage_name: stage.name.clone(),
+                app: Some((ns, name)),
+            }));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model;
+    use crate::spec::{self, validate};
+
+    fn stack(file: &str, text: &str) -> Stack {
+        let sourced = spec::parse(file, text.to_string()).unwrap();
+        let spec = validate::typed(sourced.spec, &sourced.index).unwrap();
+        model::build(&spec, file)
+    }
+
+    fn named(apps: &[Application]) -> Vec<(String, u32)> {
+        apps.iter().map(|a| (a.name.clone(), a.wave)).collect()
+    }
+
+    #[test]
+    fn waves_follow_the_stage_graph() {
+        let example = stack(
+            "example.yaml",
+            include_str!("../../../../fixtures/example.yaml"),
+        );
+        assert_eq!(
+            named(&applications(&example)),
+            [
+                ("vault".to_string(), 0),
+                ("vault-secrets-operator".to_string(), 1),
+                ("vault-namespaces".to_string(), 0),
+                ("vault-apps".to_string(), 2),
+                ("vault-app-app-webapp".to_string(), 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_apps_stages_that_only_list_app_folders_have_no_application_of_their_own() {
+        let consumers = stack(
+            "consumers.yaml",
+            include_str!("../../../../fixtures/consumers.yaml"),
+        );
+        let apps = applications(&consumers);
+        let names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+        for stage in ["vault-apps-eso", "vault-apps-csi", "vault-apps-injector"] {
+            assert!(!names.contains(&stage), "{names:?}");
+        }
+        let waves = waves(&consumers);
+        for a in &apps {
+            assert_eq!(a.wave, waves[&a.stage_name], "{}", a.name);
+            if let Some((ns, name)) = &a.app {
+                assert_eq!(a.name, app_application(ns, name));
+            }
+        }
+        // Every stage after all it depends on.
+        for s in &consumers.flux.stages {
+            for d in &s.depends_on {
+                assert!(
+                    waves[&s.name] > waves[&d.name],
+                    "{} after {}",
+                    s.name,
+                    d.name
+                );
+            }
+        }
+        assert_eq!(apps.iter().filter(|a| a.app.is_some()).count(), 5);
+    }
+}
