@@ -30,6 +30,7 @@ mod import;
 mod injector_agent;
 mod injector_workloads;
 mod json_errors;
+mod jwt_logins;
 mod krew;
 mod layout;
 mod operator;

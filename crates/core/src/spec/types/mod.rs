@@ -16,10 +16,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
+mod admin;
 mod apps;
+mod pipelines;
 mod vault;
 mod vault_config;
+pub use admin::*;
 pub use apps::*;
+pub use pipelines::*;
 pub use vault::*;
 pub use vault_config::*;
 
@@ -57,6 +61,9 @@ pub struct Spec<S = SecretSpec> {
     /// (default) or brought by the cluster.
     #[serde(default)]
     pub csi_driver: Option<CsiDriverSpec>,
+    /// CI jobs and Terraform runs that log in with their own identity (a JWT auth role each).
+    #[serde(default)]
+    pub pipelines: Vec<PipelineSpec>,
 }
 
 /// The spec after validation: each secret has its one source (parse, don't validate).

@@ -42,6 +42,8 @@ pub struct VaultSide {
     pub pki: Vec<PkiMount>,
     pub transit_keys: Vec<TransitKey>,
     pub audit: Option<AuditDevice>,
+    /// JWT/OIDC auth methods (`vaultConfig.admin`, `pipelines`), sorted by mount.
+    pub jwt: Vec<JwtMethod>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -530,6 +532,7 @@ pub fn derive(stack: &Stack) -> VaultSide {
             token_period: Some(token_period.clone()),
         });
     }
+    let jwt = jwt::methods(stack, &owner, &mut policies);
     policies.sort_by(|a, b| a.name.cmp(&b.name));
     roles.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -620,6 +623,7 @@ pub fn derive(stack: &Stack) -> VaultSide {
         pki,
         transit_keys,
         audit,
+        jwt,
     }
 }
 
@@ -706,5 +710,7 @@ pub fn connection_name(mount: &str) -> String {
     }
 }
 
+pub mod jwt;
 mod script;
+pub use jwt::{ExternalGroup, JwtConfig, JwtMethod, JwtRole};
 pub use script::{script_context, shell_comment, shell_word, vault_arg, ScriptContext};
