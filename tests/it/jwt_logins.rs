@@ -198,3 +198,107 @@ fn admins_log_in_with_a_jwt_and_get_exactly_their_groups_policies() {
     );
     assert!(matches!(status, 400 | 403), "{status} {body}");
 }
+
+#[test]
+fn a_pipeline_with_the_right_claims_reads_exactly_its_paths_and_no_other_job_logs_in() {
+    let (Some(bao), Some(signer)) = (Bao::start(), Signer::new()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let keys = pem_item(&signer.public_pem, 4);
+    let tail = format!(
+        r#"pipelines:
+  - name: deploy
+    boundIssuer: {ISSUER}
+    boundAudiences: [https://vault.example.test]
+    boundClaims: {{repository: octo-org/app, ref: refs/heads/main}}
+    read: [apps-kv/ci/deploy]
+    aws: [aws/terraform-deploy]
+    validationPubkeys:
+{keys}  - name: nightly
+    boundIssuer: {ISSUER}
+    boundAudiences: [https://vault.example.test]
+    boundClaims: {{repository: octo-org/app, workflow: nightly}}
+    read: [apps-kv/data/ci/nightly]
+    validationPubkeys:
+{keys}"#
+    );
+    let spec = write_spec(dir.path(), &tail);
+    let o = configure(&bao, &spec, &[], &[]);
+    ok("configure", &o);
+    assert_no_work(&configure(&bao, &spec, &["--dry-run"], &[]), "configure");
+    for path in ["ci/deploy", "ci/neighbour"] {
+        let (status, body) = bao.api(
+            "POST",
+            &format!("apps-kv/data/{path}"),
+            Some(json!({"data": {"who": path}})),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let claims = |repository: &str, git_ref: &str| {
+        json!({"iss": ISSUER, "aud": "https://vault.example.test", "sub": format!("repo:{repository}:ref:{git_ref}"),
+            "repository": repository, "ref": git_ref})
+    };
+    let (status, job) = login(
+        &bao,
+        "jwt",
+        "deploy",
+        &signer.sign(claims("octo-org/app", "refs/heads/main")),
+    );
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(
+        strings(&job["auth"]["token_policies"]),
+        ["default", "pipeline-deploy"],
+        "{job}"
+    );
+    assert_eq!(
+        strings(&job["auth"]["identity_policies"]),
+        Vec::<String>::new(),
+        "{job}"
+    );
+    assert_eq!(job["auth"]["lease_duration"], 900, "a short token: {job}");
+    let token = job["auth"]["client_token"].as_str().unwrap();
+    let (status, secret) = bao.api_as(token, "GET", "apps-kv/data/ci/deploy", None);
+    assert_eq!(status, 200, "{secret}");
+    assert_eq!(secret["data"]["data"]["who"], "ci/deploy");
+    assert_eq!(
+        bao.api_as(token, "GET", "apps-kv/data/ci/neighbour", None)
+            .0,
+        403
+    );
+    assert_eq!(
+        bao.api_as(token, "GET", "apps-kv/data/shop/api", None).0,
+        403
+    );
+    let (_, caps) = bao.api_as(
+        token,
+        "POST",
+        "sys/capabilities-self",
+        Some(json!({"paths": ["aws/creds/terraform-deploy", "aws/creds/other"]})),
+    );
+    assert_eq!(
+        strings(&caps["data"]["aws/creds/terraform-deploy"]),
+        ["read"]
+    );
+    assert_eq!(strings(&caps["data"]["aws/creds/other"]), ["deny"]);
+
+    // Another repository, another branch, another pipeline's role: no token.
+    for (role, jwt) in [
+        (
+            "deploy",
+            signer.sign(claims("octo-org/fork", "refs/heads/main")),
+        ),
+        (
+            "deploy",
+            signer.sign(claims("octo-org/app", "refs/heads/feature")),
+        ),
+        (
+            "nightly",
+            signer.sign(claims("octo-org/app", "refs/heads/main")),
+        ),
+    ] {
+        let (status, body) = login(&bao, "jwt", role, &jwt);
+        assert!(matches!(status, 400 | 403), "{role}: {status} {body}");
+        assert!(body["auth"].is_null(), "{body}");
+    }
+}

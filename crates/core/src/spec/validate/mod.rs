@@ -14,6 +14,7 @@ mod consumers;
 mod controllers;
 mod csi;
 mod gitops;
+mod jwt;
 mod operator;
 mod pki;
 mod placement;
@@ -76,6 +77,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     csi::check(&mut c, spec);
     cert_manager::check(&mut c, spec);
     controllers::check(&mut c, spec);
+    jwt::check(&mut c, spec);
     c.finish()
 }
 
