@@ -302,3 +302,62 @@ fn a_pipeline_with_the_right_claims_reads_exactly_its_paths_and_no_other_job_log
         assert!(body["auth"].is_null(), "{body}");
     }
 }
+
+/// `configure --script | bash` against `bao`, with `bao` as the CLI.
+fn run_script(bao: &Bao, spec: &Path) -> std::process::Output {
+    let cli = std::env::var("BAO_BIN").unwrap_or_else(|_| "bao".into());
+    let cmd = format!(
+        "'{}' configure --script -f '{}' | bash",
+        env!("CARGO_BIN_EXE_kubectl-vault"),
+        spec.display()
+    );
+    std::process::Command::new("bash")
+        .args(["-o", "pipefail", "-c", &cmd])
+        .env("HOME", test_home())
+        .env("VAULT_CLI", cli)
+        .env("VAULT_ADDR", &bao.addr)
+        .env("VAULT_TOKEN", &bao.token)
+        .env_remove("VAULT_NAMESPACE")
+        .output()
+        .unwrap()
+}
+
+/// configure.sh writes what `configure` plans: after the script, `configure` has nothing to
+/// do, the script runs clean again, and the admin and the pipeline log in.
+#[test]
+fn the_script_writes_the_same_jwt_methods_as_configure() {
+    let (Some(bao), Some(signer)) = (Bao::start(), Signer::new()) else {
+        return;
+    };
+    if std::env::var_os("BAO_BIN").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tail = format!(
+        "  admin:\n    type: jwt\n    boundIssuer: {ISSUER}\n    boundAudiences: [vault]\n    adminGroups: [vault-admins]\n    validationPubkeys:\n{}pipelines:\n  - name: deploy\n    boundIssuer: {ISSUER}\n    boundAudiences: [vault]\n    boundClaims: {{repository: octo-org/app}}\n    read: [apps-kv/ci/deploy]\n    validationPubkeys:\n{}",
+        pem_item(&signer.public_pem, 6),
+        pem_item(&signer.public_pem, 4)
+    );
+    let spec = write_spec(dir.path(), &tail);
+    ok("configure --script | bash", &run_script(&bao, &spec));
+    assert_no_work(&configure(&bao, &spec, &["--dry-run"], &[]), "the script");
+    ok("configure --script | bash, again", &run_script(&bao, &spec));
+    assert_no_work(
+        &configure(&bao, &spec, &["--dry-run"], &[]),
+        "the script, again",
+    );
+    let claims = json!({"iss": ISSUER, "aud": "vault", "sub": "alice", "groups": ["vault-admins"], "repository": "octo-org/app"});
+    let (status, admin) = login(&bao, "jwt", "admin", &signer.sign(claims.clone()));
+    assert_eq!(status, 200, "{admin}");
+    assert_eq!(
+        strings(&admin["auth"]["identity_policies"]),
+        ["admin"],
+        "{admin}"
+    );
+    let (status, job) = login(&bao, "jwt", "deploy", &signer.sign(claims));
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(
+        strings(&job["auth"]["token_policies"]),
+        ["default", "pipeline-deploy"]
+    );
+}

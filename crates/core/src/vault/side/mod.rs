@@ -711,6 +711,7 @@ pub fn connection_name(mount: &str) -> String {
 }
 
 pub mod jwt;
+mod jwt_script;
 mod script;
 pub use jwt::{ExternalGroup, JwtConfig, JwtMethod, JwtRole};
 pub use script::{script_context, shell_comment, shell_word, vault_arg, ScriptContext};

@@ -60,11 +60,11 @@ fn is_shell_identifier(s: &str) -> bool {
 /// A secret the script reads at run time: the line that checks it and the word that uses it.
 #[derive(Serialize)]
 pub struct ScriptSecret {
-    check: String,
+    pub(super) check: String,
     value: String,
 }
 
-fn script_secret(source: &str, var: &str, what: &str) -> ScriptSecret {
+pub(super) fn script_secret(source: &str, var: &str, what: &str) -> ScriptSecret {
     let (check, value) = match source.split_once(':') {
         Some(("env", name)) if is_shell_identifier(name) => (
             format!("require_env {name} {}", shell_word(what)),
@@ -94,7 +94,7 @@ fn script_secret(source: &str, var: &str, what: &str) -> ScriptSecret {
 }
 
 /// A heredoc delimiter that no line of `text` equals.
-fn heredoc_delimiter(text: &str) -> String {
+pub(super) fn heredoc_delimiter(text: &str) -> String {
     let mut d = "KUBECTL_VAULT_POLICY".to_string();
     while text.lines().any(|l| l == d) {
         d.push('_');
@@ -120,6 +120,8 @@ pub struct ScriptContext<'a> {
     policies: Vec<ScriptPolicy<'a>>,
     roles: Vec<ScriptRole<'a>>,
     audit: Option<ScriptAudit<'a>>,
+    /// JWT/OIDC auth methods (`vaultConfig.admin`, `pipelines`).
+    jwt: Vec<super::jwt_script::ScriptJwt>,
 }
 
 #[derive(Serialize)]
@@ -270,6 +272,7 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
         _ => None,
     };
     let or_zero = |d: &'a Option<String>| d.as_deref().unwrap_or("0");
+    let jwt = super::jwt_script::methods(&side.jwt, &side.owner, &mut checks);
     let databases: Vec<ScriptDatabase> = side
         .databases
         .iter()
@@ -423,6 +426,7 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
             device_type: &a.device_type,
             options: &a.options,
         }),
+        jwt,
     }
 }
 
