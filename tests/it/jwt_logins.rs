@@ -361,3 +361,72 @@ fn the_script_writes_the_same_jwt_methods_as_configure() {
         ["default", "pipeline-deploy"]
     );
 }
+
+/// The generated vault-config folder of `fixtures/pipelines.yaml`: the policies, configure.sh
+/// with its OIDC and JWT methods, and each pipeline's Terraform block and CI step.
+#[test]
+fn pipeline_snippets_and_the_script_are_generated_beside_the_policies() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gitops");
+    let o = run(&[
+        "generate",
+        "-f",
+        fixture("pipelines.yaml").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok("generate", &o);
+    let tree = read_tree(&out);
+    let vault_config: std::collections::BTreeMap<String, String> = tree
+        .into_iter()
+        .filter(|(path, _)| path.starts_with("vault-config/"))
+        .collect();
+    let names: Vec<&str> = vault_config.keys().map(String::as_str).collect();
+    assert!(
+        names.contains(&"vault-config/dev/pipelines/terraform-deploy.tf"),
+        "{names:?}"
+    );
+    assert!(names.contains(&"vault-config/dev/pipelines/terraform-deploy.github-actions.yml"));
+    assert!(names.contains(&"vault-config/dev/pipelines/gitlab-release.gitlab-ci.yml"));
+    for (path, text) in &vault_config {
+        if path.ends_with(".yml") {
+            let parsed: Result<serde_yaml::Value, _> = serde_yaml::from_str(text);
+            assert!(parsed.is_ok(), "{path} is not YAML: {parsed:?}");
+        }
+    }
+    redactions(&[])
+        .bind(|| insta::assert_snapshot!("pipelines_vault_config", tree_text(&vault_config)));
+}
+
+/// `configure --dry-run` on a fresh Vault lists the methods, configs, roles and groups (the
+/// OIDC client secret is read before planning, and shown nowhere).
+#[test]
+fn the_plan_names_each_method_role_and_group() {
+    let Some(bao) = Bao::start() else {
+        return;
+    };
+    let spec = fixture("pipelines.yaml");
+    let secret = "client-secret-for-tests";
+    let o = configure(
+        &bao,
+        &spec,
+        &["--dry-run"],
+        &[("VAULT_OIDC_CLIENT_SECRET", secret)],
+    );
+    ok("configure --dry-run", &o);
+    assert!(!stdout(&o).contains(secret) && !stderr(&o).contains(secret));
+    redactions(&[]).bind(|| insta::assert_snapshot!("pipelines_plan", stdout(&o)));
+    // Without the secret nothing is planned as applied: the run stops before the first change.
+    let o = configure(&bao, &spec, &[], &[("VAULT_OIDC_CLIENT_SECRET", "")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("VAULT_OIDC_CLIENT_SECRET"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        bao.api("GET", "sys/auth/oidc", None).0,
+        400,
+        "nothing was written"
+    );
+}

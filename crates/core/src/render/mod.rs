@@ -17,6 +17,7 @@
 mod apps;
 mod auth;
 pub mod consumers;
+mod pipelines;
 mod stages;
 pub mod templates;
 mod values;
@@ -453,6 +454,7 @@ pub fn render(
         "vault/configure.sh.j2",
         Value::from_serialize(script_context(stack, vault)),
     )?;
+    pipelines::snippets(&mut r, stack, &p.vault_config)?;
 
     r.out.files.sort_by(|a, b| a.path.cmp(&b.path));
     let ours: Vec<&str> = stack.flux.stages.iter().map(|s| s.name.as_str()).collect();

@@ -99,6 +99,18 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../../templates/vault/configure.sh.j2"),
     ),
     (
+        "vault/pipeline.tf.j2",
+        include_str!("../../../../templates/vault/pipeline.tf.j2"),
+    ),
+    (
+        "vault/pipeline-github.yml.j2",
+        include_str!("../../../../templates/vault/pipeline-github.yml.j2"),
+    ),
+    (
+        "vault/pipeline-shell.yml.j2",
+        include_str!("../../../../templates/vault/pipeline-shell.yml.j2"),
+    ),
+    (
         "certmanager/issuer.yaml.j2",
         include_str!("../../../../templates/certmanager/issuer.yaml.j2"),
     ),
