@@ -301,6 +301,63 @@ fn a_pipeline_with_the_right_claims_reads_exactly_its_paths_and_no_other_job_log
         assert!(matches!(status, 400 | 403), "{role}: {status} {body}");
         assert!(body["auth"].is_null(), "{body}");
     }
+
+    // Field by field: a setting the spec does not name, set by hand, stays; a changed one is
+    // the only change the plan lists and writes.
+    let (status, body) = bao.api(
+        "POST",
+        "auth/jwt/role/deploy",
+        // (a role's write must name its type: Vault takes an unnamed one as oidc)
+        Some(json!({"role_type": "jwt", "token_max_ttl": "2h"})),
+    );
+    assert_eq!(status, 204, "{body}");
+    assert_no_work(
+        &configure(&bao, &spec, &["--dry-run"], &[]),
+        "a hand-set token_max_ttl",
+    );
+    let changed = std::fs::read_to_string(&spec).unwrap().replacen(
+        "ref: refs/heads/main}",
+        "ref: refs/heads/release}\n    tokenTtl: 5m",
+        1,
+    );
+    std::fs::write(&spec, changed).unwrap();
+    let o = configure(&bao, &spec, &["--dry-run"], &[]);
+    ok("configure --dry-run", &o);
+    let plan = stdout(&o);
+    let changes: Vec<&str> = plan
+        .lines()
+        .filter(|l| !l.starts_with("unchanged") && !l.starts_with("Vault at"))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "update     jwt role deploy on jwt/ (pipeline deploy)",
+            "             bound_claims: {ref: refs/heads/main, repository: octo-org/app} → {ref: refs/heads/release, repository: octo-org/app}",
+            "             token_ttl: 15m → 5m",
+            "plan: 0 to create, 1 to update, 0 to delete, 10 already as wanted",
+            "dry run: nothing was changed",
+        ],
+        "{plan}"
+    );
+    ok("configure", &configure(&bao, &spec, &[], &[]));
+    assert_no_work(&configure(&bao, &spec, &["--dry-run"], &[]), "the update");
+    let (_, role) = bao.api("GET", "auth/jwt/role/deploy", None);
+    assert_eq!(role["data"]["token_max_ttl"], 7200, "{role}");
+    assert_eq!(role["data"]["token_ttl"], 300, "{role}");
+    let (status, _) = login(
+        &bao,
+        "jwt",
+        "deploy",
+        &signer.sign(claims("octo-org/app", "refs/heads/main")),
+    );
+    assert!(matches!(status, 400 | 403), "main is no longer bound");
+    let (status, _) = login(
+        &bao,
+        "jwt",
+        "deploy",
+        &signer.sign(claims("octo-org/app", "refs/heads/release")),
+    );
+    assert_eq!(status, 200);
 }
 
 /// `configure --script | bash` against `bao`, with `bao` as the CLI.
