@@ -18,6 +18,8 @@ mod auth;
 mod engines;
 pub mod fields;
 mod jwt;
+#[cfg(test)]
+mod jwt_tests;
 mod pki;
 mod policies;
 #[cfg(test)]
