@@ -197,6 +197,42 @@ fn admins_log_in_with_a_jwt_and_get_exactly_their_groups_policies() {
         &stranger.sign(claims("vault", &["vault-admins"])),
     );
     assert!(matches!(status, 400 | 403), "{status} {body}");
+
+    // The operators' group dropped from the spec: its identity group (and alias) and the
+    // operator policy are cleaned up; a group someone made by hand stays.
+    let (status, body) = bao.api(
+        "POST",
+        "identity/group/name/by-hand",
+        Some(json!({"type": "external", "policies": ["default"]})),
+    );
+    assert!(matches!(status, 200 | 204), "{body}");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(
+        &spec,
+        text.replace("    operatorGroups: [vault-operators]\n", ""),
+    )
+    .unwrap();
+    let o = configure(&bao, &spec, &[], &[]);
+    ok("configure", &o);
+    let out = stdout(&o);
+    assert!(
+        out.contains("deleted  identity group jwt-vault-operators (no longer in the spec)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("deleted  policy operator (no longer in the spec)"),
+        "{out}"
+    );
+    assert_eq!(bao.api("GET", "identity/group/name/by-hand", None).0, 200);
+    let (status, op) = login(
+        &bao,
+        "jwt",
+        "admin",
+        &signer.sign(claims("vault", &["vault-operators"])),
+    );
+    assert_eq!(status, 200, "{op}");
+    assert_eq!(strings(&op["auth"]["policies"]), ["default"], "{op}");
+    assert_no_work(&configure(&bao, &spec, &["--dry-run"], &[]), "the clean-up");
 }
 
 #[test]
@@ -358,6 +394,24 @@ fn a_pipeline_with_the_right_claims_reads_exactly_its_paths_and_no_other_job_log
         &signer.sign(claims("octo-org/app", "refs/heads/release")),
     );
     assert_eq!(status, 200);
+
+    // A pipeline dropped from the spec: its role and its policy are cleaned up.
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let cut = text.find("  - name: nightly").unwrap();
+    std::fs::write(&spec, &text[..cut]).unwrap();
+    let o = configure(&bao, &spec, &[], &[]);
+    ok("configure", &o);
+    let out = stdout(&o);
+    assert!(
+        out.contains("deleted  jwt role nightly on jwt/ (no longer in the spec)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("deleted  policy pipeline-nightly (no longer in the spec)"),
+        "{out}"
+    );
+    assert_eq!(bao.api("GET", "auth/jwt/role/nightly", None).0, 404);
+    assert_no_work(&configure(&bao, &spec, &["--dry-run"], &[]), "the clean-up");
 }
 
 /// `configure --script | bash` against `bao`, with `bao` as the CLI.

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::vault::side::jwt::GROUP_OWNER_KEY;
 use crate::vault::side::{ExternalGroup, JwtMethod, JwtRole};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 /// What the JWT config keeps across a write (Vault's `POST` resets every field it does not
 /// carry, and there is no `PATCH`): the fields the spec never names, as Vault holds them.
@@ -295,6 +296,69 @@ fn group(p: &mut Planner, m: &JwtMethod, g: &ExternalGroup, accessor: Option<&st
                 json!({"name": g.alias}),
             );
             step.fills = fills;
+        }
+    }
+}
+
+/// Deletes what this cluster wrote for JWT/OIDC methods and the spec no longer declares: on a
+/// declared method, the roles bound to exactly one policy of ours written for that role (a
+/// dropped pipeline); anywhere, the identity groups whose metadata carries this cluster's tag
+/// (their aliases go with them). Only looked for while the spec declares a method at all.
+pub(super) fn stale(p: &mut Planner, headers: &BTreeMap<String, String>) {
+    let side = p.side;
+    if side.jwt.is_empty() {
+        return;
+    }
+    for m in &side.jwt {
+        if p.auths.get(format!("{}/", m.mount)).is_none() {
+            continue;
+        }
+        let declared: Vec<&str> = m.roles.iter().map(|r| r.name.as_str()).collect();
+        for name in p.read.list(&format!("auth/{}/role", m.mount)) {
+            if declared.contains(&name.as_str()) {
+                continue;
+            }
+            let path = format!("auth/{}/role/{name}", m.mount);
+            let Some(role) = p.read.read(&path) else {
+                continue;
+            };
+            let written_for_it = match strings(role.get("token_policies")).as_slice() {
+                [only] => headers.get(only).is_some_and(|line| {
+                    line.ends_with(&format!("(jwt role {name} on {}/)", m.mount))
+                }),
+                _ => false,
+            };
+            if written_for_it {
+                p.step(
+                    Action::Delete,
+                    format!("jwt role {name} on {}/ (no longer in the spec)", m.mount),
+                    path,
+                    Value::Null,
+                );
+            }
+        }
+    }
+    let declared: Vec<&str> = (side.jwt.iter())
+        .flat_map(|m| m.groups.iter().map(|g| g.name.as_str()))
+        .collect();
+    for name in p.read.list("identity/group/name") {
+        if declared.contains(&name.as_str()) {
+            continue;
+        }
+        let path = format!("identity/group/name/{name}");
+        let Some(group) = p.read.read(&path) else {
+            continue;
+        };
+        let tag = group["metadata"][GROUP_OWNER_KEY]
+            .as_str()
+            .unwrap_or_default();
+        if ours(tag, &side.owner) {
+            p.step(
+                Action::Delete,
+                format!("identity group {name} (no longer in the spec)"),
+                path,
+                Value::Null,
+            );
         }
     }
 }

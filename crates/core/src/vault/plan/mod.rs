@@ -11,7 +11,8 @@
 //! mark is never changed: a differing foreign policy, role or setting is a conflict, and nothing
 //! is applied (a foreign mount's own settings, its tune, URLs and auto-tidy, are left alone
 //! with a note). Clean-up removes only what carries this cluster's tag: policies, the
-//! kubernetes-auth roles bound to exactly one such policy written for that role, and (with
+//! kubernetes-auth roles bound to exactly one such policy written for that role (JWT roles
+//! alike, and identity groups tagged for this cluster), and (with
 //! `--prune-mounts`) secrets engines.
 
 mod auth;
@@ -415,6 +416,7 @@ fn diff(side: &VaultSide, read: &Lookup, options: &Options) -> Result<Plan, Erro
     // is ours when bound to exactly one policy of ours written for that role), then policies,
     // then (only with --prune-mounts) secrets engines.
     auth::stale_roles(&mut p, &ours_here.headers);
+    jwt::stale(&mut p, &ours_here.headers);
     policies::stale(&mut p, ours_here.stale);
     engines::stale_mounts(&mut p);
     Ok(p.plan)
