@@ -1,6 +1,7 @@
 //! JWTs signed at test time (no network, no key in the source): an RSA key pair made with the
 //! `openssl` CLI in a temporary folder, RS256 signatures by `openssl dgst -sha256 -sign`.
 
+use super::servers::{find_tool, require};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
@@ -10,21 +11,20 @@ use std::process::{Command, Stdio};
 
 pub struct Signer {
     _dir: tempfile::TempDir,
+    openssl: PathBuf,
     key: PathBuf,
     /// The public key, PEM (`-----BEGIN PUBLIC KEY-----`).
     pub public_pem: String,
 }
 
-fn openssl() -> Command {
-    Command::new(std::env::var_os("OPENSSL_BIN").unwrap_or_else(|| "openssl".into()))
-}
-
 impl Signer {
-    /// A new RSA-2048 key pair, or None (the test is skipped) without the `openssl` CLI.
+    /// A new RSA-2048 key pair, or None (the test is skipped; under CI a failure) without the
+    /// `openssl` CLI.
     pub fn new() -> Option<Signer> {
+        let openssl = require(find_tool("OPENSSL_BIN", "openssl"), "the openssl CLI")?;
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("signing.pem");
-        let made = openssl()
+        let made = Command::new(&openssl)
             .args([
                 "genpkey",
                 "-algorithm",
@@ -35,15 +35,10 @@ impl Signer {
             ])
             .arg(&key)
             .stderr(Stdio::null())
-            .status();
-        match made {
-            Ok(s) if s.success() => {}
-            _ => {
-                eprintln!("skipped: the openssl CLI is not available");
-                return None;
-            }
-        }
-        let public = openssl()
+            .status()
+            .unwrap();
+        assert!(made.success(), "openssl genpkey failed");
+        let public = Command::new(&openssl)
             .args(["pkey", "-pubout", "-in"])
             .arg(&key)
             .output()
@@ -51,6 +46,7 @@ impl Signer {
         assert!(public.status.success(), "openssl pkey -pubout failed");
         Some(Signer {
             _dir: dir,
+            openssl,
             key,
             public_pem: String::from_utf8(public.stdout).unwrap(),
         })
@@ -72,7 +68,7 @@ impl Signer {
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let mut child = openssl()
+        let mut child = Command::new(&self.openssl)
             .args(["dgst", "-sha256", "-sign"])
             .arg(&self.key)
             .stdin(Stdio::piped())
