@@ -6,6 +6,7 @@
 use super::rules::{is_url, Checker};
 use super::*;
 use crate::model::defaults::default_auth_mount;
+use crate::vault::side::connection_name;
 use crate::vault::side::jwt::{admin_mount, pipeline_mount};
 use std::collections::BTreeMap;
 
@@ -23,6 +24,7 @@ pub(super) fn check(c: &mut Checker, spec: &Spec) {
         .and_then(|k| k.mount.clone())
         .unwrap_or_else(|| default_auth_mount(&spec.cluster));
     let mut methods: BTreeMap<String, (String, Keys)> = BTreeMap::new();
+    let mut admin_role: Option<(String, String)> = None;
     if let Some(a) = spec.vault_config.as_ref().and_then(|vc| vc.admin.as_ref()) {
         let base = "vaultConfig.admin";
         admin(c, base, a);
@@ -39,7 +41,8 @@ pub(super) fn check(c: &mut Checker, spec: &Spec) {
             JwtMethodType::Jwt => keys,
             JwtMethodType::Oidc => (Some("(oidc)"), None, vec![], None),
         };
-        methods.insert(mount, (base.to_string(), keys));
+        methods.insert(mount.clone(), (base.to_string(), keys));
+        admin_role = Some((mount, a.role.clone().unwrap_or_else(|| "admin".into())));
     }
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, p) in spec.pipelines.iter().enumerate() {
@@ -58,6 +61,13 @@ pub(super) fn check(c: &mut Checker, spec: &Spec) {
         pipeline(c, &base, p);
         let mount = pipeline_mount(p);
         mount_name(c, &base, p.mount.is_some(), &mount, &k8s_mount);
+        if admin_role.as_ref() == Some(&(mount.clone(), p.name.clone())) {
+            c.error(
+                &format!("{base}.name"),
+                format!("`{}` is the admins' role on {mount}/", p.name),
+                "give the pipeline another name, or vaultConfig.admin another `role`",
+            );
+        }
         let keys: Keys = (
             p.discovery_url.as_deref(),
             p.jwks_url.as_deref(),
@@ -209,6 +219,29 @@ fn admin(c: &mut Checker, base: &str, a: &AdminSpec) {
                     "type jwt needs boundAudiences",
                     "name the `aud` the issuer puts in tokens meant for Vault: without it any token of the issuer would do",
                 );
+            }
+        }
+    }
+    let mount = admin_mount(a);
+    let mut groups: BTreeMap<String, &str> = BTreeMap::new();
+    let all = (a.admin_groups.iter().map(|g| ("adminGroups", g)))
+        .chain(a.operator_groups.iter().map(|g| ("operatorGroups", g)));
+    for (i, (field, g)) in all.enumerate() {
+        let at = match field {
+            "adminGroups" => i,
+            _ => i - a.admin_groups.len(),
+        };
+        let path = format!("{base}.{field}[{at}]");
+        c.text(&path, g, 256, "group name");
+        let name = connection_name(&format!("{mount}-{g}"));
+        match groups.get(&name) {
+            Some(other) if *other != g.as_str() => c.error(
+                &path,
+                format!("groups `{other}` and `{g}` would both be identity group {name}"),
+                "Vault names the identity group after the claim value with `/` and other characters made `-`: these two cannot both be mapped",
+            ),
+            _ => {
+                groups.insert(name, g);
             }
         }
     }
@@ -378,6 +411,29 @@ mod tests {
         ));
         assert_eq!(e.len(), 1, "{e:?}");
         assert!(e[0].contains("is also vaultConfig.admin's"), "{e:?}");
+    }
+
+    #[test]
+    fn a_pipeline_named_as_the_admin_role_on_its_mount_and_clashing_groups_are_refused() {
+        let admin = "vaultConfig:\n  admin:\n    type: jwt\n    jwksUrl: https://idp.example.com/keys\n    boundAudiences: [vault]\n    adminGroups: [team/a, team-a]\n";
+        let pipeline = PIPELINE
+            .replace("name: deploy", "name: admin")
+            .replace(
+                "discoveryUrl: https://token.actions.githubusercontent.com",
+                "jwksUrl: https://idp.example.com/keys",
+            )
+            .replace("[https://github.com/octo-org]", "[vault]");
+        let e = errors(&format!(
+            "{admin}pipelines:\n{pipeline}    boundClaims: {{repository: octo-org/app}}\n"
+        ));
+        assert_eq!(
+            e,
+            [
+                "vaultConfig.admin.adminGroups[1]: groups `team/a` and `team-a` would both be identity group jwt-team-a",
+                "pipelines[0].name: `admin` is the admins' role on jwt/",
+            ],
+            "{e:?}"
+        );
     }
 
     #[test]
