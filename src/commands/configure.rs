@@ -120,11 +120,13 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
     let steps = (plans.iter().enumerate()).flat_map(|(i, p)| p.changes().map(move |s| (i, s)));
     for ((i, step), body) in steps.zip(bodies) {
         let vault = &vaults[vault_of[i]];
-        let result = match (&step.action, &step.intermediate) {
-            (Action::Delete, _) => vault.apply("DELETE", &step.path, None),
-            (_, Some(then)) => vault.intermediate_ca(&step.path, &body, then),
-            _ => vault.apply(step.method.as_str(), &step.path, Some(&body)),
-        };
+        let result = vault.filled(body, &step.fills).and_then(|body| {
+            match (&step.action, &step.intermediate) {
+                (Action::Delete, _) => vault.apply("DELETE", &step.path, None),
+                (_, Some(then)) => vault.intermediate_ca(&step.path, &body, then),
+                _ => vault.apply(step.method.as_str(), &step.path, Some(&body)),
+            }
+        });
         if let Err(failure) = result {
             let done = if applied.is_empty() {
                 " nothing".to_string()

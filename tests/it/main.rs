@@ -34,6 +34,7 @@ mod import;
 mod injector_agent;
 mod injector_workloads;
 mod json_errors;
+mod jwt_logins;
 mod krew;
 mod layout;
 mod openbao;

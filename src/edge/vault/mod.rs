@@ -329,6 +329,33 @@ impl Vault {
         )
     }
 
+    /// `body` with each of `fills` read from Vault (values earlier steps of the run made).
+    pub(crate) fn filled(
+        &self,
+        mut body: Value,
+        fills: &[crate::core::vault::plan::Fill],
+    ) -> Result<Value, WriteFailure> {
+        for f in fills {
+            let value = self
+                .read(&f.path)
+                .map_err(|error| WriteFailure {
+                    error,
+                    may_have_applied: false,
+                })?
+                .and_then(|data| data.pointer(&f.pointer).cloned())
+                .filter(|v| !v.is_null())
+                .ok_or_else(|| WriteFailure {
+                    error: Error::environment(format!(
+                        "Vault answered GET {} without `{}`",
+                        f.path, f.pointer
+                    )),
+                    may_have_applied: false,
+                })?;
+            body[f.field.as_str()] = value;
+        }
+        Ok(body)
+    }
+
     /// Checks that the token works and Vault is unsealed.
     pub(crate) fn ping(&self) -> Result<(), Error> {
         let (status, v) = self.send("GET", "sys/seal-status", None)?;

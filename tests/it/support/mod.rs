@@ -11,6 +11,7 @@ pub mod cluster_state;
 pub mod common;
 pub mod crd_schema;
 pub mod http;
+pub mod jwt_signer;
 pub mod servers;
 pub mod vault_fakes;
 pub mod vault_setup;

@@ -98,6 +98,8 @@ pub struct Stack {
     pub csi_driver: Controller,
     /// Scheduled raft snapshots (`backup`), where Vault runs.
     pub backup: Option<Backup>,
+    /// `pipelines`, as written.
+    pub pipelines: Vec<spec::PipelineSpec>,
 }
 
 #[derive(Debug, Clone)]
@@ -356,6 +358,7 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
         external_secrets: Controller::external_secrets(spec.external_secrets.as_ref()),
         csi_driver: Controller::csi_driver(spec.csi_driver.as_ref()),
         backup: None,
+        pipelines: spec.pipelines.clone(),
     };
     stack.backup = (spec.backup.as_ref())
         .filter(|_| stack.vault.deploy)

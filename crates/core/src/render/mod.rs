@@ -19,6 +19,7 @@ mod argocd;
 mod auth;
 mod backup;
 pub mod consumers;
+mod pipelines;
 mod server_config;
 mod stages;
 pub mod templates;
@@ -454,6 +455,7 @@ pub fn render(
         "vault/configure.sh.j2",
         Value::from_serialize(script_context(stack, vault)),
     )?;
+    pipelines::snippets(&mut r, stack, &p.vault_config)?;
 
     // The one place the engine is chosen: what wraps the objects rendered above (and
     // clusters/<cluster>/): a Flux Kustomization per stage, or Argo CD Applications.

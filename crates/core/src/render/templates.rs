@@ -119,6 +119,18 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../../templates/argocd/argocd-cm-patch.yaml.j2"),
     ),
     (
+        "vault/pipeline.tf.j2",
+        include_str!("../../../../templates/vault/pipeline.tf.j2"),
+    ),
+    (
+        "vault/pipeline-github.yml.j2",
+        include_str!("../../../../templates/vault/pipeline-github.yml.j2"),
+    ),
+    (
+        "vault/pipeline-shell.yml.j2",
+        include_str!("../../../../templates/vault/pipeline-shell.yml.j2"),
+    ),
+    (
         "certmanager/issuer.yaml.j2",
         include_str!("../../../../templates/certmanager/issuer.yaml.j2"),
     ),

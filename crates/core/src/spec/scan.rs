@@ -8,7 +8,7 @@
 //! - **Keys**: no key twice in one map (YAML requires unique keys; serde would silently keep
 //!   the last one for user-named maps such as `labels` or `vaultConfig.databases`).
 //! - **Text**: no NUL or other control character, no bidirectional-override character in any
-//!   key or value; line breaks only in the fields that are text (`creationStatements`,
+//!   key or value; line breaks only in the fields that are text (`creationStatements`, `validationPubkeys`,
 //!   `revocationStatements`, annotation values, chart `values`); every value at most
 //!   [`MAX_LINE`] bytes (one-line fields) or [`MAX_TEXT`] bytes (text fields).
 //! - **Nulls**: a null (`~`, `null`, nothing) as a list item or as the value of a
@@ -247,6 +247,10 @@ impl Scanner<'_> {
         let in_list = matches!(self.frames.last(), Some(Frame::Seq { .. }));
         match keys.as_slice() {
             [.., "creationStatements" | "revocationStatements"] => in_list,
+            // PEM public keys of a JWT auth method.
+            ["vaultConfig", "admin", "validationPubkeys"] | ["pipelines", "validationPubkeys"] => {
+                in_list
+            }
             ["apps", "secrets", "annotations", _] => true,
             // The injector's agent template (consul-template text).
             ["apps", "secrets", "template"] => !in_list,

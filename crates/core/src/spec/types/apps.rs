@@ -229,6 +229,7 @@ impl<S> Spec<S> {
             external_secrets: self.external_secrets,
             csi_driver: self.csi_driver,
             backup: self.backup,
+            pipelines: self.pipelines,
         })
     }
 }

@@ -16,16 +16,20 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
+mod admin;
 mod apps;
 mod backup;
 mod cloud;
 mod gitops;
+mod pipelines;
 mod vault;
 mod vault_config;
+pub use admin::*;
 pub use apps::*;
 pub use backup::*;
 pub use cloud::*;
 pub use gitops::*;
+pub use pipelines::*;
 pub use vault::*;
 pub use vault_config::*;
 
@@ -66,6 +70,9 @@ pub struct Spec<S = SecretSpec> {
     /// Scheduled raft snapshots (a CronJob beside Vault), in a cluster that runs Vault.
     #[serde(default)]
     pub backup: Option<BackupSpec>,
+    /// CI jobs and Terraform runs that log in with their own identity (a JWT auth role each).
+    #[serde(default)]
+    pub pipelines: Vec<PipelineSpec>,
 }
 
 /// The spec after validation: each secret has its one source (parse, don't validate).

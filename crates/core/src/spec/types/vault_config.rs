@@ -27,6 +27,8 @@ pub struct VaultConfigSpec {
     /// `token_period` of the apps' kubernetes-auth roles (default `1h`): their tokens renew
     /// for as long as the operator renews them, so dynamic leases are not revoked by a re-login.
     pub token_period: Option<String>,
+    /// Admin access without the root token: an OIDC or JWT auth method for humans.
+    pub admin: Option<AdminSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -16,6 +16,7 @@ mod consumers;
 mod controllers;
 mod csi;
 mod gitops;
+mod jwt;
 mod openbao;
 mod operator;
 mod pki;
@@ -84,6 +85,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     controllers::check(&mut c, spec);
     backup::check(&mut c, spec);
     openbao::check(&mut c, spec);
+    jwt::check(&mut c, spec);
     c.finish()
 }
 

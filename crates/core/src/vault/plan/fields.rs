@@ -41,6 +41,11 @@ pub enum Kind {
     Pem,
     /// Sent with every write, never compared (e.g. `verify_connection`).
     WriteOnly,
+    /// A map of strings (a JWT role's `bound_claims`): absent is empty.
+    Map,
+    /// PEM documents in any order, each compared without surrounding blank space, never shown
+    /// (a JWT auth method's `jwt_validation_pubkeys`).
+    Pems,
 }
 
 /// One field the spec names: where Vault's answer holds it, the wanted value, its kind.
@@ -98,6 +103,8 @@ impl Field {
             Kind::Set => sorted(strings(cur)) == sorted(strings(Some(&self.want))),
             Kind::Pem => as_text(cur).trim() == as_text(Some(&self.want)).trim(),
             Kind::WriteOnly => true,
+            Kind::Map => as_map(cur) == as_map(Some(&self.want)),
+            Kind::Pems => pems(cur) == pems(Some(&self.want)),
         }
     }
 
@@ -123,6 +130,19 @@ impl Field {
                 t if t.trim().is_empty() => "none".into(),
                 _ => "a certificate".into(),
             },
+            Kind::Map => format!(
+                "{{{}}}",
+                as_map(v)
+                    .iter()
+                    .map(|(k, v)| format!(
+                        "{}: {}",
+                        crate::outside::shown(k),
+                        crate::outside::shown(v)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Kind::Pems => format!("{} key(s)", pems(v).len()),
         }
     }
 }
@@ -156,7 +176,9 @@ pub fn changes(fields: &[Field], current: &Value) -> Vec<Change> {
         .filter(|f| !f.same(current))
         .map(|f| {
             let detail = match f.kind {
-                Kind::Pem => format!("{} → the spec's", f.shown(f.current(current))),
+                Kind::Pem | Kind::Pems => {
+                    format!("{} → the spec's", f.shown(f.current(current)))
+                }
                 _ => format!(
                     "{} → {}",
                     f.shown(f.current(current)),
@@ -253,6 +275,44 @@ pub fn strings(v: Option<&Value>) -> Vec<String> {
             .collect(),
         Some(Value::String(s)) if s.is_empty() => vec![],
         Some(Value::String(s)) => s.split(',').map(str::to_string).collect(),
+        _ => vec![],
+    }
+}
+
+/// A map of strings as Vault answers it (other values as their JSON text).
+fn as_map(v: Option<&Value>) -> std::collections::BTreeMap<String, String> {
+    match v {
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                )
+            })
+            .collect(),
+        _ => Default::default(),
+    }
+}
+
+/// PEM documents, trimmed and sorted.
+fn pems(v: Option<&Value>) -> Vec<String> {
+    sorted(
+        strings_whole(v)
+            .iter()
+            .map(|p| p.trim().to_string())
+            .collect(),
+    )
+}
+
+/// A list whose items may hold commas (PEM documents): only an array is split.
+fn strings_whole(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
         _ => vec![],
     }
 }

@@ -11,7 +11,8 @@
 //! mark is never changed: a differing foreign policy, role or setting is a conflict, and nothing
 //! is applied (a foreign mount's own settings, its tune, URLs and auto-tidy, are left alone
 //! with a note). Clean-up removes only what carries this cluster's tag: policies, the
-//! kubernetes-auth roles bound to exactly one such policy written for that role, and (with
+//! kubernetes-auth roles bound to exactly one such policy written for that role (JWT roles
+//! alike, and identity groups tagged for this cluster), and (with
 //! `--prune-mounts`) secrets engines.
 
 mod auth;
@@ -21,6 +22,9 @@ mod cloud_gcp_azure;
 mod cloud_tests;
 mod engines;
 pub mod fields;
+mod jwt;
+#[cfg(test)]
+mod jwt_tests;
 mod pki;
 mod policies;
 #[cfg(test)]
@@ -86,6 +90,18 @@ pub struct Step {
     pub secrets: Vec<SecretRef>,
     /// An intermediate CA: the step's write returns a CSR, which these writes carry on.
     pub intermediate: Option<Intermediate>,
+    /// Body fields only known once earlier steps ran (an accessor, an id): read just before
+    /// the write.
+    pub fills: Vec<Fill>,
+}
+
+/// A body field read just before its step's write: `field` is the value at `pointer` (a JSON
+/// pointer) in the `data` of `GET path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fill {
+    pub field: String,
+    pub path: String,
+    pub pointer: String,
 }
 
 /// The writes that follow an intermediate CA's CSR (`MOUNT/intermediate/generate/internal`,
@@ -134,9 +150,15 @@ pub fn one_plan(plans: &mut [Plan], clusters: &[String]) {
             if matches!(step.action, Action::Unchanged | Action::Delete) {
                 return true;
             }
-            match writes.get(&step.path) {
+            // A write to a collection (a group alias, whose id Vault assigns) is told apart
+            // by the name it creates.
+            let key = match step.fills.is_empty() {
+                true => step.path.clone(),
+                false => format!("{} {}", step.path, step.body["name"]),
+            };
+            match writes.get(&key) {
                 None => {
-                    writes.insert(step.path.clone(), (i, without_owner(&step.body)));
+                    writes.insert(key, (i, without_owner(&step.body)));
                     true
                 }
                 Some((_, body)) if *body == without_owner(&step.body) => false,
@@ -205,6 +227,7 @@ impl Planner<'_> {
             changes: vec![],
             secrets: vec![],
             intermediate: None,
+            fills: vec![],
         });
         self.plan.steps.last_mut().expect("just pushed")
     }
@@ -394,11 +417,13 @@ fn diff(side: &VaultSide, read: &Lookup, options: &Options) -> Result<Plan, Erro
     pki::mounts(&mut p);
     let ours_here = policies::policies(&mut p);
     auth::roles(&mut p, &ours_here.managed);
+    jwt::methods(&mut p, &ours_here.managed)?;
     policies::audit(&mut p);
     // Clean-up of what this cluster's spec created and no longer declares: roles first (a role
     // is ours when bound to exactly one policy of ours written for that role), then policies,
     // then (only with --prune-mounts) secrets engines.
     auth::stale_roles(&mut p, &ours_here.headers);
+    jwt::stale(&mut p, &ours_here.headers);
     policies::stale(&mut p, ours_here.stale);
     engines::stale_mounts(&mut p);
     Ok(p.plan)

@@ -46,6 +46,8 @@ pub struct VaultSide {
     pub aws: Vec<AwsEngine>,
     pub gcp: Vec<GcpEngine>,
     pub azure: Vec<AzureEngine>,
+    /// JWT/OIDC auth methods (`vaultConfig.admin`, `pipelines`), sorted by mount.
+    pub jwt: Vec<JwtMethod>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -563,6 +565,7 @@ pub fn derive(stack: &Stack) -> VaultSide {
         policies.push(policy);
         roles.push(role);
     }
+    let jwt = jwt::methods(stack, &owner, &mut policies);
     policies.sort_by(|a, b| a.name.cmp(&b.name));
     roles.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -664,6 +667,7 @@ pub fn derive(stack: &Stack) -> VaultSide {
         aws: cloud::aws(&vc.aws),
         gcp: cloud::gcp(&vc.gcp),
         azure: cloud::azure(&vc.azure),
+        jwt,
     }
 }
 
@@ -751,8 +755,11 @@ pub fn connection_name(mount: &str) -> String {
 }
 
 mod cloud;
+pub mod jwt;
+mod jwt_script;
 mod script;
 pub use cloud::{AwsEngine, AwsRole, AzureEngine, AzureRole, GcpAccount, GcpEngine, ROOT_FIELDS};
+pub use jwt::{ExternalGroup, JwtConfig, JwtMethod, JwtRole};
 pub use script::{script_context, shell_comment, shell_word, vault_arg, ScriptContext};
 
 /// The backup CronJob's policy (exactly `read` on the snapshot) and its kubernetes-auth role,

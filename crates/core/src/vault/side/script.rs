@@ -94,7 +94,7 @@ pub(super) fn script_secret(source: &str, var: &str, what: &str) -> ScriptSecret
 }
 
 /// A heredoc delimiter that no line of `text` equals.
-fn heredoc_delimiter(text: &str) -> String {
+pub(super) fn heredoc_delimiter(text: &str) -> String {
     let mut d = "KUBECTL_VAULT_POLICY".to_string();
     while text.lines().any(|l| l == d) {
         d.push('_');
@@ -124,6 +124,8 @@ pub struct ScriptContext<'a> {
     audit: Option<ScriptAudit<'a>>,
     /// The CLIs tried in order when VAULT_CLI is unset: the distribution's own first.
     clis: [&'static str; 2],
+    /// JWT/OIDC auth methods (`vaultConfig.admin`, `pipelines`).
+    jwt: Vec<super::jwt_script::ScriptJwt>,
 }
 
 #[derive(Serialize)]
@@ -274,6 +276,7 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
         _ => None,
     };
     let or_zero = |d: &'a Option<String>| d.as_deref().unwrap_or("0");
+    let jwt = super::jwt_script::methods(&side.jwt, &side.owner, &mut checks);
     let databases: Vec<ScriptDatabase> = side
         .databases
         .iter()
@@ -432,6 +435,7 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
             options: &a.options,
         }),
         clis: stack.vault.distribution.clis(),
+        jwt,
     }
 }
 
