@@ -44,6 +44,7 @@ mod scan_sarif;
 mod scan_staged;
 mod schema;
 mod unreachable;
+mod vault_namespace;
 mod vault_tls;
 mod verify;
 mod verify_vault;

@@ -89,6 +89,8 @@ pub struct Stack {
     pub external_secrets: Controller,
     /// The Secrets Store CSI driver (`csiDriver`), for the `csi` apps.
     pub csi_driver: Controller,
+    /// `vaultNamespace`: the Vault namespace every login and `configure` go to (`None`: root).
+    pub vault_namespace: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -311,6 +313,7 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
         cert_manager: None,
         external_secrets: Controller::external_secrets(spec.external_secrets.as_ref()),
         csi_driver: Controller::csi_driver(spec.csi_driver.as_ref()),
+        vault_namespace: spec.vault_namespace.clone(),
     };
     stack.cert_manager = spec
         .cert_manager

@@ -329,6 +329,9 @@ fn injector(
         put("agent-pre-populate-only", "true".into());
     }
     put("role", app.role.clone());
+    if let Some(ns) = &stack.vault_namespace {
+        put("namespace", ns.clone());
+    }
     put("auth-path", format!("auth/{}", stack.auth_mount));
     put("service", stack.operator.address.clone());
     put(
@@ -407,6 +410,8 @@ struct SpcContext<'a> {
     mirror: Option<MirrorContext>,
     labels: &'a BTreeMap<String, String>,
     annotations: &'a BTreeMap<String, String>,
+    /// `vaultNamespace`.
+    vault_namespace: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -478,6 +483,7 @@ fn secret_provider_class(
             mirror,
             labels: &s.labels,
             annotations: &s.annotations,
+            vault_namespace: stack.vault_namespace.as_deref(),
         }),
     )?;
     Ok(file)
@@ -503,6 +509,8 @@ struct StoreContext<'a> {
     service_account: &'a str,
     audiences: &'a [String],
     ca_secret: Option<&'a str>,
+    /// `vaultNamespace`.
+    vault_namespace: Option<&'a str>,
 }
 
 /// `eso/externalsecret.yaml.j2`
@@ -567,6 +575,7 @@ fn eso(
                 service_account: &app.service_account,
                 audiences: &app.audiences,
                 ca_secret: app.ca_secret.as_ref().map(|c| c.name.as_str()),
+                vault_namespace: stack.vault_namespace.as_deref(),
             }),
         )?;
         files.push(file);

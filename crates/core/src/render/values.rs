@@ -162,23 +162,27 @@ pub(super) fn operator_values(stack: &Stack) -> Json {
         "defaultVaultConnection": {"enabled": false},
     });
     if let Some(cc) = &o.client_cache {
+        let mut encryption = json!({
+            "enabled": true,
+            "vaultConnectionRef": model::VAULT_CONNECTION,
+            "keyName": cc.key_name,
+            "transitMount": cc.transit_mount,
+            "method": "kubernetes",
+            "mount": stack.auth_mount,
+            "kubernetes": {
+                "role": cc.role,
+                "serviceAccount": o.service_account,
+                "tokenAudiences": cc.audiences,
+            },
+        });
+        if let Some(ns) = &stack.vault_namespace {
+            encryption["namespace"] = json!(ns);
+        }
         values.as_object_mut().expect("object").insert(
             "controller".into(),
             json!({"manager": {"clientCache": {
                 "persistenceModel": "direct-encrypted",
-                "storageEncryption": {
-                    "enabled": true,
-                    "vaultConnectionRef": model::VAULT_CONNECTION,
-                    "keyName": cc.key_name,
-                    "transitMount": cc.transit_mount,
-                    "method": "kubernetes",
-                    "mount": stack.auth_mount,
-                    "kubernetes": {
-                        "role": cc.role,
-                        "serviceAccount": o.service_account,
-                        "tokenAudiences": cc.audiences,
-                    },
-                },
+                "storageEncryption": encryption,
             }}}),
         );
     }

@@ -754,11 +754,12 @@ fn check_secret_provider_class(spec: &SecretProviderClassSpec) -> Result<(), Pro
     if spec.provider != "vault" {
         return Err(problem!("provider `{}` is not `vault`", spec.provider));
     }
-    const PARAMETERS: [&str; 4] = [
+    const PARAMETERS: [&str; 5] = [
         "roleName",
         "vaultKubernetesMountPath",
         "audience",
         "objects",
+        "vaultNamespace",
     ];
     // The provider's own connection to Vault: set in a class, it overrides the chart's
     // VAULT_ADDR (the CSI agent's socket) and bypasses the agent's cache and renewal.

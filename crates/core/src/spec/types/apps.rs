@@ -205,6 +205,7 @@ impl<S> Spec<S> {
             cert_manager: self.cert_manager,
             external_secrets: self.external_secrets,
             csi_driver: self.csi_driver,
+            vault_namespace: self.vault_namespace,
         })
     }
 }

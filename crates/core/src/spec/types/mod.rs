@@ -57,6 +57,13 @@ pub struct Spec<S = SecretSpec> {
     /// (default) or brought by the cluster.
     #[serde(default)]
     pub csi_driver: Option<CsiDriverSpec>,
+    /// The Vault namespace (Vault Enterprise, HCP Vault, OpenBao 2.x) every generated login
+    /// and `configure` go to, e.g. `admin` or `admin/team-a`; default: none (the root
+    /// namespace). Reaches every VaultAuth, injector annotation, SecretProviderClass, ESO
+    /// store and cert-manager issuer, and `configure` (`X-Vault-Namespace`, and
+    /// `VAULT_NAMESPACE` in configure.sh).
+    #[serde(default)]
+    pub vault_namespace: Option<String>,
 }
 
 /// The spec after validation: each secret has its one source (parse, don't validate).

@@ -21,6 +21,7 @@ pub mod rules;
 mod secrets;
 mod vault;
 mod vault_config;
+mod vault_namespace;
 
 use super::locate::LocationIndex;
 use super::types::*;
@@ -76,6 +77,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     csi::check(&mut c, spec);
     cert_manager::check(&mut c, spec);
     controllers::check(&mut c, spec);
+    vault_namespace::check(&mut c, spec.vault_namespace.as_deref());
     c.finish()
 }
 

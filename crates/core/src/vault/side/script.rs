@@ -111,6 +111,8 @@ pub struct ScriptContext<'a> {
     vault_note: Option<String>,
     /// `vaultConfig.address`: the script sets VAULT_ADDR to it.
     vault_addr: Option<&'a str>,
+    /// `vaultNamespace`: the script exports VAULT_NAMESPACE (and BAO_NAMESPACE) to it.
+    vault_namespace: Option<&'a str>,
     checks: Vec<String>,
     auth: ScriptAuth<'a>,
     mounts: Vec<ScriptMount<'a>>,
@@ -314,6 +316,7 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
         description: &side.owner,
         vault_note: stack.vault.which(&stack.cluster, &stack.operator.address),
         vault_addr: stack.vault_config.address.as_deref(),
+        vault_namespace: stack.vault_namespace.as_deref(),
         checks,
         auth: ScriptAuth {
             mount: &a.mount,
