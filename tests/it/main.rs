@@ -4,6 +4,7 @@
 
 mod support;
 
+mod audit_devices;
 mod bad_specs;
 mod bring_your_own;
 mod cert_manager;

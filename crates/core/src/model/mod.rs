@@ -9,6 +9,7 @@
 //! driver re-reads the CSI apps' secrets in [`csi`].
 
 mod apps;
+pub mod audit;
 mod cert_manager;
 pub(crate) mod csi;
 pub(crate) mod defaults;
@@ -219,11 +220,7 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
         injector: spec.vault.injector.unwrap_or(false),
         seal: spec.vault.auto_unseal.as_ref().and_then(vault::seal),
         anti_affinity: spec.vault.anti_affinity.unwrap_or(true),
-        audit_storage: spec
-            .vault_config
-            .as_ref()
-            .and_then(|vc| vc.audit.as_ref())
-            .is_some_and(|a| a.device_type.as_deref().unwrap_or("file") == "file"),
+        audit_storage: spec.vault_config.as_ref().is_some_and(audit::needs_volume),
         values: spec
             .vault
             .values

@@ -17,9 +17,11 @@ use std::fmt;
 use std::marker::PhantomData;
 
 mod apps;
+mod audit;
 mod vault;
 mod vault_config;
 pub use apps::*;
+pub use audit::*;
 pub use vault::*;
 pub use vault_config::*;
 

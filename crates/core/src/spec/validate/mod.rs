@@ -9,6 +9,7 @@
 //! below keeps that order.
 
 mod apps;
+mod audit;
 mod cert_manager;
 mod consumers;
 mod controllers;

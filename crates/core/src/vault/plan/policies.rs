@@ -111,25 +111,28 @@ pub(super) fn stale(p: &mut Planner, stale: Vec<String>) {
     }
 }
 
-/// The audit device: enabled once; a device of another type at its path is a conflict.
+/// The audit devices, each at its own path: enabled once (Vault cannot change a device's
+/// options in place); a device of another type at its path is a conflict.
 pub(super) fn audit(p: &mut Planner) {
     let side = p.side;
-    let Some(audit) = &side.audit else {
+    if side.audit.is_empty() {
         return;
-    };
+    }
     let devices = p.read.read("sys/audit").unwrap_or(Value::Null);
-    let path = format!("sys/audit/{}", audit.path);
-    let what = format!("audit device {}/ ({})", audit.path, audit.device_type);
-    match devices.get(format!("{}/", audit.path)) {
-        None => {
-            p.step(Action::Create, what, path, json!({"type": audit.device_type, "options": audit.options, "description": side.owner}));
+    for audit in &side.audit {
+        let path = format!("sys/audit/{}", audit.path);
+        let what = format!("audit device {}/ ({})", audit.path, audit.device_type);
+        match devices.get(format!("{}/", audit.path)) {
+            None => {
+                p.step(Action::Create, what, path, json!({"type": audit.device_type, "options": audit.options, "description": side.owner}));
+            }
+            Some(d) if d["type"] == audit.device_type.as_str() => {
+                p.step(Action::Unchanged, what, path, Value::Null);
+            }
+            Some(_) => p.plan.conflicts.push(format!(
+                "{what}: a device of another type is enabled at that path; it is left alone"
+            )),
         }
-        Some(d) if d["type"] == audit.device_type.as_str() => {
-            p.step(Action::Unchanged, what, path, Value::Null);
-        }
-        Some(_) => p.plan.conflicts.push(format!(
-            "{what}: a device of another type is enabled at that path; it is left alone"
-        )),
     }
 }
 

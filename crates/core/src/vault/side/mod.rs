@@ -41,7 +41,8 @@ pub struct VaultSide {
     pub databases: Vec<DatabaseConnection>,
     pub pki: Vec<PkiMount>,
     pub transit_keys: Vec<TransitKey>,
-    pub audit: Option<AuditDevice>,
+    /// The audit devices, in the spec's order ([`crate::model::audit::audit_devices`]).
+    pub audit: Vec<AuditDevice>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -368,12 +369,7 @@ pub struct TransitKey {
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditDevice {
-    pub path: String,
-    pub device_type: String,
-    pub options: BTreeMap<String, String>,
-}
+pub use crate::model::audit::AuditDevice;
 
 /// Derives the Vault side of `stack`.
 pub fn derive(stack: &Stack) -> VaultSide {
@@ -601,15 +597,7 @@ pub fn derive(stack: &Stack) -> VaultSide {
         })
         .collect();
     pki.sort_by_key(PkiMount::order);
-    let audit = vc.audit.as_ref().map(|a| AuditDevice {
-        path: a.path.clone().unwrap_or_else(|| "file".into()),
-        device_type: a.device_type.clone().unwrap_or_else(|| "file".into()),
-        options: if a.options.is_empty() && a.device_type.as_deref().unwrap_or("file") == "file" {
-            BTreeMap::from([("file_path".to_string(), "stdout".to_string())])
-        } else {
-            a.options.clone()
-        },
-    });
+    let audit = crate::model::audit::audit_devices(vc);
     VaultSide {
         owner,
         kubernetes_auth,

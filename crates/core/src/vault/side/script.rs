@@ -121,7 +121,7 @@ pub struct ScriptContext<'a> {
     pki: Vec<ScriptPki<'a>>,
     policies: Vec<ScriptPolicy<'a>>,
     roles: Vec<ScriptRole<'a>>,
-    audit: Option<ScriptAudit<'a>>,
+    audit: Vec<ScriptAudit<'a>>,
 }
 
 #[derive(Serialize)]
@@ -421,11 +421,13 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
                 token_period: or_zero(&r.token_period),
             })
             .collect(),
-        audit: side.audit.as_ref().map(|a| ScriptAudit {
-            path: &a.path,
-            device_type: &a.device_type,
-            options: &a.options,
-        }),
+        audit: (side.audit.iter())
+            .map(|a| ScriptAudit {
+                path: &a.path,
+                device_type: &a.device_type,
+                options: &a.options,
+            })
+            .collect(),
     }
 }
 
