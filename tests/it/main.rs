@@ -33,6 +33,7 @@ mod injector_workloads;
 mod json_errors;
 mod krew;
 mod layout;
+mod monitoring;
 mod operator;
 mod outside_text;
 mod pki_intermediate;

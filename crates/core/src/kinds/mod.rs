@@ -22,12 +22,14 @@ mod csi;
 mod eso;
 mod flux;
 mod kustomize;
+mod monitoring;
 mod vso;
 pub use cert_manager::*;
 pub use csi::*;
 pub use eso::*;
 pub use flux::*;
 pub use kustomize::*;
+pub use monitoring::*;
 pub use vso::*;
 
 /// Every kind the tool writes (`generate`) or reads (`verify`), named once. Group, version,
@@ -65,6 +67,9 @@ pub enum Kind {
     /// Read, never written: by `verify` (the Vault pods' seal labels; injector apps: the agent
     /// in the pods) and by `operator` (the Vault pods).
     Pod,
+    /// `monitoring`: the scrape of Vault's and VSO's metrics, and the alerts on them.
+    ServiceMonitor,
+    PrometheusRule,
 }
 
 /// Calls `$f::<T>($args)` with the type `T` of a [`Kind`]: the one place that maps the two.
@@ -95,12 +100,14 @@ macro_rules! with_type {
             Kind::ClusterIssuer => $f::<ClusterIssuer>($($arg),*),
             Kind::Role => $f::<Role>($($arg),*),
             Kind::RoleBinding => $f::<RoleBinding>($($arg),*),
+            Kind::ServiceMonitor => $f::<ServiceMonitor>($($arg),*),
+            Kind::PrometheusRule => $f::<PrometheusRule>($($arg),*),
         }
     };
 }
 
 impl Kind {
-    pub const ALL: [Kind; 24] = [
+    pub const ALL: [Kind; 26] = [
         Kind::Namespace,
         Kind::ServiceAccount,
         Kind::ClusterRoleBinding,
@@ -125,6 +132,8 @@ impl Kind {
         Kind::SecretProviderClass,
         Kind::SecretProviderClassPodStatus,
         Kind::Pod,
+        Kind::ServiceMonitor,
+        Kind::PrometheusRule,
     ];
 
     /// Group, version, kind and plural, as the API server names them.
@@ -224,6 +233,8 @@ mod tests {
                 "secrets-store.csi.x-k8s.io/v1 SecretProviderClass secretproviderclasses true",
                 "secrets-store.csi.x-k8s.io/v1 SecretProviderClassPodStatus secretproviderclasspodstatuses true",
                 "v1 Pod pods true",
+                "monitoring.coreos.com/v1 ServiceMonitor servicemonitors true",
+                "monitoring.coreos.com/v1 PrometheusRule prometheusrules true",
             ]
         );
     }

@@ -13,6 +13,7 @@ pub mod audit;
 mod cert_manager;
 pub(crate) mod csi;
 pub(crate) mod defaults;
+pub mod monitoring;
 pub mod stages;
 mod vault;
 
@@ -92,6 +93,8 @@ pub struct Stack {
     pub csi_driver: Controller,
     /// `vaultNamespace`: the Vault namespace every login and `configure` go to (`None`: root).
     pub vault_namespace: Option<String>,
+    /// `monitoring`: Vault's telemetry, ServiceMonitors, alerting rules, the dashboard.
+    pub monitoring: Option<monitoring::Monitoring>,
 }
 
 #[derive(Debug, Clone)]
@@ -311,6 +314,7 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
         external_secrets: Controller::external_secrets(spec.external_secrets.as_ref()),
         csi_driver: Controller::csi_driver(spec.csi_driver.as_ref()),
         vault_namespace: spec.vault_namespace.clone(),
+        monitoring: spec.monitoring.as_ref().map(monitoring::monitoring),
     };
     stack.cert_manager = spec
         .cert_manager

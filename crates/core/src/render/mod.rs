@@ -17,6 +17,7 @@
 mod apps;
 mod auth;
 pub mod consumers;
+pub mod monitoring;
 mod stages;
 pub mod templates;
 mod values;
@@ -404,6 +405,7 @@ pub fn render(
         // The token reviewer the Vault elsewhere reviews this cluster's logins with.
         files.extend(token_review(&mut r, stack, vault, &p.operator)?);
     }
+    files.extend(monitoring::operator(&mut r, stack, &p.operator)?);
     r.kustomization(&p.operator, files)?;
 
     // The controllers the consumers need, when the tree installs them.
@@ -564,6 +566,7 @@ fn render_vault(
     )?;
     files.push("helmrelease.yaml".to_string());
     files.extend(token_review(r, stack, vault, &p.vault)?);
+    files.extend(monitoring::vault(r, stack, &p.vault)?);
     r.kustomization(&p.vault, files)?;
     Ok(())
 }

@@ -13,6 +13,8 @@ pub(super) struct VaultServerContext<'a> {
     ha: bool,
     peers: Vec<String>,
     seal: Option<SealContext<'a>>,
+    /// `monitoring`: `prometheus_retention_time` of the `telemetry` stanza.
+    telemetry: Option<&'a str>,
 }
 
 /// An auto-unseal `seal` stanza.
@@ -44,6 +46,7 @@ pub(super) fn vault_server_context(stack: &Stack) -> VaultServerContext<'_> {
             kind: &s.kind,
             attributes: &s.attributes,
         }),
+        telemetry: (stack.monitoring.as_ref()).map(|m| m.retention_time.as_str()),
     }
 }
 

@@ -643,6 +643,12 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), Problem> {
             let c: SecretProviderClass = typed_value(v)?;
             check_secret_provider_class(&c.spec)?;
         }
+        Some(Kind::ServiceMonitor) => {
+            typed_value::<crate::kinds::ServiceMonitor>(v)?;
+        }
+        Some(Kind::PrometheusRule) => {
+            typed_value::<crate::kinds::PrometheusRule>(v)?;
+        }
         Some(Kind::Event) | Some(Kind::SecretProviderClassPodStatus) | Some(Kind::Pod) | None => {
             return Err(problem!("unexpected kind {api_version}/{kind}"))
         }

@@ -206,6 +206,7 @@ impl<S> Spec<S> {
             external_secrets: self.external_secrets,
             csi_driver: self.csi_driver,
             vault_namespace: self.vault_namespace,
+            monitoring: self.monitoring,
         })
     }
 }

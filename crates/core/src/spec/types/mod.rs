@@ -18,10 +18,12 @@ use std::marker::PhantomData;
 
 mod apps;
 mod audit;
+mod monitoring;
 mod vault;
 mod vault_config;
 pub use apps::*;
 pub use audit::*;
+pub use monitoring::*;
 pub use vault::*;
 pub use vault_config::*;
 
@@ -66,6 +68,10 @@ pub struct Spec<S = SecretSpec> {
     /// `VAULT_NAMESPACE` in configure.sh).
     #[serde(default)]
     pub vault_namespace: Option<String>,
+    /// Vault's telemetry, ServiceMonitors and alerting rules for Vault and VSO, a Grafana
+    /// dashboard (see [`MonitoringSpec`]).
+    #[serde(default)]
+    pub monitoring: Option<MonitoringSpec>,
 }
 
 /// The spec after validation: each secret has its one source (parse, don't validate).

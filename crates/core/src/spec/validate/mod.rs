@@ -15,6 +15,7 @@ mod consumers;
 mod controllers;
 mod csi;
 mod gitops;
+mod monitoring;
 mod operator;
 mod pki;
 mod placement;
@@ -79,6 +80,9 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     cert_manager::check(&mut c, spec);
     controllers::check(&mut c, spec);
     vault_namespace::check(&mut c, spec.vault_namespace.as_deref());
+    if let Some(m) = &spec.monitoring {
+        monitoring::check(&mut c, m);
+    }
     c.finish()
 }
 
