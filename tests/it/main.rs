@@ -17,6 +17,7 @@ mod configure_script;
 mod consumers;
 mod credential_files;
 mod csi_agent;
+mod dashboard;
 mod diagnostics;
 mod docs;
 mod fleet;

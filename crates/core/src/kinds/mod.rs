@@ -7,7 +7,7 @@
 //! the tool may write are modelled: a field that is not here is, by construction, a template bug
 //! (e.g. `tlsSecretRef` or `rollout: pods`, which guides print but no CRD has).
 
-use k8s_openapi::api::core::v1::{Event, Namespace, Pod, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::NamespaceResourceScope;
 use kube_core::ApiResource;
@@ -70,6 +70,8 @@ pub enum Kind {
     /// `monitoring`: the scrape of Vault's and VSO's metrics, and the alerts on them.
     ServiceMonitor,
     PrometheusRule,
+    /// `monitoring.dashboard`: the Grafana dashboard, the only ConfigMap the tree writes.
+    ConfigMap,
 }
 
 /// Calls `$f::<T>($args)` with the type `T` of a [`Kind`]: the one place that maps the two.
@@ -102,12 +104,13 @@ macro_rules! with_type {
             Kind::RoleBinding => $f::<RoleBinding>($($arg),*),
             Kind::ServiceMonitor => $f::<ServiceMonitor>($($arg),*),
             Kind::PrometheusRule => $f::<PrometheusRule>($($arg),*),
+            Kind::ConfigMap => $f::<ConfigMap>($($arg),*),
         }
     };
 }
 
 impl Kind {
-    pub const ALL: [Kind; 26] = [
+    pub const ALL: [Kind; 27] = [
         Kind::Namespace,
         Kind::ServiceAccount,
         Kind::ClusterRoleBinding,
@@ -134,6 +137,7 @@ impl Kind {
         Kind::Pod,
         Kind::ServiceMonitor,
         Kind::PrometheusRule,
+        Kind::ConfigMap,
     ];
 
     /// Group, version, kind and plural, as the API server names them.
@@ -235,6 +239,7 @@ mod tests {
                 "v1 Pod pods true",
                 "monitoring.coreos.com/v1 ServiceMonitor servicemonitors true",
                 "monitoring.coreos.com/v1 PrometheusRule prometheusrules true",
+                "v1 ConfigMap configmaps true",
             ]
         );
     }
@@ -245,7 +250,8 @@ mod tests {
             let r = k.resource();
             assert_eq!(Kind::of(&r.api_version, &r.kind), Some(k));
         }
-        assert_eq!(Kind::of("v1", "ConfigMap"), None);
+        assert_eq!(Kind::of("v1", "ConfigMap"), Some(Kind::ConfigMap));
+        assert_eq!(Kind::of("v1", "Service"), None);
         assert_eq!(Kind::of("secrets.hashicorp.com/v1", "VaultAuth"), None);
     }
 }

@@ -17,6 +17,7 @@
 mod apps;
 mod auth;
 pub mod consumers;
+pub mod dashboard;
 pub mod monitoring;
 mod stages;
 pub mod templates;
@@ -567,6 +568,7 @@ fn render_vault(
     files.push("helmrelease.yaml".to_string());
     files.extend(token_review(r, stack, vault, &p.vault)?);
     files.extend(monitoring::vault(r, stack, &p.vault)?);
+    files.extend(dashboard::render(r, stack, &p.vault)?);
     r.kustomization(&p.vault, files)?;
     Ok(())
 }

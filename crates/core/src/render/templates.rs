@@ -114,6 +114,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "monitoring/prometheusrule.yaml.j2",
         include_str!("../../../../templates/monitoring/prometheusrule.yaml.j2"),
     ),
+    (
+        "monitoring/dashboard.yaml.j2",
+        include_str!("../../../../templates/monitoring/dashboard.yaml.j2"),
+    ),
 ];
 
 /// The template set: the embedded templates, with any overrides laid over them.

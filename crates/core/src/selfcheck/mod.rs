@@ -386,7 +386,8 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), Problem> {
     for k in obj.keys() {
         let allowed = TOP_KEYS.contains(&k.as_str())
             || (is_binding && BINDING_KEYS.contains(&k.as_str()))
-            || (top_kind == Some("Role") && k == "rules");
+            || (top_kind == Some("Role") && k == "rules")
+            || (top_kind == Some("ConfigMap") && k == "data");
         if !allowed {
             return Err(problem!("unknown top-level field `{k}`"));
         }
@@ -648,6 +649,21 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), Problem> {
         }
         Some(Kind::PrometheusRule) => {
             typed_value::<crate::kinds::PrometheusRule>(v)?;
+        }
+        Some(Kind::ConfigMap) => {
+            // Only the dashboard: a ConfigMap with any other content could carry a value that
+            // belongs in Vault.
+            let c: k8s_openapi::api::core::v1::ConfigMap = typed_value(v)?;
+            let labels = c.metadata.labels.unwrap_or_default();
+            let keys: Vec<&String> = c.data.iter().flat_map(|d| d.keys()).collect();
+            if labels.get("grafana_dashboard").map(String::as_str) != Some("1")
+                || keys.len() != 1
+                || !keys[0].ends_with(".json")
+            {
+                return Err(problem!(
+                    "the only ConfigMap the tree writes is a Grafana dashboard"
+                ));
+            }
         }
         Some(Kind::Event) | Some(Kind::SecretProviderClassPodStatus) | Some(Kind::Pod) | None => {
             return Err(problem!("unexpected kind {api_version}/{kind}"))
