@@ -182,3 +182,59 @@ fn the_dashboard_prometheus_queries_parse() {
         .unwrap();
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 }
+
+/// With `monitoring` and a `stdout` audit device, the Vault pods carry the label a log shipper
+/// selects them by, and the reviewed folder has the Promtail job that ships the audit events
+/// with the labels the dashboard's audit panels query; without a stdout device, neither.
+#[test]
+fn a_stdout_audit_device_is_labelled_and_shipped() {
+    let base = std::fs::read_to_string(fixture("consumers.yaml")).unwrap() + MONITORING;
+    let with_stdout = base.replace(
+        "vaultConfig:\n",
+        "vaultConfig:\n  audit:\n    - {options: {file_path: /vault/audit/audit.log}}\n    - {path: stdout, options: {file_path: stdout}}\n",
+    );
+    let generate = |text: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.yaml");
+        std::fs::write(&path, text).unwrap();
+        let out = dir.path().join("gitops");
+        let o = run(&[
+            "generate",
+            "-f",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        read_tree(&out)
+    };
+    let labels = |tree: &std::collections::BTreeMap<String, String>| {
+        let release: Value =
+            serde_yaml::from_str(&tree["infrastructure/shop/vault/helmrelease.yaml"]).unwrap();
+        release["spec"]["values"]["server"]["extraLabels"].clone()
+    };
+    let tree = generate(&with_stdout);
+    assert_eq!(labels(&tree), json!({"kubectl-vault/audit": "stdout"}));
+    let snippet = &tree["vault-config/shop/audit-shipping.yaml"];
+    let jobs: Value = serde_yaml::from_str(snippet).unwrap();
+    let job = &jobs[0];
+    assert_eq!(job["job_name"], "vault-audit");
+    assert_eq!(
+        job["relabel_configs"][0],
+        json!({"source_labels": ["__meta_kubernetes_pod_label_kubectl_vault_audit"], "regex": "stdout", "action": "keep"})
+    );
+    let targets: Vec<&str> = job["relabel_configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["target_label"].as_str())
+        .collect();
+    for label in ["namespace", "pod", "container"] {
+        assert!(targets.contains(&label), "{label}: {snippet}");
+    }
+    insta::assert_snapshot!("audit_shipping", snippet);
+
+    let tree = generate(&base);
+    assert_eq!(labels(&tree), Value::Null);
+    assert!(!tree.contains_key("vault-config/shop/audit-shipping.yaml"));
+}

@@ -56,6 +56,17 @@ pub fn audit_devices(vc: &VaultConfigSpec) -> Vec<AuditDevice> {
     }
 }
 
+/// The pod label that marks Vault pods whose `stdout` audit device a log shipper reads
+/// (`monitoring` with a `file_path: stdout` device).
+pub const AUDIT_STDOUT_LABEL: &str = "kubectl-vault/audit";
+
+/// Whether a device writes the audit log to the container's stdout.
+pub fn writes_stdout(vc: &VaultConfigSpec) -> bool {
+    audit_devices(vc).iter().any(|d| {
+        d.device_type == "file" && d.options.get("file_path").map(String::as_str) == Some("stdout")
+    })
+}
+
 /// Whether the Vault chart needs its audit volume (`server.auditStorage`): the one-device
 /// form asks for it with any file device (as it always did); a list, when one of its devices
 /// writes a file.

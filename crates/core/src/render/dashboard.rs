@@ -179,3 +179,39 @@ pub(super) fn render(
     )?;
     Ok(vec!["grafana-dashboard.yaml".to_string()])
 }
+
+/// `monitoring/audit-shipping.yaml.j2`
+#[derive(Serialize)]
+struct AuditShippingContext<'a> {
+    namespace: &'a str,
+    label: &'a str,
+    /// The label as Prometheus-style service discovery names it.
+    meta_label: String,
+}
+
+/// With `monitoring` and a `stdout` audit device: the Promtail scrape job that ships the
+/// Vault pods' audit events to Loki (where the dashboard's audit panels read them), in the
+/// reviewed folder `dir` (never applied by Flux: it belongs in your Promtail's config).
+pub(super) fn audit_shipping(
+    r: &mut Renderer,
+    stack: &Stack,
+    dir: &str,
+) -> Result<(), RenderError> {
+    use crate::model::audit::{writes_stdout, AUDIT_STDOUT_LABEL};
+    if stack.monitoring.is_none() || !writes_stdout(&stack.vault_config) || !stack.vault.deploy {
+        return Ok(());
+    }
+    let meta_label = format!(
+        "__meta_kubernetes_pod_label_{}",
+        AUDIT_STDOUT_LABEL.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    );
+    r.file(
+        format!("{dir}/audit-shipping.yaml"),
+        "monitoring/audit-shipping.yaml.j2",
+        Value::from_serialize(AuditShippingContext {
+            namespace: &stack.vault.namespace,
+            label: AUDIT_STDOUT_LABEL,
+            meta_label,
+        }),
+    )
+}

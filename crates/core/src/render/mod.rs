@@ -456,6 +456,7 @@ pub fn render(
         "vault/configure.sh.j2",
         Value::from_serialize(script_context(stack, vault)),
     )?;
+    dashboard::audit_shipping(&mut r, stack, &p.vault_config)?;
 
     r.out.files.sort_by(|a, b| a.path.cmp(&b.path));
     let ours: Vec<&str> = stack.flux.stages.iter().map(|s| s.name.as_str()).collect();

@@ -118,6 +118,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "monitoring/dashboard.yaml.j2",
         include_str!("../../../../templates/monitoring/dashboard.yaml.j2"),
     ),
+    (
+        "monitoring/audit-shipping.yaml.j2",
+        include_str!("../../../../templates/monitoring/audit-shipping.yaml.j2"),
+    ),
 ];
 
 /// The template set: the embedded templates, with any overrides laid over them.

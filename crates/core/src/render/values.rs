@@ -102,6 +102,14 @@ pub(super) fn vault_values(stack: &Stack, server_hcl: &str, reload_script: &str)
     if v.audit_storage {
         s.insert("auditStorage".into(), json!({"enabled": true}));
     }
+    if stack.monitoring.is_some() && model::audit::writes_stdout(&stack.vault_config) {
+        // What a log shipper selects the pods whose stdout carries audit events by
+        // (`vault-config/<cluster>/audit-shipping.yaml`).
+        s.insert(
+            "extraLabels".into(),
+            json!({model::audit::AUDIT_STDOUT_LABEL: "stdout"}),
+        );
+    }
     // Secrets mounted at /vault/userconfig/<name>/: Vault's certificate, the unsealer's CA.
     let mut volumes: Vec<&str> = v.tls_secret.iter().map(String::as_str).collect();
     if let Some(ca) = v.seal.as_ref().and_then(|s| s.ca_cert_secret.as_deref()) {

@@ -184,6 +184,7 @@ fn one_owner(rendered: &Rendered, all_paths: &BTreeSet<&str>, problems: &mut Vec
 const KUSTOMIZE_TEMPLATE: &str = "kustomize/kustomization.yaml.j2";
 const COMPONENT_TEMPLATE: &str = "injector/kustomization.yaml.j2";
 const PATCH_TEMPLATE: &str = "injector/patch.yaml.j2";
+const AUDIT_SHIPPING_TEMPLATE: &str = "monitoring/audit-shipping.yaml.j2";
 
 fn check_file(
     f: &RenderedFile,
@@ -216,6 +217,13 @@ fn check_file(
         return (problems, seen);
     }
     if !f.path.ends_with(".yaml") {
+        return (problems, seen);
+    }
+    if f.template == AUDIT_SHIPPING_TEMPLATE {
+        // Not a Kubernetes object: a Promtail `scrape_configs` list, for review.
+        if !matches!(crate::yaml::from_str::<Json>(&f.body), Ok(Json::Array(_))) {
+            problems.push(format!("{at}: not a list of Promtail scrape jobs"));
+        }
         return (problems, seen);
     }
     for doc in crate::yaml::Deserializer::from_str(&f.body) {
