@@ -149,11 +149,13 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
             } else {
                 format!("failed at: {}", step.what)
             };
+            let hint = vault_plan::failure_hint(&step.path, failure.error.message())
+                .unwrap_or("fix the cause and run again: what is already as wanted is left alone");
             return Err(Error::environment(format!(
                 "{}\n{at}\napplied before the failure:{done}",
                 failure.error.message()
             ))
-            .with_hint("fix the cause and run again: what is already as wanted is left alone"));
+            .with_hint(hint));
         }
         let verb = match step.action {
             Action::Create => "created",

@@ -237,3 +237,31 @@ fn a_single_file_device_is_warned_about() {
         stderr(&o)
     );
 }
+
+/// OpenBao's default: audit devices through the API are refused; configure says where they
+/// belong instead (everything before the audit step is applied, and a re-run continues).
+#[test]
+fn openbao_refusing_audit_devices_gets_a_hint() {
+    let collector = Collector::start();
+    let s = SpecDir::new(REVIEWER_JWT, |dir, ca, host| {
+        spec(dir, ca, host, &collector.address)
+    });
+    let Some(bao) = Bao::start() else { return };
+    let o = configure(
+        &bao,
+        &s.spec_path,
+        &[],
+        &[("TEST_REVIEWER_JWT", REVIEWER_JWT)],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("cannot enable audit device via API"), "{err}");
+    assert!(
+        err.contains("unsafe_allow_api_audit_creation = true"),
+        "{err}"
+    );
+    assert!(
+        err.contains("failed at: audit device file/ (file)"),
+        "{err}"
+    );
+}

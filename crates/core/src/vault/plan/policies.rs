@@ -136,6 +136,14 @@ pub(super) fn audit(p: &mut Planner) {
     }
 }
 
+/// What to do when Vault refused a step at `path` with `message`, where the general advice
+/// ("fix the cause and run again") is not enough: OpenBao (2.3.2 and later) takes audit
+/// devices only from its server configuration unless told otherwise.
+pub fn failure_hint(path: &str, message: &str) -> Option<&'static str> {
+    (path.starts_with("sys/audit/") && message.contains("cannot enable audit device via API"))
+        .then_some("OpenBao takes audit devices from its server configuration only: declare them there (`audit \"file\" \"<path>\" { options { … } }`), or allow the API with `unsafe_allow_api_audit_creation = true` in it; then run again (see the configure docs: audit devices)")
+}
+
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
