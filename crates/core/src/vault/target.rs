@@ -180,6 +180,36 @@ mod tests {
     }
 
     #[test]
+    fn one_shared_vault_takes_one_vault_namespace() {
+        let shared = PER_CLUSTER
+            .replace(
+                "  - name: staging\n    vaultConfig: {address: https://vault.staging.example.com:8200}\n",
+                "  - name: staging\n    vault: {deploy: false}\n    operator: {address: https://vault.example.com:8200}\n    vaultConfig:\n      kubernetesAuth: {host: https://api.staging:6443, caCertFrom: file:ca.crt, disableLocalCaJwt: true, tokenReviewer: {mode: client}}\n",
+            )
+            .replace("vault.production.example.com", "vault.example.com");
+        let same = shared.replace("defaults:\n", "defaults:\n  vaultNamespace: admin/fleet\n");
+        let all = stacks(&same);
+        let refs: Vec<&Stack> = all.iter().collect();
+        let t = targets(&refs, "fleet.yaml").unwrap();
+        assert_eq!(t[0].namespace.as_deref(), Some("admin/fleet"));
+        let differ = shared.replace(
+            "  - name: production\n",
+            "  - name: production\n    vaultNamespace: admin/prod\n",
+        );
+        let all = stacks(&differ);
+        let refs: Vec<&Stack> = all.iter().collect();
+        let e = targets(&refs, "fleet.yaml").unwrap_err().to_string();
+        assert!(e.contains("different vaultNamespace values"), "{e}");
+        // One cluster at a time: its own.
+        assert_eq!(
+            targets(&refs[1..], "fleet.yaml").unwrap()[0]
+                .namespace
+                .as_deref(),
+            Some("admin/prod")
+        );
+    }
+
+    #[test]
     fn the_spec_namespace_wins_over_the_environment_with_a_warning() {
         assert_eq!(namespace(None, None), (None, None));
         assert_eq!(namespace(None, Some("")), (None, None));
