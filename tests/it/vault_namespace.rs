@@ -337,3 +337,66 @@ fn configure_sh_exports_the_namespace_and_lands_there() {
     );
     crate::support::vault_setup::assert_no_work(&o, "configure.sh in the namespace");
 }
+
+/// `verify --vault` reads the Vault side in the spec's namespace: the kv data and policy
+/// there, not root's.
+#[test]
+fn verify_reads_vault_in_the_namespace() {
+    use crate::support::cluster_state;
+    use crate::support::fake_apiserver::FakeApiServer;
+    let Some(bao) = Bao::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("vault.yaml");
+    let text = std::fs::read_to_string(fixture("example.yaml")).unwrap();
+    std::fs::write(&spec, format!("{text}vaultNamespace: team\n")).unwrap();
+    let fake = FakeApiServer::start();
+    cluster_state::synced(&fake, &spec);
+    let kubeconfig = fake.write_kubeconfig(dir.path(), "homelab");
+    assert!(api(&bao, None, "POST", "sys/namespaces/team", json!({})).0 < 300);
+    let g = kubectl_vault::pipeline::generate(&spec, &Default::default()).unwrap();
+    let policy = g
+        .vault
+        .policies
+        .iter()
+        .find(|p| p.name == "homelab-app-webapp")
+        .unwrap()
+        .hcl();
+    // Root holds other data; the namespace holds what the Secret has.
+    for (ns, value) in [(None, "root-value"), (Some("team"), "s3cret-api-key")] {
+        let mount = json!({"type": "kv", "options": {"version": "2"}});
+        assert!(api(&bao, ns, "POST", "sys/mounts/kvv2", mount).0 < 300);
+        let data = json!({"data": {"api_key": value, "username": "app"}});
+        assert!(api(&bao, ns, "POST", "kvv2/data/webapp/config", data).0 < 300);
+        let p = json!({"policy": policy});
+        assert!(api(&bao, ns, "PUT", "sys/policies/acl/homelab-app-webapp", p).0 < 300);
+    }
+    let o = bin()
+        .args([
+            "verify",
+            "--vault",
+            "-o",
+            "json",
+            "-f",
+            spec.to_str().unwrap(),
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ])
+        .env("VAULT_ADDR", &bao.addr)
+        .env("VAULT_TOKEN", &bao.token)
+        .env_remove("VAULT_NAMESPACE")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let row = v["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["secret"] == "app-kvv2-secret")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        row["detail"], "synced; data matches Vault (SHA-256)",
+        "{row}"
+    );
+}
