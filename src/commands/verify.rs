@@ -93,7 +93,11 @@ fn check(
     expected: impl FnOnce() -> Result<verify::ExpectedSpecs, Error>,
 ) -> Result<Exit, Error> {
     let revision = expected_revision(args)?;
-    let vault = vault(args, stack.vault_config.address.as_deref())?;
+    let vault = vault(
+        args,
+        stack.vault_config.address.as_deref(),
+        stack.vault_namespace.as_deref(),
+    )?;
     let runtime = runtime()?;
     let deadline = Instant::now() + args.timeout;
     watchdog(deadline, args.timeout, args.output.json());
@@ -151,13 +155,20 @@ fn expected_revision(args: &VerifyArgs) -> Result<Option<String>, Error> {
     })
 }
 
-/// The Vault of `--vault` (the spec's `vaultConfig.address`, else VAULT_ADDR; VAULT_TOKEN).
-fn vault(
+/// The Vault of `--vault` (the spec's `vaultConfig.address`, else VAULT_ADDR; VAULT_TOKEN),
+/// in the spec's `vaultNamespace` (else VAULT_NAMESPACE's), as `configure` decides.
+pub(crate) fn vault(
     args: &VerifyArgs,
     address: Option<&str>,
+    namespace: Option<&str>,
 ) -> Result<Option<crate::edge::vault::Vault>, Error> {
     args.vault
-        .then(|| crate::edge::vault::Vault::at(address))
+        .then(|| {
+            crate::edge::vault::Vault::at(address).map(|v| {
+                let (ns, _) = crate::core::vault::target::namespace(namespace, v.namespace());
+                v.in_namespace(ns)
+            })
+        })
         .transpose()
 }
 

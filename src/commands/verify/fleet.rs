@@ -185,7 +185,11 @@ pub(super) fn check(
             for &i in &target.clusters {
                 vault_of[i] = t;
             }
-            vaults.extend(vault(args, target.address.as_deref())?);
+            vaults.extend(vault(
+                args,
+                target.address.as_deref(),
+                target.namespace.as_deref(),
+            )?);
         }
     }
     let shared = Shared {

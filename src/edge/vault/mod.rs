@@ -109,6 +109,18 @@ impl Vault {
         })
     }
 
+    /// The namespace requests go to: `VAULT_NAMESPACE`'s, until [`Vault::in_namespace`].
+    pub(crate) fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    /// The same client, sending `X-Vault-Namespace: namespace` (none: the root namespace, or
+    /// nothing at all when `None`).
+    pub(crate) fn in_namespace(mut self, namespace: Option<String>) -> Vault {
+        self.namespace = namespace;
+        self
+    }
+
     /// The address, without any credentials it contains.
     pub(crate) fn addr(&self) -> &str {
         &self.addr

@@ -42,6 +42,7 @@ fn bao_validates_the_generated_server_configuration() {
     let full = server_hcl(&generate_edited(|s| s));
     for stanza in [
         "audit \"file\" \"file\"",
+        "audit \"file\" \"stdout\"",
         "initialize \"admin-policy\"",
         "seal \"transit\"",
     ] {
@@ -51,8 +52,8 @@ fn bao_validates_the_generated_server_configuration() {
         s.replace("  replicas: 3\n", "  replicas: 1\n")
             .replace("  tls: openbao-tls\n  tlsIssuer: internal-ca\n", "")
             .replace(
-                "    type: file\n    path: file\n    options:\n      file_path: /openbao/audit/audit.log\n",
-                "    type: socket\n    path: siem\n    options:\n      address: siem.example.com:9090\n      socket_type: tcp\n",
+                "    - type: file\n      path: file\n      options:\n        file_path: /openbao/audit/audit.log\n",
+                "    - type: socket\n      path: siem\n      options:\n        address: siem.example.com:9090\n        socket_type: tcp\n",
             )
     }));
     assert!(small.contains("audit \"socket\" \"siem\""), "{small}");

@@ -70,6 +70,8 @@ pub struct VaultIssuer {
     pub path: String,
     pub ca_bundle_secret_ref: Option<SecretKeyRef>,
     pub auth: VaultIssuerAuth,
+    /// The Vault namespace (`vaultNamespace`).
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -54,6 +54,8 @@ pub struct VaultProvider {
     pub version: VaultKvVersion,
     pub auth: VaultProviderAuth,
     pub ca_provider: Option<CaProvider>,
+    /// The Vault namespace (`vaultNamespace`).
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

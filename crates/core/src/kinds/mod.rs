@@ -9,7 +9,7 @@
 
 use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{
-    Event, Namespace, PersistentVolumeClaim, Pod, Secret, ServiceAccount,
+    ConfigMap, Event, Namespace, PersistentVolumeClaim, Pod, Secret, ServiceAccount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::NamespaceResourceScope;
@@ -26,6 +26,7 @@ mod csi;
 mod eso;
 mod flux;
 mod kustomize;
+mod monitoring;
 mod vso;
 pub use argocd::*;
 pub use cert_manager::*;
@@ -33,6 +34,7 @@ pub use csi::*;
 pub use eso::*;
 pub use flux::*;
 pub use kustomize::*;
+pub use monitoring::*;
 pub use vso::*;
 
 /// Every kind the tool writes (`generate`) or reads (`verify`), named once. Group, version,
@@ -76,6 +78,11 @@ pub enum Kind {
     PersistentVolumeClaim,
     /// Argo CD's (`gitops.engine: argocd`): the stages and apps, and `verify` reads their verdict.
     Application,
+    /// `monitoring`: the scrape of Vault's and VSO's metrics, and the alerts on them.
+    ServiceMonitor,
+    PrometheusRule,
+    /// `monitoring.dashboard`: the Grafana dashboard, the only ConfigMap the tree writes.
+    ConfigMap,
 }
 
 /// Calls `$f::<T>($args)` with the type `T` of a [`Kind`]: the one place that maps the two.
@@ -109,12 +116,15 @@ macro_rules! with_type {
             Kind::CronJob => $f::<CronJob>($($arg),*),
             Kind::PersistentVolumeClaim => $f::<PersistentVolumeClaim>($($arg),*),
             Kind::Application => $f::<Application>($($arg),*),
+            Kind::ServiceMonitor => $f::<ServiceMonitor>($($arg),*),
+            Kind::PrometheusRule => $f::<PrometheusRule>($($arg),*),
+            Kind::ConfigMap => $f::<ConfigMap>($($arg),*),
         }
     };
 }
 
 impl Kind {
-    pub const ALL: [Kind; 27] = [
+    pub const ALL: [Kind; 30] = [
         Kind::Namespace,
         Kind::ServiceAccount,
         Kind::ClusterRoleBinding,
@@ -142,6 +152,9 @@ impl Kind {
         Kind::CronJob,
         Kind::PersistentVolumeClaim,
         Kind::Application,
+        Kind::ServiceMonitor,
+        Kind::PrometheusRule,
+        Kind::ConfigMap,
     ];
 
     /// Group, version, kind and plural, as the API server names them.
@@ -244,6 +257,9 @@ mod tests {
                 "batch/v1 CronJob cronjobs true",
                 "v1 PersistentVolumeClaim persistentvolumeclaims true",
                 "argoproj.io/v1alpha1 Application applications true",
+                "monitoring.coreos.com/v1 ServiceMonitor servicemonitors true",
+                "monitoring.coreos.com/v1 PrometheusRule prometheusrules true",
+                "v1 ConfigMap configmaps true",
             ]
         );
     }
@@ -254,7 +270,8 @@ mod tests {
             let r = k.resource();
             assert_eq!(Kind::of(&r.api_version, &r.kind), Some(k));
         }
-        assert_eq!(Kind::of("v1", "ConfigMap"), None);
+        assert_eq!(Kind::of("v1", "ConfigMap"), Some(Kind::ConfigMap));
+        assert_eq!(Kind::of("v1", "Service"), None);
         assert_eq!(Kind::of("secrets.hashicorp.com/v1", "VaultAuth"), None);
     }
 }

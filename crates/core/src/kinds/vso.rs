@@ -40,6 +40,9 @@ pub struct VaultAuthSpec {
     pub kubernetes: VaultAuthKubernetes,
     pub storage_encryption: Option<StorageEncryption>,
     pub allowed_namespaces: Option<Vec<String>>,
+    /// The Vault namespace to log in to (`vaultNamespace`); the secrets of this VaultAuth
+    /// are read there too (VSO infers their namespace from it).
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -169,6 +169,14 @@ impl Distribution {
             Distribution::Openbao => "openbaoKubernetesMountPath",
         }
     }
+    /// The SecretProviderClass parameter naming the Vault namespace (`vaultNamespace`); the
+    /// OpenBao provider reads `openbaoNamespace` (openbao-csi-provider internal/config).
+    pub fn csi_namespace_parameter(self) -> &'static str {
+        match self {
+            Distribution::Vault => "vaultNamespace",
+            Distribution::Openbao => "openbaoNamespace",
+        }
+    }
 
     /// Audit devices are declared in the server configuration (`audit` stanzas, OpenBao 2.2+),
     /// not enabled through the API (which OpenBao refuses).

@@ -10,12 +10,14 @@
 
 mod apps;
 pub mod argocd;
+pub mod audit;
 mod backup;
 mod cert_manager;
 mod cloud;
 pub(crate) mod csi;
 pub(crate) mod defaults;
 mod distribution;
+pub mod monitoring;
 pub mod stages;
 mod vault;
 
@@ -100,6 +102,10 @@ pub struct Stack {
     pub backup: Option<Backup>,
     /// `pipelines`, as written.
     pub pipelines: Vec<spec::PipelineSpec>,
+    /// `vaultNamespace`: the Vault namespace every login and `configure` go to (`None`: root).
+    pub vault_namespace: Option<String>,
+    /// `monitoring`: Vault's telemetry, ServiceMonitors, alerting rules, the dashboard.
+    pub monitoring: Option<monitoring::Monitoring>,
 }
 
 #[derive(Debug, Clone)]
@@ -256,11 +262,7 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
         seal: (spec.vault.auto_unseal.as_ref()).and_then(|au| vault::seal(au, distribution)),
         self_init: spec.vault.self_init.clone(),
         anti_affinity: spec.vault.anti_affinity.unwrap_or(true),
-        audit_storage: spec
-            .vault_config
-            .as_ref()
-            .and_then(|vc| vc.audit.as_ref())
-            .is_some_and(|a| a.device_type.as_deref().unwrap_or("file") == "file"),
+        audit_storage: spec.vault_config.as_ref().is_some_and(audit::needs_volume),
         values: spec
             .vault
             .values
@@ -359,6 +361,8 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
         csi_driver: Controller::csi_driver(spec.csi_driver.as_ref()),
         backup: None,
         pipelines: spec.pipelines.clone(),
+        vault_namespace: spec.vault_namespace.clone(),
+        monitoring: spec.monitoring.as_ref().map(monitoring::monitoring),
     };
     stack.backup = (spec.backup.as_ref())
         .filter(|_| stack.vault.deploy)

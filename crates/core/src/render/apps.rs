@@ -29,6 +29,8 @@ struct VaultAuthContext<'a> {
     role: &'a str,
     service_account: &'a str,
     audiences: &'a [String],
+    /// `vaultNamespace`.
+    vault_namespace: Option<&'a str>,
 }
 
 pub(super) fn render_app(
@@ -72,6 +74,7 @@ pub(super) fn render_app(
             role: &app.role,
             service_account: &app.service_account,
             audiences: &app.audiences,
+            vault_namespace: stack.vault_namespace.as_deref(),
         }),
     )?;
     files.push("vaultauth.yaml".to_string());

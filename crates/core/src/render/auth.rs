@@ -26,6 +26,8 @@ struct IssuerContext<'a> {
     role: &'a str,
     mount_path: String,
     service_account: &'a str,
+    /// `vaultNamespace`.
+    vault_namespace: Option<&'a str>,
 }
 
 /// `certmanager/token-request.yaml.j2`
@@ -86,6 +88,7 @@ pub(super) fn cert_manager_issuer(
             role: &cm.role,
             mount_path: format!("/v1/auth/{}", stack.auth_mount),
             service_account: &cm.service_account,
+            vault_namespace: stack.vault_namespace.as_deref(),
         }),
     )?;
     files.push("cert-manager-issuer.yaml".to_string());

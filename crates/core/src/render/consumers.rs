@@ -329,6 +329,9 @@ fn injector(
         put("agent-pre-populate-only", "true".into());
     }
     put("role", app.role.clone());
+    if let Some(ns) = &stack.vault_namespace {
+        put("namespace", ns.clone());
+    }
     put("auth-path", format!("auth/{}", stack.auth_mount));
     put("service", stack.operator.address.clone());
     put(
@@ -403,6 +406,8 @@ struct SpcContext<'a> {
     /// The chart's CSI provider (`vault`, `openbao`) and its auth mount parameter.
     provider: &'static str,
     mount_parameter: &'static str,
+    /// `vaultNamespace` (`openbaoNamespace` for OpenBao's provider).
+    namespace_parameter: &'static str,
     auth_mount: &'a str,
     audience: &'a str,
     /// The provider's `objects` parameter: YAML, one object per key.
@@ -410,6 +415,8 @@ struct SpcContext<'a> {
     mirror: Option<MirrorContext>,
     labels: &'a BTreeMap<String, String>,
     annotations: &'a BTreeMap<String, String>,
+    /// `vaultNamespace`.
+    vault_namespace: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -477,12 +484,14 @@ fn secret_provider_class(
             role: &app.role,
             provider: stack.vault.distribution.csi_provider(),
             mount_parameter: stack.vault.distribution.csi_mount_parameter(),
+            namespace_parameter: stack.vault.distribution.csi_namespace_parameter(),
             auth_mount: &stack.auth_mount,
             audience: &app.audiences[0],
             objects,
             mirror,
             labels: &s.labels,
             annotations: &s.annotations,
+            vault_namespace: stack.vault_namespace.as_deref(),
         }),
     )?;
     Ok(file)
@@ -508,6 +517,8 @@ struct StoreContext<'a> {
     service_account: &'a str,
     audiences: &'a [String],
     ca_secret: Option<&'a str>,
+    /// `vaultNamespace`.
+    vault_namespace: Option<&'a str>,
 }
 
 /// `eso/externalsecret.yaml.j2`
@@ -572,6 +583,7 @@ fn eso(
                 service_account: &app.service_account,
                 audiences: &app.audiences,
                 ca_secret: app.ca_secret.as_ref().map(|c| c.name.as_str()),
+                vault_namespace: stack.vault_namespace.as_deref(),
             }),
         )?;
         files.push(file);

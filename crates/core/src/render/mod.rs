@@ -19,6 +19,8 @@ mod argocd;
 mod auth;
 mod backup;
 pub mod consumers;
+pub mod dashboard;
+pub mod monitoring;
 mod pipelines;
 mod server_config;
 mod stages;
@@ -406,6 +408,7 @@ pub fn render(
         // The token reviewer the Vault elsewhere reviews this cluster's logins with.
         files.extend(token_review(&mut r, stack, vault, &p.operator)?);
     }
+    files.extend(monitoring::operator(&mut r, stack, &p.operator)?);
     r.kustomization(&p.operator, files)?;
 
     // The controllers the consumers need, when the tree installs them.
@@ -456,6 +459,7 @@ pub fn render(
         Value::from_serialize(script_context(stack, vault)),
     )?;
     pipelines::snippets(&mut r, stack, &p.vault_config)?;
+    dashboard::audit_shipping(&mut r, stack, &p.vault_config)?;
 
     // The one place the engine is chosen: what wraps the objects rendered above (and
     // clusters/<cluster>/): a Flux Kustomization per stage, or Argo CD Applications.
@@ -580,6 +584,8 @@ fn render_vault(
     if let Some(b) = &stack.backup {
         files.extend(backup::render_backup(r, stack, b, &p.vault)?);
     }
+    files.extend(monitoring::vault(r, stack, &p.vault)?);
+    files.extend(dashboard::render(r, stack, &p.vault)?);
     r.kustomization(&p.vault, files)?;
     Ok(())
 }

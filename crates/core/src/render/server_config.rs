@@ -4,7 +4,7 @@
 //! configuration's other stanzas are HCL); the real `bao` parses them in the tests.
 
 use crate::model::Stack;
-use crate::spec::types::{AuditSpec, SelfInitRequestSpec};
+use crate::spec::types::SelfInitRequestSpec;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 
@@ -18,37 +18,20 @@ pub(crate) struct AuditDevice<'a> {
     pub options: &'a BTreeMap<String, String>,
 }
 
-impl<'a> AuditDevice<'a> {
-    /// The spec's device, with the defaults `configure` applies on Vault: type `file`, path
-    /// `file`, and a file device without options writes to `stdout`.
-    pub(crate) fn of(a: &'a AuditSpec) -> AuditDevice<'a> {
-        static STDOUT: std::sync::LazyLock<BTreeMap<String, String>> =
-            std::sync::LazyLock::new(|| BTreeMap::from([("file_path".into(), "stdout".into())]));
-        let kind = a.device_type.as_deref().unwrap_or("file");
-        AuditDevice {
-            kind,
-            path: a.path.as_deref().unwrap_or("file"),
-            options: if a.options.is_empty() && kind == "file" {
-                &STDOUT
-            } else {
-                &a.options
-            },
-        }
-    }
-}
-
 /// The stanzas the server configuration ends with (none for Vault: its audit devices go
 /// through the API and it has no self-initialisation).
 pub(crate) fn extra_stanzas(stack: &Stack) -> Vec<String> {
     let v = &stack.vault;
     let mut stanzas = vec![];
     if v.distribution.audit_in_config() {
-        // The spec's one device (`vaultConfig.audit`); a list of devices meets here.
-        let devices: Vec<AuditDevice> = stack
-            .vault_config
-            .audit
-            .iter()
-            .map(AuditDevice::of)
+        // The spec's devices (`vaultConfig.audit`), as `configure` would enable them on Vault.
+        let devices = crate::model::audit::audit_devices(&stack.vault_config);
+        let devices: Vec<AuditDevice> = (devices.iter())
+            .map(|d| AuditDevice {
+                kind: &d.device_type,
+                path: &d.path,
+                options: &d.options,
+            })
             .collect();
         stanzas.extend(audit_stanzas(&devices));
     }

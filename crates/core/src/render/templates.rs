@@ -138,6 +138,22 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "certmanager/token-request.yaml.j2",
         include_str!("../../../../templates/certmanager/token-request.yaml.j2"),
     ),
+    (
+        "monitoring/servicemonitor.yaml.j2",
+        include_str!("../../../../templates/monitoring/servicemonitor.yaml.j2"),
+    ),
+    (
+        "monitoring/prometheusrule.yaml.j2",
+        include_str!("../../../../templates/monitoring/prometheusrule.yaml.j2"),
+    ),
+    (
+        "monitoring/dashboard.yaml.j2",
+        include_str!("../../../../templates/monitoring/dashboard.yaml.j2"),
+    ),
+    (
+        "monitoring/audit-shipping.yaml.j2",
+        include_str!("../../../../templates/monitoring/audit-shipping.yaml.j2"),
+    ),
 ];
 
 /// The template set: the embedded templates, with any overrides laid over them.

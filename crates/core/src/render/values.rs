@@ -17,6 +17,8 @@ pub(super) struct VaultServerContext<'a> {
     home: &'static str,
     /// OpenBao's audit and initialize stanzas ([`super::server_config`]).
     stanzas: Vec<String>,
+    /// `monitoring`: `prometheus_retention_time` of the `telemetry` stanza.
+    telemetry: Option<&'a str>,
 }
 
 /// An auto-unseal `seal` stanza.
@@ -50,6 +52,7 @@ pub(super) fn vault_server_context(stack: &Stack) -> VaultServerContext<'_> {
         }),
         home: v.distribution.home(),
         stanzas: super::server_config::extra_stanzas(stack),
+        telemetry: (stack.monitoring.as_ref()).map(|m| m.retention_time.as_str()),
     }
 }
 
@@ -105,6 +108,14 @@ pub(super) fn vault_values(stack: &Stack, server_hcl: &str, reload_script: &str)
     }
     if v.audit_storage {
         s.insert("auditStorage".into(), json!({"enabled": true}));
+    }
+    if stack.monitoring.is_some() && model::audit::writes_stdout(&stack.vault_config) {
+        // What a log shipper selects the pods whose stdout carries audit events by
+        // (`vault-config/<cluster>/audit-shipping.yaml`).
+        s.insert(
+            "extraLabels".into(),
+            json!({model::audit::AUDIT_STDOUT_LABEL: "stdout"}),
+        );
     }
     // Secrets mounted at /vault/userconfig/<name>/: Vault's certificate, the unsealer's CA.
     let mut volumes: Vec<&str> = v.tls_secret.iter().map(String::as_str).collect();
@@ -169,23 +180,27 @@ pub(super) fn operator_values(stack: &Stack) -> Json {
         "defaultVaultConnection": {"enabled": false},
     });
     if let Some(cc) = &o.client_cache {
+        let mut encryption = json!({
+            "enabled": true,
+            "vaultConnectionRef": model::VAULT_CONNECTION,
+            "keyName": cc.key_name,
+            "transitMount": cc.transit_mount,
+            "method": "kubernetes",
+            "mount": stack.auth_mount,
+            "kubernetes": {
+                "role": cc.role,
+                "serviceAccount": o.service_account,
+                "tokenAudiences": cc.audiences,
+            },
+        });
+        if let Some(ns) = &stack.vault_namespace {
+            encryption["namespace"] = json!(ns);
+        }
         values.as_object_mut().expect("object").insert(
             "controller".into(),
             json!({"manager": {"clientCache": {
                 "persistenceModel": "direct-encrypted",
-                "storageEncryption": {
-                    "enabled": true,
-                    "vaultConnectionRef": model::VAULT_CONNECTION,
-                    "keyName": cc.key_name,
-                    "transitMount": cc.transit_mount,
-                    "method": "kubernetes",
-                    "mount": stack.auth_mount,
-                    "kubernetes": {
-                        "role": cc.role,
-                        "serviceAccount": o.service_account,
-                        "tokenAudiences": cc.audiences,
-                    },
-                },
+                "storageEncryption": encryption,
             }}}),
         );
     }

@@ -188,6 +188,7 @@ fn one_owner(rendered: &Rendered, all_paths: &BTreeSet<&str>, problems: &mut Vec
 const KUSTOMIZE_TEMPLATE: &str = "kustomize/kustomization.yaml.j2";
 const COMPONENT_TEMPLATE: &str = "injector/kustomization.yaml.j2";
 const PATCH_TEMPLATE: &str = "injector/patch.yaml.j2";
+const AUDIT_SHIPPING_TEMPLATE: &str = "monitoring/audit-shipping.yaml.j2";
 
 fn check_file(
     f: &RenderedFile,
@@ -226,6 +227,13 @@ fn check_file(
         return (problems, seen);
     }
     if !f.path.ends_with(".yaml") {
+        return (problems, seen);
+    }
+    if f.template == AUDIT_SHIPPING_TEMPLATE {
+        // Not a Kubernetes object: a Promtail `scrape_configs` list, for review.
+        if !matches!(crate::yaml::from_str::<Json>(&f.body), Ok(Json::Array(_))) {
+            problems.push(format!("{at}: not a list of Promtail scrape jobs"));
+        }
         return (problems, seen);
     }
     for doc in crate::yaml::Deserializer::from_str(&f.body) {
@@ -396,7 +404,8 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), Problem> {
     for k in obj.keys() {
         let allowed = TOP_KEYS.contains(&k.as_str())
             || (is_binding && BINDING_KEYS.contains(&k.as_str()))
-            || (top_kind == Some("Role") && k == "rules");
+            || (top_kind == Some("Role") && k == "rules")
+            || (top_kind == Some("ConfigMap") && k == "data");
         if !allowed {
             return Err(problem!("unknown top-level field `{k}`"));
         }
@@ -672,6 +681,27 @@ fn check_object(file: &str, v: &Json, seen: &mut Seen) -> Result<(), Problem> {
             keeps_on_prune(meta)?;
         }
         Some(Kind::Application) => argocd::application(v)?,
+        Some(Kind::ServiceMonitor) => {
+            typed_value::<crate::kinds::ServiceMonitor>(v)?;
+        }
+        Some(Kind::PrometheusRule) => {
+            typed_value::<crate::kinds::PrometheusRule>(v)?;
+        }
+        Some(Kind::ConfigMap) => {
+            // Only the dashboard: a ConfigMap with any other content could carry a value that
+            // belongs in Vault.
+            let c: k8s_openapi::api::core::v1::ConfigMap = typed_value(v)?;
+            let labels = c.metadata.labels.unwrap_or_default();
+            let keys: Vec<&String> = c.data.iter().flat_map(|d| d.keys()).collect();
+            if labels.get("grafana_dashboard").map(String::as_str) != Some("1")
+                || keys.len() != 1
+                || !keys[0].ends_with(".json")
+            {
+                return Err(problem!(
+                    "the only ConfigMap the tree writes is a Grafana dashboard"
+                ));
+            }
+        }
         Some(Kind::Event) | Some(Kind::SecretProviderClassPodStatus) | Some(Kind::Pod) | None => {
             return Err(problem!("unexpected kind {api_version}/{kind}"))
         }
@@ -794,7 +824,14 @@ fn check_secret_provider_class(spec: &SecretProviderClassSpec) -> Result<(), Pro
         ));
     };
     let mount = d.csi_mount_parameter();
-    let parameters = ["roleName", mount, "audience", "objects"];
+    let namespace_parameter = d.csi_namespace_parameter();
+    let parameters = [
+        "roleName",
+        mount,
+        "audience",
+        "objects",
+        namespace_parameter,
+    ];
     // The provider's own connection to Vault: set in a class, it overrides the chart's
     // VAULT_ADDR (the CSI agent's socket) and bypasses the agent's cache and renewal.
     const BYPASS: [&str; 6] = [

@@ -15,7 +15,29 @@ use crate::model::{FleetVault, Stack};
 pub struct Target {
     /// `vaultConfig.address`; `None`: `VAULT_ADDR`.
     pub address: Option<String>,
+    /// `vaultNamespace`; `None`: `VAULT_NAMESPACE` (see [`namespace`]).
+    pub namespace: Option<String>,
     pub clusters: Vec<usize>,
+}
+
+/// The Vault namespace `configure` (and `verify --vault`) sends as `X-Vault-Namespace`: the
+/// spec's `vaultNamespace` wins over the environment's `VAULT_NAMESPACE` (the generated
+/// logins go to the spec's, so the roles and policies must be there too); without one in the
+/// spec the environment's is honoured, as the vault CLI does. Returns the namespace and,
+/// when the two disagree, the warning to print.
+pub fn namespace(spec: Option<&str>, env: Option<&str>) -> (Option<String>, Option<String>) {
+    let env = env.filter(|e| !e.trim_matches('/').is_empty());
+    match (spec, env) {
+        (Some(s), Some(e)) if e.trim_matches('/') != s => (
+            Some(s.to_string()),
+            Some(format!(
+                "warning: VAULT_NAMESPACE is `{}` but the spec's vaultNamespace is `{s}`: configuring namespace `{s}` (the generated logins go there); unset VAULT_NAMESPACE or change the spec",
+                crate::outside::shown(e)
+            )),
+        ),
+        (Some(s), _) => (Some(s.to_string()), None),
+        (None, e) => (e.map(str::to_string), None),
+    }
 }
 
 /// The Vaults the clusters of `stacks` (all of a spec file's, or those selected) go into, in
@@ -48,13 +70,26 @@ pub fn targets(stacks: &[&Stack], spec: &str) -> Result<Vec<Target>, Error> {
             .enumerate()
             .map(|(i, s)| Target {
                 address: address(s),
+                namespace: s.vault_namespace.clone(),
                 clusters: vec![i],
             })
             .collect());
     }
-    // One Vault: the fleet checked that its clusters name one address (or none).
+    // One Vault: the fleet checked that its clusters name one address (or none). One
+    // namespace in it, too: the one plan is applied with one X-Vault-Namespace.
+    let namespaces: std::collections::BTreeSet<Option<&str>> = stacks
+        .iter()
+        .map(|s| s.vault_namespace.as_deref())
+        .collect();
+    if namespaces.len() > 1 {
+        return Err(Error::usage(format!(
+            "the clusters of {spec} share one Vault but name different vaultNamespace values"
+        ))
+        .with_hint("set `vaultNamespace` once under `defaults`, or configure one cluster at a time (`--cluster NAME`)"));
+    }
     Ok(vec![Target {
         address: stacks.iter().find_map(|s| address(s)),
+        namespace: stacks.iter().find_map(|s| s.vault_namespace.clone()),
         clusters: (0..stacks.len()).collect(),
     }])
 }
@@ -101,10 +136,12 @@ mod tests {
             [
                 Target {
                     address: Some("https://vault.staging.example.com:8200".into()),
+                    namespace: None,
                     clusters: vec![0]
                 },
                 Target {
                     address: Some("https://vault.production.example.com:8200".into()),
+                    namespace: None,
                     clusters: vec![1]
                 },
             ]
@@ -136,8 +173,54 @@ mod tests {
             targets(&refs, "fleet.yaml").unwrap(),
             [Target {
                 address: Some("https://vault.example.com:8200".into()),
+                namespace: None,
                 clusters: vec![0, 1]
             }]
         );
+    }
+
+    #[test]
+    fn one_shared_vault_takes_one_vault_namespace() {
+        let shared = PER_CLUSTER
+            .replace(
+                "  - name: staging\n    vaultConfig: {address: https://vault.staging.example.com:8200}\n",
+                "  - name: staging\n    vault: {deploy: false}\n    operator: {address: https://vault.example.com:8200}\n    vaultConfig:\n      kubernetesAuth: {host: https://api.staging:6443, caCertFrom: file:ca.crt, disableLocalCaJwt: true, tokenReviewer: {mode: client}}\n",
+            )
+            .replace("vault.production.example.com", "vault.example.com");
+        let same = shared.replace("defaults:\n", "defaults:\n  vaultNamespace: admin/fleet\n");
+        let all = stacks(&same);
+        let refs: Vec<&Stack> = all.iter().collect();
+        let t = targets(&refs, "fleet.yaml").unwrap();
+        assert_eq!(t[0].namespace.as_deref(), Some("admin/fleet"));
+        let differ = shared.replace(
+            "  - name: production\n",
+            "  - name: production\n    vaultNamespace: admin/prod\n",
+        );
+        let all = stacks(&differ);
+        let refs: Vec<&Stack> = all.iter().collect();
+        let e = targets(&refs, "fleet.yaml").unwrap_err().to_string();
+        assert!(e.contains("different vaultNamespace values"), "{e}");
+        // One cluster at a time: its own.
+        assert_eq!(
+            targets(&refs[1..], "fleet.yaml").unwrap()[0]
+                .namespace
+                .as_deref(),
+            Some("admin/prod")
+        );
+    }
+
+    #[test]
+    fn the_spec_namespace_wins_over_the_environment_with_a_warning() {
+        assert_eq!(namespace(None, None), (None, None));
+        assert_eq!(namespace(None, Some("")), (None, None));
+        assert_eq!(namespace(None, Some("env")), (Some("env".into()), None));
+        assert_eq!(namespace(Some("a/b"), None), (Some("a/b".into()), None));
+        assert_eq!(
+            namespace(Some("a/b"), Some("a/b/")),
+            (Some("a/b".into()), None)
+        );
+        let (ns, warning) = namespace(Some("admin"), Some("other"));
+        assert_eq!(ns.as_deref(), Some("admin"));
+        assert!(warning.unwrap().contains("`other`"));
     }
 }

@@ -230,6 +230,8 @@ impl<S> Spec<S> {
             csi_driver: self.csi_driver,
             backup: self.backup,
             pipelines: self.pipelines,
+            vault_namespace: self.vault_namespace,
+            monitoring: self.monitoring,
         })
     }
 }

@@ -18,17 +18,21 @@ use std::marker::PhantomData;
 
 mod admin;
 mod apps;
+mod audit;
 mod backup;
 mod cloud;
 mod gitops;
+mod monitoring;
 mod pipelines;
 mod vault;
 mod vault_config;
 pub use admin::*;
 pub use apps::*;
+pub use audit::*;
 pub use backup::*;
 pub use cloud::*;
 pub use gitops::*;
+pub use monitoring::*;
 pub use pipelines::*;
 pub use vault::*;
 pub use vault_config::*;
@@ -73,6 +77,17 @@ pub struct Spec<S = SecretSpec> {
     /// CI jobs and Terraform runs that log in with their own identity (a JWT auth role each).
     #[serde(default)]
     pub pipelines: Vec<PipelineSpec>,
+    /// The Vault namespace (Vault Enterprise, HCP Vault, OpenBao 2.x) every generated login
+    /// and `configure` go to, e.g. `admin` or `admin/team-a`; default: none (the root
+    /// namespace). Reaches every VaultAuth, injector annotation, SecretProviderClass, ESO
+    /// store and cert-manager issuer, and `configure` (`X-Vault-Namespace`, and
+    /// `VAULT_NAMESPACE` in configure.sh).
+    #[serde(default)]
+    pub vault_namespace: Option<String>,
+    /// Vault's telemetry, ServiceMonitors and alerting rules for Vault and VSO, a Grafana
+    /// dashboard (see [`MonitoringSpec`]).
+    #[serde(default)]
+    pub monitoring: Option<MonitoringSpec>,
 }
 
 /// The spec after validation: each secret has its one source (parse, don't validate).

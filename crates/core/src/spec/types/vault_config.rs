@@ -23,7 +23,8 @@ pub struct VaultConfigSpec {
     /// Azure secrets engines, by mount.
     #[serde(default)]
     pub azure: BTreeMap<String, AzureSpec>,
-    pub audit: Option<AuditSpec>,
+    /// One audit device, or a list of them (see [`AuditConfig`]).
+    pub audit: Option<AuditConfig>,
     /// `token_period` of the apps' kubernetes-auth roles (default `1h`): their tokens renew
     /// for as long as the operator renews them, so dynamic leases are not revoked by a re-login.
     pub token_period: Option<String>,
@@ -191,9 +192,12 @@ pub struct PkiRoleSpec {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuditSpec {
-    /// Audit device path (default `file`).
+    /// Audit device path, its name in Vault (default: `file` for the one-device form; in a
+    /// list, the device's type). Each device has its own.
     pub path: Option<String>,
-    /// Device type: `file` (default), `socket` or `syslog`.
+    /// Device type: `file` (default; `options.file_path`: a file, or `stdout`), `socket`
+    /// (`options.address`, `options.socket_type`: tcp, udp or unix) or `syslog`
+    /// (`options.facility`, `options.tag`).
     #[serde(rename = "type")]
     pub device_type: Option<String>,
     #[serde(default)]

@@ -9,6 +9,7 @@
 //! below keeps that order.
 
 mod apps;
+mod audit;
 mod backup;
 mod cert_manager;
 mod cloud;
@@ -17,6 +18,7 @@ mod controllers;
 mod csi;
 mod gitops;
 mod jwt;
+mod monitoring;
 mod openbao;
 mod operator;
 mod pki;
@@ -25,6 +27,7 @@ pub mod rules;
 mod secrets;
 mod vault;
 mod vault_config;
+mod vault_namespace;
 
 use super::locate::LocationIndex;
 use super::types::*;
@@ -86,6 +89,10 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     backup::check(&mut c, spec);
     openbao::check(&mut c, spec);
     jwt::check(&mut c, spec);
+    vault_namespace::check(&mut c, spec.vault_namespace.as_deref());
+    if let Some(m) = &spec.monitoring {
+        monitoring::check(&mut c, m);
+    }
     c.finish()
 }
 

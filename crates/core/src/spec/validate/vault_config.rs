@@ -2,11 +2,11 @@
 //! database secrets engines and the audit device (the PKI mounts are in `pki.rs`), and every
 //! mount `configure` enables.
 
-use super::rules::{is_api_field, is_url, is_vault_name, is_vault_path, Checker, DATABASE_PLUGINS};
+use super::rules::{is_url, is_vault_name, is_vault_path, Checker, DATABASE_PLUGINS};
 use crate::model::defaults::DEFAULT_API_AUDIENCE;
 use crate::spec::scan::shown;
 use crate::spec::types::{
-    AuditSpec, DatabaseSpec, KubernetesAuthSpec, Spec, TokenReviewerMode, VaultConfigSpec,
+    DatabaseSpec, KubernetesAuthSpec, Spec, TokenReviewerMode, VaultConfigSpec,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,7 +33,7 @@ pub(super) fn check(c: &mut Checker, vc: &VaultConfigSpec, deploys: bool, home: 
         database(c, name, db);
     }
     if let Some(a) = &vc.audit {
-        audit(c, a, home);
+        super::audit::check(c, a, home);
     }
 }
 
@@ -293,49 +293,6 @@ fn database(c: &mut Checker, name: &str, db: &DatabaseSpec) {
         "connectionUrl",
     );
     c.text(&format!("{base}.username"), &db.username, 256, "username");
-}
-
-/// `vaultConfig.audit`: the device type, its path and options, and (for a file device) a log
-/// on the audit volume the chart mounts at `/vault/audit` (elsewhere it lands in the
-/// container's own filesystem: lost on restart, or not writable at all).
-fn audit(c: &mut Checker, a: &AuditSpec, home: &str) {
-    if let Some(t) = &a.device_type {
-        if !["file", "socket", "syslog"].contains(&t.as_str()) {
-            c.error(
-                "vaultConfig.audit.type",
-                format!("unknown audit device type `{t}`"),
-                "use file, socket or syslog",
-            );
-        }
-    }
-    if a.device_type.as_deref().unwrap_or("file") == "file" {
-        match a.options.get("file_path").map(String::as_str) {
-            Some("stdout" | "discard") => {}
-            Some(p) if p.starts_with(&format!("{home}/audit/")) => {}
-            Some(p) => c.warn(
-                "vaultConfig.audit.options.file_path",
-                format!("`{p}` is outside the audit volume the chart mounts at {home}/audit"),
-                format!("write the log under {home}/audit/, e.g. {home}/audit/audit.log"),
-            ),
-            None => c.warn(
-                "vaultConfig.audit.options",
-                "a file audit device needs options.file_path",
-                format!("e.g. `file_path: {home}/audit/audit.log` (the chart's audit volume)"),
-            ),
-        }
-    }
-    if let Some(p) = &a.path {
-        c.vault_path("vaultConfig.audit.path", p, "audit device path");
-    }
-    for k in a.options.keys() {
-        if !is_api_field(k) {
-            c.error(
-                &format!("vaultConfig.audit.options.{k}"),
-                format!("`{}` is not an audit device option name", shown(k)),
-                "option names are letters, digits and `_`, e.g. `file_path`, `log_raw`",
-            );
-        }
-    }
 }
 
 /// A connection URL with a password of its own in the userinfo (not `{{password}}`).

@@ -34,6 +34,7 @@ use crate::error::Error;
 use crate::vault::side::{VaultSide, OWNER_MARK};
 use fields::{changes, Field};
 pub use fields::{seconds, Change, Write};
+pub use policies::failure_hint;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::BTreeMap;

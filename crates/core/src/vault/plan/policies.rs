@@ -111,26 +111,37 @@ pub(super) fn stale(p: &mut Planner, stale: Vec<String>) {
     }
 }
 
-/// The audit device: enabled once; a device of another type at its path is a conflict.
+/// The audit devices, each at its own path: enabled once (Vault cannot change a device's
+/// options in place); a device of another type at its path is a conflict.
 pub(super) fn audit(p: &mut Planner) {
     let side = p.side;
-    let Some(audit) = &side.audit else {
+    if side.audit.is_empty() {
         return;
-    };
-    let devices = p.read.read("sys/audit").unwrap_or(Value::Null);
-    let path = format!("sys/audit/{}", audit.path);
-    let what = format!("audit device {}/ ({})", audit.path, audit.device_type);
-    match devices.get(format!("{}/", audit.path)) {
-        None => {
-            p.step(Action::Create, what, path, json!({"type": audit.device_type, "options": audit.options, "description": side.owner}));
-        }
-        Some(d) if d["type"] == audit.device_type.as_str() => {
-            p.step(Action::Unchanged, what, path, Value::Null);
-        }
-        Some(_) => p.plan.conflicts.push(format!(
-            "{what}: a device of another type is enabled at that path; it is left alone"
-        )),
     }
+    let devices = p.read.read("sys/audit").unwrap_or(Value::Null);
+    for audit in &side.audit {
+        let path = format!("sys/audit/{}", audit.path);
+        let what = format!("audit device {}/ ({})", audit.path, audit.device_type);
+        match devices.get(format!("{}/", audit.path)) {
+            None => {
+                p.step(Action::Create, what, path, json!({"type": audit.device_type, "options": audit.options, "description": side.owner}));
+            }
+            Some(d) if d["type"] == audit.device_type.as_str() => {
+                p.step(Action::Unchanged, what, path, Value::Null);
+            }
+            Some(_) => p.plan.conflicts.push(format!(
+                "{what}: a device of another type is enabled at that path; it is left alone"
+            )),
+        }
+    }
+}
+
+/// What to do when Vault refused a step at `path` with `message`, where the general advice
+/// ("fix the cause and run again") is not enough: OpenBao (2.3.2 and later) takes audit
+/// devices only from its server configuration unless told otherwise.
+pub fn failure_hint(path: &str, message: &str) -> Option<&'static str> {
+    (path.starts_with("sys/audit/") && message.contains("cannot enable audit device via API"))
+        .then_some("OpenBao takes audit devices from its server configuration only: declare them there (`audit \"file\" \"<path>\" { options { … } }`), or allow the API with `unsafe_allow_api_audit_creation = true` in it; then run again (see the configure docs: audit devices)")
 }
 
 fn first_line(text: &str) -> String {

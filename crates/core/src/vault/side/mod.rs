@@ -41,7 +41,8 @@ pub struct VaultSide {
     pub databases: Vec<DatabaseConnection>,
     pub pki: Vec<PkiMount>,
     pub transit_keys: Vec<TransitKey>,
-    pub audit: Option<AuditDevice>,
+    /// The audit devices, in the spec's order ([`crate::model::audit::audit_devices`]).
+    pub audit: Vec<AuditDevice>,
     /// AWS secrets engines (`vaultConfig.aws`).
     pub aws: Vec<AwsEngine>,
     pub gcp: Vec<GcpEngine>,
@@ -380,12 +381,7 @@ pub struct TransitKey {
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditDevice {
-    pub path: String,
-    pub device_type: String,
-    pub options: BTreeMap<String, String>,
-}
+pub use crate::model::audit::AuditDevice;
 
 /// Derives the Vault side of `stack`.
 pub fn derive(stack: &Stack) -> VaultSide {
@@ -639,21 +635,11 @@ pub fn derive(stack: &Stack) -> VaultSide {
     pki.sort_by_key(PkiMount::order);
     // OpenBao takes its audit devices in the server configuration only (the tree writes them
     // there): neither `configure` nor the script asks its API for one.
-    let audit_by_api = !stack.vault.distribution.audit_in_config();
-    let audit = vc
-        .audit
-        .as_ref()
-        .filter(|_| audit_by_api)
-        .map(|a| AuditDevice {
-            path: a.path.clone().unwrap_or_else(|| "file".into()),
-            device_type: a.device_type.clone().unwrap_or_else(|| "file".into()),
-            options: if a.options.is_empty() && a.device_type.as_deref().unwrap_or("file") == "file"
-            {
-                BTreeMap::from([("file_path".to_string(), "stdout".to_string())])
-            } else {
-                a.options.clone()
-            },
-        });
+    let audit = if stack.vault.distribution.audit_in_config() {
+        vec![]
+    } else {
+        crate::model::audit::audit_devices(vc)
+    };
     VaultSide {
         owner,
         kubernetes_auth,

@@ -111,6 +111,8 @@ pub struct ScriptContext<'a> {
     vault_note: Option<String>,
     /// `vaultConfig.address`: the script sets VAULT_ADDR to it.
     vault_addr: Option<&'a str>,
+    /// `vaultNamespace`: the script exports VAULT_NAMESPACE (and BAO_NAMESPACE) to it.
+    vault_namespace: Option<&'a str>,
     checks: Vec<String>,
     auth: ScriptAuth<'a>,
     mounts: Vec<ScriptMount<'a>>,
@@ -121,11 +123,11 @@ pub struct ScriptContext<'a> {
     pki: Vec<ScriptPki<'a>>,
     policies: Vec<ScriptPolicy<'a>>,
     roles: Vec<ScriptRole<'a>>,
-    audit: Option<ScriptAudit<'a>>,
     /// The CLIs tried in order when VAULT_CLI is unset: the distribution's own first.
     clis: [&'static str; 2],
     /// JWT/OIDC auth methods (`vaultConfig.admin`, `pipelines`).
     jwt: Vec<super::jwt_script::ScriptJwt>,
+    audit: Vec<ScriptAudit<'a>>,
 }
 
 #[derive(Serialize)]
@@ -325,6 +327,7 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
         description: &side.owner,
         vault_note: stack.vault.which(&stack.cluster, &stack.operator.address),
         vault_addr: stack.vault_config.address.as_deref(),
+        vault_namespace: stack.vault_namespace.as_deref(),
         checks,
         auth: ScriptAuth {
             mount: &a.mount,
@@ -429,13 +432,15 @@ pub fn script_context<'a>(stack: &'a Stack, side: &'a VaultSide) -> ScriptContex
                 token_period: or_zero(&r.token_period),
             })
             .collect(),
-        audit: side.audit.as_ref().map(|a| ScriptAudit {
-            path: &a.path,
-            device_type: &a.device_type,
-            options: &a.options,
-        }),
         clis: stack.vault.distribution.clis(),
         jwt,
+        audit: (side.audit.iter())
+            .map(|a| ScriptAudit {
+                path: &a.path,
+                device_type: &a.device_type,
+                options: &a.options,
+            })
+            .collect(),
     }
 }
 
