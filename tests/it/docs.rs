@@ -20,7 +20,7 @@ const GITHUB_FILES: [&str; 2] = [
     "https://github.com/kubectl-vault/kubectl-vault/blob/main/",
     "https://github.com/kubectl-vault/kubectl-vault/tree/main/",
 ];
-const README_LIMIT: u64 = 15_000;
+const README_LIMIT: u64 = 10_000;
 
 // ---------------------------------------------------------------------------------------
 // The spec reference, rendered from the JSON Schema.
