@@ -29,7 +29,8 @@ pub(crate) struct ConfigureArgs {
     #[arg(long, conflicts_with = "script")]
     pub(crate) prune_mounts: bool,
     /// Send again what Vault cannot show back: every database admin password and cloud
-    /// engine credential (rotated again where rotateRoot) and the token reviewer JWT.
+    /// engine credential (rotated again where rotateRoot), the OIDC client secret and the
+    /// token reviewer JWT.
     #[arg(long, conflicts_with = "script")]
     pub(crate) reset_connection: bool,
 }
