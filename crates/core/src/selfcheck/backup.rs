@@ -54,7 +54,12 @@ pub(super) fn cron_job(v: &Json) -> Result<(String, Vec<String>), Problem> {
         return Err("the job's pod must not mount the default ServiceAccount token".into());
     }
     let non_root = (pod.security_context.as_ref()).and_then(|s| s.run_as_non_root) == Some(true);
-    let locked = pod.containers.iter().all(|c| {
+    let every = || {
+        pod.containers
+            .iter()
+            .chain(pod.init_containers.iter().flatten())
+    };
+    let locked = every().all(|c| {
         c.security_context.as_ref().is_some_and(|s| {
             s.read_only_root_filesystem == Some(true) && s.allow_privilege_escalation == Some(false)
         })
@@ -64,6 +69,15 @@ pub(super) fn cron_job(v: &Json) -> Result<(String, Vec<String>), Problem> {
             "the job must run as non-root, read-only root file system, no privilege escalation"
                 .into(),
         );
+    }
+    let literal_key = every()
+        .flat_map(|c| c.env.iter().flatten())
+        .find(|e| e.name.starts_with("AWS_SECRET") && e.value.is_some());
+    if let Some(e) = literal_key {
+        return Err(problem!(
+            "`{}` is written into the job; it must come from a Secret (secretKeyRef)",
+            e.name
+        ));
     }
     let claims = (pod.volumes.iter().flatten())
         .filter_map(|v| v.persistent_volume_claim.as_ref())
