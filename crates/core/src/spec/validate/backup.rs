@@ -108,6 +108,12 @@ fn check_s3(c: &mut Checker, s3: &BackupS3Spec) {
                 format!("`{endpoint}` is not an https URL"),
                 "the S3 API's address, e.g. `https://minio.storage.svc:9000`",
             );
+        } else if insecure && endpoint.starts_with("https://") {
+            c.warn(
+                "backup.storage.s3.insecure",
+                "`insecure: true` has no effect on an https endpoint (its certificate is still verified)",
+                "remove `insecure`",
+            );
         }
     } else if s3.insecure.is_some() {
         c.error(
@@ -161,7 +167,9 @@ fn is_bucket(s: &str) -> bool {
         && s.starts_with(|c: char| c.is_ascii_alphanumeric())
         && s.ends_with(|c: char| c.is_ascii_alphanumeric())
         && !s.contains("..")
-        && s.parse::<std::net::Ipv4Addr>().is_err()
+        && !(s.split('.').count() == 4
+            && s.split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())))
 }
 
 /// A region name: lower-case letters, digits and hyphens (`eu-west-1`, `us-gov-west-1`).
