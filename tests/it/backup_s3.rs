@@ -66,8 +66,8 @@ fn bad_s3_sections_are_refused_with_their_field_and_nothing_is_written() {
         ),
         (
             "      bucket: backups\n      region: eu-west-1\n      insecure: true\n",
-            "backup.storage.s3.insecure",
-            "only applies to an `endpoint`",
+            "backup.storage.s3",
+            "only apply to an `endpoint`",
         ),
         (
             "      bucket: backups\n      region: eu-west-1\n      credentialsSecret: S3_Keys\n",
@@ -118,10 +118,16 @@ struct Moto {
 
 impl Moto {
     fn start(moto_server: &Path) -> Moto {
+        Moto::start_with(moto_server, &[], "http")
+    }
+
+    /// With `args` (e.g. a certificate and key), answering on `scheme`.
+    fn start_with(moto_server: &Path, args: &[&str], scheme: &str) -> Moto {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let child = Command::new(moto_server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(args)
             .current_dir(dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -130,7 +136,7 @@ impl Moto {
         wait_for_port(port, "moto_server");
         Moto {
             child,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: format!("{scheme}://127.0.0.1:{port}"),
             _dir: dir,
         }
     }
@@ -434,4 +440,170 @@ fn the_upload_step_copies_the_newest_snapshot_keeps_the_newest_in_the_bucket_and
         stderr(&o)
     );
     assert!(!stderr(&o).contains(&secret));
+}
+
+/// A private CA and a server certificate for 127.0.0.1 it signs, made now with `openssl`:
+/// (CA certificate, server certificate, server key) paths.
+fn private_ca(openssl: &Path, dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let [ca_key, ca_crt, server_key, server_csr, server_crt, ext] = [
+        "ca.key",
+        "ca.crt",
+        "server.key",
+        "server.csr",
+        "server.crt",
+        "server.ext",
+    ]
+    .map(|n| dir.join(n).to_string_lossy().into_owned());
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let steps: [Vec<&str>; 3] = [
+        vec![
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=test-s3-ca",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+            "-keyout",
+            &ca_key,
+            "-out",
+            &ca_crt,
+        ],
+        vec![
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            &server_key,
+            "-out",
+            &server_csr,
+        ],
+        vec![
+            "x509",
+            "-req",
+            "-days",
+            "1",
+            "-in",
+            &server_csr,
+            "-CA",
+            &ca_crt,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-extfile",
+            &ext,
+            "-out",
+            &server_crt,
+        ],
+    ];
+    for args in steps {
+        let o = Command::new(openssl).args(&args).output().unwrap();
+        assert!(o.status.success(), "openssl {args:?}: {}", stderr(&o));
+    }
+    (ca_crt.into(), server_crt.into(), server_key.into())
+}
+
+#[test]
+fn over_https_the_upload_trusts_the_private_ca_of_ca_secret_and_only_it() {
+    let Some(busybox) = require(find_tool("BUSYBOX", "busybox"), "busybox") else {
+        return;
+    };
+    let Some(aws) = require(find_tool("AWS_CLI", "aws"), "the AWS CLI (awscli)") else {
+        return;
+    };
+    let Some(moto_server) = require(find_tool("MOTO_SERVER", "moto_server"), "moto_server") else {
+        return;
+    };
+    let Some(openssl) = require(find_tool("OPENSSL_BIN", "openssl"), "the openssl CLI") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = private_ca(&openssl, dir.path());
+    let moto = Moto::start_with(
+        &moto_server,
+        &["-c", cert.to_str().unwrap(), "-k", key.to_str().unwrap()],
+        "https",
+    );
+    let spec = with_s3(
+        dir.path(),
+        &format!(
+            "      bucket: lab-vault-backups\n      endpoint: {}\n      caSecret: minio-ca\n",
+            moto.endpoint
+        ),
+    );
+    let (up, pod) = upload_of(&spec, dir.path());
+    assert_eq!(up.env["AWS_CA_BUNDLE"], "/s3/tls/ca.crt");
+    let volumes = pod["volumes"].as_array().unwrap();
+    assert!(
+        volumes.contains(
+            &json!({"name": "s3-tls", "secret": {"secretName": "minio-ca",
+            "items": [{"key": "ca.crt", "path": "ca.crt"}]}})
+        ),
+        "{volumes:?}"
+    );
+    assert!(
+        up.from_secret.is_empty(),
+        "no credentialsSecret: workload identity"
+    );
+
+    let bin = tool_dir(dir.path(), &busybox, &aws);
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let env = Env {
+        path: bin,
+        vars: vec![
+            ("HOME".into(), home.to_str().unwrap().into()),
+            ("AWS_ACCESS_KEY_ID".into(), throwaway("k")),
+            ("AWS_SECRET_ACCESS_KEY".into(), throwaway("s")),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("AWS_CA_BUNDLE".into(), ca.to_str().unwrap().into()),
+        ],
+    };
+    let o = env.aws(&moto.endpoint, &["s3", "mb", "s3://lab-vault-backups"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let backups = dir.path().join("backup");
+    std::fs::create_dir_all(&backups).unwrap();
+    std::fs::write(
+        backups.join("vault-snapshot-20260101T030000Z.snap"),
+        b"snapshot",
+    )
+    .unwrap();
+    let volume = backups.to_str().unwrap();
+    let ca_path = ca.to_str().unwrap();
+    let o = env.run(&up, &[("BACKUP_DIR", volume), ("AWS_CA_BUNDLE", ca_path)]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o)
+            .contains("uploaded s3://lab-vault-backups/dev/vault-snapshot-20260101T030000Z.snap"),
+        "{}",
+        stdout(&o)
+    );
+    // Without the CA (the image's public roots only), the certificate is refused.
+    let mut c = env.command(&env.path.join("sh"));
+    c.args(["-c", &up.script]).env_remove("AWS_CA_BUNDLE");
+    for (k, v) in &up.env {
+        if k != "AWS_CA_BUNDLE" {
+            c.env(k, v);
+        }
+    }
+    let o = c.env("BACKUP_DIR", volume).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("vault-backup: upload FAILED") && err.contains("CERTIFICATE_VERIFY_FAILED"),
+        "{err}"
+    );
 }

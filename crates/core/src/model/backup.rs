@@ -40,6 +40,8 @@ pub struct BackupS3 {
     pub prefix: String,
     pub endpoint: Option<String>,
     pub region: Option<String>,
+    /// The Secret whose `ca.crt` verifies the endpoint.
+    pub ca_secret: Option<String>,
     /// The Secret whose `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` the upload reads.
     pub credentials_secret: Option<String>,
     /// Annotations on the job's ServiceAccount (workload identity).
@@ -67,6 +69,7 @@ pub(super) fn backup(b: &BackupSpec, cluster: &str, image: &str) -> Backup {
             },
             endpoint: s3.endpoint.clone(),
             region: s3.region.clone(),
+            ca_secret: s3.ca_secret.clone(),
             credentials_secret: s3.credentials_secret.clone(),
             service_account_annotations: s3.service_account_annotations.clone(),
             keep: s3.keep.or(b.keep).unwrap_or(DEFAULT_KEEP),

@@ -37,6 +37,7 @@ struct S3Context<'a> {
     endpoint: Option<&'a str>,
     region: Option<&'a str>,
     credentials_secret: Option<&'a str>,
+    ca_secret: Option<&'a str>,
     image: &'a str,
 }
 
@@ -78,6 +79,7 @@ pub(super) fn render_backup(
         endpoint: s.endpoint.as_deref(),
         region: s.region.as_deref(),
         credentials_secret: s.credentials_secret.as_deref(),
+        ca_secret: s.ca_secret.as_deref(),
         image: &s.image,
     });
     let ctx = Value::from_serialize(BackupContext {

@@ -47,6 +47,9 @@ pub struct BackupS3Spec {
     /// Allows an `http://` endpoint (snapshots and credentials then cross the network in
     /// clear; default false).
     pub insecure: Option<bool>,
+    /// A Secret in Vault's namespace whose `ca.crt` signs the endpoint's certificate (a
+    /// private CA; default: the image's public roots).
+    pub ca_secret: Option<String>,
     /// A Secret in Vault's namespace with the keys `AWS_ACCESS_KEY_ID` and
     /// `AWS_SECRET_ACCESS_KEY`; without it the pod's workload identity is used (e.g. EKS IRSA
     /// through `serviceAccountAnnotations`).

@@ -115,11 +115,11 @@ fn check_s3(c: &mut Checker, s3: &BackupS3Spec) {
                 "remove `insecure`",
             );
         }
-    } else if s3.insecure.is_some() {
+    } else if s3.insecure.is_some() || s3.ca_secret.is_some() {
         c.error(
-            "backup.storage.s3.insecure",
-            "`insecure` only applies to an `endpoint`",
-            "remove `insecure` (AWS S3 is reached over https)",
+            "backup.storage.s3",
+            "`insecure` and `caSecret` only apply to an `endpoint`",
+            "remove them (AWS S3 is reached over https with public certificates)",
         );
     }
     match &s3.region {
@@ -134,6 +134,9 @@ fn check_s3(c: &mut Checker, s3: &BackupS3Spec) {
             "lower-case letters, digits and hyphens, e.g. `eu-west-1`",
         ),
         _ => {}
+    }
+    if let Some(secret) = &s3.ca_secret {
+        c.dns_subdomain("backup.storage.s3.caSecret", secret, "Secret name");
     }
     if let Some(secret) = &s3.credentials_secret {
         c.dns_subdomain("backup.storage.s3.credentialsSecret", secret, "Secret name");
