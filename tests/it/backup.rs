@@ -65,12 +65,6 @@ fn bad_backup_sections_are_refused_with_their_field_and_nothing_is_written() {
             "not a storage size",
         ),
         (
-            "  schedule: \"@daily\"\n  storage:\n    pvc: {size: 1Gi}\n    s3: {bucket: backups}\n",
-            "",
-            "backup.storage.s3",
-            "not supported yet",
-        ),
-        (
             "  schedule: \"@daily\"\n  storage: {pvc: {size: 1Gi}}\n",
             "vaultConfig:\n  kubernetesAuth:\n    host: https://kubernetes.default.svc\n    tokenReviewer: {mode: client}\n",
             "backup",

@@ -8,6 +8,7 @@ mod argocd;
 mod argocd_health;
 mod audit_devices;
 mod backup;
+mod backup_s3;
 mod bad_specs;
 mod bring_your_own;
 mod cert_manager;

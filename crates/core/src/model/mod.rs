@@ -26,7 +26,7 @@ pub use apps::{
     App, CaSecret, CloudEngine, Consumer, Csi, DeclaredSecret, Eso, EsoStore, Grant, Injector,
     PkiOptions, RolloutTarget, SecretKind, Source,
 };
-pub use backup::{Backup, BACKUP_NAME, SNAPSHOT_PATH};
+pub use backup::{Backup, BackupS3, BACKUP_NAME, SNAPSHOT_PATH};
 pub use cert_manager::CertManager;
 pub use distribution::Distribution;
 pub use stages::{AppsOf, Controller, KustomizationRef, Stage, StageKind};

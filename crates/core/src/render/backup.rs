@@ -24,6 +24,21 @@ struct BackupContext<'a> {
     /// Vault's TLS Secret, whose `ca.crt` the job verifies Vault with.
     ca_secret: Option<&'a str>,
     script: String,
+    /// `backup.storage.s3`: the upload step (none: the snapshot step alone).
+    s3: Option<S3Context<'a>>,
+    upload_script: Option<String>,
+}
+
+#[derive(Serialize)]
+struct S3Context<'a> {
+    bucket: &'a str,
+    prefix: &'a str,
+    keep: u32,
+    endpoint: Option<&'a str>,
+    region: Option<&'a str>,
+    credentials_secret: Option<&'a str>,
+    ca_secret: Option<&'a str>,
+    image: &'a str,
 }
 
 /// `core/serviceaccount.yaml.j2`
@@ -32,6 +47,7 @@ struct ServiceAccountContext<'a> {
     name: &'a str,
     namespace: &'a str,
     app: &'a str,
+    annotations: Option<&'a std::collections::BTreeMap<String, String>>,
 }
 
 /// The job's files in Vault's folder (`dir`), by name.
@@ -47,6 +63,25 @@ pub(super) fn render_backup(
         .render("vault/backup.sh.j2", Value::UNDEFINED)?
         .trim_end()
         .to_string();
+    let upload_script = match &backup.s3 {
+        Some(_) => Some(
+            r.templates
+                .render("vault/backup-upload.sh.j2", Value::UNDEFINED)?
+                .trim_end()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let s3 = backup.s3.as_ref().map(|s| S3Context {
+        bucket: &s.bucket,
+        prefix: &s.prefix,
+        keep: s.keep,
+        endpoint: s.endpoint.as_deref(),
+        region: s.region.as_deref(),
+        credentials_secret: s.credentials_secret.as_deref(),
+        ca_secret: s.ca_secret.as_deref(),
+        image: &s.image,
+    });
     let ctx = Value::from_serialize(BackupContext {
         name: &backup.name,
         namespace: ns,
@@ -60,6 +95,8 @@ pub(super) fn render_backup(
         audience: &backup.audience,
         ca_secret: stack.vault.tls_secret.as_deref(),
         script,
+        s3,
+        upload_script,
     });
     r.object(
         of::<ServiceAccount>(ns, &backup.name),
@@ -69,6 +106,9 @@ pub(super) fn render_backup(
             name: &backup.name,
             namespace: ns,
             app: &backup.name,
+            annotations: (backup.s3.as_ref())
+                .map(|s| &s.service_account_annotations)
+                .filter(|a| !a.is_empty()),
         }),
     )?;
     r.object(

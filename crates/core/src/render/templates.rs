@@ -103,6 +103,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../../templates/vault/backup.sh.j2"),
     ),
     (
+        "vault/backup-upload.sh.j2",
+        include_str!("../../../../templates/vault/backup-upload.sh.j2"),
+    ),
+    (
         "vault/backup-pvc.yaml.j2",
         include_str!("../../../../templates/vault/backup-pvc.yaml.j2"),
     ),

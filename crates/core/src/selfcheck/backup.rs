@@ -54,7 +54,12 @@ pub(super) fn cron_job(v: &Json) -> Result<(String, Vec<String>), Problem> {
         return Err("the job's pod must not mount the default ServiceAccount token".into());
     }
     let non_root = (pod.security_context.as_ref()).and_then(|s| s.run_as_non_root) == Some(true);
-    let locked = pod.containers.iter().all(|c| {
+    let every = || {
+        pod.containers
+            .iter()
+            .chain(pod.init_containers.iter().flatten())
+    };
+    let locked = every().all(|c| {
         c.security_context.as_ref().is_some_and(|s| {
             s.read_only_root_filesystem == Some(true) && s.allow_privilege_escalation == Some(false)
         })
@@ -64,6 +69,15 @@ pub(super) fn cron_job(v: &Json) -> Result<(String, Vec<String>), Problem> {
             "the job must run as non-root, read-only root file system, no privilege escalation"
                 .into(),
         );
+    }
+    let literal_key = every()
+        .flat_map(|c| c.env.iter().flatten())
+        .find(|e| e.name.starts_with("AWS_SECRET") && e.value.is_some());
+    if let Some(e) = literal_key {
+        return Err(problem!(
+            "`{}` is written into the job; it must come from a Secret (secretKeyRef)",
+            e.name
+        ));
     }
     let claims = (pod.volumes.iter().flatten())
         .filter_map(|v| v.persistent_volume_claim.as_ref())
@@ -94,8 +108,13 @@ mod tests {
 
     /// The CronJob the backup fixture renders to, as JSON.
     fn rendered() -> Value {
-        let text = "apiVersion: kubectl-vault/v1alpha1\nkind: VaultStack\ncluster: dev\nvault:\n  chart: {version: 0.30.0}\noperator:\n  chart: {version: 0.10.0}\nbackup:\n  schedule: \"@daily\"\n  storage: {pvc: {size: 1Gi}}\n";
-        let sourced = crate::spec::parse("vault.yaml", text.to_string()).unwrap();
+        rendered_with("{pvc: {size: 1Gi}}")
+    }
+
+    /// The CronJob rendered with `storage` (YAML flow).
+    fn rendered_with(storage: &str) -> Value {
+        let text = format!("apiVersion: kubectl-vault/v1alpha1\nkind: VaultStack\ncluster: dev\nvault:\n  chart: {{version: 0.30.0}}\noperator:\n  chart: {{version: 0.10.0}}\nbackup:\n  schedule: \"@daily\"\n  storage: {storage}\n");
+        let sourced = crate::spec::parse("vault.yaml", text).unwrap();
         let spec = crate::spec::validate::typed(sourced.spec, &sourced.index).unwrap();
         let stack = crate::model::build(&spec, "vault.yaml");
         let side = crate::vault::side::derive(&stack);
@@ -159,6 +178,50 @@ mod tests {
             super::cron_job(&typo).unwrap_err().0,
             "`.spec.jobTemplate.spec.template.spec.containers[0].imagePullPolcy` is not a field of its kind"
         );
+    }
+
+    #[test]
+    fn with_s3_both_steps_are_held_to_the_safety_settings() {
+        let good = rendered_with(
+            "{pvc: {size: 1Gi}, s3: {bucket: backups, region: eu-west-1, credentialsSecret: s3-keys}}",
+        );
+        super::cron_job(&good).unwrap();
+        let pod = "/spec/jobTemplate/spec/template/spec";
+        assert_eq!(
+            good.pointer(&format!("{pod}/initContainers/0/name"))
+                .unwrap(),
+            "snapshot"
+        );
+        assert_eq!(
+            good.pointer(&format!("{pod}/containers/0/name")).unwrap(),
+            "upload"
+        );
+        for step in ["initContainers", "containers"] {
+            let mut bad = good.clone();
+            *bad.pointer_mut(&format!(
+                "{pod}/{step}/0/securityContext/readOnlyRootFilesystem"
+            ))
+            .unwrap() = json!(false);
+            assert!(
+                super::cron_job(&bad).unwrap_err().0.contains("read-only"),
+                "{step}"
+            );
+        }
+        let mut literal = good.clone();
+        let env = literal
+            .pointer_mut(&format!("{pod}/containers/0/env"))
+            .unwrap()
+            .as_array_mut()
+            .unwrap();
+        let at = env
+            .iter()
+            .position(|e| e["name"] == "AWS_SECRET_ACCESS_KEY")
+            .unwrap();
+        env[at] = json!({"name": "AWS_SECRET_ACCESS_KEY", "value": "x"});
+        assert!(super::cron_job(&literal)
+            .unwrap_err()
+            .0
+            .contains("secretKeyRef"));
     }
 
     #[test]

@@ -25,9 +25,42 @@ pub struct BackupSpec {
 pub struct BackupStorageSpec {
     /// A PersistentVolumeClaim the tree creates (`vault-backup`, in Vault's namespace).
     pub pvc: BackupPvcSpec,
-    /// Not yet supported (refused): an S3-compatible bucket to copy each snapshot to.
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub s3: Option<crate::yaml::Value>,
+    /// An S3 (or S3-compatible) bucket each verified snapshot is copied to, after it is saved
+    /// on the volume; the job fails when the copy fails.
+    pub s3: Option<BackupS3Spec>,
+}
+
+/// `backup.storage.s3`: where each snapshot is uploaded
+/// (`s3://<bucket>/<prefix>/<cluster>/vault-snapshot-<time>.snap`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackupS3Spec {
+    /// The bucket (S3's naming rules: 3 to 63 of lowercase letters, digits, dots and hyphens).
+    pub bucket: String,
+    /// A folder in the bucket, before the cluster's name (default: none).
+    pub prefix: Option<String>,
+    /// The S3 API's address, for an S3-compatible store (MinIO, Ceph); `https://` (default:
+    /// AWS S3 in `region`).
+    pub endpoint: Option<String>,
+    /// The bucket's region (required unless `endpoint` is given).
+    pub region: Option<String>,
+    /// Allows an `http://` endpoint (snapshots and credentials then cross the network in
+    /// clear; default false).
+    pub insecure: Option<bool>,
+    /// A Secret in Vault's namespace whose `ca.crt` signs the endpoint's certificate (a
+    /// private CA; default: the image's public roots).
+    pub ca_secret: Option<String>,
+    /// A Secret in Vault's namespace with the keys `AWS_ACCESS_KEY_ID` and
+    /// `AWS_SECRET_ACCESS_KEY`; without it the pod's workload identity is used (e.g. EKS IRSA
+    /// through `serviceAccountAnnotations`).
+    pub credentials_secret: Option<String>,
+    /// Annotations on the backup ServiceAccount, e.g.
+    /// `eks.amazonaws.com/role-arn: arn:aws:iam::<account>:role/<role>` (IRSA).
+    #[serde(default)]
+    pub service_account_annotations: std::collections::BTreeMap<String, String>,
+    /// How many snapshots to keep under the prefix (default: `backup.keep`); older ones are
+    /// deleted after each upload.
+    pub keep: Option<u32>,
 }
 
 /// `backup.storage.pvc`.
