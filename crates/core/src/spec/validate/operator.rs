@@ -176,3 +176,75 @@ pub(super) fn trust(c: &mut Checker, spec: &Spec) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::locate::LocationIndex;
+
+    const BASE: &str = "apiVersion: kubectl-vault/v1alpha1\nkind: VaultStack\ncluster: dev\nvault:\n  chart: {version: 0.30.0}\n";
+
+    /// The errors of `check` on BASE + `rest`, as `path: message`.
+    fn errors(rest: &str) -> Vec<String> {
+        let spec: Spec = crate::yaml::from_str(&format!("{BASE}{rest}")).unwrap();
+        let index = LocationIndex::build("");
+        let mut c = Checker::new(&index);
+        check(&mut c, &spec);
+        (c.finish().errors.iter())
+            .map(|d| format!("{}: {}", d.path, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn without_the_chart_only_what_needs_vso_is_refused() {
+        let eso = "apps:\n  - {name: api, namespace: shop, consumer: eso}\n";
+        assert_eq!(errors(eso), Vec::<String>::new());
+        // The operator's address and CA serve the other consumers without a chart.
+        let with_address =
+            "operator: {address: https://vault.example.com:8200, caCertSecret: ca}\n";
+        assert_eq!(
+            errors(&format!("{with_address}{eso}")),
+            Vec::<String>::new()
+        );
+        let vso = errors("apps:\n  - {name: api, namespace: shop, consumer: eso}\n  - {name: web, namespace: shop}\n");
+        assert_eq!(vso.len(), 1, "{vso:?}");
+        assert!(
+            vso[0].starts_with(
+                "apps[1].consumer: app web reads its secrets through the Vault Secrets Operator"
+            ),
+            "{vso:?}"
+        );
+        let cache =
+            errors("operator:\n  clientCache: {transitMount: transit, keyName: vso, role: vso}\n");
+        assert!(
+            cache.iter().any(|e| e.starts_with(
+                "operator.clientCache: the client cache is the Vault Secrets Operator's"
+            )),
+            "{cache:?}"
+        );
+        let elsewhere = errors("operator: {address: https://vault.example.com:8200}\n")
+            .into_iter()
+            .chain(errors(""))
+            .collect::<Vec<_>>();
+        assert_eq!(elsewhere, Vec::<String>::new());
+        let deploy = {
+            let spec: Spec = crate::yaml::from_str(&format!(
+                "{}  deploy: false\noperator: {{address: https://vault.example.com:8200}}\n",
+                BASE
+            ))
+            .unwrap();
+            let index = LocationIndex::build("");
+            let mut c = Checker::new(&index);
+            check(&mut c, &spec);
+            c.finish().errors
+        };
+        assert!(
+            deploy.iter().any(|d| d.path == "vault.deploy"),
+            "{deploy:?}"
+        );
+        // With the chart, as always.
+        let chart =
+            "operator: {chart: {version: 1.4.1}}\napps:\n  - {name: web, namespace: shop}\n";
+        assert_eq!(errors(chart), Vec::<String>::new());
+    }
+}
