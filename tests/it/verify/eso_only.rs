@@ -8,7 +8,23 @@ use base64::Engine;
 /// The OpenBao starter with `apps` ESO apps (one secret each), and `operator.chart` when
 /// `vso` (VSO installed, no app using it).
 fn spec(dir: &std::path::Path, apps: usize, vso: bool) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(fixture("starter-openbao.yaml")).unwrap();
+    spec_on(dir, apps, vso, false)
+}
+
+/// [`spec`], on Argo CD when `argocd`.
+fn spec_on(dir: &std::path::Path, apps: usize, vso: bool, argocd: bool) -> std::path::PathBuf {
+    let mut text = std::fs::read_to_string(fixture("starter-openbao.yaml")).unwrap();
+    if argocd {
+        let (start, end) = (
+            text.find("gitops:").unwrap(),
+            text.find("\nvault:\n").unwrap(),
+        );
+        text = format!(
+            "{}gitops:\n  engine: argocd\n  repoURL: https://git.example.com/platform/gitops.git\n{}",
+            &text[..start],
+            &text[end..]
+        );
+    }
     let start = text.find("\napps:\n").unwrap();
     let end = text.find("\nvaultConfig:").unwrap();
     let mut list = String::from("\napps:\n");
@@ -22,7 +38,7 @@ fn spec(dir: &std::path::Path, apps: usize, vso: bool) -> std::path::PathBuf {
     } else {
         ""
     };
-    let path = dir.join(format!("vault-{apps}-{vso}.yaml"));
+    let path = dir.join(format!("vault-{apps}-{vso}-{argocd}.yaml"));
     std::fs::write(
         &path,
         format!("{}{operator}{list}{}", &text[..start], &text[end..]),
@@ -113,4 +129,23 @@ fn an_eso_only_tree_verifies_without_any_vso_object_and_lists_nothing_of_vso() {
         requests.len()
     );
     assert_eq!(requests.len() - counts[0], 7, "{requests:#?}");
+}
+
+/// On Argo CD: no VSO Application to find, the ESO ones synced, nothing of VSO listed.
+#[test]
+fn an_eso_only_tree_on_argocd_verifies_without_a_vso_application() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec_on(dir.path(), 2, false, true);
+    let fake = synced_eso(&spec, 2);
+    let (code, v, requests) = run_verify(&fake, dir.path(), &spec);
+    assert_eq!(code, Some(0), "{v:#}\n{requests:#?}");
+    assert_eq!(v["synced"], 2, "{v:#}");
+    let flux = v["flux"].to_string();
+    assert!(flux.contains("Application"), "{flux}");
+    assert!(!flux.contains("vault-secrets-operator"), "{flux}");
+    let all = requests.join("\n");
+    assert!(all.contains("/namespaces/argocd/applications"), "{all}");
+    assert!(!all.contains("secrets.hashicorp.com"), "{all}");
+    // The Applications instead of Kustomizations and HelmReleases: one fewer.
+    assert_eq!(requests.len(), 6, "{requests:#?}");
 }
