@@ -4,6 +4,7 @@
 
 mod configure;
 mod init;
+mod no_vso;
 mod operator;
 mod server;
 mod tree;

@@ -127,9 +127,9 @@ fn a_server_from_the_generated_configuration_initialises_itself() {
             .replace("  tls: openbao-tls\n  tlsIssuer: internal-ca\n", "")
             .replace("https://unsealer.example.com:8200", &unsealer.addr)
             .replace(
-                "operator:\n",
+                "apps:\n",
                 &format!(
-                    "      - name: admin-user\n        operation: update\n        path: auth/userpass/users/admin\n        data:\n          password: {password}\n          token_policies: [admin]\n      - name: may-fail\n        operation: read\n        path: sys/no-such-path\n        allowFailure: true\noperator:\n"
+                    "      - name: admin-user\n        operation: update\n        path: auth/userpass/users/admin\n        data:\n          password: {password}\n          token_policies: [admin]\n      - name: may-fail\n        operation: read\n        path: sys/no-such-path\n        allowFailure: true\napps:\n"
                 ),
             )
     });

@@ -88,14 +88,15 @@ fn the_openbao_chart_with_values_its_schema_accepts() {
 }
 
 /// The names the chart gives its objects follow its release: services, certificate names,
-/// the operator's address; the raft peers; the folders in its pods.
+/// the consumers' address (the ESO store's, without VSO); the raft peers; the folders in
+/// its pods.
 #[test]
 fn names_follow_the_openbao_release() {
     let tree = generate_edited(|s| s);
-    let connection = &tree["apps/bao/_vault-apps/vault-connection.yaml"];
+    let store = &tree["apps/bao/billing/billing/secretstore-billing.yaml"];
     assert!(
-        connection.contains("https://openbao-active.openbao.svc.cluster.local:8200"),
-        "{connection}"
+        store.contains("https://openbao-active.openbao.svc.cluster.local:8200"),
+        "{store}"
     );
     let cert = yaml(&tree["infrastructure/bao/vault/certificate.yaml"]);
     let names = cert["spec"]["dnsNames"].to_string();
@@ -201,14 +202,19 @@ fn self_init_needs_openbao_and_an_auto_unseal_seal() {
 }
 
 /// An app that reads its secrets through VSO on OpenBao is warned about (VSO's licence), and
-/// refused under --strict; the fixture, with ESO, injector and CSI apps only, is clean.
+/// refused under --strict; the fixture, with ESO, injector and CSI apps only and no
+/// `operator.chart`, is clean (and installs no VSO).
 #[test]
 fn vso_apps_on_openbao_are_warned_about_naming_the_licence() {
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("openbao.yaml");
     let text = std::fs::read_to_string(fixture("openbao.yaml"))
         .unwrap()
-        .replace("    consumer: eso\n", "");
+        .replace("    consumer: eso\n", "")
+        .replace(
+            "apps:\n",
+            "operator:\n  chart:\n    version: 1.4.1\napps:\n",
+        );
     std::fs::write(&spec, text).unwrap();
     let o = run(&["generate", "-f", spec.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));

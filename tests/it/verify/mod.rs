@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 mod api_server;
 mod argocd;
 mod backup;
+mod eso_only;
 mod findings;
 mod kubeconfig;
 

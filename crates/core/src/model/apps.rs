@@ -400,7 +400,7 @@ pub(super) fn app_ca_secret(
     if namespace == vault.namespace {
         return existing(tls);
     }
-    if namespace == operator.namespace {
+    if namespace == operator.namespace && operator.installed() {
         if let Some(ca) = &operator.ca_cert_secret {
             return existing(ca);
         }

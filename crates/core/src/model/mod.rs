@@ -31,7 +31,8 @@ pub use cert_manager::CertManager;
 pub use distribution::Distribution;
 pub use stages::{AppsOf, Controller, KustomizationRef, Stage, StageKind};
 pub use vault::{
-    ClientCache, FleetVault, Operator, Seal, VaultServer, TLS_DURATION, TLS_RENEW_BEFORE,
+    ClientCache, FleetVault, Operator, OperatorChart, Seal, VaultServer, TLS_DURATION,
+    TLS_RENEW_BEFORE,
 };
 
 use crate::spec::types::{self as spec, TlsSpec, ValidSpec};
@@ -282,15 +283,13 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
         .unwrap_or_else(|| DEFAULT_OPERATOR_NAMESPACE.into());
     let operator = Operator {
         namespace: operator_namespace.clone(),
-        chart_repository: spec
-            .operator
-            .chart
-            .repository
-            .clone()
-            .unwrap_or_else(|| HASHICORP_HELM_REPOSITORY.into()),
-        chart_version: spec.operator.chart.version.clone(),
-        vso: VsoLine::of(&spec.operator.chart.version)
-            .expect("validated: a supported operator chart version"),
+        chart: spec.operator.chart.as_ref().map(|chart| OperatorChart {
+            repository: (chart.repository.clone())
+                .unwrap_or_else(|| HASHICORP_HELM_REPOSITORY.into()),
+            version: chart.version.clone(),
+            vso: VsoLine::of(&chart.version)
+                .expect("validated: a supported operator chart version"),
+        }),
         address: spec
             .operator
             .address
@@ -303,7 +302,9 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
             // VSO reads the CA from its own namespace: with an issuer, the tree carries the CA
             // there through a Certificate of the same issuer (its Secret's ca.crt).
             (Some(_), None)
-                if vault.tls_issuer.is_some() && operator_namespace != vault.namespace =>
+                if vault.tls_issuer.is_some()
+                    && operator_namespace != vault.namespace
+                    && spec.operator.chart.is_some() =>
             {
                 Some(CA_CARRIER_SECRET.into())
             }

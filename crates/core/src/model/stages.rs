@@ -2,7 +2,8 @@
 //! one consumer's failure never holds back the apps of another.
 //!
 //! ```text
-//! vault ─┬─ vault-secrets-operator ── vault-apps            (VSO apps, the VaultConnection)
+//! vault ─┬─ vault-secrets-operator ── vault-apps            (VSO apps, the VaultConnection;
+//!        │                                                   only with `operator.chart`)
 //!        ├─ vault-apps-injector                             (the injector is in Vault's chart)
 //!        ├─ vault-csi-driver ──────── vault-apps-csi        (or csiDriver.dependsOn)
 //!        ├─ vault-apps-eso ─────────  vault-external-secrets (or externalSecrets.dependsOn)
@@ -215,13 +216,7 @@ pub struct NamespaceFolder {
 /// Vault's (where it runs) and the operator's (their infrastructure stages create them and
 /// hold their CAs), with what each holds; a namespace with nothing to hold has no folder.
 pub fn namespace_folders(stack: &Stack) -> BTreeMap<String, NamespaceFolder> {
-    let infra: BTreeSet<&str> = [
-        stack.vault.namespace.as_str(),
-        stack.operator.namespace.as_str(),
-    ]
-    .into_iter()
-    .filter(|ns| stack.vault.deploy || *ns != stack.vault.namespace)
-    .collect();
+    let infra: BTreeSet<&str> = infra_namespaces(stack).into_iter().collect();
     let mut out: BTreeMap<String, NamespaceFolder> = BTreeMap::new();
     let mut wanted: Vec<&str> = stack.apps.iter().map(|a| a.namespace.as_str()).collect();
     if let Some(cm) = &stack.cert_manager {
@@ -243,7 +238,8 @@ pub fn namespace_folders(stack: &Stack) -> BTreeMap<String, NamespaceFolder> {
     if let Some(cm) = &stack.cert_manager {
         let ns = &cm.service_account_namespace;
         // The operator's carrier is in its own stage already.
-        let operator_carrier = *ns == stack.operator.namespace
+        let operator_carrier = stack.operator.installed()
+            && *ns == stack.operator.namespace
             && stack.operator.ca_cert_secret.as_deref() == Some(super::CA_CARRIER_SECRET);
         if let (Some(_), Some(carrier), false) = (
             &cm.ca_carrier_issuer,
@@ -255,6 +251,19 @@ pub fn namespace_folders(stack: &Stack) -> BTreeMap<String, NamespaceFolder> {
                 .carriers
                 .insert(carrier.clone());
         }
+    }
+    out
+}
+
+/// The namespaces the infrastructure stages create: Vault's (where it runs) and VSO's
+/// (where the tree installs it).
+pub(crate) fn infra_namespaces(stack: &Stack) -> Vec<&str> {
+    let mut out = vec![];
+    if stack.vault.deploy {
+        out.push(stack.vault.namespace.as_str());
+    }
+    if stack.operator.installed() {
+        out.push(stack.operator.namespace.as_str());
     }
     out
 }
@@ -289,12 +298,16 @@ pub(super) fn stages(stack: &Stack) -> Vec<Stage> {
             vec![],
         ));
     }
-    out.push(stage(
-        StageKind::Operator,
-        OPERATOR_STAGE,
-        p.operator.clone(),
-        on(&[VAULT_STAGE]),
-    ));
+    // VSO only where the spec installs it (`operator.chart`): every VSO app needs it.
+    let vso = stack.operator.installed();
+    if vso {
+        out.push(stage(
+            StageKind::Operator,
+            OPERATOR_STAGE,
+            p.operator.clone(),
+            on(&[VAULT_STAGE]),
+        ));
+    }
     let (eso, csi) = (&stack.external_secrets, &stack.csi_driver);
     if uses(AppsOf::Eso) && eso.install {
         // ESO needs nothing of Vault to install.
@@ -331,13 +344,15 @@ pub(super) fn stages(stack: &Stack) -> Vec<Stage> {
         }
         deps
     };
-    // The operator's stage always exists: it holds the VaultConnection.
-    out.push(stage(
-        StageKind::Apps(AppsOf::Operator),
-        APPS_STAGE,
-        apps_path(APPS_STAGE),
-        with_namespaces(on(&[OPERATOR_STAGE])),
-    ));
+    // The operator's apps stage exists with VSO, apps or none: it holds the VaultConnection.
+    if vso {
+        out.push(stage(
+            StageKind::Apps(AppsOf::Operator),
+            APPS_STAGE,
+            apps_path(APPS_STAGE),
+            with_namespaces(on(&[OPERATOR_STAGE])),
+        ));
+    }
     // Every other consumer reads Vault (the injector and the CSI provider are Vault's chart).
     let controller = |c: &Controller, own: &str| {
         let mut deps = on(&[VAULT_STAGE]);

@@ -180,10 +180,10 @@ pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 #[derive(Debug, Clone)]
 pub struct Operator {
     pub namespace: String,
-    pub chart_repository: String,
-    pub chart_version: String,
-    /// The release line of the chart version: decides what status the health checks read.
-    pub vso: VsoLine,
+    /// The Vault Secrets Operator the tree installs (`operator.chart`), or none: then the
+    /// tree writes no VSO object (no namespace, release, VaultConnection or stage), and
+    /// `address`, `skipTLSVerify` and `caCertSecret` serve the other consumers only.
+    pub chart: Option<OperatorChart>,
     pub address: String,
     pub skip_tls_verify: bool,
     /// Secret (in the operator namespace, key `ca.crt`) with the CA that signed Vault's
@@ -192,6 +192,27 @@ pub struct Operator {
     pub ca_cert_secret: Option<String>,
     pub service_account: String,
     pub client_cache: Option<ClientCache>,
+}
+
+/// VSO's chart, when the tree installs it.
+#[derive(Debug, Clone)]
+pub struct OperatorChart {
+    pub repository: String,
+    pub version: String,
+    /// The release line of the chart version: decides what status the health checks read.
+    pub vso: VsoLine,
+}
+
+impl Operator {
+    /// Whether the tree installs the Vault Secrets Operator.
+    pub fn installed(&self) -> bool {
+        self.chart.is_some()
+    }
+
+    /// The release line of the installed VSO, if any.
+    pub fn vso(&self) -> Option<VsoLine> {
+        self.chart.as_ref().map(|c| c.vso)
+    }
 }
 
 #[derive(Debug, Clone)]

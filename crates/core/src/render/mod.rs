@@ -21,6 +21,7 @@ mod backup;
 pub mod consumers;
 pub mod dashboard;
 pub mod monitoring;
+mod operator;
 mod pipelines;
 mod server_config;
 mod stages;
@@ -79,7 +80,7 @@ impl From<RenderError> for crate::error::Error {
     }
 }
 pub use values::deep_merge;
-use values::{operator_values, vault_server_context, vault_values};
+use values::{vault_server_context, vault_values};
 
 /// One rendered file and the template it came from (for self-check messages).
 #[derive(Debug, Clone)]
@@ -327,7 +328,6 @@ pub fn render(
         out: Rendered::default(),
     };
     let p = &stack.flux.paths;
-    let flux = &stack.flux;
 
     // A cluster that runs no Vault (`vault.deploy: false`) has no Vault stage (see
     // `model::stages`): the operator comes first, and reaches the Vault at its address.
@@ -338,78 +338,10 @@ pub fn render(
         render_vault(&mut r, stack, vault, vault_repo)?;
     }
 
-    // infrastructure/vault-secrets-operator/
-    let mut files = vec![];
-    if stack.operator.namespace != stack.vault.namespace || !deploy {
-        r.object(
-            of::<Namespace>("", &stack.operator.namespace),
-            format!("{}/namespace.yaml", p.operator),
-            "core/namespace.yaml.j2",
-            NamespaceContext::kept(&stack.operator.namespace),
-        )?;
-        files.push("namespace.yaml".to_string());
+    // infrastructure/vault-secrets-operator/ (only where the tree installs VSO)
+    if let Some(chart) = &stack.operator.chart {
+        operator::render_operator(&mut r, stack, vault, vault_repo, chart)?;
     }
-    if let (Some(issuer), Some(carrier)) = (&stack.vault.tls_issuer, &stack.operator.ca_cert_secret)
-    {
-        if carrier == model::CA_CARRIER_SECRET {
-            // Issued by the same ClusterIssuer, so its Secret's ca.crt is the CA that signed
-            // Vault's certificate: the CA reaches the operator namespace through Git alone.
-            r.ca_carrier(
-                &stack.operator.namespace,
-                carrier,
-                issuer,
-                format!("{}/vault-ca.yaml", p.operator),
-            )?;
-            files.push("vault-ca.yaml".to_string());
-        }
-    }
-    let same_repository = stack.operator.chart_repository == stack.vault.chart_repository;
-    let operator_repo = if same_repository && deploy {
-        vault_repo.to_string()
-    } else {
-        // Without a Vault folder, the operator's folder holds the chart repository itself.
-        let name = if same_repository {
-            vault_repo
-        } else {
-            model::OPERATOR_RELEASE
-        };
-        r.object(
-            of::<kinds::HelmRepository>(model::FLUX_NAMESPACE, name),
-            format!("{}/helmrepository.yaml", p.operator),
-            "flux/helmrepository.yaml.j2",
-            HelmRepositoryContext::of(name, &stack.operator.chart_repository),
-        )?;
-        files.push("helmrepository.yaml".to_string());
-        name.to_string()
-    };
-    r.object(
-        of::<kinds::HelmRelease>(&stack.operator.namespace, model::OPERATOR_RELEASE),
-        format!("{}/helmrelease.yaml", p.operator),
-        "flux/helmrelease.yaml.j2",
-        Value::from_serialize(HelmReleaseContext {
-            name: model::OPERATOR_RELEASE,
-            namespace: &stack.operator.namespace,
-            release_name: model::OPERATOR_RELEASE,
-            interval: &flux.interval,
-            chart: "vault-secrets-operator",
-            version: &stack.operator.chart_version,
-            repository: NamedRef {
-                name: &operator_repo,
-                namespace: model::FLUX_NAMESPACE,
-            },
-            crds: true,
-            disable_wait: false,
-            annotations: json!({}),
-            values: operator_values(stack),
-        }),
-    )?;
-    files.push("helmrelease.yaml".to_string());
-    if !deploy {
-        // The token reviewer the Vault elsewhere reviews this cluster's logins with.
-        files.extend(token_review(&mut r, stack, vault, &p.operator)?);
-    }
-    files.extend(monitoring::operator(&mut r, stack, &p.operator)?);
-    r.kustomization(&p.operator, files)?;
 
     // The controllers the consumers need, when the tree installs them.
     consumers::render_external_secrets(&mut r, stack)?;
@@ -479,7 +411,10 @@ pub fn render(
         .collect();
     if !stack.flux.create_namespaces {
         // The apps' own Kustomizations (or the platform's) declare their namespaces.
-        let infra = [&stack.vault.namespace, &stack.operator.namespace];
+        let mut infra = vec![&stack.vault.namespace];
+        if stack.operator.installed() {
+            infra.push(&stack.operator.namespace);
+        }
         let issuer = stack
             .cert_manager
             .as_ref()

@@ -56,7 +56,11 @@ pub(super) fn flux_kustomizations(r: &mut Renderer, stack: &Stack) -> Result<(),
 /// way the version in the tree writes their status.
 fn health_checks(stack: &Stack, stage: &Stage) -> Vec<versions::HealthCheck> {
     match stage.kind {
-        StageKind::Apps(AppsOf::Operator) => versions::health_checks(stack.operator.vso),
+        StageKind::Apps(AppsOf::Operator) => stack
+            .operator
+            .vso()
+            .map(versions::health_checks)
+            .unwrap_or_default(),
         StageKind::Apps(AppsOf::Eso) => versions::consumer_health_checks(true, false),
         StageKind::CertManager => versions::consumer_health_checks(false, true),
         _ => vec![],

@@ -729,27 +729,35 @@ fn keeps_on_prune(meta: &serde_json::Map<String, Json>) -> Result<(), Problem> {
 /// Health checks must read only status fields the operator version in the tree writes: a
 /// check on a field that never appears can never pass.
 fn check_health_exprs(seen: &Seen, problems: &mut Vec<String>) {
-    if seen.health_exprs.is_empty() {
-        return;
-    }
-    let [version] = seen.vso_versions.as_slice() else {
-        problems.push(format!(
-            "the tree has health checks but {} operator HelmReleases: cannot tell which VSO version they are for",
-            seen.vso_versions.len()
-        ));
-        return;
-    };
-    let Some(line) = VsoLine::of(version) else {
-        problems.push(format!(
-            "the operator HelmRelease pins chart {version}, not a supported VSO version ({})",
-            crate::versions::SUPPORTED_VSO
-        ));
-        return;
+    // The VSO line, asked for only by a check on a VSO kind (ESO's and cert-manager's kinds
+    // are judged by their CRDs, with or without VSO in the tree).
+    let mut vso: Option<Option<VsoLine>> = None;
+    let mut line_of = |problems: &mut Vec<String>| -> Option<VsoLine> {
+        *vso.get_or_insert_with(|| {
+            let [version] = seen.vso_versions.as_slice() else {
+                problems.push(format!(
+                    "the tree has health checks but {} operator HelmReleases: cannot tell which VSO version they are for",
+                    seen.vso_versions.len()
+                ));
+                return None;
+            };
+            let line = VsoLine::of(version);
+            if line.is_none() {
+                problems.push(format!(
+                    "the operator HelmRelease pins chart {version}, not a supported VSO version ({})",
+                    crate::versions::SUPPORTED_VSO
+                ));
+            }
+            line
+        })
     };
     for (file, kind, expr) in &seen.health_exprs {
         let (written, whose) = match crate::versions::consumer_status_fields(kind) {
             Some(fields) => (fields, "its CRD".to_string()),
-            None => (line.status_fields(kind), format!("VSO {line}")),
+            None => match line_of(problems) {
+                Some(line) => (line.status_fields(kind), format!("VSO {line}")),
+                None => continue,
+            },
         };
         for field in crate::versions::status_fields_read(expr) {
             if !written.contains(&field) {

@@ -210,9 +210,9 @@ pub fn check_flux(stack: &Stack, observed: &Observed, revision: Option<&str>) ->
         (&stack.vault.namespace, stack.vault.release()),
         (&stack.operator.namespace, model::OPERATOR_RELEASE),
     ];
-    for (ns, name) in releases
-        .into_iter()
+    for (ns, name) in (releases.into_iter())
         .filter(|(_, n)| deploy || *n != stack.vault.release())
+        .filter(|(_, n)| stack.operator.installed() || *n != model::OPERATOR_RELEASE)
     {
         let (ok, detail) = match hr.get(&(ns.as_str(), name)) {
             None => (false, "not found".to_string()),

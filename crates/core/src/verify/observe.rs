@@ -112,10 +112,12 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
         },
     };
     let flux = Scope::Namespaces(vec![model::FLUX_NAMESPACE.to_string()]);
-    let mut infra = vec![
-        stack.vault.namespace.clone(),
-        stack.operator.namespace.clone(),
-    ];
+    // VSO's lists only where the tree installs it.
+    let vso = stack.operator.installed();
+    let mut infra = vec![stack.vault.namespace.clone()];
+    if vso {
+        infra.push(stack.operator.namespace.clone());
+    }
     if stack
         .flux
         .stages
@@ -139,20 +141,30 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
         }
     };
     let mut rounds = vec![engine];
-    rounds[0].extend([
-        ListQuery::new(L::VaultConnections, Kind::VaultConnection, &operator),
-        ListQuery::new(L::VaultAuths, Kind::VaultAuth, &apps),
-        ListQuery::new(L::ServiceAccounts, Kind::ServiceAccount, &apps),
-        ListQuery::new(L::StaticSecrets, Kind::VaultStaticSecret, &apps),
-        ListQuery::new(L::DynamicSecrets, Kind::VaultDynamicSecret, &apps),
-        ListQuery::new(L::PkiSecrets, Kind::VaultPKISecret, &apps),
-        ListQuery::new(L::Secrets, Kind::Secret, &apps)
-            .labels("app.kubernetes.io/managed-by=hashicorp-vso"),
-        ListQuery {
-            fields: Some("type=Warning".into()),
-            ..ListQuery::new(L::Events, Kind::Event, &apps)
-        },
-    ]);
+    if vso {
+        rounds[0].extend([
+            ListQuery::new(L::VaultConnections, Kind::VaultConnection, &operator),
+            ListQuery::new(L::VaultAuths, Kind::VaultAuth, &apps),
+        ]);
+    }
+    rounds[0].push(ListQuery::new(
+        L::ServiceAccounts,
+        Kind::ServiceAccount,
+        &apps,
+    ));
+    if vso {
+        rounds[0].extend([
+            ListQuery::new(L::StaticSecrets, Kind::VaultStaticSecret, &apps),
+            ListQuery::new(L::DynamicSecrets, Kind::VaultDynamicSecret, &apps),
+            ListQuery::new(L::PkiSecrets, Kind::VaultPKISecret, &apps),
+            ListQuery::new(L::Secrets, Kind::Secret, &apps)
+                .labels("app.kubernetes.io/managed-by=hashicorp-vso"),
+        ]);
+    }
+    rounds[0].push(ListQuery {
+        fields: Some("type=Warning".into()),
+        ..ListQuery::new(L::Events, Kind::Event, &apps)
+    });
     // The seal link: only where Vault runs.
     if stack.vault.deploy {
         rounds[0].push(
@@ -168,7 +180,7 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
         });
     }
     // One more list, only when the VaultConnection names a CA Secret.
-    if let Some(ca) = &stack.operator.ca_cert_secret {
+    if let Some(ca) = stack.operator.ca_cert_secret.as_ref().filter(|_| vso) {
         rounds.push(vec![
             ListQuery::new(L::CaSecrets, Kind::Secret, &operator).named(ca)
         ]);

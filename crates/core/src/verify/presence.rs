@@ -92,7 +92,10 @@ pub fn needed_namespaces(stack: &Stack, namespace: Option<&str>) -> Vec<String> 
     if stack.flux.create_namespaces {
         return vec![];
     }
-    let infra = [&stack.vault.namespace, &stack.operator.namespace];
+    let mut infra = vec![&stack.vault.namespace];
+    if stack.operator.installed() {
+        infra.push(&stack.operator.namespace);
+    }
     let issuer = stack
         .cert_manager
         .as_ref()

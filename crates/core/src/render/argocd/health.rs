@@ -19,14 +19,17 @@ use crate::versions::{VsoLine, SECRET_KINDS, VSO_API_VERSION};
 use std::collections::BTreeMap;
 
 /// The `argocd-cm` keys and their scripts for `line`.
-pub fn customizations(line: VsoLine) -> BTreeMap<String, String> {
+pub fn customizations(line: Option<VsoLine>) -> BTreeMap<String, String> {
     let group = VSO_API_VERSION.split('/').next().unwrap_or_default();
     let mut out = BTreeMap::new();
-    for kind in SECRET_KINDS.iter().chain(&["VaultAuth", "VaultConnection"]) {
-        out.insert(
-            format!("resource.customizations.health.{group}_{kind}"),
-            script(line, kind),
-        );
+    // Without VSO in the tree, no VSO kind to read the health of.
+    if let Some(line) = line {
+        for kind in SECRET_KINDS.iter().chain(&["VaultAuth", "VaultConnection"]) {
+            out.insert(
+                format!("resource.customizations.health.{group}_{kind}"),
+                script(line, kind),
+            );
+        }
     }
     out.insert(
         "resource.customizations.health.argoproj.io_Application".to_string(),

@@ -223,7 +223,7 @@ pub(in crate::render) fn wrap(r: &mut Renderer, stack: &Stack) -> Result<(), Ren
         Value::from_serialize(CmPatchContext {
             argocd_namespace: ARGOCD_NAMESPACE,
             path: &path,
-            checks: health::customizations(stack.operator.vso),
+            checks: health::customizations(stack.operator.vso()),
         }),
     )?;
     Ok(())

@@ -55,6 +55,9 @@ pub struct Spec<S = SecretSpec> {
     #[serde(default)]
     pub gitops: GitopsSpec,
     pub vault: VaultSpec,
+    /// The Vault Secrets Operator (required with VSO apps) and the Vault address, CA and
+    /// TLS verification every consumer uses.
+    #[serde(default)]
     pub operator: OperatorSpec,
     #[serde(default)]
     pub apps: Vec<AppSpec<S>>,

@@ -186,11 +186,17 @@ pub struct TransitSealSpec {
     pub tls_server_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+/// `operator`: the Vault Secrets Operator (its namespace and chart), and how every consumer
+/// reaches Vault (`address`, `skipTLSVerify`, `caCertSecret`). Optional without VSO apps.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OperatorSpec {
     pub namespace: Option<String>,
-    pub chart: ChartSpec,
+    /// VSO's chart: the tree installs the Vault Secrets Operator when it is written
+    /// (required with a `consumer: operator` app or `clientCache`); without it, the tree
+    /// writes no VSO object, and `address`, `skipTLSVerify` and `caCertSecret` serve the
+    /// other consumers (ESO, CSI, the injector).
+    pub chart: Option<ChartSpec>,
     pub address: Option<String>,
     #[serde(default, rename = "skipTLSVerify")]
     pub skip_tls_verify: bool,

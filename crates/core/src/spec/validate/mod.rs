@@ -64,7 +64,7 @@ pub fn check(spec: &Spec, index: &LocationIndex) -> Findings {
     gitops::check(&mut c, &spec.gitops);
     gitops::engine(&mut c, spec);
     vault::check(&mut c, &spec.vault);
-    operator::check(&mut c, &spec.operator);
+    operator::check(&mut c, spec);
     // Where Vault runs: what a cluster without one needs to reach it and log in to it.
     placement::check(&mut c, spec);
     // Each app with its secrets and what its consumer can read.
