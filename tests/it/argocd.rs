@@ -242,7 +242,7 @@ fn a_flux_spec_names_no_argo_field_and_an_argo_spec_needs_its_repository() {
 }
 
 /// `fleet.yaml` with Argo CD as every cluster's engine.
-fn argocd_fleet() -> String {
+pub(crate) fn argocd_fleet() -> String {
     let fleet = std::fs::read_to_string(fixture("fleet.yaml")).unwrap();
     let argo = fleet.replace(
         "  gitops:\n    sourceRef: flux-system\n    interval: 10m\n",

@@ -187,6 +187,41 @@ mod tests {
     }
 
     #[test]
+    fn long_names_are_cut_with_a_hash_of_the_whole() {
+        let short = "shop-vault-secrets-operator";
+        assert_eq!(fit(short), short);
+        let exact = "a".repeat(MAX_NAME);
+        assert_eq!(fit(&exact), exact);
+        let long = format!("{}-vault-app-payments-checkout", "c".repeat(50));
+        let other = format!("{}-vault-app-payments-refunds", "c".repeat(50));
+        let (a, b) = (fit(&long), fit(&other));
+        assert_eq!(a, fit(&long), "deterministic");
+        assert_ne!(a, b);
+        for n in [&a, &b] {
+            assert!(n.len() <= MAX_NAME, "{n}");
+            assert!(n.starts_with(&"c".repeat(50)), "{n}");
+        }
+        // A cut that ends on `-` does not leave `--`.
+        let dashed = format!("{}-{}", "d".repeat(53), "e".repeat(20));
+        assert!(!fit(&dashed).contains("--"), "{}", fit(&dashed));
+    }
+
+    #[test]
+    fn destinations_by_name_or_server() {
+        assert_eq!(Destination::of(None), Destination::InCluster);
+        assert_eq!(Destination::of(Some("in-cluster")), Destination::InCluster);
+        assert_eq!(Destination::of(Some("prod")).field(), ("name", "prod"));
+        assert_eq!(
+            Destination::of(Some("https://10.0.0.1:6443")).field(),
+            ("server", "https://10.0.0.1:6443")
+        );
+        assert_eq!(
+            Destination::InCluster.field(),
+            ("server", IN_CLUSTER_SERVER)
+        );
+    }
+
+    #[test]
     fn waves_follow_the_stage_graph() {
         let example = stack(
             "example.yaml",
