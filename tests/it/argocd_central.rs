@@ -384,6 +384,15 @@ fn verify_reads_each_clusters_own_applications_among_the_others() {
         ),
         "{out}"
     );
+    // Staging's context does not see the central Argo CD: the missing root says where to look.
+    staging.remove("Application", "argocd", "staging-vault-root");
+    let out = stdout(&verify(&spec, &kubeconfig, &["--revision", &REVISION[..7]]));
+    assert!(
+        out.contains(
+            "FAIL staging     Application argocd/staging-vault-root: not found: apply clusters/staging/argocd/root.yaml once (see docs/src/argocd.md); with a central Argo CD (gitops.argocd.destination) the Applications are in Argo CD's cluster, which this context may not reach: check there with `kubectl -n argocd get applications staging-vault-root`"
+        ),
+        "{out}"
+    );
 }
 
 /// An ESO or CSI object not yet in the cluster while Argo CD has not synced: the row names

@@ -171,8 +171,9 @@ pub fn checks(
                 None if name == root => (
                     false,
                     format!(
-                        "not found: apply {}/{BOOTSTRAP_FOLDER}/root.yaml once (see docs/src/argocd.md)",
-                        stack.flux.paths.cluster
+                        "not found: apply {}/{BOOTSTRAP_FOLDER}/root.yaml once (see docs/src/argocd.md){}",
+                        stack.flux.paths.cluster,
+                        elsewhere(stack)
                     ),
                 ),
                 None => (
@@ -190,6 +191,19 @@ pub fn checks(
             }
         })
         .collect()
+}
+
+/// With a destination outside Argo CD's cluster the Applications live in Argo CD's cluster,
+/// and `verify` reads them through this cluster's context: say where else to look.
+fn elsewhere(stack: &Stack) -> String {
+    match &stack.flux.argocd.destination {
+        argo::Destination::InCluster => String::new(),
+        _ => format!(
+            "; with a central Argo CD (gitops.argocd.destination) the Applications are in Argo CD's cluster, which this context may not reach: check there with `kubectl -n {} get applications {}`",
+            stack.flux.argocd.namespace,
+            argo::root(stack)
+        ),
+    }
 }
 
 fn verdict(a: &Application, repo: &str, revision: Option<&str>) -> (bool, String) {
