@@ -441,3 +441,36 @@ fn a_consumer_object_not_yet_applied_names_argo_cd() {
     }
     assert!(!v.to_string().contains("Flux has not applied"), "{v:#}");
 }
+
+/// The self-check refuses an Application name a label value cannot hold (a template override
+/// that lengthens the names), before anything is written.
+#[test]
+fn an_application_name_over_63_characters_fails_the_self_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = dir.path().join("argocd");
+    std::fs::create_dir_all(&tpl).unwrap();
+    let original = include_str!("../../templates/argocd/application.yaml.j2");
+    let long = original.replace(
+        "  name: {{ name | q }}",
+        "  name: {{ (name ~ \"-with-a-suffix-long-enough-to-overflow-a-label-value\") | q }}",
+    );
+    assert_ne!(original, long);
+    std::fs::write(tpl.join("application.yaml.j2"), long).unwrap();
+    let out = dir.path().join("gitops");
+    let o = run(&[
+        "generate",
+        "-f",
+        fixture("argocd.yaml").to_str().unwrap(),
+        "--templates",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(70), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is longer than 63 characters"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}

@@ -30,6 +30,12 @@ pub(super) fn application(v: &Json) -> Result<(), Problem> {
             return Err("a source must be a chart (with its helm values) or a folder".into());
         }
     }
+    let name = a.metadata.name.as_deref().unwrap_or_default();
+    if name.len() > crate::model::argocd::MAX_NAME {
+        return Err(problem!(
+            "its name `{name}` is longer than 63 characters: Argo CD's resource tracking puts it in a label value"
+        ));
+    }
     let d = &a.spec.destination;
     if d.server.is_some() == d.name.is_some() {
         return Err(
