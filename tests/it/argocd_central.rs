@@ -474,3 +474,64 @@ fn an_application_name_over_63_characters_fails_the_self_check() {
     );
     assert!(!out.exists());
 }
+
+/// `--argocd-context`: the Applications of every cluster read in the central Argo CD's
+/// cluster (production's), where staging's live and staging's own API server has none.
+#[test]
+fn verify_reads_the_applications_in_the_argocd_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("fleet.yaml");
+    std::fs::write(&spec, central_fleet()).unwrap();
+    let staging = FakeApiServer::start();
+    let production = FakeApiServer::start();
+    cluster_state::synced_fleet_cluster(&staging, &spec, "staging");
+    cluster_state::synced_fleet_cluster(&production, &spec, "production");
+    let staging_apps: Vec<Json> = cluster_state::rendered_fleet_objects(&spec, "staging")
+        .into_iter()
+        .filter(|o| o["kind"] == "Application")
+        .collect();
+    for a in &staging_apps {
+        staging.remove(
+            "Application",
+            "argocd",
+            a["metadata"]["name"].as_str().unwrap(),
+        );
+    }
+    cluster_state::synced_objects(&production, staging_apps);
+    let kubeconfig = crate::fleet_verify::kubeconfig(
+        dir.path(),
+        "kubeconfig",
+        &[
+            ("kind-production", production.url()),
+            ("kind-staging", staging.url()),
+        ],
+    );
+    // Without the flag, staging's context has no Applications.
+    let (code, _) = verify_json(&spec, &kubeconfig, &["--revision", &REVISION[..7]]);
+    assert_eq!(code, Some(1));
+    let central = [
+        "--revision",
+        &REVISION[..7],
+        "--argocd-context",
+        "kind-production",
+    ];
+    let (code, v) = verify_json(&spec, &kubeconfig, &central);
+    assert_eq!(code, Some(0), "{v:#}");
+    production.modify(
+        "Application",
+        "argocd",
+        "staging-vault-secrets-operator",
+        |a| {
+            a["status"]["health"] =
+                json!({"status": "Degraded", "message": "VaultConnection vault: invalid"});
+        },
+    );
+    let out = stdout(&verify(&spec, &kubeconfig, &central));
+    assert!(
+        out.contains(
+            "FAIL staging     Application argocd/staging-vault-secrets-operator: Synced, Degraded: VaultConnection vault: invalid"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("FAIL production"), "{out}");
+}
