@@ -389,7 +389,7 @@ fn verify_reads_each_clusters_own_applications_among_the_others() {
     let out = stdout(&verify(&spec, &kubeconfig, &["--revision", &REVISION[..7]]));
     assert!(
         out.contains(
-            "FAIL staging     Application argocd/staging-vault-root: not found: apply clusters/staging/argocd/root.yaml once (see docs/src/argocd.md); with a central Argo CD (gitops.argocd.destination) the Applications are in Argo CD's cluster, which this context may not reach: check there with `kubectl -n argocd get applications staging-vault-root`"
+            "FAIL staging     Application argocd/staging-vault-root: not found: apply clusters/staging/argocd/root.yaml once (see docs/src/argocd.md); with a central Argo CD (gitops.argocd.destination) the Applications are in Argo CD's cluster, which this context may not reach: name its context with `--argocd-context`"
         ),
         "{out}"
     );

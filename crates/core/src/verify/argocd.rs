@@ -194,15 +194,11 @@ pub fn checks(
 }
 
 /// With a destination outside Argo CD's cluster the Applications live in Argo CD's cluster,
-/// and `verify` reads them through this cluster's context: say where else to look.
+/// and `verify` reads them through this cluster's context unless told another: say so.
 fn elsewhere(stack: &Stack) -> String {
     match &stack.flux.argocd.destination {
         argo::Destination::InCluster => String::new(),
-        _ => format!(
-            "; with a central Argo CD (gitops.argocd.destination) the Applications are in Argo CD's cluster, which this context may not reach: check there with `kubectl -n {} get applications {}`",
-            stack.flux.argocd.namespace,
-            argo::root(stack)
-        ),
+        _ => "; with a central Argo CD (gitops.argocd.destination) the Applications are in Argo CD's cluster, which this context may not reach: name its context with `--argocd-context`".to_string(),
     }
 }
 
