@@ -156,11 +156,10 @@ fn present<'a>(
     expected: &ExpectedSpecs,
     pending: Option<&str>,
 ) -> Result<&'a Object, Failure> {
-    let obj = match named(list, s) {
-        Some(o) => o,
+    let obj = match (named(list, s), pending) {
+        (Some(o), _) => o,
         // The engine's own words: Flux's or Argo CD's checks are the rows above.
-        None if pending.is_some() => {
-            let engine = pending.unwrap_or_default();
+        (None, Some(engine)) => {
             return Err((
                 SecretStatus::NotApplied,
                 format!(
@@ -168,7 +167,7 @@ fn present<'a>(
                 ),
             ));
         }
-        None => {
+        (None, None) => {
             return Err((
                 SecretStatus::Missing,
                 format!("{kind} {}/{} not found in the cluster", s.namespace, s.name),
