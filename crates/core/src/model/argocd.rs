@@ -16,7 +16,7 @@ pub const MAX_NAME: usize = 63;
 /// The app-of-apps root of a cluster: applies `clusters/<cluster>/` (every other Application).
 pub const ROOT_APPLICATION: &str = "vault-root";
 /// The folder (below `clusters/<cluster>/`) of what is applied by hand, not by the root: the
-/// root Application and the `argocd-cm` patch.
+/// root Application and (for an Argo CD of its own) the `argocd-cm` patch.
 pub const BOOTSTRAP_FOLDER: &str = "argocd";
 /// The Argo CD project of every Application by default (`gitops.argocd.project`).
 pub const PROJECT: &str = "default";

@@ -5,7 +5,8 @@
 //! folders' kustomization.yaml) are not written. One Application per stage that applies
 //! something of its own and one per app folder, in the sync waves of
 //! [`crate::model::argocd`]; the app-of-apps root and the `argocd-cm` patch with the health
-//! checks ([`health`]) in `clusters/<cluster>/argocd/`.
+//! checks ([`health`]) in `clusters/<cluster>/argocd/` (for a central Argo CD, the patch in
+//! `clusters/argocd-cm-patch.yaml`, one for all its clusters).
 //!
 //! Nothing else in the renderer knows the engine: consumers, apps and fleets render the same
 //! objects either way.
