@@ -320,8 +320,24 @@ pub(crate) fn generate_all(spec_path: &Path, options: &Options) -> Result<Genera
         fleet.warnings.append(std::mem::take(&mut g.warnings));
         // Moved, not copied, and the rendered bodies dropped: a fleet of thousands of apps
         // holds each file once.
+        let cluster = g.stack.cluster.clone();
         for (path, content) in std::mem::take(&mut g.tree.files) {
-            if fleet.tree.files.contains_key(&path) {
+            if let Some(existing) = fleet.tree.files.get(&path) {
+                // A central Argo CD's argocd-cm patch: one file for the clusters it manages.
+                if path.ends_with(&format!("/{}", model::argocd::SHARED_CM_PATCH)) {
+                    if *existing == content {
+                        continue;
+                    }
+                    let before: Vec<&str> = (fleet.members.iter())
+                        .filter(|m| m.stack.flux.engine == spec::GitopsEngine::Argocd)
+                        .map(|m| m.stack.cluster.as_str())
+                        .collect();
+                    return Err(Error::usage(format!(
+                        "cluster {cluster} needs other health checks in {path} than {} (their Vault Secrets Operators are of different lines), and one Argo CD holds one per kind; nothing was written",
+                        before.join(", ")
+                    ))
+                    .with_hint("give the clusters of one Argo CD the same `operator.chart.version` line (0.10 or 1.x)"));
+                }
                 return Err(Error::bug(format!(
                     "two clusters of the fleet generate {path}; nothing was written"
                 )));

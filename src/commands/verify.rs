@@ -41,6 +41,10 @@ pub(crate) struct VerifyArgs {
     /// has (compared by hash), and each app's policy grants what its secrets need.
     #[arg(long)]
     pub(crate) vault: bool,
+    /// With `gitops.engine: argocd`: read the Applications through this kubeconfig context
+    /// (the cluster a central Argo CD runs in) instead of each cluster's own.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) argocd_context: Option<String>,
 }
 
 pub(crate) fn run(args: VerifyArgs, term: &Term) -> Result<Exit, Error> {
@@ -107,11 +111,13 @@ fn check(
             ..args.kube.connection_in(context)
         })
         .await?;
+        let argocd = argocd_cluster(args, stack, deadline).await?;
         let tty = term.err_is_terminal();
         let mut take_expected = Some(expected);
         let mut expected_specs = None;
         loop {
-            let observed = observe(&cluster, stack, args.namespace.as_deref()).await?;
+            let observed =
+                observe(&cluster, argocd.as_ref(), stack, args.namespace.as_deref()).await?;
             if expected_specs.is_none() {
                 expected_specs = Some(take_expected.take().expect("once")()?);
             }
@@ -132,7 +138,8 @@ fn check(
                 if args.wait && tty {
                     term.err("\r\x1b[2K");
                 }
-                return finish(&report, args.output.output, cluster.requests(), term);
+                let requests = cluster.requests() + argocd.as_ref().map_or(0, Cluster::requests);
+                return finish(&report, args.output.output, requests, term);
             }
             progress(&report, tty, term);
             tokio::time::sleep(
@@ -251,19 +258,55 @@ fn finish(report: &Report, output: Output, requests: usize, term: &Term) -> Resu
 /// Lists what the core asks for ([`verify::observe`]): one list per kind — a constant number
 /// of requests, whatever the number of secrets. The kinds of a controller the cluster brings
 /// are asked of discovery first: one the API server does not serve is named, not listed.
+/// With `--argocd-context`, the Applications are listed there (a central Argo CD's cluster).
 async fn observe(
     cluster: &Cluster,
+    argocd: Option<&Cluster>,
     stack: &Stack,
     namespace: Option<&str>,
 ) -> Result<Observed, Error> {
+    use crate::core::kinds::Kind;
     use verify::presence;
     let missing = cluster
         .not_served(&presence::required_kinds(stack, namespace))
         .await?;
-    let rounds = presence::without_kinds(verify::observe(stack, namespace), &missing);
+    let mut rounds = presence::without_kinds(verify::observe(stack, namespace), &missing);
+    let applications = match argocd {
+        Some(a) => {
+            let query = (rounds.iter().flatten())
+                .find(|q| q.kind == Kind::Application)
+                .cloned();
+            rounds = presence::without_kinds(rounds, &[Kind::Application]);
+            query.map(|q| (a, q))
+        }
+        None => None,
+    };
     let mut observed = cluster.observe(&rounds).await?;
+    if let Some((a, query)) = applications {
+        observed.applications = a.observe(&[vec![query]]).await?.applications;
+    }
     observed.not_served = missing;
     Ok(observed)
+}
+
+/// `--argocd-context`: the client of the cluster a central Argo CD runs in (`None` without
+/// the flag, or with the Flux engine).
+async fn argocd_cluster(
+    args: &VerifyArgs,
+    stack: &Stack,
+    deadline: Instant,
+) -> Result<Option<Cluster>, Error> {
+    let argo = stack.flux.engine == crate::core::spec::GitopsEngine::Argocd;
+    match (&args.argocd_context, argo) {
+        (Some(context), true) => Ok(Some(
+            Cluster::connect(&Connection {
+                run_deadline: Some((deadline, args.timeout)),
+                ..args.kube.connection_in(Some(context.clone()))
+            })
+            .await?,
+        )),
+        _ => Ok(None),
+    }
 }
 
 /// `--vault`: policy capabilities per app (through a short-lived token holding only that

@@ -242,7 +242,7 @@ fn a_flux_spec_names_no_argo_field_and_an_argo_spec_needs_its_repository() {
 }
 
 /// `fleet.yaml` with Argo CD as every cluster's engine.
-fn argocd_fleet() -> String {
+pub(crate) fn argocd_fleet() -> String {
     let fleet = std::fs::read_to_string(fixture("fleet.yaml")).unwrap();
     let argo = fleet.replace(
         "  gitops:\n    sourceRef: flux-system\n    interval: 10m\n",
@@ -277,9 +277,16 @@ fn a_fleet_on_argocd_commits_one_root_per_cluster_and_replaces_the_flux_tree() {
             root["spec"]["sources"][0]["path"],
             format!("clusters/{cluster}")
         );
+        assert_eq!(root["metadata"]["name"], format!("{cluster}-vault-root"));
         assert!(argo.contains_key(&format!("clusters/{cluster}/vault-secrets-operator.yaml")));
-        assert!(argo.contains_key(&format!("clusters/{cluster}/argocd/argocd-cm-patch.yaml")));
+        // One argocd-cm patch for the clusters' one Argo CD, not one per cluster.
+        assert!(!argo.contains_key(&format!("clusters/{cluster}/argocd/argocd-cm-patch.yaml")));
     }
+    let patch = String::from_utf8_lossy(&argo["clusters/argocd-cm-patch.yaml"]).to_string();
+    assert!(
+        patch.contains(" for every cluster of one Argo CD. Do not edit"),
+        "{patch}"
+    );
     // Only production runs Vault.
     assert!(argo.contains_key("clusters/production/vault.yaml"));
     assert!(!argo.contains_key("clusters/staging/vault.yaml"));
@@ -430,24 +437,24 @@ fn a_fleet_on_argocd_verifies_each_clusters_applications() {
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
     for line in [
-        "ok   production  Application argocd/vault: Synced and Healthy",
-        "ok   staging     Application argocd/vault-root: Synced and Healthy",
+        "ok   production  Application argocd/production-vault: Synced and Healthy",
+        "ok   staging     Application argocd/staging-vault-root: Synced and Healthy",
     ] {
         assert!(out.contains(line), "{line}\n{out}");
     }
     // Staging runs no Vault: no Vault Application.
     assert!(
-        !out.contains("staging     Application argocd/vault: "),
+        !out.contains("staging     Application argocd/staging-vault: "),
         "{out}"
     );
-    production.modify("Application", "argocd", "vault-secrets-operator", |a| {
+    production.modify("Application", "argocd", "production-vault-secrets-operator", |a| {
         a["status"]["health"] = serde_json::json!({"status": "Degraded", "message": "VaultConnection vault: invalid"});
     });
     let o = verify(&spec, &kubeconfig, &["--revision", &REVISION[..7]]);
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
     assert!(
-        out.contains("FAIL production  Application argocd/vault-secrets-operator: Synced, Degraded: VaultConnection vault: invalid"),
+        out.contains("FAIL production  Application argocd/production-vault-secrets-operator: Synced, Degraded: VaultConnection vault: invalid"),
         "{out}"
     );
     assert!(out.contains("Argo CD check(s) failing"), "{out}");

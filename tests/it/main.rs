@@ -5,6 +5,7 @@
 mod support;
 
 mod argocd;
+mod argocd_central;
 mod argocd_health;
 mod audit_devices;
 mod backup;

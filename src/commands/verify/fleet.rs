@@ -3,7 +3,8 @@
 //! the same lists as a single verify), merged into one report by [`fleet_report`].
 
 use super::{
-    check_against_vault, expected_revision, observe, unix_now, vault, watchdog, Output, VerifyArgs,
+    argocd_cluster, check_against_vault, expected_revision, observe, unix_now, vault, watchdog,
+    Output, VerifyArgs,
 };
 use crate::core::model::{FleetVault, Stack};
 use crate::core::render::Templates;
@@ -31,6 +32,8 @@ struct Run<'a> {
     context: Option<String>,
     runtime: Option<tokio::runtime::Runtime>,
     cluster: Option<Cluster>,
+    /// `--argocd-context`: the client of the central Argo CD's cluster.
+    argocd: Option<Cluster>,
     expected: Option<ExpectedSpecs>,
     outcome: Option<Result<Report, Error>>,
     requests: usize,
@@ -59,7 +62,8 @@ impl Run<'_> {
 
     fn check(&mut self, shared: &Shared) {
         let result = self.check_once(shared);
-        self.requests = self.cluster.as_ref().map_or(0, Cluster::requests);
+        self.requests = self.cluster.as_ref().map_or(0, Cluster::requests)
+            + self.argocd.as_ref().map_or(0, Cluster::requests);
         self.outcome = Some(result);
     }
 
@@ -70,6 +74,7 @@ impl Run<'_> {
             context,
             runtime,
             cluster,
+            argocd,
             expected,
             ..
         } = self;
@@ -87,8 +92,12 @@ impl Run<'_> {
                     .await?,
                 );
             }
+            if argocd.is_none() {
+                *argocd = argocd_cluster(args, stack, shared.deadline).await?;
+            }
             observe(
                 cluster.as_ref().expect("connected"),
+                argocd.as_ref(),
                 stack,
                 args.namespace.as_deref(),
             )
@@ -210,6 +219,7 @@ pub(super) fn check(
             context,
             runtime: None,
             cluster: None,
+            argocd: None,
             expected: None,
             outcome: None,
             requests: 0,

@@ -43,7 +43,10 @@ pub struct ApplicationSourceHelm {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApplicationDestination {
-    pub server: String,
+    /// A cluster registered in Argo CD by API server URL; or else `name`, never both.
+    pub server: Option<String>,
+    /// A cluster registered in Argo CD by name.
+    pub name: Option<String>,
     pub namespace: Option<String>,
 }
 

@@ -131,6 +131,12 @@ pub struct ArgoSource {
     pub target_revision: String,
     /// The folder of the repository the tree is in; empty for its root.
     pub path: String,
+    /// `gitops.argocd.namespace`: where the Applications live.
+    pub namespace: String,
+    /// `gitops.argocd.project`: the AppProject of every Application.
+    pub project: String,
+    /// `gitops.argocd.destination`: where the Applications deploy.
+    pub destination: argocd::Destination,
 }
 
 impl ArgoSource {
@@ -167,6 +173,11 @@ pub struct Paths {
 }
 
 impl Paths {
+    /// `clusters`: the folder of every cluster's `clusters/<cluster>`.
+    pub fn clusters_root(&self) -> &str {
+        self.cluster.rsplit_once('/').map_or("", |(root, _)| root)
+    }
+
     /// The folders the tool owns: `commit` prunes stale generated files only inside these.
     pub fn roots(&self) -> Vec<String> {
         vec![
@@ -350,6 +361,13 @@ pub fn build(spec: &ValidSpec, spec_file: &str) -> Stack {
                 target_revision: (g.target_revision.clone())
                     .unwrap_or_else(|| DEFAULT_TARGET_REVISION.into()),
                 path: g.path.clone().unwrap_or_default(),
+                namespace: (g.argocd.as_ref().and_then(|a| a.namespace.clone()))
+                    .unwrap_or_else(|| argocd::ARGOCD_NAMESPACE.into()),
+                project: (g.argocd.as_ref().and_then(|a| a.project.clone()))
+                    .unwrap_or_else(|| argocd::PROJECT.into()),
+                destination: argocd::Destination::of(
+                    g.argocd.as_ref().and_then(|a| a.destination.as_deref()),
+                ),
             },
         },
         vault,

@@ -91,6 +91,9 @@ pub struct RenderedFile {
     pub body: String,
     /// The object it holds, if any (a kustomization.yaml, a policy or a script holds none).
     pub object: Option<ObjectRef>,
+    /// Written alike for several clusters (a central Argo CD's `argocd-cm` patch): its header
+    /// names no cluster, so any of them may replace it.
+    pub shared: bool,
 }
 
 /// Everything `generate` writes, before headers are added.
@@ -109,7 +112,8 @@ impl Rendered {
         let mut tree = Tree::default();
         for f in &self.files {
             let shebang = crate::tree::is_script(&f.path).then_some("#!/usr/bin/env bash");
-            tree.insert(f.path.clone(), header::stamp(&f.body, cluster, shebang));
+            let owner = if f.shared { None } else { Some(cluster) };
+            tree.insert(f.path.clone(), header::stamp_for(&f.body, owner, shebang));
             if let Some(object) = &f.object {
                 tree.objects.insert(f.path.clone(), object.clone());
             }
@@ -185,6 +189,7 @@ impl Renderer<'_> {
             template: template.to_string(),
             body,
             object,
+            shared: false,
         });
         Ok(())
     }
@@ -195,6 +200,7 @@ impl Renderer<'_> {
             template: what.to_string(),
             body,
             object: None,
+            shared: false,
         });
     }
 
@@ -431,7 +437,7 @@ pub fn render(
     }
     if stack.flux.engine == GitopsEngine::Argocd {
         // The Applications live in Argo CD's namespace.
-        external.push(of::<Namespace>("", model::argocd::ARGOCD_NAMESPACE));
+        external.push(of::<Namespace>("", &stack.flux.argocd.namespace));
     }
     external.sort();
     external.dedup();

@@ -30,6 +30,18 @@ pub(super) fn application(v: &Json) -> Result<(), Problem> {
             return Err("a source must be a chart (with its helm values) or a folder".into());
         }
     }
+    let name = a.metadata.name.as_deref().unwrap_or_default();
+    if name.len() > crate::model::argocd::MAX_NAME {
+        return Err(problem!(
+            "its name `{name}` is longer than 63 characters: Argo CD's resource tracking puts it in a label value"
+        ));
+    }
+    let d = &a.spec.destination;
+    if d.server.is_some() == d.name.is_some() {
+        return Err(
+            "a destination must name its cluster by `server` or by `name`, not both".into(),
+        );
+    }
     if a.spec.sync_policy.and_then(|p| p.automated).is_none() {
         return Err("an Application without automated sync".into());
     }

@@ -9,7 +9,7 @@
 use super::observe::index;
 use super::view::{lenient, lenient_items, Meta, Named};
 use super::{revision_matches, FluxCheck};
-use crate::model::argocd::{self as argo, ARGOCD_NAMESPACE, BOOTSTRAP_FOLDER, ROOT_APPLICATION};
+use crate::model::argocd::{self as argo, BOOTSTRAP_FOLDER};
 use crate::model::Stack;
 use serde::Deserialize;
 
@@ -158,34 +158,48 @@ pub fn checks(
     revision: Option<&str>,
 ) -> Vec<FluxCheck> {
     let found = index(applications);
-    let names = std::iter::once(ROOT_APPLICATION.to_string())
-        .chain(argo::applications(stack).into_iter().map(|a| a.name));
+    // The cluster's own Applications only: with a central Argo CD, the namespace also holds
+    // the other clusters' (their names start with their cluster's).
+    let root = argo::root(stack);
+    let namespace = stack.flux.argocd.namespace.as_str();
+    let names =
+        std::iter::once(root.clone()).chain(argo::applications(stack).into_iter().map(|a| a.name));
     let repo = &stack.flux.argocd.repo_url;
     names
         .map(|name| {
-            let (ok, detail) = match found.get(&(ARGOCD_NAMESPACE, name.as_str())) {
-                None if name == ROOT_APPLICATION => (
+            let (ok, detail) = match found.get(&(namespace, name.as_str())) {
+                None if name == root => (
                     false,
                     format!(
-                        "not found: apply {}/{BOOTSTRAP_FOLDER}/root.yaml once (see docs/src/argocd.md)",
-                        stack.flux.paths.cluster
+                        "not found: apply {}/{BOOTSTRAP_FOLDER}/root.yaml once (see docs/src/argocd.md){}",
+                        stack.flux.paths.cluster,
+                        elsewhere(stack)
                     ),
                 ),
                 None => (
                     false,
-                    format!("not found: {ROOT_APPLICATION} has not created it yet (is the commit synced?)"),
+                    format!("not found: {root} has not created it yet (is the commit synced?)"),
                 ),
                 Some(a) => verdict(a, repo, revision),
             };
             FluxCheck {
                 kind: "Application".into(),
-                namespace: ARGOCD_NAMESPACE.into(),
+                namespace: namespace.into(),
                 name,
                 ok,
                 detail,
             }
         })
         .collect()
+}
+
+/// With a destination outside Argo CD's cluster the Applications live in Argo CD's cluster,
+/// and `verify` reads them through this cluster's context unless told another: say so.
+fn elsewhere(stack: &Stack) -> String {
+    match &stack.flux.argocd.destination {
+        argo::Destination::InCluster => String::new(),
+        _ => "; with a central Argo CD (gitops.argocd.destination) the Applications are in Argo CD's cluster, which this context may not reach: name its context with `--argocd-context`".to_string(),
+    }
 }
 
 fn verdict(a: &Application, repo: &str, revision: Option<&str>) -> (bool, String) {

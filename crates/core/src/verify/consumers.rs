@@ -83,6 +83,8 @@ pub fn rows(
         Consumer::Csi(_) => "SecretProviderClass",
         Consumer::Injector(_) => "Pod",
     };
+    // The GitOps engine, when it has not applied the commit: Flux or Argo CD.
+    let pending = (!flux_ok).then(|| stack.flux.engine.name());
     let sa_missing = !observed
         .serviceaccounts
         .iter()
@@ -92,8 +94,8 @@ pub fn rows(
         .iter()
         .map(|s| {
             let result = match &app.consumer {
-                Consumer::Eso(_) => eso(s, expected, observed, flux_ok),
-                Consumer::Csi(c) => csi(s, c, expected, observed, flux_ok),
+                Consumer::Eso(_) => eso(s, expected, observed, pending),
+                Consumer::Csi(c) => csi(s, c, expected, observed, pending),
                 Consumer::Injector(_) => injector(stack, app, s, observed),
                 Consumer::Operator => unreachable!("returned above"),
             }
@@ -152,19 +154,20 @@ fn present<'a>(
     s: &DeclaredSecret,
     list: &'a [Object],
     expected: &ExpectedSpecs,
-    flux_ok: bool,
+    pending: Option<&str>,
 ) -> Result<&'a Object, Failure> {
-    let obj = match named(list, s) {
-        Some(o) => o,
-        None if !flux_ok => {
+    let obj = match (named(list, s), pending) {
+        (Some(o), _) => o,
+        // The engine's own words: Flux's or Argo CD's checks are the rows above.
+        (None, Some(engine)) => {
             return Err((
                 SecretStatus::NotApplied,
                 format!(
-                    "{kind} not found, and Flux has not applied the commit (see the Flux checks)"
+                    "{kind} not found, and {engine} has not applied the commit (see the {engine} checks)"
                 ),
-            ))
+            ));
         }
-        None => {
+        (None, None) => {
             return Err((
                 SecretStatus::Missing,
                 format!("{kind} {}/{} not found in the cluster", s.namespace, s.name),
@@ -216,14 +219,14 @@ fn eso(
     s: &DeclaredSecret,
     expected: &ExpectedSpecs,
     observed: &Observed,
-    flux_ok: bool,
+    pending: Option<&str>,
 ) -> Result<String, Failure> {
     let es = present(
         "ExternalSecret",
         s,
         &observed.externalsecrets,
         expected,
-        flux_ok,
+        pending,
     )?;
     match es.condition("Ready") {
         Some(c) if c.is_true() => {}
@@ -257,14 +260,14 @@ fn csi(
     c: &model::Csi,
     expected: &ExpectedSpecs,
     observed: &Observed,
-    flux_ok: bool,
+    pending: Option<&str>,
 ) -> Result<String, Failure> {
     present(
         "SecretProviderClass",
         s,
         &observed.secretproviderclasses,
         expected,
-        flux_ok,
+        pending,
     )?;
     let mounts: Vec<&view::SpcPodStatus> = observed
         .spc_pod_statuses

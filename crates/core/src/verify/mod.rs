@@ -65,7 +65,7 @@ pub struct SecretRow {
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SecretStatus {
     Synced,
-    /// The CR is not in the cluster and Flux has not applied the commit.
+    /// The CR is not in the cluster and the GitOps engine (Flux or Argo CD) has not applied the commit.
     NotApplied,
     /// The app's VaultAuth is not valid.
     AuthInvalid,

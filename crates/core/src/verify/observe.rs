@@ -136,7 +136,7 @@ pub fn observe(stack: &Stack, namespace: Option<&str>) -> Vec<Vec<ListQuery>> {
             ListQuery::new(L::HelmReleases, Kind::HelmRelease, &releases),
         ],
         crate::spec::types::GitopsEngine::Argocd => {
-            let argocd = Scope::Namespaces(vec![model::argocd::ARGOCD_NAMESPACE.to_string()]);
+            let argocd = Scope::Namespaces(vec![stack.flux.argocd.namespace.clone()]);
             vec![ListQuery::new(L::Applications, Kind::Application, &argocd)]
         }
     };

@@ -5,7 +5,8 @@
 //! folders' kustomization.yaml) are not written. One Application per stage that applies
 //! something of its own and one per app folder, in the sync waves of
 //! [`crate::model::argocd`]; the app-of-apps root and the `argocd-cm` patch with the health
-//! checks ([`health`]) in `clusters/<cluster>/argocd/`.
+//! checks ([`health`]) in `clusters/<cluster>/argocd/` (for a central Argo CD, the patch in
+//! `clusters/argocd-cm-patch.yaml`, one for all its clusters).
 //!
 //! Nothing else in the renderer knows the engine: consumers, apps and fleets render the same
 //! objects either way.
@@ -14,9 +15,7 @@ pub(crate) mod health;
 
 use super::{of, RenderError, Renderer};
 use crate::kinds;
-use crate::model::argocd::{
-    self as argo, ARGOCD_NAMESPACE, BOOTSTRAP_FOLDER, PROJECT, ROOT_APPLICATION,
-};
+use crate::model::argocd::{self as argo, BOOTSTRAP_FOLDER, IN_CLUSTER_SERVER, SHARED_CM_PATCH};
 use crate::model::{AppsOf, Stack, StageKind};
 use minijinja::Value;
 use serde::Serialize;
@@ -35,6 +34,9 @@ struct ApplicationContext<'a> {
     wave: u32,
     project: &'a str,
     sources: Vec<SourceContext>,
+    /// `spec.destination.name` (a cluster registered in Argo CD), or else `.server`.
+    destination_name: Option<&'a str>,
+    destination_server: &'a str,
     destination_namespace: Option<String>,
     prune: bool,
     sync_options: Vec<&'static str>,
@@ -136,6 +138,11 @@ pub(in crate::render) fn wrap(r: &mut Renderer, stack: &Stack) -> Result<(), Ren
         path: Some(git.path_of(dir)),
     };
     let cluster_dir = &stack.flux.paths.cluster;
+    let namespace_ = git.namespace.as_str();
+    let (destination_name, destination_server) = match git.destination.field() {
+        ("name", n) => (Some(n), IN_CLUSTER_SERVER),
+        (_, s) => (None, s),
+    };
     for app in argo::applications(stack) {
         let Some(stage) = stack.flux.stages.iter().find(|s| s.name == app.stage_name) else {
             continue;
@@ -182,13 +189,15 @@ pub(in crate::render) fn wrap(r: &mut Renderer, stack: &Stack) -> Result<(), Ren
         }
         application(
             r,
-            format!("{cluster_dir}/{}.yaml", app.name),
+            format!("{cluster_dir}/{}.yaml", app.base),
             ApplicationContext {
                 name: &app.name,
-                namespace: ARGOCD_NAMESPACE,
+                namespace: namespace_,
                 wave: app.wave,
-                project: PROJECT,
+                project: &git.project,
                 sources,
+                destination_name,
+                destination_server,
                 destination_namespace: namespace,
                 prune: !keep,
                 sync_options,
@@ -200,32 +209,46 @@ pub(in crate::render) fn wrap(r: &mut Renderer, stack: &Stack) -> Result<(), Ren
             "{dir}: a HelmRelease outside every stage's folder"
         )));
     }
-    // The root: applied once by hand, then every Application above is Argo CD's.
+    // The root: applied once by hand, then every Application above is Argo CD's. It applies
+    // Applications, so it deploys to Argo CD's own cluster and namespace, wherever they deploy.
     let bootstrap = format!("{cluster_dir}/{BOOTSTRAP_FOLDER}");
+    let root = argo::root(stack);
     application(
         r,
         format!("{bootstrap}/root.yaml"),
         ApplicationContext {
-            name: ROOT_APPLICATION,
-            namespace: ARGOCD_NAMESPACE,
+            name: &root,
+            namespace: namespace_,
             wave: 0,
-            project: PROJECT,
+            project: &git.project,
             sources: vec![folder_source(cluster_dir)],
-            destination_namespace: Some(ARGOCD_NAMESPACE.to_string()),
+            destination_name: None,
+            destination_server: IN_CLUSTER_SERVER,
+            destination_namespace: Some(namespace_.to_string()),
             prune: true,
             sync_options: vec![],
         },
     )?;
-    let path = format!("{bootstrap}/argocd-cm-patch.yaml");
+    // One patch per Argo CD: in the cluster's bootstrap folder for its own Argo CD; for a
+    // central one, beside the clusters' folders, the same file for every cluster it manages
+    // (the fleet's loader keeps one, and refuses clusters whose checks differ).
+    let central = argo::central(stack);
+    let path = match central {
+        false => format!("{bootstrap}/argocd-cm-patch.yaml"),
+        true => format!("{}/{SHARED_CM_PATCH}", stack.flux.paths.clusters_root()),
+    };
     r.file(
         path.clone(),
         CM_PATCH_TEMPLATE,
         Value::from_serialize(CmPatchContext {
-            argocd_namespace: ARGOCD_NAMESPACE,
+            argocd_namespace: namespace_,
             path: &path,
             checks: health::customizations(stack.operator.vso()),
         }),
     )?;
+    if let Some(f) = r.out.files.last_mut() {
+        f.shared = central;
+    }
     Ok(())
 }
 

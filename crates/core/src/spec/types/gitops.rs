@@ -1,4 +1,5 @@
-//! `gitops.engine` and the fields Argo CD needs (`repoURL`, `targetRevision`, `path`).
+//! `gitops.engine` and the fields Argo CD needs (`repoURL`, `targetRevision`, `path`,
+//! `argocd`).
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -22,4 +23,23 @@ impl GitopsEngine {
             GitopsEngine::Argocd => "Argo CD",
         }
     }
+}
+
+/// `gitops.argocd`: the Argo CD that holds this cluster's Applications. By default one Argo CD
+/// per cluster (in `argocd`, project `default`, deploying to its own cluster); a central Argo
+/// CD managing several clusters names this cluster as it registered it.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ArgocdSpec {
+    /// Where the Applications deploy: `in-cluster` (default: the cluster Argo CD runs in), or
+    /// this cluster as registered in Argo CD, by name (`spec.destination.name`, e.g.
+    /// `production`) or by API server URL (`https://…`, `spec.destination.server`). Any other
+    /// than `in-cluster` means a central Argo CD: the Applications' names start with the
+    /// cluster's (as in a fleet).
+    pub destination: Option<String>,
+    /// The namespace of Argo CD (where the Applications live; default `argocd`).
+    pub namespace: Option<String>,
+    /// The AppProject of every Application (default `default`): it must allow the repository
+    /// and the destination.
+    pub project: Option<String>,
 }

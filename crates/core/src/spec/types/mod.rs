@@ -123,6 +123,9 @@ pub struct GitopsSpec {
     /// With `engine: argocd`: the folder of the repository the tree is written to (default:
     /// its root), as `generate --out` is the repository's root or this folder of it.
     pub path: Option<String>,
+    /// With `engine: argocd`: which Argo CD holds the Applications and where they deploy
+    /// (default: an Argo CD in this cluster, deploying to it).
+    pub argocd: Option<ArgocdSpec>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

@@ -2,7 +2,7 @@
 
 use super::rules::Checker;
 use crate::spec::scan::shown;
-use crate::spec::types::{GitopsEngine, GitopsSpec, Spec};
+use crate::spec::types::{ArgocdSpec, GitopsEngine, GitopsSpec, Spec};
 
 pub(super) fn check(c: &mut Checker, g: &GitopsSpec) {
     if let Some(s) = &g.source_ref {
@@ -114,6 +114,7 @@ pub(super) fn engine(c: &mut Checker, spec: &Spec) {
             ("repoURL", g.repo_url.is_some()),
             ("targetRevision", g.target_revision.is_some()),
             ("path", g.path.is_some()),
+            ("argocd", g.argocd.is_some()),
         ] {
             if set {
                 c.error(
@@ -168,6 +169,9 @@ pub(super) fn engine(c: &mut Checker, spec: &Spec) {
             );
         }
     }
+    if let Some(a) = &g.argocd {
+        argocd(c, a);
+    }
     for (field, deps) in [
         (
             "externalSecrets.dependsOn",
@@ -186,6 +190,40 @@ pub(super) fn engine(c: &mut Checker, spec: &Spec) {
             );
         }
     }
+}
+
+/// `gitops.argocd`: a destination Argo CD can name, its namespace, an AppProject name.
+fn argocd(c: &mut Checker, a: &ArgocdSpec) {
+    if let Some(d) = &a.destination {
+        if !is_destination(d) {
+            c.error(
+                "gitops.argocd.destination",
+                format!("`{}` is not an Argo CD destination", shown(d)),
+                "write `in-cluster`, the cluster's name as registered in Argo CD (`argocd cluster list`), or its API server URL `https://host[:port]`",
+            );
+        }
+    }
+    if let Some(ns) = &a.namespace {
+        c.dns_label("gitops.argocd.namespace", ns, "namespace name");
+    }
+    if let Some(p) = &a.project {
+        c.dns_subdomain("gitops.argocd.project", p, "AppProject name");
+    }
+}
+
+/// `in-cluster`, an `https://`/`http://` URL with a host, or a registered cluster name: at
+/// most 253 printable characters without blanks.
+pub(crate) fn is_destination(v: &str) -> bool {
+    if v.is_empty() || v.len() > 253 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    for scheme in ["https://", "http://"] {
+        if let Some(rest) = v.strip_prefix(scheme) {
+            let host = rest.split('/').next().unwrap_or_default();
+            return !host.is_empty() && !host.contains('@');
+        }
+    }
+    !v.contains("://")
 }
 
 /// `https://host/...`, `http://host/...`, `ssh://host/...` or scp-like `user@host:path`; no
@@ -247,6 +285,21 @@ mod engine_tests {
             "git@:path",
         ] {
             assert!(!is_repo_url(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn destinations() {
+        for ok in [
+            "in-cluster",
+            "production",
+            "https://api.prod.example.com:6443",
+            "arn:aws:eks:eu-west-1:123456789012:cluster/prod",
+        ] {
+            assert!(is_destination(ok), "{ok}");
+        }
+        for bad in ["", "a b", "https://", "ssh://host/x", "https://u@host"] {
+            assert!(!is_destination(bad), "{bad}");
         }
     }
 
